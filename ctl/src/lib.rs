@@ -1,0 +1,1 @@
+//! The control protocol shared by `vigild` and `vigilctl`.

@@ -1,0 +1,3 @@
+//! `vigilctl`: the Vigil control client.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! `vigild`: the Vigil daemon.
+
+fn main() {}

@@ -1,0 +1,503 @@
+//! Payloads of the [`Event`](super::Event) variants.
+//!
+//! Frozen once shipped (see the parent module). Times are UTC microseconds
+//! since the Unix epoch. Attributes that break postcard (`flatten`,
+//! `skip_serializing_if`, internally tagged enums) are not used here.
+
+use crate::hash::Hash;
+use crate::seal::StoreId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Label or annotation set; sorted so encodings are deterministic.
+pub type Labels = BTreeMap<String, String>;
+
+/// Who caused an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The daemon itself.
+    Daemon,
+    /// A local process on the control socket (credentials from `SO_PEERCRED`).
+    Local {
+        /// Peer uid.
+        uid: u32,
+        /// Peer primary gid.
+        gid: u32,
+        /// Peer pid.
+        pid: u32,
+        /// User name, if it resolved.
+        user: Option<String>,
+    },
+    /// An HTTP caller holding an API key.
+    ApiKey {
+        /// Key id.
+        id: String,
+        /// Display prefix (never the secret part).
+        prefix: String,
+    },
+    /// An unauthenticated remote peer.
+    Remote {
+        /// Peer address.
+        addr: String,
+    },
+    /// A configured source or collector.
+    Source {
+        /// Its configured name.
+        name: String,
+    },
+}
+
+/// Severity of an alert or free-form event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Needs attention eventually.
+    Warning,
+    /// Something failed.
+    Error,
+    /// Someone must act now.
+    Critical,
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "warning" | "warn" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            "critical" | "crit" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity `{s}`; expected info, warning, error or critical"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// `Genesis`: the first entry of every store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// The store's random identity.
+    pub store_id: StoreId,
+    /// Store format version at creation.
+    pub format: u32,
+    /// Software that created it.
+    pub software: String,
+}
+
+/// `EpochStarted`: the first entry sealed with a new epoch key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStarted {
+    /// The new epoch (equal to the entry's epoch).
+    pub epoch: u64,
+    /// Why it advanced: `create`, `start`, `timer`, `recovered`, `request`.
+    pub reason: String,
+}
+
+/// Opaque state a view hands to a checkpoint so it survives truncation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewState {
+    /// View name.
+    pub view: String,
+    /// The view's own state format version.
+    pub version: u32,
+    /// Encoded state as of the cut.
+    #[serde(with = "serde_bytes")]
+    pub state: Vec<u8>,
+}
+
+/// `Checkpoint`: the prefix `1..=cut_seq` was truncated.
+///
+/// Carries the chain fields of entry `cut_seq`, so the entry after the cut
+/// still links, and its tag, so a verifier holding the key can authenticate
+/// the cut itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Last truncated seq.
+    pub cut_seq: u64,
+    /// Its time.
+    pub cut_time: i64,
+    /// Its epoch.
+    pub cut_epoch: u64,
+    /// Its link.
+    pub cut_link: Hash,
+    /// Its tag.
+    pub cut_tag: Hash,
+    /// The checkpoint this one supersedes, if any.
+    pub previous: Option<u64>,
+    /// View states as of `cut_seq`.
+    pub views: Vec<ViewState>,
+}
+
+/// Firing or resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    /// The condition holds.
+    Firing,
+    /// The condition cleared.
+    Resolved,
+}
+
+/// An alert normalized from any source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Stable identity for grouping into incidents.
+    pub fingerprint: String,
+    /// Firing or resolved.
+    pub status: AlertStatus,
+    /// Normalized severity.
+    pub severity: Severity,
+    /// One-line summary (redacted).
+    pub summary: String,
+    /// Identifying labels (redacted).
+    pub labels: Labels,
+    /// Descriptive annotations (redacted).
+    pub annotations: Labels,
+    /// When it started, if the source said.
+    pub starts_at: Option<i64>,
+    /// When it ended, if the source said.
+    pub ends_at: Option<i64>,
+    /// Links back to the source (credentials stripped).
+    pub links: Vec<String>,
+}
+
+/// `AlertsIngested`: one accepted delivery carrying alerts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsIngested {
+    /// Configured source name.
+    pub source: String,
+    /// Driver that parsed it.
+    pub driver: String,
+    /// Delivery id, when the sender supplies one.
+    pub delivery_id: Option<String>,
+    /// Who delivered it.
+    pub actor: Actor,
+    /// The normalized alerts.
+    pub alerts: Vec<Alert>,
+    /// The redacted raw payload, only when the source stores raw payloads.
+    pub raw: Option<String>,
+}
+
+/// `WebhookReceived`: an accepted delivery that carried no alert.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookReceived {
+    /// Configured source name.
+    pub source: String,
+    /// Driver that parsed it.
+    pub driver: String,
+    /// Delivery id, when the sender supplies one.
+    pub delivery_id: Option<String>,
+    /// Who delivered it.
+    pub actor: Actor,
+    /// The sender's event type (e.g. `push`).
+    pub event_type: String,
+    /// One-line summary (redacted).
+    pub summary: String,
+    /// The redacted raw payload, only when the source stores raw payloads.
+    pub raw: Option<String>,
+}
+
+/// Attributes of a file as seen by integrity monitoring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileState {
+    /// SHA-256 of the content (absent for non-regular files).
+    pub sha256: Option<Hash>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission and type bits.
+    pub mode: u32,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Modification time.
+    pub mtime: i64,
+}
+
+/// What happened to a watched file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChange {
+    /// Recorded in the baseline.
+    Baseline,
+    /// Appeared.
+    Created,
+    /// Content changed.
+    Modified,
+    /// Disappeared.
+    Deleted,
+    /// Mode or owner changed.
+    Metadata,
+}
+
+/// `FileChanged`: file integrity monitoring saw a change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileChanged {
+    /// Watched path.
+    pub path: String,
+    /// What changed.
+    pub change: FileChange,
+    /// State before, if known.
+    pub old: Option<FileState>,
+    /// State after, if it still exists.
+    pub new: Option<FileState>,
+}
+
+/// `LogMatched`: a followed log line matched a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogMatched {
+    /// The followed file.
+    pub file: String,
+    /// Identity of the file (device and inode), to follow rotation.
+    pub file_id: String,
+    /// Byte offset just past the line, so a restart resumes there.
+    pub offset: u64,
+    /// Rule that matched.
+    pub rule: String,
+    /// The line, redacted.
+    pub line: String,
+    /// The alert the rule produced, if any.
+    pub alert: Option<Alert>,
+}
+
+/// Allowed or denied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// `Auth`: one authentication or authorization decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthDecision {
+    /// Who asked.
+    pub actor: Actor,
+    /// The role they were mapped to, if any.
+    pub role: Option<String>,
+    /// What they asked for (`connect`, `events.read`, `ingest:github`, ...).
+    pub action: String,
+    /// The decision.
+    pub decision: Decision,
+    /// Why, in words.
+    pub reason: String,
+    /// Whether the break-glass rule was used.
+    pub break_glass: bool,
+}
+
+/// `AuthRejections`: rejections of one kind, counted over an interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthRejections {
+    /// Where they came in (`control`, or an ingest source name).
+    pub channel: String,
+    /// Why they were rejected.
+    pub reason: String,
+    /// Who, when known (uid or address).
+    pub actor: Option<Actor>,
+    /// How many.
+    pub count: u64,
+    /// First rejection in the interval.
+    pub first: i64,
+    /// Last rejection in the interval.
+    pub last: i64,
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Decided to notify; nothing sent yet.
+    Intended,
+    /// An attempt is starting.
+    Attempting,
+    /// The receiver accepted it.
+    Sent,
+    /// The attempt failed; it will be retried.
+    Failed,
+    /// No more retries.
+    GivenUp,
+}
+
+/// `Notification`: a step of the durable outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Stable idempotency key of the delivery.
+    pub delivery: String,
+    /// Receiver name.
+    pub receiver: String,
+    /// Integration within the receiver (`webhook/0`, `email/1`, ...).
+    pub integration: String,
+    /// The step.
+    pub state: DeliveryState,
+    /// Attempt number (0 for the intent).
+    pub attempt: u32,
+    /// Incidents concerned.
+    pub incidents: Vec<String>,
+    /// Outcome detail (status code, error class); never a response body.
+    pub detail: String,
+}
+
+/// `ConfigLoaded`: a configuration was read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigLoaded {
+    /// The file, or `<embedded>`.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub digest: Hash,
+    /// `start`, `sighup`, `file-changed`.
+    pub trigger: String,
+    /// Whether it was applied.
+    pub applied: bool,
+    /// The error when it was refused (file, line, column, reason).
+    pub error: Option<String>,
+}
+
+/// What happened to an API key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyChange {
+    /// A key was created; only its digest is kept.
+    Created {
+        /// Key id.
+        id: String,
+        /// Human name.
+        name: String,
+        /// Display prefix.
+        prefix: String,
+        /// SHA-256 of the full key.
+        digest: Hash,
+        /// Sources it may post to (empty: all).
+        sources: Vec<String>,
+        /// Expiry, if any.
+        expires_at: Option<i64>,
+        /// Who created it.
+        actor: Actor,
+    },
+    /// A key was revoked.
+    Revoked {
+        /// Key id.
+        id: String,
+        /// Who revoked it.
+        actor: Actor,
+    },
+}
+
+/// What happened to a secret (never its value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretAction {
+    /// Set or replaced.
+    Set,
+    /// Deleted.
+    Deleted,
+    /// Re-encrypted under a new data key.
+    Rotated,
+    /// Keyring re-wrapped under a new master key.
+    Rewrapped,
+}
+
+/// `Secret`: a secret changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretChange {
+    /// Secret name (empty for keyring-wide actions).
+    pub name: String,
+    /// What happened.
+    pub action: SecretAction,
+    /// Data key id in use afterwards.
+    pub key_id: Option<u32>,
+    /// Who did it.
+    pub actor: Actor,
+}
+
+/// An operator's action on an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentOp {
+    /// Acknowledged.
+    Ack,
+    /// Resolved by hand.
+    Resolve,
+    /// A note was added.
+    Note,
+}
+
+/// `IncidentAction`: an operator acted on an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentAction {
+    /// Incident id.
+    pub incident: String,
+    /// The action.
+    pub op: IncidentOp,
+    /// Operator's note.
+    pub note: Option<String>,
+    /// Who.
+    pub actor: Actor,
+}
+
+/// `Retention`: a retention run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRun {
+    /// Policy that ran.
+    pub policy: String,
+    /// Bodies dropped.
+    pub pruned: u64,
+    /// New cut, if the prefix was truncated.
+    pub truncated_to: Option<u64>,
+    /// Bytes on disk before.
+    pub bytes_before: u64,
+    /// Bytes on disk after.
+    pub bytes_after: u64,
+}
+
+/// `Custom`: a free-form event (`vigilctl emit`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Custom {
+    /// Who emitted it.
+    pub actor: Actor,
+    /// Severity.
+    pub severity: Severity,
+    /// Message (redacted).
+    pub message: String,
+    /// Labels (redacted).
+    pub labels: Labels,
+}
+
+/// Phase of the daemon's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Started and serving.
+    Started,
+    /// Stopping on request.
+    Stopping,
+}
+
+/// `Lifecycle`: the daemon started or stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// Phase.
+    pub phase: Phase,
+    /// Software version.
+    pub version: String,
+    /// Process id.
+    pub pid: u32,
+    /// Free-form detail (e.g. why it is stopping).
+    pub detail: String,
+}

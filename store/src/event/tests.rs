@@ -1,0 +1,316 @@
+//! The committed fixture pins the encoding of every event variant: bodies
+//! written by earlier builds must decode to the same values forever.
+
+use super::*;
+use crate::hash::Hash;
+use crate::seal::StoreId;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn alert() -> Alert {
+    Alert {
+        fingerprint: "fp-1".into(),
+        status: AlertStatus::Firing,
+        severity: Severity::Critical,
+        summary: "disk full".into(),
+        labels: labels(&[("alertname", "DiskFull"), ("instance", "db1")]),
+        annotations: labels(&[("runbook", "https://runbooks.example/disk")]),
+        starts_at: Some(1_700_000_000_000_000),
+        ends_at: None,
+        links: vec!["https://grafana.example/d/1".into()],
+    }
+}
+
+fn local() -> Actor {
+    Actor::Local {
+        uid: 1000,
+        gid: 1000,
+        pid: 4242,
+        user: Some("alice".into()),
+    }
+}
+
+/// One value of every variant, named as in the fixture file.
+pub(crate) fn samples() -> Vec<(&'static str, Event)> {
+    vec![
+        (
+            "genesis",
+            Event::Genesis(Genesis {
+                store_id: StoreId([0x11; 16]),
+                format: 1,
+                software: "vigil-store 0.1.0".into(),
+            }),
+        ),
+        (
+            "epoch_started",
+            Event::EpochStarted(EpochStarted {
+                epoch: 7,
+                reason: "timer".into(),
+            }),
+        ),
+        (
+            "checkpoint",
+            Event::Checkpoint(Checkpoint {
+                cut_seq: 100,
+                cut_time: 1_700_000_000_000_001,
+                cut_epoch: 3,
+                cut_link: Hash([0x22; 32]),
+                cut_tag: Hash([0x33; 32]),
+                previous: Some(50),
+                views: vec![ViewState {
+                    view: "status".into(),
+                    version: 1,
+                    state: vec![1, 2, 3],
+                }],
+            }),
+        ),
+        (
+            "alerts_ingested",
+            Event::AlertsIngested(AlertsIngested {
+                source: "alertmanager".into(),
+                driver: "alertmanager".into(),
+                delivery_id: Some("d-1".into()),
+                actor: Actor::ApiKey {
+                    id: "k1".into(),
+                    prefix: "vgl_ab12".into(),
+                },
+                alerts: vec![alert()],
+                raw: None,
+            }),
+        ),
+        (
+            "webhook_received",
+            Event::WebhookReceived(WebhookReceived {
+                source: "github".into(),
+                driver: "github".into(),
+                delivery_id: Some("72d3162e".into()),
+                actor: Actor::Source {
+                    name: "github".into(),
+                },
+                event_type: "push".into(),
+                summary: "push to main".into(),
+                raw: Some("{}".into()),
+            }),
+        ),
+        (
+            "file_changed",
+            Event::FileChanged(FileChanged {
+                path: "/etc/passwd".into(),
+                change: FileChange::Modified,
+                old: Some(FileState {
+                    sha256: Some(Hash([1; 32])),
+                    size: 10,
+                    mode: 0o100644,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 5,
+                }),
+                new: Some(FileState {
+                    sha256: Some(Hash([2; 32])),
+                    size: 11,
+                    mode: 0o100644,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 6,
+                }),
+            }),
+        ),
+        (
+            "log_matched",
+            Event::LogMatched(LogMatched {
+                file: "/var/log/auth.log".into(),
+                file_id: "2049:131".into(),
+                offset: 4096,
+                rule: "ssh-fail".into(),
+                line: "Failed password for root".into(),
+                alert: Some(alert()),
+            }),
+        ),
+        (
+            "auth",
+            Event::Auth(AuthDecision {
+                actor: local(),
+                role: Some("operator".into()),
+                action: "events.read".into(),
+                decision: Decision::Allow,
+                reason: "role operator".into(),
+                break_glass: false,
+            }),
+        ),
+        (
+            "auth_rejections",
+            Event::AuthRejections(AuthRejections {
+                channel: "control".into(),
+                reason: "no role".into(),
+                actor: Some(Actor::Remote {
+                    addr: "10.0.0.9".into(),
+                }),
+                count: 1500,
+                first: 1,
+                last: 2,
+            }),
+        ),
+        (
+            "notification",
+            Event::Notification(Notification {
+                delivery: "dlv-1".into(),
+                receiver: "ops".into(),
+                integration: "webhook/0".into(),
+                state: DeliveryState::Failed,
+                attempt: 2,
+                incidents: vec!["inc-1".into()],
+                detail: "status 503".into(),
+            }),
+        ),
+        (
+            "config_loaded",
+            Event::ConfigLoaded(ConfigLoaded {
+                path: "/etc/vigil/vigil.toml".into(),
+                digest: Hash([4; 32]),
+                trigger: "sighup".into(),
+                applied: false,
+                error: Some("line 3, column 1: unknown key `listn`".into()),
+            }),
+        ),
+        (
+            "api_key",
+            Event::ApiKey(ApiKeyChange::Created {
+                id: "k1".into(),
+                name: "alertmanager".into(),
+                prefix: "vgl_ab12".into(),
+                digest: Hash([5; 32]),
+                sources: vec!["alertmanager".into()],
+                expires_at: Some(9),
+                actor: local(),
+            }),
+        ),
+        (
+            "secret",
+            Event::Secret(SecretChange {
+                name: "slack-url".into(),
+                action: SecretAction::Set,
+                key_id: Some(1),
+                actor: local(),
+            }),
+        ),
+        (
+            "incident_action",
+            Event::IncidentAction(IncidentAction {
+                incident: "inc-1".into(),
+                op: IncidentOp::Ack,
+                note: Some("looking".into()),
+                actor: local(),
+            }),
+        ),
+        (
+            "retention",
+            Event::Retention(RetentionRun {
+                policy: "default".into(),
+                pruned: 10,
+                truncated_to: Some(99),
+                bytes_before: 1000,
+                bytes_after: 500,
+            }),
+        ),
+        (
+            "custom",
+            Event::Custom(Custom {
+                actor: local(),
+                severity: Severity::Warning,
+                message: "backup late".into(),
+                labels: labels(&[("job", "backup")]),
+            }),
+        ),
+        (
+            "lifecycle",
+            Event::Lifecycle(Lifecycle {
+                phase: Phase::Started,
+                version: "0.1.0".into(),
+                pid: 1,
+                detail: String::new(),
+            }),
+        ),
+    ]
+}
+
+const FIXTURE: &str = include_str!("../../tests/fixtures/events-v1.hex");
+
+#[test]
+fn every_fixture_body_decodes_to_its_sample_and_encodes_identically() {
+    let samples = samples();
+    let mut seen = 0;
+    for line in FIXTURE
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (name, hex_body) = line.split_once(' ').expect("`name hex` per line");
+        let body = hex::decode(hex_body).expect("hex");
+        let (_, sample) = samples
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no sample {name}"));
+        assert_eq!(
+            &Event::decode(&body).unwrap(),
+            sample,
+            "fixture {name} no longer decodes to its value"
+        );
+        assert_eq!(sample.encode(), body, "encoding of {name} changed");
+        seen += 1;
+    }
+    assert_eq!(
+        seen,
+        samples.len(),
+        "every variant must have a fixture line (append new ones)"
+    );
+}
+
+#[test]
+fn every_variant_has_a_distinct_kind_mapping_and_round_trips() {
+    for (name, event) in samples() {
+        let body = event.encode();
+        assert_eq!(body[0], BODY_FORMAT);
+        assert_eq!(Event::decode(&body).unwrap(), event, "{name}");
+        assert_eq!(
+            EventKind::from_code(event.kind().code()),
+            Some(event.kind())
+        );
+        assert_eq!(
+            event.kind().name().parse::<EventKind>().unwrap(),
+            event.kind()
+        );
+    }
+}
+
+#[test]
+fn bad_bodies_are_errors() {
+    let good = samples()[0].1.encode();
+    assert!(Event::decode(&[]).is_err());
+    assert!(
+        Event::decode(&[2, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("body format 2")
+    );
+    assert!(Event::decode(&good[..good.len() - 1]).is_err());
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(
+        Event::decode(&trailing)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing")
+    );
+    assert!(Event::decode(&[1, 200]).is_err(), "unknown variant index");
+}
+
+#[test]
+fn kind_names_parse_and_unknown_ones_list_the_choices() {
+    assert_eq!("auth".parse::<EventKind>().unwrap(), EventKind::Auth);
+    let err = "bogus".parse::<EventKind>().unwrap_err();
+    assert!(err.contains("bogus") && err.contains("custom"));
+}

@@ -1,0 +1,104 @@
+//! The 32-byte hash value used for digests, links and tags.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+use std::fmt;
+
+/// A SHA-256 or HMAC-SHA256 output.
+///
+/// Encoded as 32 raw bytes by postcard and as lowercase hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    /// All zero bytes: the link that precedes the first entry of a store.
+    pub const ZERO: Hash = Hash([0; 32]);
+
+    /// SHA-256 of `bytes`.
+    pub fn sha256(bytes: &[u8]) -> Hash {
+        Hash(Sha256::digest(bytes).into())
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Hash> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut out).ok()?;
+        Some(Hash(out))
+    }
+
+    /// Compares in constant time (for tags and secret-derived values).
+    pub fn ct_eq(&self, other: &Hash) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
+
+impl Serialize for Hash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            Hash::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+        } else {
+            Ok(Hash(<[u8; 32]>::deserialize(d)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_the_published_vector() {
+        // FIPS 180-2 example "abc".
+        assert_eq!(
+            Hash::sha256(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_garbage() {
+        let h = Hash::sha256(b"x");
+        assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(Hash::from_hex("zz"), None);
+        assert_eq!(Hash::from_hex(&"ab".repeat(31)), None);
+    }
+
+    #[test]
+    fn postcard_encodes_32_raw_bytes_and_json_encodes_hex() {
+        let h = Hash([7; 32]);
+        assert_eq!(postcard::to_allocvec(&h).unwrap(), vec![7u8; 32]);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            format!("\"{}\"", "07".repeat(32))
+        );
+    }
+}

@@ -1,0 +1,677 @@
+//! [`Log`]: opening and creating a store, appending, and reading.
+
+use crate::chain::Head;
+use crate::entry::{self, Entry};
+use crate::error::{Result, StoreError};
+use crate::event::{Event, Genesis, ViewState};
+use crate::key_file::{self, sync_dir};
+use crate::layout::{self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, VIEWS_KEYSPACE};
+use crate::seal::{EpochKey, StoreId, VerificationKey};
+use crate::writer::{
+    CUT_KEY, CommitListener, Cut, Durability, Prepared, PruneOutcome, Published, Request, Writer,
+};
+use fjall::compaction::filter::{
+    CompactionFilter, CompactionFilterResult, Context, Factory, ItemAccessor, Verdict,
+};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+
+/// How a [`Log`] is opened.
+#[derive(Clone)]
+pub struct LogOptions {
+    /// When appends are acknowledged.
+    pub durability: Durability,
+    /// Most events sealed into one batch.
+    pub max_batch: usize,
+    /// Requests that may wait for the writer before callers block.
+    pub queue_capacity: usize,
+    /// fjall block cache size in bytes.
+    pub cache_bytes: u64,
+    /// Called after every durable commit with the new head.
+    pub on_commit: Option<CommitListener>,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            durability: Durability::Synced,
+            max_batch: 4096,
+            queue_capacity: 8192,
+            cache_bytes: 64 * 1024 * 1024,
+            on_commit: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LogOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogOptions")
+            .field("durability", &self.durability)
+            .field("max_batch", &self.max_batch)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("cache_bytes", &self.cache_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A view's saved state, so a start replays only the entries after `as_of`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewSnapshot {
+    /// The view's own state format; a reader that does not know it replays in full.
+    pub version: u32,
+    /// Last seq applied to the state.
+    pub as_of: u64,
+    /// Encoded state.
+    #[serde(with = "serde_bytes")]
+    pub state: Vec<u8>,
+}
+
+const SNAPSHOT_FORMAT: u8 = 1;
+
+/// The chained, sealed event log of one store.
+///
+/// Cheap to clone; all clones share one writer thread. Dropping the last
+/// clone stops the writer after it has persisted everything queued.
+#[derive(Clone)]
+pub struct Log {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub root: PathBuf,
+    pub store_id: StoreId,
+    pub db: Database,
+    pub log: Keyspace,
+    pub meta: Keyspace,
+    pub views: Keyspace,
+    pub published: Arc<Published>,
+    tx: Option<flume::Sender<Request>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop_writer();
+    }
+}
+
+impl Shared {
+    fn stop_writer(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Request::Shutdown);
+        }
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Drops truncated entries whenever compaction rewrites them.
+struct TruncatedPrefix(Arc<AtomicU64>);
+
+impl Factory for TruncatedPrefix {
+    fn name(&self) -> &str {
+        "vigil-truncated-prefix"
+    }
+
+    fn make_filter(&self, _: &Context) -> Box<dyn CompactionFilter> {
+        Box::new(DropUpTo(self.0.load(Ordering::SeqCst)))
+    }
+}
+
+struct DropUpTo(u64);
+
+impl CompactionFilter for DropUpTo {
+    fn filter_item(&mut self, item: ItemAccessor<'_>, _: &Context) -> CompactionFilterResult {
+        let seq = <[u8; 8]>::try_from(&item.key()[..]).map(u64::from_be_bytes);
+        Ok(match seq {
+            Ok(seq) if seq <= self.0 => Verdict::Remove,
+            _ => Verdict::Keep,
+        })
+    }
+}
+
+struct Opened {
+    db: Database,
+    log: Keyspace,
+    meta: Keyspace,
+    views: Keyspace,
+    cut_filter: Arc<AtomicU64>,
+}
+
+fn open_db(root: &Path, cache_bytes: u64) -> Result<Opened> {
+    let cut_filter = Arc::new(AtomicU64::new(0));
+    let factory: Arc<dyn Factory> = Arc::new(TruncatedPrefix(cut_filter.clone()));
+    let db = Database::builder(root.join(DB_DIR))
+        .cache_size(cache_bytes)
+        .with_compaction_filter_factories(Arc::new(move |name| {
+            (name == LOG_KEYSPACE).then(|| factory.clone())
+        }))
+        .open()
+        .map_err(|e| match e {
+            fjall::Error::Locked => StoreError::Locked {
+                path: root.to_path_buf(),
+            },
+            fjall::Error::InvalidVersion(v) => StoreError::Corrupt {
+                path: root.join(DB_DIR),
+                reason: format!("unsupported database engine format {v:?}"),
+            },
+            other => StoreError::engine(other),
+        })?;
+    let keyspace = |name: &str| {
+        db.keyspace(name, KeyspaceCreateOptions::default)
+            .map_err(StoreError::engine)
+    };
+    Ok(Opened {
+        log: keyspace(LOG_KEYSPACE)?,
+        meta: keyspace(META_KEYSPACE)?,
+        views: keyspace(VIEWS_KEYSPACE)?,
+        db,
+        cut_filter,
+    })
+}
+
+/// Current UTC time in microseconds since the Unix epoch.
+pub fn now_micros() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn last_entry(log: &Keyspace) -> Result<Option<Entry>> {
+    match log.last_key_value() {
+        Some(guard) => {
+            let (k, v) = guard.into_inner().map_err(StoreError::engine)?;
+            Entry::decode(&k, v).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+fn read_cut(meta: &Keyspace) -> Result<Option<Cut>> {
+    let Some(bytes) = meta.get(CUT_KEY).map_err(StoreError::engine)? else {
+        return Ok(None);
+    };
+    postcard::from_bytes(&bytes)
+        .map(Some)
+        .map_err(|e| StoreError::Decode(format!("retention cut record: {e}")))
+}
+
+fn write_verification_key(path: &Path, key: &VerificationKey) -> Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::AlreadyExists {
+                path: path.to_path_buf(),
+                reason: "a verification key file is already there; move it away first (it may belong to another store)".into(),
+            },
+            _ => StoreError::io(format!("creating verification key {}", path.display()), e),
+        })?;
+    file.write_all(key.to_text().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StoreError::io(format!("writing verification key {}", path.display()), e))?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Reads a verification key file.
+pub fn read_verification_key(path: &Path) -> Result<VerificationKey> {
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| {
+        StoreError::BadVerificationKey {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?);
+    VerificationKey::parse(&text).map_err(|reason| StoreError::BadVerificationKey {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    })
+}
+
+impl Log {
+    /// Creates a new store at `dir` and writes its verification key `K(0)`
+    /// to `verification_key` (mode 0600), refusing to overwrite either.
+    ///
+    /// The store is built in a sibling temporary directory and renamed into
+    /// place, so a crash leaves either no store or a complete one. The store
+    /// keeps only `K(1)`; move the verification key off the host.
+    pub fn create(dir: &Path, verification_key: &Path, options: LogOptions) -> Result<Log> {
+        if dir.join(layout::MARKER).exists() {
+            return Err(StoreError::AlreadyExists {
+                path: dir.to_path_buf(),
+                reason: "a store already exists there".into(),
+            });
+        }
+        if dir.exists()
+            && fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(StoreError::AlreadyExists {
+                path: dir.to_path_buf(),
+                reason: "the directory is not empty and holds no store".into(),
+            });
+        }
+        if verification_key.exists() {
+            return Err(StoreError::AlreadyExists {
+                path: verification_key.to_path_buf(),
+                reason: "a verification key file is already there; move it away first (it may belong to another store)".into(),
+            });
+        }
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .map_err(|e| StoreError::io(format!("creating {}", parent.display()), e))?;
+        let store_id =
+            StoreId::generate().map_err(|e| StoreError::io("reading OS randomness", e))?;
+        let name = dir
+            .file_name()
+            .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+        let staging = parent.join(format!(".{name}.creating-{}", &store_id.to_hex()[..8]));
+        fs::create_dir(&staging)
+            .map_err(|e| StoreError::io(format!("creating {}", staging.display()), e))?;
+        let built = Self::build(&staging, store_id);
+        let k0 = match built {
+            Ok(k0) => k0,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        };
+        let vk = VerificationKey::new(store_id, k0);
+        if let Err(e) = write_verification_key(verification_key, &vk) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        drop(vk);
+        layout::write_marker(
+            &staging,
+            Marker {
+                format: FORMAT,
+                store_id,
+            },
+        )?;
+        if dir.exists() {
+            fs::remove_dir(dir)
+                .map_err(|e| StoreError::io(format!("replacing empty {}", dir.display()), e))?;
+        }
+        fs::rename(&staging, dir)
+            .map_err(|e| StoreError::io(format!("moving the new store to {}", dir.display()), e))?;
+        sync_dir(parent)?;
+        Self::open(dir, options)
+    }
+
+    /// Fills a staging directory: database, `K(1)` on disk, genesis entry.
+    /// Returns `K(0)`.
+    fn build(staging: &Path, store_id: StoreId) -> Result<EpochKey> {
+        let opened = open_db(staging, 8 * 1024 * 1024)?;
+        let k0 = EpochKey::generate().map_err(|e| StoreError::io("reading OS randomness", e))?;
+        let k1 = k0.evolve();
+        key_file::replace(staging, &k1)?;
+        let (_tx, rx) = flume::bounded(1);
+        let mut writer = Writer {
+            db: opened.db.clone(),
+            log: opened.log.clone(),
+            meta: opened.meta.clone(),
+            dir: staging.to_path_buf(),
+            head: Head::EMPTY,
+            key: k1,
+            published: Arc::new(Published {
+                head: Mutex::new(Head::EMPTY),
+                cut: RwLock::new(None),
+                cut_filter: opened.cut_filter.clone(),
+                failed: OnceLock::new(),
+                on_commit: None,
+            }),
+            rx,
+            durability: Durability::Synced,
+            max_batch: 1,
+        };
+        writer.append_now(&Event::Genesis(Genesis {
+            store_id,
+            format: FORMAT,
+            software: format!("vigil-store {}", env!("CARGO_PKG_VERSION")),
+        }))?;
+        drop(writer);
+        opened
+            .db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)?;
+        Ok(k0)
+    }
+
+    /// Opens an existing store for reading and appending.
+    ///
+    /// Fails without modifying anything when `dir` is not a store, was
+    /// written by a newer format, or is held by another process.
+    pub fn open(dir: &Path, options: LogOptions) -> Result<Log> {
+        Self::open_inner(dir, options, true)
+    }
+
+    /// Opens a store for reading and verification only: no writer starts,
+    /// the sealing key is not read, nothing is appended.
+    pub fn open_read_only(dir: &Path) -> Result<Log> {
+        Self::open_inner(dir, LogOptions::default(), false)
+    }
+
+    fn open_inner(dir: &Path, options: LogOptions, writable: bool) -> Result<Log> {
+        let marker = layout::read_marker(dir)?;
+        let opened = open_db(dir, options.cache_bytes)?;
+        let last = last_entry(&opened.log)?.ok_or_else(|| StoreError::Corrupt {
+            path: dir.join(DB_DIR),
+            reason: "the log has no entries (not even genesis)".into(),
+        })?;
+        let head = Head::from(last.seal());
+        let cut = read_cut(&opened.meta)?;
+        opened
+            .cut_filter
+            .store(cut.map_or(0, |c| c.cut_seq), Ordering::SeqCst);
+        let published = Arc::new(Published {
+            head: Mutex::new(head),
+            cut: RwLock::new(cut),
+            cut_filter: opened.cut_filter.clone(),
+            failed: OnceLock::new(),
+            on_commit: options.on_commit.clone(),
+        });
+        let (tx, handle) = if writable {
+            let key = key_file::load(dir)?;
+            let (tx, rx) = flume::bounded(options.queue_capacity.max(1));
+            let mut writer = Writer {
+                db: opened.db.clone(),
+                log: opened.log.clone(),
+                meta: opened.meta.clone(),
+                dir: dir.to_path_buf(),
+                head,
+                key,
+                published: published.clone(),
+                rx,
+                durability: options.durability,
+                max_batch: options.max_batch.max(1),
+            };
+            writer.reconcile_epoch()?;
+            let handle = std::thread::Builder::new()
+                .name("vigil-log-writer".into())
+                .spawn(move || writer.run())
+                .map_err(|e| StoreError::io("starting the log writer thread", e))?;
+            (Some(tx), Some(handle))
+        } else {
+            (None, None)
+        };
+        Ok(Log {
+            shared: Arc::new(Shared {
+                root: dir.to_path_buf(),
+                store_id: marker.store_id,
+                db: opened.db,
+                log: opened.log,
+                meta: opened.meta,
+                views: opened.views,
+                published,
+                tx,
+                writer: Mutex::new(handle),
+            }),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn sender(&self) -> Result<&flume::Sender<Request>> {
+        self.shared
+            .tx
+            .as_ref()
+            .ok_or_else(|| StoreError::InvalidRequest("the store was opened read-only".into()))
+    }
+
+    fn closed_error(&self) -> StoreError {
+        match self.shared.published.failed.get() {
+            Some(reason) => StoreError::WriterFailed(reason.clone()),
+            None => StoreError::Closed,
+        }
+    }
+
+    fn call<T>(&self, make: impl FnOnce(flume::Sender<Result<T>>) -> Request) -> Result<T> {
+        let (reply, answer) = flume::bounded(1);
+        self.sender()?
+            .send(make(reply))
+            .map_err(|_| self.closed_error())?;
+        answer.recv().map_err(|_| self.closed_error())?
+    }
+
+    async fn call_async<T>(
+        &self,
+        make: impl FnOnce(flume::Sender<Result<T>>) -> Request,
+    ) -> Result<T> {
+        let (reply, answer) = flume::bounded(1);
+        self.sender()?
+            .send_async(make(reply))
+            .await
+            .map_err(|_| self.closed_error())?;
+        answer.recv_async().await.map_err(|_| self.closed_error())?
+    }
+
+    /// Appends one event; returns its chain position once it is durable.
+    pub fn append(&self, event: &Event) -> Result<Head> {
+        let mut heads = self.append_all(std::slice::from_ref(event))?;
+        Ok(heads.remove(0))
+    }
+
+    /// Appends events atomically (all or none), in order.
+    pub fn append_all(&self, events: &[Event]) -> Result<Vec<Head>> {
+        let events = prepare(events)?;
+        self.call(|reply| Request::Append { events, reply })
+    }
+
+    /// [`Log::append`] for async callers: waits without blocking a thread.
+    pub async fn append_async(&self, event: &Event) -> Result<Head> {
+        let mut heads = self.append_all_async(std::slice::from_ref(event)).await?;
+        Ok(heads.remove(0))
+    }
+
+    /// [`Log::append_all`] for async callers.
+    pub async fn append_all_async(&self, events: &[Event]) -> Result<Vec<Head>> {
+        let events = prepare(events)?;
+        self.call_async(|reply| Request::Append { events, reply })
+            .await
+    }
+
+    /// Moves to the next sealing epoch: the old key is erased from memory
+    /// and disk, and an `EpochStarted` entry opens the new epoch.
+    pub fn advance_epoch(&self, reason: &str) -> Result<Head> {
+        let reason = reason.to_string();
+        self.call(|reply| Request::AdvanceEpoch { reason, reply })
+    }
+
+    /// Drops the bodies of `seqs`, keeping their digests so the chain still
+    /// verifies. Genesis, epoch and checkpoint entries keep their bodies.
+    pub fn prune(&self, seqs: Vec<u64>) -> Result<PruneOutcome> {
+        self.call(|reply| Request::Prune { seqs, reply })
+    }
+
+    /// Truncates entries `first..=upto` behind a checkpoint entry appended at
+    /// the head, carrying the chain fields at the cut and `views` state.
+    /// The entries stop being readable at once; [`Log::reclaim`] frees the space.
+    pub fn truncate(&self, upto: u64, views: Vec<ViewState>) -> Result<Head> {
+        self.call(|reply| Request::Truncate { upto, views, reply })
+    }
+
+    /// Rewrites the log's tables so truncated entries and dropped bodies
+    /// leave the disk. Runs beside appends; takes time proportional to the
+    /// log's size.
+    pub fn reclaim(&self) -> Result<()> {
+        let log = &self.shared.log;
+        log.rotate_memtable_and_wait().map_err(StoreError::engine)?;
+        log.major_compact().map_err(StoreError::engine)?;
+        self.shared
+            .db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)
+    }
+
+    /// Makes everything appended so far durable (for [`Durability::Buffered`]).
+    pub fn sync(&self) -> Result<()> {
+        self.call(|reply| Request::Sync { reply })
+    }
+
+    /// Stops the writer after it has persisted everything queued. Other
+    /// clones of this log can still read; appends through them fail.
+    pub fn close(self) -> Result<()> {
+        self.shared.stop_writer();
+        match self.shared.published.failed.get() {
+            Some(reason) => Err(StoreError::WriterFailed(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The newest entry's chain fields.
+    pub fn head(&self) -> Head {
+        *self.shared.published.head.lock().expect("head lock")
+    }
+
+    /// The retention cut, if the prefix was ever truncated.
+    pub fn cut(&self) -> Option<Cut> {
+        *self.shared.published.cut.read().expect("cut lock")
+    }
+
+    /// Oldest readable seq.
+    pub fn first_seq(&self) -> u64 {
+        self.cut().map_or(1, |c| c.cut_seq + 1)
+    }
+
+    /// The store's identity.
+    pub fn store_id(&self) -> StoreId {
+        self.shared.store_id
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.shared.root
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn disk_usage(&self) -> u64 {
+        layout::disk_usage(&self.shared.root)
+    }
+
+    /// Reads one entry (`None` if truncated or beyond the head).
+    pub fn get(&self, seq: u64) -> Result<Option<Entry>> {
+        if seq < self.first_seq() {
+            return Ok(None);
+        }
+        match self
+            .shared
+            .log
+            .get(entry::key(seq))
+            .map_err(StoreError::engine)?
+        {
+            Some(value) => Entry::decode_value(seq, value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Entries from `from` (or the oldest retained) to the head, in order.
+    pub fn entries(&self, from: u64) -> Entries {
+        self.entries_between(from, u64::MAX)
+    }
+
+    /// Entries with `from <= seq <= to`, in order.
+    pub fn entries_between(&self, from: u64, to: u64) -> Entries {
+        let from = from.max(self.first_seq());
+        Entries {
+            inner: self.shared.log.range(entry::key(from)..=entry::key(to)),
+        }
+    }
+
+    /// Saves a view snapshot durably.
+    pub fn save_snapshot(&self, view: &str, snapshot: &ViewSnapshot) -> Result<()> {
+        let mut value = vec![SNAPSHOT_FORMAT];
+        postcard::to_io(snapshot, &mut value).expect("postcard encoding into a Vec");
+        self.shared
+            .views
+            .insert(view, value)
+            .map_err(StoreError::engine)?;
+        self.shared
+            .db
+            .persist(PersistMode::SyncData)
+            .map_err(StoreError::engine)
+    }
+
+    /// Loads a view snapshot; an error means it is unreadable (replay in full).
+    pub fn load_snapshot(&self, view: &str) -> Result<Option<ViewSnapshot>> {
+        let Some(value) = self.shared.views.get(view).map_err(StoreError::engine)? else {
+            return Ok(None);
+        };
+        match value.split_first() {
+            Some((&SNAPSHOT_FORMAT, rest)) => postcard::from_bytes(rest)
+                .map(Some)
+                .map_err(|e| StoreError::Decode(format!("snapshot of view {view}: {e}"))),
+            _ => Err(StoreError::Decode(format!(
+                "snapshot of view {view} has an unknown format"
+            ))),
+        }
+    }
+}
+
+fn prepare(events: &[Event]) -> Result<Vec<Prepared>> {
+    if events.is_empty() {
+        return Err(StoreError::InvalidRequest("nothing to append".into()));
+    }
+    let now = now_micros();
+    Ok(events.iter().map(|e| Prepared::new(e, now)).collect())
+}
+
+/// Iterator over entries in seq order.
+pub struct Entries {
+    inner: fjall::Iter,
+}
+
+impl Iterator for Entries {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let guard = self.inner.next()?;
+        Some(
+            guard
+                .into_inner()
+                .map_err(StoreError::engine)
+                .and_then(|(k, v)| Entry::decode(&k, v)),
+        )
+    }
+}
+
+impl DoubleEndedIterator for Entries {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let guard = self.inner.next_back()?;
+        Some(
+            guard
+                .into_inner()
+                .map_err(StoreError::engine)
+                .and_then(|(k, v)| Entry::decode(&k, v)),
+        )
+    }
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("path", &self.shared.root)
+            .field("store_id", &self.shared.store_id)
+            .field("head", &self.head())
+            .finish()
+    }
+}

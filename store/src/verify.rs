@@ -1,0 +1,640 @@
+//! Verification: linkage (no key needed), seals (with the verification key),
+//! and bodies (digest and decodability), in parallel over seq ranges.
+//!
+//! Each stored entry carries its own link, so any entry can be checked
+//! against its predecessor independently: the range from the oldest
+//! retained entry to the head is cut into chunks that worker threads scan
+//! at the same time, and the lowest failing seq wins.
+//!
+//! What verify cannot see alone is a removed tail: a shorter log is still a
+//! valid log. It reports the head's seq and link so they can be compared
+//! with an external anchor (the daemon logs one at every epoch advance), and
+//! checks one itself when given [`VerifyOptions::anchor`].
+
+use crate::chain::{self, Head, Seal};
+use crate::entry::{self, Entry};
+use crate::error::{Result, StoreError};
+use crate::event::{Event, EventKind};
+use crate::hash::Hash;
+use crate::log::Log;
+use crate::seal::{EpochKey, StoreId, VerificationKey};
+use crate::writer::{CUT_KEY, Cut};
+use fjall::{Keyspace, Readable, Snapshot};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Most epochs a verifier derives keys for (about 285 years of 15-minute epochs).
+const MAX_EPOCHS: u64 = 10_000_000;
+
+/// What is wrong at the first bad seq.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// An entry is missing.
+    Gap {
+        /// The seq that should be there.
+        expected: u64,
+    },
+    /// The stored link does not follow from the previous link and this entry's fields.
+    BrokenLink,
+    /// The tag does not match the link under this entry's epoch key.
+    BadTag,
+    /// The body does not hash to the stored digest.
+    BadDigest,
+    /// The epoch went backwards.
+    EpochRegression {
+        /// Previous entry's epoch.
+        previous: u64,
+        /// This entry's epoch.
+        found: u64,
+    },
+    /// Epochs were skipped.
+    EpochGap {
+        /// Previous entry's epoch.
+        previous: u64,
+        /// This entry's epoch.
+        found: u64,
+    },
+    /// The first entry of an epoch is not the entry that opens it.
+    EpochNotOpened {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// Time went backwards.
+    TimeRegression {
+        /// Previous entry's time.
+        previous: i64,
+        /// This entry's time.
+        found: i64,
+    },
+    /// Entries at the start are gone and no checkpoint accounts for them.
+    MissingCheckpoint {
+        /// Details.
+        detail: String,
+    },
+    /// The checkpoint describing the cut is missing, malformed or not sealed.
+    BadCheckpoint {
+        /// Details.
+        detail: String,
+    },
+    /// The entry or its body cannot be decoded.
+    Undecodable {
+        /// Details.
+        detail: String,
+    },
+    /// The body's event is of another kind than the header says.
+    KindMismatch {
+        /// Kind code in the header.
+        header: u16,
+        /// Kind code of the decoded body.
+        body: u16,
+    },
+    /// The body contradicts the chain (wrong epoch in an epoch entry, wrong store in genesis).
+    BadBody {
+        /// Details.
+        detail: String,
+    },
+    /// The log ends before an anchored seq: its tail was removed.
+    Truncated {
+        /// The anchored seq.
+        anchored: u64,
+        /// The head found.
+        head: u64,
+    },
+    /// The anchored seq is there with another link.
+    AnchorMismatch {
+        /// The anchored link.
+        expected: Hash,
+        /// The link found.
+        found: Hash,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Gap { expected } => write!(f, "entry {expected} is missing"),
+            Problem::BrokenLink => f.write_str("broken link: the entry does not chain to its predecessor (altered, inserted, removed or reordered)"),
+            Problem::BadTag => f.write_str("bad tag: the seal does not match (altered, or re-sealed with another epoch's key)"),
+            Problem::BadDigest => f.write_str("bad digest: the body was altered"),
+            Problem::EpochRegression { previous, found } => write!(f, "epoch went back from {previous} to {found}"),
+            Problem::EpochGap { previous, found } => write!(f, "epochs skipped from {previous} to {found}"),
+            Problem::EpochNotOpened { epoch } => write!(f, "epoch {epoch} does not begin with its epoch entry"),
+            Problem::TimeRegression { previous, found } => write!(f, "time went back from {previous} to {found}"),
+            Problem::MissingCheckpoint { detail } => write!(f, "missing checkpoint: {detail}"),
+            Problem::BadCheckpoint { detail } => write!(f, "bad checkpoint: {detail}"),
+            Problem::Undecodable { detail } => write!(f, "undecodable: {detail}"),
+            Problem::KindMismatch { header, body } => write!(f, "header says kind {header} but the body is kind {body}"),
+            Problem::BadBody { detail } => write!(f, "bad body: {detail}"),
+            Problem::Truncated { anchored, head } => write!(f, "the log ends at {head} but seq {anchored} was anchored: its tail was removed"),
+            Problem::AnchorMismatch { expected, found } => write!(f, "anchored link {expected} but found {found}"),
+        }
+    }
+}
+
+/// The first bad seq and what is wrong there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// First bad seq.
+    pub seq: u64,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+/// The outcome of a verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// No problem found.
+    pub ok: bool,
+    /// Entries examined.
+    pub entries: u64,
+    /// Oldest retained seq.
+    pub first_seq: u64,
+    /// Newest entry: compare with an external anchor to detect tail truncation.
+    pub head: Head,
+    /// Whether tags were checked (a verification key was given).
+    pub keyed: bool,
+    /// With a key: every entry from `first_seq` to this seq carries a valid seal.
+    pub sealed_up_to: Option<u64>,
+    /// Bodies hashed and decoded.
+    pub bodies_checked: u64,
+    /// Entries whose body retention dropped (digest kept, body not checkable).
+    pub bodies_pruned: u64,
+    /// The retention cut the chain starts from, if any.
+    pub cut: Option<Cut>,
+    /// The first problem, if any.
+    pub failure: Option<Failure>,
+}
+
+/// How to verify.
+#[derive(Default)]
+pub struct VerifyOptions<'a> {
+    /// Checks tags when given.
+    pub key: Option<&'a VerificationKey>,
+    /// A `(seq, link)` published earlier; checks the log still holds it.
+    pub anchor: Option<(u64, Hash)>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Called with the number of entries examined so far.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl fmt::Debug for VerifyOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("keyed", &self.key.is_some())
+            .field("anchor", &self.anchor)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a body was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// Hashed and decoded.
+    Checked,
+    /// Dropped by retention.
+    Pruned,
+}
+
+/// The per-entry rules, usable on any ordered source of entries (the store,
+/// an export).
+pub struct EntryRules {
+    keys: Option<Vec<EpochKey>>,
+    store_id: StoreId,
+}
+
+impl EntryRules {
+    /// Rules for a store; `keys[e]` must be `K(e)` when given.
+    pub fn new(store_id: StoreId, keys: Option<Vec<EpochKey>>) -> EntryRules {
+        EntryRules { keys, store_id }
+    }
+
+    /// Checks one entry against its predecessor's chain fields.
+    pub fn check(
+        &self,
+        prev: &Head,
+        seal: &Seal,
+        body: Option<&[u8]>,
+    ) -> Result<BodyCheck, Problem> {
+        if seal.seq != prev.seq + 1 {
+            return Err(Problem::Gap {
+                expected: prev.seq + 1,
+            });
+        }
+        if seal.epoch < prev.epoch {
+            return Err(Problem::EpochRegression {
+                previous: prev.epoch,
+                found: seal.epoch,
+            });
+        }
+        if seal.epoch > prev.epoch + 1 {
+            return Err(Problem::EpochGap {
+                previous: prev.epoch,
+                found: seal.epoch,
+            });
+        }
+        let opens = if seal.seq == 1 {
+            EventKind::Genesis
+        } else {
+            EventKind::Epoch
+        };
+        if seal.epoch == prev.epoch + 1 && seal.kind != opens.code() {
+            return Err(Problem::EpochNotOpened { epoch: seal.epoch });
+        }
+        if seal.time < prev.time {
+            return Err(Problem::TimeRegression {
+                previous: prev.time,
+                found: seal.time,
+            });
+        }
+        if let Some(body) = body
+            && Hash::sha256(body) != seal.digest
+        {
+            return Err(Problem::BadDigest);
+        }
+        if chain::link(&prev.link, seal.seq, seal.time, seal.kind, &seal.digest) != seal.link {
+            return Err(Problem::BrokenLink);
+        }
+        self.check_tag(seal)?;
+        self.check_body(seal, body)
+    }
+
+    /// Checks what an entry proves without its predecessor: digest, tag, body.
+    pub fn check_alone(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
+        if let Some(body) = body
+            && Hash::sha256(body) != seal.digest
+        {
+            return Err(Problem::BadDigest);
+        }
+        self.check_tag(seal)?;
+        self.check_body(seal, body)
+    }
+
+    /// Checks a tag alone (no-op without keys).
+    pub fn check_tag(&self, seal: &Seal) -> Result<(), Problem> {
+        let Some(keys) = &self.keys else {
+            return Ok(());
+        };
+        let key = usize::try_from(seal.epoch).ok().and_then(|e| keys.get(e));
+        match key {
+            Some(key) if key.tag(&seal.link).ct_eq(&seal.tag) => Ok(()),
+            _ => Err(Problem::BadTag),
+        }
+    }
+
+    fn check_body(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
+        let Some(body) = body else {
+            return Ok(BodyCheck::Pruned);
+        };
+        let event = Event::decode(body).map_err(|e| Problem::Undecodable {
+            detail: e.to_string(),
+        })?;
+        if event.kind().code() != seal.kind {
+            return Err(Problem::KindMismatch {
+                header: seal.kind,
+                body: event.kind().code(),
+            });
+        }
+        match event {
+            Event::EpochStarted(e) if e.epoch != seal.epoch => Err(Problem::BadBody {
+                detail: format!(
+                    "epoch entry names epoch {} but is sealed in {}",
+                    e.epoch, seal.epoch
+                ),
+            }),
+            Event::Genesis(g) if g.store_id != self.store_id => Err(Problem::BadBody {
+                detail: format!(
+                    "genesis names store {} but this is store {}",
+                    g.store_id, self.store_id
+                ),
+            }),
+            _ => Ok(BodyCheck::Checked),
+        }
+    }
+}
+
+#[derive(Default)]
+struct ChunkOutcome {
+    entries: u64,
+    bodies: u64,
+    pruned: u64,
+    failure: Option<Failure>,
+}
+
+fn earliest(a: Option<Failure>, b: Option<Failure>) -> Option<Failure> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.seq < a.seq { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+struct Scan<'a> {
+    snap: &'a Snapshot,
+    log: &'a Keyspace,
+    rules: &'a EntryRules,
+    anchor: Head,
+    progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    done: AtomicU64,
+}
+
+impl Scan<'_> {
+    fn read(&self, seq: u64) -> Option<Entry> {
+        let value = self.snap.get(self.log, entry::key(seq)).ok()??;
+        Entry::decode_value(seq, value).ok()
+    }
+
+    fn chunk(&self, from: u64, to: u64) -> ChunkOutcome {
+        let mut out = ChunkOutcome::default();
+        // A missing or unreadable predecessor is reported by the chunk before.
+        let mut prev = if from == self.anchor.seq + 1 {
+            Some(self.anchor)
+        } else {
+            self.read(from - 1).map(|e| Head::from(e.seal()))
+        };
+        let mut expected = from;
+        let mut since_report = 0u64;
+        for item in self.snap.range(self.log, entry::key(from)..=entry::key(to)) {
+            let decoded = item
+                .into_inner()
+                .map_err(StoreError::engine)
+                .and_then(|(k, v)| Entry::decode(&k, v));
+            let e = match decoded {
+                Ok(e) => e,
+                Err(err) => {
+                    out.failure = Some(Failure {
+                        seq: expected,
+                        problem: Problem::Undecodable {
+                            detail: err.to_string(),
+                        },
+                    });
+                    return out;
+                }
+            };
+            let result = match &prev {
+                Some(p) => self.rules.check(p, e.seal(), e.body()),
+                None if e.seq() != expected => Err(Problem::Gap { expected }),
+                // Unknown predecessor: check what the entry proves alone.
+                None => self.rules.check_alone(e.seal(), e.body()),
+            };
+            out.entries += 1;
+            match result {
+                Ok(BodyCheck::Checked) => out.bodies += 1,
+                Ok(BodyCheck::Pruned) => out.pruned += 1,
+                Err(problem) => {
+                    let seq = match problem {
+                        Problem::Gap { expected } => expected,
+                        _ => e.seq(),
+                    };
+                    out.failure = Some(Failure { seq, problem });
+                    return out;
+                }
+            }
+            prev = Some(Head::from(e.seal()));
+            expected = e.seq() + 1;
+            since_report += 1;
+            if since_report == 16_384 {
+                self.report(since_report);
+                since_report = 0;
+            }
+        }
+        self.report(since_report);
+        if expected <= to {
+            out.failure = Some(Failure {
+                seq: expected,
+                problem: Problem::Gap { expected },
+            });
+        }
+        out
+    }
+
+    fn report(&self, n: u64) {
+        let total = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(progress) = self.progress {
+            progress(total);
+        }
+    }
+}
+
+fn checkpoint_anchor(
+    snap: &Snapshot,
+    log: &Keyspace,
+    cut: Cut,
+    rules: &EntryRules,
+) -> Result<Head, Failure> {
+    let bad = |detail: String| Failure {
+        seq: cut.checkpoint_seq,
+        problem: Problem::BadCheckpoint { detail },
+    };
+    let value = snap
+        .get(log, entry::key(cut.checkpoint_seq))
+        .map_err(|e| bad(format!("unreadable: {e:?}")))?
+        .ok_or_else(|| Failure {
+            seq: cut.checkpoint_seq,
+            problem: Problem::MissingCheckpoint {
+                detail: format!(
+                    "the cut at {} names checkpoint entry {}, which is gone",
+                    cut.cut_seq, cut.checkpoint_seq
+                ),
+            },
+        })?;
+    let e = Entry::decode_value(cut.checkpoint_seq, value).map_err(|err| bad(err.to_string()))?;
+    let Some(Ok(Event::Checkpoint(cp))) = e.body().map(Event::decode) else {
+        return Err(bad("the entry is not a checkpoint".into()));
+    };
+    if cp.cut_seq != cut.cut_seq || cut.checkpoint_seq <= cut.cut_seq {
+        return Err(bad(format!(
+            "it records a cut at {} but the store says {}",
+            cp.cut_seq, cut.cut_seq
+        )));
+    }
+    let at_cut = Seal {
+        seq: cp.cut_seq,
+        time: cp.cut_time,
+        kind: 0,
+        epoch: cp.cut_epoch,
+        digest: Hash::ZERO,
+        link: cp.cut_link,
+        tag: cp.cut_tag,
+    };
+    rules
+        .check_tag(&at_cut)
+        .map_err(|_| bad("the seal recorded for the cut does not match its link".into()))?;
+    Ok(Head {
+        seq: cp.cut_seq,
+        time: cp.cut_time,
+        epoch: cp.cut_epoch,
+        link: cp.cut_link,
+    })
+}
+
+impl Log {
+    /// Verifies the whole retained log. `Err` only for problems with the
+    /// request or the storage engine; a damaged chain is an `Ok` report with
+    /// a [`Failure`].
+    pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifyReport> {
+        let shared = self.shared();
+        if let Some(key) = opts.key
+            && key.store_id() != shared.store_id
+        {
+            return Err(StoreError::BadVerificationKey {
+                path: Default::default(),
+                reason: format!(
+                    "this key belongs to store {}, not to store {}",
+                    key.store_id(),
+                    shared.store_id
+                ),
+            });
+        }
+        let snap = shared.db.snapshot();
+        let head = match snap.last_key_value(&shared.log) {
+            Some(g) => {
+                let (k, v) = g.into_inner().map_err(StoreError::engine)?;
+                Head::from(Entry::decode(&k, v)?.seal())
+            }
+            None => Head::EMPTY,
+        };
+        let cut: Option<Cut> = match snap
+            .get(&shared.meta, CUT_KEY)
+            .map_err(StoreError::engine)?
+        {
+            Some(v) => Some(
+                postcard::from_bytes(&v)
+                    .map_err(|e| StoreError::Decode(format!("retention cut record: {e}")))?,
+            ),
+            None => None,
+        };
+        if head.epoch > MAX_EPOCHS {
+            return Err(StoreError::Corrupt {
+                path: shared.root.clone(),
+                reason: format!(
+                    "the head claims epoch {}, beyond any plausible age",
+                    head.epoch
+                ),
+            });
+        }
+        let keys = opts.key.map(|k| k.epoch_keys(head.epoch));
+        let rules = EntryRules::new(shared.store_id, keys);
+
+        let mut failure = None;
+        let anchor = match cut {
+            None => {
+                let first = snap.first_key_value(&shared.log).map(|g| g.key());
+                if let Some(Ok(k)) = first
+                    && k[..] != entry::key(1)
+                {
+                    failure = Some(Failure {
+                        seq: 1,
+                        problem: Problem::MissingCheckpoint {
+                            detail: "the oldest entries are gone and no checkpoint records a cut"
+                                .into(),
+                        },
+                    });
+                }
+                Head::EMPTY
+            }
+            Some(cut) => match checkpoint_anchor(&snap, &shared.log, cut, &rules) {
+                Ok(anchor) => anchor,
+                Err(f) => {
+                    failure = Some(f);
+                    Head {
+                        seq: cut.cut_seq,
+                        ..Head::EMPTY
+                    }
+                }
+            },
+        };
+
+        let scan = Scan {
+            snap: &snap,
+            log: &shared.log,
+            rules: &rules,
+            anchor,
+            progress: opts.progress,
+            done: AtomicU64::new(0),
+        };
+        let first = anchor.seq + 1;
+        let outcome = if failure.is_none() && head.seq >= first {
+            let threads = if opts.threads == 0 {
+                rayon::current_num_threads()
+            } else {
+                opts.threads
+            };
+            let total = head.seq - first + 1;
+            let chunks = (total / 8192).clamp(1, threads as u64 * 8);
+            let size = total.div_ceil(chunks);
+            let ranges: Vec<(u64, u64)> = (0..chunks)
+                .map(|i| (first + i * size, (first + (i + 1) * size - 1).min(head.seq)))
+                .filter(|(a, b)| a <= b)
+                .collect();
+            let run = || {
+                ranges.par_iter().map(|&(a, b)| scan.chunk(a, b)).reduce(
+                    ChunkOutcome::default,
+                    |a, b| ChunkOutcome {
+                        entries: a.entries + b.entries,
+                        bodies: a.bodies + b.bodies,
+                        pruned: a.pruned + b.pruned,
+                        failure: earliest(a.failure, b.failure),
+                    },
+                )
+            };
+            if opts.threads == 0 {
+                run()
+            } else {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| StoreError::InvalidRequest(format!("verify threads: {e}")))?
+                    .install(run)
+            }
+        } else {
+            ChunkOutcome::default()
+        };
+        failure = earliest(failure, outcome.failure);
+
+        if failure.is_none()
+            && let Some((seq, link)) = opts.anchor
+        {
+            if seq > head.seq {
+                failure = Some(Failure {
+                    seq: head.seq + 1,
+                    problem: Problem::Truncated {
+                        anchored: seq,
+                        head: head.seq,
+                    },
+                });
+            } else if seq >= first {
+                let found = scan.read(seq).map(|e| e.seal().link).unwrap_or(Hash::ZERO);
+                if found != link {
+                    failure = Some(Failure {
+                        seq,
+                        problem: Problem::AnchorMismatch {
+                            expected: link,
+                            found,
+                        },
+                    });
+                }
+            }
+        }
+
+        Ok(VerifyReport {
+            ok: failure.is_none(),
+            entries: outcome.entries,
+            first_seq: first,
+            head,
+            keyed: opts.key.is_some(),
+            sealed_up_to: opts.key.map(|_| {
+                failure
+                    .as_ref()
+                    .map_or(head.seq, |f| f.seq.saturating_sub(1))
+            }),
+            bodies_checked: outcome.bodies,
+            bodies_pruned: outcome.pruned,
+            cut,
+            failure,
+        })
+    }
+}

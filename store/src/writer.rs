@@ -1,0 +1,438 @@
+//! The single writer: group commit, epoch advance, pruning, truncation.
+//!
+//! fjall is blocking and the daemon is async, so one thread owns the chain
+//! head and the epoch key. Callers hand it prepared events over a bounded
+//! queue (backpressure, not unbounded memory); it seals whatever is queued
+//! into one batch, commits it, makes it durable with one fdatasync, and only
+//! then answers every caller in the batch. Any storage error is fatal: the
+//! writer answers with the error, records it, and stops, so nothing is ever
+//! acknowledged that might not be on disk.
+
+use crate::chain::Head;
+use crate::entry::{self, Entry};
+use crate::error::{Result, StoreError};
+use crate::event::{Checkpoint, EpochStarted, Event, EventKind, ViewState};
+use crate::hash::Hash;
+use crate::key_file;
+use crate::seal::EpochKey;
+use fjall::{Database, Keyspace, PersistMode};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// When an append counts as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// After fdatasync of the batch holding it (the default).
+    #[default]
+    Synced,
+    /// After the batch reached the OS (survives a process crash, not power
+    /// loss). For comparison and bulk loads; [`Log::sync`](crate::Log::sync) persists.
+    Buffered,
+}
+
+/// Called by the writer after each durable commit with the new head.
+pub type CommitListener = Arc<dyn Fn(&Head) + Send + Sync>;
+
+/// The retention cut, as recorded in the `meta` keyspace under `cut`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    /// Entries `1..=cut_seq` are truncated.
+    pub cut_seq: u64,
+    /// The checkpoint entry describing the cut.
+    pub checkpoint_seq: u64,
+}
+
+/// Meta key of the [`Cut`].
+pub const CUT_KEY: &str = "cut";
+
+/// What [`Log::prune`](crate::Log::prune) did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneOutcome {
+    /// Bodies dropped now.
+    pub pruned: u64,
+    /// Already without a body.
+    pub already: u64,
+    /// Kept because the chain needs them (genesis, epoch, checkpoint).
+    pub protected: u64,
+    /// Not in the log (truncated or beyond the head).
+    pub missing: u64,
+}
+
+/// An event encoded and digested on the caller's thread.
+pub(crate) struct Prepared {
+    pub kind: u16,
+    pub time: i64,
+    pub body: Vec<u8>,
+    pub digest: Hash,
+}
+
+impl Prepared {
+    pub fn new(event: &Event, time: i64) -> Prepared {
+        let body = event.encode();
+        Prepared {
+            kind: event.kind().code(),
+            time,
+            digest: Hash::sha256(&body),
+            body,
+        }
+    }
+}
+
+pub(crate) type Reply<T> = flume::Sender<Result<T>>;
+
+pub(crate) enum Request {
+    Append {
+        events: Vec<Prepared>,
+        reply: Reply<Vec<Head>>,
+    },
+    AdvanceEpoch {
+        reason: String,
+        reply: Reply<Head>,
+    },
+    Prune {
+        seqs: Vec<u64>,
+        reply: Reply<PruneOutcome>,
+    },
+    Truncate {
+        upto: u64,
+        views: Vec<ViewState>,
+        reply: Reply<Head>,
+    },
+    Sync {
+        reply: Reply<()>,
+    },
+    Shutdown,
+}
+
+/// State the writer publishes to readers.
+pub(crate) struct Published {
+    pub head: Mutex<Head>,
+    pub cut: RwLock<Option<Cut>>,
+    /// Highest truncated seq, read by the compaction filter.
+    pub cut_filter: Arc<AtomicU64>,
+    pub failed: OnceLock<String>,
+    pub on_commit: Option<CommitListener>,
+}
+
+impl Published {
+    fn set_head(&self, head: Head) {
+        *self.head.lock().expect("head lock") = head;
+        if let Some(listener) = &self.on_commit {
+            listener(&head);
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub db: Database,
+    pub log: Keyspace,
+    pub meta: Keyspace,
+    pub dir: PathBuf,
+    pub head: Head,
+    pub key: EpochKey,
+    pub published: Arc<Published>,
+    pub rx: flume::Receiver<Request>,
+    pub durability: Durability,
+    pub max_batch: usize,
+}
+
+/// Requests of one group commit, with where to answer.
+type Group = Vec<(Vec<Prepared>, Reply<Vec<Head>>)>;
+
+impl Writer {
+    pub fn run(mut self) {
+        while let Ok(request) = self.rx.recv() {
+            if !self.handle(request) || self.published.failed.get().is_some() {
+                break;
+            }
+        }
+        // Answer whatever is still queued so no caller waits forever.
+        let failure = self.published.failed.get().cloned();
+        for request in self.rx.drain() {
+            let err = || match &failure {
+                Some(reason) => StoreError::WriterFailed(reason.clone()),
+                None => StoreError::Closed,
+            };
+            match request {
+                Request::Append { reply, .. } => drop(reply.send(Err(err()))),
+                Request::AdvanceEpoch { reply, .. } | Request::Truncate { reply, .. } => {
+                    drop(reply.send(Err(err())))
+                }
+                Request::Prune { reply, .. } => drop(reply.send(Err(err()))),
+                Request::Sync { reply } => drop(reply.send(Err(err()))),
+                Request::Shutdown => {}
+            }
+        }
+    }
+
+    /// Handles a non-append request; false means stop.
+    fn handle(&mut self, request: Request) -> bool {
+        match request {
+            Request::Append { events, reply } => {
+                if let Some(next) = self.group_commit(events, reply) {
+                    return self.handle(next);
+                }
+            }
+            Request::AdvanceEpoch { reason, reply } => {
+                let result = self.advance_epoch(&reason);
+                drop(reply.send(self.fatal(result)));
+            }
+            Request::Prune { seqs, reply } => {
+                let result = self.prune(seqs);
+                drop(reply.send(self.fatal(result)));
+            }
+            Request::Truncate { upto, views, reply } => {
+                let result = self.truncate(upto, views);
+                drop(reply.send(self.fatal(result)));
+            }
+            Request::Sync { reply } => {
+                let result = self
+                    .db
+                    .persist(PersistMode::SyncData)
+                    .map_err(StoreError::engine);
+                drop(reply.send(self.fatal(result)));
+            }
+            Request::Shutdown => {
+                let result = self
+                    .db
+                    .persist(PersistMode::SyncAll)
+                    .map_err(StoreError::engine);
+                drop(self.fatal(result));
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Storage errors are fatal for the writer; invalid requests are not.
+    fn fatal<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result
+            && !matches!(e, StoreError::InvalidRequest(_))
+        {
+            let _ = self.published.failed.set(e.to_string());
+        }
+        result
+    }
+
+    /// Gathers queued appends into one batch; returns a non-append request
+    /// that ended the gathering, to be handled after the commit.
+    fn group_commit(&mut self, events: Vec<Prepared>, reply: Reply<Vec<Head>>) -> Option<Request> {
+        let mut count = events.len();
+        let mut group: Group = vec![(events, reply)];
+        let mut pending = None;
+        while count < self.max_batch {
+            match self.rx.try_recv() {
+                Ok(Request::Append { events, reply }) => {
+                    count += events.len();
+                    group.push((events, reply));
+                }
+                Ok(other) => {
+                    pending = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let sync = self.durability == Durability::Synced;
+        match self.commit(group.iter().map(|(events, _)| events.as_slice()), sync) {
+            Ok(mut receipts) => {
+                for (events, reply) in group.into_iter().rev() {
+                    let mine = receipts.split_off(receipts.len() - events.len());
+                    drop(reply.send(Ok(mine)));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                let _ = self.published.failed.set(reason.clone());
+                for (_, reply) in group {
+                    drop(reply.send(Err(StoreError::WriterFailed(reason.clone()))));
+                }
+            }
+        }
+        pending
+    }
+
+    /// Seals and writes a group as one atomic batch.
+    fn commit<'a>(
+        &mut self,
+        groups: impl Iterator<Item = &'a [Prepared]>,
+        sync: bool,
+    ) -> Result<Vec<Head>> {
+        let mut batch = self.db.batch();
+        let mut head = self.head;
+        let mut receipts = Vec::new();
+        for events in groups {
+            for p in events {
+                let seal = head.seal_next(p.time, p.kind, p.digest, &self.key);
+                batch.insert(
+                    &self.log,
+                    entry::key(seal.seq),
+                    entry::encode(&seal, Some(&p.body)),
+                );
+                head = Head::from(&seal);
+                receipts.push(head);
+            }
+        }
+        batch.commit().map_err(StoreError::engine)?;
+        if sync {
+            self.db
+                .persist(PersistMode::SyncData)
+                .map_err(StoreError::engine)?;
+        }
+        self.head = head;
+        self.published.set_head(head);
+        Ok(receipts)
+    }
+
+    /// Appends one event durably, outside the request queue (creation, recovery).
+    pub fn append_now(&mut self, event: &Event) -> Result<Head> {
+        let p = [Prepared::new(event, crate::now_micros())];
+        let receipts = self.commit(std::iter::once(&p[..]), true)?;
+        Ok(receipts[0])
+    }
+
+    /// Evolves the key, durably replaces it on disk (erasing the old one),
+    /// and opens the epoch with an `EpochStarted` entry.
+    pub fn advance_epoch(&mut self, reason: &str) -> Result<Head> {
+        let next = self.key.evolve();
+        key_file::replace(&self.dir, &next)?;
+        // The old key is zeroized as it drops here.
+        self.key = next;
+        self.start_epoch(reason)
+    }
+
+    /// Appends the `EpochStarted` entry for the current key's epoch.
+    pub fn start_epoch(&mut self, reason: &str) -> Result<Head> {
+        let event = Event::EpochStarted(EpochStarted {
+            epoch: self.key.epoch(),
+            reason: reason.to_string(),
+        });
+        self.append_now(&event)
+    }
+
+    /// Brings the log to the key file's epoch after a crash between the key
+    /// replacement and the `EpochStarted` entry. Any other mismatch means the
+    /// key file or the log's tail was tampered with.
+    pub fn reconcile_epoch(&mut self) -> Result<()> {
+        let (file, log) = (self.key.epoch(), self.head.epoch);
+        if file == log {
+            Ok(())
+        } else if file == log + 1 {
+            self.start_epoch("recovered").map(drop)
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.dir.join(key_file::KEY_FILE),
+                reason: format!(
+                    "the sealing key is for epoch {file} but the newest entry is sealed in epoch {log}: \
+                     the key file was replaced or the log's tail was removed; run verify with the verification key"
+                ),
+            })
+        }
+    }
+
+    fn cut(&self) -> Option<Cut> {
+        *self.published.cut.read().expect("cut lock")
+    }
+
+    fn read(&self, seq: u64) -> Result<Option<Entry>> {
+        match self.log.get(entry::key(seq)).map_err(StoreError::engine)? {
+            Some(value) => Entry::decode_value(seq, value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn prune(&mut self, mut seqs: Vec<u64>) -> Result<PruneOutcome> {
+        seqs.sort_unstable();
+        seqs.dedup();
+        let floor = self.cut().map_or(0, |c| c.cut_seq);
+        let mut outcome = PruneOutcome::default();
+        for chunk in seqs.chunks(8192) {
+            let mut batch = self.db.batch();
+            for &seq in chunk {
+                let entry = if seq <= floor { None } else { self.read(seq)? };
+                let Some(entry) = entry else {
+                    outcome.missing += 1;
+                    continue;
+                };
+                if entry.is_pruned() {
+                    outcome.already += 1;
+                } else if matches!(
+                    entry.kind(),
+                    Some(EventKind::Genesis | EventKind::Epoch | EventKind::Checkpoint)
+                ) {
+                    outcome.protected += 1;
+                } else {
+                    batch.insert(&self.log, entry::key(seq), entry.pruned_value());
+                    outcome.pruned += 1;
+                }
+            }
+            batch.commit().map_err(StoreError::engine)?;
+        }
+        self.db
+            .persist(PersistMode::SyncData)
+            .map_err(StoreError::engine)?;
+        Ok(outcome)
+    }
+
+    /// Appends a checkpoint for the cut at `upto` and records the cut, in one
+    /// atomic batch. Space is reclaimed later by compaction.
+    fn truncate(&mut self, upto: u64, views: Vec<ViewState>) -> Result<Head> {
+        let previous = self.cut();
+        if upto == 0 || upto > self.head.seq {
+            return Err(StoreError::InvalidRequest(format!(
+                "cannot truncate up to seq {upto}: the log holds seqs up to {}",
+                self.head.seq
+            )));
+        }
+        if let Some(prev) = previous
+            && upto <= prev.cut_seq
+        {
+            return Err(StoreError::InvalidRequest(format!(
+                "the log is already truncated up to seq {}",
+                prev.cut_seq
+            )));
+        }
+        let at_cut = self.read(upto)?.ok_or_else(|| StoreError::Corrupt {
+            path: self.dir.clone(),
+            reason: format!("entry {upto} is missing below the head"),
+        })?;
+        let s = at_cut.seal();
+        let event = Event::Checkpoint(Checkpoint {
+            cut_seq: upto,
+            cut_time: s.time,
+            cut_epoch: s.epoch,
+            cut_link: s.link,
+            cut_tag: s.tag,
+            previous: previous.map(|c| c.checkpoint_seq),
+            views,
+        });
+        let p = Prepared::new(&event, crate::now_micros());
+        let seal = self.head.seal_next(p.time, p.kind, p.digest, &self.key);
+        let cut = Cut {
+            cut_seq: upto,
+            checkpoint_seq: seal.seq,
+        };
+        let mut batch = self.db.batch();
+        batch.insert(
+            &self.log,
+            entry::key(seal.seq),
+            entry::encode(&seal, Some(&p.body)),
+        );
+        batch.insert(
+            &self.meta,
+            CUT_KEY,
+            postcard::to_allocvec(&cut).expect("encode cut"),
+        );
+        batch.commit().map_err(StoreError::engine)?;
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)?;
+        *self.published.cut.write().expect("cut lock") = Some(cut);
+        self.published.cut_filter.store(upto, Ordering::SeqCst);
+        self.head = Head::from(&seal);
+        self.published.set_head(self.head);
+        Ok(self.head)
+    }
+}
