@@ -517,6 +517,12 @@ impl Log {
         let log = &self.shared.log;
         log.rotate_memtable_and_wait().map_err(StoreError::engine)?;
         log.major_compact().map_err(StoreError::engine)?;
+        // fjall keeps the pre-compaction version (and its table files) until
+        // the next version change of this tree. Flushing a tombstone for key
+        // 0, which is never a seq, makes that change now instead of at the
+        // next natural flush; the tombstone itself is dropped by compaction.
+        log.remove(entry::key(0)).map_err(StoreError::engine)?;
+        log.rotate_memtable_and_wait().map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncAll)

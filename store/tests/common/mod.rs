@@ -1,0 +1,161 @@
+//! Shared helpers for the store's integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use vigil_store::*;
+
+/// A fresh store in a temporary directory.
+pub struct TestStore {
+    pub tmp: TempDir,
+    pub dir: PathBuf,
+    pub vk_path: PathBuf,
+    pub log: Log,
+}
+
+impl TestStore {
+    pub fn new() -> TestStore {
+        Self::with_options(LogOptions::default())
+    }
+
+    pub fn with_options(options: LogOptions) -> TestStore {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let vk_path = tmp.path().join("verification.key");
+        let log = Log::create(&dir, &vk_path, options).unwrap();
+        TestStore {
+            tmp,
+            dir,
+            vk_path,
+            log,
+        }
+    }
+
+    pub fn key(&self) -> VerificationKey {
+        read_verification_key(&self.vk_path).unwrap()
+    }
+
+    /// Closes the log and returns the paths, so the store can be reopened or tampered with.
+    pub fn close(self) -> (TempDir, PathBuf, PathBuf) {
+        self.log.close().unwrap();
+        (self.tmp, self.dir, self.vk_path)
+    }
+
+    pub fn verify(&self) -> VerifyReport {
+        let key = self.key();
+        self.log
+            .verify(&VerifyOptions {
+                key: Some(&key),
+                ..Default::default()
+            })
+            .unwrap()
+    }
+}
+
+pub fn custom(message: &str) -> Event {
+    Event::Custom(Custom {
+        actor: Actor::Daemon,
+        severity: Severity::Info,
+        message: message.to_string(),
+        labels: Default::default(),
+    })
+}
+
+/// An event of roughly `size` encoded bytes, shaped like a real alert:
+/// repeated label names, varied values, words and ids (not trivially
+/// compressible).
+pub fn alert_event(i: u64, size: usize) -> Event {
+    const WORDS: [&str; 16] = [
+        "latency",
+        "p99",
+        "above",
+        "threshold",
+        "request",
+        "upstream",
+        "timeout",
+        "disk",
+        "pressure",
+        "node",
+        "replica",
+        "lag",
+        "error",
+        "rate",
+        "queue",
+        "backlog",
+    ];
+    let mut rng = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut labels = Labels::new();
+    labels.insert(
+        "alertname".into(),
+        format!(
+            "{}{}",
+            WORDS[(next() % 16) as usize],
+            WORDS[(next() % 16) as usize]
+        ),
+    );
+    labels.insert(
+        "instance".into(),
+        format!("web-{}.prod.example:9100", next() % 500),
+    );
+    labels.insert("job".into(), "node".into());
+    let mut message = String::new();
+    while message.len() + 110 < size {
+        match next() % 4 {
+            0 => message.push_str(&format!("{:x} ", next())),
+            1 => message.push_str(&format!("{} ", next() % 10_000)),
+            _ => {
+                message.push_str(WORDS[(next() % 16) as usize]);
+                message.push(' ');
+            }
+        }
+    }
+    Event::Custom(Custom {
+        actor: Actor::Source {
+            name: "alertmanager".into(),
+        },
+        severity: Severity::Warning,
+        message,
+        labels,
+    })
+}
+
+/// Opens the raw fjall database of a closed store, as an attacker with file access would.
+pub fn raw_db(dir: &Path) -> (fjall::Database, fjall::Keyspace, fjall::Keyspace) {
+    let db = fjall::Database::builder(dir.join("db")).open().unwrap();
+    let log = db
+        .keyspace("log", fjall::KeyspaceCreateOptions::default)
+        .unwrap();
+    let meta = db
+        .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+        .unwrap();
+    (db, log, meta)
+}
+
+/// Reads a raw entry from a raw keyspace.
+pub fn raw_entry(log: &fjall::Keyspace, seq: u64) -> Entry {
+    Entry::decode_value(seq, log.get(entry_key(seq)).unwrap().unwrap()).unwrap()
+}
+
+/// Every file under `dir` with its bytes, for "nothing changed" checks.
+pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

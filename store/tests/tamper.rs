@@ -1,0 +1,380 @@
+//! Every way of altering a closed store is caught at the right seq.
+//!
+//! The attacker here has the store's files, and for some cases the current
+//! sealing key (root on the host today), but never the verification key.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use tempfile::TempDir;
+use vigil_store::*;
+
+struct Tampered {
+    _tmp: TempDir,
+    dir: PathBuf,
+    vk: PathBuf,
+    head_before: Head,
+}
+
+/// 40 entries over three epochs; epoch 2 starts at seq 15, epoch 3 at 30.
+fn store() -> Tampered {
+    let s = TestStore::new();
+    for i in 2..=40u64 {
+        if i == 15 || i == 30 {
+            s.log.advance_epoch("test").unwrap();
+        } else {
+            s.log.append(&custom(&format!("entry {i}"))).unwrap();
+        }
+    }
+    let head_before = s.log.head();
+    assert_eq!(head_before.seq, 40);
+    assert_eq!(head_before.epoch, 3);
+    let (tmp, dir, vk) = s.close();
+    Tampered {
+        _tmp: tmp,
+        dir,
+        vk,
+        head_before,
+    }
+}
+
+impl Tampered {
+    fn edit(&self, f: impl FnOnce(&fjall::Keyspace, &fjall::Keyspace)) {
+        let (db, log, meta) = raw_db(&self.dir);
+        f(&log, &meta);
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
+
+    fn verify_with(&self, keyed: bool, anchor: Option<(u64, Hash)>) -> VerifyReport {
+        let log = Log::open_read_only(&self.dir).unwrap();
+        let key = read_verification_key(&self.vk).unwrap();
+        log.verify(&VerifyOptions {
+            key: keyed.then_some(&key),
+            anchor,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn keyed(&self) -> VerifyReport {
+        self.verify_with(true, None)
+    }
+
+    fn unkeyed(&self) -> VerifyReport {
+        self.verify_with(false, None)
+    }
+}
+
+fn failure(report: &VerifyReport) -> (u64, Problem) {
+    let f = report
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("tampering not detected: {report:?}"));
+    assert!(!report.ok);
+    (f.seq, f.problem)
+}
+
+fn put(log: &fjall::Keyspace, seal: &Seal, body: Option<&[u8]>) {
+    log.insert(entry_key(seal.seq), encode_entry_value(seal, body))
+        .unwrap();
+}
+
+fn body_of(message: &str) -> Vec<u8> {
+    custom(message).encode()
+}
+
+#[test]
+fn an_untouched_store_verifies_with_and_without_the_key() {
+    let t = store();
+    let report = t.keyed();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries, 40);
+    assert_eq!(report.sealed_up_to, Some(40));
+    assert_eq!(report.bodies_checked, 40);
+    assert_eq!(report.head, t.head_before);
+    assert!(t.unkeyed().ok);
+    assert_eq!(t.unkeyed().sealed_up_to, None);
+}
+
+#[test]
+fn a_flipped_body_byte_is_a_bad_digest() {
+    let t = store();
+    t.edit(|log, _| {
+        let mut value = log.get(entry_key(10)).unwrap().unwrap().to_vec();
+        *value.last_mut().unwrap() ^= 0x01;
+        log.insert(entry_key(10), value).unwrap();
+    });
+    assert_eq!(failure(&t.keyed()), (10, Problem::BadDigest));
+    assert_eq!(failure(&t.unkeyed()), (10, Problem::BadDigest));
+}
+
+#[test]
+fn a_changed_digest_is_caught() {
+    let t = store();
+    t.edit(|log, _| {
+        let e = raw_entry(log, 10);
+        let mut seal = *e.seal();
+        seal.digest = Hash::sha256(b"something else");
+        put(log, &seal, e.body());
+    });
+    assert_eq!(failure(&t.unkeyed()).0, 10);
+    // Even with the body dropped (so no digest check), the link no longer matches.
+    t.edit(|log, _| {
+        let e = raw_entry(log, 10);
+        put(log, e.seal(), None);
+    });
+    assert_eq!(failure(&t.unkeyed()), (10, Problem::BrokenLink));
+}
+
+#[test]
+fn a_deleted_entry_is_a_gap() {
+    let t = store();
+    t.edit(|log, _| log.remove(entry_key(10)).unwrap());
+    assert_eq!(failure(&t.keyed()), (10, Problem::Gap { expected: 10 }));
+}
+
+#[test]
+fn an_inserted_entry_is_caught_at_its_seq() {
+    let t = store();
+    t.edit(|log, _| {
+        // Shift 10..=40 up by one, then forge a well-linked entry at 10.
+        for seq in (10..=40).rev() {
+            let value = log.get(entry_key(seq)).unwrap().unwrap();
+            log.insert(entry_key(seq + 1), value).unwrap();
+        }
+        let prev = raw_entry(log, 9);
+        let body = body_of("forged");
+        let digest = Hash::sha256(&body);
+        let s = prev.seal();
+        let link = chain::link(&s.link, 10, s.time, EventKind::Custom.code(), &digest);
+        let forged = Seal {
+            seq: 10,
+            time: s.time,
+            kind: EventKind::Custom.code(),
+            epoch: s.epoch,
+            digest,
+            link,
+            tag: Hash([0xEE; 32]),
+        };
+        put(log, &forged, Some(&body));
+    });
+    assert_eq!(failure(&t.keyed()), (10, Problem::BadTag));
+    // Without the key the forged entry links fine, but the shifted one cannot.
+    assert_eq!(failure(&t.unkeyed()), (11, Problem::BrokenLink));
+}
+
+#[test]
+fn swapped_entries_break_the_link() {
+    let t = store();
+    t.edit(|log, _| {
+        let a = log.get(entry_key(10)).unwrap().unwrap();
+        let b = log.get(entry_key(11)).unwrap().unwrap();
+        log.insert(entry_key(10), b).unwrap();
+        log.insert(entry_key(11), a).unwrap();
+    });
+    assert_eq!(failure(&t.keyed()), (10, Problem::BrokenLink));
+}
+
+/// Rewrites bodies from `from` to the head, recomputing digests and links,
+/// and re-tagging with `retag` (or keeping the old tags).
+fn rewrite_suffix(log: &fjall::Keyspace, from: u64, retag: Option<(&EpochKey, bool)>) {
+    let mut prev = *raw_entry(log, from - 1).seal();
+    for seq in from..=40 {
+        let e = raw_entry(log, seq);
+        let s = *e.seal();
+        let body = if s.kind == EventKind::Custom.code() {
+            body_of(&format!("rewritten {seq}"))
+        } else {
+            e.body().unwrap().to_vec()
+        };
+        let digest = Hash::sha256(&body);
+        let link = chain::link(&prev.link, seq, s.time, s.kind, &digest);
+        let (epoch, tag) = match retag {
+            Some((key, claim_key_epoch)) => (
+                if claim_key_epoch {
+                    key.epoch()
+                } else {
+                    s.epoch
+                },
+                key.tag(&link),
+            ),
+            None => (s.epoch, s.tag),
+        };
+        let new = Seal {
+            seq,
+            time: s.time,
+            kind: s.kind,
+            epoch,
+            digest,
+            link,
+            tag,
+        };
+        put(log, &new, Some(&body));
+        prev = new;
+    }
+}
+
+#[test]
+fn a_rewritten_suffix_with_recomputed_links_fails_only_on_seals() {
+    let t = store();
+    t.edit(|log, _| rewrite_suffix(log, 20, None));
+    assert_eq!(failure(&t.keyed()), (20, Problem::BadTag));
+    // Linkage alone cannot see it: that is what the verification key is for.
+    assert!(t.unkeyed().ok);
+}
+
+#[test]
+fn resealing_old_entries_with_the_current_key_is_caught() {
+    // journald's CVE-2023-31439: old entries re-sealed under a newer key.
+    let t = store();
+    let current = key_file::load(&t.dir).unwrap();
+    assert_eq!(current.epoch(), 3);
+    t.edit(|log, _| rewrite_suffix(log, 5, Some((&current, false))));
+    assert_eq!(failure(&t.keyed()), (5, Problem::BadTag));
+
+    // Claiming the current epoch for the old entries instead is an epoch jump.
+    let t = store();
+    t.edit(|log, _| rewrite_suffix(log, 5, Some((&current, true))));
+    assert_eq!(
+        failure(&t.keyed()),
+        (
+            5,
+            Problem::EpochGap {
+                previous: 1,
+                found: 3
+            }
+        )
+    );
+    assert_eq!(
+        failure(&t.unkeyed()),
+        (
+            5,
+            Problem::EpochGap {
+                previous: 1,
+                found: 3
+            }
+        )
+    );
+}
+
+#[test]
+fn epochs_that_go_backwards_are_reported() {
+    let t = store();
+    t.edit(|log, _| {
+        // Entry 31 (epoch 3) claims epoch 2; the epoch is not in the link, so only it is wrong.
+        let e = raw_entry(log, 31);
+        let mut seal = *e.seal();
+        seal.epoch = 2;
+        put(log, &seal, e.body());
+    });
+    assert_eq!(
+        failure(&t.unkeyed()),
+        (
+            31,
+            Problem::EpochRegression {
+                previous: 3,
+                found: 2
+            }
+        )
+    );
+}
+
+#[test]
+fn a_removed_epoch_entry_is_reported_not_skipped() {
+    // journald's CVE-2023-31438: a gap in epochs must not be skipped over.
+    let t = store();
+    t.edit(|log, _| {
+        // Replace the epoch-opening entry 15 by a relinked ordinary entry.
+        let prev = raw_entry(log, 14);
+        let e = raw_entry(log, 15);
+        let body = body_of("not an epoch entry");
+        let digest = Hash::sha256(&body);
+        let s = e.seal();
+        let link = chain::link(
+            &prev.seal().link,
+            15,
+            s.time,
+            EventKind::Custom.code(),
+            &digest,
+        );
+        let seal = Seal {
+            kind: EventKind::Custom.code(),
+            digest,
+            link,
+            ..*s
+        };
+        put(log, &seal, Some(&body));
+    });
+    assert_eq!(
+        failure(&t.unkeyed()),
+        (15, Problem::EpochNotOpened { epoch: 2 })
+    );
+}
+
+#[test]
+fn a_truncated_tail_shows_in_the_head_and_against_an_anchor() {
+    let t = store();
+    t.edit(|log, _| {
+        for seq in 36..=40 {
+            log.remove(entry_key(seq)).unwrap();
+        }
+    });
+    // A shorter log is still a valid log...
+    let report = t.keyed();
+    assert!(report.ok);
+    assert_eq!(report.head.seq, 35);
+    assert_ne!(report.head.link, t.head_before.link);
+    // ...which an external anchor exposes.
+    let anchored = t.verify_with(true, Some((t.head_before.seq, t.head_before.link)));
+    assert_eq!(
+        failure(&anchored),
+        (
+            36,
+            Problem::Truncated {
+                anchored: 40,
+                head: 35
+            }
+        )
+    );
+    let wrong = t.verify_with(true, Some((30, Hash([1; 32]))));
+    assert_eq!(failure(&wrong).0, 30);
+    // Cutting back past an epoch start also leaves the key file (epoch 3)
+    // ahead of the log, which opening for writing refuses:
+    t.edit(|log, _| {
+        for seq in 15..=35 {
+            log.remove(entry_key(seq)).unwrap();
+        }
+    });
+    let err = Log::open(&t.dir, LogOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn a_removed_prefix_without_checkpoint_is_reported() {
+    let t = store();
+    t.edit(|log, _| {
+        for seq in 1..=10 {
+            log.remove(entry_key(seq)).unwrap();
+        }
+    });
+    assert!(matches!(
+        failure(&t.unkeyed()),
+        (1, Problem::MissingCheckpoint { .. })
+    ));
+}
+
+#[test]
+fn a_key_for_another_store_is_refused_clearly() {
+    let t = store();
+    let other = TestStore::new();
+    let log = Log::open_read_only(&t.dir).unwrap();
+    let key = other.key();
+    let err = log
+        .verify(&VerifyOptions {
+            key: Some(&key),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("belongs to store"), "{err}");
+}
