@@ -1,6 +1,8 @@
 //! Opening things that are not (usable) stores: a clear, typed error and
 //! nothing on disk touched.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

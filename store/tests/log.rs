@@ -1,5 +1,7 @@
 //! The log's contract: creation, durable appends, group commit, epochs, reads.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

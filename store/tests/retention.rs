@@ -1,6 +1,8 @@
 //! Retention mechanisms: dropping bodies, truncating behind a checkpoint,
 //! and really giving the space back.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

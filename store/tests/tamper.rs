@@ -3,6 +3,8 @@
 //! The attacker here has the store's files, and for some cases the current
 //! sealing key (root on the host today), but never the verification key.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
