@@ -38,27 +38,14 @@ def evolve(key, epoch):
     return hmac.new(key, b"vigil-evolve" + struct.pack(">Q", epoch), hashlib.sha256).digest()
 
 
-def varint(buf, pos):
-    shift = value = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
 def decode_value(value):
-    assert value[0] == 1, "entry format"
-    zig, pos = varint(value, 1)
-    time = (zig >> 1) ^ -(zig & 1)
-    kind, pos = varint(value, pos)
-    epoch, pos = varint(value, pos)
-    digest, link, tag = value[pos:pos + 32], value[pos + 32:pos + 64], value[pos + 64:pos + 96]
-    pruned = value[pos + 96]
-    body = value[pos + 97:]
-    return dict(time=time, kind=kind, epoch=epoch, digest=digest, link=link, tag=tag, pruned=pruned, body=body)
+    """The fixed 116-byte entry header, then the body."""
+    fmt, flags, kind, epoch, time = struct.unpack(">BBHQq", value[:20])
+    assert fmt == 1, "entry format"
+    return dict(
+        flags=flags, kind=kind, epoch=epoch, time=time,
+        digest=value[20:52], link=value[52:84], tag=value[84:116], body=value[116:],
+    )
 
 
 def main():
@@ -81,7 +68,7 @@ def main():
             v = decode_value(e["value"])
             for name in ("time", "kind", "epoch", "digest", "link", "tag", "body"):
                 assert v[name] == e[name], f"seq {e['seq']}: stored {name}"
-            assert v["pruned"] == 0
+            assert v["flags"] == 0
         prev_link = link
     print(f"ok: {len(entries)} entries verified")
 

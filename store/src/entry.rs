@@ -1,29 +1,33 @@
 //! Stored entries: the value format of the `log` keyspace.
 //!
-//! Key: seq as 8 big-endian bytes. Value: `ENTRY_FORMAT` (one byte) ‖
-//! postcard([`StoredHeader`]) ‖ body bytes (absent when pruned).
+//! Key: seq as 8 big-endian bytes. Value: a fixed 116-byte header followed
+//! by the body bytes (absent when pruned). A fixed layout, rather than
+//! postcard, keeps decoding to a few loads and is simpler for third-party
+//! verifiers:
+//!
+//! ```text
+//! 0    u8      ENTRY_FORMAT (1)
+//! 1    u8      flags: bit 0 = pruned
+//! 2    u16 BE  kind
+//! 4    u64 BE  epoch
+//! 12   i64 BE  time
+//! 20   [32]    digest
+//! 52   [32]    link
+//! 84   [32]    tag
+//! 116  ...     body
+//! ```
 
 use crate::chain::Seal;
 use crate::error::{Result, StoreError};
 use crate::event::{Event, EventKind};
 use crate::hash::Hash;
 use fjall::Slice;
-use serde::{Deserialize, Serialize};
 
 /// Version byte that prefixes every stored value.
 pub const ENTRY_FORMAT: u8 = 1;
-
-/// Header fields as postcard encodes them, in this order.
-#[derive(Serialize, Deserialize)]
-struct StoredHeader {
-    time: i64,
-    kind: u16,
-    epoch: u64,
-    digest: Hash,
-    link: Hash,
-    tag: Hash,
-    pruned: bool,
-}
+/// Length of the fixed header.
+pub const HEADER_LEN: usize = 116;
+const PRUNED: u8 = 1;
 
 /// Key bytes of `seq`.
 pub fn key(seq: u64) -> [u8; 8] {
@@ -32,22 +36,37 @@ pub fn key(seq: u64) -> [u8; 8] {
 
 /// Encodes a value. `body: None` writes a pruned entry.
 pub fn encode(seal: &Seal, body: Option<&[u8]>) -> Vec<u8> {
-    let header = StoredHeader {
-        time: seal.time,
-        kind: seal.kind,
-        epoch: seal.epoch,
-        digest: seal.digest,
-        link: seal.link,
-        tag: seal.tag,
-        pruned: body.is_none(),
-    };
-    let mut out = Vec::with_capacity(128 + body.map_or(0, <[u8]>::len));
-    out.push(ENTRY_FORMAT);
-    postcard::to_io(&header, &mut out).expect("postcard encoding into a Vec");
+    let mut out = Vec::with_capacity(HEADER_LEN + body.map_or(0, <[u8]>::len));
+    encode_into(&mut out, seal, body);
+    out
+}
+
+/// Appends an encoded value to `out`.
+pub fn encode_into(out: &mut Vec<u8>, seal: &Seal, body: Option<&[u8]>) {
+    let at = out.len();
+    out.resize(at + HEADER_LEN, 0);
+    write_header(&mut out[at..], seal, body.is_none());
     if let Some(body) = body {
         out.extend_from_slice(body);
     }
-    out
+}
+
+/// Fills the first `HEADER_LEN` bytes of `value` (the body follows).
+pub(crate) fn write_header(value: &mut [u8], seal: &Seal, pruned: bool) {
+    value[0] = ENTRY_FORMAT;
+    value[1] = if pruned { PRUNED } else { 0 };
+    value[2..4].copy_from_slice(&seal.kind.to_be_bytes());
+    value[4..12].copy_from_slice(&seal.epoch.to_be_bytes());
+    value[12..20].copy_from_slice(&seal.time.to_be_bytes());
+    value[20..52].copy_from_slice(&seal.digest.0);
+    value[52..84].copy_from_slice(&seal.link.0);
+    value[84..116].copy_from_slice(&seal.tag.0);
+}
+
+fn array<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    bytes[at..at + N]
+        .try_into()
+        .expect("length checked by the caller")
 }
 
 /// One entry of the log, body decoded only on demand.
@@ -70,35 +89,44 @@ impl Entry {
 
     /// Decodes a stored value known to be at `seq`.
     pub fn decode_value(seq: u64, value: Slice) -> Result<Entry> {
-        let Some((&format, rest)) = value.split_first() else {
-            return Err(StoreError::Decode(format!("entry {seq} is empty")));
-        };
-        if format != ENTRY_FORMAT {
+        if value.len() < HEADER_LEN {
             return Err(StoreError::Decode(format!(
-                "entry {seq} has format {format}, this build reads {ENTRY_FORMAT}"
+                "entry {seq} is {} bytes, shorter than its header",
+                value.len()
             )));
         }
-        let (h, body) = postcard::take_from_bytes::<StoredHeader>(rest)
-            .map_err(|e| StoreError::Decode(format!("entry {seq} header: {e}")))?;
-        if h.pruned && !body.is_empty() {
+        if value[0] != ENTRY_FORMAT {
+            return Err(StoreError::Decode(format!(
+                "entry {seq} has format {}, this build reads {ENTRY_FORMAT}",
+                value[0]
+            )));
+        }
+        let flags = value[1];
+        if flags & !PRUNED != 0 {
+            return Err(StoreError::Decode(format!(
+                "entry {seq} has unknown flags {flags:#04x}"
+            )));
+        }
+        let pruned = flags & PRUNED != 0;
+        if pruned && value.len() != HEADER_LEN {
             return Err(StoreError::Decode(format!(
                 "entry {seq} is marked pruned but has a body"
             )));
         }
-        let body_at = value.len() - body.len();
+        let seal = Seal {
+            seq,
+            kind: u16::from_be_bytes(array(&value, 2)),
+            epoch: u64::from_be_bytes(array(&value, 4)),
+            time: i64::from_be_bytes(array(&value, 12)),
+            digest: Hash(array(&value, 20)),
+            link: Hash(array(&value, 52)),
+            tag: Hash(array(&value, 84)),
+        };
         Ok(Entry {
-            seal: Seal {
-                seq,
-                time: h.time,
-                kind: h.kind,
-                epoch: h.epoch,
-                digest: h.digest,
-                link: h.link,
-                tag: h.tag,
-            },
+            seal,
             value,
-            body_at,
-            pruned: h.pruned,
+            body_at: HEADER_LEN,
+            pruned,
         })
     }
 
@@ -174,7 +202,21 @@ mod tests {
 
     #[test]
     fn garbage_values_are_errors_not_panics() {
-        for bad in [vec![], vec![9], vec![1], vec![1, 0xff, 0xff, 0xff]] {
+        let mut long_pruned = vec![1, 1];
+        long_pruned.resize(HEADER_LEN + 1, 0);
+        let mut bad_flags = vec![1, 4];
+        bad_flags.resize(HEADER_LEN, 0);
+        let mut newer = vec![2, 0];
+        newer.resize(HEADER_LEN, 0);
+        for bad in [
+            vec![],
+            vec![9],
+            vec![1],
+            vec![1, 0xff, 0xff, 0xff],
+            long_pruned,
+            bad_flags,
+            newer,
+        ] {
             assert!(Entry::decode_value(5, Slice::from(bad)).is_err());
         }
         assert!(Entry::decode(b"short", Slice::from(vec![1])).is_err());

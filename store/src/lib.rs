@@ -49,4 +49,4 @@ pub use hash::Hash;
 pub use log::{Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verification_key};
 pub use seal::{EVOLVE_LABEL, EpochKey, StoreId, VERIFICATION_KEY_PREFIX, VerificationKey};
 pub use verify::{BodyCheck, EntryRules, Failure, Problem, VerifyOptions, VerifyReport};
-pub use writer::{CommitListener, Cut, Durability, PruneOutcome};
+pub use writer::{CommitListener, Cut, Durability, PruneOutcome, WriterStats};

@@ -9,6 +9,7 @@ use crate::layout::{self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, V
 use crate::seal::{EpochKey, StoreId, VerificationKey};
 use crate::writer::{
     CUT_KEY, CommitListener, Cut, Durability, Prepared, PruneOutcome, Published, Request, Writer,
+    WriterStats,
 };
 use fjall::compaction::filter::{
     CompactionFilter, CompactionFilterResult, Context, Factory, ItemAccessor, Verdict,
@@ -30,6 +31,9 @@ pub struct LogOptions {
     pub durability: Durability,
     /// Most events sealed into one batch.
     pub max_batch: usize,
+    /// Longest a group commit waits for the callers it answered last time
+    /// to come back (only when it expects them; a lone appender never waits).
+    pub group_linger: std::time::Duration,
     /// Requests that may wait for the writer before callers block.
     pub queue_capacity: usize,
     /// fjall block cache size in bytes.
@@ -43,6 +47,7 @@ impl Default for LogOptions {
         LogOptions {
             durability: Durability::Synced,
             max_batch: 4096,
+            group_linger: std::time::Duration::from_micros(50),
             queue_capacity: 8192,
             cache_bytes: 64 * 1024 * 1024,
             on_commit: None,
@@ -55,6 +60,7 @@ impl std::fmt::Debug for LogOptions {
         f.debug_struct("LogOptions")
             .field("durability", &self.durability)
             .field("max_batch", &self.max_batch)
+            .field("group_linger", &self.group_linger)
             .field("queue_capacity", &self.queue_capacity)
             .field("cache_bytes", &self.cache_bytes)
             .finish_non_exhaustive()
@@ -332,6 +338,7 @@ impl Log {
             head: Head::EMPTY,
             key: k1,
             published: Arc::new(Published {
+                stats: Default::default(),
                 head: Mutex::new(Head::EMPTY),
                 cut: RwLock::new(None),
                 cut_filter: opened.cut_filter.clone(),
@@ -341,6 +348,8 @@ impl Log {
             rx,
             durability: Durability::Synced,
             max_batch: 1,
+            linger: std::time::Duration::ZERO,
+            last_group: 0,
         };
         writer.append_now(&Event::Genesis(Genesis {
             store_id,
@@ -382,6 +391,7 @@ impl Log {
             .cut_filter
             .store(cut.map_or(0, |c| c.cut_seq), Ordering::SeqCst);
         let published = Arc::new(Published {
+            stats: Default::default(),
             head: Mutex::new(head),
             cut: RwLock::new(cut),
             cut_filter: opened.cut_filter.clone(),
@@ -402,6 +412,8 @@ impl Log {
                 rx,
                 durability: options.durability,
                 max_batch: options.max_batch.max(1),
+                linger: options.group_linger,
+                last_group: 0,
             };
             writer.reconcile_epoch()?;
             let handle = std::thread::Builder::new()
@@ -549,6 +561,11 @@ impl Log {
         *self.shared.published.head.lock().expect("head lock")
     }
 
+    /// What the writer has done since the log was opened.
+    pub fn stats(&self) -> WriterStats {
+        self.shared.published.stats.snapshot()
+    }
+
     /// The retention cut, if the prefix was ever truncated.
     pub fn cut(&self) -> Option<Cut> {
         *self.shared.published.cut.read().expect("cut lock")
@@ -601,6 +618,51 @@ impl Log {
         Entries {
             inner: self.shared.log.range(entry::key(from)..=entry::key(to)),
         }
+    }
+
+    /// Replays entries from `from` in order, handing each with its decoded
+    /// event (`None` when pruned) to `apply`. A background thread scans the
+    /// store while the caller decodes and applies, so replay runs at close
+    /// to the speed of a raw scan. Returns the number of entries replayed.
+    pub fn replay<F>(&self, from: u64, mut apply: F) -> Result<u64>
+    where
+        F: FnMut(&Entry, Option<Event>) -> Result<()>,
+    {
+        const CHUNK: usize = 1024;
+        let (tx, rx) = flume::bounded::<Result<Vec<Entry>>>(4);
+        let entries = self.entries(from);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for entry in entries {
+                    match entry {
+                        Ok(e) => chunk.push(e),
+                        Err(err) => {
+                            let _ = tx.send(Err(err));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if tx.send(Ok(full)).is_err() {
+                            return; // the caller stopped
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = tx.send(Ok(chunk));
+                }
+            });
+            let mut count = 0;
+            for chunk in rx.iter() {
+                for entry in chunk? {
+                    let event = entry.event()?;
+                    apply(&entry, event)?;
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
     }
 
     /// Saves a view snapshot durably.

@@ -380,3 +380,39 @@ fn a_key_for_another_store_is_refused_clearly() {
         .unwrap_err();
     assert!(err.to_string().contains("belongs to store"), "{err}");
 }
+
+#[test]
+fn an_undecodable_body_is_found_by_a_deep_verify() {
+    let t = store();
+    t.edit(|log, _| {
+        // A body that hashes and links correctly but is not an event.
+        let mut prev = *raw_entry(log, 9).seal();
+        for seq in 10..=40 {
+            let e = raw_entry(log, seq);
+            let s = *e.seal();
+            let body = if seq == 10 {
+                vec![1, 200, 7]
+            } else {
+                e.body().unwrap().to_vec()
+            };
+            let digest = Hash::sha256(&body);
+            let link = chain::link(&prev.link, seq, s.time, s.kind, &digest);
+            let new = Seal { digest, link, ..s };
+            put(log, &new, Some(&body));
+            prev = new;
+        }
+    });
+    let log = Log::open_read_only(&t.dir).unwrap();
+    let deep = log
+        .verify(&VerifyOptions {
+            deep: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        matches!(failure(&deep), (10, Problem::Undecodable { .. })),
+        "{deep:?}"
+    );
+    // A default verify trusts the digest for ordinary entries.
+    assert!(log.verify(&VerifyOptions::default()).unwrap().ok);
+}

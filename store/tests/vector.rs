@@ -105,7 +105,7 @@ fn the_documented_vector_matches_the_implementation() {
         hex::encode(core::array::from_fn::<u8, 32, _>(|i| i as u8))
     ))
     .unwrap();
-    let rules = EntryRules::new(vk.store_id(), Some(vk.epoch_keys(2)));
+    let rules = EntryRules::new(vk.store_id(), Some(vk.epoch_keys(2)), true);
     let mut prev = Head::EMPTY;
     for e in &entries {
         let body = e.field("body");

@@ -209,11 +209,15 @@ impl Event {
 
     /// Encodes to body bytes: `BODY_FORMAT` ‖ postcard.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        out.push(BODY_FORMAT);
+        self.encode_after(Vec::with_capacity(384))
+    }
+
+    /// Appends the body encoding to `prefix` (the writer reserves room for
+    /// the entry header in front, so the body is never copied again).
+    pub(crate) fn encode_after(&self, mut prefix: Vec<u8>) -> Vec<u8> {
+        prefix.push(BODY_FORMAT);
         // Serializing plain data into a Vec cannot fail.
-        postcard::to_io(self, &mut out).expect("postcard encoding into a Vec");
-        out
+        postcard::to_extend(self, prefix).expect("postcard encoding into a Vec")
     }
 
     /// Decodes body bytes written by [`Event::encode`] (of this or an older build).
