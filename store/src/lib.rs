@@ -48,5 +48,7 @@ pub use event::*;
 pub use hash::Hash;
 pub use log::{Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verification_key};
 pub use seal::{EVOLVE_LABEL, EpochKey, StoreId, VERIFICATION_KEY_PREFIX, VerificationKey};
-pub use verify::{BodyCheck, EntryRules, Failure, Problem, VerifyOptions, VerifyReport};
+pub use verify::{
+    BodyCheck, EntryRules, Failure, Problem, StreamVerifier, VerifyOptions, VerifyReport,
+};
 pub use writer::{CommitListener, Cut, Durability, PruneOutcome, WriterStats};

@@ -443,31 +443,59 @@ fn checkpoint_anchor(
     cut: Cut,
     rules: &EntryRules,
 ) -> Result<Head, Failure> {
-    let bad = |detail: String| Failure {
-        seq: cut.checkpoint_seq,
-        problem: Problem::BadCheckpoint { detail },
-    };
     let value = snap
         .get(log, entry::key(cut.checkpoint_seq))
-        .map_err(|e| bad(format!("unreadable: {e:?}")))?
-        .ok_or_else(|| Failure {
-            seq: cut.checkpoint_seq,
-            problem: Problem::MissingCheckpoint {
-                detail: format!(
-                    "the cut at {} names checkpoint entry {}, which is gone",
-                    cut.cut_seq, cut.checkpoint_seq
-                ),
-            },
-        })?;
-    let e = Entry::decode_value(cut.checkpoint_seq, value).map_err(|err| bad(err.to_string()))?;
-    let Some(Ok(Event::Checkpoint(cp))) = e.body().map(Event::decode) else {
-        return Err(bad("the entry is not a checkpoint".into()));
+        .map_err(|e| bad_checkpoint(cut, format!("unreadable: {e:?}")))?
+        .ok_or_else(|| missing_checkpoint(cut))?;
+    let e = Entry::decode_value(cut.checkpoint_seq, value)
+        .map_err(|err| bad_checkpoint(cut, err.to_string()))?;
+    anchor_from_checkpoint(cut, e.seal(), e.body(), rules)
+}
+
+fn bad_checkpoint(cut: Cut, detail: String) -> Failure {
+    Failure {
+        seq: cut.checkpoint_seq,
+        problem: Problem::BadCheckpoint { detail },
+    }
+}
+
+fn missing_checkpoint(cut: Cut) -> Failure {
+    Failure {
+        seq: cut.checkpoint_seq,
+        problem: Problem::MissingCheckpoint {
+            detail: format!(
+                "the cut at {} names checkpoint entry {}, which is gone",
+                cut.cut_seq, cut.checkpoint_seq
+            ),
+        },
+    }
+}
+
+/// The chain fields at the cut, as the checkpoint entry records them,
+/// authenticated with the key when the rules have one.
+fn anchor_from_checkpoint(
+    cut: Cut,
+    seal: &Seal,
+    body: Option<&[u8]>,
+    rules: &EntryRules,
+) -> Result<Head, Failure> {
+    if seal.seq != cut.checkpoint_seq {
+        return Err(bad_checkpoint(
+            cut,
+            format!("entry {} is not the checkpoint", seal.seq),
+        ));
+    }
+    let Some(Ok(Event::Checkpoint(cp))) = body.map(Event::decode) else {
+        return Err(bad_checkpoint(cut, "the entry is not a checkpoint".into()));
     };
     if cp.cut_seq != cut.cut_seq || cut.checkpoint_seq <= cut.cut_seq {
-        return Err(bad(format!(
-            "it records a cut at {} but the store says {}",
-            cp.cut_seq, cut.cut_seq
-        )));
+        return Err(bad_checkpoint(
+            cut,
+            format!(
+                "it records a cut at {} but the store says {}",
+                cp.cut_seq, cut.cut_seq
+            ),
+        ));
     }
     let at_cut = Seal {
         seq: cp.cut_seq,
@@ -478,9 +506,12 @@ fn checkpoint_anchor(
         link: cp.cut_link,
         tag: cp.cut_tag,
     };
-    rules
-        .check_tag(&at_cut)
-        .map_err(|_| bad("the seal recorded for the cut does not match its link".into()))?;
+    rules.check_tag(&at_cut).map_err(|_| {
+        bad_checkpoint(
+            cut,
+            "the seal recorded for the cut does not match its link".into(),
+        )
+    })?;
     Ok(Head {
         seq: cp.cut_seq,
         time: cp.cut_time,
@@ -489,24 +520,196 @@ fn checkpoint_anchor(
     })
 }
 
+fn key_rules(
+    store_id: StoreId,
+    key: Option<&VerificationKey>,
+    head_epoch: u64,
+    deep: bool,
+) -> Result<EntryRules> {
+    if let Some(key) = key
+        && key.store_id() != store_id
+    {
+        return Err(StoreError::BadVerificationKey {
+            path: Default::default(),
+            reason: format!(
+                "this key belongs to store {}, not to store {store_id}",
+                key.store_id()
+            ),
+        });
+    }
+    if head_epoch > MAX_EPOCHS {
+        return Err(StoreError::InvalidRequest(format!(
+            "the head claims epoch {head_epoch}, beyond any plausible age"
+        )));
+    }
+    let keys = key.map(|k| k.epoch_keys(head_epoch));
+    Ok(EntryRules::new(store_id, keys, deep))
+}
+
+/// Verifies entries that arrive one by one in seq order: a chain streamed
+/// from the daemon, an export. Same rules and report as [`Log::verify`].
+pub struct StreamVerifier {
+    rules: EntryRules,
+    keyed: bool,
+    cut: Option<Cut>,
+    first_seq: u64,
+    prev: Head,
+    entries: u64,
+    bodies: u64,
+    pruned: u64,
+    anchor: Option<(u64, Hash)>,
+    failure: Option<Failure>,
+}
+
+impl StreamVerifier {
+    /// Prepares to verify the chain of `store_id` whose head is in
+    /// `head_epoch`, starting after the retention `cut` (whose checkpoint
+    /// entry must then be given) or at seq 1.
+    pub fn new(
+        store_id: StoreId,
+        key: Option<&VerificationKey>,
+        head_epoch: u64,
+        deep: bool,
+        cut: Option<Cut>,
+        checkpoint: Option<(&Seal, Option<&[u8]>)>,
+    ) -> Result<StreamVerifier> {
+        let rules = key_rules(store_id, key, head_epoch, deep)?;
+        let (prev, failure) = match (cut, checkpoint) {
+            (None, _) => (Head::EMPTY, None),
+            (Some(cut), Some((seal, body))) => {
+                match anchor_from_checkpoint(cut, seal, body, &rules) {
+                    Ok(anchor) => (anchor, None),
+                    Err(f) => (
+                        Head {
+                            seq: cut.cut_seq,
+                            ..Head::EMPTY
+                        },
+                        Some(f),
+                    ),
+                }
+            }
+            (Some(cut), None) => (
+                Head {
+                    seq: cut.cut_seq,
+                    ..Head::EMPTY
+                },
+                Some(missing_checkpoint(cut)),
+            ),
+        };
+        Ok(StreamVerifier {
+            rules,
+            keyed: key.is_some(),
+            cut,
+            first_seq: prev.seq + 1,
+            prev,
+            entries: 0,
+            bodies: 0,
+            pruned: 0,
+            anchor: None,
+            failure,
+        })
+    }
+
+    /// Also checks that the chain still holds `(seq, link)`, published earlier.
+    pub fn with_anchor(mut self, anchor: Option<(u64, Hash)>) -> StreamVerifier {
+        self.anchor = anchor;
+        self
+    }
+
+    /// Checks the next entry. After the first failure, further entries are ignored.
+    pub fn push(&mut self, seal: &Seal, body: Option<&[u8]>) {
+        if self.failure.is_some() {
+            return;
+        }
+        if self.entries == 0 && self.cut.is_none() && seal.seq > 1 {
+            self.failure = Some(Failure {
+                seq: 1,
+                problem: Problem::MissingCheckpoint {
+                    detail: "the oldest entries are gone and no checkpoint records a cut".into(),
+                },
+            });
+            return;
+        }
+        self.entries += 1;
+        match self.rules.check(&self.prev, seal, body) {
+            Ok(BodyCheck::Checked) => self.bodies += 1,
+            Ok(BodyCheck::Pruned) => self.pruned += 1,
+            Err(problem) => {
+                let seq = match problem {
+                    Problem::Gap { expected } => expected,
+                    _ => seal.seq,
+                };
+                self.failure = Some(Failure { seq, problem });
+                return;
+            }
+        }
+        if let Some((seq, link)) = self.anchor
+            && seq == seal.seq
+            && link != seal.link
+        {
+            self.failure = Some(Failure {
+                seq,
+                problem: Problem::AnchorMismatch {
+                    expected: link,
+                    found: seal.link,
+                },
+            });
+            return;
+        }
+        self.prev = Head::from(seal);
+    }
+
+    /// Whether a failure was found already.
+    pub fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Finishes: `head` is what the source claimed as its head.
+    pub fn finish(mut self, head: Head) -> VerifyReport {
+        if self.failure.is_none() && self.prev.seq < head.seq {
+            let expected = self.prev.seq + 1;
+            self.failure = Some(Failure {
+                seq: expected,
+                problem: Problem::Gap { expected },
+            });
+        }
+        if self.failure.is_none()
+            && let Some((seq, _)) = self.anchor
+            && seq > self.prev.seq
+        {
+            self.failure = Some(Failure {
+                seq: self.prev.seq + 1,
+                problem: Problem::Truncated {
+                    anchored: seq,
+                    head: self.prev.seq,
+                },
+            });
+        }
+        VerifyReport {
+            ok: self.failure.is_none(),
+            entries: self.entries,
+            first_seq: self.first_seq,
+            head: self.prev,
+            keyed: self.keyed,
+            sealed_up_to: self.keyed.then(|| {
+                self.failure
+                    .as_ref()
+                    .map_or(self.prev.seq, |f| f.seq.saturating_sub(1))
+            }),
+            bodies_checked: self.bodies,
+            bodies_pruned: self.pruned,
+            cut: self.cut,
+            failure: self.failure,
+        }
+    }
+}
+
 impl Log {
     /// Verifies the whole retained log. `Err` only for problems with the
     /// request or the storage engine; a damaged chain is an `Ok` report with
     /// a [`Failure`].
     pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifyReport> {
         let shared = self.shared();
-        if let Some(key) = opts.key
-            && key.store_id() != shared.store_id
-        {
-            return Err(StoreError::BadVerificationKey {
-                path: Default::default(),
-                reason: format!(
-                    "this key belongs to store {}, not to store {}",
-                    key.store_id(),
-                    shared.store_id
-                ),
-            });
-        }
         let snap = shared.db.snapshot();
         let head = match snap.last_key_value(&shared.log) {
             Some(g) => {
@@ -525,17 +728,7 @@ impl Log {
             ),
             None => None,
         };
-        if head.epoch > MAX_EPOCHS {
-            return Err(StoreError::Corrupt {
-                path: shared.root.clone(),
-                reason: format!(
-                    "the head claims epoch {}, beyond any plausible age",
-                    head.epoch
-                ),
-            });
-        }
-        let keys = opts.key.map(|k| k.epoch_keys(head.epoch));
-        let rules = EntryRules::new(shared.store_id, keys, opts.deep);
+        let rules = key_rules(shared.store_id, opts.key, head.epoch, opts.deep)?;
 
         let mut failure = None;
         let anchor = match cut {

@@ -48,15 +48,41 @@ impl Tampered {
         db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
 
+    /// Verifies in the store and as a stream (as `vigilctl verify --key`
+    /// does over the socket), and checks both find the same first failure.
     fn verify_with(&self, keyed: bool, anchor: Option<(u64, Hash)>) -> VerifyReport {
         let log = Log::open_read_only(&self.dir).unwrap();
         let key = read_verification_key(&self.vk).unwrap();
-        log.verify(&VerifyOptions {
-            key: keyed.then_some(&key),
-            anchor,
-            ..Default::default()
-        })
+        let key = keyed.then_some(&key);
+        let report = log
+            .verify(&VerifyOptions {
+                key,
+                anchor,
+                ..Default::default()
+            })
+            .unwrap();
+        let checkpoint = log.cut().and_then(|c| log.get(c.checkpoint_seq).unwrap());
+        let mut stream = StreamVerifier::new(
+            log.store_id(),
+            key,
+            log.head().epoch,
+            false,
+            log.cut(),
+            checkpoint.as_ref().map(|e| (e.seal(), e.body())),
+        )
         .unwrap()
+        .with_anchor(anchor);
+        // Every stored entry in order, as the daemon streams them (gaps and all).
+        for e in log.entries(1) {
+            let e = e.unwrap();
+            stream.push(e.seal(), e.body());
+        }
+        let streamed = stream.finish(log.head());
+        assert_eq!(
+            streamed.failure, report.failure,
+            "stream and store verifiers disagree"
+        );
+        report
     }
 
     fn keyed(&self) -> VerifyReport {

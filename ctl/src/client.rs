@@ -1,0 +1,117 @@
+//! A blocking client for the control socket.
+
+use crate::frame::{self, FrameError};
+use crate::protocol::{
+    ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
+};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The socket could not be reached.
+    #[error(
+        "cannot connect to {path}: {source} (is vigild running? pass --socket or set VIGIL_SOCKET)"
+    )]
+    Connect {
+        /// Socket path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The daemon refused the connection or the request.
+    #[error("{0}")]
+    Refused(ErrorBody),
+    /// The connection broke or carried garbage.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The daemon answered something this request does not expect.
+    #[error("unexpected answer from vigild: {0}")]
+    Unexpected(String),
+}
+
+impl ClientError {
+    /// The server's error code, if it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Refused(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to `vigild`, after a successful handshake.
+#[derive(Debug)]
+pub struct Client {
+    stream: UnixStream,
+    identity: Identity,
+    server: String,
+}
+
+impl Client {
+    /// Connects and introduces itself.
+    pub fn connect(path: &Path) -> Result<Client, ClientError> {
+        let mut stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            client: format!("vigilctl {}", env!("CARGO_PKG_VERSION")),
+        };
+        frame::write(&mut stream, &hello)?;
+        match frame::read::<_, HelloReply>(&mut stream)? {
+            HelloReply::Welcome {
+                protocol,
+                server,
+                identity,
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    return Err(ClientError::Refused(ErrorBody::new(
+                        ErrorCode::VersionMismatch,
+                        format!(
+                            "{server} speaks control protocol {protocol}, this vigilctl speaks {PROTOCOL_VERSION}; use the vigilctl that ships with it"
+                        ),
+                    )));
+                }
+                Ok(Client {
+                    stream,
+                    identity,
+                    server,
+                })
+            }
+            HelloReply::Rejected { error } => Err(ClientError::Refused(error)),
+        }
+    }
+
+    /// Who the daemon says we are.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The daemon's name and version.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends a request and returns its single answer (errors become `Err`).
+    pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+        frame::write(&mut self.stream, request)?;
+        self.receive()
+    }
+
+    /// Sends a request whose answer is a stream; call [`Client::receive`] until
+    /// it returns [`Response::End`].
+    pub fn send(&mut self, request: &Request) -> Result<(), ClientError> {
+        frame::write(&mut self.stream, request).map_err(Into::into)
+    }
+
+    /// Reads the next response frame (errors become `Err`).
+    pub fn receive(&mut self) -> Result<Response, ClientError> {
+        match frame::read::<_, Response>(&mut self.stream)? {
+            Response::Error(e) => Err(ClientError::Refused(e)),
+            other => Ok(other),
+        }
+    }
+}

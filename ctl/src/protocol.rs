@@ -1,0 +1,496 @@
+//! Messages of the control protocol.
+
+use crate::access::{Area, Permission};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vigil_store::{
+    Cut, Event, EventKind, Hash, Head, Seal, Severity, StoreId, VerifyReport, WriterStats,
+};
+
+/// Version of this protocol. A peer speaking another version is refused
+/// with [`ErrorCode::VersionMismatch`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// First frame from the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The client's protocol version.
+    pub protocol: u32,
+    /// The client's name and version, for the log.
+    pub client: String,
+}
+
+/// Who the daemon says the caller is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Peer uid.
+    pub uid: u32,
+    /// Peer gid.
+    pub gid: u32,
+    /// Peer pid.
+    pub pid: u32,
+    /// User name, if it resolves.
+    pub user: Option<String>,
+    /// The role the caller acts in.
+    pub role: String,
+    /// Whether the break-glass rule granted it.
+    pub break_glass: bool,
+}
+
+/// The server's answer to [`Hello`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "hello", rename_all = "snake_case")]
+pub enum HelloReply {
+    /// Connected.
+    Welcome {
+        /// The server's protocol version.
+        protocol: u32,
+        /// The server's name and version.
+        server: String,
+        /// Who the caller is.
+        identity: Identity,
+    },
+    /// Refused; the connection closes.
+    Rejected {
+        /// Why.
+        error: ErrorBody,
+    },
+}
+
+/// A request. Each is authorized against [`Request::permission`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Daemon status.
+    Status,
+    /// Append a custom event; answered once it is durable.
+    Emit {
+        /// Message.
+        message: String,
+        /// Severity.
+        severity: Severity,
+        /// Labels.
+        labels: BTreeMap<String, String>,
+    },
+    /// A page of events.
+    Events {
+        /// Only this kind.
+        kind: Option<EventKind>,
+        /// Start at this seq (oldest first) ...
+        from: Option<u64>,
+        /// ... or take the newest `limit` (when `from` is absent).
+        limit: u32,
+    },
+    /// Events from `from` on, then every new one as it is committed (a
+    /// stream of [`Response::Events`] that ends only when the client hangs up).
+    Follow {
+        /// Only this kind.
+        kind: Option<EventKind>,
+        /// First seq to send.
+        from: u64,
+    },
+    /// One event.
+    Show {
+        /// Its seq.
+        seq: u64,
+    },
+    /// Recent connections and denials.
+    Logins {
+        /// How many of each.
+        limit: u32,
+    },
+    /// Verify the chain in the daemon (linkage, digests, epochs; no key is
+    /// ever sent to the daemon). Streams [`Response::Progress`], then
+    /// [`Response::Verified`].
+    Verify {
+        /// Decode every body.
+        deep: bool,
+        /// A `(seq, link)` published earlier that must still be there.
+        anchor: Option<(u64, Hash)>,
+    },
+    /// Stream the raw chain for verification by the client with its key:
+    /// [`Response::ChainHeader`], [`Response::Chain`] pages, [`Response::End`].
+    Chain,
+    /// Posture checks.
+    Doctor,
+    /// Re-read the configuration file.
+    Reload,
+}
+
+impl Request {
+    /// What the caller needs to make this request.
+    pub fn permission(&self) -> Permission {
+        match self {
+            Request::Status => Permission::read(Area::Status),
+            Request::Emit { .. } => Permission::write(Area::Events),
+            Request::Events { .. } | Request::Follow { .. } | Request::Show { .. } => {
+                Permission::read(Area::Events)
+            }
+            Request::Logins { .. } | Request::Verify { .. } | Request::Chain | Request::Doctor => {
+                Permission::read(Area::Audit)
+            }
+            Request::Reload => Permission::write(Area::Config),
+        }
+    }
+
+    /// Whether it changes anything (and so is always recorded).
+    pub fn is_mutating(&self) -> bool {
+        matches!(self, Request::Emit { .. } | Request::Reload)
+    }
+
+    /// A short name for logs and audit events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Emit { .. } => "emit",
+            Request::Events { .. } => "events",
+            Request::Follow { .. } => "follow",
+            Request::Show { .. } => "show",
+            Request::Logins { .. } => "logins",
+            Request::Verify { .. } => "verify",
+            Request::Chain => "chain",
+            Request::Doctor => "doctor",
+            Request::Reload => "reload",
+        }
+    }
+}
+
+/// A response frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "snake_case")]
+pub enum Response {
+    /// To [`Request::Status`].
+    Status(Box<StatusReport>),
+    /// To [`Request::Emit`]: the event is durable.
+    Appended {
+        /// Its chain position.
+        head: Head,
+    },
+    /// A page of events (also the frames of a follow stream).
+    Events {
+        /// Events in seq order.
+        events: Vec<EventRecord>,
+    },
+    /// To [`Request::Show`].
+    Event {
+        /// The event.
+        event: Box<EventRecord>,
+    },
+    /// To [`Request::Logins`].
+    Logins(LoginsReport),
+    /// Progress of a long request.
+    Progress {
+        /// Entries done.
+        done: u64,
+        /// Entries in all.
+        total: u64,
+    },
+    /// To [`Request::Verify`].
+    Verified(Box<VerifyReport>),
+    /// First frame of [`Request::Chain`].
+    ChainHeader(Box<ChainHeader>),
+    /// A page of raw entries.
+    Chain {
+        /// Entries in seq order.
+        entries: Vec<RawEntry>,
+    },
+    /// To [`Request::Doctor`].
+    Doctor {
+        /// Findings, worst first.
+        findings: Vec<Finding>,
+    },
+    /// To [`Request::Reload`].
+    Reloaded {
+        /// What happened.
+        message: String,
+    },
+    /// End of a stream.
+    End,
+    /// The request failed.
+    Error(ErrorBody),
+}
+
+/// Machine-readable error classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Client and server speak different protocol versions.
+    VersionMismatch,
+    /// The caller's role does not allow it.
+    Forbidden,
+    /// The frame was not a valid message.
+    Malformed,
+    /// The frame was over the size limit.
+    FrameTooLarge,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The request is well-formed but invalid.
+    BadRequest,
+    /// The daemon cannot serve it now (shutting down, store failed).
+    Unavailable,
+    /// An unexpected failure.
+    Internal,
+}
+
+/// An error with a message a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Class.
+    pub code: ErrorCode,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// Builds an error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An event as the client sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Position.
+    pub seq: u64,
+    /// UTC microseconds.
+    pub time: i64,
+    /// Kind name (or the numeric code of a kind this build does not know).
+    pub kind: String,
+    /// Sealing epoch.
+    pub epoch: u64,
+    /// Body digest.
+    pub digest: Hash,
+    /// Chain link.
+    pub link: Hash,
+    /// Seal.
+    pub tag: Hash,
+    /// The event, unless retention dropped its body.
+    pub event: Option<Event>,
+}
+
+/// A stored entry in transit: chain fields and body bytes (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEntry {
+    /// Chain fields.
+    pub seal: Seal,
+    /// Body bytes in hex, unless pruned.
+    pub body: Option<String>,
+}
+
+/// What a client needs before verifying a streamed chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHeader {
+    /// The store.
+    pub store_id: StoreId,
+    /// The retention cut, if any.
+    pub cut: Option<Cut>,
+    /// The checkpoint entry describing the cut.
+    pub checkpoint: Option<RawEntry>,
+    /// The head when the stream started.
+    pub head: Head,
+}
+
+/// To [`Request::Status`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Daemon version.
+    pub version: String,
+    /// Daemon pid.
+    pub pid: u32,
+    /// When it started (UTC micros).
+    pub started_at: i64,
+    /// Seconds since.
+    pub uptime_secs: u64,
+    /// Whether it runs in development mode.
+    pub dev: bool,
+    /// State directory.
+    pub state_dir: String,
+    /// Control socket.
+    pub socket: String,
+    /// Store identity.
+    pub store_id: StoreId,
+    /// Newest entry.
+    pub head: Head,
+    /// Oldest retained seq.
+    pub first_seq: u64,
+    /// Events by kind (from the status view).
+    pub counts: BTreeMap<String, u64>,
+    /// Seconds between epoch advances.
+    pub epoch_interval_secs: u64,
+    /// Entries replayed at start (the rest came from view snapshots).
+    pub replayed_at_start: u64,
+    /// Seq the view snapshots were taken at, if any were used.
+    pub snapshot_as_of: Option<u64>,
+    /// Writer counters since start.
+    pub writer: WriterStats,
+    /// Last verification the daemon ran.
+    pub last_verify: Option<VerifySummary>,
+    /// The caller.
+    pub you: Identity,
+}
+
+/// A verification the daemon ran.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifySummary {
+    /// When it finished (UTC micros).
+    pub at: i64,
+    /// Whether the chain was intact.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// First bad seq and why, if not ok.
+    pub problem: Option<String>,
+}
+
+/// One connection or decision in the recent-auth view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRecord {
+    /// Seq of the auth event.
+    pub seq: u64,
+    /// When.
+    pub time: i64,
+    /// Who (as recorded).
+    pub who: String,
+    /// Role, if any.
+    pub role: Option<String>,
+    /// Action.
+    pub action: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// Whether break-glass was used.
+    pub break_glass: bool,
+    /// How many (for aggregated denials).
+    pub count: u64,
+}
+
+/// To [`Request::Logins`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginsReport {
+    /// Recent connections, newest first.
+    pub logins: Vec<LoginRecord>,
+    /// Recent denials, newest first.
+    pub denials: Vec<LoginRecord>,
+    /// Connections ever recorded.
+    pub total_logins: u64,
+    /// Denials ever recorded (counting aggregated ones).
+    pub total_denials: u64,
+}
+
+/// How bad a posture finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSeverity {
+    /// Fine, for the record.
+    Ok,
+    /// Worth knowing.
+    Info,
+    /// Should be fixed.
+    Warning,
+    /// Must be fixed.
+    Error,
+}
+
+/// One posture check's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Check name.
+    pub check: String,
+    /// Severity.
+    pub severity: FindingSeverity,
+    /// What was found.
+    pub message: String,
+    /// What to do (empty when nothing).
+    pub fix: String,
+}
+
+/// Turns a store entry into its protocol form.
+pub fn raw_entry(entry: &vigil_store::Entry) -> RawEntry {
+    RawEntry {
+        seal: *entry.seal(),
+        body: entry.body().map(hex::encode),
+    }
+}
+
+/// Decodes a [`RawEntry`] body.
+pub fn raw_body(entry: &RawEntry) -> Result<Option<Vec<u8>>, String> {
+    entry
+        .body
+        .as_deref()
+        .map(hex::decode)
+        .transpose()
+        .map_err(|e| format!("entry {}: body is not hex: {e}", entry.seal.seq))
+}
+
+/// Turns a store entry into an [`EventRecord`] (undecodable bodies show as `None`).
+pub fn event_record(entry: &vigil_store::Entry) -> EventRecord {
+    let seal = entry.seal();
+    EventRecord {
+        seq: seal.seq,
+        time: seal.time,
+        kind: entry
+            .kind()
+            .map_or_else(|| seal.kind.to_string(), |k| k.name().to_string()),
+        epoch: seal.epoch,
+        digest: seal.digest,
+        link: seal.link,
+        tag: seal.tag,
+        event: entry.event().ok().flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_through_json() {
+        let reqs = vec![
+            Request::Status,
+            Request::Emit {
+                message: "m".into(),
+                severity: Severity::Warning,
+                labels: [("a".into(), "b".into())].into(),
+            },
+            Request::Events {
+                kind: Some(EventKind::Auth),
+                from: None,
+                limit: 10,
+            },
+            Request::Verify {
+                deep: true,
+                anchor: Some((5, Hash([1; 32]))),
+            },
+            Request::Reload,
+        ];
+        for r in reqs {
+            let bytes = crate::frame::encode(&r).unwrap();
+            let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+            assert_eq!(back, r);
+        }
+        let json = serde_json::to_string(&Request::Show { seq: 3 }).unwrap();
+        assert_eq!(json, r#"{"request":"show","seq":3}"#);
+    }
+
+    #[test]
+    fn only_changes_are_mutating_and_each_request_needs_a_permission() {
+        assert!(Request::Reload.is_mutating());
+        assert!(!Request::Status.is_mutating());
+        assert_eq!(Request::Chain.permission(), Permission::read(Area::Audit));
+        assert_eq!(
+            Request::Reload.permission(),
+            Permission::write(Area::Config)
+        );
+    }
+}
