@@ -177,6 +177,14 @@ impl PermissionSet {
         }
     }
 
+    /// Everything either set grants.
+    pub fn union(&self, other: &PermissionSet) -> PermissionSet {
+        PermissionSet {
+            all: self.all || other.all,
+            grants: self.grants.union(&other.grants).copied().collect(),
+        }
+    }
+
     /// Whether `p` is granted.
     pub fn allows(&self, p: Permission) -> bool {
         self.all

@@ -1,3 +1,12 @@
-//! `vigilctl`: the Vigil control client.
+//! `vigilctl`: drives `vigild` over its control socket.
+//!
+//! Exit status: 0 success, 1 a check failed (verify found damage, doctor
+//! found errors), 2 usage or connection errors.
 
-fn main() {}
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

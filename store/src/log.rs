@@ -561,6 +561,11 @@ impl Log {
         *self.shared.published.head.lock().expect("head lock")
     }
 
+    /// Why the writer stopped, if a storage failure stopped it.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.published.failed.get().cloned()
+    }
+
     /// What the writer has done since the log was opened.
     pub fn stats(&self) -> WriterStats {
         self.shared.published.stats.snapshot()

@@ -1,0 +1,273 @@
+//! The command line: argument definitions and dispatch.
+
+mod output;
+mod verify;
+
+use clap::{Args, Parser, Subcommand};
+use output::Out;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vigil_store::{EventKind, Severity};
+use vigilctl::{Client, ClientError, Request, Response};
+
+/// Control the Vigil daemon.
+#[derive(Parser, Debug)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    /// Control socket [default: $VIGIL_SOCKET, /run/vigil/control.sock, ./vigil-data/control.sock]
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Daemon status: head, epoch, counts by kind, uptime.
+    Status,
+    /// Append a custom event; prints its seq once it is durable.
+    Emit {
+        /// The message.
+        #[arg(long, short)]
+        message: String,
+        /// info, warning, error or critical.
+        #[arg(long, default_value = "info")]
+        severity: Severity,
+        /// A label, `key=value` (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+    },
+    /// Read the event log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Recent connections and denials.
+    Logins {
+        /// How many of each.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Verify the chain (exit status 1 if it is damaged).
+    Verify(verify::VerifyArgs),
+    /// Check the deployment's security posture (exit status 1 on errors).
+    Doctor,
+    /// Make the daemon re-read its configuration file.
+    Reload,
+}
+
+#[derive(Subcommand, Debug)]
+enum EventsCommand {
+    /// List events, oldest first.
+    List {
+        #[command(flatten)]
+        filter: Filter,
+        /// Start at this seq (default: the newest --limit events).
+        #[arg(long)]
+        from: Option<u64>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// The newest events; with --follow, keep printing new ones.
+    Tail {
+        #[command(flatten)]
+        filter: Filter,
+        /// How many to show first.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: u32,
+        /// Keep following.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// One event in full.
+    Show {
+        /// Its seq.
+        seq: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Filter {
+    /// Only this kind (genesis, epoch, checkpoint, ingest, collect, auth, notify, config, key, secret, incident, retention, custom, system).
+    #[arg(long)]
+    kind: Option<EventKind>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("label `{s}` must be KEY=VALUE"))
+}
+
+/// A failure and the exit status it maps to.
+pub enum Failure {
+    /// A check ran and failed (exit 1).
+    Check,
+    /// Usage, connection or server errors (exit 2).
+    Error(String),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        Failure::Error(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::Error(e.to_string())
+    }
+}
+
+/// Picks the control socket: the flag, `$VIGIL_SOCKET`, then the first of
+/// the system and development paths that exists.
+fn socket_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(path) = flag.or_else(|| std::env::var_os("VIGIL_SOCKET").map(PathBuf::from)) {
+        return Ok(path);
+    }
+    let candidates = [
+        PathBuf::from("/run/vigil/control.sock"),
+        PathBuf::from("./vigil-data/control.sock"),
+    ];
+    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+        Failure::Error(format!(
+            "no control socket at {} or {}; is vigild running? pass --socket or set VIGIL_SOCKET",
+            candidates[0].display(),
+            candidates[1].display()
+        ))
+    })
+}
+
+fn unexpected(r: &Response) -> Failure {
+    Failure::Error(format!(
+        "unexpected answer from vigild: {}",
+        serde_json::to_string(r).unwrap_or_default()
+    ))
+}
+
+/// Parses arguments, runs the command, maps the outcome to an exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out::new(cli.json);
+    match run(cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Check) => ExitCode::from(1),
+        Err(Failure::Error(message)) => {
+            eprintln!("vigilctl: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
+    if let Command::Verify(args) = &cli.command
+        && args.offline
+    {
+        return verify::offline(args, out);
+    }
+    let path = socket_path(cli.socket)?;
+    let mut client = Client::connect(&path)?;
+    match cli.command {
+        Command::Status => match client.call(&Request::Status)? {
+            Response::Status(report) => out.status(&report),
+            other => Err(unexpected(&other)),
+        },
+        Command::Emit {
+            message,
+            severity,
+            labels,
+        } => {
+            let labels: BTreeMap<String, String> = labels.into_iter().collect();
+            match client.call(&Request::Emit {
+                message,
+                severity,
+                labels,
+            })? {
+                Response::Appended { head } => out.appended(&head),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Events(EventsCommand::List {
+            filter,
+            from,
+            limit,
+        }) => {
+            client.send(&Request::Events {
+                kind: filter.kind,
+                from,
+                limit,
+            })?;
+            stream_events(&mut client, out).map(drop)
+        }
+        Command::Events(EventsCommand::Tail {
+            filter,
+            lines,
+            follow,
+        }) => {
+            client.send(&Request::Events {
+                kind: filter.kind,
+                from: None,
+                limit: lines,
+            })?;
+            let last = stream_events(&mut client, out)?;
+            if follow {
+                let from = match last {
+                    Some(seq) => seq + 1,
+                    None => current_head(&mut client)? + 1,
+                };
+                client.send(&Request::Follow {
+                    kind: filter.kind,
+                    from,
+                })?;
+                stream_events(&mut client, out)?;
+            }
+            Ok(())
+        }
+        Command::Events(EventsCommand::Show { seq }) => {
+            match client.call(&Request::Show { seq })? {
+                Response::Event { event } => out.event_full(&event),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Logins { limit } => match client.call(&Request::Logins { limit })? {
+            Response::Logins(report) => out.logins(&report),
+            other => Err(unexpected(&other)),
+        },
+        Command::Verify(args) => verify::online(&mut client, &args, out),
+        Command::Doctor => match client.call(&Request::Doctor)? {
+            Response::Doctor { findings } => out.doctor(&findings),
+            other => Err(unexpected(&other)),
+        },
+        Command::Reload => match client.call(&Request::Reload)? {
+            Response::Reloaded { message } => out.message(&message),
+            other => Err(unexpected(&other)),
+        },
+    }
+}
+
+fn current_head(client: &mut Client) -> Result<u64, Failure> {
+    match client.call(&Request::Status)? {
+        Response::Status(report) => Ok(report.head.seq),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Prints `Events` frames until `End`; returns the last seq printed.
+fn stream_events(client: &mut Client, out: &Out) -> Result<Option<u64>, Failure> {
+    let mut last = None;
+    loop {
+        match client.receive()? {
+            Response::Events { events } => {
+                for e in &events {
+                    out.event_line(e)?;
+                    last = Some(e.seq);
+                }
+            }
+            Response::End => return Ok(last),
+            other => return Err(unexpected(&other)),
+        }
+    }
+}

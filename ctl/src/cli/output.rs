@@ -1,0 +1,429 @@
+//! Rendering: aligned tables for people, JSON lines with `--json`.
+
+use super::Failure;
+use serde::Serialize;
+use std::io::Write;
+use std::time::{Duration, UNIX_EPOCH};
+use vigil_store::{ApiKeyChange, Decision, Event, Head, VerifyReport};
+use vigilctl::{EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport};
+
+/// Where and how to print.
+pub struct Out {
+    json: bool,
+}
+
+/// UTC micros as RFC 3339.
+pub fn time(micros: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_micros(u64::try_from(micros).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// One line describing an event.
+pub fn summary(event: Option<&Event>) -> String {
+    let Some(event) = event else {
+        return "(body dropped by retention)".into();
+    };
+    match event {
+        Event::Genesis(g) => format!("store {} created by {}", g.store_id, g.software),
+        Event::EpochStarted(e) => format!("epoch {} began ({})", e.epoch, e.reason),
+        Event::Checkpoint(c) => format!("log truncated up to seq {}", c.cut_seq),
+        Event::AlertsIngested(a) => format!(
+            "{} alert(s) from {} ({})",
+            a.alerts.len(),
+            a.source,
+            a.driver
+        ),
+        Event::WebhookReceived(w) => format!("{} from {}: {}", w.event_type, w.source, w.summary),
+        Event::FileChanged(f) => format!("{:?} {}", f.change, f.path).to_lowercase(),
+        Event::LogMatched(l) => format!("{} matched {}: {}", l.file, l.rule, l.line),
+        Event::Auth(a) => format!(
+            "{} {} by {}{}{}",
+            match a.decision {
+                Decision::Allow => "allow",
+                Decision::Deny => "DENY",
+            },
+            a.action,
+            describe(&a.actor),
+            a.role
+                .as_ref()
+                .map(|r| format!(" as {r}"))
+                .unwrap_or_default(),
+            if a.break_glass { " (BREAK-GLASS)" } else { "" }
+        ),
+        Event::AuthRejections(r) => format!("{} denials on {}: {}", r.count, r.channel, r.reason),
+        Event::Notification(n) => format!(
+            "{:?} {} via {} (attempt {})",
+            n.state, n.delivery, n.receiver, n.attempt
+        )
+        .to_lowercase(),
+        Event::ConfigLoaded(c) => match &c.error {
+            None => format!("configuration {} loaded ({})", c.path, c.trigger),
+            Some(e) => format!("configuration {} REFUSED ({}): {e}", c.path, c.trigger),
+        },
+        Event::ApiKey(ApiKeyChange::Created { name, prefix, .. }) => {
+            format!("API key {name} ({prefix}) created")
+        }
+        Event::ApiKey(ApiKeyChange::Revoked { id, .. }) => format!("API key {id} revoked"),
+        Event::Secret(s) => format!("secret {} {:?}", s.name, s.action).to_lowercase(),
+        Event::IncidentAction(i) => format!(
+            "incident {} {:?} by {}",
+            i.incident,
+            i.op,
+            describe(&i.actor)
+        ),
+        Event::Retention(r) => format!(
+            "retention {}: {} pruned, truncated to {:?}",
+            r.policy, r.pruned, r.truncated_to
+        ),
+        Event::Custom(c) => {
+            let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let labels = if labels.is_empty() {
+                String::new()
+            } else {
+                format!(" {{{}}}", labels.join(", "))
+            };
+            format!("[{}] {}{labels}", c.severity, c.message)
+        }
+        Event::Lifecycle(l) => {
+            format!("vigild {} {:?} (pid {})", l.version, l.phase, l.pid).to_lowercase()
+        }
+    }
+}
+
+fn describe(actor: &vigil_store::Actor) -> String {
+    use vigil_store::Actor;
+    match actor {
+        Actor::Daemon => "vigild".into(),
+        Actor::Local {
+            uid, user: Some(u), ..
+        } => format!("{u} (uid {uid})"),
+        Actor::Local { uid, .. } => format!("uid {uid}"),
+        Actor::ApiKey { prefix, .. } => format!("key {prefix}"),
+        Actor::Remote { addr } => addr.clone(),
+        Actor::Source { name } => format!("source {name}"),
+    }
+}
+
+impl Out {
+    pub fn new(json: bool) -> Out {
+        Out { json }
+    }
+
+    /// Whether output is JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    fn print(&self, text: &str) -> Result<(), Failure> {
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn json_line<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
+        let line = serde_json::to_string(value).map_err(|e| Failure::Error(e.to_string()))?;
+        self.print(&format!("{line}\n"))
+    }
+
+    pub fn message(&self, message: &str) -> Result<(), Failure> {
+        if self.json {
+            return self.json_line(&serde_json::json!({ "message": message }));
+        }
+        self.print(&format!("{message}\n"))
+    }
+
+    pub fn status(&self, s: &StatusReport) -> Result<(), Failure> {
+        if self.json {
+            return self.json_line(s);
+        }
+        let mut rows = vec![
+            vec![
+                "vigild".into(),
+                format!(
+                    "{}{} (pid {})",
+                    s.version,
+                    if s.dev { ", development mode" } else { "" },
+                    s.pid
+                ),
+            ],
+            vec![
+                "uptime".into(),
+                humantime::format_duration(Duration::from_secs(s.uptime_secs)).to_string(),
+            ],
+            vec!["store".into(), format!("{} in {}", s.store_id, s.state_dir)],
+            vec![
+                "head".into(),
+                format!(
+                    "seq {} in epoch {} at {}",
+                    s.head.seq,
+                    s.head.epoch,
+                    time(s.head.time)
+                ),
+            ],
+            vec!["head link".into(), s.head.link.to_string()],
+            vec!["oldest seq".into(), s.first_seq.to_string()],
+            vec![
+                "epochs".into(),
+                format!(
+                    "every {}",
+                    humantime::format_duration(Duration::from_secs(s.epoch_interval_secs))
+                ),
+            ],
+            vec![
+                "start".into(),
+                match s.snapshot_as_of {
+                    Some(seq) => format!(
+                        "replayed {} entries after the snapshot at seq {seq}",
+                        s.replayed_at_start
+                    ),
+                    None => format!("replayed {} entries (no snapshot)", s.replayed_at_start),
+                },
+            ],
+            vec![
+                "writer".into(),
+                format!(
+                    "{} entries in {} commits, {} fsyncs since start",
+                    s.writer.entries, s.writer.commits, s.writer.syncs
+                ),
+            ],
+            vec![
+                "last verify".into(),
+                match &s.last_verify {
+                    None => "never".into(),
+                    Some(v) if v.ok => format!("ok, {} entries, at {}", v.entries, time(v.at)),
+                    Some(v) => format!(
+                        "FAILED at {}: {}",
+                        time(v.at),
+                        v.problem.as_deref().unwrap_or("")
+                    ),
+                },
+            ],
+            vec![
+                "you".into(),
+                format!(
+                    "{} (uid {}) as {}{}",
+                    s.you.user.as_deref().unwrap_or("?"),
+                    s.you.uid,
+                    s.you.role,
+                    if s.you.break_glass {
+                        ", BREAK-GLASS"
+                    } else {
+                        ""
+                    }
+                ),
+            ],
+        ];
+        let counts: Vec<String> = s.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        rows.push(vec!["events".into(), counts.join(", ")]);
+        self.print(&table(&rows))
+    }
+
+    pub fn appended(&self, head: &Head) -> Result<(), Failure> {
+        if self.json {
+            return self.json_line(head);
+        }
+        self.print(&format!("{}\n", head.seq))
+    }
+
+    pub fn event_line(&self, e: &EventRecord) -> Result<(), Failure> {
+        if self.json {
+            return self.json_line(e);
+        }
+        self.print(&format!(
+            "{:>8}  {}  {:<9} {}\n",
+            e.seq,
+            time(e.time),
+            e.kind,
+            summary(e.event.as_ref())
+        ))
+    }
+
+    pub fn event_full(&self, e: &EventRecord) -> Result<(), Failure> {
+        if self.json {
+            return self.json_line(e);
+        }
+        let body = match &e.event {
+            Some(ev) => {
+                serde_json::to_string_pretty(ev).map_err(|err| Failure::Error(err.to_string()))?
+            }
+            None => "(body dropped by retention; its digest still verifies)".into(),
+        };
+        let rows = vec![
+            vec!["seq".into(), e.seq.to_string()],
+            vec!["time".into(), time(e.time)],
+            vec!["kind".into(), e.kind.clone()],
+            vec!["epoch".into(), e.epoch.to_string()],
+            vec!["digest".into(), e.digest.to_string()],
+            vec!["link".into(), e.link.to_string()],
+            vec!["tag".into(), e.tag.to_string()],
+            vec!["summary".into(), summary(e.event.as_ref())],
+        ];
+        self.print(&format!("{}{body}\n", table(&rows)))
+    }
+
+    pub fn logins(&self, r: &LoginsReport) -> Result<(), Failure> {
+        if self.json {
+            for l in &r.logins {
+                self.json_line(&serde_json::json!({ "type": "login", "record": l }))?;
+            }
+            for d in &r.denials {
+                self.json_line(&serde_json::json!({ "type": "denial", "record": d }))?;
+            }
+            return Ok(());
+        }
+        let rows = |list: &[LoginRecord]| {
+            let mut rows = vec![vec![
+                "seq".into(),
+                "time".into(),
+                "who".into(),
+                "role".into(),
+                "action".into(),
+                "reason".into(),
+            ]];
+            for l in list {
+                let who = if l.count > 1 {
+                    format!("{} ×{}", l.who, l.count)
+                } else {
+                    l.who.clone()
+                };
+                let role = format!(
+                    "{}{}",
+                    l.role.as_deref().unwrap_or("-"),
+                    if l.break_glass { " BREAK-GLASS" } else { "" }
+                );
+                rows.push(vec![
+                    l.seq.to_string(),
+                    time(l.time),
+                    who,
+                    role,
+                    l.action.clone(),
+                    l.reason.clone(),
+                ]);
+            }
+            table(&rows)
+        };
+        self.print(&format!(
+            "logins ({} in all)\n{}\ndenials ({} in all)\n{}",
+            r.total_logins,
+            rows(&r.logins),
+            r.total_denials,
+            rows(&r.denials)
+        ))
+    }
+
+    pub fn doctor(&self, findings: &[Finding]) -> Result<(), Failure> {
+        if self.json {
+            for f in findings {
+                self.json_line(f)?;
+            }
+        } else {
+            let mut rows = Vec::new();
+            for f in findings {
+                let sev = match f.severity {
+                    FindingSeverity::Ok => "ok",
+                    FindingSeverity::Info => "info",
+                    FindingSeverity::Warning => "WARNING",
+                    FindingSeverity::Error => "ERROR",
+                };
+                rows.push(vec![sev.into(), f.check.clone(), f.message.clone()]);
+                if !f.fix.is_empty() {
+                    rows.push(vec![
+                        String::new(),
+                        String::new(),
+                        format!("fix: {}", f.fix),
+                    ]);
+                }
+            }
+            self.print(&table(&rows))?;
+        }
+        if findings
+            .iter()
+            .any(|f| f.severity == FindingSeverity::Error)
+        {
+            return Err(Failure::Check);
+        }
+        Ok(())
+    }
+
+    /// Prints a verification report; `Err(Check)` when the chain is damaged.
+    pub fn verify(&self, r: &VerifyReport) -> Result<(), Failure> {
+        if self.json {
+            self.json_line(&serde_json::json!({
+                "ok": r.ok,
+                "entries": r.entries,
+                "first_seq": r.first_seq,
+                "keyed": r.keyed,
+                "sealed_up_to": r.sealed_up_to,
+                "bodies_checked": r.bodies_checked,
+                "bodies_pruned": r.bodies_pruned,
+                "first_bad_seq": r.failure.as_ref().map(|f| f.seq),
+                "reason": r.failure.as_ref().map(|f| f.problem.to_string()),
+                "problem": r.failure.as_ref().map(|f| &f.problem),
+                "head_seq": r.head.seq,
+                "head_epoch": r.head.epoch,
+                "head_link": r.head.link,
+            }))?;
+        } else {
+            let mut text = match &r.failure {
+                None => format!(
+                    "chain OK: {} entries, seq {}..={}\n",
+                    r.entries, r.first_seq, r.head.seq
+                ),
+                Some(f) => format!("chain DAMAGED at seq {}: {}\n", f.seq, f.problem),
+            };
+            match (r.keyed, r.sealed_up_to) {
+                (true, Some(s)) => text.push_str(&format!(
+                    "seals checked with the verification key: intact up to seq {s}\n"
+                )),
+                _ => text.push_str("seals NOT checked (no --key): linkage and digests only\n"),
+            }
+            if r.bodies_pruned > 0 {
+                text.push_str(&format!(
+                    "{} bodies were dropped by retention (their digests still chain)\n",
+                    r.bodies_pruned
+                ));
+            }
+            text.push_str(&format!(
+                "head: seq {} epoch {} link {}\n",
+                r.head.seq, r.head.epoch, r.head.link
+            ));
+            text.push_str("a removed tail leaves a valid shorter chain: compare the head with the latest anchor\n  journalctl -t vigild -p notice | grep 'chain anchor'   (then: vigilctl verify --anchor SEQ:LINK)\n");
+            self.print(&text)?;
+        }
+        if r.ok { Ok(()) } else { Err(Failure::Check) }
+    }
+}

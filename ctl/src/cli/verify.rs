@@ -1,0 +1,182 @@
+//! `vigilctl verify`: in the daemon (no key), here with the key over a
+//! streamed chain (the key never reaches the daemon), or offline on a
+//! stopped daemon's state directory.
+
+use super::Failure;
+use super::output::Out;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use vigil_store::{
+    Hash, Log, StoreError, StreamVerifier, VerificationKey, VerifyOptions, read_verification_key,
+};
+use vigilctl::{Client, Request, Response, raw_body};
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The verification key file: also check every seal (done here, never sent to the daemon).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Decode every event body, not only the chain's own entries.
+    #[arg(long)]
+    pub deep: bool,
+    /// An anchor `SEQ:LINK` from the journal that the chain must still hold.
+    #[arg(long, value_name = "SEQ:LINK", value_parser = parse_anchor)]
+    pub anchor: Option<(u64, Hash)>,
+    /// Verify a store directly, with the daemon stopped.
+    #[arg(long, requires = "state_dir")]
+    pub offline: bool,
+    /// The daemon's state directory (with --offline).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn parse_anchor(s: &str) -> Result<(u64, Hash), String> {
+    let (seq, link) = s.split_once(':').ok_or("an anchor is SEQ:LINK")?;
+    let seq = seq.parse().map_err(|_| format!("`{seq}` is not a seq"))?;
+    let link = Hash::from_hex(link).ok_or("the link must be 64 hex digits")?;
+    Ok((seq, link))
+}
+
+fn load_key(path: &Path) -> Result<VerificationKey, Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "vigilctl: warning: {} is readable by others; keep the verification key private (chmod 0600)",
+            path.display()
+        );
+    }
+    read_verification_key(path).map_err(|e| Failure::Error(e.to_string()))
+}
+
+fn bar(out: &Out, total: u64) -> Option<ProgressBar> {
+    if out.json() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "verifying {bar:40} {pos}/{len} entries ({per_sec}, eta {eta})",
+        )
+        .ok()?,
+    );
+    Some(bar)
+}
+
+/// Against the running daemon.
+pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
+    match &args.key {
+        None => {
+            client.send(&Request::Verify {
+                deep: args.deep,
+                anchor: args.anchor,
+            })?;
+            let mut progress = None;
+            loop {
+                match client.receive()? {
+                    Response::Progress { done, total } => {
+                        let bar = progress.get_or_insert_with(|| bar(out, total));
+                        if let Some(bar) = bar {
+                            bar.set_position(done);
+                        }
+                    }
+                    Response::Verified(report) => {
+                        if let Some(Some(bar)) = progress {
+                            bar.finish_and_clear();
+                        }
+                        return out.verify(&report);
+                    }
+                    other => return Err(super::unexpected(&other)),
+                }
+            }
+        }
+        Some(path) => {
+            let key = load_key(path)?;
+            client.send(&Request::Chain)?;
+            let header = match client.receive()? {
+                Response::ChainHeader(h) => h,
+                other => return Err(super::unexpected(&other)),
+            };
+            let checkpoint = header
+                .checkpoint
+                .as_ref()
+                .map(|c| raw_body(c).map(|b| (c.seal, b)))
+                .transpose()
+                .map_err(Failure::Error)?;
+            let mut verifier = StreamVerifier::new(
+                header.store_id,
+                Some(&key),
+                header.head.epoch,
+                args.deep,
+                header.cut,
+                checkpoint.as_ref().map(|(s, b)| (s, b.as_deref())),
+            )
+            .map_err(|e| Failure::Error(e.to_string()))?
+            .with_anchor(args.anchor);
+            let total = header
+                .head
+                .seq
+                .saturating_sub(header.cut.map_or(0, |c| c.cut_seq));
+            let progress = bar(out, total);
+            loop {
+                match client.receive()? {
+                    Response::Chain { entries } => {
+                        for e in &entries {
+                            let body = raw_body(e).map_err(Failure::Error)?;
+                            verifier.push(&e.seal, body.as_deref());
+                        }
+                        if let Some(bar) = &progress {
+                            bar.inc(entries.len() as u64);
+                        }
+                    }
+                    Response::End => break,
+                    other => return Err(super::unexpected(&other)),
+                }
+            }
+            if let Some(bar) = progress {
+                bar.finish_and_clear();
+            }
+            out.verify(&verifier.finish(header.head))
+        }
+    }
+}
+
+/// On a stopped daemon's store.
+pub fn offline(args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
+    let state_dir = args
+        .state_dir
+        .as_ref()
+        .expect("clap requires --state-dir with --offline");
+    let store = state_dir.join("store");
+    let log = Log::open_read_only(&store).map_err(|e| match e {
+        StoreError::Locked { .. } => Failure::Error(format!(
+            "the store at {} is in use by a running vigild; nothing was touched. Run `vigilctl verify` against the daemon instead, or stop it first",
+            store.display()
+        )),
+        other => Failure::Error(other.to_string()),
+    })?;
+    let key = args.key.as_deref().map(load_key).transpose()?;
+    let total = log.head().seq.saturating_sub(log.first_seq()) + 1;
+    let progress = bar(out, total);
+    let report_progress = |done: u64| {
+        if let Some(bar) = &progress {
+            bar.set_position(done);
+        }
+    };
+    let report = log
+        .verify(&VerifyOptions {
+            key: key.as_ref(),
+            anchor: args.anchor,
+            deep: args.deep,
+            progress: Some(&report_progress),
+            ..Default::default()
+        })
+        .map_err(|e| Failure::Error(e.to_string()))?;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    out.verify(&report)
+}

@@ -1,0 +1,477 @@
+//! One function per request.
+
+use super::{Caller, io};
+use crate::state::{ReloadRequest, Shared};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use vigil_store::{
+    Custom, Entry, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros,
+};
+use vigilctl::{
+    ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginsReport, Request, Response, StatusReport,
+    VerifySummary, event_record, raw_entry,
+};
+
+/// Events per frame when listing or following.
+const PAGE: usize = 100;
+/// Raw entries per frame when streaming the chain.
+const CHAIN_PAGE: usize = 256;
+/// Longest message `emit` takes.
+const MAX_MESSAGE: usize = 4096;
+/// Most labels `emit` takes.
+const MAX_LABELS: usize = 32;
+
+/// The client hung up; the connection ends.
+pub struct Gone;
+
+/// Why a request was not served.
+pub enum Fail {
+    /// The client is gone; nothing to answer.
+    Gone,
+    /// Answer with this error; the connection stays open.
+    Refuse(ErrorBody),
+}
+
+impl From<ErrorBody> for Fail {
+    fn from(e: ErrorBody) -> Fail {
+        Fail::Refuse(e)
+    }
+}
+
+impl From<vigilctl::FrameError> for Fail {
+    fn from(_: vigilctl::FrameError) -> Fail {
+        Fail::Gone
+    }
+}
+
+type Served = Result<(), Fail>;
+
+/// A connection while it serves one request.
+pub struct Conn<'a> {
+    pub shared: &'a Arc<Shared>,
+    pub caller: &'a Caller,
+    pub rd: &'a mut OwnedReadHalf,
+    pub wr: &'a mut OwnedWriteHalf,
+}
+
+fn unavailable(e: StoreError) -> ErrorBody {
+    ErrorBody::new(ErrorCode::Unavailable, format!("the store failed: {e}"))
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ErrorBody> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(unavailable),
+        Err(e) => Err(ErrorBody::new(
+            ErrorCode::Internal,
+            format!("internal failure: {e}"),
+        )),
+    }
+}
+
+impl Conn<'_> {
+    async fn send(&mut self, response: &Response) -> Served {
+        io::write(self.wr, response).await.map_err(Into::into)
+    }
+
+    async fn fail(&mut self, error: ErrorBody) -> Result<(), Gone> {
+        self.send(&Response::Error(error)).await.map_err(|_| Gone)
+    }
+
+    /// Authorizes and serves one request.
+    pub async fn dispatch(&mut self, request: Request) -> Result<(), Gone> {
+        let needed = request.permission();
+        let role = &self.caller.grant.role;
+        if !role.permissions.allows(needed) {
+            let reason = format!("role {} lacks {needed}", role.name);
+            if let Err(e) = self
+                .shared
+                .auditor
+                .deny(
+                    &self.caller.actor(),
+                    Some(&role.name),
+                    request.name(),
+                    &reason,
+                )
+                .await
+            {
+                tracing::error!("cannot record a denial: {e}");
+            }
+            let message = format!(
+                "your role {} may not {} (it needs {needed}); ask an admin",
+                role.name,
+                request.name()
+            );
+            return self
+                .fail(ErrorBody::new(ErrorCode::Forbidden, message))
+                .await;
+        }
+        let result = match request {
+            Request::Status => self.status().await,
+            Request::Emit {
+                message,
+                severity,
+                labels,
+            } => self.emit(message, severity, labels).await,
+            Request::Events { kind, from, limit } => self.events(kind, from, limit).await,
+            Request::Follow { kind, from } => self.follow(kind, from).await,
+            Request::Show { seq } => self.show(seq).await,
+            Request::Logins { limit } => self.logins(limit).await,
+            Request::Verify { deep, anchor } => self.verify(deep, anchor).await,
+            Request::Chain => self.chain().await,
+            Request::Doctor => {
+                let findings = crate::doctor::run(self.shared).await;
+                self.send(&Response::Doctor { findings }).await
+            }
+            Request::Reload => self.reload().await,
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(Fail::Gone) => Err(Gone),
+            Err(Fail::Refuse(e)) => self.fail(e).await,
+        }
+    }
+}
+
+impl Conn<'_> {
+    async fn status(&mut self) -> Served {
+        let shared = self.shared.clone();
+        let counts = blocking(move || shared.with_views(|v| v.status.counts_by_name())).await?;
+        let s = self.shared;
+        let config = s.config();
+        let report = StatusReport {
+            version: env!("CARGO_PKG_VERSION").into(),
+            pid: std::process::id(),
+            started_at: s.started.1,
+            uptime_secs: s.started.0.elapsed().as_secs(),
+            dev: s.dev,
+            state_dir: config.daemon.state_dir.display().to_string(),
+            socket: s.socket.display().to_string(),
+            store_id: s.log.store_id(),
+            head: s.log.head(),
+            first_seq: s.log.first_seq(),
+            counts,
+            epoch_interval_secs: config.daemon.epoch_interval.0.as_secs(),
+            replayed_at_start: s.restore.replayed,
+            snapshot_as_of: s.restore.snapshot_as_of,
+            writer: s.log.stats(),
+            last_verify: s.last_verify.lock().expect("verify lock").clone(),
+            you: self.caller.identity(),
+        };
+        self.send(&Response::Status(Box::new(report))).await
+    }
+
+    async fn emit(
+        &mut self,
+        message: String,
+        severity: Severity,
+        labels: BTreeMap<String, String>,
+    ) -> Served {
+        check_emit(&message, &labels)?;
+        let actor = self.caller.actor();
+        let grant = &self.caller.grant;
+        let events = [
+            crate::audit::Auditor::allowed(
+                &actor,
+                &grant.role.name,
+                "emit",
+                &grant.reason,
+                grant.break_glass,
+            ),
+            Event::Custom(Custom {
+                actor,
+                severity,
+                message,
+                labels,
+            }),
+        ];
+        let heads = self
+            .shared
+            .log
+            .append_all_async(&events)
+            .await
+            .map_err(unavailable)?;
+        self.send(&Response::Appended { head: heads[1] }).await
+    }
+
+    async fn events(&mut self, kind: Option<EventKind>, from: Option<u64>, limit: u32) -> Served {
+        let limit = limit.clamp(1, 10_000) as usize;
+        let log = self.shared.log.clone();
+        let records = blocking(move || {
+            let matches = |e: &Result<Entry, StoreError>| {
+                e.as_ref()
+                    .map_or(true, |e| kind.is_none() || e.kind() == kind)
+            };
+            let mut out: Vec<EventRecord> = Vec::new();
+            match from {
+                Some(from) => {
+                    for e in log.entries(from).filter(matches).take(limit) {
+                        out.push(event_record(&e?));
+                    }
+                }
+                None => {
+                    for e in log.entries(1).rev().filter(matches).take(limit) {
+                        out.push(event_record(&e?));
+                    }
+                    out.reverse();
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+        for page in records.chunks(PAGE) {
+            self.send(&Response::Events {
+                events: page.to_vec(),
+            })
+            .await?;
+        }
+        self.send(&Response::End).await
+    }
+
+    async fn follow(&mut self, kind: Option<EventKind>, from: u64) -> Served {
+        let mut next = from.max(self.shared.log.first_seq());
+        let mut head = self.shared.head.clone();
+        let mut shutdown = self.shared.shutdown.clone();
+        let mut probe = [0u8; 1];
+        loop {
+            loop {
+                let log = self.shared.log.clone();
+                let start = next;
+                let (records, after) = blocking(move || {
+                    let mut out = Vec::new();
+                    let mut after = start;
+                    for e in log.entries(start).take(PAGE) {
+                        let e = e?;
+                        after = e.seq() + 1;
+                        if kind.is_none() || e.kind() == kind {
+                            out.push(event_record(&e));
+                        }
+                    }
+                    Ok((out, after))
+                })
+                .await?;
+                if after == next {
+                    break;
+                }
+                next = after;
+                if !records.is_empty() {
+                    self.send(&Response::Events { events: records }).await?;
+                }
+            }
+            tokio::select! {
+                changed = head.changed() => if changed.is_err() { break },
+                _ = shutdown.changed() => break,
+                // The client sends nothing while following: any read result means it is gone.
+                _ = self.rd.read(&mut probe) => return Err(Fail::Gone),
+            }
+        }
+        self.send(&Response::End).await
+    }
+
+    async fn show(&mut self, seq: u64) -> Served {
+        let log = self.shared.log.clone();
+        let entry = blocking(move || log.get(seq)).await?;
+        match entry {
+            Some(e) => {
+                self.send(&Response::Event {
+                    event: Box::new(event_record(&e)),
+                })
+                .await
+            }
+            None => Err(ErrorBody::new(
+                ErrorCode::NotFound,
+                format!(
+                    "no event {seq}: the log holds {}..={}",
+                    self.shared.log.first_seq(),
+                    self.shared.log.head().seq
+                ),
+            )
+            .into()),
+        }
+    }
+
+    async fn logins(&mut self, limit: u32) -> Served {
+        let limit = limit.clamp(1, 1000) as usize;
+        let shared = self.shared.clone();
+        let report = blocking(move || {
+            shared.with_views(|v| LoginsReport {
+                logins: v.auth.logins.iter().rev().take(limit).cloned().collect(),
+                denials: v.auth.denials.iter().rev().take(limit).cloned().collect(),
+                total_logins: v.auth.total_logins,
+                total_denials: v.auth.total_denials,
+            })
+        })
+        .await?;
+        self.send(&Response::Logins(report)).await
+    }
+
+    async fn verify(&mut self, deep: bool, anchor: Option<(u64, Hash)>) -> Served {
+        let shared = self.shared.clone();
+        let report = verify_now(&shared, deep, anchor, Some(self)).await?;
+        self.send(&Response::Verified(Box::new(report))).await
+    }
+
+    async fn chain(&mut self) -> Served {
+        let log = self.shared.log.clone();
+        let header = blocking(move || {
+            let cut = log.cut();
+            let checkpoint = match cut {
+                Some(c) => log.get(c.checkpoint_seq)?.map(|e| raw_entry(&e)),
+                None => None,
+            };
+            Ok(ChainHeader {
+                store_id: log.store_id(),
+                cut,
+                checkpoint,
+                head: log.head(),
+            })
+        })
+        .await?;
+        let head = header.head.seq;
+        let mut next = self.shared.log.first_seq();
+        self.send(&Response::ChainHeader(Box::new(header))).await?;
+        while next <= head {
+            let log = self.shared.log.clone();
+            let start = next;
+            let entries = blocking(move || {
+                log.entries_between(start, head)
+                    .take(CHAIN_PAGE)
+                    .map(|e| e.map(|e| raw_entry(&e)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+            let Some(last) = entries.last() else { break };
+            next = last.seal.seq + 1;
+            self.send(&Response::Chain { entries }).await?;
+        }
+        self.send(&Response::End).await
+    }
+
+    async fn reload(&mut self) -> Served {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let request = ReloadRequest {
+            trigger: "control",
+            reply: Some(tx),
+        };
+        if self.shared.reload.send(request).await.is_err() {
+            return Err(
+                ErrorBody::new(ErrorCode::Unavailable, "the daemon is shutting down").into(),
+            );
+        }
+        match rx.await {
+            Ok(Ok(message)) => self.send(&Response::Reloaded { message }).await,
+            Ok(Err(message)) => Err(ErrorBody::new(ErrorCode::BadRequest, message).into()),
+            Err(_) => {
+                Err(ErrorBody::new(ErrorCode::Unavailable, "the daemon is shutting down").into())
+            }
+        }
+    }
+}
+
+fn check_emit(message: &str, labels: &BTreeMap<String, String>) -> Result<(), ErrorBody> {
+    let bad = |m: String| Err(ErrorBody::new(ErrorCode::BadRequest, m));
+    if message.trim().is_empty() {
+        return bad("--message must not be empty".into());
+    }
+    if message.len() > MAX_MESSAGE {
+        return bad(format!(
+            "--message is {} bytes; the limit is {MAX_MESSAGE}",
+            message.len()
+        ));
+    }
+    if labels.len() > MAX_LABELS {
+        return bad(format!(
+            "{} labels; the limit is {MAX_LABELS}",
+            labels.len()
+        ));
+    }
+    for (k, v) in labels {
+        let valid = !k.is_empty()
+            && k.len() <= 128
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            return bad(format!(
+                "label name `{k}` must be 1-128 characters of letters, digits, `_`, `.`, `-`"
+            ));
+        }
+        if v.len() > 1024 {
+            return bad(format!(
+                "label `{k}` is {} bytes; the limit is 1024",
+                v.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Verifies the log in the daemon (no key), streaming progress to `conn`
+/// if given, and remembers the outcome for status and doctor.
+pub async fn verify_now(
+    shared: &Arc<Shared>,
+    deep: bool,
+    anchor: Option<(u64, Hash)>,
+    mut conn: Option<&mut Conn<'_>>,
+) -> Result<vigil_store::VerifyReport, ErrorBody> {
+    let log = shared.log.clone();
+    let total = log.head().seq.saturating_sub(log.first_seq()) + 1;
+    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let mut task = tokio::task::spawn_blocking(move || {
+        let progress = move |done: u64| {
+            let _ = tx.send(done);
+        };
+        log.verify(&VerifyOptions {
+            deep,
+            anchor,
+            progress: Some(&progress),
+            ..Default::default()
+        })
+    });
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    let report = loop {
+        tokio::select! {
+            result = &mut task => break result,
+            _ = ticker.tick() => {
+                let done = *rx.borrow_and_update();
+                if let Some(c) = conn.as_deref_mut()
+                    && c.send(&Response::Progress { done, total }).await.is_err()
+                {
+                    // The client left; finish anyway, the summary is worth keeping.
+                    conn = None;
+                }
+            }
+        }
+    };
+    let report = match report {
+        Ok(Ok(report)) => report,
+        Ok(Err(e)) => return Err(unavailable(e)),
+        Err(e) => {
+            return Err(ErrorBody::new(
+                ErrorCode::Internal,
+                format!("internal failure: {e}"),
+            ));
+        }
+    };
+    let summary = VerifySummary {
+        at: now_micros(),
+        ok: report.ok,
+        entries: report.entries,
+        problem: report
+            .failure
+            .as_ref()
+            .map(|f| format!("seq {}: {}", f.seq, f.problem)),
+    };
+    if !report.ok {
+        tracing::error!(
+            problem = summary.problem.as_deref().unwrap_or(""),
+            "chain verification FAILED"
+        );
+    }
+    *shared.last_verify.lock().expect("verify lock") = Some(summary);
+    Ok(report)
+}

@@ -1,0 +1,246 @@
+//! Bringing the daemon up, running it, and taking it down.
+//!
+//! Up: state directory, store (created on first start), a fresh epoch,
+//! views restored, the control socket, background tasks, `READY=1`.
+//! Down (SIGTERM, SIGINT, or a fatal store error): stop accepting, let
+//! in-flight requests finish, record the stop, snapshot the views, close
+//! the log after it has persisted everything.
+
+use crate::config::Config;
+use crate::control;
+use crate::reload;
+use crate::state::{Parts, Shared};
+use crate::systemd::{self, Activation};
+use crate::tasks;
+use crate::views::Views;
+use anyhow::Context;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use vigil_store::{Event, Hash, Lifecycle, Log, LogOptions, Phase, StoreError};
+
+/// How the daemon was asked to run.
+pub struct Options {
+    /// The configuration.
+    pub config: Config,
+    /// Its file, if not embedded.
+    pub config_path: Option<PathBuf>,
+    /// Its bytes, for the `ConfigLoaded` digest.
+    pub config_bytes: Vec<u8>,
+    /// Development mode.
+    pub dev: bool,
+}
+
+/// Runs until told to stop; `Ok(false)` means a fatal store error stopped it.
+pub async fn run(options: Options, activation: Activation) -> anyhow::Result<bool> {
+    let config = options.config;
+    let state_dir = prepare_state_dir(&config.daemon.state_dir)?;
+    let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
+    let log = open_store(&config, head_tx)?;
+    tasks::advance_epoch(&log, "start")
+        .await
+        .context("starting a new sealing epoch")?;
+
+    let log_for_views = log.clone();
+    let (views, restore) = tokio::task::spawn_blocking(move || Views::restore(&log_for_views))
+        .await?
+        .context("replaying the log into the views")?;
+    tracing::info!(replayed = restore.replayed, snapshot_as_of = ?restore.snapshot_as_of, "views ready");
+
+    let config_label = options
+        .config_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<embedded>"));
+    let digest = Hash::sha256(&options.config_bytes);
+    log.append_all_async(&[
+        reload::loaded_event(&config_label, digest, "start", None),
+        lifecycle(Phase::Started, String::new()),
+    ])
+    .await?;
+
+    let listener = match activation.control {
+        Some(socket) => control::listener::adopt(socket)?,
+        None => control::listener::bind(&config.daemon)?,
+    };
+    let socket = config.daemon.socket.clone();
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (reload_tx, reload_rx) = mpsc::channel(8);
+    let shared = Shared::new(Parts {
+        config,
+        config_path: options.config_path.clone(),
+        dev: options.dev,
+        log: log.clone(),
+        views,
+        restore,
+        head: head_rx,
+        socket: socket.clone(),
+        shutdown: shutdown_rx,
+        reload: reload_tx.clone(),
+    });
+
+    let (fatal_tx, mut fatal_rx) = watch::channel(None);
+    let server = tokio::spawn(control::serve(shared.clone(), listener));
+    tokio::spawn(tasks::epochs(shared.clone()));
+    tokio::spawn(tasks::views(shared.clone()));
+    tokio::spawn(tasks::denials(shared.clone()));
+    tokio::spawn(tasks::health(shared.clone(), fatal_tx));
+    tokio::spawn(reload::run(shared.clone(), reload_rx));
+    let _watcher = match &options.config_path {
+        Some(path) => Some(
+            reload::watch(path.clone(), reload_tx.clone())
+                .context("watching the configuration file")?,
+        ),
+        None => None,
+    };
+    let verifier = shared.clone();
+    tokio::spawn(async move {
+        // A first verification at start, so doctor and status have one.
+        if let Err(e) = control::verify_now(&verifier, false, None, None).await {
+            tracing::warn!("start-up verification failed to run: {e}");
+        }
+    });
+
+    let head = log.head();
+    systemd::ready(&format!(
+        "serving; head {} in epoch {}",
+        head.seq, head.epoch
+    ));
+    tracing::info!(state_dir = %state_dir.display(), socket = %socket.display(), "vigild ready");
+    if options.dev {
+        banner(&shared, &state_dir, &socket);
+    }
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let healthy = loop {
+        tokio::select! {
+            _ = term.recv() => break true,
+            _ = int.recv() => break true,
+            _ = hup.recv() => {
+                let _ = reload_tx.send(crate::state::ReloadRequest { trigger: "sighup", reply: None }).await;
+            }
+            _ = fatal_rx.changed() => break false,
+        }
+    };
+
+    systemd::stopping();
+    tracing::info!("stopping: finishing in-flight requests");
+    let _ = shutdown_tx.send(true);
+    let _ = server.await;
+    if healthy {
+        shutdown_store(&shared).await;
+    }
+    Ok(healthy)
+}
+
+fn lifecycle(phase: Phase, detail: String) -> Event {
+    Event::Lifecycle(Lifecycle {
+        phase,
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+        detail,
+    })
+}
+
+/// Records the stop, snapshots the views, closes the log.
+async fn shutdown_store(shared: &Arc<Shared>) {
+    if let Err(e) = shared.auditor.flush(true).await {
+        tracing::error!("cannot record counted denials: {e}");
+    }
+    if let Err(e) = shared
+        .log
+        .append_async(&lifecycle(Phase::Stopping, "signal".into()))
+        .await
+    {
+        tracing::error!("cannot record the stop: {e}");
+    }
+    let s = shared.clone();
+    match tokio::task::spawn_blocking(move || s.with_views(|v| v.snapshot(&s.log))).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e)) | Err(e)) => tracing::warn!("final view snapshot failed: {e}"),
+        Err(e) => tracing::warn!("final view snapshot failed: {e}"),
+    }
+    let head = shared.log.head();
+    tasks::anchor(&head, "stop");
+    let log = shared.log.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || log.sync()).await {
+        tracing::error!("final sync failed: {e}");
+    }
+    tracing::info!(seq = head.seq, "stopped cleanly");
+}
+
+/// Creates the state directory (mode 0700) and returns its absolute path.
+fn prepare_state_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the state directory {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let abs = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let mode = std::fs::metadata(&abs)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            "state directory {} is mode {mode:04o}; others can read the store (chmod 0700)",
+            abs.display()
+        );
+    }
+    Ok(abs)
+}
+
+/// Opens the store, creating it (and writing the verification key) on first start.
+fn open_store(config: &Config, head: watch::Sender<vigil_store::Head>) -> anyhow::Result<Log> {
+    let dir = config.store_dir();
+    let options = LogOptions {
+        on_commit: Some(Arc::new(move |h: &vigil_store::Head| {
+            head.send_replace(*h);
+        })),
+        ..LogOptions::default()
+    };
+    let log = if dir.exists() {
+        Log::open(&dir, options)
+    } else {
+        let vk = config.verification_key_path();
+        let log = Log::create(&dir, &vk, options);
+        if log.is_ok() {
+            tracing::warn!(
+                "created a new store; its verification key K(0) is at {}: copy it to offline storage and delete it from this host",
+                vk.display()
+            );
+        }
+        log
+    };
+    log.map_err(|e| match e {
+        StoreError::Locked { .. } => anyhow::anyhow!("{e}"),
+        other => {
+            anyhow::Error::new(other).context(format!("opening the store at {}", dir.display()))
+        }
+    })
+}
+
+fn banner(shared: &Shared, state_dir: &Path, socket: &Path) {
+    let config = shared.config();
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    println!("vigild {} in development mode", env!("CARGO_PKG_VERSION"));
+    println!("  state directory   {}", state_dir.display());
+    println!("  control socket    {}", socket.display());
+    println!(
+        "  verification key  {} (K(0): it proves the log untouched; keep a copy off this host)",
+        config.verification_key_path().display()
+    );
+    println!("  you ({}) are admin", me.as_deref().unwrap_or("this user"));
+    println!("ready: in another terminal, run");
+    println!(
+        "  cargo run -p vigilctl -- --socket {} status",
+        socket.display()
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}

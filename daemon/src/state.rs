@@ -1,0 +1,110 @@
+//! What every part of the running daemon shares.
+
+use crate::audit::Auditor;
+use crate::config::Config;
+use crate::views::{Restore, Views};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot, watch};
+use vigil_store::{Head, Log, StoreError};
+use vigilctl::VerifySummary;
+
+/// A request to re-read the configuration file.
+pub struct ReloadRequest {
+    /// What asked: `sighup`, `file-changed`, `control`.
+    pub trigger: &'static str,
+    /// Where to say what happened (applied, or why not).
+    pub reply: Option<oneshot::Sender<Result<String, String>>>,
+}
+
+/// The daemon's shared state.
+pub struct Shared {
+    config: RwLock<Arc<Config>>,
+    /// The configuration file, when not running on the embedded one.
+    pub config_path: Option<PathBuf>,
+    /// Development mode.
+    pub dev: bool,
+    /// The event log.
+    pub log: Log,
+    views: Mutex<Views>,
+    /// Records authorization decisions.
+    pub auditor: Auditor,
+    /// The newest committed head.
+    pub head: watch::Receiver<Head>,
+    /// When the daemon started (monotonic, and UTC micros).
+    pub started: (Instant, i64),
+    /// How the views came up.
+    pub restore: Restore,
+    /// The control socket's path.
+    pub socket: PathBuf,
+    /// The last verification the daemon ran.
+    pub last_verify: Mutex<Option<VerifySummary>>,
+    /// Becomes true when the daemon is stopping.
+    pub shutdown: watch::Receiver<bool>,
+    /// Asks the reload task to re-read the configuration.
+    pub reload: mpsc::Sender<ReloadRequest>,
+}
+
+/// Everything [`Shared::new`] needs.
+pub struct Parts {
+    /// Configuration in force.
+    pub config: Config,
+    /// Its file, if any.
+    pub config_path: Option<PathBuf>,
+    /// Development mode.
+    pub dev: bool,
+    /// The log.
+    pub log: Log,
+    /// Restored views.
+    pub views: Views,
+    /// How they were restored.
+    pub restore: Restore,
+    /// Head updates.
+    pub head: watch::Receiver<Head>,
+    /// The control socket.
+    pub socket: PathBuf,
+    /// Shutdown signal.
+    pub shutdown: watch::Receiver<bool>,
+    /// Reload requests.
+    pub reload: mpsc::Sender<ReloadRequest>,
+}
+
+impl Shared {
+    /// Assembles the shared state.
+    pub fn new(p: Parts) -> Arc<Shared> {
+        Arc::new(Shared {
+            config: RwLock::new(Arc::new(p.config)),
+            config_path: p.config_path,
+            dev: p.dev,
+            auditor: Auditor::new(p.log.clone()),
+            log: p.log,
+            views: Mutex::new(p.views),
+            head: p.head,
+            started: (Instant::now(), vigil_store::now_micros()),
+            restore: p.restore,
+            socket: p.socket,
+            last_verify: Mutex::new(None),
+            shutdown: p.shutdown,
+            reload: p.reload,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    /// Replaces the configuration in force.
+    pub fn set_config(&self, config: Config) {
+        *self.config.write().expect("config lock") = Arc::new(config);
+    }
+
+    /// Runs `f` on the views once they have caught up with the log.
+    /// Blocking (reads the store): call from a blocking context.
+    pub fn with_views<R>(&self, f: impl FnOnce(&mut Views) -> R) -> Result<R, StoreError> {
+        let mut views = self.views.lock().expect("views lock");
+        views.catch_up(&self.log)?;
+        Ok(f(&mut views))
+    }
+}
