@@ -1,1 +1,249 @@
-//! Helpers for end-to-end tests that run the real binaries.
+//! Helpers for end-to-end tests that run the real binaries: start `vigild`
+//! (development mode or a given config), run `vigilctl` (also as another
+//! user), stop or kill the daemon, read its output.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// A workspace binary, next to the running test's own directory.
+/// `cargo test --workspace` builds `vigild` and `vigilctl` (their packages
+/// have integration tests of their own).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run the whole suite: cargo test --workspace",
+        path.display()
+    );
+    path
+}
+
+/// A running `vigild`.
+pub struct Daemon {
+    child: Child,
+    /// The control socket.
+    pub socket: PathBuf,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    stdout: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr piped");
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    stderr
+}
+
+fn stdout_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let pipe = child.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Daemon {
+    /// `vigild --dev --state-dir DIR`, run in `cwd`; waits for "ready".
+    pub fn dev(cwd: &Path, state_dir: Option<&Path>) -> Daemon {
+        let mut cmd = Command::new(bin("vigild"));
+        cmd.arg("--dev").current_dir(cwd);
+        if let Some(dir) = state_dir {
+            cmd.arg("--state-dir").arg(dir);
+        }
+        let state = cwd.join(state_dir.unwrap_or(Path::new("vigil-data")));
+        Daemon::spawn(cmd, state.join("control.sock"), state)
+    }
+
+    /// `vigild --config FILE`; waits until the socket answers.
+    pub fn with_config(config: &Path, socket: &Path, state_dir: &Path) -> Daemon {
+        let mut cmd = Command::new(bin("vigild"));
+        cmd.arg("--config").arg(config);
+        Daemon::spawn(cmd, socket.to_path_buf(), state_dir.to_path_buf())
+    }
+
+    fn spawn(mut cmd: Command, socket: PathBuf, state_dir: PathBuf) -> Daemon {
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("VIGIL_LOG", "info");
+        let mut child = cmd.spawn().expect("start vigild");
+        let stderr = collect_stderr(&mut child);
+        let stdout = stdout_lines(&mut child);
+        let mut daemon = Daemon {
+            child,
+            socket,
+            state_dir,
+            stdout,
+            stderr,
+        };
+        daemon.wait_ready();
+        daemon
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.stderr().contains("vigild ready") {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "vigild exited with {status} before it was ready:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("vigild not ready within 60s:\n{}", self.stderr());
+    }
+
+    /// Everything the daemon wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Lines the daemon printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.try_iter().collect()
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Runs `vigilctl --socket SOCKET ARGS...`.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("vigilctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run vigilctl")
+    }
+
+    /// Runs vigilctl as another uid/gid (and supplementary groups), via setpriv.
+    pub fn ctl_as(&self, uid: u32, gid: u32, groups: &[u32], args: &[&str]) -> Output {
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={gid}"));
+        if groups.is_empty() {
+            cmd.arg("--clear-groups");
+        } else {
+            let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+            cmd.arg(format!("--groups={}", list.join(",")));
+        }
+        cmd.arg(bin("vigilctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run setpriv")
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, signal).expect("signal vigild");
+    }
+
+    /// SIGTERM, and waits for the exit.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.wait()
+    }
+
+    /// SIGKILL, and waits.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill vigild");
+        let _ = self.child.wait();
+    }
+
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("vigild did not stop within 60s:\n{}", self.stderr());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// stdout of a successful command (panics with stderr otherwise).
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Parses JSON lines.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// A directory others may enter (for sockets other users must reach).
+pub fn open_dir(parent: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// A temporary directory whose ancestors others can traverse (tempfile
+/// makes 0700 directories).
+pub fn shared_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use vigil_store::*;
 
-const APPENDER: &str = env!("CARGO_BIN_EXE_crash-appender");
+const APPENDER: &str = env!("CARGO_BIN_EXE_store-tool");
 
 fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()

@@ -1,0 +1,241 @@
+//! The control socket under bad input: oversized, garbage and truncated
+//! frames, wrong protocol versions, silent clients. Each gets a clear error
+//! (on both sides) and the daemon keeps serving everyone else.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
+use vigil_tests::*;
+use vigilctl::frame;
+use vigilctl::{ErrorCode, Hello, HelloReply, PROTOCOL_VERSION, Request, Response};
+
+fn connect(daemon: &Daemon) -> UnixStream {
+    let s = UnixStream::connect(&daemon.socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s
+}
+
+fn hello(s: &mut UnixStream, protocol: u32) -> HelloReply {
+    frame::write(
+        s,
+        &Hello {
+            protocol,
+            client: "test".into(),
+        },
+    )
+    .unwrap();
+    frame::read(s).unwrap()
+}
+
+fn closed(s: &mut UnixStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(s.read(&mut buf), Ok(0) | Err(_))
+}
+
+fn start() -> (tempfile::TempDir, Daemon) {
+    let cwd = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(cwd.path(), None);
+    (cwd, daemon)
+}
+
+#[test]
+fn a_version_mismatch_is_refused_clearly_by_the_server() {
+    let (_cwd, daemon) = start();
+    let mut s = connect(&daemon);
+    match hello(&mut s, PROTOCOL_VERSION + 1) {
+        HelloReply::Rejected { error } => {
+            assert_eq!(error.code, ErrorCode::VersionMismatch);
+            assert!(
+                error.message.contains("control protocol 1")
+                    && error.message.contains("test speaks 2"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(closed(&mut s));
+    ok(&daemon.ctl(&["status"]));
+}
+
+#[test]
+fn a_version_mismatch_is_refused_clearly_by_the_client() {
+    // A fake server that speaks protocol 2.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let _: Hello = frame::read(&mut s).unwrap();
+        let identity = vigilctl::Identity {
+            uid: 0,
+            gid: 0,
+            pid: 1,
+            user: None,
+            role: "admin".into(),
+            break_glass: false,
+        };
+        frame::write(
+            &mut s,
+            &HelloReply::Welcome {
+                protocol: 2,
+                server: "vigild 9.0".into(),
+                identity,
+            },
+        )
+        .unwrap();
+    });
+    let out = std::process::Command::new(bin("vigilctl"))
+        .arg("--socket")
+        .arg(&path)
+        .arg("status")
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vigild 9.0 speaks control protocol 2")
+            && err.contains(&format!("speaks {PROTOCOL_VERSION}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn oversized_frames_are_refused_without_reading_them() {
+    let (_cwd, daemon) = start();
+    let mut s = connect(&daemon);
+    assert!(matches!(
+        hello(&mut s, PROTOCOL_VERSION),
+        HelloReply::Welcome { .. }
+    ));
+    // Announce 16 MiB; send nothing more.
+    s.write_all(&(16u32 << 20).to_be_bytes()).unwrap();
+    match frame::read::<_, Response>(&mut s).unwrap() {
+        Response::Error(e) => {
+            assert_eq!(e.code, ErrorCode::FrameTooLarge);
+            assert!(e.message.contains("exceeds"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(closed(&mut s));
+    // An oversized hello is refused too.
+    let mut s = connect(&daemon);
+    s.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    match frame::read::<_, HelloReply>(&mut s).unwrap() {
+        HelloReply::Rejected { error } => assert_eq!(error.code, ErrorCode::FrameTooLarge),
+        other => panic!("{other:?}"),
+    }
+    ok(&daemon.ctl(&["status"]));
+}
+
+#[test]
+fn garbage_frames_close_the_connection_with_an_error() {
+    let (_cwd, daemon) = start();
+    for garbage in [
+        &b"{not json"[..],
+        b"\xff\xfe\x00",
+        br#"{"request":"launch_missiles"}"#,
+        br#"{"request":"show","seq":"x"}"#,
+    ] {
+        let mut s = connect(&daemon);
+        assert!(matches!(
+            hello(&mut s, PROTOCOL_VERSION),
+            HelloReply::Welcome { .. }
+        ));
+        s.write_all(&(garbage.len() as u32).to_be_bytes()).unwrap();
+        s.write_all(garbage).unwrap();
+        match frame::read::<_, Response>(&mut s).unwrap() {
+            Response::Error(e) => assert_eq!(e.code, ErrorCode::Malformed, "{garbage:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(closed(&mut s));
+    }
+    // Garbage instead of a hello.
+    let mut s = connect(&daemon);
+    s.write_all(&5u32.to_be_bytes()).unwrap();
+    s.write_all(b"hello").unwrap();
+    assert!(matches!(
+        frame::read::<_, HelloReply>(&mut s).unwrap(),
+        HelloReply::Rejected { .. }
+    ));
+    // A truncated frame and a vanished client leave the daemon serving.
+    let mut s = connect(&daemon);
+    s.write_all(&100u32.to_be_bytes()).unwrap();
+    s.write_all(b"{\"proto").unwrap();
+    drop(s);
+    ok(&daemon.ctl(&["status"]));
+    let logs = daemon.stderr();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn a_silent_client_is_dropped_after_the_hello_timeout() {
+    let (_cwd, daemon) = start();
+    let mut s = connect(&daemon);
+    let started = std::time::Instant::now();
+    match frame::read::<_, HelloReply>(&mut s).unwrap() {
+        HelloReply::Rejected { error } => {
+            assert!(error.message.contains("no hello"), "{}", error.message)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    ok(&daemon.ctl(&["status"]));
+}
+
+#[test]
+fn bad_requests_get_errors_and_the_connection_stays_usable() {
+    let (_cwd, daemon) = start();
+    let mut s = connect(&daemon);
+    assert!(matches!(
+        hello(&mut s, PROTOCOL_VERSION),
+        HelloReply::Welcome { .. }
+    ));
+    let cases = [
+        (Request::Show { seq: 999_999 }, ErrorCode::NotFound),
+        (
+            Request::Emit {
+                message: "  ".into(),
+                severity: vigil_store::Severity::Info,
+                labels: Default::default(),
+            },
+            ErrorCode::BadRequest,
+        ),
+        (
+            Request::Emit {
+                message: "x".repeat(5000),
+                severity: vigil_store::Severity::Info,
+                labels: Default::default(),
+            },
+            ErrorCode::BadRequest,
+        ),
+        (
+            Request::Emit {
+                message: "m".into(),
+                severity: vigil_store::Severity::Info,
+                labels: [("bad key!".to_string(), "v".to_string())].into(),
+            },
+            ErrorCode::BadRequest,
+        ),
+        (Request::Reload, ErrorCode::BadRequest),
+    ];
+    for (request, code) in cases {
+        frame::write(&mut s, &request).unwrap();
+        match frame::read::<_, Response>(&mut s).unwrap() {
+            Response::Error(e) => assert_eq!(e.code, code, "{request:?}: {}", e.message),
+            other => panic!("{request:?}: {other:?}"),
+        }
+    }
+    frame::write(&mut s, &Request::Status).unwrap();
+    assert!(matches!(
+        frame::read::<_, Response>(&mut s).unwrap(),
+        Response::Status(_)
+    ));
+    // Nothing was appended by the refused emits.
+    let custom = ok(&daemon.ctl(&["events", "list", "--kind", "custom"]));
+    assert!(custom.trim().is_empty(), "{custom}");
+}

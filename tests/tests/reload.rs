@@ -1,0 +1,132 @@
+//! Reloading the configuration: a broken file is refused with its location
+//! and the running configuration stays in force; a good one applies, whether
+//! asked by `vigilctl reload`, SIGHUP, or simply saving the file.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use vigil_tests::*;
+
+const USER: u32 = 4545;
+
+fn config(state: &Path, socket: &Path, role: &str, extra: &str) -> String {
+    format!(
+        "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n{extra}\n[access.users]\n\"{USER}\" = \"{role}\"\n",
+        state.display(),
+        socket.display()
+    )
+}
+
+/// Replaces the file the way editors do: write aside, rename over.
+fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn config_events(daemon: &Daemon) -> Vec<serde_json::Value> {
+    json_lines(&ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "config", "--limit", "100",
+    ])))
+    .into_iter()
+    .map(|e| e["event"]["config_loaded"].clone())
+    .collect()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_broken_config_is_refused_and_a_good_one_applies() {
+    let tmp = shared_tempdir();
+    let run = open_dir(tmp.path(), "run");
+    let (state, socket, path) = (
+        tmp.path().join("state"),
+        run.join("control.sock"),
+        tmp.path().join("vigil.toml"),
+    );
+    std::fs::write(&path, config(&state, &socket, "viewer", "")).unwrap();
+    let daemon = Daemon::with_config(&path, &socket, &state);
+    assert!(ok(&daemon.ctl_as(USER, USER, &[], &["status"])).contains("as viewer"));
+
+    // Broken: an unknown key. Refused with its location; nothing changes.
+    save(
+        &path,
+        &config(&state, &socket, "operator", "listen = \"0.0.0.0:1\""),
+    );
+    let out = daemon.ctl(&["reload"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vigil.toml:5:1")
+            && err.contains("unknown field `listen`")
+            && err.contains("unchanged"),
+        "{err}"
+    );
+    assert!(
+        ok(&daemon.ctl_as(USER, USER, &[], &["status"])).contains("as viewer"),
+        "the old config stays in force"
+    );
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    eventually("the SIGHUP reload to be refused and recorded", || {
+        config_events(&daemon)
+            .iter()
+            .any(|c| c["trigger"] == "sighup" && c["applied"] == false)
+    });
+    let refused = config_events(&daemon)
+        .into_iter()
+        .find(|c| c["trigger"] == "control")
+        .unwrap();
+    assert_eq!(refused["applied"], false);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `listen`")
+    );
+    assert!(
+        daemon.stderr().contains("configuration NOT reloaded"),
+        "{}",
+        daemon.stderr()
+    );
+
+    // Good: saving the file is enough.
+    save(&path, &config(&state, &socket, "operator", ""));
+    eventually("the saved file to apply", || {
+        let out = daemon.ctl_as(USER, USER, &[], &["status"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("as operator")
+    });
+    ok(&daemon.ctl_as(USER, USER, &[], &["emit", "-m", "now an operator"]));
+    assert!(
+        config_events(&daemon)
+            .iter()
+            .any(|c| c["trigger"] == "file-changed" && c["applied"] == true)
+    );
+    assert!(ok(&daemon.ctl(&["reload"])).contains("reloaded"));
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_daemon_refuses_to_start_on_a_broken_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("vigil.toml");
+    std::fs::write(&path, "[daemon]\nstate_dir = 5\n").unwrap();
+    let out = std::process::Command::new(bin("vigild"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vigil.toml:2:13"), "{err}");
+    assert!(!tmp.path().join("state").exists());
+}
