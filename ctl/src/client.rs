@@ -45,6 +45,7 @@ impl ClientError {
 #[derive(Debug)]
 pub struct Client {
     stream: UnixStream,
+    reader: std::io::BufReader<UnixStream>,
     identity: Identity,
     server: String,
 }
@@ -56,12 +57,14 @@ impl Client {
             path: path.to_path_buf(),
             source,
         })?;
+        // Buffered reads: a frame's length prefix and payload in one syscall.
+        let mut reader = std::io::BufReader::new(stream.try_clone().map_err(FrameError::Io)?);
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
             client: format!("vigilctl {}", env!("CARGO_PKG_VERSION")),
         };
         frame::write(&mut stream, &hello)?;
-        match frame::read::<_, HelloReply>(&mut stream)? {
+        match frame::read::<_, HelloReply>(&mut reader)? {
             HelloReply::Welcome {
                 protocol,
                 server,
@@ -77,6 +80,7 @@ impl Client {
                 }
                 Ok(Client {
                     stream,
+                    reader,
                     identity,
                     server,
                 })
@@ -109,7 +113,7 @@ impl Client {
 
     /// Reads the next response frame (errors become `Err`).
     pub fn receive(&mut self) -> Result<Response, ClientError> {
-        match frame::read::<_, Response>(&mut self.stream)? {
+        match frame::read::<_, Response>(&mut self.reader)? {
             Response::Error(e) => Err(ClientError::Refused(e)),
             other => Ok(other),
         }

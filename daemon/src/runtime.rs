@@ -35,6 +35,11 @@ pub struct Options {
 
 /// Runs until told to stop; `Ok(false)` means a fatal store error stopped it.
 pub async fn run(options: Options, activation: Activation) -> anyhow::Result<bool> {
+    // Handlers first: a SIGTERM that arrives during start-up must still mean
+    // a clean stop, not the default instant death.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let config = options.config;
     let state_dir = prepare_state_dir(&config.daemon.state_dir)?;
     let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
@@ -112,9 +117,6 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         banner(&shared, &state_dir, &socket);
     }
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let healthy = loop {
         tokio::select! {
             _ = term.recv() => break true,

@@ -32,7 +32,8 @@ pub struct LogOptions {
     /// Most events sealed into one batch.
     pub max_batch: usize,
     /// Longest a group commit waits for the callers it answered last time
-    /// to come back (only when it expects them; a lone appender never waits).
+    /// to come back: only when it expects them (a lone appender never
+    /// waits), and never longer than half the previous commit took.
     pub group_linger: std::time::Duration,
     /// Requests that may wait for the writer before callers block.
     pub queue_capacity: usize,
@@ -47,7 +48,7 @@ impl Default for LogOptions {
         LogOptions {
             durability: Durability::Synced,
             max_batch: 4096,
-            group_linger: std::time::Duration::from_micros(50),
+            group_linger: std::time::Duration::from_micros(500),
             queue_capacity: 8192,
             cache_bytes: 64 * 1024 * 1024,
             on_commit: None,
@@ -350,6 +351,7 @@ impl Log {
             max_batch: 1,
             linger: std::time::Duration::ZERO,
             last_group: 0,
+            last_commit: std::time::Duration::ZERO,
         };
         writer.append_now(&Event::Genesis(Genesis {
             store_id,
@@ -414,6 +416,7 @@ impl Log {
                 max_batch: options.max_batch.max(1),
                 linger: options.group_linger,
                 last_group: 0,
+                last_commit: std::time::Duration::ZERO,
             };
             writer.reconcile_epoch()?;
             let handle = std::thread::Builder::new()

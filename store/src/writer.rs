@@ -170,8 +170,11 @@ pub(crate) struct Writer {
     pub max_batch: usize,
     /// Longest wait for the callers of the last group to come back.
     pub linger: std::time::Duration,
-    /// Callers answered by the last group commit.
+    /// Callers in flight at the end of the last group commit: those it
+    /// answered (who usually come straight back) and those already queued.
     pub last_group: usize,
+    /// How long the last commit took (write and fsync).
+    pub last_commit: std::time::Duration,
 }
 
 /// Requests of one group commit, with where to answer.
@@ -259,11 +262,13 @@ impl Writer {
         let mut group: Group = vec![(events, reply)];
         let mut pending = None;
         // Callers answered by the last commit usually come straight back;
-        // lingering briefly for them turns alternating half-full groups
-        // into full ones (one fsync instead of two). A lone appender is
-        // never delayed: it expects only itself.
+        // lingering for every caller in flight turns alternating half-full
+        // groups into full ones (one fsync instead of two). The wait is at
+        // most half of what the last commit cost, and capped. A lone
+        // appender is never delayed: it expects only itself.
         let expected = self.last_group;
-        let deadline = std::time::Instant::now() + self.linger;
+        let linger = self.linger.min(self.last_commit / 2);
+        let deadline = std::time::Instant::now() + linger;
         while count < self.max_batch {
             let next = match self.rx.try_recv() {
                 Ok(request) => Ok(request),
@@ -282,12 +287,15 @@ impl Writer {
                 Err(()) => break,
             }
         }
-        self.last_group = group.len();
         let sync = self.durability == Durability::Synced;
-        match self.commit(
+        let started = std::time::Instant::now();
+        let committed = self.commit(
             group.iter_mut().map(|(events, _)| events.as_mut_slice()),
             sync,
-        ) {
+        );
+        self.last_commit = started.elapsed();
+        self.last_group = group.len() + self.rx.len();
+        match committed {
             Ok(mut receipts) => {
                 for (events, reply) in group.into_iter().rev() {
                     let mine = receipts.split_off(receipts.len() - events.len());

@@ -53,7 +53,7 @@ type Served = Result<(), Fail>;
 pub struct Conn<'a> {
     pub shared: &'a Arc<Shared>,
     pub caller: &'a Caller,
-    pub rd: &'a mut OwnedReadHalf,
+    pub rd: &'a mut tokio::io::BufReader<OwnedReadHalf>,
     pub wr: &'a mut OwnedWriteHalf,
 }
 

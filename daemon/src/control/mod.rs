@@ -128,7 +128,9 @@ async fn connection(shared: Arc<Shared>, stream: tokio::net::UnixStream) {
     let Ok(cred) = stream.peer_cred() else { return };
     let (uid, gid) = (cred.uid(), cred.gid());
     let pid = cred.pid().and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
+    // Buffered: a frame's length prefix and payload in one read.
+    let mut rd = tokio::io::BufReader::new(rd);
 
     let hello: Hello = match tokio::time::timeout(HELLO_TIMEOUT, io::read(&mut rd)).await {
         Ok(Ok(hello)) => hello,
