@@ -66,10 +66,17 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     .await?;
 
     let listener = match activation.control {
-        Some(socket) => control::listener::adopt(socket)?,
+        Some(socket) => {
+            tracing::info!("serving the control socket systemd passed in");
+            control::listener::adopt(socket)?
+        }
         None => control::listener::bind(&config.daemon)?,
     };
-    let socket = config.daemon.socket.clone();
+    let socket = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+        .unwrap_or_else(|| config.daemon.socket.clone());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::channel(8);
     let shared = Shared::new(Parts {
