@@ -23,6 +23,9 @@ use config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// sysexits.h: configuration error. The unit's RestartPreventExitStatus.
+const EX_CONFIG: u8 = 78;
+
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -89,7 +92,8 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("vigild: {e}");
-            return ExitCode::from(1);
+            // 78 (EX_CONFIG) tells systemd not to restart: only a fix helps.
+            return ExitCode::from(if args.check_config { 1 } else { EX_CONFIG });
         }
     };
     if args.check_config {

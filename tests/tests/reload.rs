@@ -125,7 +125,8 @@ fn the_daemon_refuses_to_start_on_a_broken_config() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // EX_CONFIG: the unit's RestartPreventExitStatus, no restart loop.
+    assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("vigil.toml:2:13"), "{err}");
     assert!(!tmp.path().join("state").exists());
