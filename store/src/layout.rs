@@ -27,6 +27,8 @@ pub const LOG_KEYSPACE: &str = "log";
 pub const META_KEYSPACE: &str = "meta";
 /// Keyspace of view snapshots: view name → snapshot.
 pub const VIEWS_KEYSPACE: &str = "views";
+/// Keyspace of the vault: keyring header, wrapped data keys, sealed secrets.
+pub const SECRETS_KEYSPACE: &str = "secrets";
 
 /// Contents of the marker file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,10 @@
 //! * [`Log`]: create/open, group-committed durable appends through one
 //!   writer thread, reads and replay, epoch advance, retention (prune
 //!   bodies, truncate behind a checkpoint, reclaim space);
-//! * verification ([`Log::verify`], [`EntryRules`]).
+//! * verification ([`Log::verify`], [`EntryRules`]);
+//! * the [`vault`]: secret values encrypted under a keyring of data keys
+//!   wrapped by a master key, in their own keyspace (never in the log), and
+//!   [`SecretValue`], the in-memory type that cannot be printed.
 //!
 //! The byte-level format is specified in `docs/storage.md`.
 //!
@@ -38,6 +41,8 @@ pub mod key_file;
 pub mod layout;
 mod log;
 mod seal;
+pub mod secret;
+pub mod vault;
 mod verify;
 mod writer;
 
@@ -48,6 +53,7 @@ pub use event::*;
 pub use hash::Hash;
 pub use log::{Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verification_key};
 pub use seal::{EVOLVE_LABEL, EpochKey, StoreId, VERIFICATION_KEY_PREFIX, VerificationKey};
+pub use secret::SecretValue;
 pub use verify::{
     BodyCheck, EntryRules, Failure, Problem, StreamVerifier, VerifyOptions, VerifyReport,
 };

@@ -5,7 +5,9 @@ use crate::entry::{self, Entry};
 use crate::error::{Result, StoreError};
 use crate::event::{Event, Genesis, ViewState};
 use crate::key_file::{self, sync_dir};
-use crate::layout::{self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, VIEWS_KEYSPACE};
+use crate::layout::{
+    self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, SECRETS_KEYSPACE, VIEWS_KEYSPACE,
+};
 use crate::seal::{EpochKey, StoreId, VerificationKey};
 use crate::writer::{
     CUT_KEY, CommitListener, Cut, Durability, Prepared, PruneOutcome, Published, Request, Writer,
@@ -98,6 +100,7 @@ pub(crate) struct Shared {
     pub log: Keyspace,
     pub meta: Keyspace,
     pub views: Keyspace,
+    pub secrets: Keyspace,
     pub published: Arc<Published>,
     tx: Option<flume::Sender<Request>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -150,6 +153,7 @@ struct Opened {
     log: Keyspace,
     meta: Keyspace,
     views: Keyspace,
+    secrets: Keyspace,
     cut_filter: Arc<AtomicU64>,
 }
 
@@ -180,6 +184,7 @@ fn open_db(root: &Path, cache_bytes: u64) -> Result<Opened> {
         log: keyspace(LOG_KEYSPACE)?,
         meta: keyspace(META_KEYSPACE)?,
         views: keyspace(VIEWS_KEYSPACE)?,
+        secrets: keyspace(SECRETS_KEYSPACE)?,
         db,
         cut_filter,
     })
@@ -435,6 +440,7 @@ impl Log {
                 log: opened.log,
                 meta: opened.meta,
                 views: opened.views,
+                secrets: opened.secrets,
                 published,
                 tx,
                 writer: Mutex::new(handle),
