@@ -1,0 +1,1 @@
+//! Source drivers: verify, then normalize a delivery to alerts.
