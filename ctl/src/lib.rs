@@ -14,8 +14,10 @@ pub mod access;
 pub mod client;
 pub mod frame;
 pub mod protocol;
+pub mod wire_secret;
 
 pub use access::{Access, Area, Permission, PermissionSet, Role};
 pub use client::{Client, ClientError};
 pub use frame::FrameError;
 pub use protocol::*;
+pub use wire_secret::WireSecret;

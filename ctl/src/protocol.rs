@@ -1,6 +1,7 @@
 //! Messages of the control protocol.
 
 use crate::access::{Area, Permission};
+use crate::wire_secret::WireSecret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_store::{
@@ -115,6 +116,30 @@ pub enum Request {
     Doctor,
     /// Re-read the configuration file.
     Reload,
+    /// Store a secret (the value travels once, in this frame).
+    SecretsSet {
+        /// Name.
+        name: String,
+        /// Value.
+        value: WireSecret,
+    },
+    /// Secrets' metadata; never values.
+    SecretsList,
+    /// Delete a secret.
+    SecretsDelete {
+        /// Name.
+        name: String,
+        /// Even while the configuration references it.
+        force: bool,
+    },
+    /// New data key; every secret re-encrypted; unused keys erased.
+    SecretsRotate,
+    /// Re-wrap the keyring under the master key in this file (read by the
+    /// daemon: it must be owned by the daemon's user, mode 0600 or 0400).
+    SecretsRewrap {
+        /// The new master key file.
+        new_key_file: std::path::PathBuf,
+    },
 }
 
 impl Request {
@@ -130,12 +155,25 @@ impl Request {
                 Permission::read(Area::Audit)
             }
             Request::Reload => Permission::write(Area::Config),
+            Request::SecretsList => Permission::read(Area::Secrets),
+            Request::SecretsSet { .. }
+            | Request::SecretsDelete { .. }
+            | Request::SecretsRotate
+            | Request::SecretsRewrap { .. } => Permission::write(Area::Secrets),
         }
     }
 
     /// Whether it changes anything (and so is always recorded).
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Request::Emit { .. } | Request::Reload)
+        matches!(
+            self,
+            Request::Emit { .. }
+                | Request::Reload
+                | Request::SecretsSet { .. }
+                | Request::SecretsDelete { .. }
+                | Request::SecretsRotate
+                | Request::SecretsRewrap { .. }
+        )
     }
 
     /// A short name for logs and audit events.
@@ -151,6 +189,11 @@ impl Request {
             Request::Chain => "chain",
             Request::Doctor => "doctor",
             Request::Reload => "reload",
+            Request::SecretsSet { .. } => "secrets.set",
+            Request::SecretsList => "secrets.list",
+            Request::SecretsDelete { .. } => "secrets.delete",
+            Request::SecretsRotate => "secrets.rotate",
+            Request::SecretsRewrap { .. } => "secrets.rewrap",
         }
     }
 }
@@ -201,6 +244,18 @@ pub enum Response {
     },
     /// To [`Request::Reload`].
     Reloaded {
+        /// What happened.
+        message: String,
+    },
+    /// To [`Request::SecretsList`].
+    Secrets {
+        /// By name.
+        secrets: Vec<SecretListing>,
+        /// Where the master key came from (`None`: no master key).
+        master_key: Option<String>,
+    },
+    /// A secrets change is done (and recorded).
+    SecretsChanged {
         /// What happened.
         message: String,
     },
@@ -413,6 +468,21 @@ pub struct Finding {
     pub message: String,
     /// What to do (empty when nothing).
     pub fix: String,
+}
+
+/// One secret in [`Response::Secrets`]: never its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretListing {
+    /// Name.
+    pub name: String,
+    /// Data key sealing it.
+    pub key_id: u32,
+    /// First set (UTC micros).
+    pub created: i64,
+    /// Last set or re-encrypted (UTC micros).
+    pub updated: i64,
+    /// Configuration keys that reference it (`secret:NAME`).
+    pub used_by: Vec<String>,
 }
 
 /// Turns a store entry into its protocol form.

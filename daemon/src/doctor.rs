@@ -30,6 +30,8 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         config_file(&shared, &mut out);
         access(&shared, &mut out);
         verification(&shared, &mut out);
+        crate::doctor_secrets::master_key(&shared, &mut out);
+        crate::doctor_secrets::sources(&shared, &mut out);
         out
     })
     .await

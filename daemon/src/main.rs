@@ -10,9 +10,11 @@ mod audit;
 mod config;
 mod control;
 mod doctor;
+mod doctor_secrets;
 mod logging;
 mod reload;
 mod runtime;
+mod secrets;
 mod state;
 mod systemd;
 mod tasks;
@@ -140,7 +142,11 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("vigild: {e:#}");
-            ExitCode::from(1)
+            if e.downcast_ref::<secrets::StartError>().is_some() {
+                ExitCode::from(EX_CONFIG)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

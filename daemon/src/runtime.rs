@@ -44,6 +44,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     let state_dir = prepare_state_dir(&config.daemon.state_dir)?;
     let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
     let log = open_store(&config, head_tx)?;
+    let secrets = crate::secrets::Secrets::start(&config, options.dev, &log)?;
     tasks::advance_epoch(&log, "start")
         .await
         .context("starting a new sealing epoch")?;
@@ -90,6 +91,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         socket: socket.clone(),
         shutdown: shutdown_rx,
         reload: reload_tx.clone(),
+        secrets,
     });
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
@@ -244,6 +246,9 @@ fn banner(shared: &Shared, state_dir: &Path, socket: &Path) {
         "  verification key  {} (K(0): it proves the log untouched; keep a copy off this host)",
         config.verification_key_path().display()
     );
+    if let Some(source) = shared.secrets.source() {
+        println!("  master key        {source} (wraps the secrets keyring)");
+    }
     println!("  you ({}) are admin", me.as_deref().unwrap_or("this user"));
     println!("ready: in another terminal, run");
     println!(

@@ -2,6 +2,7 @@
 
 use crate::audit::Auditor;
 use crate::config::Config;
+use crate::secrets::Secrets;
 use crate::views::{Restore, Views};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -44,6 +45,8 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Asks the reload task to re-read the configuration.
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// The secrets vault and its master key.
+    pub secrets: Secrets,
 }
 
 /// Everything [`Shared::new`] needs.
@@ -68,6 +71,8 @@ pub struct Parts {
     pub shutdown: watch::Receiver<bool>,
     /// Reload requests.
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// Secrets.
+    pub secrets: Secrets,
 }
 
 impl Shared {
@@ -87,6 +92,7 @@ impl Shared {
             last_verify: Mutex::new(None),
             shutdown: p.shutdown,
             reload: p.reload,
+            secrets: p.secrets,
         })
     }
 

@@ -151,6 +151,27 @@ impl Daemon {
             .expect("run vigilctl")
     }
 
+    /// Runs `vigilctl` with `input` on its stdin.
+    pub fn ctl_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(bin("vigilctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run vigilctl");
+        child
+            .stdin
+            .take()
+            .expect("stdin piped")
+            .write_all(input)
+            .expect("write stdin");
+        child.wait_with_output().expect("vigilctl output")
+    }
+
     /// Runs vigilctl as another uid/gid (and supplementary groups), via setpriv.
     pub fn ctl_as(&self, uid: u32, gid: u32, groups: &[u32], args: &[&str]) -> Output {
         let mut cmd = Command::new("setpriv");
@@ -246,4 +267,49 @@ pub fn shared_tempdir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     dir
+}
+
+/// Runs `vigild ARGS` expecting it to exit on its own within 30s; returns
+/// its exit code and stderr.
+pub fn vigild_fails(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(bin("vigild"));
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start vigild");
+    let stderr = collect_stderr(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            std::thread::sleep(Duration::from_millis(50));
+            let text = stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            return (status.code(), text);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    panic!("vigild kept running; expected it to refuse to start");
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                hits.push(path);
+            }
+        }
+    }
+    hits
 }

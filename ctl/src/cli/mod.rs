@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch.
 
 mod output;
+mod secrets;
 mod verify;
 
 use clap::{Args, Parser, Subcommand};
@@ -56,6 +57,9 @@ enum Command {
     Doctor,
     /// Make the daemon re-read its configuration file.
     Reload,
+    /// Encrypted secrets referenced from the configuration as `secret:NAME`.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +249,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
             Response::Reloaded { message } => out.message(&message),
             other => Err(unexpected(&other)),
         },
+        Command::Secrets(command) => secrets::run(&mut client, command, out),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn time(micros: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-fn table(rows: &[Vec<String>]) -> String {
+pub(super) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -141,7 +141,7 @@ impl Out {
         self.json
     }
 
-    fn print(&self, text: &str) -> Result<(), Failure> {
+    pub(super) fn print(&self, text: &str) -> Result<(), Failure> {
         let mut stdout = std::io::stdout().lock();
         match stdout
             .write_all(text.as_bytes())
@@ -154,7 +154,7 @@ impl Out {
         }
     }
 
-    fn json_line<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
+    pub(super) fn json_line<T: Serialize>(&self, value: &T) -> Result<(), Failure> {
         let line = serde_json::to_string(value).map_err(|e| Failure::Error(e.to_string()))?;
         self.print(&format!("{line}\n"))
     }

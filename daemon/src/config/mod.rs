@@ -4,8 +4,10 @@
 //! parsed, so any mistake is reported as `file:line:column: message`.
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
+mod sources;
 mod values;
 
+pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use values::{Interval, Mode};
 
 use serde::Deserialize;
@@ -69,6 +71,36 @@ pub struct Config {
     pub access: AccessConfig,
     /// Roles beyond the built-in `viewer`, `operator`, `auditor`, `admin`.
     pub roles: BTreeMap<String, RoleConfig>,
+    /// Where the master key of the secrets vault comes from.
+    pub secrets: SecretsConfig,
+    /// The ingestion listener.
+    pub http: HttpConfig,
+    /// Webhook sources by name (`POST /v1/ingest/NAME`).
+    pub sources: BTreeMap<String, Spanned<SourceConfig>>,
+    /// Every `secret:NAME` in the file: (key path, name).
+    #[serde(skip)]
+    pub references: Vec<(String, String)>,
+}
+
+/// `[secrets]`. The master key is looked for as the systemd credential
+/// `vigil-master-key`, then this key file, then this environment variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// Key file (default `<state_dir>/master.key`); owned by the daemon's
+    /// user, mode 0600 or 0400.
+    pub master_key_file: Option<PathBuf>,
+    /// Environment variable holding the key (allowed; `doctor` flags it).
+    pub master_key_env: String,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            master_key_file: None,
+            master_key_env: "VIGIL_MASTER_KEY".into(),
+        }
+    }
 }
 
 /// `[daemon]`.
@@ -151,11 +183,18 @@ pub struct RoleConfig {
 impl Config {
     /// Parses and checks configuration text; `path` is only used in errors.
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             ConfigError::at(path, text, offset, e.message().trim_end().to_string())
         })?;
         config.check(path, text)?;
+        if let Ok(table) = text.parse::<toml::Table>() {
+            collect_references(
+                &toml::Value::Table(table),
+                String::new(),
+                &mut config.references,
+            );
+        }
         Ok(config)
     }
 
@@ -205,6 +244,7 @@ impl Config {
                 ));
             }
         }
+        self.check_ingestion(path, text)?;
         if self.daemon.snapshot_every == 0 {
             let offset = text.find("snapshot_every").unwrap_or(0);
             return Err(ConfigError::at(
@@ -215,6 +255,70 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Ingestion rules the types cannot express.
+    fn check_ingestion(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        let http = &self.http;
+        if http.tls_cert.is_some() != http.tls_key.is_some() {
+            let offset = text.find("tls_").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                "set both tls_cert and tls_key, or neither".into(),
+            ));
+        }
+        if http.enabled
+            && !http.listen.ip().is_loopback()
+            && !http.tls()
+            && !http.insecure_plaintext
+        {
+            let offset = text.find("listen").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                format!(
+                    "{} is not a loopback address: configure tls_cert and tls_key, or set insecure_plaintext = true to accept webhooks and API keys in the clear",
+                    http.listen
+                ),
+            ));
+        }
+        for (name, source) in &self.sources {
+            let at = source.span().start;
+            if !sources::valid_source_name(name) {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    at,
+                    format!("source name `{name}` must be 1 to 64 of a-z 0-9 - _"),
+                ));
+            }
+            let source = source.get_ref();
+            let signs = source.driver.0 != "alertmanager";
+            if signs && source.verify == Verify::Signature && source.secret.0.is_empty() {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    at,
+                    format!(
+                        "source `{name}` (driver {}) has no secret to verify signatures with; set secret = \"secret:NAME\", or verify = \"none\" to rely on the API key alone",
+                        source.driver.0
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every sensitive value written inline in the file: (where, what).
+    pub fn inline_secrets(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter(|(_, s)| s.get_ref().secret.0.iter().any(|r| r.is_inline()))
+            .map(|(name, _)| format!("sources.{name}.secret"))
+            .collect()
     }
 
     /// A role by name: built in, or from `[roles]`.
@@ -235,9 +339,53 @@ impl Config {
             .unwrap_or_else(|| self.daemon.state_dir.join("verification.key"))
     }
 
+    /// The master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.secrets
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.daemon.state_dir.join("master.key"))
+    }
+
+    /// The configuration keys that reference vault secret `name`.
+    pub fn references_to(&self, name: &str) -> Vec<String> {
+        self.references
+            .iter()
+            .filter(|(_, n)| n == name)
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
     /// Where the store lives.
     pub fn store_dir(&self) -> PathBuf {
         self.daemon.state_dir.join("store")
+    }
+}
+
+/// Finds every `secret:NAME` string, wherever it is in the file.
+fn collect_references(value: &toml::Value, at: String, out: &mut Vec<(String, String)>) {
+    match value {
+        toml::Value::String(s) => {
+            if let Some(name) = s.strip_prefix("secret:") {
+                out.push((at, name.to_string()));
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                collect_references(v, key, out);
+            }
+        }
+        toml::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                collect_references(v, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -83,3 +83,60 @@ fn an_empty_file_means_the_defaults() {
     assert_eq!(c.daemon.socket, PathBuf::from("/run/vigil/control.sock"));
     assert_eq!(c.daemon.socket_mode, Mode(0o660));
 }
+
+#[test]
+fn no_config_struct_prints_an_inline_secret() {
+    let text = r#"
+[sources.gh]
+driver = "github"
+secret = ["CANARY-inline-1", "secret:gh-next"]
+
+[sources.pd]
+driver = "pagerduty"
+secret = "CANARY-inline-2"
+"#;
+    let c = Config::parse("t", text).unwrap();
+    let shown = format!(
+        "{c:?} {:?} {:?}",
+        c.sources["gh"],
+        c.sources["pd"].get_ref().secret
+    );
+    assert!(!shown.contains("CANARY"), "{shown}");
+    assert!(shown.contains("secret:gh-next"));
+    assert_eq!(
+        c.inline_secrets(),
+        ["sources.gh.secret", "sources.pd.secret"]
+    );
+    assert_eq!(c.references_to("gh-next"), ["sources.gh.secret[1]"]);
+}
+
+#[test]
+fn ingestion_rules_are_checked_with_locations() {
+    let err = Config::parse("t", "[sources.gh]\ndriver = \"github\"\n").unwrap_err();
+    assert!(err.message.contains("has no secret"), "{err}");
+    assert_eq!(err.line, 1);
+    let ok = Config::parse(
+        "t",
+        "[sources.gh]\ndriver = \"github\"\nverify = \"none\"\n",
+    );
+    assert!(ok.is_ok());
+    let err = Config::parse("t", "[sources.x]\ndriver = \"nagios\"\n").unwrap_err();
+    assert!(err.message.contains("unknown driver `nagios`"), "{err}");
+    assert_eq!((err.line, err.column), (2, 10));
+    let err = Config::parse("t", "[http]\nlisten = \"0.0.0.0:9470\"\n").unwrap_err();
+    assert!(err.message.contains("not a loopback address"), "{err}");
+    assert_eq!(err.line, 2);
+    assert!(
+        Config::parse(
+            "t",
+            "[http]\nlisten = \"0.0.0.0:9470\"\ninsecure_plaintext = true\n"
+        )
+        .is_ok()
+    );
+    let err = Config::parse("t", "[http]\nmax_body = \"1 parsec\"\n").unwrap_err();
+    assert!(err.message.contains("not a size"), "{err}");
+    let c = Config::parse("t", "[http]\nmax_body = \"2MiB\"\n").unwrap();
+    assert_eq!(c.http.max_body.0, 2 << 20);
+    let err = Config::parse("t", "[sources.x]\ndriver = \"generic\"\nsecret = 42\n").unwrap_err();
+    assert!(!err.message.contains("42"), "{err}");
+}

@@ -40,3 +40,45 @@ impl<'de> Deserialize<'de> for Interval {
         Ok(Interval(duration))
     }
 }
+
+/// A size in bytes, written `1048576`, `"512KiB"`, `"1MiB"` or `"2MB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Number(n) => return Ok(ByteSize(n)),
+            Raw::Text(t) => t,
+        };
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (digits, unit) = t.split_at(split);
+        let factor: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            "KB" | "kB" => 1_000,
+            "MB" => 1_000_000,
+            "GB" => 1_000_000_000,
+            _ => 0,
+        };
+        match digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(factor))
+        {
+            Some(n) if factor > 0 && n > 0 => Ok(ByteSize(n)),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not a size; write e.g. \"1MiB\", \"512KiB\" or a number of bytes"
+            ))),
+        }
+    }
+}

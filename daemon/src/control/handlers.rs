@@ -61,6 +61,18 @@ fn unavailable(e: StoreError) -> ErrorBody {
     ErrorBody::new(ErrorCode::Unavailable, format!("the store failed: {e}"))
 }
 
+/// Runs blocking work off the async threads.
+pub async fn blocking_with<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Fail> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        Fail::Refuse(ErrorBody::new(
+            ErrorCode::Internal,
+            format!("internal failure: {e}"),
+        ))
+    })
+}
+
 /// Runs blocking store work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -75,7 +87,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Conn<'_> {
-    async fn send(&mut self, response: &Response) -> Served {
+    pub(super) async fn send(&mut self, response: &Response) -> Served {
         io::write(self.wr, response).await.map_err(Into::into)
     }
 
@@ -129,6 +141,11 @@ impl Conn<'_> {
                 self.send(&Response::Doctor { findings }).await
             }
             Request::Reload => self.reload().await,
+            Request::SecretsSet { name, value } => self.secrets_set(name, value).await,
+            Request::SecretsList => self.secrets_list().await,
+            Request::SecretsDelete { name, force } => self.secrets_delete(name, force).await,
+            Request::SecretsRotate => self.secrets_rotate().await,
+            Request::SecretsRewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
         };
         match result {
             Ok(()) => Ok(()),

@@ -5,7 +5,9 @@
 //!   SIGKILL it at any moment;
 //! * `hold STORE`: opens the store and waits to be killed;
 //! * `fill STORE N`: appends N custom events quickly;
-//! * `snapshot STORE VIEW garbage|version=N`: damages a view snapshot.
+//! * `snapshot STORE VIEW garbage|version=N`: damages a view snapshot;
+//! * `secrets STORE KEYFILE`: opens the vault and prints `NAME SHA256`
+//!   of every secret's value (never the value).
 
 use std::io::Write;
 use std::path::Path;
@@ -20,9 +22,10 @@ fn main() {
         ("hold", 3) => hold(Path::new(arg(2))),
         ("fill", 4) => fill(Path::new(arg(2)), arg(3).parse().expect("N")),
         ("snapshot", 5) => snapshot(Path::new(arg(2)), arg(3), arg(4)),
+        ("secrets", 4) => secrets(Path::new(arg(2)), Path::new(arg(3))),
         _ => {
             eprintln!(
-                "usage: store-tool append STORE KEY TAG | hold STORE | fill STORE N | snapshot STORE VIEW garbage|version=N"
+                "usage: store-tool append STORE KEY TAG | hold STORE | fill STORE N | snapshot STORE VIEW garbage|version=N | secrets STORE KEYFILE"
             );
             std::process::exit(2);
         }
@@ -121,4 +124,23 @@ fn snapshot(store: &Path, view: &str, how: &str) {
     log.save_snapshot(view, &ViewSnapshot { ..snap })
         .unwrap_or_else(|e| fail(e));
     log.close().unwrap_or_else(|e| fail(e));
+}
+
+fn secrets(store: &Path, key_file: &Path) {
+    use vigil_store::vault::{MasterKey, Vault};
+    let log = Log::open_read_only(store).unwrap_or_else(|e| fail(e));
+    let bytes = std::fs::read(key_file).unwrap_or_else(|e| fail(e));
+    let key = MasterKey::parse(&bytes).unwrap_or_else(|e| fail(e));
+    let vault = Vault::open(&log, key, "store-tool").unwrap_or_else(|e| fail(e));
+    for info in vault.list().unwrap_or_else(|e| fail(e)) {
+        let value = vault
+            .get(&info.name)
+            .unwrap_or_else(|e| fail(e))
+            .unwrap_or_else(|| fail("listed secret vanished"));
+        println!(
+            "{} {}",
+            info.name,
+            vigil_store::Hash::sha256(value.expose()).to_hex()
+        );
+    }
 }

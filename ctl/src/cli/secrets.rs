@@ -1,0 +1,141 @@
+//! `vigilctl secrets …`. Values come from stdin or a no-echo prompt, never
+//! from the command line (argv is readable by every local user).
+
+use super::output::{Out, table, time};
+use super::{Failure, unexpected};
+use clap::Subcommand;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use vigilctl::{Client, Request, Response, WireSecret};
+
+/// Largest value accepted (the daemon enforces the same).
+const MAX_VALUE: usize = 64 * 1024;
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Store a secret: the value is read from stdin, or prompted for
+    /// without echo on a terminal. Replaces any previous value.
+    Set {
+        /// Name (A-Z a-z 0-9 . _ -); reference it in vigil.toml as `secret:NAME`.
+        name: String,
+    },
+    /// Secrets' names, data keys, dates and users; never values.
+    List,
+    /// Delete a secret (refused while the configuration references it).
+    Delete {
+        /// Name.
+        name: String,
+        /// Delete even while referenced.
+        #[arg(long)]
+        force: bool,
+    },
+    /// New data key; every secret re-encrypted; unused data keys erased.
+    Rotate,
+    /// Re-wrap the keyring under a new master key.
+    Rewrap {
+        /// File with the new key (32 bytes or 64 hex digits), readable by
+        /// the daemon's user only (mode 0600 or 0400).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
+}
+
+/// Reads the value: a prompt on a terminal, else all of stdin minus one
+/// trailing newline.
+fn read_value(name: &str) -> Result<WireSecret, Failure> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("value for {name} (not echoed): "))?
+    } else {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_VALUE as u64 + 2)
+            .read_to_end(&mut bytes)?;
+        let mut text = String::from_utf8(bytes)
+            .map_err(|_| Failure::Error("the value on stdin is not UTF-8".into()))?;
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        text
+    };
+    let value = WireSecret::new(value);
+    if value.is_empty() {
+        return Err(Failure::Error(format!(
+            "no value for {name}: pipe it on stdin (e.g. `vigilctl secrets set {name} < file`)"
+        )));
+    }
+    if value.len() > MAX_VALUE {
+        return Err(Failure::Error(format!(
+            "the value for {name} is over {MAX_VALUE} bytes"
+        )));
+    }
+    Ok(value)
+}
+
+fn changed(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
+    match client.call(request)? {
+        Response::SecretsChanged { message } => out.message(&message),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Runs one `secrets` command.
+pub fn run(client: &mut Client, command: SecretsCommand, out: &Out) -> Result<(), Failure> {
+    match command {
+        SecretsCommand::Set { name } => {
+            let value = read_value(&name)?;
+            changed(client, &Request::SecretsSet { name, value }, out)
+        }
+        SecretsCommand::List => match client.call(&Request::SecretsList)? {
+            Response::Secrets {
+                secrets,
+                master_key,
+            } => {
+                if out.json() {
+                    for s in &secrets {
+                        out.json_line(s)?;
+                    }
+                    return Ok(());
+                }
+                let mut rows = vec![vec![
+                    "NAME".into(),
+                    "DATA KEY".into(),
+                    "CREATED".into(),
+                    "UPDATED".into(),
+                    "USED BY".into(),
+                ]];
+                for s in &secrets {
+                    rows.push(vec![
+                        s.name.clone(),
+                        s.key_id.to_string(),
+                        time(s.created),
+                        time(s.updated),
+                        if s.used_by.is_empty() {
+                            "-".into()
+                        } else {
+                            s.used_by.join(", ")
+                        },
+                    ]);
+                }
+                let mut text = table(&rows);
+                text.push_str(&match master_key {
+                    Some(source) => format!("master key: {source}\n"),
+                    None => "no master key: secrets cannot be stored\n".into(),
+                });
+                out.print(&text)
+            }
+            other => Err(unexpected(&other)),
+        },
+        SecretsCommand::Delete { name, force } => {
+            changed(client, &Request::SecretsDelete { name, force }, out)
+        }
+        SecretsCommand::Rotate => changed(client, &Request::SecretsRotate, out),
+        SecretsCommand::Rewrap { new_key_file } => {
+            // The daemon reads the file, so the path must be absolute.
+            let new_key_file = std::path::absolute(&new_key_file)?;
+            changed(client, &Request::SecretsRewrap { new_key_file }, out)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! `vigilctl secrets …`: changes go to the vault first (durably), then the
+//! log records who did what, without the value.
+
+use super::handlers::{Conn, Fail, blocking_with};
+use crate::audit::Auditor;
+use std::path::PathBuf;
+use vigil_store::{Event, SecretAction, SecretChange, now_micros};
+use vigilctl::{ErrorBody, ErrorCode, Response, SecretListing, WireSecret};
+
+type Served = Result<(), Fail>;
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
+    Fail::Refuse(ErrorBody::new(code, message))
+}
+
+fn vault_error(e: vigil_store::vault::VaultError) -> Fail {
+    use vigil_store::vault::VaultError as V;
+    let code = match e {
+        V::InvalidName(_) | V::InvalidValue(_) => ErrorCode::BadRequest,
+        V::NotFound(_) => ErrorCode::NotFound,
+        _ => ErrorCode::Unavailable,
+    };
+    refuse(code, e.to_string())
+}
+
+impl Conn<'_> {
+    fn vault(&self) -> Result<vigil_store::vault::Vault, Fail> {
+        self.shared
+            .secrets
+            .vault()
+            .map_err(|m| refuse(ErrorCode::Unavailable, m))
+    }
+
+    /// Records the change with the allow decision for it.
+    async fn record_secret(
+        &mut self,
+        request: &str,
+        name: &str,
+        action: SecretAction,
+        key_id: Option<u32>,
+        message: String,
+    ) -> Served {
+        let actor = self.caller.actor();
+        let grant = &self.caller.grant;
+        let events = [
+            Auditor::allowed(
+                &actor,
+                &grant.role.name,
+                request,
+                &grant.reason,
+                grant.break_glass,
+            ),
+            Event::Secret(SecretChange {
+                name: name.to_string(),
+                action,
+                key_id,
+                actor,
+            }),
+        ];
+        self.shared
+            .log
+            .append_all_async(&events)
+            .await
+            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
+        self.send(&Response::SecretsChanged { message }).await
+    }
+
+    pub(super) async fn secrets_set(&mut self, name: String, value: WireSecret) -> Served {
+        let vault = self.vault()?;
+        let value = value.into_secret();
+        let key_name = name.clone();
+        let key_id = blocking_with(move || vault.set(&key_name, &value, now_micros()))
+            .await?
+            .map_err(vault_error)?;
+        let message = format!("secret {name} stored (data key {key_id})");
+        self.record_secret(
+            "secrets.set",
+            &name,
+            SecretAction::Set,
+            Some(key_id),
+            message,
+        )
+        .await
+    }
+
+    pub(super) async fn secrets_list(&mut self) -> Served {
+        let config = self.shared.config();
+        let master_key = self.shared.secrets.source().map(|s| s.to_string());
+        let secrets = match self.shared.secrets.vault() {
+            Ok(vault) => blocking_with(move || vault.list())
+                .await?
+                .map_err(vault_error)?,
+            Err(_) => Vec::new(),
+        };
+        let secrets = secrets
+            .into_iter()
+            .map(|s| SecretListing {
+                used_by: config.references_to(&s.name),
+                name: s.name,
+                key_id: s.key_id,
+                created: s.created,
+                updated: s.updated,
+            })
+            .collect();
+        self.send(&Response::Secrets {
+            secrets,
+            master_key,
+        })
+        .await
+    }
+
+    pub(super) async fn secrets_delete(&mut self, name: String, force: bool) -> Served {
+        let used_by = self.shared.config().references_to(&name);
+        if !used_by.is_empty() && !force {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                format!(
+                    "secret {name} is referenced by {}; change the configuration first, or pass --force",
+                    used_by.join(", ")
+                ),
+            ));
+        }
+        let vault = self.vault()?;
+        let key_name = name.clone();
+        let existed = blocking_with(move || vault.delete(&key_name))
+            .await?
+            .map_err(vault_error)?;
+        if !existed {
+            return Err(refuse(
+                ErrorCode::NotFound,
+                format!("no secret named {name}; `vigilctl secrets list` shows them"),
+            ));
+        }
+        let message = if used_by.is_empty() {
+            format!("secret {name} deleted")
+        } else {
+            format!(
+                "secret {name} deleted although {} still reference it",
+                used_by.join(", ")
+            )
+        };
+        self.record_secret(
+            "secrets.delete",
+            &name,
+            SecretAction::Deleted,
+            None,
+            message,
+        )
+        .await
+    }
+
+    pub(super) async fn secrets_rotate(&mut self) -> Served {
+        let vault = self.vault()?;
+        let rotation = blocking_with(move || vault.rotate(now_micros()))
+            .await?
+            .map_err(vault_error)?;
+        if rotation.key_id == 0 {
+            return self
+                .send(&Response::SecretsChanged {
+                    message: "no secrets yet; nothing to rotate".into(),
+                })
+                .await;
+        }
+        let retired: Vec<String> = rotation.retired.iter().map(u32::to_string).collect();
+        let message = format!(
+            "data key {} is active; {} secret(s) re-encrypted; retired data key(s) {}",
+            rotation.key_id,
+            rotation.reencrypted,
+            retired.join(", ")
+        );
+        self.record_secret(
+            "secrets.rotate",
+            "",
+            SecretAction::Rotated,
+            Some(rotation.key_id),
+            message,
+        )
+        .await
+    }
+
+    pub(super) async fn secrets_rewrap(&mut self, new_key_file: PathBuf) -> Served {
+        self.vault()?;
+        let shared = self.shared.clone();
+        let (fingerprint, advice) = blocking_with(move || shared.secrets.rewrap(&new_key_file))
+            .await?
+            .map_err(|m| refuse(ErrorCode::BadRequest, m))?;
+        let message = format!("keyring re-wrapped under master key {fingerprint}; {advice}");
+        self.record_secret("secrets.rewrap", "", SecretAction::Rewrapped, None, message)
+            .await
+    }
+}

@@ -1,0 +1,365 @@
+//! Secrets end to end: values enter through stdin only, never appear in
+//! any file, log, event or error, survive rotation, rewrap and restarts
+//! (also SIGKILL in the middle of either), and the daemon refuses to start
+//! when it cannot open secrets that exist.
+
+#![allow(clippy::unwrap_used)]
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vigil_tests::*;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    vigil_store::Hash::sha256(bytes).to_hex()
+}
+
+/// `NAME SHA256` lines of every secret, read offline with `key`.
+fn digests(state: &Path, key: &Path) -> Vec<String> {
+    let out = std::process::Command::new(bin("store-tool"))
+        .arg("secrets")
+        .arg(state.join("store"))
+        .arg(key)
+        .output()
+        .unwrap();
+    let mut lines: Vec<String> = ok(&out).lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+fn expected(secrets: &[(String, String)]) -> Vec<String> {
+    let mut lines: Vec<String> = secrets
+        .iter()
+        .map(|(n, v)| format!("{n} {}", sha256_hex(v.as_bytes())))
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn key_file(path: &Path, byte: u8) -> PathBuf {
+    std::fs::write(path, hex_key(byte)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.to_path_buf()
+}
+
+fn hex_key(byte: u8) -> String {
+    format!("{byte:02x}").repeat(32)
+}
+
+fn config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("vigil.toml");
+    let text = format!(
+        r#"[daemon]
+state_dir = "{state}"
+socket = "{socket}"
+socket_mode = "0600"
+
+[http]
+enabled = false
+
+[secrets]
+master_key_file = "{key}"
+master_key_env = "VIGIL_TEST_MASTER_KEY_UNSET"
+{extra}"#,
+        state = dir.join("state").display(),
+        socket = dir.join("control.sock").display(),
+        key = dir.join("master.key").display(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start(dir: &Path, config: &Path) -> Daemon {
+    Daemon::with_config(config, &dir.join("control.sock"), &dir.join("state"))
+}
+
+#[test]
+fn canaries_never_leave_the_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let canaries: Vec<(String, String)> = (0..3)
+        .map(|i| (format!("canary-{i}"), format!("CANARY-{i}-7d1e0f2b9a")))
+        .collect();
+    let mut transcript = String::new();
+    fn record(transcript: &mut String, out: &std::process::Output) {
+        transcript.push_str(&String::from_utf8_lossy(&out.stdout));
+        transcript.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+
+    let daemon = Daemon::dev(tmp.path(), None);
+    assert!(daemon.stdout().join("\n").contains("master key"));
+    for (name, value) in &canaries {
+        let out = daemon.ctl_stdin(&["secrets", "set", name], format!("{value}\n").as_bytes());
+        record(&mut transcript, &out);
+        assert!(ok(&out).contains("stored"));
+    }
+    // While vigilctl waits for its value, its argv holds no value.
+    let mut waiting = std::process::Command::new(bin("vigilctl"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args(["secrets", "set", "pending"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", waiting.id())).unwrap();
+    assert!(String::from_utf8_lossy(&cmdline).contains("pending"));
+    {
+        use std::io::Write;
+        let mut stdin = waiting.stdin.take().unwrap();
+        stdin.write_all(b"CANARY-pending-55aa").unwrap();
+    }
+    assert!(waiting.wait().unwrap().success());
+    let mut canaries = canaries;
+    canaries.push(("pending".into(), "CANARY-pending-55aa".into()));
+
+    // Errors about a value never quote it.
+    let out = daemon.ctl_stdin(&["secrets", "set", "bad name"], b"CANARY-bad-name-value");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid secret name"));
+    record(&mut transcript, &out);
+
+    let list = ok(&daemon.ctl(&["--json", "secrets", "list"]));
+    let rows = json_lines(&list);
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["key_id"] == 1));
+    transcript.push_str(&list);
+    record(&mut transcript, &daemon.ctl(&["secrets", "rotate"]));
+    let stderr_before = daemon.stderr();
+    assert!(daemon.stop().success());
+
+    let daemon = Daemon::dev(tmp.path(), None);
+    let out = daemon.ctl(&["secrets", "rotate"]);
+    assert!(ok(&out).contains("data key 3 is active"), "{}", ok(&out));
+    record(&mut transcript, &out);
+    let new_key = key_file(&tmp.path().join("new.key"), 0x5c);
+    let out = daemon.ctl(&[
+        "secrets",
+        "rewrap",
+        "--new-key-file",
+        new_key.to_str().unwrap(),
+    ]);
+    assert!(ok(&out).contains("replaced"), "{}", ok(&out));
+    record(&mut transcript, &out);
+    let events = ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "secret", "--limit", "100",
+    ]));
+    let kinds: Vec<String> = json_lines(&events)
+        .iter()
+        .map(|e| {
+            e["event"]["secret"]["action"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "set",
+            "set",
+            "set",
+            "set",
+            "rotated",
+            "rotated",
+            "rewrapped"
+        ]
+    );
+    transcript.push_str(&events);
+    transcript.push_str(&ok(
+        &daemon.ctl(&["--json", "events", "list", "--limit", "1000"])
+    ));
+    transcript.push_str(&String::from_utf8_lossy(
+        &daemon.ctl(&["--json", "doctor"]).stdout,
+    ));
+    let logs = format!("{stderr_before}{}", daemon.stderr());
+    assert!(daemon.stop().success());
+
+    let state = tmp.path().join("vigil-data");
+    let master = state.join("master.key");
+    assert_eq!(
+        std::fs::read_to_string(&master).unwrap().trim(),
+        hex_key(0x5c)
+    );
+    assert_eq!(digests(&state, &master), expected(&canaries));
+    for (_, value) in &canaries {
+        let hits = files_containing(&state, value.as_bytes());
+        assert!(hits.is_empty(), "{value} found in {hits:?}");
+        assert!(
+            !transcript.contains(value.as_str()),
+            "{value} in vigilctl output"
+        );
+        assert!(!logs.contains(value.as_str()), "{value} in daemon logs");
+    }
+}
+
+#[test]
+fn references_show_in_the_listing_and_block_deletion() {
+    let tmp = tempfile::tempdir().unwrap();
+    key_file(&tmp.path().join("master.key"), 0x11);
+    let config = config(
+        tmp.path(),
+        r#"
+[sources.gh]
+driver = "github"
+secret = "secret:gh-hook"
+"#,
+    );
+    let daemon = start(tmp.path(), &config);
+    // Doctor exits 1 on an error finding; the findings are on stdout.
+    let doctor = String::from_utf8_lossy(&daemon.ctl(&["--json", "doctor"]).stdout).into_owned();
+    let unresolved = json_lines(&doctor)
+        .into_iter()
+        .find(|f| f["check"] == "source-secret")
+        .expect("doctor flags the missing secret");
+    assert!(
+        unresolved["message"]
+            .as_str()
+            .unwrap()
+            .contains("vigilctl secrets set gh-hook")
+    );
+
+    ok(&daemon.ctl_stdin(&["secrets", "set", "gh-hook"], b"hook-secret"));
+    let list = json_lines(&ok(&daemon.ctl(&["--json", "secrets", "list"])));
+    assert_eq!(list[0]["used_by"], serde_json::json!(["sources.gh.secret"]));
+    let doctor = String::from_utf8_lossy(&daemon.ctl(&["--json", "doctor"]).stdout).into_owned();
+    assert!(!doctor.contains("source-secret"), "{doctor}");
+
+    let out = daemon.ctl(&["secrets", "delete", "gh-hook"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("referenced by sources.gh.secret"));
+    assert_eq!(
+        json_lines(&ok(&daemon.ctl(&["--json", "secrets", "list"]))).len(),
+        1
+    );
+    assert!(ok(&daemon.ctl(&["secrets", "delete", "--force", "gh-hook"])).contains("deleted"));
+    let out = daemon.ctl(&["secrets", "delete", "gh-hook"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("referenced"));
+    let out = daemon.ctl(&["secrets", "delete", "--force", "gh-hook"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no secret named gh-hook"));
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn the_daemon_refuses_to_start_when_existing_secrets_cannot_be_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key_file(&tmp.path().join("master.key"), 0x22);
+    let config = config(tmp.path(), "");
+    let daemon = start(tmp.path(), &config);
+    ok(&daemon.ctl_stdin(&["secrets", "set", "smtp"], b"pw"));
+    assert!(daemon.stop().success());
+    let args = [OsStr::new("--config"), config.as_os_str()];
+
+    // No key anywhere: exit 78, every place named.
+    std::fs::remove_file(&key).unwrap();
+    let (code, err) = vigild_fails(&args, &[]);
+    assert_eq!(code, Some(78), "{err}");
+    assert!(err.contains("no master key was found"), "{err}");
+    assert!(err.contains("vigil-master-key"), "{err}");
+    assert!(err.contains(&key.display().to_string()), "{err}");
+    assert!(err.contains("VIGIL_TEST_MASTER_KEY_UNSET"), "{err}");
+
+    // A different key: a clear error, not garbage.
+    key_file(&key, 0x23);
+    let (code, err) = vigild_fails(&args, &[]);
+    assert_eq!(code, Some(78), "{err}");
+    assert!(err.contains("wrapped under master key"), "{err}");
+    assert!(!err.contains(&hex_key(0x23)), "{err}");
+
+    // The right key, readable by others: refused.
+    key_file(&key, 0x22);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, err) = vigild_fails(&args, &[]);
+    assert_eq!(code, Some(78), "{err}");
+    assert!(err.contains("0644") && err.contains("chmod 0600"), "{err}");
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let daemon = start(tmp.path(), &config);
+    assert_eq!(
+        json_lines(&ok(&daemon.ctl(&["--json", "secrets", "list"]))).len(),
+        1
+    );
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn without_a_master_key_secrets_are_refused_with_directions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config(tmp.path(), "");
+    let daemon = start(tmp.path(), &config);
+    let out = daemon.ctl_stdin(&["secrets", "set", "x"], b"v");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no master key") && err.contains("master.key"),
+        "{err}"
+    );
+    let doctor = json_lines(&String::from_utf8_lossy(
+        &daemon.ctl(&["--json", "doctor"]).stdout,
+    ));
+    assert!(
+        doctor
+            .iter()
+            .any(|f| f["check"] == "master-key" && f["severity"] == "info")
+    );
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn sigkill_during_rotation_or_rewrap_loses_no_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("vigil-data");
+    let secrets: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("s{i}"), format!("value-{i}-{}", "x".repeat(i * 7))))
+        .collect();
+    let daemon = Daemon::dev(tmp.path(), None);
+    for (n, v) in &secrets {
+        ok(&daemon.ctl_stdin(&["secrets", "set", n], v.as_bytes()));
+    }
+    assert!(daemon.stop().success());
+
+    for round in 0..8u8 {
+        let daemon = Daemon::dev(tmp.path(), None);
+        let socket = daemon.socket.clone();
+        let keys = tmp.path().to_path_buf();
+        let worker = std::thread::spawn(move || {
+            let mut done = 0;
+            for i in 0..1000u32 {
+                let mut cmd = std::process::Command::new(bin("vigilctl"));
+                cmd.arg("--socket").arg(&socket);
+                if round % 2 == 0 {
+                    cmd.args(["secrets", "rotate"]);
+                } else {
+                    let path = keys.join(format!("k-{round}-{i}"));
+                    key_file(&path, round.wrapping_mul(31).wrapping_add(i as u8) | 1);
+                    cmd.args(["secrets", "rewrap", "--new-key-file"]).arg(&path);
+                }
+                if !cmd.output().map(|o| o.status.success()).unwrap_or(false) {
+                    break;
+                }
+                done += 1;
+            }
+            done
+        });
+        std::thread::sleep(Duration::from_millis(150 + 97 * u64::from(round)));
+        daemon.kill9();
+        assert!(
+            worker.join().unwrap() > 0,
+            "round {round} changed nothing before the kill"
+        );
+        // It must come back with every secret readable.
+        let daemon = Daemon::dev(tmp.path(), None);
+        assert_eq!(
+            json_lines(&ok(&daemon.ctl(&["--json", "secrets", "list"]))).len(),
+            secrets.len()
+        );
+        assert!(daemon.stop().success());
+        assert_eq!(
+            digests(&state, &state.join("master.key")),
+            expected(&secrets),
+            "round {round}"
+        );
+        assert!(!state.join("master.key.next").exists());
+    }
+}
