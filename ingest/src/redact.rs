@@ -1,1 +1,0 @@
-//! Redaction of secrets from everything stored.
