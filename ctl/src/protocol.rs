@@ -140,6 +140,41 @@ pub enum Request {
         /// The new master key file.
         new_key_file: std::path::PathBuf,
     },
+    /// Create an API key; the raw key is in the answer, once.
+    KeysCreate {
+        /// Human name.
+        name: String,
+        /// Sources it may post to (empty: all).
+        sources: Vec<String>,
+        /// Lifetime in seconds (none: until revoked).
+        expires_in_secs: Option<u64>,
+    },
+    /// Every API key (digests never leave the daemon).
+    KeysList,
+    /// Revoke an API key.
+    KeysRevoke {
+        /// Its id (or display prefix).
+        id: String,
+    },
+    /// Incidents, newest first.
+    Incidents {
+        /// Only `open`, `acked` or `resolved`.
+        state: Option<String>,
+    },
+    /// One incident and its alert history.
+    IncidentShow {
+        /// Its id.
+        id: String,
+    },
+    /// Ack, resolve or annotate an incident.
+    IncidentAct {
+        /// Its id.
+        id: String,
+        /// What to do.
+        op: vigil_store::IncidentOp,
+        /// A note.
+        note: Option<String>,
+    },
 }
 
 impl Request {
@@ -160,6 +195,14 @@ impl Request {
             | Request::SecretsDelete { .. }
             | Request::SecretsRotate
             | Request::SecretsRewrap { .. } => Permission::write(Area::Secrets),
+            Request::KeysList => Permission::read(Area::Keys),
+            Request::KeysCreate { .. } | Request::KeysRevoke { .. } => {
+                Permission::write(Area::Keys)
+            }
+            Request::Incidents { .. } | Request::IncidentShow { .. } => {
+                Permission::read(Area::Incidents)
+            }
+            Request::IncidentAct { .. } => Permission::write(Area::Incidents),
         }
     }
 
@@ -173,6 +216,9 @@ impl Request {
                 | Request::SecretsDelete { .. }
                 | Request::SecretsRotate
                 | Request::SecretsRewrap { .. }
+                | Request::KeysCreate { .. }
+                | Request::KeysRevoke { .. }
+                | Request::IncidentAct { .. }
         )
     }
 
@@ -194,6 +240,12 @@ impl Request {
             Request::SecretsDelete { .. } => "secrets.delete",
             Request::SecretsRotate => "secrets.rotate",
             Request::SecretsRewrap { .. } => "secrets.rewrap",
+            Request::KeysCreate { .. } => "keys.create",
+            Request::KeysList => "keys.list",
+            Request::KeysRevoke { .. } => "keys.revoke",
+            Request::Incidents { .. } => "incidents.list",
+            Request::IncidentShow { .. } => "incidents.show",
+            Request::IncidentAct { .. } => "incidents.act",
         }
     }
 }
@@ -256,6 +308,37 @@ pub enum Response {
     },
     /// A secrets change is done (and recorded).
     SecretsChanged {
+        /// What happened.
+        message: String,
+    },
+    /// To [`Request::KeysCreate`]: the only time the raw key is shown.
+    KeyCreated {
+        /// The key listing.
+        key: KeyListing,
+        /// The raw key.
+        secret: WireSecret,
+    },
+    /// To [`Request::KeysList`].
+    Keys {
+        /// By id.
+        keys: Vec<KeyListing>,
+    },
+    /// To [`Request::Incidents`].
+    Incidents {
+        /// Newest first.
+        incidents: Vec<IncidentSummary>,
+    },
+    /// To [`Request::IncidentShow`].
+    Incident {
+        /// The incident.
+        incident: Box<IncidentSummary>,
+        /// Operator actions.
+        annotations: Vec<IncidentNote>,
+        /// The events that carried its alerts, oldest first.
+        history: Vec<EventRecord>,
+    },
+    /// A change is done (and recorded).
+    Done {
         /// What happened.
         message: String,
     },
@@ -483,6 +566,75 @@ pub struct SecretListing {
     pub updated: i64,
     /// Configuration keys that reference it (`secret:NAME`).
     pub used_by: Vec<String>,
+}
+
+/// An API key as listed: never the key, never its digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyListing {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Display prefix.
+    pub prefix: String,
+    /// Sources it may post to (empty: all).
+    pub sources: Vec<String>,
+    /// Created (UTC micros).
+    pub created: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// Expiry (UTC micros).
+    pub expires_at: Option<i64>,
+    /// Revoked (UTC micros).
+    pub revoked_at: Option<i64>,
+    /// Last accepted delivery (UTC micros).
+    pub last_used: Option<i64>,
+}
+
+/// An incident as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    /// Stable id.
+    pub id: String,
+    /// `open`, `acked`, `resolved`.
+    pub state: String,
+    /// Source.
+    pub source: String,
+    /// Alert fingerprint.
+    pub fingerprint: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Summary.
+    pub summary: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Opened (UTC micros).
+    pub opened_at: i64,
+    /// Last change (UTC micros).
+    pub updated_at: i64,
+    /// Last resolved (UTC micros).
+    pub resolved_at: Option<i64>,
+    /// Firing alerts received.
+    pub fired: u64,
+    /// Times it reopened.
+    pub reopened: u64,
+    /// Whether it is flapping.
+    pub flapping: bool,
+}
+
+/// An operator action on an incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentNote {
+    /// Seq of the action.
+    pub seq: u64,
+    /// When (UTC micros).
+    pub time: i64,
+    /// Who.
+    pub who: String,
+    /// `ack`, `resolve`, `note`.
+    pub op: String,
+    /// Their note.
+    pub note: Option<String>,
 }
 
 /// Turns a store entry into its protocol form.

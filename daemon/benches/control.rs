@@ -44,7 +44,7 @@ struct Running {
 fn start(state: &Path) -> Running {
     let started = Instant::now();
     let mut child = Command::new(VIGILD)
-        .arg("--dev")
+        .args(["--dev", "--listen", "127.0.0.1:0"])
         .arg("--state-dir")
         .arg(state)
         .env("VIGIL_LOG", "info")

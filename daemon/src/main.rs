@@ -11,6 +11,8 @@ mod config;
 mod control;
 mod doctor;
 mod doctor_secrets;
+mod http;
+mod intake;
 mod logging;
 mod reload;
 mod runtime;
@@ -48,6 +50,9 @@ struct Args {
     /// State directory (development mode).
     #[arg(long, value_name = "DIR", requires = "dev")]
     state_dir: Option<PathBuf>,
+    /// Ingestion address (development mode; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", requires = "dev")]
+    listen: Option<std::net::SocketAddr>,
 }
 
 /// Loads the configuration the arguments ask for.
@@ -66,6 +71,9 @@ fn load(args: &Args) -> Result<(Config, Option<PathBuf>, Vec<u8>), config::Confi
                 .collect();
         }
         config.daemon.socket = config.daemon.state_dir.join("control.sock");
+        if let Some(listen) = args.listen {
+            config.http.listen = listen;
+        }
         config.store.verification_key = Some(config.daemon.state_dir.join("verification.key"));
         let uid = nix::unistd::getuid();
         let me = nix::unistd::User::from_uid(uid)

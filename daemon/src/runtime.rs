@@ -78,6 +78,12 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         .ok()
         .and_then(|a| a.as_pathname().map(Path::to_path_buf))
         .unwrap_or_else(|| config.daemon.socket.clone());
+    let ingest = crate::http::IngestState::new(
+        &config.http,
+        vigil_ingest::redact::Redactor::new(&config.redaction_patterns())
+            .context("compiling the redaction patterns")?,
+        views.delivery_ids.clone(),
+    );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::channel(8);
     let shared = Shared::new(Parts {
@@ -92,10 +98,26 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         shutdown: shutdown_rx,
         reload: reload_tx.clone(),
         secrets,
+        ingest,
     });
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
     let server = tokio::spawn(control::serve(shared.clone(), listener));
+    let http_config = shared.config().http.clone();
+    let mut http_addr = None;
+    let http_server = if http_config.enabled {
+        let listener = crate::http::listener(&shared, activation.http).await?;
+        tracing::info!(
+            listen = %listener.local_addr().map_or_else(|_| http_config.listen.to_string(), |a| a.to_string()),
+            tls = http_config.tls(),
+            "ingestion listening"
+        );
+        http_addr = listener.local_addr().ok();
+        Some(tokio::spawn(crate::http::serve(shared.clone(), listener)))
+    } else {
+        None
+    };
+    tokio::spawn(tasks::ingest_housekeeping(shared.clone()));
     tokio::spawn(tasks::epochs(shared.clone()));
     tokio::spawn(tasks::views(shared.clone()));
     tokio::spawn(tasks::denials(shared.clone()));
@@ -116,6 +138,18 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         }
     });
 
+    // Before "ready": whoever waits for it finds the key's event in place.
+    let dev_key = if options.dev {
+        match dev_api_key(&shared, &state_dir).await {
+            Ok(key) => Some(key),
+            Err(e) => {
+                tracing::warn!("no development API key: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let head = log.head();
     systemd::ready(&format!(
         "serving; head {} in epoch {}",
@@ -123,7 +157,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     ));
     tracing::info!(state_dir = %state_dir.display(), socket = %socket.display(), "vigild ready");
     if options.dev {
-        banner(&shared, &state_dir, &socket);
+        banner(&shared, &state_dir, &socket, dev_key.as_deref(), http_addr);
     }
 
     let healthy = loop {
@@ -141,6 +175,9 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     tracing::info!("stopping: finishing in-flight requests");
     let _ = shutdown_tx.send(true);
     let _ = server.await;
+    if let Some(http_server) = http_server {
+        let _ = http_server.await;
+    }
     if healthy {
         shutdown_store(&shared).await;
     }
@@ -158,6 +195,7 @@ fn lifecycle(phase: Phase, detail: String) -> Event {
 
 /// Records the stop, snapshots the views, closes the log.
 async fn shutdown_store(shared: &Arc<Shared>) {
+    tasks::flush_rejections(shared).await;
     if let Err(e) = shared.auditor.flush(true).await {
         tracing::error!("cannot record counted denials: {e}");
     }
@@ -233,7 +271,49 @@ fn open_store(config: &Config, head: watch::Sender<vigil_store::Head>) -> anyhow
     })
 }
 
-fn banner(shared: &Shared, state_dir: &Path, socket: &Path) {
+/// Development mode's API key: created on first start, kept (0600) in the
+/// state directory so every start can print it.
+async fn dev_api_key(shared: &Arc<Shared>, state_dir: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join("dev-api-key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_string());
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)?;
+    let id = hex::encode(&bytes[..4]);
+    let raw = format!("vgl_{id}_{}", hex::encode(&bytes[4..]));
+    shared
+        .log
+        .append_async(&Event::ApiKey(vigil_store::ApiKeyChange::Created {
+            id: id.clone(),
+            name: "development".into(),
+            prefix: format!("vgl_{id}"),
+            digest: Hash::sha256(raw.as_bytes()),
+            sources: Vec::new(),
+            expires_at: None,
+            actor: vigil_store::Actor::Daemon,
+        }))
+        .await?;
+    shared.refresh_keys().await;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(raw.as_bytes())?;
+    file.sync_all()?;
+    Ok(raw)
+}
+
+fn banner(
+    shared: &Shared,
+    state_dir: &Path,
+    socket: &Path,
+    key: Option<&str>,
+    http: Option<std::net::SocketAddr>,
+) {
     let config = shared.config();
     let me = nix::unistd::User::from_uid(nix::unistd::getuid())
         .ok()
@@ -250,6 +330,18 @@ fn banner(shared: &Shared, state_dir: &Path, socket: &Path) {
         println!("  master key        {source} (wraps the secrets keyring)");
     }
     println!("  you ({}) are admin", me.as_deref().unwrap_or("this user"));
+    if let (Some(key), Some(addr)) = (key, http) {
+        println!(
+            "  ingestion         http://{addr}/v1/ingest/<source> (sources: alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic)"
+        );
+        println!(
+            "  API key           {key} (development only; `vigilctl keys create` makes real ones)"
+        );
+        println!("send a first alert:");
+        println!(
+            "  curl -sS -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' --data '{{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"vigil\",\"groupKey\":\"{{}}:{{}}\",\"alerts\":[{{\"status\":\"firing\",\"labels\":{{\"alertname\":\"DiskFull\",\"severity\":\"critical\",\"instance\":\"db1\"}},\"annotations\":{{\"summary\":\"Disk full on db1\"}},\"startsAt\":\"2026-01-01T00:00:00Z\"}}]}}' http://{addr}/v1/ingest/alertmanager"
+        );
+    }
     println!("ready: in another terminal, run");
     println!(
         "  cargo run -p vigilctl -- --socket {} status",

@@ -2,8 +2,10 @@
 
 use crate::audit::Auditor;
 use crate::config::Config;
+use crate::http::IngestState;
 use crate::secrets::Secrets;
-use crate::views::{Restore, Views};
+use crate::views::{ApiKey, Restore, Views};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -47,6 +49,11 @@ pub struct Shared {
     pub reload: mpsc::Sender<ReloadRequest>,
     /// The secrets vault and its master key.
     pub secrets: Secrets,
+    /// Ingestion endpoint state.
+    pub ingest: IngestState,
+    /// API keys, as the HTTP listener checks them (refreshed from the key
+    /// view whenever a key changes).
+    keys: RwLock<Arc<BTreeMap<String, ApiKey>>>,
 }
 
 /// Everything [`Shared::new`] needs.
@@ -73,11 +80,14 @@ pub struct Parts {
     pub reload: mpsc::Sender<ReloadRequest>,
     /// Secrets.
     pub secrets: Secrets,
+    /// Ingestion endpoint state.
+    pub ingest: IngestState,
 }
 
 impl Shared {
     /// Assembles the shared state.
     pub fn new(p: Parts) -> Arc<Shared> {
+        let keys = p.views.keys.keys.clone();
         Arc::new(Shared {
             config: RwLock::new(Arc::new(p.config)),
             config_path: p.config_path,
@@ -93,6 +103,8 @@ impl Shared {
             shutdown: p.shutdown,
             reload: p.reload,
             secrets: p.secrets,
+            ingest: p.ingest,
+            keys: RwLock::new(Arc::new(keys)),
         })
     }
 
@@ -104,6 +116,23 @@ impl Shared {
     /// Replaces the configuration in force.
     pub fn set_config(&self, config: Config) {
         *self.config.write().expect("config lock") = Arc::new(config);
+    }
+
+    /// API keys by id.
+    pub fn keys(&self) -> Arc<BTreeMap<String, ApiKey>> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the API keys from the key view (after a key changed).
+    pub async fn refresh_keys(self: &Arc<Self>) {
+        let shared = self.clone();
+        let keys =
+            tokio::task::spawn_blocking(move || shared.with_views(|v| v.keys.keys.clone())).await;
+        match keys {
+            Ok(Ok(keys)) => *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys),
+            Ok(Err(e)) => tracing::error!("cannot refresh API keys: {e}"),
+            Err(e) => tracing::error!("cannot refresh API keys: {e}"),
+        }
     }
 
     /// Runs `f` on the views once they have caught up with the log.

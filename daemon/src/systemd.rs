@@ -9,6 +9,8 @@ use std::time::Duration;
 pub struct Activation {
     /// The control socket (`FileDescriptorName=control`).
     pub control: Option<std::os::unix::net::UnixListener>,
+    /// The ingestion listener (`FileDescriptorName=http`).
+    pub http: Option<std::net::TcpListener>,
 }
 
 impl Activation {
@@ -26,6 +28,8 @@ impl Activation {
             // An unnamed single socket (e.g. from systemfd) is the control socket.
             if (name == "control" || name.is_empty()) && activation.control.is_none() {
                 activation.control = fds.take_unix_listener(idx)?;
+            } else if name == "http" && activation.http.is_none() {
+                activation.http = fds.take_tcp_listener(idx)?;
             } else {
                 tracing::warn!(
                     name,

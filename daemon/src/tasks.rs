@@ -84,6 +84,34 @@ pub async fn denials(shared: Arc<Shared>) {
     }
 }
 
+/// Writes counted ingestion rejections, and forgets idle rate-limit buckets.
+pub async fn ingest_housekeeping(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut tick = tokio::time::interval(crate::http::REJECTION_INTERVAL);
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        flush_rejections(&shared).await;
+        ticks += 1;
+        if ticks.is_multiple_of(6) {
+            shared.ingest.limits.shrink();
+        }
+    }
+}
+
+/// Appends the counted ingestion rejections.
+pub async fn flush_rejections(shared: &Shared) {
+    let events = shared.ingest.rejections.drain();
+    if !events.is_empty()
+        && let Err(e) = shared.log.append_all_async(&events).await
+    {
+        tracing::error!("cannot record counted ingestion rejections: {e}");
+    }
+}
+
 /// Pings the systemd watchdog while the store is healthy, and stops the
 /// daemon (exit status 1) if the log writer has failed, so systemd restarts
 /// it and recovery replays everything acknowledged.

@@ -2,6 +2,8 @@
 //! (development mode or a given config), run `vigilctl` (also as another
 //! user), stop or kill the daemon, read its output.
 
+pub mod http;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -73,7 +75,9 @@ impl Daemon {
     /// `vigild --dev --state-dir DIR`, run in `cwd`; waits for "ready".
     pub fn dev(cwd: &Path, state_dir: Option<&Path>) -> Daemon {
         let mut cmd = Command::new(bin("vigild"));
-        cmd.arg("--dev").current_dir(cwd);
+        // Port 0: tests run side by side; `http_addr` says where it went.
+        cmd.args(["--dev", "--listen", "127.0.0.1:0"])
+            .current_dir(cwd);
         if let Some(dir) = state_dir {
             cmd.arg("--state-dir").arg(dir);
         }
@@ -129,6 +133,19 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Where the ingestion listener is (from its "ingestion listening" log line).
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        let stderr = self.stderr();
+        stderr
+            .lines()
+            .filter(|l| l.contains("ingestion listening"))
+            .find_map(|l| {
+                let rest = &l[l.find("listen=")? + 7..];
+                rest.split_whitespace().next()?.parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no ingestion listener in the log:\n{stderr}"))
     }
 
     /// Lines the daemon printed on stdout so far.

@@ -36,6 +36,9 @@ state_dir = "{state}"
 socket = "{socket}"
 socket_mode = "0666"
 
+[http]
+listen = "127.0.0.1:0"
+
 [access]
 break_glass_root = true
 

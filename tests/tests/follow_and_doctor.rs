@@ -59,7 +59,7 @@ fn doctor_flags_a_loose_deployment_and_fails_on_errors() {
     std::fs::write(
         &config,
         format!(
-            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n",
+            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
             state.display(),
             socket.display()
         ),

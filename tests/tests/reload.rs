@@ -12,7 +12,7 @@ const USER: u32 = 4545;
 
 fn config(state: &Path, socket: &Path, role: &str, extra: &str) -> String {
     format!(
-        "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n{extra}\n[access.users]\n\"{USER}\" = \"{role}\"\n",
+        "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n{extra}\n[http]\nlisten = \"127.0.0.1:0\"\n[access.users]\n\"{USER}\" = \"{role}\"\n",
         state.display(),
         socket.display()
     )

@@ -33,7 +33,7 @@ fn readiness_watchdog_and_stopping_are_notified() {
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let mut child = Command::new(bin("vigild"))
-        .args(["--dev", "--state-dir"])
+        .args(["--dev", "--listen", "127.0.0.1:0", "--state-dir"])
         .arg(tmp.path().join("state"))
         .env("NOTIFY_SOCKET", tmp.path().join("notify.sock"))
         .env("WATCHDOG_USEC", "400000")
@@ -73,7 +73,7 @@ fn the_control_socket_can_be_socket_activated() {
     std::fs::write(
         &config,
         format!(
-            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\n",
+            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
             state.display(),
             tmp.path().join("unused.sock").display()
         ),

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch.
 
+mod incidents;
 mod output;
 mod secrets;
 mod verify;
@@ -60,6 +61,12 @@ enum Command {
     /// Encrypted secrets referenced from the configuration as `secret:NAME`.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// API keys for the ingestion endpoint.
+    #[command(subcommand)]
+    Keys(incidents::KeysCommand),
+    /// Incidents: alerts grouped by fingerprint.
+    #[command(subcommand)]
+    Incidents(incidents::IncidentsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -250,6 +257,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
             other => Err(unexpected(&other)),
         },
         Command::Secrets(command) => secrets::run(&mut client, command, out),
+        Command::Keys(command) => incidents::keys(&mut client, command, out),
+        Command::Incidents(command) => incidents::incidents(&mut client, command, out),
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Webhook sources by name (`POST /v1/ingest/NAME`).
     pub sources: BTreeMap<String, Spanned<SourceConfig>>,
+    /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
+    pub redaction: BTreeMap<String, Spanned<String>>,
     /// Every `secret:NAME` in the file: (key path, name).
     #[serde(skip)]
     pub references: Vec<(String, String)>,
@@ -285,6 +287,19 @@ impl Config {
                 ),
             ));
         }
+        // Compile the operator's patterns now, so a bad one is reported at
+        // its line instead of failing later at start-up.
+        if let Err(vigil_ingest::redact::RedactError::BadPattern { kind, reason }) =
+            vigil_ingest::redact::Redactor::new(&self.redaction_patterns())
+        {
+            let offset = self.redaction.get(&kind).map_or(0, |p| p.span().start);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                format!("redaction.{kind}: {reason}"),
+            ));
+        }
         for (name, source) in &self.sources {
             let at = source.span().start;
             if !sources::valid_source_name(name) {
@@ -310,6 +325,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The operator's redaction patterns as (kind, regex).
+    pub fn redaction_patterns(&self) -> Vec<(String, String)> {
+        self.redaction
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect()
     }
 
     /// Every sensitive value written inline in the file: (where, what).

@@ -140,3 +140,17 @@ fn ingestion_rules_are_checked_with_locations() {
     let err = Config::parse("t", "[sources.x]\ndriver = \"generic\"\nsecret = 42\n").unwrap_err();
     assert!(!err.message.contains("42"), "{err}");
 }
+
+#[test]
+fn redaction_patterns_are_compiled_at_load_and_located() {
+    let e = err("[redaction]\nticket = \"TICKET-[0-9]+\"\nbroken = \"([a-z\"\n");
+    assert_eq!((e.line, e.column), (3, 10), "{e}");
+    assert!(e.message.starts_with("redaction.broken: "), "{e}");
+    let e = err("[redaction]\nempty = \"x*\"\n");
+    assert_eq!(e.line, 2, "{e}");
+    let ok = Config::parse("test.toml", "[redaction]\nticket = \"TICKET-[0-9]+\"\n").unwrap();
+    assert_eq!(
+        ok.redaction_patterns(),
+        vec![("ticket".to_string(), "TICKET-[0-9]+".to_string())]
+    );
+}

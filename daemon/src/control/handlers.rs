@@ -146,6 +146,16 @@ impl Conn<'_> {
             Request::SecretsDelete { name, force } => self.secrets_delete(name, force).await,
             Request::SecretsRotate => self.secrets_rotate().await,
             Request::SecretsRewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
+            Request::KeysCreate {
+                name,
+                sources,
+                expires_in_secs,
+            } => self.keys_create(name, sources, expires_in_secs).await,
+            Request::KeysList => self.keys_list().await,
+            Request::KeysRevoke { id } => self.keys_revoke(id).await,
+            Request::Incidents { state } => self.incidents(state).await,
+            Request::IncidentShow { id } => self.incident_show(id).await,
+            Request::IncidentAct { id, op, note } => self.incident_act(id, op, note).await,
         };
         match result {
             Ok(()) => Ok(()),

@@ -8,6 +8,7 @@
 //! Oversized or malformed frames end the connection with an error frame.
 
 mod handlers;
+mod keys;
 mod secrets;
 
 pub use handlers::verify_now;

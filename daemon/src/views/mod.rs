@@ -7,9 +7,15 @@
 //! the state a retention checkpoint carried).
 
 mod auth;
+mod deliveries;
+mod incidents;
+mod keys;
 mod status;
 
 pub use auth::{AuthView, describe};
+pub use deliveries::DeliveryIdView;
+pub use incidents::{Incident, IncidentState, IncidentView};
+pub use keys::{ApiKey, KeysView};
 pub use status::StatusView;
 
 use serde::Serialize;
@@ -33,6 +39,12 @@ pub struct Views {
     pub status: StatusView,
     /// Recent logins and denials.
     pub auth: AuthView,
+    /// API keys.
+    pub keys: KeysView,
+    /// Incidents.
+    pub incidents: IncidentView,
+    /// Accepted delivery ids.
+    pub delivery_ids: DeliveryIdView,
     applied: u64,
     since_snapshot: u64,
 }
@@ -51,6 +63,15 @@ struct Start<V> {
     view: V,
     as_of: u64,
     from_snapshot: bool,
+}
+
+impl<V: View> Start<V> {
+    /// Applies an entry the view has not seen yet.
+    fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
+        if seal.seq > self.as_of {
+            self.view.apply(seal, event);
+        }
+    }
 }
 
 fn start<V: View>(log: &Log, checkpoint: &[ViewState]) -> Start<V> {
@@ -125,28 +146,33 @@ impl Views {
         };
         let mut status = start::<StatusView>(log, &checkpoint);
         let mut auth = start::<AuthView>(log, &checkpoint);
-        let from = status.as_of.min(auth.as_of) + 1;
-        let snapshot_as_of = [
-            &status.from_snapshot.then_some(status.as_of),
-            &auth.from_snapshot.then_some(auth.as_of),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .copied();
+        let mut keys = start::<KeysView>(log, &checkpoint);
+        let mut incidents = start::<IncidentView>(log, &checkpoint);
+        let mut delivery_ids = start::<DeliveryIdView>(log, &checkpoint);
+        let points = [
+            (status.as_of, status.from_snapshot),
+            (auth.as_of, auth.from_snapshot),
+            (keys.as_of, keys.from_snapshot),
+            (incidents.as_of, incidents.from_snapshot),
+            (delivery_ids.as_of, delivery_ids.from_snapshot),
+        ];
+        let from = points.iter().map(|p| p.0).min().unwrap_or(0) + 1;
+        let snapshot_as_of = points.iter().filter(|p| p.1).map(|p| p.0).min();
         let replayed = log.replay(from, |entry, event| {
-            let seal = entry.seal();
-            if seal.seq > status.as_of {
-                status.view.apply(seal, event.as_ref());
-            }
-            if seal.seq > auth.as_of {
-                auth.view.apply(seal, event.as_ref());
-            }
+            let (seal, event) = (entry.seal(), event.as_ref());
+            status.apply(seal, event);
+            auth.apply(seal, event);
+            keys.apply(seal, event);
+            incidents.apply(seal, event);
+            delivery_ids.apply(seal, event);
             Ok(())
         })?;
         let views = Views {
             status: status.view,
             auth: auth.view,
+            keys: keys.view,
+            incidents: incidents.view,
+            delivery_ids: delivery_ids.view,
             applied: log.head().seq,
             since_snapshot: replayed,
         };
@@ -174,6 +200,9 @@ impl Views {
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         self.status.apply(seal, event);
         self.auth.apply(seal, event);
+        self.keys.apply(seal, event);
+        self.incidents.apply(seal, event);
+        self.delivery_ids.apply(seal, event);
         self.applied = seal.seq;
         self.since_snapshot += 1;
     }
@@ -203,7 +232,32 @@ impl Views {
         vec![
             (StatusView::NAME, StatusView::VERSION, encode(&self.status)),
             (AuthView::NAME, AuthView::VERSION, encode(&self.auth)),
+            (KeysView::NAME, KeysView::VERSION, encode(&self.keys)),
+            (
+                IncidentView::NAME,
+                IncidentView::VERSION,
+                encode(&self.incidents),
+            ),
+            (
+                DeliveryIdView::NAME,
+                DeliveryIdView::VERSION,
+                encode(&self.delivery_ids),
+            ),
         ]
+    }
+}
+
+/// A seal for reducer tests: only `seq` and `time` matter to views.
+#[cfg(test)]
+pub(crate) fn test_seal(seq: u64, time: i64) -> Seal {
+    Seal {
+        seq,
+        time,
+        kind: 0,
+        epoch: 1,
+        digest: vigil_store::Hash::ZERO,
+        link: vigil_store::Hash::ZERO,
+        tag: vigil_store::Hash::ZERO,
     }
 }
 

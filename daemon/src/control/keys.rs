@@ -1,0 +1,311 @@
+//! `vigilctl keys …` and `vigilctl incidents …`.
+
+use super::handlers::{Conn, Fail, blocking_with};
+use crate::audit::Auditor;
+use crate::views::{ApiKey, Incident, IncidentState};
+use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
+use vigilctl::{
+    ErrorBody, ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret,
+    event_record,
+};
+
+type Served = Result<(), Fail>;
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
+    Fail::Refuse(ErrorBody::new(code, message))
+}
+
+fn random_hex(bytes: usize) -> Result<String, Fail> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| {
+        refuse(
+            ErrorCode::Internal,
+            format!("the OS random generator failed: {e}"),
+        )
+    })?;
+    Ok(hex::encode(buf))
+}
+
+fn listing(k: &ApiKey) -> KeyListing {
+    KeyListing {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        prefix: k.prefix.clone(),
+        sources: k.sources.clone(),
+        created: k.created,
+        created_by: k.created_by.clone(),
+        expires_at: k.expires_at,
+        revoked_at: k.revoked_at,
+        last_used: k.last_used,
+    }
+}
+
+fn summary(i: &Incident) -> IncidentSummary {
+    IncidentSummary {
+        id: i.id.clone(),
+        state: state_name(i.state).into(),
+        source: i.source.clone(),
+        fingerprint: i.fingerprint.clone(),
+        severity: i.severity,
+        summary: i.summary.clone(),
+        labels: i.labels.clone(),
+        opened_at: i.opened_at,
+        updated_at: i.updated_at,
+        resolved_at: i.resolved_at,
+        fired: i.fired,
+        reopened: i.reopened,
+        flapping: i.flapping,
+    }
+}
+
+fn state_name(s: IncidentState) -> &'static str {
+    match s {
+        IncidentState::Open => "open",
+        IncidentState::Acked => "acked",
+        IncidentState::Resolved => "resolved",
+    }
+}
+
+/// Longest name or note accepted.
+const MAX_TEXT: usize = 1024;
+
+impl Conn<'_> {
+    /// Appends `event` with the allow decision for `request`.
+    async fn record(&mut self, request: &str, event: Event) -> Result<(), Fail> {
+        let actor = self.caller.actor();
+        let grant = &self.caller.grant;
+        let allowed = Auditor::allowed(
+            &actor,
+            &grant.role.name,
+            request,
+            &grant.reason,
+            grant.break_glass,
+        );
+        self.shared
+            .log
+            .append_all_async(&[allowed, event])
+            .await
+            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
+        Ok(())
+    }
+
+    async fn view<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
+    ) -> Result<T, Fail> {
+        let shared = self.shared.clone();
+        blocking_with(move || shared.with_views(f))
+            .await?
+            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))
+    }
+
+    pub(super) async fn keys_create(
+        &mut self,
+        name: String,
+        sources: Vec<String>,
+        expires_in_secs: Option<u64>,
+    ) -> Served {
+        if name.trim().is_empty() || name.len() > MAX_TEXT {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "--name must be 1 to 1024 characters",
+            ));
+        }
+        let config = self.shared.config();
+        if let Some(unknown) = sources.iter().find(|s| !config.sources.contains_key(*s)) {
+            let known: Vec<&str> = config.sources.keys().map(String::as_str).collect();
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                format!(
+                    "no source named {unknown}; configured sources: {}",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        let now = now_micros();
+        let expires_at = match expires_in_secs {
+            Some(secs) => Some(
+                i64::try_from(secs)
+                    .ok()
+                    .and_then(|s| s.checked_mul(1_000_000))
+                    .and_then(|d| now.checked_add(d))
+                    .ok_or_else(|| refuse(ErrorCode::BadRequest, "--expires is too far away"))?,
+            ),
+            None => None,
+        };
+        let existing = self
+            .view(|v| v.keys.keys.keys().cloned().collect::<Vec<_>>())
+            .await?;
+        let id = loop {
+            let id = random_hex(4)?;
+            if !existing.contains(&id) {
+                break id;
+            }
+        };
+        // 160 random bits after the id; only the digest is kept.
+        let raw = format!("vgl_{id}_{}", random_hex(20)?);
+        let prefix = format!("vgl_{id}");
+        let event = Event::ApiKey(ApiKeyChange::Created {
+            id: id.clone(),
+            name,
+            prefix,
+            digest: Hash::sha256(raw.as_bytes()),
+            sources,
+            expires_at,
+            actor: self.caller.actor(),
+        });
+        self.record("keys.create", event).await?;
+        self.shared.refresh_keys().await;
+        let keys = self.shared.keys();
+        let key = keys
+            .get(&id)
+            .map(listing)
+            .ok_or_else(|| refuse(ErrorCode::Internal, "the new key is not in the key view"))?;
+        self.send(&Response::KeyCreated {
+            key,
+            secret: WireSecret::new(raw),
+        })
+        .await
+    }
+
+    pub(super) async fn keys_list(&mut self) -> Served {
+        let keys = self
+            .view(|v| v.keys.keys.values().map(listing).collect::<Vec<_>>())
+            .await?;
+        self.send(&Response::Keys { keys }).await
+    }
+
+    pub(super) async fn keys_revoke(&mut self, id: String) -> Served {
+        let id = id.strip_prefix("vgl_").unwrap_or(&id).to_string();
+        let key = self.shared.keys().get(&id).cloned();
+        let Some(key) = key else {
+            return Err(refuse(
+                ErrorCode::NotFound,
+                format!("no API key {id}; `vigilctl keys list` shows them"),
+            ));
+        };
+        if key.revoked_at.is_some() {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                format!("API key {id} is already revoked"),
+            ));
+        }
+        let event = Event::ApiKey(ApiKeyChange::Revoked {
+            id: id.clone(),
+            actor: self.caller.actor(),
+        });
+        self.record("keys.revoke", event).await?;
+        self.shared.refresh_keys().await;
+        self.send(&Response::Done {
+            message: format!("API key {} ({}) revoked", key.prefix, key.name),
+        })
+        .await
+    }
+
+    pub(super) async fn incidents(&mut self, state: Option<String>) -> Served {
+        let state = match state.as_deref() {
+            None => None,
+            Some("open") => Some(IncidentState::Open),
+            Some("acked") => Some(IncidentState::Acked),
+            Some("resolved") => Some(IncidentState::Resolved),
+            Some(other) => {
+                return Err(refuse(
+                    ErrorCode::BadRequest,
+                    format!("unknown state {other}; use open, acked or resolved"),
+                ));
+            }
+        };
+        let incidents = self
+            .view(move |v| {
+                v.incidents
+                    .list(state)
+                    .into_iter()
+                    .map(summary)
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        self.send(&Response::Incidents { incidents }).await
+    }
+
+    pub(super) async fn incident_show(&mut self, id: String) -> Served {
+        let Some(incident) = self
+            .view(move |v| v.incidents.incidents.get(&id).cloned())
+            .await?
+        else {
+            return Err(refuse(
+                ErrorCode::NotFound,
+                "no such incident; `vigilctl incidents list` shows them",
+            ));
+        };
+        let log = self.shared.log.clone();
+        let seqs: Vec<u64> = incident.history.iter().copied().collect();
+        let history = blocking_with(move || {
+            seqs.into_iter()
+                .filter_map(|seq| log.get(seq).ok().flatten())
+                .map(|e| event_record(&e))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        let annotations = incident
+            .annotations
+            .iter()
+            .map(|a| IncidentNote {
+                seq: a.seq,
+                time: a.time,
+                who: a.who.clone(),
+                op: a.op.clone(),
+                note: a.note.clone(),
+            })
+            .collect();
+        self.send(&Response::Incident {
+            incident: Box::new(summary(&incident)),
+            annotations,
+            history,
+        })
+        .await
+    }
+
+    pub(super) async fn incident_act(
+        &mut self,
+        id: String,
+        op: IncidentOp,
+        note: Option<String>,
+    ) -> Served {
+        if note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
+            return Err(refuse(ErrorCode::BadRequest, "the note is over 1024 bytes"));
+        }
+        let lookup = id.clone();
+        let state = self
+            .view(move |v| v.incidents.incidents.get(&lookup).map(|i| i.state))
+            .await?;
+        let message = match (state, op) {
+            (None, _) => {
+                return Err(refuse(
+                    ErrorCode::NotFound,
+                    format!("no incident {id}; `vigilctl incidents list` shows them"),
+                ));
+            }
+            (Some(IncidentState::Resolved), IncidentOp::Ack | IncidentOp::Resolve) => {
+                return Err(refuse(
+                    ErrorCode::BadRequest,
+                    format!("incident {id} is resolved already"),
+                ));
+            }
+            (Some(_), IncidentOp::Ack) => format!("incident {id} acknowledged"),
+            (Some(_), IncidentOp::Resolve) => format!("incident {id} resolved"),
+            (Some(_), IncidentOp::Note) => format!("note added to incident {id}"),
+        };
+        let event = Event::IncidentAction(IncidentAction {
+            incident: id,
+            op,
+            note,
+            actor: self.caller.actor(),
+        });
+        self.record("incidents.act", event).await?;
+        self.send(&Response::Done { message }).await
+    }
+}

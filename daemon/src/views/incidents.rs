@@ -1,0 +1,398 @@
+//! The incident view: alerts grouped by (source, fingerprint).
+//!
+//! A firing alert opens an incident (or updates the open one); a resolved
+//! alert resolves it; firing again reopens the same incident. Status flips
+//! within [`FLAP_WINDOW`] are counted, and [`FLAP_TRANSITIONS`] of them mark
+//! the incident flapping. Operators ack, resolve and annotate by events.
+//! Ids come from the seq of the event that opened the incident, so they are
+//! the same after every restart and replay. Times are the entries' times,
+//! never the clock, so a replay reproduces the view exactly.
+
+use super::View;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use vigil_store::{Alert, AlertStatus, Event, IncidentOp, Labels, Seal, Severity};
+
+/// Status flips within this window count towards flapping (micros).
+pub const FLAP_WINDOW: i64 = 60 * 60 * 1_000_000;
+/// This many flips within the window mark an incident flapping.
+pub const FLAP_TRANSITIONS: usize = 4;
+/// Alert occurrences remembered per incident (their seqs, for `show`).
+const HISTORY: usize = 200;
+/// Resolved incidents kept in memory before the oldest are forgotten.
+const MAX_RESOLVED: usize = 10_000;
+
+/// Where an incident stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    /// Firing, nobody has acknowledged it.
+    Open,
+    /// Firing, an operator acknowledged it.
+    Acked,
+    /// Resolved by its source or by an operator.
+    Resolved,
+}
+
+/// One note or action by an operator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Seq of the action.
+    pub seq: u64,
+    /// When.
+    pub time: i64,
+    /// Who (as recorded).
+    pub who: String,
+    /// `ack`, `resolve`, `note`.
+    pub op: String,
+    /// Their note.
+    pub note: Option<String>,
+}
+
+/// One incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Stable id.
+    pub id: String,
+    /// Source that sent its alerts.
+    pub source: String,
+    /// Alert fingerprint.
+    pub fingerprint: String,
+    /// State.
+    pub state: IncidentState,
+    /// Severity of the latest firing alert.
+    pub severity: Severity,
+    /// Summary of the latest alert.
+    pub summary: String,
+    /// Labels of the latest alert.
+    pub labels: Labels,
+    /// Opened (entry time, micros).
+    pub opened_at: i64,
+    /// Last alert or action.
+    pub updated_at: i64,
+    /// When it was last resolved.
+    pub resolved_at: Option<i64>,
+    /// Firing alerts received.
+    pub fired: u64,
+    /// Times it reopened after resolving.
+    pub reopened: u64,
+    /// Status flips within the flap window (entry times).
+    pub flips: VecDeque<i64>,
+    /// Whether it is flapping.
+    pub flapping: bool,
+    /// Seqs of the events that carried its alerts, oldest first (bounded).
+    pub history: VecDeque<u64>,
+    /// Operator actions.
+    pub annotations: Vec<Annotation>,
+}
+
+/// All incidents.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    /// By id.
+    pub incidents: BTreeMap<String, Incident>,
+    /// (source, fingerprint) → id of its incident.
+    by_fingerprint: HashMap<(String, String), String>,
+    /// Resolved ids, oldest first, for forgetting.
+    resolved_order: VecDeque<String>,
+}
+
+impl View for IncidentView {
+    const NAME: &'static str = "incidents";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
+        match event {
+            Some(Event::AlertsIngested(a)) => {
+                for (i, alert) in a.alerts.iter().enumerate() {
+                    self.alert(seal, i, &a.source, alert);
+                }
+            }
+            Some(Event::LogMatched(l)) => {
+                if let Some(alert) = &l.alert {
+                    self.alert(seal, 0, &format!("log:{}", l.file), alert);
+                }
+            }
+            Some(Event::IncidentAction(action)) => {
+                let Some(inc) = self.incidents.get_mut(&action.incident) else {
+                    return;
+                };
+                inc.updated_at = seal.time;
+                let op = match action.op {
+                    IncidentOp::Ack => {
+                        if inc.state == IncidentState::Open {
+                            inc.state = IncidentState::Acked;
+                        }
+                        "ack"
+                    }
+                    IncidentOp::Resolve => {
+                        if inc.state != IncidentState::Resolved {
+                            inc.state = IncidentState::Resolved;
+                            inc.resolved_at = Some(seal.time);
+                            self.resolved_order.push_back(action.incident.clone());
+                        }
+                        "resolve"
+                    }
+                    IncidentOp::Note => "note",
+                };
+                inc.annotations.push(Annotation {
+                    seq: seal.seq,
+                    time: seal.time,
+                    who: super::describe(&action.actor),
+                    op: op.into(),
+                    note: action.note.clone(),
+                });
+                self.forget_old();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn incident_id(seq: u64, index: usize) -> String {
+    if index == 0 {
+        seq.to_string()
+    } else {
+        format!("{seq}.{index}")
+    }
+}
+
+impl IncidentView {
+    fn alert(&mut self, seal: &Seal, index: usize, source: &str, alert: &Alert) {
+        let key = (source.to_string(), alert.fingerprint.clone());
+        let existing = self.by_fingerprint.get(&key).cloned();
+        let firing = alert.status == AlertStatus::Firing;
+        let Some(id) = existing else {
+            if !firing {
+                return; // a resolution for something never seen firing
+            }
+            let id = incident_id(seal.seq, index);
+            self.incidents.insert(
+                id.clone(),
+                Incident {
+                    id: id.clone(),
+                    source: source.to_string(),
+                    fingerprint: alert.fingerprint.clone(),
+                    state: IncidentState::Open,
+                    severity: alert.severity,
+                    summary: alert.summary.clone(),
+                    labels: alert.labels.clone(),
+                    opened_at: seal.time,
+                    updated_at: seal.time,
+                    resolved_at: None,
+                    fired: 1,
+                    reopened: 0,
+                    flips: VecDeque::new(),
+                    flapping: false,
+                    history: VecDeque::from([seal.seq]),
+                    annotations: Vec::new(),
+                },
+            );
+            self.by_fingerprint.insert(key, id);
+            return;
+        };
+        let Some(inc) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        inc.updated_at = seal.time;
+        inc.summary.clone_from(&alert.summary);
+        if inc.history.back() != Some(&seal.seq) {
+            inc.history.push_back(seal.seq);
+            if inc.history.len() > HISTORY {
+                inc.history.pop_front();
+            }
+        }
+        let was_resolved = inc.state == IncidentState::Resolved;
+        if firing {
+            inc.fired += 1;
+            inc.severity = alert.severity;
+            inc.labels.clone_from(&alert.labels);
+            if was_resolved {
+                inc.state = IncidentState::Open;
+                inc.reopened += 1;
+                flip(inc, seal.time);
+            }
+        } else if !was_resolved {
+            inc.state = IncidentState::Resolved;
+            inc.resolved_at = Some(seal.time);
+            flip(inc, seal.time);
+            self.resolved_order.push_back(id);
+            self.forget_old();
+        }
+    }
+
+    /// Drops the oldest resolved incidents beyond the bound.
+    fn forget_old(&mut self) {
+        while self.resolved_order.len() > MAX_RESOLVED {
+            let Some(id) = self.resolved_order.pop_front() else {
+                break;
+            };
+            let still_resolved = self
+                .incidents
+                .get(&id)
+                .is_some_and(|i| i.state == IncidentState::Resolved);
+            if still_resolved && let Some(inc) = self.incidents.remove(&id) {
+                self.by_fingerprint.remove(&(inc.source, inc.fingerprint));
+            }
+        }
+    }
+
+    /// Incidents in a state (all when `None`), newest first.
+    pub fn list(&self, state: Option<IncidentState>) -> Vec<&Incident> {
+        let mut out: Vec<&Incident> = self
+            .incidents
+            .values()
+            .filter(|i| state.is_none_or(|s| i.state == s))
+            .collect();
+        out.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
+        out
+    }
+}
+
+fn flip(inc: &mut Incident, time: i64) {
+    inc.flips.push_back(time);
+    while inc.flips.front().is_some_and(|t| time - t > FLAP_WINDOW) {
+        inc.flips.pop_front();
+    }
+    inc.flapping = inc.flips.len() >= FLAP_TRANSITIONS;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_store::{Actor, AlertsIngested, IncidentAction};
+
+    use crate::views::test_seal as seal;
+
+    fn alert(fp: &str, status: AlertStatus) -> Alert {
+        Alert {
+            fingerprint: fp.into(),
+            status,
+            severity: Severity::Error,
+            summary: format!("{fp} is down"),
+            labels: Labels::new(),
+            annotations: Labels::new(),
+            starts_at: None,
+            ends_at: None,
+            links: vec![],
+        }
+    }
+
+    fn ingest(alerts: Vec<Alert>) -> Event {
+        Event::AlertsIngested(AlertsIngested {
+            source: "am".into(),
+            driver: "alertmanager".into(),
+            delivery_id: None,
+            actor: Actor::Daemon,
+            alerts,
+            raw: None,
+        })
+    }
+
+    #[test]
+    fn alerts_open_update_resolve_and_reopen_one_incident() {
+        let mut v = IncidentView::default();
+        v.apply(
+            &seal(10, 1),
+            Some(&ingest(vec![
+                alert("a", AlertStatus::Firing),
+                alert("b", AlertStatus::Firing),
+            ])),
+        );
+        assert_eq!(v.incidents.keys().collect::<Vec<_>>(), ["10", "10.1"]);
+        v.apply(
+            &seal(11, 2),
+            Some(&ingest(vec![alert("a", AlertStatus::Firing)])),
+        );
+        assert_eq!(v.incidents["10"].fired, 2);
+        v.apply(
+            &seal(12, 3),
+            Some(&ingest(vec![alert("a", AlertStatus::Resolved)])),
+        );
+        assert_eq!(v.incidents["10"].state, IncidentState::Resolved);
+        v.apply(
+            &seal(13, 4),
+            Some(&ingest(vec![alert("a", AlertStatus::Firing)])),
+        );
+        let a = &v.incidents["10"];
+        assert_eq!((a.state, a.reopened), (IncidentState::Open, 1));
+        assert_eq!(a.history, [10, 11, 12, 13]);
+        assert!(!a.flapping);
+        // A resolution for something never seen opens nothing.
+        v.apply(
+            &seal(14, 5),
+            Some(&ingest(vec![alert("z", AlertStatus::Resolved)])),
+        );
+        assert_eq!(v.incidents.len(), 2);
+        assert_eq!(v.list(Some(IncidentState::Open)).len(), 2);
+    }
+
+    #[test]
+    fn rapid_flips_mark_flapping_and_old_flips_expire() {
+        let mut v = IncidentView::default();
+        let mut t = 0;
+        let mut seq = 1;
+        let mut step = |v: &mut IncidentView, status, dt: i64| {
+            t += dt;
+            seq += 1;
+            v.apply(&seal(seq, t), Some(&ingest(vec![alert("f", status)])));
+        };
+        step(&mut v, AlertStatus::Firing, 0);
+        for _ in 0..2 {
+            step(&mut v, AlertStatus::Resolved, 60_000_000);
+            step(&mut v, AlertStatus::Firing, 60_000_000);
+        }
+        assert!(v.incidents["2"].flapping);
+        step(&mut v, AlertStatus::Resolved, 2 * FLAP_WINDOW);
+        assert!(!v.incidents["2"].flapping);
+    }
+
+    #[test]
+    fn operators_ack_resolve_and_note() {
+        let mut v = IncidentView::default();
+        v.apply(
+            &seal(5, 1),
+            Some(&ingest(vec![alert("a", AlertStatus::Firing)])),
+        );
+        let act = |op, note: Option<&str>| {
+            Event::IncidentAction(IncidentAction {
+                incident: "5".into(),
+                op,
+                note: note.map(str::to_string),
+                actor: Actor::Local {
+                    uid: 1000,
+                    gid: 1000,
+                    pid: 1,
+                    user: Some("alice".into()),
+                },
+            })
+        };
+        v.apply(&seal(6, 2), Some(&act(IncidentOp::Ack, Some("looking"))));
+        assert_eq!(v.incidents["5"].state, IncidentState::Acked);
+        v.apply(
+            &seal(7, 3),
+            Some(&ingest(vec![alert("a", AlertStatus::Firing)])),
+        );
+        assert_eq!(v.incidents["5"].state, IncidentState::Acked);
+        v.apply(&seal(8, 4), Some(&act(IncidentOp::Resolve, None)));
+        let inc = &v.incidents["5"];
+        assert_eq!(inc.state, IncidentState::Resolved);
+        assert_eq!(inc.annotations.len(), 2);
+        assert!(
+            inc.annotations[0].who.contains("alice"),
+            "{}",
+            inc.annotations[0].who
+        );
+        // Replaying the same entries gives the same view.
+        let mut again = IncidentView::default();
+        for (s, e) in [
+            (seal(5, 1), ingest(vec![alert("a", AlertStatus::Firing)])),
+            (seal(6, 2), act(IncidentOp::Ack, Some("looking"))),
+            (seal(7, 3), ingest(vec![alert("a", AlertStatus::Firing)])),
+            (seal(8, 4), act(IncidentOp::Resolve, None)),
+        ] {
+            again.apply(&s, Some(&e));
+        }
+        assert_eq!(again, v);
+    }
+}

@@ -1,0 +1,160 @@
+//! The API key view: every key ever created, its scopes, expiry,
+//! revocation, and when it was last used (from the deliveries it made).
+//! Only digests are here; a raw key exists once, in `keys create`'s answer.
+
+use super::View;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vigil_store::{Actor, ApiKeyChange, Event, Hash, Seal};
+
+/// One API key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Id (also in the key's text, after `vgl_`).
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Display prefix.
+    pub prefix: String,
+    /// SHA-256 of the whole key.
+    pub digest: Hash,
+    /// Sources it may post to (empty: all).
+    pub sources: Vec<String>,
+    /// Created (entry time, micros).
+    pub created: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// Expiry (micros), if any.
+    pub expires_at: Option<i64>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<i64>,
+    /// Last accepted delivery made with it.
+    pub last_used: Option<i64>,
+}
+
+impl ApiKey {
+    /// Whether it may be used at `now` (micros).
+    pub fn usable(&self, now: i64) -> Result<(), &'static str> {
+        if self.revoked_at.is_some() {
+            return Err("revoked");
+        }
+        if self.expires_at.is_some_and(|t| t <= now) {
+            return Err("expired");
+        }
+        Ok(())
+    }
+
+    /// Whether it may post to `source`.
+    pub fn allows(&self, source: &str) -> bool {
+        self.sources.is_empty() || self.sources.iter().any(|s| s == source)
+    }
+}
+
+/// Every API key, by id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeysView {
+    /// By id.
+    pub keys: BTreeMap<String, ApiKey>,
+}
+
+impl View for KeysView {
+    const NAME: &'static str = "keys";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
+        let used_by = match event {
+            Some(Event::ApiKey(ApiKeyChange::Created {
+                id,
+                name,
+                prefix,
+                digest,
+                sources,
+                expires_at,
+                actor,
+            })) => {
+                self.keys.insert(
+                    id.clone(),
+                    ApiKey {
+                        id: id.clone(),
+                        name: name.clone(),
+                        prefix: prefix.clone(),
+                        digest: *digest,
+                        sources: sources.clone(),
+                        created: seal.time,
+                        created_by: super::describe(actor),
+                        expires_at: *expires_at,
+                        revoked_at: None,
+                        last_used: None,
+                    },
+                );
+                return;
+            }
+            Some(Event::ApiKey(ApiKeyChange::Revoked { id, .. })) => {
+                if let Some(k) = self.keys.get_mut(id) {
+                    k.revoked_at.get_or_insert(seal.time);
+                }
+                return;
+            }
+            Some(Event::AlertsIngested(a)) => &a.actor,
+            Some(Event::WebhookReceived(w)) => &w.actor,
+            _ => return,
+        };
+        if let Actor::ApiKey { id, .. } = used_by
+            && let Some(k) = self.keys.get_mut(id)
+        {
+            k.last_used = Some(seal.time);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_store::{AlertsIngested, Hash};
+
+    use crate::views::test_seal as seal;
+
+    #[test]
+    fn keys_are_created_used_and_revoked() {
+        let mut v = KeysView::default();
+        v.apply(
+            &seal(1, 100),
+            Some(&Event::ApiKey(ApiKeyChange::Created {
+                id: "ab12cd34".into(),
+                name: "ci".into(),
+                prefix: "vgl_ab12cd34".into(),
+                digest: Hash([7; 32]),
+                sources: vec!["github".into()],
+                expires_at: Some(1_000),
+                actor: Actor::Daemon,
+            })),
+        );
+        let k = &v.keys["ab12cd34"];
+        assert!(k.allows("github") && !k.allows("gitlab"));
+        assert_eq!(k.usable(999), Ok(()));
+        assert_eq!(k.usable(1_000), Err("expired"));
+        v.apply(
+            &seal(2, 200),
+            Some(&Event::AlertsIngested(AlertsIngested {
+                source: "github".into(),
+                driver: "github".into(),
+                delivery_id: None,
+                actor: Actor::ApiKey {
+                    id: "ab12cd34".into(),
+                    prefix: "vgl_ab12cd34".into(),
+                },
+                alerts: vec![],
+                raw: None,
+            })),
+        );
+        assert_eq!(v.keys["ab12cd34"].last_used, Some(200));
+        v.apply(
+            &seal(3, 300),
+            Some(&Event::ApiKey(ApiKeyChange::Revoked {
+                id: "ab12cd34".into(),
+                actor: Actor::Daemon,
+            })),
+        );
+        assert_eq!(v.keys["ab12cd34"].usable(0), Err("revoked"));
+    }
+}

@@ -1,0 +1,685 @@
+//! Ingestion end to end, against the real daemon over real HTTP: every
+//! driver with its published payload shape and real signature, every way a
+//! delivery can be refused (and that a refusal stores nothing), limits,
+//! redaction, and SIGKILL under load.
+
+#![allow(clippy::unwrap_used)]
+
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vigil_tests::http::{self, Reply};
+use vigil_tests::*;
+
+fn fixture(path: &str) -> Vec<u8> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/webhooks")
+        .join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+fn mac(secret: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap();
+    m.update(message);
+    m.finalize().into_bytes().to_vec()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn dev_key(state: &Path) -> String {
+    std::fs::read_to_string(state.join("dev-api-key"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// A signed delivery for each development source: (headers, body).
+fn signed(driver: &str, body: &[u8], delivery: &str) -> Vec<(String, String)> {
+    let hex_mac = |secret: &str, msg: &[u8]| hex::encode(mac(secret.as_bytes(), msg));
+    match driver {
+        "alertmanager" => vec![],
+        "grafana" => vec![(
+            "X-Grafana-Alerting-Signature".into(),
+            hex_mac("dev-only-grafana-secret", body),
+        )],
+        "github" => vec![
+            ("X-GitHub-Event".into(), "workflow_run".into()),
+            ("X-GitHub-Delivery".into(), delivery.into()),
+            (
+                "X-Hub-Signature-256".into(),
+                format!("sha256={}", hex_mac("dev-only-github-secret", body)),
+            ),
+        ],
+        "gitlab" => vec![
+            ("X-Gitlab-Event".into(), "Pipeline Hook".into()),
+            ("X-Gitlab-Token".into(), "dev-only-gitlab-token".into()),
+        ],
+        "jenkins" => vec![("X-Jenkins-Token".into(), "dev-only-jenkins-token".into())],
+        "pagerduty" => vec![(
+            "X-PagerDuty-Signature".into(),
+            format!("v1={}", hex_mac("dev-only-pagerduty-secret", body)),
+        )],
+        "generic" => generic_headers(delivery, now_secs(), body),
+        other => panic!("no signer for {other}"),
+    }
+}
+
+fn generic_headers(id: &str, ts: u64, body: &[u8]) -> Vec<(String, String)> {
+    let mut msg = format!("{id}.{ts}.").into_bytes();
+    msg.extend_from_slice(body);
+    let sig =
+        base64::engine::general_purpose::STANDARD.encode(mac(b"dev-only-generic-secret", &msg));
+    vec![
+        ("webhook-id".into(), id.into()),
+        ("webhook-timestamp".into(), ts.to_string()),
+        ("webhook-signature".into(), format!("v1,{sig}")),
+    ]
+}
+
+fn post(
+    addr: SocketAddr,
+    source: &str,
+    key: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let extra: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    http::ingest(addr, source, key, &extra, body)
+}
+
+fn error_code(r: &Reply) -> String {
+    r.json()["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn entries(daemon: &Daemon) -> u64 {
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&daemon.ctl(&["--json", "status"]))).unwrap();
+    status["head"]["seq"].as_u64().unwrap()
+}
+
+const FIXTURES: [(&str, &str); 7] = [
+    ("alertmanager", "alertmanager/firing.json"),
+    ("grafana", "grafana/firing.json"),
+    ("github", "github/workflow_run_failure.json"),
+    ("gitlab", "gitlab/pipeline_failed.json"),
+    ("jenkins", "jenkins/failure.json"),
+    ("pagerduty", "pagerduty/incident_triggered.json"),
+    ("generic", "generic/alert.json"),
+];
+
+#[test]
+fn every_driver_accepts_its_signed_fixture_and_opens_an_incident() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    let addr = daemon.http_addr();
+    let key = dev_key(&daemon.state_dir);
+    assert!(
+        daemon.stdout().join("\n").contains("curl"),
+        "the banner shows a curl line"
+    );
+    for (i, (driver, path)) in FIXTURES.iter().enumerate() {
+        let body = fixture(path);
+        let headers = signed(driver, &body, &format!("delivery-{i}"));
+        if *driver != "alertmanager" {
+            // The same delivery with its signature or token altered: 403.
+            let mut forged = headers.clone();
+            let last = forged
+                .iter_mut()
+                .rfind(|(k, _)| {
+                    k.to_ascii_lowercase().contains("signature")
+                        || k.to_ascii_lowercase().contains("token")
+                })
+                .unwrap();
+            let flipped = if last.1.ends_with('0') { '1' } else { '0' };
+            last.1.pop();
+            last.1.push(flipped);
+            let r = post(addr, driver, &key, &forged, &body);
+            assert_eq!(
+                r.status, 403,
+                "{driver} accepted a forged signature: {}",
+                r.body
+            );
+        }
+        let r = post(addr, driver, &key, &headers, &body);
+        assert_eq!(r.status, 202, "{driver}: {}", r.body);
+        let answer = r.json();
+        assert!(
+            answer["accepted"].as_u64().unwrap() >= 1,
+            "{driver}: {answer}"
+        );
+        assert_eq!(answer["seqs"].as_array().unwrap().len(), 1);
+    }
+    let incidents = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])));
+    for (driver, _) in FIXTURES {
+        assert!(
+            incidents
+                .iter()
+                .any(|i| i["source"] == driver && i["state"] == "open"),
+            "no open incident from {driver}: {incidents:?}"
+        );
+    }
+    // Incident ids survive a restart and a full replay.
+    let before: Vec<String> = incidents.iter().map(|i| i["id"].to_string()).collect();
+    assert!(daemon.stop().success());
+    let daemon = Daemon::dev(tmp.path(), None);
+    let after: Vec<String> = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])))
+        .iter()
+        .map(|i| i["id"].to_string())
+        .collect();
+    assert_eq!(before, after);
+    let id = after[0].trim_matches('"').to_string();
+    assert!(
+        ok(&daemon.ctl(&["incidents", "ack", &id, "--note", "on it"])).contains("acknowledged")
+    );
+    let shown = ok(&daemon.ctl(&["--json", "incidents", "show", &id]));
+    let shown: serde_json::Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(shown["incident"]["state"], "acked");
+    assert_eq!(shown["annotations"][0]["note"], "on it");
+    assert!(!shown["history"].as_array().unwrap().is_empty());
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn refused_deliveries_get_the_right_status_and_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    let addr = daemon.http_addr();
+    let key = dev_key(&daemon.state_dir);
+    let body = fixture("github/workflow_run_failure.json");
+    let good = signed("github", &body, "gh-1");
+    let head = entries(&daemon);
+    let check = |name: &str, r: Reply, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{name}: {}", r.body);
+        assert_eq!(error_code(&r), code, "{name}: {}", r.body);
+        assert!(
+            !r.body.contains("dev-only"),
+            "{name} echoes a secret: {}",
+            r.body
+        );
+    };
+    let mut bad = good.clone();
+    bad[2].1 = format!("sha256={}", "0".repeat(64));
+    check(
+        "bad signature",
+        post(addr, "github", &key, &bad, &body),
+        403,
+        "bad_signature",
+    );
+    check(
+        "missing signature",
+        post(addr, "github", &key, &good[..2], &body),
+        403,
+        "bad_signature",
+    );
+    let stale = generic_headers("g-stale", now_secs() - 3600, b"{\"summary\":\"x\"}");
+    check(
+        "stale timestamp",
+        post(addr, "generic", &key, &stale, b"{\"summary\":\"x\"}"),
+        403,
+        "bad_signature",
+    );
+    check(
+        "no key",
+        http::request(
+            addr,
+            "POST",
+            "/v1/ingest/github",
+            &[("Content-Type", "application/json")],
+            &body,
+        ),
+        401,
+        "unauthorized",
+    );
+    check(
+        "wrong key",
+        post(addr, "github", "vgl_00000000_deadbeef", &good, &body),
+        401,
+        "unauthorized",
+    );
+    check(
+        "unknown source",
+        post(addr, "nagios", &key, &[], b"{}"),
+        404,
+        "unknown_source",
+    );
+    check(
+        "wrong content type",
+        http::request(
+            addr,
+            "POST",
+            "/v1/ingest/github",
+            &[
+                ("Authorization", &format!("Bearer {key}")),
+                ("Content-Type", "text/plain"),
+            ],
+            &body,
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    check(
+        "malformed JSON",
+        post(addr, "alertmanager", &key, &[], b"{\"version\":"),
+        400,
+        "malformed",
+    );
+    let deep = "[".repeat(100) + &"]".repeat(100);
+    check(
+        "deep JSON",
+        post(addr, "alertmanager", &key, &[], deep.as_bytes()),
+        400,
+        "malformed",
+    );
+    check(
+        "wrong shape",
+        post(
+            addr,
+            "alertmanager",
+            &key,
+            &[],
+            b"{\"version\":\"4\",\"alerts\":5}",
+        ),
+        422,
+        "invalid_payload",
+    );
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+    check(
+        "oversize",
+        post(addr, "alertmanager", &key, &[], big.as_bytes()),
+        413,
+        "too_large",
+    );
+    // The only new entry is the audit of the `status` connection asking.
+    assert_eq!(entries(&daemon), head + 1, "a refusal stored something");
+
+    // The first delivery is accepted, its replay is a conflict.
+    assert_eq!(post(addr, "github", &key, &good, &body).status, 202);
+    check(
+        "replayed delivery",
+        post(addr, "github", &key, &good, &body),
+        409,
+        "duplicate",
+    );
+
+    // Revoked and expired keys.
+    let created = ok(&daemon.ctl(&[
+        "--json",
+        "keys",
+        "create",
+        "--name",
+        "short",
+        "--expires",
+        "1s",
+        "--source",
+        "alertmanager",
+    ]));
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    let short = created["secret"].as_str().unwrap().to_string();
+    let am = fixture("alertmanager/firing.json");
+    assert_eq!(post(addr, "alertmanager", &short, &[], &am).status, 202);
+    check(
+        "out of scope",
+        post(addr, "github", &short, &good, &body),
+        403,
+        "forbidden",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    check(
+        "expired key",
+        post(addr, "alertmanager", &short, &[], &am),
+        401,
+        "unauthorized",
+    );
+    let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "gone"]));
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    let gone = created["secret"].as_str().unwrap().to_string();
+    let prefix = created["key"]["prefix"].as_str().unwrap().to_string();
+    assert_eq!(post(addr, "alertmanager", &gone, &[], &am).status, 202);
+    ok(&daemon.ctl(&["keys", "revoke", &prefix]));
+    check(
+        "revoked key",
+        post(addr, "alertmanager", &gone, &[], &am),
+        401,
+        "unauthorized",
+    );
+    let keys = json_lines(&ok(&daemon.ctl(&["--json", "keys", "list"])));
+    let listed = keys
+        .iter()
+        .find(|k| k["prefix"] == prefix.as_str())
+        .unwrap();
+    assert!(listed["revoked_at"].is_i64() && listed["last_used"].is_i64());
+    assert!(!ok(&daemon.ctl(&["--json", "keys", "list"])).contains(&gone));
+
+    // Health needs no key; anything else does.
+    assert_eq!(
+        http::request(addr, "GET", "/v1/health", &[], b"").status,
+        200
+    );
+    assert_eq!(
+        http::request(addr, "GET", "/v1/other", &[], b"").status,
+        401
+    );
+    assert_eq!(
+        http::request(addr, "GET", "/v1/health/", &[], b"").status,
+        401
+    );
+    let auth = format!("Bearer {key}");
+    assert_eq!(
+        http::request(addr, "GET", "/v1/other", &[("Authorization", &auth)], b"").status,
+        404
+    );
+
+    // Rejections are counted into a few events, not one per request.
+    assert!(daemon.stop().success());
+    let daemon = Daemon::dev(tmp.path(), None);
+    let rejections = json_lines(&ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "auth", "--limit", "100",
+    ])));
+    assert!(
+        rejections
+            .iter()
+            .any(|e| e["event"]["auth_rejections"]["reason"] == "bad_signature"),
+        "{rejections:?}"
+    );
+    assert!(daemon.stop().success());
+}
+
+fn config(dir: &Path, http: &str) -> PathBuf {
+    let path = dir.join("vigil.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[daemon]
+state_dir = "{state}"
+socket = "{socket}"
+socket_mode = "0600"
+
+[http]
+listen = "127.0.0.1:0"
+{http}
+
+[sources.am]
+driver = "alertmanager"
+store_raw = true
+"#,
+            state = dir.join("state").display(),
+            socket = dir.join("control.sock").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn new_key(daemon: &Daemon) -> String {
+    let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "t"]));
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    created["secret"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_bursts_are_limited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config(
+        tmp.path(),
+        "header_timeout = \"1s\"\nrate_per_key = 2\nburst_per_key = 5\n",
+    );
+    let daemon = Daemon::with_config(
+        &config,
+        &tmp.path().join("control.sock"),
+        &tmp.path().join("state"),
+    );
+    let addr = daemon.http_addr();
+    let key = new_key(&daemon);
+
+    // Slowloris: half a header, then silence.
+    let started = std::time::Instant::now();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::Write;
+    stream
+        .write_all(b"POST /v1/ingest/am HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let reply = http::read_reply(&mut stream);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "not cut off: {waited:?}");
+    assert!(reply.status == 0 || reply.status == 408, "{reply:?}");
+
+    let body = fixture("alertmanager/firing.json");
+    let statuses: Vec<Reply> = (0..12)
+        .map(|_| http::ingest(addr, "am", &key, &[], &body))
+        .collect();
+    let accepted = statuses.iter().filter(|r| r.status == 202).count();
+    let limited: Vec<&Reply> = statuses.iter().filter(|r| r.status == 429).collect();
+    assert!((5..=7).contains(&accepted), "accepted {accepted}");
+    assert!(!limited.is_empty());
+    assert!(
+        limited[0]
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(error_code(limited[0]), "rate_limited");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn redaction_keeps_canaries_out_of_every_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config(tmp.path(), "");
+    let daemon = Daemon::with_config(
+        &config,
+        &tmp.path().join("control.sock"),
+        &tmp.path().join("state"),
+    );
+    let addr = daemon.http_addr();
+    let key = new_key(&daemon);
+    let canaries = [
+        "AKIAQCANARY7EXAMPLE2",
+        "ghp_CANARYaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
+        "glpat-CANARYbbbbbbbbbbbbbbbb",
+        "xoxb-1234567890-CANARYcccccccccc",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDQU5BUlkifQ.CANARYsig_dddddddddddddddddd",
+        "CANARY-pass-w0rd",
+    ];
+    let body = serde_json::json!({
+        "version": "4", "status": "firing", "receiver": "vigil", "groupKey": "{}:{}",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "Leak", "severity": "critical", "access": canaries[0]},
+            "annotations": {
+                "summary": format!("deploy used {} and {}", canaries[1], canaries[2]),
+                "description": format!("slack {} jwt {} password={}", canaries[3], canaries[4], canaries[5]),
+                "runbook": "https://wiki.example.com/runbooks/leak?id=42",
+            },
+            "startsAt": "2026-11-23T07:00:00Z",
+            "generatorURL": format!("https://admin:{}@prometheus.example.com/graph", canaries[5]),
+        }]
+    });
+    let r = http::ingest(addr, "am", &key, &[], body.to_string().as_bytes());
+    assert_eq!(r.status, 202, "{}", r.body);
+    let events = ok(&daemon.ctl(&["--json", "events", "list", "--kind", "ingest"]));
+    assert!(events.contains("[REDACTED:"), "{events}");
+    assert!(
+        events.contains("https://wiki.example.com/runbooks/leak?id=42"),
+        "ordinary URLs survive"
+    );
+    let logs = daemon.stderr();
+    for c in canaries {
+        assert!(!events.contains(c), "{c} stored: {events}");
+        assert!(!logs.contains(c), "{c} logged");
+    }
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn sigkill_under_ingest_load_loses_no_acknowledged_alert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config(tmp.path(), "");
+    let socket = tmp.path().join("control.sock");
+    let state = tmp.path().join("state");
+    let daemon = Daemon::with_config(&config, &socket, &state);
+    let addr = daemon.http_addr();
+    let key = new_key(&daemon);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0.. {
+                    let fp = format!("w{w}-{i}");
+                    let body = serde_json::json!({
+                        "version": "4", "status": "firing", "receiver": "r", "groupKey": "g",
+                        "alerts": [{"status": "firing", "labels": {"alertname": "Load", "n": fp},
+                                    "annotations": {}, "startsAt": "2026-11-23T07:00:00Z", "fingerprint": fp}]
+                    });
+                    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { break };
+                    use std::io::Write;
+                    let head = format!(
+                        "POST /v1/ingest/am HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.to_string().len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        break;
+                    }
+                    let reply = http::read_reply(&mut stream);
+                    if reply.status != 202 {
+                        break;
+                    }
+                    acked.push(fp);
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    daemon.kill9();
+    let acked: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(acked.len() > 20, "only {} acknowledged", acked.len());
+
+    let daemon = Daemon::with_config(&config, &socket, &state);
+    let mut stored = std::collections::HashSet::new();
+    let mut from = 1;
+    loop {
+        let page = ok(&daemon.ctl(&[
+            "--json",
+            "events",
+            "list",
+            "--kind",
+            "ingest",
+            "--from",
+            &from.to_string(),
+            "--limit",
+            "10000",
+        ]));
+        let page = json_lines(&page);
+        let Some(last) = page.last() else { break };
+        from = last["seq"].as_u64().unwrap() + 1;
+        for e in &page {
+            for a in e["event"]["alerts_ingested"]["alerts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                stored.insert(a["fingerprint"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    let lost: Vec<&String> = acked.iter().filter(|fp| !stored.contains(*fp)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged alerts lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let verify = daemon.ctl(&["verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn tls_serves_https_with_the_configured_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config = config(
+        tmp.path(),
+        &format!(
+            "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let daemon = Daemon::with_config(
+        &config,
+        &tmp.path().join("control.sock"),
+        &tmp.path().join("state"),
+    );
+    let addr = daemon.http_addr();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(&cert)
+        .arg(format!("https://{addr}/v1/health"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"ok\""));
+    // Plaintext on the TLS port gets nothing useful.
+    let plain = http::request(addr, "GET", "/v1/health", &[], b"");
+    assert_ne!(plain.status, 200);
+    assert!(daemon.stop().success());
+}
