@@ -5,7 +5,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
 use vigilctl::{Finding, FindingSeverity as Sev};
 
-fn finding(
+/// A finding: what was checked, how bad, what was seen, how to fix it.
+pub fn finding(
     check: &str,
     severity: Sev,
     message: impl Into<String>,
@@ -32,6 +33,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         verification(&shared, &mut out);
         crate::doctor_secrets::master_key(&shared, &mut out);
         crate::doctor_secrets::sources(&shared, &mut out);
+        crate::doctor_spool::spool(&shared, &mut out);
         out
     })
     .await

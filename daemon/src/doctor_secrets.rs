@@ -1,18 +1,10 @@
 //! Doctor checks about secrets and ingestion: where the master key comes
 //! from, inline values, sources that skip signatures, plaintext listeners.
 
+use crate::doctor::finding;
 use crate::secrets::KeySource;
 use crate::state::Shared;
 use vigilctl::{Finding, FindingSeverity as Sev};
-
-fn finding(check: &str, severity: Sev, message: String, fix: &str) -> Finding {
-    Finding {
-        check: check.into(),
-        severity,
-        message,
-        fix: fix.into(),
-    }
-}
 
 /// Master key source and the vault's health.
 pub fn master_key(shared: &Shared, out: &mut Vec<Finding>) {

@@ -11,12 +11,14 @@ mod config;
 mod control;
 mod doctor;
 mod doctor_secrets;
+mod doctor_spool;
 mod http;
 mod intake;
 mod logging;
 mod reload;
 mod runtime;
 mod secrets;
+mod spool;
 mod state;
 mod systemd;
 mod tasks;
@@ -150,7 +152,9 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("vigild: {e:#}");
-            if e.downcast_ref::<secrets::StartError>().is_some() {
+            if e.downcast_ref::<secrets::StartError>().is_some()
+                || e.downcast_ref::<spool::SpoolError>().is_some()
+            {
                 ExitCode::from(EX_CONFIG)
             } else {
                 ExitCode::from(1)

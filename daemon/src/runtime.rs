@@ -45,6 +45,11 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
     let log = open_store(&config, head_tx)?;
     let secrets = crate::secrets::Secrets::start(&config, options.dev, &log)?;
+    let spool = if config.spool.enabled {
+        Some(crate::spool::SpoolDirs::prepare(&config.spool_dir())?)
+    } else {
+        None
+    };
     tasks::advance_epoch(&log, "start")
         .await
         .context("starting a new sealing epoch")?;
@@ -118,6 +123,10 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         None
     };
     tokio::spawn(tasks::ingest_housekeeping(shared.clone()));
+    if let Some(dirs) = spool {
+        tracing::info!(dir = %dirs.incoming.display(), "spool watched");
+        tokio::spawn(crate::spool::run(shared.clone(), dirs));
+    }
     tokio::spawn(tasks::epochs(shared.clone()));
     tokio::spawn(tasks::views(shared.clone()));
     tokio::spawn(tasks::denials(shared.clone()));

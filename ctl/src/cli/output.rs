@@ -128,6 +128,7 @@ fn describe(actor: &vigil_store::Actor) -> String {
         Actor::ApiKey { prefix, .. } => format!("key {prefix}"),
         Actor::Remote { addr } => addr.clone(),
         Actor::Source { name } => format!("source {name}"),
+        Actor::Spool { uid, file } => format!("spool file {file} (uid {uid})"),
     }
 }
 

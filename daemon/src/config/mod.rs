@@ -5,9 +5,11 @@
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
 mod sources;
+mod spool;
 mod values;
 
 pub use sources::{HttpConfig, SourceConfig, Verify};
+pub use spool::SpoolConfig;
 pub use values::{Interval, Mode};
 
 use serde::Deserialize;
@@ -77,6 +79,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Webhook sources by name (`POST /v1/ingest/NAME`).
     pub sources: BTreeMap<String, Spanned<SourceConfig>>,
+    /// The spool directory for scripts.
+    pub spool: SpoolConfig,
     /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
     pub redaction: BTreeMap<String, Spanned<String>>,
     /// Every `secret:NAME` in the file: (key path, name).
@@ -300,6 +304,18 @@ impl Config {
                 format!("redaction.{kind}: {reason}"),
             ));
         }
+        let spool = &self.spool.source;
+        if !sources::valid_source_name(spool) || self.sources.contains_key(spool) {
+            let offset = text.find("[spool]").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                format!(
+                    "spool.source `{spool}` must be 1 to 64 of a-z 0-9 - _ and not the name of a [sources] entry"
+                ),
+            ));
+        }
         for (name, source) in &self.sources {
             let at = source.span().start;
             if !sources::valid_source_name(name) {
@@ -377,6 +393,11 @@ impl Config {
             .filter(|(_, n)| n == name)
             .map(|(key, _)| key.clone())
             .collect()
+    }
+
+    /// The spool directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.spool.dir(&self.daemon.state_dir)
     }
 
     /// Where the store lives.

@@ -41,6 +41,7 @@ pub fn describe(actor: &Actor) -> String {
         Actor::ApiKey { prefix, .. } => format!("key {prefix}"),
         Actor::Remote { addr } => format!("remote {addr}"),
         Actor::Source { name } => format!("source {name}"),
+        Actor::Spool { uid, file } => format!("spool file {file} (uid {uid})"),
     }
 }
 

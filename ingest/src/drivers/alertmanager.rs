@@ -30,7 +30,10 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
     let root = object(delivery.json, "")?;
     // Another version would mean another format: refuse rather than guess.
     if root.str("version")? != "4" {
-        return Err(err("version", "expected \"4\" (Alertmanager webhook payload version 4)"));
+        return Err(err(
+            "version",
+            "expected \"4\" (Alertmanager webhook payload version 4)",
+        ));
     }
     alert_group(&root, DriverKind::Alertmanager, |_, _| Ok(()))
 }
@@ -71,12 +74,13 @@ fn one(obj: &Obj<'_>, driver: DriverKind) -> Result<Alert, ShapeError> {
         Some(fp) => shape::sender_fingerprint(fp, &obj.at("fingerprint"))?,
         None => shape::fingerprint(driver.name(), &labels, &[]),
     };
+    // The first candidate that is not blank: a template may render empty.
     let summary = ["summary", "description"]
         .iter()
-        .find_map(|k| annotations.get(*k))
-        .or_else(|| labels.get("alertname"))
+        .filter_map(|k| annotations.get(*k))
+        .chain(labels.get("alertname"))
         .map(|s| shape::summary(s))
-        .filter(|s| !s.is_empty())
+        .find(|s| !s.is_empty())
         .unwrap_or_else(|| format!("{driver} alert"));
     let mut links = Vec::new();
     shape::push_link(&mut links, obj.opt_str("generatorURL")?);

@@ -75,7 +75,13 @@ pub(super) fn verify(delivery: &Delivery<'_>, verifier: &Verifier) -> Result<(),
     let seconds = signature::unix_seconds(timestamp, TIMESTAMP_HEADER)?;
     let tags = tags(signature::required(headers, SIGNATURE_HEADER)?)?;
     let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-    let signed = [id.as_bytes(), b".", timestamp.as_bytes(), b".", delivery.body];
+    let signed = [
+        id.as_bytes(),
+        b".",
+        timestamp.as_bytes(),
+        b".",
+        delivery.body,
+    ];
     if !any_mac_matches(&keys, &signed, &tags) {
         return Err(Rejection::BadSignature);
     }
@@ -192,7 +198,10 @@ fn links(obj: &Obj<'_>) -> Result<Vec<String>, ShapeError> {
         if item.as_str().is_none() || url.is_empty() || url.len() > shape::MAX_VALUE_BYTES {
             return Err(err(
                 &at,
-                &format!("expected a non-empty string of at most {} bytes", shape::MAX_VALUE_BYTES),
+                &format!(
+                    "expected a non-empty string of at most {} bytes",
+                    shape::MAX_VALUE_BYTES
+                ),
             ));
         }
         shape::push_link(&mut links, Some(url));

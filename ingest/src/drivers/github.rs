@@ -72,7 +72,9 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
             summary: shape::summary(&summary),
         });
     };
-    Ok(Normalized::Alerts(vec![run.alert(&root, repo, status, verb)?]))
+    Ok(Normalized::Alerts(vec![
+        run.alert(&root, repo, status, verb)?,
+    ]))
 }
 
 /// The event name, which selects the payload's shape.
@@ -243,10 +245,22 @@ impl<'a> Run<'a> {
         shape::put(&mut labels, self.kind.name_label(), &self.name);
         shape::put(&mut labels, "event", self.kind.event());
         let mut annotations = Labels::new();
-        shape::put(&mut annotations, "conclusion", self.conclusion.unwrap_or_default());
-        shape::put(&mut annotations, "head_sha", self.head_sha.unwrap_or_default());
+        shape::put(
+            &mut annotations,
+            "conclusion",
+            self.conclusion.unwrap_or_default(),
+        );
+        shape::put(
+            &mut annotations,
+            "head_sha",
+            self.head_sha.unwrap_or_default(),
+        );
         if let Some(sender) = root.opt_obj("sender")? {
-            shape::put(&mut annotations, "sender", sender.opt_text("login")?.unwrap_or_default());
+            shape::put(
+                &mut annotations,
+                "sender",
+                sender.opt_text("login")?.unwrap_or_default(),
+            );
         }
         let on_branch = self.branch.map(|b| format!(" on {b}")).unwrap_or_default();
         let mut links = Vec::new();
@@ -291,11 +305,17 @@ fn other(event: &str, root: &Obj<'_>) -> Result<Normalized, ShapeError> {
             None => "ping from GitHub".to_owned(),
         },
         "push" => {
-            let git_ref = root.text("ref").map(|r| format!(" ({r})")).unwrap_or_default();
+            let git_ref = root
+                .text("ref")
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             format!("push to {}{git_ref}", repo.unwrap_or("a repository"))
         }
         _ => {
-            let action = root.text("action").map(|a| format!(" {a}")).unwrap_or_default();
+            let action = root
+                .text("action")
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default();
             let in_repo = repo.map(|r| format!(" in {r}")).unwrap_or_default();
             format!("{event}{action}{in_repo}")
         }

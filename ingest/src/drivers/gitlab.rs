@@ -96,11 +96,27 @@ fn pipeline(event: &str, root: &Obj<'_>) -> Result<Normalized, ShapeError> {
     shape::put(&mut labels, "ref", git_ref);
     shape::put(&mut labels, "event", "pipeline");
     let mut annotations = Labels::new();
-    shape::put(&mut annotations, "pipeline_id", id.as_deref().unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "pipeline_id",
+        id.as_deref().unwrap_or_default(),
+    );
     shape::put(&mut annotations, "status", status);
-    shape::put(&mut annotations, "sha", attrs.opt_text("sha")?.unwrap_or_default());
-    shape::put(&mut annotations, "source", attrs.opt_text("source")?.unwrap_or_default());
-    shape::put(&mut annotations, "name", attrs.opt_text("name")?.unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "sha",
+        attrs.opt_text("sha")?.unwrap_or_default(),
+    );
+    shape::put(
+        &mut annotations,
+        "source",
+        attrs.opt_text("source")?.unwrap_or_default(),
+    );
+    shape::put(
+        &mut annotations,
+        "name",
+        attrs.opt_text("name")?.unwrap_or_default(),
+    );
     let mut links = Vec::new();
     match attrs.opt_text("url")? {
         Some(url) => shape::push_link(&mut links, Some(url)),
@@ -142,17 +158,29 @@ fn job(event: &str, root: &Obj<'_>) -> Result<Normalized, ShapeError> {
     shape::put(&mut labels, "project", project_path);
     shape::put(&mut labels, "ref", git_ref);
     shape::put(&mut labels, "job", name);
-    shape::put(&mut labels, "stage", root.opt_text("build_stage")?.unwrap_or_default());
+    shape::put(
+        &mut labels,
+        "stage",
+        root.opt_text("build_stage")?.unwrap_or_default(),
+    );
     shape::put(&mut labels, "event", "job");
     let mut annotations = Labels::new();
-    shape::put(&mut annotations, "job_id", id.as_deref().unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "job_id",
+        id.as_deref().unwrap_or_default(),
+    );
     shape::put(
         &mut annotations,
         "pipeline_id",
         root.opt_id("pipeline_id")?.as_deref().unwrap_or_default(),
     );
     shape::put(&mut annotations, "status", status);
-    shape::put(&mut annotations, "sha", root.opt_text("sha")?.unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "sha",
+        root.opt_text("sha")?.unwrap_or_default(),
+    );
     if alert_status == AlertStatus::Firing {
         shape::put(
             &mut annotations,

@@ -53,9 +53,16 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
     let phase = build.str("phase")?;
     let result = build.opt_text("status")?;
     let number = build.opt_id("number")?;
-    let run = number.as_deref().map(|n| format!(" #{n}")).unwrap_or_default();
+    let run = number
+        .as_deref()
+        .map(|n| format!(" #{n}"))
+        .unwrap_or_default();
     let finished = matches!(phase, "COMPLETED" | "FINALIZED");
-    let outcome = if finished { result.and_then(outcome) } else { None };
+    let outcome = if finished {
+        result.and_then(outcome)
+    } else {
+        None
+    };
     let Some((status, severity, verb)) = outcome else {
         let result = result.map(|r| format!(" ({r})")).unwrap_or_default();
         // The event type is ours, from a known phase: payload text would be
@@ -66,19 +73,34 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
         };
         return Ok(Normalized::Other {
             event_type,
-            summary: shape::summary(&format!("{name}{run} {}{result}", phase.to_ascii_lowercase())),
+            summary: shape::summary(&format!(
+                "{name}{run} {}{result}",
+                phase.to_ascii_lowercase()
+            )),
         });
     };
     let scm = build.opt_obj("scm")?;
     let mut labels = Labels::new();
     shape::put(&mut labels, "job", name);
     let mut annotations = Labels::new();
-    shape::put(&mut annotations, "build_number", number.as_deref().unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "build_number",
+        number.as_deref().unwrap_or_default(),
+    );
     shape::put(&mut annotations, "result", result.unwrap_or_default());
     shape::put(&mut annotations, "phase", phase);
     if let Some(scm) = &scm {
-        shape::put(&mut annotations, "branch", scm.opt_text("branch")?.unwrap_or_default());
-        shape::put(&mut annotations, "commit", scm.opt_text("commit")?.unwrap_or_default());
+        shape::put(
+            &mut annotations,
+            "branch",
+            scm.opt_text("branch")?.unwrap_or_default(),
+        );
+        shape::put(
+            &mut annotations,
+            "commit",
+            scm.opt_text("commit")?.unwrap_or_default(),
+        );
     }
     let mut links = Vec::new();
     shape::push_link(&mut links, build.opt_text("full_url")?);

@@ -192,7 +192,11 @@ impl DriverKind {
     /// `source` is the configured source name; drivers do not put it in
     /// fingerprints (the daemon scopes incidents), it is accepted so that a
     /// driver may mention it.
-    pub fn normalize(self, source: &str, delivery: &Delivery<'_>) -> Result<Normalized, ShapeError> {
+    pub fn normalize(
+        self,
+        source: &str,
+        delivery: &Delivery<'_>,
+    ) -> Result<Normalized, ShapeError> {
         let _ = source;
         match self {
             DriverKind::Alertmanager => alertmanager::normalize(delivery),

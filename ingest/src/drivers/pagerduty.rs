@@ -95,14 +95,22 @@ fn incident(event: &Obj<'_>, status: AlertStatus) -> Result<Normalized, ShapeErr
     shape::put(&mut labels, "service", service.unwrap_or_default());
     shape::put(&mut labels, "urgency", urgency.unwrap_or_default());
     let mut annotations = Labels::new();
-    shape::put(&mut annotations, "status", data.opt_text("status")?.unwrap_or_default());
+    shape::put(
+        &mut annotations,
+        "status",
+        data.opt_text("status")?.unwrap_or_default(),
+    );
     shape::put(
         &mut annotations,
         "incident_number",
         data.opt_id("number")?.as_deref().unwrap_or_default(),
     );
     if let Some(priority) = data.opt_obj("priority")? {
-        shape::put(&mut annotations, "priority", priority.opt_text("summary")?.unwrap_or_default());
+        shape::put(
+            &mut annotations,
+            "priority",
+            priority.opt_text("summary")?.unwrap_or_default(),
+        );
     }
     if let Some(policy) = data.opt_obj("escalation_policy")? {
         shape::put(

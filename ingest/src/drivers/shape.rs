@@ -217,7 +217,10 @@ pub(super) fn labels(value: Option<&Value>, path: &str) -> Result<Labels, ShapeE
     let mut out = Labels::new();
     for (key, value) in map {
         if key.is_empty() || key.len() > MAX_KEY_BYTES {
-            return Err(err(path, &format!("keys must be 1 to {MAX_KEY_BYTES} bytes")));
+            return Err(err(
+                path,
+                &format!("keys must be 1 to {MAX_KEY_BYTES} bytes"),
+            ));
         }
         let value = value
             .as_str()
@@ -351,7 +354,11 @@ pub(super) fn millis_to_micros(ms: i64) -> Option<i64> {
 pub fn fingerprint(driver: &str, labels: &Labels, extra: &[&str]) -> String {
     let mut hash = Sha256::new();
     length_prefixed(&mut hash, driver.as_bytes());
-    hash.update(u64::try_from(labels.len()).unwrap_or(u64::MAX).to_be_bytes());
+    hash.update(
+        u64::try_from(labels.len())
+            .unwrap_or(u64::MAX)
+            .to_be_bytes(),
+    );
     for (key, value) in labels {
         length_prefixed(&mut hash, key.as_bytes());
         length_prefixed(&mut hash, value.as_bytes());

@@ -58,7 +58,10 @@ pub(super) fn header<'h>(
 }
 
 /// Like [`header`], but absence is a rejection.
-pub(super) fn required<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, Rejection> {
+pub(super) fn required<'h>(
+    headers: &'h HeaderMap,
+    name: &'static str,
+) -> Result<&'h str, Rejection> {
     header(headers, name)?.ok_or(Rejection::MissingSignature(name))
 }
 

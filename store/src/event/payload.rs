@@ -46,6 +46,13 @@ pub enum Actor {
         /// Its configured name.
         name: String,
     },
+    /// A file dropped into the spool directory: its owner is the author.
+    Spool {
+        /// The file's owner uid.
+        uid: u32,
+        /// The file's name inside `incoming/`.
+        file: String,
+    },
 }
 
 /// Severity of an alert or free-form event.

@@ -1,0 +1,143 @@
+//! One spool file: read it safely, ingest it once, say what became of it.
+//!
+//! The file's SHA-256 is its delivery id. It is claimed before the append
+//! and remembered by the delivery-id view, so a file found again in
+//! `incoming/` (a crash between the append and the move, or a script that
+//! sends the same file twice) is moved to `done/` without a second event.
+
+use crate::config::SpoolConfig;
+use crate::intake::{self, Origin};
+use crate::state::Shared;
+use sha2::{Digest, Sha256};
+use std::ffi::OsStr;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use vigil_ingest::drivers::{Delivery, DriverKind};
+use vigil_store::{Actor, now_micros};
+
+/// What became of a file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored at this sequence number, with this many alerts.
+    Ingested {
+        /// The event's sequence number.
+        seq: u64,
+        /// Alerts in it (1 for a non-alert delivery).
+        alerts: usize,
+    },
+    /// The same bytes were ingested before.
+    AlreadyIngested,
+    /// Refused for good; the reason goes beside it in `failed/`.
+    Failed(String),
+    /// Could not be stored now; it stays in `incoming/` for the next scan.
+    Retry(String),
+}
+
+/// The longest file name recorded in the event.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Ingests `incoming/name` with the `[spool]` settings.
+pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolConfig) -> Outcome {
+    let limit = spool.max_file.0;
+    let owned = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || read_bounded(&owned, limit)).await;
+    let (bytes, uid) = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(reason)) => return Outcome::Failed(reason),
+        Err(_) => return Outcome::Retry("the reader task failed".into()),
+    };
+    let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let source = spool.source.as_str();
+    let Some(claim) = shared.ingest.claim(source, &id) else {
+        return Outcome::AlreadyIngested;
+    };
+    let max_depth = shared.config().http.max_json_depth;
+    let json = match intake::parse_json(&bytes, max_depth) {
+        Ok(json) => json,
+        Err(reason) => return Outcome::Failed(reason),
+    };
+    let headers = http::HeaderMap::new();
+    let driver = match spool.driver.0.as_str() {
+        "auto" => match DriverKind::detect(&headers, &json) {
+            Some(driver) => driver,
+            None => {
+                return Outcome::Failed(
+                    "cannot tell which sender this payload is from; set [spool] driver".into(),
+                );
+            }
+        },
+        name => match name.parse::<DriverKind>() {
+            Ok(driver) => driver,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        },
+    };
+    let delivery = Delivery {
+        headers: &headers,
+        body: &bytes,
+        json: &json,
+        now: now_micros() / 1_000_000,
+    };
+    // No signature: whoever may write into `incoming/` is trusted, as
+    // the directory's permissions say; the owner is recorded as the author.
+    let normalized = match driver.normalize(source, &delivery) {
+        Ok(normalized) => normalized,
+        Err(e) => return Outcome::Failed(format!("{driver} payload: {e}")),
+    };
+    let redactor = &shared.ingest.redactor;
+    let file: String = name
+        .to_string_lossy()
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let origin = Origin {
+        source,
+        driver,
+        delivery_id: Some(id),
+        actor: Actor::Spool {
+            uid,
+            file: redactor.redact(&file).into_owned(),
+        },
+    };
+    let (event, alerts) = intake::event(redactor, origin, normalized, None);
+    match shared.log.append_async(&event).await {
+        Ok(head) => {
+            claim.accepted();
+            Outcome::Ingested {
+                seq: head.seq,
+                alerts,
+            }
+        }
+        Err(e) => Outcome::Retry(format!("the event could not be stored: {e}")),
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes without following a
+/// symlink or blocking on a FIFO; returns its bytes and owner.
+fn read_bounded(path: &Path, limit: u64) -> Result<(Vec<u8>, u32), String> {
+    let file: File = OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == nix::errno::Errno::ELOOP as i32 => {
+                "a symbolic link; spool files must be regular files".to_string()
+            }
+            _ => format!("cannot be opened: {e}"),
+        })?;
+    let (uid, len) = super::dirs::regular(&file).map_err(str::to_string)?;
+    if len > limit {
+        return Err(format!(
+            "{len} bytes is larger than [spool] max_file ({limit} bytes)"
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("larger than [spool] max_file ({limit} bytes)"));
+    }
+    Ok((bytes, uid))
+}
