@@ -16,6 +16,7 @@ pub use dirs::{SpoolDirs, SpoolError};
 
 use crate::state::Shared;
 use file::Outcome;
+use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,15 @@ pub const RESCAN: Duration = Duration::from_secs(10);
 pub async fn run(shared: Arc<Shared>, dirs: SpoolDirs) {
     let (wake, mut woken) = mpsc::channel::<()>(1);
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        // Only arrivals: listing the directory itself raises open/close
+        // events on it, which must not wake another scan.
+        let arrival = event.is_ok_and(|e| {
+            matches!(
+                e.kind,
+                EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+            )
+        });
+        if arrival {
             // A full channel already means "scan again": nothing is lost.
             let _ = wake.try_send(());
         }
