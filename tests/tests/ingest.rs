@@ -153,6 +153,22 @@ fn every_driver_accepts_its_signed_fixture_and_opens_an_incident() {
                 "{driver} accepted a forged signature: {}",
                 r.body
             );
+            // And without any signature or token at all: 403 too.
+            let unsigned: Vec<(String, String)> = headers
+                .iter()
+                .filter(|(k, _)| {
+                    let k = k.to_ascii_lowercase();
+                    !k.contains("signature") && !k.contains("token")
+                })
+                .cloned()
+                .collect();
+            let r = post(addr, driver, &key, &unsigned, &body);
+            assert_eq!(
+                r.status, 403,
+                "{driver} accepted an unsigned delivery: {}",
+                r.body
+            );
+            assert!(r.body.contains("missing"), "{driver}: {}", r.body);
         }
         let r = post(addr, driver, &key, &headers, &body);
         assert_eq!(r.status, 202, "{driver}: {}", r.body);
