@@ -175,6 +175,27 @@ pub enum Request {
         /// A note.
         note: Option<String>,
     },
+    /// Mute notifications for alerts matching every matcher.
+    SilencesAdd {
+        /// `name=value`, `name!=value`, `name=~re`, `name!~re`.
+        matchers: Vec<String>,
+        /// How long, from the start.
+        duration_secs: u64,
+        /// Start this many seconds from now (default: now).
+        starts_in_secs: Option<u64>,
+        /// Why (required).
+        comment: String,
+    },
+    /// Silences: pending and active, or also recently ended.
+    SilencesList {
+        /// Include ended silences.
+        all: bool,
+    },
+    /// End a silence now.
+    SilencesExpire {
+        /// Its id.
+        id: String,
+    },
 }
 
 impl Request {
@@ -203,6 +224,10 @@ impl Request {
                 Permission::read(Area::Incidents)
             }
             Request::IncidentAct { .. } => Permission::write(Area::Incidents),
+            Request::SilencesList { .. } => Permission::read(Area::Silences),
+            Request::SilencesAdd { .. } | Request::SilencesExpire { .. } => {
+                Permission::write(Area::Silences)
+            }
         }
     }
 
@@ -219,6 +244,8 @@ impl Request {
                 | Request::KeysCreate { .. }
                 | Request::KeysRevoke { .. }
                 | Request::IncidentAct { .. }
+                | Request::SilencesAdd { .. }
+                | Request::SilencesExpire { .. }
         )
     }
 
@@ -246,6 +273,9 @@ impl Request {
             Request::Incidents { .. } => "incidents.list",
             Request::IncidentShow { .. } => "incidents.show",
             Request::IncidentAct { .. } => "incidents.act",
+            Request::SilencesAdd { .. } => "silences.add",
+            Request::SilencesList { .. } => "silences.list",
+            Request::SilencesExpire { .. } => "silences.expire",
         }
     }
 }
@@ -337,6 +367,11 @@ pub enum Response {
         /// The events that carried its alerts, oldest first.
         history: Vec<EventRecord>,
     },
+    /// To [`Request::SilencesList`].
+    Silences {
+        /// Oldest first.
+        silences: Vec<SilenceListing>,
+    },
     /// A change is done (and recorded).
     Done {
         /// What happened.
@@ -346,6 +381,27 @@ pub enum Response {
     End,
     /// The request failed.
     Error(ErrorBody),
+}
+
+/// One silence, as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceListing {
+    /// Id (the seq of the event that created it).
+    pub id: String,
+    /// `pending`, `active` or `expired`.
+    pub state: String,
+    /// Matchers, all of which must match.
+    pub matchers: Vec<String>,
+    /// Start (micros).
+    pub starts_at: i64,
+    /// End (micros).
+    pub ends_at: i64,
+    /// Why.
+    pub comment: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Who ended it early.
+    pub expired_by: Option<String>,
 }
 
 /// Machine-readable error classes.

@@ -363,3 +363,80 @@ fn sigkill_during_rotation_or_rewrap_loses_no_secret() {
         assert!(!state.join("master.key.next").exists());
     }
 }
+
+/// HMAC-SHA256 of `body` under `secret`, as GitHub signs it.
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(body);
+    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+}
+
+#[test]
+fn a_vault_secret_verifies_deliveries_through_rotation_and_restart_and_never_leaks() {
+    let tmp = tempfile::tempdir().unwrap();
+    key_file(&tmp.path().join("master.key"), 0x21);
+    let plain = config(tmp.path(), "");
+    // Start without the source, store the secret, then configure its use.
+    let daemon = start(tmp.path(), &plain);
+    let canary = "CANARY-hook-3b9f01d2e4";
+    ok(&daemon.ctl_stdin(&["secrets", "set", "gh-hook"], canary.as_bytes()));
+    assert!(daemon.stop().success());
+    let text = std::fs::read_to_string(&plain).unwrap().replace(
+        "[http]\nenabled = false\n",
+        "[http]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    std::fs::write(
+        &plain,
+        format!("{text}\n[sources.gh]\ndriver = \"github\"\nsecret = \"secret:gh-hook\"\n"),
+    )
+    .unwrap();
+
+    let body = br#"{"zen":"Keep it logically awesome.","hook_id":1}"#;
+    let mut logs = String::new();
+    let mut answers = String::new();
+    for round in 0..3 {
+        let daemon = start(tmp.path(), &plain);
+        let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "gh"]));
+        let key: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+        let key = key["secret"].as_str().unwrap().to_string();
+        let delivery = format!("round-{round}");
+        let signed = github_signature(canary, body);
+        let forged = github_signature("not-the-secret", body);
+        let post = |signature: &str, id: &str| {
+            http::ingest(
+                daemon.http_addr(),
+                "gh",
+                &key,
+                &[
+                    ("X-GitHub-Event", "ping"),
+                    ("X-GitHub-Delivery", id),
+                    ("X-Hub-Signature-256", signature),
+                ],
+                body,
+            )
+        };
+        let r = post(&forged, &format!("{delivery}-forged"));
+        assert_eq!(r.status, 403, "{}", r.body);
+        answers.push_str(&r.body);
+        let r = post(&signed, &delivery);
+        assert_eq!(r.status, 202, "round {round}: {}", r.body);
+        answers.push_str(&r.body);
+        // Rotation re-encrypts the secret; the next round uses it again.
+        answers.push_str(&ok(&daemon.ctl(&["secrets", "rotate"])));
+        answers.push_str(&ok(
+            &daemon.ctl(&["--json", "events", "list", "--limit", "1000"])
+        ));
+        answers.push_str(&ok(&daemon.ctl(&["--json", "secrets", "list"])));
+        logs.push_str(&daemon.stderr());
+        assert!(daemon.stop().success());
+    }
+    let state = tmp.path().join("state");
+    let hits = files_containing(&state, canary.as_bytes());
+    assert!(hits.is_empty(), "the secret is in {hits:?}");
+    assert!(!logs.contains(canary), "the secret is in the daemon's log");
+    assert!(
+        !answers.contains(canary),
+        "the secret is in vigilctl's output"
+    );
+}

@@ -71,7 +71,7 @@ fn opt_time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".into(), time)
 }
 
-fn done(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
+pub(super) fn done(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
     match client.call(request)? {
         Response::Done { message } => out.message(&message),
         other => Err(unexpected(&other)),

@@ -3,6 +3,7 @@
 mod incidents;
 mod output;
 mod secrets;
+mod silences;
 mod verify;
 
 use clap::{Args, Parser, Subcommand};
@@ -67,6 +68,9 @@ enum Command {
     /// Incidents: alerts grouped by fingerprint.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
+    /// Silences: mute notifications for matching alerts.
+    #[command(subcommand)]
+    Silences(silences::SilencesCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +263,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Secrets(command) => secrets::run(&mut client, command, out),
         Command::Keys(command) => incidents::keys(&mut client, command, out),
         Command::Incidents(command) => incidents::incidents(&mut client, command, out),
+        Command::Silences(command) => silences::silences(&mut client, command, out),
     }
 }
 

@@ -114,6 +114,15 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::Lifecycle(l) => {
             format!("vigild {} {:?} (pid {})", l.version, l.phase, l.pid).to_lowercase()
         }
+        Event::Silence(s) => format!(
+            "silence {{{}}} by {}: {}",
+            s.matchers.join(", "),
+            describe(&s.actor),
+            s.comment
+        ),
+        Event::SilenceExpired(s) => {
+            format!("silence {} expired by {}", s.silence, describe(&s.actor))
+        }
     }
 }
 

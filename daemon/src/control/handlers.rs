@@ -156,6 +156,17 @@ impl Conn<'_> {
             Request::Incidents { state } => self.incidents(state).await,
             Request::IncidentShow { id } => self.incident_show(id).await,
             Request::IncidentAct { id, op, note } => self.incident_act(id, op, note).await,
+            Request::SilencesAdd {
+                matchers,
+                duration_secs,
+                starts_in_secs,
+                comment,
+            } => {
+                self.silences_add(matchers, duration_secs, starts_in_secs, comment)
+                    .await
+            }
+            Request::SilencesList { all } => self.silences_list(all).await,
+            Request::SilencesExpire { id } => self.silences_expire(id).await,
         };
         match result {
             Ok(()) => Ok(()),

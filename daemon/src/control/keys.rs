@@ -9,9 +9,9 @@ use vigilctl::{
     event_record,
 };
 
-type Served = Result<(), Fail>;
+pub(super) type Served = Result<(), Fail>;
 
-fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
+pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
     Fail::Refuse(ErrorBody::new(code, message))
 }
 
@@ -67,11 +67,12 @@ fn state_name(s: IncidentState) -> &'static str {
 }
 
 /// Longest name or note accepted.
-const MAX_TEXT: usize = 1024;
+pub(super) const MAX_TEXT: usize = 1024;
 
 impl Conn<'_> {
-    /// Appends `event` with the allow decision for `request`.
-    async fn record(&mut self, request: &str, event: Event) -> Result<(), Fail> {
+    /// Appends `event` with the allow decision for `request`; returns the
+    /// event's seq.
+    pub(super) async fn record(&mut self, request: &str, event: Event) -> Result<u64, Fail> {
         let actor = self.caller.actor();
         let grant = &self.caller.grant;
         let allowed = Auditor::allowed(
@@ -81,15 +82,16 @@ impl Conn<'_> {
             &grant.reason,
             grant.break_glass,
         );
-        self.shared
+        let heads = self
+            .shared
             .log
             .append_all_async(&[allowed, event])
             .await
             .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
-        Ok(())
+        Ok(heads.last().map_or(0, |h| h.seq))
     }
 
-    async fn view<T: Send + 'static>(
+    pub(super) async fn view<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
     ) -> Result<T, Fail> {

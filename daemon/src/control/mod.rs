@@ -10,6 +10,7 @@
 mod handlers;
 mod keys;
 mod secrets;
+mod silences;
 
 pub use handlers::verify_now;
 mod io;

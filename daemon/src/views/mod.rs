@@ -10,12 +10,14 @@ mod auth;
 mod deliveries;
 mod incidents;
 mod keys;
+mod silences;
 mod status;
 
 pub use auth::{AuthView, describe};
 pub use deliveries::DeliveryIdView;
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
+pub use silences::{SilenceRecord, SilenceState, SilencesView};
 pub use status::StatusView;
 
 use serde::Serialize;
@@ -45,6 +47,8 @@ pub struct Views {
     pub incidents: IncidentView,
     /// Accepted delivery ids.
     pub delivery_ids: DeliveryIdView,
+    /// Silences.
+    pub silences: SilencesView,
     applied: u64,
     since_snapshot: u64,
 }
@@ -149,12 +153,14 @@ impl Views {
         let mut keys = start::<KeysView>(log, &checkpoint);
         let mut incidents = start::<IncidentView>(log, &checkpoint);
         let mut delivery_ids = start::<DeliveryIdView>(log, &checkpoint);
+        let mut silences = start::<SilencesView>(log, &checkpoint);
         let points = [
             (status.as_of, status.from_snapshot),
             (auth.as_of, auth.from_snapshot),
             (keys.as_of, keys.from_snapshot),
             (incidents.as_of, incidents.from_snapshot),
             (delivery_ids.as_of, delivery_ids.from_snapshot),
+            (silences.as_of, silences.from_snapshot),
         ];
         let from = points.iter().map(|p| p.0).min().unwrap_or(0) + 1;
         let snapshot_as_of = points.iter().filter(|p| p.1).map(|p| p.0).min();
@@ -165,6 +171,7 @@ impl Views {
             keys.apply(seal, event);
             incidents.apply(seal, event);
             delivery_ids.apply(seal, event);
+            silences.apply(seal, event);
             Ok(())
         })?;
         let views = Views {
@@ -173,6 +180,7 @@ impl Views {
             keys: keys.view,
             incidents: incidents.view,
             delivery_ids: delivery_ids.view,
+            silences: silences.view,
             applied: log.head().seq,
             since_snapshot: replayed,
         };
@@ -203,6 +211,7 @@ impl Views {
         self.keys.apply(seal, event);
         self.incidents.apply(seal, event);
         self.delivery_ids.apply(seal, event);
+        self.silences.apply(seal, event);
         self.applied = seal.seq;
         self.since_snapshot += 1;
     }
@@ -242,6 +251,11 @@ impl Views {
                 DeliveryIdView::NAME,
                 DeliveryIdView::VERSION,
                 encode(&self.delivery_ids),
+            ),
+            (
+                SilencesView::NAME,
+                SilencesView::VERSION,
+                encode(&self.silences),
             ),
         ]
     }

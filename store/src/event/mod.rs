@@ -55,11 +55,13 @@ pub enum EventKind {
     Custom,
     /// Daemon lifecycle: start, stop.
     System,
+    /// A silence was created or expired.
+    Silence,
 }
 
 impl EventKind {
     /// Every kind, in code order.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Genesis,
         EventKind::Epoch,
         EventKind::Checkpoint,
@@ -74,6 +76,7 @@ impl EventKind {
         EventKind::Retention,
         EventKind::Custom,
         EventKind::System,
+        EventKind::Silence,
     ];
 
     /// The stable on-disk code.
@@ -93,6 +96,7 @@ impl EventKind {
             EventKind::Retention => 24,
             EventKind::Custom => 25,
             EventKind::System => 26,
+            EventKind::Silence => 27,
         }
     }
 
@@ -118,6 +122,7 @@ impl EventKind {
             EventKind::Retention => "retention",
             EventKind::Custom => "custom",
             EventKind::System => "system",
+            EventKind::Silence => "silence",
         }
     }
 }
@@ -184,6 +189,10 @@ pub enum Event {
     Custom(Custom),
     /// The daemon started or stopped.
     Lifecycle(Lifecycle),
+    /// An operator muted notifications for matching alerts.
+    Silence(Silence),
+    /// A silence was ended before its time.
+    SilenceExpired(SilenceExpired),
 }
 
 impl Event {
@@ -204,6 +213,7 @@ impl Event {
             Event::Retention(_) => EventKind::Retention,
             Event::Custom(_) => EventKind::Custom,
             Event::Lifecycle(_) => EventKind::System,
+            Event::Silence(_) | Event::SilenceExpired(_) => EventKind::Silence,
         }
     }
 

@@ -458,6 +458,32 @@ pub struct IncidentAction {
     pub actor: Actor,
 }
 
+/// `Silence`: notifications for alerts matching every matcher are muted
+/// from `starts_at` to `ends_at`. The silence's id is this event's seq.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Alertmanager-style matchers (`name=value`, `name!=value`,
+    /// `name=~regex`, `name!~regex`), all of which must match.
+    pub matchers: Vec<String>,
+    /// Start, unix microseconds.
+    pub starts_at: i64,
+    /// End, unix microseconds.
+    pub ends_at: i64,
+    /// Why.
+    pub comment: String,
+    /// Who.
+    pub actor: Actor,
+}
+
+/// `SilenceExpired`: a silence ended early.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceExpired {
+    /// The silence's id.
+    pub silence: String,
+    /// Who.
+    pub actor: Actor,
+}
+
 /// `Retention`: a retention run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetentionRun {

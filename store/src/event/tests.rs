@@ -235,6 +235,26 @@ pub(crate) fn samples() -> Vec<(&'static str, Event)> {
                 detail: String::new(),
             }),
         ),
+        (
+            "silence",
+            Event::Silence(Silence {
+                matchers: vec!["env=\"prod\"".into(), "alertname=~\"Disk.*\"".into()],
+                starts_at: 1_700_000_000_000_000,
+                ends_at: 1_700_007_200_000_000,
+                comment: "maintenance window".into(),
+                actor: Actor::Spool {
+                    uid: 1000,
+                    file: "silence.json".into(),
+                },
+            }),
+        ),
+        (
+            "silence_expired",
+            Event::SilenceExpired(SilenceExpired {
+                silence: "42".into(),
+                actor: Actor::Daemon,
+            }),
+        ),
     ]
 }
 

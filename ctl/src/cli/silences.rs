@@ -1,0 +1,90 @@
+//! `vigilctl silences …`: mute notifications for matching alerts.
+
+use super::incidents::done;
+use super::output::{Out, table, time};
+use super::{Failure, unexpected};
+use clap::Subcommand;
+use vigilctl::{Client, Request, Response};
+
+#[derive(Subcommand, Debug)]
+pub enum SilencesCommand {
+    /// Mute notifications for alerts matching every matcher; the alerts are
+    /// still recorded.
+    Add {
+        /// `name=value`, `name!=value`, `name=~regex` or `name!~regex`
+        /// (repeatable; at least one).
+        #[arg(long = "matcher", value_name = "MATCHER", required = true)]
+        matchers: Vec<String>,
+        /// How long, e.g. `2h`, `30m`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Start later, e.g. `1h` (default: now).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        starts_in: Option<std::time::Duration>,
+        /// Why (recorded with your identity).
+        #[arg(long)]
+        comment: String,
+    },
+    /// Pending and active silences.
+    List {
+        /// Include silences that ended in the last 5 days.
+        #[arg(long)]
+        all: bool,
+    },
+    /// End a silence now.
+    Expire {
+        /// Silence id.
+        id: String,
+    },
+}
+
+/// Runs one `silences` command.
+pub fn silences(client: &mut Client, command: SilencesCommand, out: &Out) -> Result<(), Failure> {
+    match command {
+        SilencesCommand::Add {
+            matchers,
+            duration,
+            starts_in,
+            comment,
+        } => done(
+            client,
+            &Request::SilencesAdd {
+                matchers,
+                duration_secs: duration.as_secs(),
+                starts_in_secs: starts_in.map(|d| d.as_secs()),
+                comment,
+            },
+            out,
+        ),
+        SilencesCommand::List { all } => match client.call(&Request::SilencesList { all })? {
+            Response::Silences { silences } => {
+                if out.json() {
+                    return silences.iter().try_for_each(|s| out.json_line(s));
+                }
+                let mut rows = vec![vec![
+                    "ID".into(),
+                    "STATE".into(),
+                    "MATCHERS".into(),
+                    "STARTS".into(),
+                    "ENDS".into(),
+                    "BY".into(),
+                    "COMMENT".into(),
+                ]];
+                for s in &silences {
+                    rows.push(vec![
+                        s.id.clone(),
+                        s.state.clone(),
+                        s.matchers.join(" "),
+                        time(s.starts_at),
+                        time(s.ends_at),
+                        s.created_by.clone(),
+                        s.comment.clone(),
+                    ]);
+                }
+                out.print(&table(&rows))
+            }
+            other => Err(unexpected(&other)),
+        },
+        SilencesCommand::Expire { id } => done(client, &Request::SilencesExpire { id }, out),
+    }
+}

@@ -1,0 +1,138 @@
+//! `vigilctl silences …`: create, list and expire silences. A silence is an
+//! event; the notifier reads the silence view and mutes matching alerts,
+//! which are still recorded.
+
+use super::handlers::Conn;
+use super::keys::{MAX_TEXT, Served, refuse};
+use crate::views::{SilenceRecord, SilenceState};
+use vigil_store::{Event, Silence, SilenceExpired, now_micros};
+use vigilctl::{ErrorCode, Response, SilenceListing};
+
+/// At most this many matchers per silence.
+const MAX_MATCHERS: usize = 32;
+/// The longest silence: a year. Longer means "disable the route".
+const MAX_DURATION_SECS: u64 = 366 * 24 * 3600;
+
+fn listing(s: &SilenceRecord, now: i64) -> SilenceListing {
+    SilenceListing {
+        id: s.id.clone(),
+        state: match s.state(now) {
+            SilenceState::Pending => "pending",
+            SilenceState::Active => "active",
+            SilenceState::Expired => "expired",
+        }
+        .into(),
+        matchers: s.matchers.clone(),
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        comment: s.comment.clone(),
+        created_by: s.created_by.clone(),
+        expired_by: s.expired_by.clone(),
+    }
+}
+
+impl Conn<'_> {
+    pub(super) async fn silences_add(
+        &mut self,
+        matchers: Vec<String>,
+        duration_secs: u64,
+        starts_in_secs: Option<u64>,
+        comment: String,
+    ) -> Served {
+        if matchers.is_empty() || matchers.len() > MAX_MATCHERS {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                format!("give 1 to {MAX_MATCHERS} --matcher"),
+            ));
+        }
+        let parsed = vigil_notify::route::Matchers::parse_all(&matchers)
+            .map_err(|e| refuse(ErrorCode::BadRequest, format!("--matcher: {e}")))?;
+        if parsed.matches_everything() {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "these matchers match every alert (even one without labels); name a label value, so a silence cannot mute everything by accident",
+            ));
+        }
+        if !(60..=MAX_DURATION_SECS).contains(&duration_secs) {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "--duration must be between 1m and 366d",
+            ));
+        }
+        let comment = comment.trim().to_string();
+        if comment.is_empty() || comment.len() > MAX_TEXT {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "--comment is required (at most 1024 bytes): say why, for the record",
+            ));
+        }
+        let delay = starts_in_secs.unwrap_or(0).min(MAX_DURATION_SECS);
+        let starts_at = now_micros().saturating_add(secs_to_micros(delay));
+        let ends_at = starts_at.saturating_add(secs_to_micros(duration_secs));
+        let event = Event::Silence(Silence {
+            matchers,
+            starts_at,
+            ends_at,
+            comment,
+            actor: self.caller.actor(),
+        });
+        let seq = self.record("silences.add", event).await?;
+        self.send(&Response::Done {
+            message: format!("silence {seq} created"),
+        })
+        .await
+    }
+
+    pub(super) async fn silences_list(&mut self, all: bool) -> Served {
+        let now = now_micros();
+        let silences = self
+            .view(move |v| {
+                v.silences
+                    .silences
+                    .values()
+                    .filter(|s| all || s.state(now) != SilenceState::Expired)
+                    .map(|s| listing(s, now))
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        self.send(&Response::Silences { silences }).await
+    }
+
+    pub(super) async fn silences_expire(&mut self, id: String) -> Served {
+        let lookup = id.clone();
+        let now = now_micros();
+        let state = self
+            .view(move |v| v.silences.get(&lookup).map(|s| s.state(now)))
+            .await?;
+        match state {
+            None => {
+                return Err(refuse(
+                    ErrorCode::NotFound,
+                    format!("no silence {id}; `vigilctl silences list --all` shows them"),
+                ));
+            }
+            Some(SilenceState::Expired) => {
+                return Err(refuse(
+                    ErrorCode::BadRequest,
+                    format!("silence {id} has ended already"),
+                ));
+            }
+            Some(_) => {}
+        }
+        let event = Event::SilenceExpired(SilenceExpired {
+            silence: id.clone(),
+            actor: self.caller.actor(),
+        });
+        self.record("silences.expire", event).await?;
+        self.send(&Response::Done {
+            message: format!("silence {id} expired"),
+        })
+        .await
+    }
+}
+
+fn secs_to_micros(secs: u64) -> i64 {
+    i64::try_from(secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000)
+}

@@ -1,0 +1,333 @@
+//! Aggregation groups and their timers, as a pure reducer: the caller
+//! feeds alerts with [`Dispatcher::observe`], asks [`Dispatcher::due`] what
+//! to notify at a time it chooses, and sleeps until [`Dispatcher::next_due`].
+//!
+//! Timing is Alertmanager's aggregation group with its notification log
+//! folded in:
+//!
+//! * a new group waits `group_wait` before its first tick, or ticks at once
+//!   if an alert started more than `group_wait` ago (it already waited);
+//! * after that it ticks every `group_interval`, counted from the moment
+//!   the previous tick was processed;
+//! * at a tick it notifies if a firing alert was not in the last
+//!   notification, if an alert resolved since (as if every receiver had
+//!   `send_resolved: true`), if everything resolved and the last
+//!   notification had firing alerts, or if `repeat_interval` passed since
+//!   the last notification; otherwise the tick sends nothing;
+//! * after each tick resolved alerts leave the group, and an empty group
+//!   is removed.
+//!
+//! Ticks are visible: [`Dispatcher::next_due`] is the earliest tick of any
+//! group, and a tick may return no [`Flush`]. That is what lets a silence
+//! expiring or a mute interval ending be noticed at the next tick, as in
+//! Alertmanager, without the dispatcher knowing about either: a [`Gate`]
+//! passed to [`Dispatcher::due_gated`] decides at each tick which alerts
+//! are muted, and muted alerts are left out of both the notification and
+//! the record of what was notified.
+//!
+//! A [`Flush`] counts as notified when it is returned: the daemon's
+//! durable outbox owns retries.
+//!
+//! The whole state is `serde`-serializable (no `flatten`, no skipped
+//! fields, so `postcard` works too) and is meant to be snapshotted and
+//! restored: it is not re-derivable by replaying alerts, since when `due`
+//! was called is not in the event log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use vigil_store::{Alert, AlertStatus, Labels};
+
+use super::group::{GroupKey, group_labels};
+use super::tree::MatchedRoute;
+
+/// Decides at flush time what must not be notified: Alertmanager's
+/// inhibition, silence and time-interval pipeline stages.
+pub trait Gate {
+    /// Whether the route sends nothing at `now` (inside a mute time
+    /// interval, or outside all its active ones).
+    fn route_muted(&self, route: &MatchedRoute, now: Timestamp) -> bool;
+    /// Whether `alert` is left out at `now` (silenced, or inhibited by one
+    /// of `firing`, every firing alert the dispatcher holds).
+    fn alert_muted(&self, alert: &Alert, firing: &[&Labels], now: Timestamp) -> bool;
+}
+
+/// A gate that mutes nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ungated;
+
+impl Gate for Ungated {
+    fn route_muted(&self, _: &MatchedRoute, _: Timestamp) -> bool {
+        false
+    }
+    fn alert_muted(&self, _: &Alert, _: &[&Labels], _: Timestamp) -> bool {
+        false
+    }
+}
+
+/// One notification to send: a group's alerts at a tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flush {
+    /// The group.
+    pub group_key: GroupKey,
+    /// Receiver to notify.
+    pub receiver: String,
+    /// Route the group belongs to.
+    pub route_id: String,
+    /// The labels the group shares.
+    pub group_labels: Labels,
+    /// The group's unmuted alerts, firing first, each part by fingerprint.
+    pub alerts: Vec<Alert>,
+    /// How many of `alerts` are firing.
+    pub firing: usize,
+    /// How many of `alerts` are resolved.
+    pub resolved: usize,
+}
+
+/// The aggregation groups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dispatcher {
+    groups: BTreeMap<GroupKey, Group>,
+}
+
+/// One aggregation group. Times are unix microseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Group {
+    /// The route, as of the latest alert observed (so a reloaded config's
+    /// timings apply to existing groups).
+    route: MatchedRoute,
+    labels: Labels,
+    /// By fingerprint.
+    alerts: BTreeMap<String, Alert>,
+    next_tick: i64,
+    /// Whether the first tick (after `group_wait`) has happened.
+    ticked: bool,
+    /// The last notification: Alertmanager's notification log entry.
+    last: Option<Notified>,
+}
+
+/// What the last notification of a group held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Notified {
+    at: i64,
+    firing: BTreeSet<String>,
+    resolved: BTreeSet<String>,
+}
+
+/// A tick's outcome, computed before the groups are changed.
+struct Tick {
+    key: GroupKey,
+    flush: Option<(Flush, Notified)>,
+}
+
+impl Dispatcher {
+    /// No groups.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts `alert` into its group under `matched` (creating the group),
+    /// replacing the previous version of the same fingerprint. Call once
+    /// per matched route.
+    pub fn observe(&mut self, matched: &MatchedRoute, alert: &Alert, now: Timestamp) {
+        let now = now.as_microsecond();
+        let labels = group_labels(matched, &alert.labels);
+        let key = GroupKey::new(&matched.route_id, &labels);
+        let wait = micros(matched.timings.group_wait);
+        let group = self.groups.entry(key).or_insert_with(|| Group {
+            route: matched.clone(),
+            labels,
+            alerts: BTreeMap::new(),
+            next_tick: now.saturating_add(wait),
+            ticked: false,
+            last: None,
+        });
+        group.route = matched.clone();
+        // Alertmanager: an alert that started more than group_wait ago has
+        // waited long enough; the group's first tick comes at once.
+        if !group.ticked
+            && alert
+                .starts_at
+                .is_some_and(|started| started.saturating_add(wait) < now)
+        {
+            group.next_tick = group.next_tick.min(now);
+        }
+        group
+            .alerts
+            .insert(alert.fingerprint.clone(), alert.clone());
+    }
+
+    /// Processes every group whose tick is at or before `now`, muting
+    /// nothing. See [`Dispatcher::due_gated`].
+    pub fn due(&mut self, now: Timestamp) -> Vec<Flush> {
+        self.due_gated(now, &Ungated)
+    }
+
+    /// Processes every group whose tick is at or before `now`: returns the
+    /// notifications to send, in group key order, then drops resolved
+    /// alerts and empty groups and schedules the next ticks.
+    pub fn due_gated(&mut self, now: Timestamp, gate: &impl Gate) -> Vec<Flush> {
+        let now_us = now.as_microsecond();
+        let ticks = self.decide(now, now_us, gate);
+        let mut out = Vec::new();
+        for tick in ticks {
+            let Some(group) = self.groups.get_mut(&tick.key) else {
+                continue;
+            };
+            if let Some((flush, notified)) = tick.flush {
+                group.last = Some(notified);
+                out.push(flush);
+            }
+            // Alertmanager deletes the resolved alerts a tick saw, whether
+            // or not it sent anything (muted ones included).
+            group.alerts.retain(|_, a| a.status == AlertStatus::Firing);
+            group.ticked = true;
+            group.next_tick = now_us.saturating_add(micros(group.route.timings.group_interval));
+            if group.alerts.is_empty() {
+                self.groups.remove(&tick.key);
+            }
+        }
+        out
+    }
+
+    /// The outcome of every due tick, without changing anything.
+    fn decide(&self, now: Timestamp, now_us: i64, gate: &impl Gate) -> Vec<Tick> {
+        let due: Vec<(&GroupKey, &Group)> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.next_tick <= now_us)
+            .collect();
+        if due.is_empty() {
+            return Vec::new();
+        }
+        let firing: Vec<&Labels> = self.firing().map(|a| &a.labels).collect();
+        due.into_iter()
+            .map(|(key, group)| Tick {
+                key: key.clone(),
+                flush: flush(key, group, now, now_us, gate, &firing),
+            })
+            .collect()
+    }
+
+    /// When [`Dispatcher::due`] next has a group to process (possibly to
+    /// send nothing), or `None` when there are no groups.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        let t = self.groups.values().map(|g| g.next_tick).min()?;
+        Some(Timestamp::from_microsecond(t).unwrap_or(Timestamp::MAX))
+    }
+
+    /// Every firing alert held, once per fingerprint (an alert in several
+    /// groups, through `continue`, is listed once): the inhibition sources.
+    pub fn firing(&self) -> impl Iterator<Item = &Alert> {
+        let mut seen = BTreeSet::new();
+        self.groups
+            .values()
+            .flat_map(|g| g.alerts.values())
+            .filter(move |a| a.status == AlertStatus::Firing && seen.insert(a.fingerprint.as_str()))
+    }
+
+    /// The keys of the current groups.
+    pub fn group_keys(&self) -> impl Iterator<Item = &GroupKey> {
+        self.groups.keys()
+    }
+
+    /// The alerts of one group, by fingerprint.
+    pub fn group_alerts(&self, key: &GroupKey) -> Option<impl Iterator<Item = &Alert>> {
+        self.groups.get(key).map(|g| g.alerts.values())
+    }
+
+    /// How many groups there are.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there are no groups.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+/// What a tick of `group` at `now` sends, if anything.
+fn flush(
+    key: &GroupKey,
+    group: &Group,
+    now: Timestamp,
+    now_us: i64,
+    gate: &impl Gate,
+    firing_everywhere: &[&Labels],
+) -> Option<(Flush, Notified)> {
+    if gate.route_muted(&group.route, now) {
+        return None;
+    }
+    let (mut firing, mut resolved): (Vec<&Alert>, Vec<&Alert>) = group
+        .alerts
+        .values()
+        .filter(|a| !gate.alert_muted(a, firing_everywhere, now))
+        .partition(|a| a.status == AlertStatus::Firing);
+    // Alertmanager stops the pipeline when every alert is muted.
+    if firing.is_empty() && resolved.is_empty() {
+        return None;
+    }
+    let firing_set: BTreeSet<String> = firing.iter().map(|a| a.fingerprint.clone()).collect();
+    let resolved_set: BTreeSet<String> = resolved.iter().map(|a| a.fingerprint.clone()).collect();
+    let repeat = micros(group.route.timings.repeat_interval);
+    if !needs_update(
+        group.last.as_ref(),
+        &firing_set,
+        &resolved_set,
+        now_us,
+        repeat,
+    ) {
+        return None;
+    }
+    firing.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    resolved.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    let flush = Flush {
+        group_key: key.clone(),
+        receiver: group.route.receiver.clone(),
+        route_id: group.route.route_id.clone(),
+        group_labels: group.labels.clone(),
+        firing: firing.len(),
+        resolved: resolved.len(),
+        alerts: firing.into_iter().chain(resolved).cloned().collect(),
+    };
+    let notified = Notified {
+        at: now_us,
+        firing: firing_set,
+        resolved: resolved_set,
+    };
+    Some((flush, notified))
+}
+
+/// Alertmanager's `DedupStage.needsUpdate`, with `send_resolved` on and
+/// the repeat compared inclusively (see the module doc of `route`).
+fn needs_update(
+    last: Option<&Notified>,
+    firing: &BTreeSet<String>,
+    resolved: &BTreeSet<String>,
+    now: i64,
+    repeat: i64,
+) -> bool {
+    let Some(last) = last else {
+        // Never notified: only firing alerts are news.
+        return !firing.is_empty();
+    };
+    if !firing.is_subset(&last.firing) {
+        return true;
+    }
+    if firing.is_empty() {
+        // All resolved: say so, unless the receiver never heard of them.
+        return !last.firing.is_empty();
+    }
+    if !resolved.is_subset(&last.resolved) {
+        return true;
+    }
+    last.at.saturating_add(repeat) <= now
+}
+
+/// A duration in microseconds, saturating (durations are at most a
+/// century once validated).
+fn micros(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}

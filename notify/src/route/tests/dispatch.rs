@@ -1,0 +1,302 @@
+//! Aggregation group timing: `group_wait`, `group_interval` batching,
+//! `repeat_interval`, resolution and removal, and `next_due`.
+
+use jiff::Timestamp;
+
+use super::{at, firing, resolved, tree};
+use crate::route::{Dispatcher, Flush, MatchedRoute, RouteTree};
+use vigil_store::{Alert, AlertStatus};
+
+/// One route, grouping by `alertname`, Alertmanager's default timers
+/// (30s, 5m, 4h).
+fn defaults() -> RouteTree {
+    tree(r#"{"receiver": "a", "group_by": ["alertname"]}"#)
+}
+
+/// Routes `alert` through `t` into `d` at `now`.
+fn observe(d: &mut Dispatcher, t: &RouteTree, alert: &Alert, now: Timestamp) {
+    for route in t.matches(&alert.labels) {
+        d.observe(&route, alert, now);
+    }
+}
+
+fn fingerprints(f: &Flush) -> Vec<(&str, AlertStatus)> {
+    f.alerts
+        .iter()
+        .map(|a| (a.labels["instance"].as_str(), a.status))
+        .collect()
+}
+
+/// Runs every tick up to and including `until`, returning when each
+/// flush happened (seconds after T0).
+fn run(d: &mut Dispatcher, until: i64) -> Vec<(i64, Flush)> {
+    let mut out = Vec::new();
+    while let Some(next) = d.next_due() {
+        if next > at(until) {
+            break;
+        }
+        let secs = next.duration_since(at(0)).as_secs();
+        out.extend(d.due(next).into_iter().map(|f| (secs, f)));
+    }
+    out
+}
+
+fn disk(instance: &str) -> Alert {
+    firing(&[("alertname", "Disk"), ("instance", instance)])
+}
+
+#[test]
+fn a_new_group_waits_group_wait_before_its_first_notification() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    assert_eq!(d.next_due(), Some(at(30)));
+    assert!(d.due(at(29)).is_empty());
+    let flushes = d.due(at(30));
+    assert_eq!(flushes.len(), 1);
+    let f = &flushes[0];
+    assert_eq!(f.receiver, "a");
+    assert_eq!(f.route_id, "0");
+    assert_eq!(f.group_key.as_str(), "0:{alertname=\"Disk\"}");
+    assert_eq!((f.firing, f.resolved), (1, 0));
+    assert_eq!(fingerprints(f), [("h1", AlertStatus::Firing)]);
+    // Nothing more until the next tick, group_interval later.
+    assert!(d.due(at(30)).is_empty());
+    assert_eq!(d.next_due(), Some(at(330)));
+}
+
+#[test]
+fn an_alert_that_started_long_ago_skips_group_wait() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let mut old = disk("h1");
+    // Started 31 seconds before it reached us: it has waited enough.
+    old.starts_at = Some(at(-31).as_microsecond());
+    observe(&mut d, &t, &old, at(0));
+    assert_eq!(d.next_due(), Some(at(0)));
+    assert_eq!(d.due(at(0)).len(), 1);
+
+    // Started 30 seconds ago exactly: Alertmanager waits (strictly older).
+    let mut d = Dispatcher::new();
+    let mut recent = disk("h1");
+    recent.starts_at = Some(at(-30).as_microsecond());
+    observe(&mut d, &t, &recent, at(0));
+    assert_eq!(d.next_due(), Some(at(30)));
+}
+
+#[test]
+fn alerts_arriving_between_ticks_are_batched_into_the_next_one() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    observe(&mut d, &t, &disk("h2"), at(10));
+    let first = d.due(at(30));
+    assert_eq!(fingerprints(&first[0]).len(), 2, "both wait for one tick");
+
+    observe(&mut d, &t, &disk("h3"), at(40));
+    observe(&mut d, &t, &disk("h4"), at(300));
+    assert!(d.due(at(329)).is_empty(), "no notification before the tick");
+    let second = d.due(at(330));
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        fingerprints(&second[0]),
+        [
+            ("h1", AlertStatus::Firing),
+            ("h2", AlertStatus::Firing),
+            ("h3", AlertStatus::Firing),
+            ("h4", AlertStatus::Firing)
+        ]
+    );
+    assert_eq!(d.next_due(), Some(at(630)));
+}
+
+#[test]
+fn an_unchanged_group_is_repeated_after_repeat_interval_and_not_before() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    // The same alert again changes nothing.
+    observe(&mut d, &t, &disk("h1"), at(100));
+    let times: Vec<i64> = run(&mut d, 30 + 8 * 3600).iter().map(|(s, _)| *s).collect();
+    // First at 30s, then every 4h exactly (4h is a multiple of 5m).
+    assert_eq!(times, [30, 30 + 4 * 3600, 30 + 8 * 3600]);
+}
+
+#[test]
+fn a_repeat_waits_for_the_first_tick_after_repeat_interval() {
+    let t = tree(
+        r#"{"receiver": "a", "group_by": ["alertname"],
+            "group_interval": "5m", "repeat_interval": "12m"}"#,
+    );
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    let times: Vec<i64> = run(&mut d, 2000).iter().map(|(s, _)| *s).collect();
+    // Ticks at 330, 630, 930, ...: 30 + 12m = 750 falls between two.
+    assert_eq!(times, [30, 930, 1830]);
+}
+
+#[test]
+fn a_resolution_is_notified_then_the_group_is_removed() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let a = disk("h1");
+    observe(&mut d, &t, &a, at(0));
+    assert_eq!(d.due(at(30)).len(), 1);
+    observe(&mut d, &t, &resolved(&a), at(100));
+    assert!(d.due(at(329)).is_empty());
+    let flushes = d.due(at(330));
+    assert_eq!(flushes.len(), 1);
+    assert_eq!((flushes[0].firing, flushes[0].resolved), (0, 1));
+    assert_eq!(fingerprints(&flushes[0]), [("h1", AlertStatus::Resolved)]);
+    assert!(d.is_empty());
+    assert_eq!(d.next_due(), None);
+
+    // Firing again later is a new group, with a new group_wait.
+    observe(&mut d, &t, &a, at(1000));
+    assert_eq!(d.next_due(), Some(at(1030)));
+    assert_eq!(d.due(at(1030)).len(), 1);
+}
+
+#[test]
+fn a_partial_resolution_is_notified_firing_first_and_the_resolved_alert_leaves() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let (a, b) = (disk("h1"), disk("h2"));
+    observe(&mut d, &t, &a, at(0));
+    observe(&mut d, &t, &b, at(0));
+    d.due(at(30));
+    observe(&mut d, &t, &resolved(&a), at(60));
+    let flushes = d.due(at(330));
+    assert_eq!(
+        fingerprints(&flushes[0]),
+        [("h2", AlertStatus::Firing), ("h1", AlertStatus::Resolved)]
+    );
+    assert_eq!((flushes[0].firing, flushes[0].resolved), (1, 1));
+    let key = flushes[0].group_key.clone();
+    let left: Vec<&str> = d
+        .group_alerts(&key)
+        .expect("group")
+        .map(|a| a.labels["instance"].as_str())
+        .collect();
+    assert_eq!(left, ["h2"]);
+    assert!(d.due(at(630)).is_empty(), "nothing new at the next tick");
+}
+
+#[test]
+fn an_alert_resolved_before_the_first_notification_is_never_sent() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let a = disk("h1");
+    observe(&mut d, &t, &a, at(0));
+    observe(&mut d, &t, &resolved(&a), at(10));
+    // The tick still happens, sends nothing and removes the group.
+    assert_eq!(d.next_due(), Some(at(30)));
+    assert!(d.due(at(30)).is_empty());
+    assert!(d.is_empty());
+}
+
+#[test]
+fn a_late_call_processes_the_tick_and_counts_the_interval_from_then() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    // The daemon was suspended: it asks long after the tick was due.
+    assert_eq!(d.due(at(1000)).len(), 1);
+    assert_eq!(d.next_due(), Some(at(1300)));
+}
+
+#[test]
+fn next_due_is_the_earliest_tick_of_any_group() {
+    let t = tree(
+        r#"{"receiver": "a", "group_by": ["alertname"], "routes": [
+            {"matchers": ["team=\"db\""], "group_wait": "10s", "group_interval": "1m"}
+        ]}"#,
+    );
+    let mut d = Dispatcher::new();
+    assert_eq!(d.next_due(), None);
+    observe(&mut d, &t, &disk("h1"), at(0));
+    assert_eq!(d.next_due(), Some(at(30)));
+    let db = firing(&[("alertname", "Lag"), ("team", "db"), ("instance", "db1")]);
+    observe(&mut d, &t, &db, at(5));
+    assert_eq!(d.next_due(), Some(at(15)));
+    assert_eq!(d.due(at(15)).len(), 1);
+    assert_eq!(d.next_due(), Some(at(30)));
+    assert_eq!(d.due(at(30)).len(), 1);
+    // The db group ticks every minute: 75, then the other at 330.
+    assert_eq!(d.next_due(), Some(at(75)));
+    assert!(d.due(at(75)).is_empty());
+    assert_eq!(d.next_due(), Some(at(135)));
+    assert_eq!(d.len(), 2);
+}
+
+#[test]
+fn different_group_labels_make_different_groups() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    observe(&mut d, &t, &disk("h2"), at(0));
+    let cpu = firing(&[("alertname", "Cpu"), ("instance", "h1")]);
+    observe(&mut d, &t, &cpu, at(0));
+    assert_eq!(d.len(), 2);
+    let flushes = d.due(at(30));
+    let keys: Vec<&str> = flushes.iter().map(|f| f.group_key.as_str()).collect();
+    assert_eq!(keys, ["0:{alertname=\"Cpu\"}", "0:{alertname=\"Disk\"}"]);
+}
+
+#[test]
+fn an_alert_on_two_routes_through_continue_is_notified_on_both() {
+    let t = tree(
+        r#"{"receiver": "a", "group_by": ["alertname"], "routes": [
+            {"matchers": ["team=\"db\""], "receiver": "b", "continue": true},
+            {"matchers": ["severity=\"critical\""], "receiver": "c", "group_wait": "5s"}
+        ]}"#,
+    );
+    let alert = firing(&[
+        ("alertname", "Lag"),
+        ("team", "db"),
+        ("severity", "critical"),
+        ("instance", "db1"),
+    ]);
+    let routes: Vec<MatchedRoute> = t.matches(&alert.labels);
+    assert_eq!(routes.len(), 2);
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &alert, at(0));
+    assert_eq!(d.len(), 2);
+    let early = d.due(at(5));
+    assert_eq!(
+        early
+            .iter()
+            .map(|f| f.receiver.as_str())
+            .collect::<Vec<_>>(),
+        ["c"]
+    );
+    let later = d.due(at(30));
+    assert_eq!(
+        later
+            .iter()
+            .map(|f| f.receiver.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert_ne!(early[0].group_key, later[0].group_key);
+    // One alert, held twice: an inhibition source once.
+    assert_eq!(d.firing().count(), 1);
+}
+
+#[test]
+fn the_state_survives_a_snapshot_and_restore() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    d.due(at(30));
+    observe(&mut d, &t, &disk("h2"), at(40));
+    let json = serde_json::to_string(&d).expect("serialize");
+    let mut restored: Dispatcher = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(restored, d);
+    assert_eq!(restored.next_due(), Some(at(330)));
+    let flushes = restored.due(at(330));
+    assert_eq!(flushes, d.due(at(330)));
+    assert_eq!(flushes[0].firing, 2);
+    // Not a repeat of h1 alone: the record of what was sent survived too.
+    assert!(restored.due(at(630)).is_empty());
+}
