@@ -34,6 +34,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         crate::doctor_secrets::master_key(&shared, &mut out);
         crate::doctor_secrets::sources(&shared, &mut out);
         crate::doctor_spool::spool(&shared, &mut out);
+        crate::doctor_notify::allowlist(&shared, &mut out);
         out
     })
     .await

@@ -10,6 +10,7 @@ mod audit;
 mod config;
 mod control;
 mod doctor;
+mod doctor_notify;
 mod doctor_secrets;
 mod doctor_spool;
 mod http;

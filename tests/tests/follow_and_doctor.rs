@@ -59,7 +59,7 @@ fn doctor_flags_a_loose_deployment_and_fails_on_errors() {
     std::fs::write(
         &config,
         format!(
-            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n[http]\nlisten = \"127.0.0.1:0\"\n[notify]\nallow = [\"10.0.0.0/8\", \"hooks.internal\"]\n",
             state.display(),
             socket.display()
         ),
@@ -103,6 +103,20 @@ fn doctor_flags_a_loose_deployment_and_fails_on_errors() {
         "K(0) left on the host"
     );
     assert_eq!(find("access")["severity"], "warning", "nobody mapped");
+    let allow = find("notify-allow");
+    assert_eq!(allow["severity"], "warning", "a /8 in the SSRF allowlist");
+    assert!(
+        allow["message"].as_str().unwrap().contains("10.0.0.0/8"),
+        "{allow}"
+    );
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| f["check"] == "notify-allow")
+            .count(),
+        1,
+        "a single host name is not broad"
+    );
     assert_eq!(find("state-dir")["severity"], "ok");
     assert_eq!(findings[0]["severity"], "error", "worst first");
 

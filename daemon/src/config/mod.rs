@@ -4,10 +4,12 @@
 //! parsed, so any mistake is reported as `file:line:column: message`.
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
+mod notify;
 mod sources;
 mod spool;
 mod values;
 
+pub use notify::NotifyConfig;
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;
 pub use values::{Interval, Mode};
@@ -81,6 +83,8 @@ pub struct Config {
     pub sources: BTreeMap<String, Spanned<SourceConfig>>,
     /// The spool directory for scripts.
     pub spool: SpoolConfig,
+    /// Outbound notifications.
+    pub notify: NotifyConfig,
     /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
     pub redaction: BTreeMap<String, Spanned<String>>,
     /// Every `secret:NAME` in the file: (key path, name).
@@ -303,6 +307,10 @@ impl Config {
                 offset,
                 format!("redaction.{kind}: {reason}"),
             ));
+        }
+        if let Err(e) = self.notify.policy() {
+            let offset = text.find("allow").unwrap_or(0);
+            return Err(ConfigError::at(path, text, offset, e.to_string()));
         }
         let spool = &self.spool.source;
         if !sources::valid_source_name(spool) || self.sources.contains_key(spool) {

@@ -154,3 +154,18 @@ fn redaction_patterns_are_compiled_at_load_and_located() {
         vec![("ticket".to_string(), "TICKET-[0-9]+".to_string())]
     );
 }
+
+#[test]
+fn the_notify_allowlist_is_checked_at_load() {
+    let e = err("[notify]\nallow = [\"10.0.0.5\", \"10.1.0.0/99\"]\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("allow[1]"), "{e}");
+    let ok = Config::parse(
+        "test.toml",
+        "[notify]\nallow = [\"10.0.0.5\", \"hooks.internal\", \"*.corp.example\"]\n",
+    )
+    .unwrap();
+    assert!(ok.notify.policy().unwrap().broad_entries().is_empty());
+    let broad = Config::parse("test.toml", "[notify]\nallow = [\"10.0.0.0/8\"]\n").unwrap();
+    assert_eq!(broad.notify.policy().unwrap().broad_entries().len(), 1);
+}
