@@ -6,8 +6,10 @@
 //! * [`template`]: message templates in a restricted minijinja environment
 //!   (no loader, fuel, output caps, escaping per channel);
 //! * [`ssrf`]: the guard every outbound connection passes, resolving once
-//!   and connecting to exactly the address it checked.
+//!   and connecting to exactly the address it checked;
+//! * [`channel`]: what the channels send (the Standard Webhooks signature).
 
+pub mod channel;
 pub mod route;
 pub mod ssrf;
 pub mod template;
