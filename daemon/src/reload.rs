@@ -48,6 +48,16 @@ async fn reload(shared: &Arc<Shared>, trigger: &'static str) -> Result<String, S
             if old.daemon.log_level != config.daemon.log_level {
                 notes.push("log_level changes take effect at the next restart");
             }
+            // Sources, keys and secrets apply at once; these are wired at start.
+            if old.http != config.http {
+                notes.push("[http] listener changes take effect at the next restart");
+            }
+            if old.spool != config.spool {
+                notes.push("[spool] changes take effect at the next restart");
+            }
+            if old.redaction != config.redaction {
+                notes.push("[redaction] changes take effect at the next restart");
+            }
             shared.set_config(config);
             let mut message = format!("configuration {} reloaded", path.display());
             for note in notes {

@@ -112,6 +112,23 @@ fn a_broken_config_is_refused_and_a_good_one_applies() {
             .any(|c| c["trigger"] == "file-changed" && c["applied"] == true)
     );
     assert!(ok(&daemon.ctl(&["reload"])).contains("reloaded"));
+
+    // Settings wired at start are accepted, with a word that they wait.
+    save(
+        &path,
+        &format!(
+            "{}[spool]\nmax_file = 2048\n",
+            config(&state, &socket, "operator", "")
+        ),
+    );
+    eventually(
+        "the spool change to be reported as pending a restart",
+        || {
+            daemon
+                .stderr()
+                .contains("[spool] changes take effect at the next restart")
+        },
+    );
     assert!(daemon.stop().success());
 }
 

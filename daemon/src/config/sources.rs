@@ -21,7 +21,7 @@ pub const DRIVERS: [&str; 8] = [
 ];
 
 /// `[http]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Serve ingestion at all.

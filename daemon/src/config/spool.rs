@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// `[spool]`. Files renamed into `<dir>/incoming` are ingested with
 /// `driver` under the source name `source`, then moved to `done/` or to
 /// `failed/` beside a `.reason` file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpoolConfig {
     /// Watch the spool directory.
