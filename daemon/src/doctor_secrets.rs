@@ -106,7 +106,7 @@ pub fn sources(shared: &Shared, out: &mut Vec<Finding>) {
         }
     }
     let http = &config.http;
-    if http.enabled && !http.listen.ip().is_loopback() && !http.tls() {
+    if http.plaintext_exposed() {
         out.push(finding(
             "http-plaintext",
             Sev::Error,

@@ -13,6 +13,7 @@ mod doctor;
 mod doctor_notify;
 mod doctor_secrets;
 mod doctor_spool;
+mod files;
 mod http;
 mod intake;
 mod logging;
@@ -76,6 +77,15 @@ fn load(args: &Args) -> Result<(Config, Option<PathBuf>, Vec<u8>), config::Confi
         config.daemon.socket = config.daemon.state_dir.join("control.sock");
         if let Some(listen) = args.listen {
             config.http.listen = listen;
+            // The same rule as a config file's `listen` (dev mode has no TLS).
+            if let Some(refusal) = config.http.refusal() {
+                return Err(config::ConfigError {
+                    path: "--listen".into(),
+                    line: 0,
+                    column: 0,
+                    message: refusal,
+                });
+            }
         }
         config.store.verification_key = Some(config.daemon.state_dir.join("verification.key"));
         let uid = nix::unistd::getuid();
@@ -155,6 +165,7 @@ fn main() -> ExitCode {
             eprintln!("vigild: {e:#}");
             if e.downcast_ref::<secrets::StartError>().is_some()
                 || e.downcast_ref::<spool::SpoolError>().is_some()
+                || e.downcast_ref::<http::TlsError>().is_some()
             {
                 ExitCode::from(EX_CONFIG)
             } else {

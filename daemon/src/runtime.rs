@@ -45,6 +45,11 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
     let log = open_store(&config, head_tx)?;
     let secrets = crate::secrets::Secrets::start(&config, options.dev, &log)?;
+    let tls = if config.http.enabled {
+        crate::http::tls_acceptor(&config.http)?
+    } else {
+        None
+    };
     let spool = if config.spool.enabled {
         Some(crate::spool::SpoolDirs::prepare(&config.spool_dir())?)
     } else {
@@ -118,7 +123,11 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
             "ingestion listening"
         );
         http_addr = listener.local_addr().ok();
-        Some(tokio::spawn(crate::http::serve(shared.clone(), listener)))
+        Some(tokio::spawn(crate::http::serve(
+            shared.clone(),
+            listener,
+            tls,
+        )))
     } else {
         None
     };
@@ -283,16 +292,12 @@ fn open_store(config: &Config, head: watch::Sender<vigil_store::Head>) -> anyhow
 /// Development mode's API key: created on first start, kept (0600) in the
 /// state directory so every start can print it.
 async fn dev_api_key(shared: &Arc<Shared>, state_dir: &Path) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = state_dir.join("dev-api-key");
     if let Ok(key) = std::fs::read_to_string(&path) {
         return Ok(key.trim().to_string());
     }
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)?;
-    let id = hex::encode(&bytes[..4]);
-    let raw = format!("vgl_{id}_{}", hex::encode(&bytes[4..]));
+    let taken = shared.keys();
+    let (id, raw) = crate::http::mint_key(|id| taken.contains_key(id))?;
     shared
         .log
         .append_async(&Event::ApiKey(vigil_store::ApiKeyChange::Created {
@@ -306,13 +311,7 @@ async fn dev_api_key(shared: &Arc<Shared>, state_dir: &Path) -> anyhow::Result<S
         }))
         .await?;
     shared.refresh_keys().await;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    file.write_all(raw.as_bytes())?;
-    file.sync_all()?;
+    crate::files::create_private(&path, raw.as_bytes())?;
     Ok(raw)
 }
 

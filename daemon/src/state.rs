@@ -51,9 +51,16 @@ pub struct Shared {
     pub secrets: Secrets,
     /// Ingestion endpoint state.
     pub ingest: IngestState,
-    /// API keys, as the HTTP listener checks them (refreshed from the key
-    /// view whenever a key changes).
-    keys: RwLock<Arc<BTreeMap<String, ApiKey>>>,
+    /// API keys, as the HTTP listener checks them: a copy of the key view,
+    /// republished under the views lock whenever its generation moves, so
+    /// a revocation can never be overwritten by an older copy.
+    keys: RwLock<PublishedKeys>,
+}
+
+/// The key table the HTTP listener reads without touching the views.
+struct PublishedKeys {
+    generation: u64,
+    keys: Arc<BTreeMap<String, ApiKey>>,
 }
 
 /// Everything [`Shared::new`] needs.
@@ -87,7 +94,10 @@ pub struct Parts {
 impl Shared {
     /// Assembles the shared state.
     pub fn new(p: Parts) -> Arc<Shared> {
-        let keys = p.views.keys.keys.clone();
+        let keys = PublishedKeys {
+            generation: p.views.keys.generation(),
+            keys: Arc::new(p.views.keys.keys.clone()),
+        };
         Arc::new(Shared {
             config: RwLock::new(Arc::new(p.config)),
             config_path: p.config_path,
@@ -104,7 +114,7 @@ impl Shared {
             reload: p.reload,
             secrets: p.secrets,
             ingest: p.ingest,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(keys),
         })
     }
 
@@ -120,16 +130,19 @@ impl Shared {
 
     /// API keys by id.
     pub fn keys(&self) -> Arc<BTreeMap<String, ApiKey>> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .clone()
     }
 
-    /// Re-reads the API keys from the key view (after a key changed).
+    /// Brings the views (and so the published key table) up to date with
+    /// the log: call after appending a key change.
     pub async fn refresh_keys(self: &Arc<Self>) {
         let shared = self.clone();
-        let keys =
-            tokio::task::spawn_blocking(move || shared.with_views(|v| v.keys.keys.clone())).await;
-        match keys {
-            Ok(Ok(keys)) => *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys),
+        match tokio::task::spawn_blocking(move || shared.with_views(|_| ())).await {
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!("cannot refresh API keys: {e}"),
             Err(e) => tracing::error!("cannot refresh API keys: {e}"),
         }
@@ -140,6 +153,16 @@ impl Shared {
     pub fn with_views<R>(&self, f: impl FnOnce(&mut Views) -> R) -> Result<R, StoreError> {
         let mut views = self.views.lock().expect("views lock");
         views.catch_up(&self.log)?;
+        // Still under the views lock: publications happen in log order.
+        let generation = views.keys.generation();
+        let mut published = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if published.generation != generation {
+            *published = PublishedKeys {
+                generation,
+                keys: Arc::new(views.keys.keys.clone()),
+            };
+        }
+        drop(published);
         Ok(f(&mut views))
     }
 }

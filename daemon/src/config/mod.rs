@@ -279,21 +279,9 @@ impl Config {
                 "set both tls_cert and tls_key, or neither".into(),
             ));
         }
-        if http.enabled
-            && !http.listen.ip().is_loopback()
-            && !http.tls()
-            && !http.insecure_plaintext
-        {
+        if let Some(refusal) = http.refusal() {
             let offset = text.find("listen").unwrap_or(0);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                format!(
-                    "{} is not a loopback address: configure tls_cert and tls_key, or set insecure_plaintext = true to accept webhooks and API keys in the clear",
-                    http.listen
-                ),
-            ));
+            return Err(ConfigError::at(path, text, offset, refusal));
         }
         // Compile the operator's patterns now, so a bad one is reported at
         // its line instead of failing later at start-up.

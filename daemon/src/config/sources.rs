@@ -80,6 +80,22 @@ impl HttpConfig {
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
     }
+
+    /// Whether the listener is reachable from the network in the clear.
+    pub fn plaintext_exposed(&self) -> bool {
+        self.enabled && !self.listen.ip().is_loopback() && !self.tls()
+    }
+
+    /// Why this listener may not start: exposed in the clear without
+    /// `insecure_plaintext = true`.
+    pub fn refusal(&self) -> Option<String> {
+        (self.plaintext_exposed() && !self.insecure_plaintext).then(|| {
+            format!(
+                "{} is not a loopback address: configure tls_cert and tls_key, or set insecure_plaintext = true to accept webhooks and API keys in the clear",
+                self.listen
+            )
+        })
+    }
 }
 
 /// How a source's deliveries are verified beyond the API key.

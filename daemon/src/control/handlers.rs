@@ -47,7 +47,16 @@ impl From<vigilctl::FrameError> for Fail {
     }
 }
 
-type Served = Result<(), Fail>;
+/// What a request handler returns.
+pub(super) type Served = Result<(), Fail>;
+
+/// Longest name, note or comment accepted.
+pub(super) const MAX_TEXT: usize = 1024;
+
+/// A refusal with its code.
+pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
+    Fail::Refuse(ErrorBody::new(code, message))
+}
 
 /// A connection while it serves one request.
 pub struct Conn<'a> {
@@ -87,6 +96,39 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Conn<'_> {
+    /// Appends `event` after the allow decision for `request` (one durable
+    /// batch); returns the event's head.
+    pub(super) async fn record(
+        &mut self,
+        request: &str,
+        event: Event,
+    ) -> Result<vigil_store::Head, Fail> {
+        let grant = &self.caller.grant;
+        let allowed = crate::audit::Auditor::allowed(
+            &self.caller.actor(),
+            &grant.role.name,
+            request,
+            &grant.reason,
+            grant.break_glass,
+        );
+        let heads = self
+            .shared
+            .log
+            .append_all_async(&[allowed, event])
+            .await
+            .map_err(unavailable)?;
+        Ok(heads[1])
+    }
+
+    /// Runs `f` on the views, caught up with the log, off the async threads.
+    pub(super) async fn view<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
+    ) -> Result<T, Fail> {
+        let shared = self.shared.clone();
+        Ok(blocking(move || shared.with_views(f)).await?)
+    }
+
     pub(super) async fn send(&mut self, response: &Response) -> Served {
         io::write(self.wr, response).await.map_err(Into::into)
     }
@@ -211,30 +253,14 @@ impl Conn<'_> {
         labels: BTreeMap<String, String>,
     ) -> Served {
         check_emit(&message, &labels)?;
-        let actor = self.caller.actor();
-        let grant = &self.caller.grant;
-        let events = [
-            crate::audit::Auditor::allowed(
-                &actor,
-                &grant.role.name,
-                "emit",
-                &grant.reason,
-                grant.break_glass,
-            ),
-            Event::Custom(Custom {
-                actor,
-                severity,
-                message,
-                labels,
-            }),
-        ];
-        let heads = self
-            .shared
-            .log
-            .append_all_async(&events)
-            .await
-            .map_err(unavailable)?;
-        self.send(&Response::Appended { head: heads[1] }).await
+        let event = Event::Custom(Custom {
+            actor: self.caller.actor(),
+            severity,
+            message,
+            labels,
+        });
+        let head = self.record("emit", event).await?;
+        self.send(&Response::Appended { head }).await
     }
 
     async fn events(&mut self, kind: Option<EventKind>, from: Option<u64>, limit: u32) -> Served {

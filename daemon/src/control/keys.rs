@@ -1,30 +1,11 @@
 //! `vigilctl keys …` and `vigilctl incidents …`.
 
-use super::handlers::{Conn, Fail, blocking_with};
-use crate::audit::Auditor;
+use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse};
 use crate::views::{ApiKey, Incident, IncidentState};
 use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
 use vigilctl::{
-    ErrorBody, ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret,
-    event_record,
+    ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret, event_record,
 };
-
-pub(super) type Served = Result<(), Fail>;
-
-pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
-    Fail::Refuse(ErrorBody::new(code, message))
-}
-
-fn random_hex(bytes: usize) -> Result<String, Fail> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| {
-        refuse(
-            ErrorCode::Internal,
-            format!("the OS random generator failed: {e}"),
-        )
-    })?;
-    Ok(hex::encode(buf))
-}
 
 fn listing(k: &ApiKey) -> KeyListing {
     KeyListing {
@@ -66,41 +47,7 @@ fn state_name(s: IncidentState) -> &'static str {
     }
 }
 
-/// Longest name or note accepted.
-pub(super) const MAX_TEXT: usize = 1024;
-
 impl Conn<'_> {
-    /// Appends `event` with the allow decision for `request`; returns the
-    /// event's seq.
-    pub(super) async fn record(&mut self, request: &str, event: Event) -> Result<u64, Fail> {
-        let actor = self.caller.actor();
-        let grant = &self.caller.grant;
-        let allowed = Auditor::allowed(
-            &actor,
-            &grant.role.name,
-            request,
-            &grant.reason,
-            grant.break_glass,
-        );
-        let heads = self
-            .shared
-            .log
-            .append_all_async(&[allowed, event])
-            .await
-            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
-        Ok(heads.last().map_or(0, |h| h.seq))
-    }
-
-    pub(super) async fn view<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
-    ) -> Result<T, Fail> {
-        let shared = self.shared.clone();
-        blocking_with(move || shared.with_views(f))
-            .await?
-            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))
-    }
-
     pub(super) async fn keys_create(
         &mut self,
         name: String,
@@ -142,14 +89,13 @@ impl Conn<'_> {
         let existing = self
             .view(|v| v.keys.keys.keys().cloned().collect::<Vec<_>>())
             .await?;
-        let id = loop {
-            let id = random_hex(4)?;
-            if !existing.contains(&id) {
-                break id;
-            }
-        };
-        // 160 random bits after the id; only the digest is kept.
-        let raw = format!("vgl_{id}_{}", random_hex(20)?);
+        let (id, raw) =
+            crate::http::mint_key(|id| existing.iter().any(|e| e == id)).map_err(|e| {
+                refuse(
+                    ErrorCode::Internal,
+                    format!("the OS random generator failed: {e}"),
+                )
+            })?;
         let prefix = format!("vgl_{id}");
         let event = Event::ApiKey(ApiKeyChange::Created {
             id: id.clone(),

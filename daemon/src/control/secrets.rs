@@ -1,17 +1,10 @@
 //! `vigilctl secrets …`: changes go to the vault first (durably), then the
 //! log records who did what, without the value.
 
-use super::handlers::{Conn, Fail, blocking_with};
-use crate::audit::Auditor;
+use super::handlers::{Conn, Fail, Served, blocking_with, refuse};
 use std::path::PathBuf;
 use vigil_store::{Event, SecretAction, SecretChange, now_micros};
-use vigilctl::{ErrorBody, ErrorCode, Response, SecretListing, WireSecret};
-
-type Served = Result<(), Fail>;
-
-fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
-    Fail::Refuse(ErrorBody::new(code, message))
-}
+use vigilctl::{ErrorCode, Response, SecretListing, WireSecret};
 
 fn vault_error(e: vigil_store::vault::VaultError) -> Fail {
     use vigil_store::vault::VaultError as V;
@@ -40,28 +33,13 @@ impl Conn<'_> {
         key_id: Option<u32>,
         message: String,
     ) -> Served {
-        let actor = self.caller.actor();
-        let grant = &self.caller.grant;
-        let events = [
-            Auditor::allowed(
-                &actor,
-                &grant.role.name,
-                request,
-                &grant.reason,
-                grant.break_glass,
-            ),
-            Event::Secret(SecretChange {
-                name: name.to_string(),
-                action,
-                key_id,
-                actor,
-            }),
-        ];
-        self.shared
-            .log
-            .append_all_async(&events)
-            .await
-            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
+        let event = Event::Secret(SecretChange {
+            name: name.to_string(),
+            action,
+            key_id,
+            actor: self.caller.actor(),
+        });
+        self.record(request, event).await?;
         self.send(&Response::SecretsChanged { message }).await
     }
 

@@ -2,8 +2,7 @@
 //! event; the notifier reads the silence view and mutes matching alerts,
 //! which are still recorded.
 
-use super::handlers::Conn;
-use super::keys::{MAX_TEXT, Served, refuse};
+use super::handlers::{Conn, MAX_TEXT, Served, refuse};
 use crate::views::{SilenceRecord, SilenceState};
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigilctl::{ErrorCode, Response, SilenceListing};
@@ -76,9 +75,9 @@ impl Conn<'_> {
             comment,
             actor: self.caller.actor(),
         });
-        let seq = self.record("silences.add", event).await?;
+        let head = self.record("silences.add", event).await?;
         self.send(&Response::Done {
-            message: format!("silence {seq} created"),
+            message: format!("silence {} created", head.seq),
         })
         .await
     }

@@ -59,6 +59,24 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key")?.to_str().ok().map(str::trim)
 }
 
+/// A new raw key, `vgl_<id>_<secret>`: a random 32-bit id for which
+/// `taken` is false, then 160 random bits from the OS. Only its digest
+/// ([`Hash::sha256`] of the whole text) is ever stored.
+pub fn mint(taken: impl Fn(&str) -> bool) -> Result<(String, String), getrandom::Error> {
+    let id = loop {
+        let mut id = [0u8; 4];
+        getrandom::fill(&mut id)?;
+        let id = hex::encode(id);
+        if !taken(&id) {
+            break id;
+        }
+    };
+    let mut secret = [0u8; 20];
+    getrandom::fill(&mut secret)?;
+    let raw = format!("vgl_{id}_{}", hex::encode(secret));
+    Ok((id, raw))
+}
+
 /// The key a request carries, checked against `keys` at `now` (micros).
 pub fn authenticate<'k>(
     headers: &HeaderMap,
@@ -110,6 +128,16 @@ mod tests {
             value.parse().unwrap(),
         );
         h
+    }
+
+    #[test]
+    fn minted_keys_avoid_taken_ids_and_carry_160_bits() {
+        let (first, raw) = mint(|_| false).unwrap();
+        assert_eq!(first.len(), 8);
+        let secret = raw.strip_prefix(&format!("vgl_{first}_")).unwrap();
+        assert_eq!(secret.len(), 40);
+        let (second, _) = mint(|id| id == first).unwrap();
+        assert_ne!(first, second);
     }
 
     #[test]

@@ -91,7 +91,7 @@ async fn accept(
         ));
     }
     let config = shared.config();
-    let Some(source_config) = config.sources.get(source).map(|s| s.get_ref().clone()) else {
+    let Some(source_config) = config.sources.get(source).map(toml::Spanned::get_ref) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_source",
@@ -174,7 +174,7 @@ async fn accept(
     // `auto` never skips verification: a detected driver that signs needs
     // the source's secret like any other.
     if source_config.verify == Verify::Signature && driver.supports_signature() {
-        let verifier = verifier(shared, &source_config).await?;
+        let verifier = verifier(shared, source_config).await?;
         driver.verify(&delivery, &verifier).map_err(|r| {
             reject(
                 shared,

@@ -14,8 +14,11 @@ mod rejections;
 mod state;
 mod tls;
 
+pub use auth::mint as mint_key;
 pub use rejections::INTERVAL as REJECTION_INTERVAL;
 pub use state::IngestState;
+pub use tls::{TlsError, acceptor as tls_acceptor};
+use tokio_rustls::TlsAcceptor;
 
 use crate::state::Shared;
 use axum::Router;
@@ -75,15 +78,8 @@ pub async fn listener(
 }
 
 /// Serves until shutdown; in-flight requests finish first.
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
+pub async fn serve(shared: Arc<Shared>, listener: TcpListener, tls: Option<TlsAcceptor>) {
     let config = shared.config().http.clone();
-    let tls = match tls::acceptor(&config) {
-        Ok(tls) => tls,
-        Err(e) => {
-            tracing::error!("ingestion disabled: {e}");
-            return;
-        }
-    };
     let app = router(shared.clone());
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut shutdown = shared.shutdown.clone();

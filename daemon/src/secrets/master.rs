@@ -7,8 +7,7 @@
 //! file in the state directory when none of these exists.
 
 use std::fmt;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use vigil_store::vault::MasterKey;
 
@@ -174,24 +173,17 @@ pub fn read_key_file(path: &Path) -> Result<MasterKey, MasterKeyError> {
 }
 
 /// Writes a new key file (0600, fsync'd); refuses to overwrite.
+/// A key file's contents: the key in hex and a newline, zeroized on drop.
+pub(super) fn key_file_text(key: &MasterKey) -> zeroize::Zeroizing<String> {
+    let mut text = key.to_hex();
+    text.push('\n');
+    text
+}
+
 fn generate(path: &Path) -> Result<MasterKey, MasterKeyError> {
     let key = MasterKey::generate().map_err(|e| refused(path, e))?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    crate::files::create_private(path, key_file_text(&key).as_bytes())
         .map_err(|e| refused(path, e))?;
-    let hex = key.to_hex();
-    file.write_all(hex.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .map_err(|e| refused(path, e))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| refused(path, e))?;
-    }
     Ok(key)
 }
 

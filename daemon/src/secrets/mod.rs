@@ -12,8 +12,6 @@ pub use reference::{ResolveError, SecretRef};
 
 use crate::config::Config;
 use master::{Found, Places};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use vigil_store::vault::{Fingerprint, MasterKey, Vault, VaultError};
@@ -196,20 +194,12 @@ fn finish_staged_rewrap(key_file: &Path, log: &Log) {
 
 fn write_key(path: &Path, key: &MasterKey) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(key.to_hex().as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
-    sync_parent(path)
+    crate::files::create_private(path, master::key_file_text(key).as_bytes())
 }
 
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {
-        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        Some(dir) => crate::files::sync_dir(dir),
         None => Ok(()),
     }
 }

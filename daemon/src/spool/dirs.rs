@@ -1,6 +1,7 @@
 //! The spool's directories: created and checked at start, and the durable
 //! moves that end a file's stay in `incoming/`.
 
+use crate::files::sync_dir;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::Write;
@@ -140,10 +141,6 @@ fn free_name(dir: &Path, name: &OsStr) -> PathBuf {
         })
         .find(|p| fs::symlink_metadata(p).is_err())
         .unwrap_or(plain)
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// The owner and size of an open file, refusing anything but a regular

@@ -55,6 +55,17 @@ impl ApiKey {
 pub struct KeysView {
     /// By id.
     pub keys: BTreeMap<String, ApiKey>,
+    /// Bumped on every creation or revocation (not on use): tells when the
+    /// daemon's published key table is stale. Per process, not persisted.
+    #[serde(skip)]
+    generation: u64,
+}
+
+impl KeysView {
+    /// Changes to the set of keys seen by this process.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
 }
 
 impl View for KeysView {
@@ -87,12 +98,14 @@ impl View for KeysView {
                         last_used: None,
                     },
                 );
+                self.generation += 1;
                 return;
             }
             Some(Event::ApiKey(ApiKeyChange::Revoked { id, .. })) => {
                 if let Some(k) = self.keys.get_mut(id) {
                     k.revoked_at.get_or_insert(seal.time);
                 }
+                self.generation += 1;
                 return;
             }
             Some(Event::AlertsIngested(a)) => &a.actor,
@@ -133,6 +146,7 @@ mod tests {
         assert!(k.allows("github") && !k.allows("gitlab"));
         assert_eq!(k.usable(999), Ok(()));
         assert_eq!(k.usable(1_000), Err("expired"));
+        assert_eq!(v.generation(), 1);
         v.apply(
             &seal(2, 200),
             Some(&Event::AlertsIngested(AlertsIngested {
@@ -148,6 +162,7 @@ mod tests {
             })),
         );
         assert_eq!(v.keys["ab12cd34"].last_used, Some(200));
+        assert_eq!(v.generation(), 1, "use does not republish the key table");
         v.apply(
             &seal(3, 300),
             Some(&Event::ApiKey(ApiKeyChange::Revoked {
@@ -156,5 +171,6 @@ mod tests {
             })),
         );
         assert_eq!(v.keys["ab12cd34"].usable(0), Err("revoked"));
+        assert_eq!(v.generation(), 2);
     }
 }

@@ -93,7 +93,9 @@ impl View for SilencesView {
                     .and_then(|id| self.silences.get_mut(&id))
                     && s.ends_at > seal.time
                 {
-                    s.ends_at = seal.time.max(s.starts_at);
+                    // A pending silence ends before it began: both move.
+                    s.starts_at = s.starts_at.min(seal.time);
+                    s.ends_at = seal.time;
                     s.expired_by = Some(super::describe(&e.actor));
                 }
             }
@@ -162,7 +164,13 @@ mod tests {
                 actor: Actor::Daemon,
             })),
         );
-        assert_eq!(v.get("10").unwrap().state(550), SilenceState::Expired);
+        let ended = v.get("10").unwrap();
+        assert_eq!(
+            ended.state(171),
+            SilenceState::Expired,
+            "not pending any more"
+        );
+        assert_eq!(ended.state(550), SilenceState::Expired);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! (push, ping, issues, runs still in progress, neutral or skipped
 //! conclusions) is accepted as [`Normalized::Other`].
 
-use super::shape::{self, Obj, err, object};
+use super::shape::{self, Obj, object};
 use super::signature::{self, any_mac_matches};
 use super::{Delivery, Normalized, Rejection, ShapeError, Verifier};
 use vigil_store::{Alert, AlertStatus, Labels, Severity};
@@ -46,7 +46,7 @@ pub(super) fn delivery_id(delivery: &Delivery<'_>) -> Option<String> {
 
 /// See [`super::DriverKind::normalize`].
 pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeError> {
-    let event = event_name(delivery.headers)?;
+    let event = shape::event_header(delivery.headers, EVENT_HEADER, b".")?;
     let root = object(delivery.json, "")?;
     let kind = match event.as_str() {
         "workflow_run" => Kind::WorkflowRun,
@@ -75,26 +75,6 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
     Ok(Normalized::Alerts(vec![
         run.alert(&root, repo, status, verb)?,
     ]))
-}
-
-/// The event name, which selects the payload's shape.
-fn event_name(headers: &http::HeaderMap) -> Result<String, ShapeError> {
-    let path = "X-GitHub-Event header";
-    let value = headers
-        .get(EVENT_HEADER)
-        .ok_or_else(|| err(path, "missing (expected the event name)"))?
-        .to_str()
-        .map_err(|_| err(path, "expected an event name"))?
-        .trim();
-    let fits = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-    if fits {
-        Ok(value.to_owned())
-    } else {
-        Err(err(path, "expected an event name"))
-    }
 }
 
 /// A conclusion that fires (with how to say it) or resolves; `None` for

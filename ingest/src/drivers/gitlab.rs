@@ -10,7 +10,7 @@
 //! `build_status`, per job name and ref. Other events are accepted as
 //! [`Normalized::Other`].
 
-use super::shape::{self, Obj, err, object};
+use super::shape::{self, Obj, object};
 use super::signature;
 use super::{Delivery, Normalized, Rejection, ShapeError, Verifier};
 use vigil_store::{Alert, AlertStatus, Labels, Severity};
@@ -37,32 +37,12 @@ pub(super) fn delivery_id(delivery: &Delivery<'_>) -> Option<String> {
 
 /// See [`super::DriverKind::normalize`].
 pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeError> {
-    let event = event_name(delivery.headers)?;
+    let event = shape::event_header(delivery.headers, EVENT_HEADER, b" ")?;
     let root = object(delivery.json, "")?;
     match event.as_str() {
         "Pipeline Hook" => pipeline(&event, &root),
         "Job Hook" => job(&event, &root),
         _ => other(&event, &root),
-    }
-}
-
-/// The event name, which selects the payload's shape.
-fn event_name(headers: &http::HeaderMap) -> Result<String, ShapeError> {
-    let path = "X-Gitlab-Event header";
-    let value = headers
-        .get(EVENT_HEADER)
-        .ok_or_else(|| err(path, "missing (expected the event name)"))?
-        .to_str()
-        .map_err(|_| err(path, "expected an event name"))?
-        .trim();
-    let fits = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'_' || b == b'-');
-    if fits {
-        Ok(value.to_owned())
-    } else {
-        Err(err(path, "expected an event name"))
     }
 }
 

@@ -37,6 +37,31 @@ pub(super) fn err(path: &str, expected: &str) -> ShapeError {
     ShapeError(format!("{path}: {expected}"))
 }
 
+/// The sender's event name from header `name` (which selects the payload's
+/// shape): 1 to 64 ASCII letters, digits, `_`, `-`, or one of `extra`.
+pub(super) fn event_header(
+    headers: &http::HeaderMap,
+    name: &str,
+    extra: &[u8],
+) -> Result<String, ShapeError> {
+    let path = format!("{name} header");
+    let value = headers
+        .get(name)
+        .ok_or_else(|| err(&path, "missing (expected the event name)"))?
+        .to_str()
+        .map_err(|_| err(&path, "expected an event name"))?
+        .trim();
+    let fits = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || extra.contains(&b));
+    if fits {
+        Ok(value.to_owned())
+    } else {
+        Err(err(&path, "expected an event name"))
+    }
+}
+
 /// `parent.key`, or `key` at the root.
 pub(super) fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
