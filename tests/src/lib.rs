@@ -92,6 +92,13 @@ impl Daemon {
         Daemon::spawn(cmd, socket.to_path_buf(), state_dir.to_path_buf())
     }
 
+    /// `vigild --config FILE` for a config whose state directory is
+    /// `DIR/state` and socket `DIR/control.sock`, the layout the tests'
+    /// config writers use.
+    pub fn in_dir(config: &Path, dir: &Path) -> Daemon {
+        Daemon::with_config(config, &dir.join("control.sock"), &dir.join("state"))
+    }
+
     fn spawn(mut cmd: Command, socket: PathBuf, state_dir: PathBuf) -> Daemon {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -70,10 +70,6 @@ master_key_env = "VIGIL_TEST_MASTER_KEY_UNSET"
     path
 }
 
-fn start(dir: &Path, config: &Path) -> Daemon {
-    Daemon::with_config(config, &dir.join("control.sock"), &dir.join("state"))
-}
-
 #[test]
 fn canaries_never_leave_the_vault() {
     let tmp = tempfile::tempdir().unwrap();
@@ -93,24 +89,15 @@ fn canaries_never_leave_the_vault() {
         record(&mut transcript, &out);
         assert!(ok(&out).contains("stored"));
     }
-    // While vigilctl waits for its value, its argv holds no value.
-    let mut waiting = std::process::Command::new(bin("vigilctl"))
-        .arg("--socket")
-        .arg(&daemon.socket)
-        .args(["secrets", "set", "pending"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", waiting.id())).unwrap();
-    assert!(String::from_utf8_lossy(&cmdline).contains("pending"));
-    {
-        use std::io::Write;
-        let mut stdin = waiting.stdin.take().unwrap();
-        stdin.write_all(b"CANARY-pending-55aa").unwrap();
-    }
-    assert!(waiting.wait().unwrap().success());
+    // There is no argv form: a value on the command line is refused before
+    // anything is sent, so it cannot linger in /proc/PID/cmdline of a
+    // running vigilctl or in shell history as a working command.
+    let out = daemon.ctl(&["secrets", "set", "argv", "CANARY-argv-9c1d"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Values come on stdin.
+    let out = daemon.ctl_stdin(&["secrets", "set", "pending"], b"CANARY-pending-55aa");
+    record(&mut transcript, &out);
+    ok(&out);
     let mut canaries = canaries;
     canaries.push(("pending".into(), "CANARY-pending-55aa".into()));
 
@@ -122,7 +109,7 @@ fn canaries_never_leave_the_vault() {
 
     let list = ok(&daemon.ctl(&["--json", "secrets", "list"]));
     let rows = json_lines(&list);
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 4, "the argv form stored nothing: {list}");
     assert!(rows.iter().all(|r| r["key_id"] == 1));
     transcript.push_str(&list);
     record(&mut transcript, &daemon.ctl(&["secrets", "rotate"]));
@@ -206,7 +193,7 @@ driver = "github"
 secret = "secret:gh-hook"
 "#,
     );
-    let daemon = start(tmp.path(), &config);
+    let daemon = Daemon::in_dir(&config, tmp.path());
     // Doctor exits 1 on an error finding; the findings are on stdout.
     let doctor = String::from_utf8_lossy(&daemon.ctl(&["--json", "doctor"]).stdout).into_owned();
     let unresolved = json_lines(&doctor)
@@ -246,7 +233,7 @@ fn the_daemon_refuses_to_start_when_existing_secrets_cannot_be_opened() {
     let tmp = tempfile::tempdir().unwrap();
     let key = key_file(&tmp.path().join("master.key"), 0x22);
     let config = config(tmp.path(), "");
-    let daemon = start(tmp.path(), &config);
+    let daemon = Daemon::in_dir(&config, tmp.path());
     ok(&daemon.ctl_stdin(&["secrets", "set", "smtp"], b"pw"));
     assert!(daemon.stop().success());
     let args = [OsStr::new("--config"), config.as_os_str()];
@@ -275,7 +262,7 @@ fn the_daemon_refuses_to_start_when_existing_secrets_cannot_be_opened() {
     assert!(err.contains("0644") && err.contains("chmod 0600"), "{err}");
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let daemon = start(tmp.path(), &config);
+    let daemon = Daemon::in_dir(&config, tmp.path());
     assert_eq!(
         json_lines(&ok(&daemon.ctl(&["--json", "secrets", "list"]))).len(),
         1
@@ -287,7 +274,7 @@ fn the_daemon_refuses_to_start_when_existing_secrets_cannot_be_opened() {
 fn without_a_master_key_secrets_are_refused_with_directions() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config(tmp.path(), "");
-    let daemon = start(tmp.path(), &config);
+    let daemon = Daemon::in_dir(&config, tmp.path());
     let out = daemon.ctl_stdin(&["secrets", "set", "x"], b"v");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -378,7 +365,7 @@ fn a_vault_secret_verifies_deliveries_through_rotation_and_restart_and_never_lea
     key_file(&tmp.path().join("master.key"), 0x21);
     let plain = config(tmp.path(), "");
     // Start without the source, store the secret, then configure its use.
-    let daemon = start(tmp.path(), &plain);
+    let daemon = Daemon::in_dir(&plain, tmp.path());
     let canary = "CANARY-hook-3b9f01d2e4";
     ok(&daemon.ctl_stdin(&["secrets", "set", "gh-hook"], canary.as_bytes()));
     assert!(daemon.stop().success());
@@ -396,7 +383,7 @@ fn a_vault_secret_verifies_deliveries_through_rotation_and_restart_and_never_lea
     let mut logs = String::new();
     let mut answers = String::new();
     for round in 0..3 {
-        let daemon = start(tmp.path(), &plain);
+        let daemon = Daemon::in_dir(&plain, tmp.path());
         let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "gh"]));
         let key: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
         let key = key["secret"].as_str().unwrap().to_string();

@@ -62,50 +62,26 @@ fn silences_are_created_listed_expired_and_kept() {
         &daemon.ctl(&["--json", "events", "list", "--kind", "silence"])
     ))
     .len();
-    let e = refused(&daemon.ctl(&[
-        "silences",
-        "add",
-        "--matcher",
-        "env=~\"(\"",
-        "--duration",
-        "1h",
-        "--comment",
-        "x",
-    ]));
-    assert!(e.contains("--matcher"), "{e}");
-    let e = refused(&daemon.ctl(&[
-        "silences",
-        "add",
-        "--matcher",
-        "env=~\".*\"",
-        "--duration",
-        "1h",
-        "--comment",
-        "x",
-    ]));
-    assert!(e.contains("every alert"), "{e}");
-    let e = refused(&daemon.ctl(&[
-        "silences",
-        "add",
-        "--matcher",
-        "env=prod",
-        "--duration",
-        "10s",
-        "--comment",
-        "x",
-    ]));
-    assert!(e.contains("--duration"), "{e}");
-    let e = refused(&daemon.ctl(&[
-        "silences",
-        "add",
-        "--matcher",
-        "env=prod",
-        "--duration",
-        "1h",
-        "--comment",
-        "  ",
-    ]));
-    assert!(e.contains("--comment"), "{e}");
+    // (matcher, duration, comment) → what the refusal must name.
+    let cases = [
+        ("env=~\"(\"", "1h", "x", "--matcher"),
+        ("env=~\".*\"", "1h", "x", "every alert"),
+        ("env=prod", "10s", "x", "--duration"),
+        ("env=prod", "1h", "  ", "--comment"),
+    ];
+    for (matcher, duration, comment, named) in cases {
+        let e = refused(&daemon.ctl(&[
+            "silences",
+            "add",
+            "--matcher",
+            matcher,
+            "--duration",
+            duration,
+            "--comment",
+            comment,
+        ]));
+        assert!(e.contains(named), "{matcher} {duration} {comment:?}: {e}");
+    }
     let after = json_lines(&ok(
         &daemon.ctl(&["--json", "events", "list", "--kind", "silence"])
     ))
@@ -128,5 +104,11 @@ fn silences_are_created_listed_expired_and_kept() {
     let expired = all.iter().find(|s| s["id"] == id.as_str()).unwrap();
     assert_eq!(expired["state"], "expired");
     assert!(expired["expired_by"].as_str().unwrap().contains("uid"));
+
+    // Expiring one that has not started ends it at once, for good.
+    let pending = listed[0]["id"].as_str().unwrap().to_string();
+    ok(&daemon.ctl(&["silences", "expire", &pending]));
+    assert!(json_lines(&ok(&daemon.ctl(&["--json", "silences", "list"]))).is_empty());
+    assert!(refused(&daemon.ctl(&["silences", "expire", &pending])).contains("ended already"));
     assert!(daemon.stop().success());
 }

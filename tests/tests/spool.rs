@@ -130,6 +130,18 @@ fn refused_files_go_to_failed_with_a_reason_and_store_nothing() {
     )
     .unwrap();
 
+    // A FIFO could block a reader forever: refused without waiting.
+    nix::unistd::mkfifo(
+        &spool.join("tmp/pipe.json"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    fs::rename(
+        spool.join("tmp/pipe.json"),
+        spool.join("incoming/pipe.json"),
+    )
+    .unwrap();
+
     let reason = |name: &str| {
         let path = spool.join("failed").join(format!("{name}.reason"));
         wait_for(&format!("failed/{name}.reason"), || {
@@ -143,6 +155,7 @@ fn refused_files_go_to_failed_with_a_reason_and_store_nothing() {
     assert!(reason("big.json").contains("max_file"));
     assert!(reason("deep.json").contains("nests deeper"));
     assert!(reason("link.json").contains("symbolic link"));
+    assert!(reason("pipe.json").contains("not a regular file"));
     for name in ["broken.json", "shape.json"] {
         let text = fs::read_to_string(spool.join("failed").join(format!("{name}.reason"))).unwrap();
         assert!(
@@ -175,7 +188,7 @@ fn refused_files_go_to_failed_with_a_reason_and_store_nothing() {
             && f["message"]
                 .as_str()
                 .unwrap()
-                .contains("5 spool file(s) were refused")),
+                .contains("6 spool file(s) were refused")),
         "{findings:?}"
     );
     assert!(daemon.stop().success());
