@@ -46,12 +46,6 @@ impl Conn<'_> {
         }
         let parsed = vigil_notify::route::Matchers::parse_all(&matchers)
             .map_err(|e| refuse(ErrorCode::BadRequest, format!("--matcher: {e}")))?;
-        if parsed.matches_everything() {
-            return Err(refuse(
-                ErrorCode::BadRequest,
-                "these matchers match every alert (even one without labels); name a label value, so a silence cannot mute everything by accident",
-            ));
-        }
         if !(60..=MAX_DURATION_SECS).contains(&duration_secs) {
             return Err(refuse(
                 ErrorCode::BadRequest,
@@ -68,6 +62,13 @@ impl Conn<'_> {
         let delay = starts_in_secs.unwrap_or(0).min(MAX_DURATION_SECS);
         let starts_at = now_micros().saturating_add(secs_to_micros(delay));
         let ends_at = starts_at.saturating_add(secs_to_micros(duration_secs));
+        // The notifier's own rules for a silence (no match-everything set).
+        let at = |micros| {
+            jiff::Timestamp::from_microsecond(micros)
+                .map_err(|_| refuse(ErrorCode::BadRequest, "the silence ends too far away"))
+        };
+        vigil_notify::route::Silence::new("", parsed, at(starts_at)?, at(ends_at)?, "", "")
+            .map_err(|e| refuse(ErrorCode::BadRequest, e.to_string()))?;
         let event = Event::Silence(Silence {
             matchers,
             starts_at,

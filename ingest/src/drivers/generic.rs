@@ -75,23 +75,29 @@ pub(super) fn verify(delivery: &Delivery<'_>, verifier: &Verifier) -> Result<(),
     let seconds = signature::unix_seconds(timestamp, TIMESTAMP_HEADER)?;
     let tags = tags(signature::required(headers, SIGNATURE_HEADER)?)?;
     let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-    let signed = [
-        id.as_bytes(),
-        b".",
-        timestamp.as_bytes(),
-        b".",
-        delivery.body,
-    ];
-    if !any_mac_matches(&keys, &signed, &tags) {
+    if !any_mac_matches(&keys, &signed_content(id, timestamp, delivery.body), &tags) {
         return Err(Rejection::BadSignature);
     }
     // After the MAC: "stale" is only said of authentic deliveries.
     signature::within_tolerance(seconds, delivery.now, verifier.tolerance_secs)
 }
 
-/// The HMAC key of a secret; `None` for an empty key or a `whsec_` secret
-/// that is not base64.
-fn signing_key(secret: &[u8]) -> Option<Vec<u8>> {
+/// What is signed: `id.timestamp.body`.
+fn signed_content<'a>(id: &'a str, timestamp: &'a str, body: &'a [u8]) -> [&'a [u8]; 5] {
+    [id.as_bytes(), b".", timestamp.as_bytes(), b".", body]
+}
+
+/// The `webhook-signature` value a Standard Webhooks sender sends:
+/// `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under `key` (from
+/// [`signing_key`]). Vigil's notifier signs its own webhooks with it.
+pub fn sign(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> String {
+    let tag = signature::mac(key, &signed_content(id, timestamp, body));
+    format!("v1,{}", STANDARD.encode(tag))
+}
+
+/// The HMAC key of a secret: base64 after `whsec_`, else the raw bytes;
+/// `None` for an empty key or a `whsec_` secret that is not base64.
+pub fn signing_key(secret: &[u8]) -> Option<Vec<u8>> {
     let key = match secret.strip_prefix(SECRET_PREFIX.as_bytes()) {
         Some(encoded) => STANDARD.decode(encoded).ok()?,
         None => secret.to_vec(),

@@ -64,6 +64,11 @@ use std::fmt;
 use std::str::FromStr;
 use vigil_store::SecretValue;
 
+/// Standard Webhooks signing, shared with Vigil's own outbound webhooks.
+pub mod standard_webhooks {
+    pub use super::generic::{sign, signing_key};
+}
+
 pub use shape::{
     MAX_ALERTS, MAX_KEY_BYTES, MAX_LINKS, MAX_MAP_ENTRIES, MAX_SUMMARY_BYTES, MAX_VALUE_BYTES,
     fingerprint,

@@ -9,10 +9,7 @@
 //!
 //! [Standard Webhooks]: https://www.standardwebhooks.com/
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use vigil_ingest::drivers::standard_webhooks;
 use vigil_store::SecretValue;
 
 /// The three headers a signed webhook carries.
@@ -44,41 +41,21 @@ pub enum SigningError {
     BadSecret,
 }
 
-/// The key bytes of a secret: base64 after `whsec_`, else the raw bytes.
-fn key(secret: &SecretValue) -> Result<Vec<u8>, SigningError> {
-    let raw = secret.expose();
-    let key = match raw.strip_prefix(b"whsec_") {
-        Some(encoded) => STANDARD
-            .decode(encoded)
-            .map_err(|_| SigningError::BadSecret)?,
-        None => raw.to_vec(),
-    };
-    if key.is_empty() {
-        return Err(SigningError::BadSecret);
-    }
-    Ok(key)
-}
-
-/// Signs `body` for delivery `id` at `timestamp` (unix seconds).
+/// Signs `body` for delivery `id` at `timestamp` (unix seconds), with the
+/// same code the ingestion side verifies with.
 pub fn sign(
     secret: &SecretValue,
     id: &str,
     timestamp: i64,
     body: &[u8],
 ) -> Result<SignedHeaders, SigningError> {
-    let key = key(secret)?;
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&key).map_err(|_| SigningError::BadSecret)?;
+    let key = standard_webhooks::signing_key(secret.expose()).ok_or(SigningError::BadSecret)?;
     let timestamp = timestamp.to_string();
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
+    let signature = standard_webhooks::sign(&key, id, &timestamp, body);
     Ok(SignedHeaders {
         id: id.to_string(),
         timestamp,
-        signature: format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())),
+        signature,
     })
 }
 
@@ -156,6 +133,35 @@ sys.exit(0 if ok else 1)
             .status()
             .unwrap();
         assert!(!status.success(), "a changed timestamp must not verify");
+    }
+
+    #[test]
+    fn vigils_own_ingestion_accepts_what_the_notifier_signs() {
+        use vigil_ingest::drivers::{Delivery, DriverKind, Verifier};
+        let secret = "whsec_dmlnaWwtd2ViaG9vay10ZXN0LXNlY3JldA==";
+        let body = br#"{"summary":"round trip","status":"firing"}"#;
+        let signed = sign(&self::secret(secret), "vigil-77", 1_795_400_000, body).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("webhook-id", signed.id.parse().unwrap());
+        headers.insert("webhook-timestamp", signed.timestamp.parse().unwrap());
+        headers.insert("webhook-signature", signed.signature.parse().unwrap());
+        let json = serde_json::from_slice(body).unwrap();
+        let delivery = Delivery {
+            headers: &headers,
+            body,
+            json: &json,
+            now: 1_795_400_010,
+        };
+        let verifier = Verifier {
+            secrets: vec![self::secret(secret)],
+            ..Verifier::default()
+        };
+        assert_eq!(DriverKind::Generic.verify(&delivery, &verifier), Ok(()));
+        let other = Verifier {
+            secrets: vec![self::secret("whsec_b3RoZXI=")],
+            ..Verifier::default()
+        };
+        assert!(DriverKind::Generic.verify(&delivery, &other).is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use vigil_store::Labels;
 
-use super::syntax::{quote, quote_name};
 use super::tree::{GroupBy, MatchedRoute};
 
 /// The labels of `labels` that `route` groups by.
@@ -52,11 +51,9 @@ impl GroupKey {
             if i > 0 {
                 key.push_str(", ");
             }
-            // The matcher syntax's own quoting: no value can forge a
-            // separator, and the key reads like the labels it groups.
-            key.push_str(&quote_name(name));
+            escape_into(&mut key, name, false);
             key.push('=');
-            key.push_str(&quote(value));
+            escape_into(&mut key, value, true);
         }
         key.push('}');
         Self(key)
@@ -71,5 +68,29 @@ impl GroupKey {
 impl fmt::Display for GroupKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Appends `s`, quoted if asked; quotes, backslashes and control
+/// characters are escaped so no label can forge a separator. Names are
+/// escaped too (a UTF-8 name may hold `=` or `,`), and quoted when they
+/// hold anything but `[A-Za-z0-9_]`.
+fn escape_into(out: &mut String, s: &str, always_quote: bool) {
+    let quote =
+        always_quote || s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if quote {
+        out.push('"');
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    if quote {
+        out.push('"');
     }
 }

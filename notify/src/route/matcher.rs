@@ -159,6 +159,15 @@ impl Matcher {
         if name.len() + value.len() > MAX_MATCHER_LEN {
             return Err(fail(1, MatcherErrorKind::TooLong(MAX_MATCHER_LEN)));
         }
+        // What the parser refuses, so every matcher prints as text that
+        // parses back (quoting writes only `\n`, `\r` and `\t`).
+        if let Some(c) = name
+            .chars()
+            .chain(value.chars())
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(fail(1, MatcherErrorKind::ControlChar(c)));
+        }
         let regex = match op {
             MatchOp::Regex | MatchOp::NotRegex => Some(anchored(value).map_err(|e| {
                 fail(

@@ -36,8 +36,8 @@ pub enum TemplateErrorKind {
     /// The source does not parse.
     Syntax,
     /// The source uses something refused by policy: `include`, `import`,
-    /// `extends`, `block`, `macro`, `call`, recursive loops, or more than
-    /// 32 `+` operators.
+    /// `extends`, `block`, `macro`, `call`, recursive loops, or the `+`
+    /// operator.
     Forbidden,
     /// Rendering the sample referred to something undefined.
     Undefined,

@@ -19,9 +19,10 @@
 //! * **Templates cannot run away.** Every render has a fuel budget
 //!   (instructions plus bytes produced, checked *before* large
 //!   allocations), a recursion limit, and an output cap ([`Limits`]).
-//!   One engine path escapes fuel (lazily concatenated lists flattened
-//!   past 32 levels), so `namespace`, `chain`, list `sum` and recursive
-//!   loops are unavailable and a template has at most 32 `+` operators.
+//!   One engine path escapes fuel (lazily concatenated lists, walked
+//!   without charge), so nothing can concatenate lists: `namespace`,
+//!   `chain`, list `sum`, recursive loops and the `+` operator are
+//!   unavailable (strings join with `~`).
 //!   Exceeding the cap is an error, never a silent truncation: a cut
 //!   webhook body would be invalid JSON and a cut email could drop the
 //!   one line that mattered. Built-in templates list at most 20 alerts

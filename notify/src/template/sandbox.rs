@@ -59,13 +59,11 @@ pub(super) fn environment(
     let mut env = Environment::new();
     // `debug()` formats the whole engine state, context included.
     env.remove_global("debug");
-    // minijinja 3.1 concatenates lists lazily and, once 33 concatenations
-    // are nested, flattens them without charging fuel: `x = x + x` repeated
-    // 33 times allocates 2^33 values. The constructs that repeat a
-    // concatenation without one `+` per step in the source go: `namespace`
-    // (the only state a loop iteration can leave for the next), `chain`
-    // (concatenates like `+`) and `sum` over lists. Recursive loops and
-    // more than 32 `+` are refused by `policy`.
+    // minijinja 3.1 concatenates lists lazily and walks them without
+    // charging fuel (see `policy`), so everything that concatenates lists
+    // goes: `namespace` (the only state a loop iteration can leave for the
+    // next), `chain` and `sum` over lists here; `+` and recursive loops in
+    // `policy`.
     env.remove_global("namespace");
     env.remove_filter("chain");
     env.add_filter("sum", sum_numbers);

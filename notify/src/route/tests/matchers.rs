@@ -251,3 +251,19 @@ fn matchers_deserialize_from_their_text() {
     );
     assert!(serde_json::from_str::<Matcher>("\"env\"").is_err());
 }
+
+#[test]
+fn built_matchers_always_print_as_text_that_parses_back() {
+    for value in ["x\ny", "tab\there", "cr\rlf"] {
+        let m = Matcher::new("a", MatchOp::Equal, value).unwrap();
+        assert_eq!(Matcher::parse(&m.to_string()).unwrap(), m, "{value:?}");
+    }
+    for bad in ["x\u{1}y", "esc\u{1b}[31m", "nul\0"] {
+        let e = Matcher::new("a", MatchOp::Equal, bad).unwrap_err();
+        assert!(
+            matches!(e.kind, MatcherErrorKind::ControlChar(_)),
+            "{bad:?}: {e}"
+        );
+    }
+    assert!(Matcher::new("a\u{7f}", MatchOp::Equal, "v").is_err());
+}

@@ -14,7 +14,7 @@ fn render_errors_never_contain_alert_text() {
     let failing = [
         (Escape::Text, "{{ alerts[0].summary | int }}"),
         (Escape::Text, "{{ alerts[0].summary | float }}"),
-        (Escape::Text, "{{ alerts[0].summary + 1 }}"),
+        (Escape::Text, "{{ alerts[0].summary - 1 }}"),
         (Escape::Text, "{{ (alerts[0].labels.n | int) // 0 }}"),
         (Escape::Text, "{{ -(alerts[0].summary) }}"),
         (Escape::Text, "{{ alerts[0].labels[alerts[0].summary] }}"),
