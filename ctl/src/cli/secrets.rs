@@ -8,8 +8,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use vigilctl::{Client, Request, Response, WireSecret};
 
-/// Largest value accepted (the daemon enforces the same).
-const MAX_VALUE: usize = 64 * 1024;
+use vigil_store::vault::MAX_VALUE;
 
 #[derive(Subcommand, Debug)]
 pub enum SecretsCommand {

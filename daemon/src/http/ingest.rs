@@ -237,7 +237,8 @@ async fn verifier(
     source: &crate::config::SourceConfig,
 ) -> Result<Verifier, ApiError> {
     let refs = source.secret.0.clone();
-    let tolerance_secs = i64::try_from(source.tolerance.0.as_secs()).unwrap_or(300);
+    let tolerance_secs = i64::try_from(source.tolerance.0.as_secs())
+        .unwrap_or(vigil_ingest::drivers::DEFAULT_TOLERANCE_SECS);
     let s = shared.clone();
     let secrets = tokio::task::spawn_blocking(move || {
         refs.iter().map(|r| s.secrets.resolve(r)).collect::<Result<Vec<_>, _>>()

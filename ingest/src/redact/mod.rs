@@ -108,7 +108,7 @@ impl Redactor {
     /// Redacts an alert's summary, label and annotation keys and values
     /// (values under secret-named keys whole, as in
     /// [`redact_json`](Self::redact_json)), and links (credentials and
-    /// tokens in URLs). The fingerprint is left alone.
+    /// tokens in URLs), and the fingerprint if it holds a secret.
     pub fn redact_alert(&self, alert: &mut vigil_store::Alert) {
         structured::redact_alert(&self.engine, alert);
     }

@@ -118,9 +118,12 @@ fn redact_labels(engine: &Engine, labels: &mut BTreeMap<String, String>) {
     }
 }
 
-/// Redacts an alert's summary, labels, annotations and links (not its
-/// fingerprint, which is an identity computed before).
+/// Redacts an alert's summary, labels, annotations and links, and its
+/// fingerprint when that holds a secret (drivers build readable
+/// fingerprints from payload text, and senders may send their own). The
+/// redacted text is deterministic, so the alert still finds its incident.
 pub(super) fn redact_alert(engine: &Engine, alert: &mut Alert) {
+    redact_string(engine, &mut alert.fingerprint);
     redact_string(engine, &mut alert.summary);
     redact_labels(engine, &mut alert.labels);
     redact_labels(engine, &mut alert.annotations);

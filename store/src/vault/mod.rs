@@ -142,7 +142,6 @@ pub struct Vault {
 struct Inner {
     db: Database,
     space: Keyspace,
-    log_space: Keyspace,
     ring: Mutex<Ring>,
 }
 
@@ -285,7 +284,6 @@ impl Vault {
             inner: Arc::new(Inner {
                 db: shared.db.clone(),
                 space,
-                log_space: shared.log.clone(),
                 ring: Mutex::new(ring),
             }),
         })
@@ -573,18 +571,15 @@ impl Vault {
 
     /// Pushes superseded records (old wraps, old ciphertexts, deleted
     /// secrets) out of memtables and tables now rather than at some later
-    /// compaction. Both keyspaces are flushed so the shared journal holding
-    /// the old records can be dropped.
+    /// compaction. They remain in the store's write-ahead journal until
+    /// fjall rotates it (after 64 MB of writes), which no public call can
+    /// force: see docs/storage.md.
     fn purge(&self) -> Result<()> {
         let space = &self.inner.space;
         space.rotate_memtable_and_wait().map_err(storage)?;
         space.major_compact().map_err(storage)?;
         space.remove(PURGE_KEY).map_err(storage)?;
         space.rotate_memtable_and_wait().map_err(storage)?;
-        self.inner
-            .log_space
-            .rotate_memtable_and_wait()
-            .map_err(storage)?;
         self.inner.db.persist(PersistMode::SyncAll).map_err(storage)
     }
 }

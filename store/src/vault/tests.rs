@@ -213,3 +213,59 @@ fn no_value_is_ever_written_in_the_clear() {
     assert!(!contains(&bytes, &[1u8; 32]));
     assert!(!contains(&bytes, &[9u8; 32]));
 }
+
+#[test]
+fn superseded_records_leave_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path());
+    let vault = Vault::open(&log, key(1), "test").unwrap();
+    for i in 0..3 {
+        vault.set(&format!("c{i}"), &value("v"), 1).unwrap();
+    }
+    let record = |vault: &Vault, k: Vec<u8>| vault.inner.space.get(k).unwrap().unwrap().to_vec();
+    // The wrap of data key 1 under master key 1, and ciphertexts under it.
+    let old_wrap = record(&vault, dek_key(1));
+    let deleted = record(&vault, secret_key("c0"));
+    let old_c1 = record(&vault, secret_key("c1"));
+    vault.rotate(2).unwrap();
+    vault.rewrap(key(9)).unwrap();
+    vault.delete("c0").unwrap();
+    let new_wrap = record(&vault, dek_key(2));
+    let new_c1 = record(&vault, secret_key("c1"));
+    drop(vault);
+    log.close().unwrap();
+    // The journal is append-only and keeps them until fjall rotates it
+    // (documented); the tables must hold only what is current.
+    let tables: Vec<u8> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "jnl"))
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(contains(&tables, &new_wrap), "the purge flushed nothing");
+    assert!(contains(&tables, &new_c1), "the purge flushed nothing");
+    assert!(
+        !contains(&tables, &old_wrap),
+        "the retired data key's wrap is in a table"
+    );
+    assert!(
+        !contains(&tables, &deleted),
+        "a deleted secret's ciphertext is in a table"
+    );
+    assert!(
+        !contains(&tables, &old_c1),
+        "an old ciphertext is in a table"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -27,6 +27,7 @@ mod shape_errors;
 mod signature_schemes;
 mod signatures;
 mod standard_webhooks;
+mod times;
 
 use super::{Delivery, DriverKind, Normalized, Rejection, ShapeError, Verifier};
 use base64::Engine as _;
