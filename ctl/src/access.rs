@@ -34,11 +34,13 @@ pub enum Area {
     Retention,
     /// Ingestion sources.
     Sources,
+    /// Notifications: deliveries (read) and test notifications (write).
+    Notifications,
 }
 
 impl Area {
     /// Every area.
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Status,
         Area::Events,
         Area::Audit,
@@ -49,6 +51,7 @@ impl Area {
         Area::Secrets,
         Area::Retention,
         Area::Sources,
+        Area::Notifications,
     ];
 
     fn name(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Area {
             Area::Secrets => "secrets",
             Area::Retention => "retention",
             Area::Sources => "sources",
+            Area::Notifications => "notifications",
         }
     }
 }
@@ -213,6 +217,7 @@ impl Role {
                 Permission::read(Incidents),
                 Permission::read(Silences),
                 Permission::read(Sources),
+                Permission::read(Notifications),
             ]),
             "operator" => PermissionSet::of([
                 Permission::read(Status),
@@ -220,6 +225,7 @@ impl Role {
                 Permission::write(Incidents),
                 Permission::write(Silences),
                 Permission::read(Sources),
+                Permission::write(Notifications),
             ]),
             "auditor" => PermissionSet::of([
                 Permission::read(Status),
@@ -232,6 +238,7 @@ impl Role {
                 Permission::read(Secrets),
                 Permission::read(Retention),
                 Permission::read(Sources),
+                Permission::read(Notifications),
             ]),
             "admin" => PermissionSet::all(),
             _ => return None,
@@ -273,6 +280,28 @@ mod tests {
         assert!(auditor.allows(Permission::read(Area::Audit)));
         assert!(!auditor.allows(Permission::write(Area::Events)));
         assert!(Role::builtin("root").is_none());
+    }
+
+    #[test]
+    fn notifications_follow_silences_in_the_builtin_roles() {
+        for name in Role::BUILTIN {
+            let role = Role::builtin(name).unwrap().permissions;
+            for access in [Access::Read, Access::Write] {
+                let p = |area| Permission { area, access };
+                assert_eq!(
+                    role.allows(p(Area::Notifications)),
+                    role.allows(p(Area::Silences)),
+                    "{name} {access:?}"
+                );
+            }
+        }
+        let viewer = Role::builtin("viewer").unwrap().permissions;
+        assert!(viewer.allows(Permission::read(Area::Notifications)));
+        assert!(!viewer.allows(Permission::write(Area::Notifications)));
+        assert_eq!(
+            "notifications.write".parse::<Permission>().unwrap(),
+            Permission::write(Area::Notifications)
+        );
     }
 
     #[test]

@@ -196,7 +196,38 @@ pub enum Request {
         /// Its id.
         id: String,
     },
+    /// Notification deliveries, newest first.
+    DeliveriesList {
+        /// Only `pending` (intended, attempting or failed), `intended`,
+        /// `attempting`, `sent`, `failed` or `given_up`.
+        state: Option<String>,
+        /// Only this receiver.
+        receiver: Option<String>,
+        /// At most this many (default [`DELIVERIES_DEFAULT_LIMIT`], at most
+        /// [`DELIVERIES_MAX_LIMIT`]).
+        limit: Option<u32>,
+    },
+    /// Send a test notification to a receiver (recorded as an intent, then
+    /// delivered like any other).
+    NotifyTest {
+        /// Receiver name.
+        receiver: String,
+    },
 }
+
+/// Deliveries listed when [`Request::DeliveriesList`] gives no limit.
+pub const DELIVERIES_DEFAULT_LIMIT: u32 = 100;
+/// The most deliveries one [`Request::DeliveriesList`] returns.
+pub const DELIVERIES_MAX_LIMIT: u32 = 10_000;
+/// The values [`Request::DeliveriesList`] accepts for `state`.
+pub const DELIVERY_STATES: [&str; 6] = [
+    "pending",
+    "intended",
+    "attempting",
+    "sent",
+    "failed",
+    "given_up",
+];
 
 impl Request {
     /// What the caller needs to make this request.
@@ -228,6 +259,8 @@ impl Request {
             Request::SilencesAdd { .. } | Request::SilencesExpire { .. } => {
                 Permission::write(Area::Silences)
             }
+            Request::DeliveriesList { .. } => Permission::read(Area::Notifications),
+            Request::NotifyTest { .. } => Permission::write(Area::Notifications),
         }
     }
 
@@ -246,6 +279,7 @@ impl Request {
                 | Request::IncidentAct { .. }
                 | Request::SilencesAdd { .. }
                 | Request::SilencesExpire { .. }
+                | Request::NotifyTest { .. }
         )
     }
 
@@ -276,6 +310,8 @@ impl Request {
             Request::SilencesAdd { .. } => "silences.add",
             Request::SilencesList { .. } => "silences.list",
             Request::SilencesExpire { .. } => "silences.expire",
+            Request::DeliveriesList { .. } => "deliveries.list",
+            Request::NotifyTest { .. } => "notify.test",
         }
     }
 }
@@ -372,6 +408,13 @@ pub enum Response {
         /// Oldest first.
         silences: Vec<SilenceListing>,
     },
+    /// To [`Request::DeliveriesList`].
+    Deliveries {
+        /// Newest first.
+        deliveries: Vec<DeliveryListing>,
+        /// Counts since the log began (or its retention checkpoint).
+        totals: DeliveryTotals,
+    },
     /// A change is done (and recorded).
     Done {
         /// What happened.
@@ -402,6 +445,55 @@ pub struct SilenceListing {
     pub created_by: String,
     /// Who ended it early.
     pub expired_by: Option<String>,
+}
+
+/// One delivery (one notification to one integration of a receiver), as
+/// listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryListing {
+    /// Id: the idempotency key (a webhook's `webhook-id`).
+    pub id: String,
+    /// The notification it belongs to.
+    pub notification: String,
+    /// Seq of the intent entry.
+    pub intent_seq: u64,
+    /// Receiver.
+    pub receiver: String,
+    /// Integration (`webhook/0`).
+    pub integration: String,
+    /// `intended`, `attempting`, `sent`, `failed` or `given_up`.
+    pub state: String,
+    /// Attempts started.
+    pub attempts: u32,
+    /// Alerts it carries.
+    pub alerts: u32,
+    /// Firing alerts among them.
+    pub firing: u32,
+    /// `group`, `test` or `fallback`.
+    pub cause: String,
+    /// The delivery this one is the fallback of.
+    pub fallback_for: Option<String>,
+    /// Intended (UTC micros).
+    pub created_at: i64,
+    /// Last step recorded (UTC micros).
+    pub updated_at: i64,
+    /// The last outcome (status, error class); never a body.
+    pub detail: String,
+}
+
+/// Deliveries counted by outcome, in [`Response::Deliveries`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryTotals {
+    /// Waiting for an attempt or its outcome (intended, attempting, failed).
+    pub pending: u64,
+    /// Recorded sent.
+    pub sent: u64,
+    /// Given up.
+    pub given_up: u64,
+    /// Failed attempts (each one).
+    pub failed_attempts: u64,
+    /// Planned.
+    pub intended: u64,
 }
 
 /// Machine-readable error classes.
@@ -770,5 +862,80 @@ mod tests {
             Request::Reload.permission(),
             Permission::write(Area::Config)
         );
+    }
+
+    #[test]
+    fn deliveries_requests_and_answers_round_trip() {
+        let reqs = [
+            Request::DeliveriesList {
+                state: Some("given_up".into()),
+                receiver: Some("ops".into()),
+                limit: Some(5),
+            },
+            Request::DeliveriesList {
+                state: None,
+                receiver: None,
+                limit: None,
+            },
+            Request::NotifyTest {
+                receiver: "ops".into(),
+            },
+        ];
+        for r in reqs {
+            let bytes = crate::frame::encode(&r).unwrap();
+            let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+            assert_eq!(back, r);
+        }
+        let json = serde_json::to_string(&Request::NotifyTest {
+            receiver: "ops".into(),
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"request":"notify_test","receiver":"ops"}"#);
+        let answer = Response::Deliveries {
+            deliveries: vec![DeliveryListing {
+                id: "n1-0".into(),
+                notification: "n1".into(),
+                intent_seq: 7,
+                receiver: "ops".into(),
+                integration: "webhook/0".into(),
+                state: "failed".into(),
+                attempts: 2,
+                alerts: 3,
+                firing: 1,
+                cause: "fallback".into(),
+                fallback_for: Some("n0-0".into()),
+                created_at: 1,
+                updated_at: 2,
+                detail: "HTTP 503 (retry in 20s)".into(),
+            }],
+            totals: DeliveryTotals {
+                pending: 1,
+                sent: 4,
+                given_up: 1,
+                failed_attempts: 6,
+                intended: 6,
+            },
+        };
+        let bytes = crate::frame::encode(&answer).unwrap();
+        let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, answer);
+    }
+
+    #[test]
+    fn listing_deliveries_reads_and_a_test_notification_writes() {
+        let list = Request::DeliveriesList {
+            state: None,
+            receiver: None,
+            limit: None,
+        };
+        let test = Request::NotifyTest {
+            receiver: "ops".into(),
+        };
+        assert_eq!(list.permission(), Permission::read(Area::Notifications));
+        assert_eq!(test.permission(), Permission::write(Area::Notifications));
+        assert!(!list.is_mutating());
+        assert!(test.is_mutating(), "a test notification is audited");
+        assert_eq!(list.name(), "deliveries.list");
+        assert_eq!(test.name(), "notify.test");
     }
 }

@@ -35,6 +35,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         crate::doctor_secrets::sources(&shared, &mut out);
         crate::doctor_spool::spool(&shared, &mut out);
         crate::doctor_notify::allowlist(&shared, &mut out);
+        crate::doctor_notify::deliveries(&shared, &mut out);
         out
     })
     .await

@@ -1,5 +1,5 @@
 //! Doctor checks about outbound notifications: allowlist entries so broad
-//! that the SSRF guard no longer protects much.
+//! that the SSRF guard no longer protects much, and deliveries given up.
 
 use crate::doctor::finding;
 use crate::state::Shared;
@@ -19,5 +19,62 @@ pub fn allowlist(shared: &Shared, out: &mut Vec<Finding>) {
             entry,
             "narrow the entry to the receivers' own addresses or names",
         ));
+    }
+}
+
+/// How far back a given-up delivery is worth a warning.
+const GIVEN_UP_WINDOW_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+/// Warns about deliveries given up in the last day; says how many are
+/// pending. Silent when nothing is configured or ever intended.
+/// Blocking (reads the views).
+pub fn deliveries(shared: &Shared, out: &mut Vec<Finding>) {
+    let since = vigil_store::now_micros().saturating_sub(GIVEN_UP_WINDOW_MICROS);
+    let seen = shared.with_views(|v| {
+        let d = &v.deliveries;
+        let given_up: Vec<String> = d
+            .finished()
+            .rev()
+            .filter(|d| d.state == vigil_store::DeliveryState::GivenUp && d.updated_at >= since)
+            .map(|d| format!("{} to {}: {}", d.id, d.receiver, d.detail))
+            .collect();
+        (given_up, d.pending_len(), d.totals().intended)
+    });
+    let (given_up, pending, intended) = match seen {
+        Ok(seen) => seen,
+        Err(e) => {
+            out.push(finding(
+                "notify-deliveries",
+                Sev::Warning,
+                format!("cannot read the deliveries: {e}"),
+                "see the daemon's log",
+            ));
+            return;
+        }
+    };
+    if intended == 0 && shared.config().notify.receivers.is_empty() {
+        return;
+    }
+    let pending = if pending == 0 {
+        String::new()
+    } else {
+        format!("; {pending} pending")
+    };
+    match given_up.first() {
+        Some(newest) => out.push(finding(
+            "notify-deliveries",
+            Sev::Warning,
+            format!(
+                "{} deliveries given up in the last 24h (newest: {newest}){pending}",
+                given_up.len()
+            ),
+            "`vigilctl deliveries list --state given_up` lists them; fix the receiver, then check it with `vigilctl notify test RECEIVER`",
+        )),
+        None => out.push(finding(
+            "notify-deliveries",
+            Sev::Ok,
+            format!("no delivery given up in the last 24h{pending}"),
+            "",
+        )),
     }
 }

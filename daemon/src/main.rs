@@ -17,6 +17,7 @@ mod files;
 mod http;
 mod intake;
 mod logging;
+mod notifier;
 mod reload;
 mod runtime;
 mod secrets;

@@ -96,6 +96,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::channel(8);
+    let (notifier_tx, notifier_rx) = mpsc::channel(8);
     let shared = Shared::new(Parts {
         config,
         config_path: options.config_path.clone(),
@@ -109,6 +110,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         reload: reload_tx.clone(),
         secrets,
         ingest,
+        notifier: notifier_tx,
     });
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
@@ -136,6 +138,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         tracing::info!(dir = %dirs.incoming.display(), "spool watched");
         tokio::spawn(crate::spool::run(shared.clone(), dirs));
     }
+    let notifier = tokio::spawn(crate::notifier::run(shared.clone(), notifier_rx));
     tokio::spawn(tasks::epochs(shared.clone()));
     tokio::spawn(tasks::views(shared.clone()));
     tokio::spawn(tasks::denials(shared.clone()));
@@ -196,6 +199,8 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     if let Some(http_server) = http_server {
         let _ = http_server.await;
     }
+    // The notifier saves its groups on the way out.
+    let _ = notifier.await;
     if healthy {
         shutdown_store(&shared).await;
     }

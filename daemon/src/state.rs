@@ -51,6 +51,8 @@ pub struct Shared {
     pub secrets: Secrets,
     /// Ingestion endpoint state.
     pub ingest: IngestState,
+    /// Requests to the notifier.
+    pub notifier: mpsc::Sender<crate::notifier::Command>,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -89,6 +91,8 @@ pub struct Parts {
     pub secrets: Secrets,
     /// Ingestion endpoint state.
     pub ingest: IngestState,
+    /// Requests to the notifier.
+    pub notifier: mpsc::Sender<crate::notifier::Command>,
 }
 
 impl Shared {
@@ -114,6 +118,7 @@ impl Shared {
             reload: p.reload,
             secrets: p.secrets,
             ingest: p.ingest,
+            notifier: p.notifier,
             keys: RwLock::new(keys),
         })
     }

@@ -7,7 +7,8 @@
 //!   (no loader, fuel, output caps, escaping per channel);
 //! * [`ssrf`]: the guard every outbound connection passes, resolving once
 //!   and connecting to exactly the address it checked;
-//! * [`channel`]: what the channels send (the Standard Webhooks signature).
+//! * [`channel`]: the senders the outbox calls: signed webhooks, Slack,
+//!   PagerDuty Events v2 and email, each through the SSRF guard.
 
 pub mod channel;
 pub mod route;

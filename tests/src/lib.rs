@@ -3,6 +3,7 @@
 //! user), stop or kill the daemon, read its output.
 
 pub mod http;
+pub mod receiver;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch.
 
+mod deliveries;
 mod incidents;
 mod output;
 mod secrets;
@@ -71,6 +72,12 @@ enum Command {
     /// Silences: mute notifications for matching alerts.
     #[command(subcommand)]
     Silences(silences::SilencesCommand),
+    /// Notification deliveries: sent, retrying, given up.
+    #[command(subcommand)]
+    Deliveries(deliveries::DeliveriesCommand),
+    /// Notifications: send a test to a receiver.
+    #[command(subcommand)]
+    Notify(deliveries::NotifyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -264,6 +271,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Keys(command) => incidents::keys(&mut client, command, out),
         Command::Incidents(command) => incidents::incidents(&mut client, command, out),
         Command::Silences(command) => silences::silences(&mut client, command, out),
+        Command::Deliveries(command) => deliveries::deliveries(&mut client, command, out),
+        Command::Notify(command) => deliveries::notify(&mut client, command, out),
     }
 }
 

@@ -123,6 +123,22 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::SilenceExpired(s) => {
             format!("silence {} expired by {}", s.silence, describe(&s.actor))
         }
+        Event::NotificationIntended(n) => {
+            let why = match &n.cause {
+                vigil_store::IntentCause::Group => format!("group {}", n.group_key),
+                vigil_store::IntentCause::Test { actor } => format!("test by {}", describe(actor)),
+                vigil_store::IntentCause::Fallback { delivery } => {
+                    format!("fallback for {delivery}")
+                }
+            };
+            format!(
+                "notify {} ({} alerts, {} firing; {} deliveries): {why}",
+                n.receiver,
+                n.alerts.len() as u64 + u64::from(n.omitted),
+                n.firing,
+                n.deliveries.len()
+            )
+        }
     }
 }
 

@@ -9,7 +9,7 @@ mod sources;
 mod spool;
 mod values;
 
-pub use notify::NotifyConfig;
+pub use notify::{CompiledNotify, Integration, NotifyConfig, ReceiverConfig};
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;
 pub use values::{Interval, Mode};
@@ -296,9 +296,12 @@ impl Config {
                 format!("redaction.{kind}: {reason}"),
             ));
         }
-        if let Err(e) = self.notify.policy() {
-            let offset = text.find("allow").unwrap_or(0);
-            return Err(ConfigError::at(path, text, offset, e.to_string()));
+        if let Err(e) = self.notify.compile() {
+            let offset = match e.offset {
+                0 => text.find(e.near).unwrap_or(0),
+                at => at,
+            };
+            return Err(ConfigError::at(path, text, offset, e.message));
         }
         let spool = &self.spool.source;
         if !sources::valid_source_name(spool) || self.sources.contains_key(spool) {
@@ -349,11 +352,14 @@ impl Config {
 
     /// Every sensitive value written inline in the file: (where, what).
     pub fn inline_secrets(&self) -> Vec<String> {
-        self.sources
+        let mut out: Vec<String> = self
+            .sources
             .iter()
             .filter(|(_, s)| s.get_ref().secret.0.iter().any(|r| r.is_inline()))
             .map(|(name, _)| format!("sources.{name}.secret"))
-            .collect()
+            .collect();
+        out.extend(self.notify.inline_secrets());
+        out
     }
 
     /// A role by name: built in, or from `[roles]`.

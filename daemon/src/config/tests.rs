@@ -169,3 +169,99 @@ fn the_notify_allowlist_is_checked_at_load() {
     let broad = Config::parse("test.toml", "[notify]\nallow = [\"10.0.0.0/8\"]\n").unwrap();
     assert_eq!(broad.notify.policy().unwrap().broad_entries().len(), 1);
 }
+
+/// The `[notify]` example in docs/configuration.md.
+fn documented_notify_example() -> String {
+    let doc = include_str!("../../../docs/configuration.md");
+    let section = &doc[doc.find("## `[notify]`").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + 8;
+    let end = start + section[start..].find("```").unwrap();
+    section[start..end].to_string()
+}
+
+#[test]
+fn the_documented_notify_example_compiles() {
+    let config = Config::parse("docs.toml", &documented_notify_example()).unwrap();
+    let compiled = config.notify.compile().unwrap();
+    let policy = compiled.policy.as_ref().unwrap();
+    let mut labels = vigil_store::Labels::new();
+    labels.insert("severity".into(), "critical".into());
+    let routes: Vec<String> = policy
+        .route(&labels)
+        .into_iter()
+        .map(|r| r.receiver)
+        .collect();
+    // `continue` tries the following siblings; the root is a parent, not a sibling.
+    assert_eq!(routes, ["pager"]);
+    assert_eq!(compiled.receivers["ops"].integrations().len(), 2);
+    assert_eq!(compiled.receivers["ops"].fallback.as_deref(), Some("pager"));
+    assert!(compiled.templates.contains("ops-body"));
+}
+
+fn notify_err(extra: &str) -> ConfigError {
+    let base = r#"
+[notify.route]
+receiver = "ops"
+[[notify.receivers]]
+name = "ops"
+"#;
+    err(&format!("{base}{extra}"))
+}
+
+#[test]
+fn notify_mistakes_are_located_and_named() {
+    let hook =
+        "[[notify.receivers.webhook_configs]]\nurl = \"https://h.example/x\"\nsecret = \"s\"\n";
+    let e = notify_err(&format!("{hook}colour = 1\n"));
+    assert!(e.message.contains("colour"), "{e}");
+    let e = notify_err(&format!("{hook}template = \"vigil.email.html\"\n"));
+    assert!(
+        e.message.contains("escapes as Html") && e.message.contains("Json"),
+        "{e}"
+    );
+    let e = notify_err(&format!("{hook}template = \"nope\"\n"));
+    assert!(e.message.contains("`nope` is not defined"), "{e}");
+    let e = notify_err("fallback = \"ops\"\n");
+    assert!(
+        e.message
+            .contains("fallback `ops` must name another receiver"),
+        "{e}"
+    );
+    assert_eq!(e.line, 4, "at the receiver: {e}");
+    let e = notify_err("[[notify.receivers]]\nname = \"ops\"\n");
+    assert!(e.message.contains("defined twice"), "{e}");
+    let e = notify_err(
+        "[[notify.receivers.email_configs]]\nto = \"a@example.com\"\nfrom = \"v@example.com\"\nsmarthost = \"relay:25\"\nrequire_tls = false\nauth_password = \"p\"\n",
+    );
+    assert!(e.message.contains("never sent without TLS"), "{e}");
+    let e = notify_err(
+        "[[notify.receivers.webhook_configs]]\nurl = \"https://user@h.example/x\"\nsecret = \"s\"\n",
+    );
+    assert!(e.message.contains("webhook/0"), "{e}");
+    let e = notify_err(
+        "[[notify.receivers.webhook_configs]]\nurl = \"https://h.example/x\"\nsecret = \"s\"\nca_file = \"/nonexistent/ca.pem\"\n",
+    );
+    assert!(e.message.contains("ca_file"), "{e}");
+    let e = err("[notify.route]\nreceiver = \"ghost\"\n");
+    assert!(e.message.contains("ghost"), "{e}");
+    assert_eq!(e.line, 1, "{e}");
+    let e = err("[notify.templates.t]\nescape = \"json\"\nsource = \"{{ nope }}\"\n");
+    assert!(e.message.contains("template `t`"), "{e}");
+    let e = err("[notify.retry]\nmax_attempts = 0\n");
+    assert!(e.message.contains("max_attempts"), "{e}");
+}
+
+#[test]
+fn inline_receiver_credentials_are_flagged_for_doctor() {
+    let text = r#"
+[[notify.receivers]]
+name = "ops"
+[[notify.receivers.webhook_configs]]
+url = "https://h.example/x"
+secret = "inline-secret"
+[[notify.receivers.slack_configs]]
+api_url = "secret:slack"
+"#;
+    let config = Config::parse("t.toml", text).unwrap();
+    assert_eq!(config.inline_secrets(), ["notify.receivers.ops.webhook/0"]);
+}

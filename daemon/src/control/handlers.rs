@@ -209,6 +209,12 @@ impl Conn<'_> {
             }
             Request::SilencesList { all } => self.silences_list(all).await,
             Request::SilencesExpire { id } => self.silences_expire(id).await,
+            Request::DeliveriesList {
+                state,
+                receiver,
+                limit,
+            } => self.deliveries_list(state, receiver, limit).await,
+            Request::NotifyTest { receiver } => self.notify_test(receiver).await,
         };
         match result {
             Ok(()) => Ok(()),

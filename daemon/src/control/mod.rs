@@ -7,6 +7,7 @@
 //! denials are recorded (repeats counted), mutating requests recorded.
 //! Oversized or malformed frames end the connection with an error frame.
 
+mod deliveries;
 mod handlers;
 mod keys;
 mod secrets;

@@ -8,13 +8,15 @@
 
 mod auth;
 mod deliveries;
+mod delivery_ids;
 mod incidents;
 mod keys;
 mod silences;
 mod status;
 
 pub use auth::{AuthView, describe};
-pub use deliveries::DeliveryIdView;
+pub use deliveries::DeliveriesView;
+pub use delivery_ids::DeliveryIdView;
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
 pub use silences::{SilenceRecord, SilenceState, SilencesView};
@@ -49,6 +51,8 @@ pub struct Views {
     pub delivery_ids: DeliveryIdView,
     /// Silences.
     pub silences: SilencesView,
+    /// The notification outbox.
+    pub deliveries: DeliveriesView,
     applied: u64,
     since_snapshot: u64,
 }
@@ -154,6 +158,7 @@ impl Views {
         let mut incidents = start::<IncidentView>(log, &checkpoint);
         let mut delivery_ids = start::<DeliveryIdView>(log, &checkpoint);
         let mut silences = start::<SilencesView>(log, &checkpoint);
+        let mut deliveries = start::<DeliveriesView>(log, &checkpoint);
         let points = [
             (status.as_of, status.from_snapshot),
             (auth.as_of, auth.from_snapshot),
@@ -161,6 +166,7 @@ impl Views {
             (incidents.as_of, incidents.from_snapshot),
             (delivery_ids.as_of, delivery_ids.from_snapshot),
             (silences.as_of, silences.from_snapshot),
+            (deliveries.as_of, deliveries.from_snapshot),
         ];
         let from = points.iter().map(|p| p.0).min().unwrap_or(0) + 1;
         let snapshot_as_of = points.iter().filter(|p| p.1).map(|p| p.0).min();
@@ -172,6 +178,7 @@ impl Views {
             incidents.apply(seal, event);
             delivery_ids.apply(seal, event);
             silences.apply(seal, event);
+            deliveries.apply(seal, event);
             Ok(())
         })?;
         let views = Views {
@@ -181,6 +188,7 @@ impl Views {
             incidents: incidents.view,
             delivery_ids: delivery_ids.view,
             silences: silences.view,
+            deliveries: deliveries.view,
             applied: log.head().seq,
             since_snapshot: replayed,
         };
@@ -212,6 +220,7 @@ impl Views {
         self.incidents.apply(seal, event);
         self.delivery_ids.apply(seal, event);
         self.silences.apply(seal, event);
+        self.deliveries.apply(seal, event);
         self.applied = seal.seq;
         self.since_snapshot += 1;
     }
@@ -256,6 +265,11 @@ impl Views {
                 SilencesView::NAME,
                 SilencesView::VERSION,
                 encode(&self.silences),
+            ),
+            (
+                DeliveriesView::NAME,
+                DeliveriesView::VERSION,
+                encode(&self.deliveries),
             ),
         ]
     }

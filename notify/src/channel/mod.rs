@@ -1,4 +1,31 @@
-//! What the outbound channels send, as pure functions the daemon's outbox
-//! calls: today the Standard Webhooks signature of a webhook delivery.
+//! The outbound channels the daemon's outbox calls: each builds what its
+//! receiver expects and sends it through the [SSRF guard](crate::ssrf).
+//!
+//! * [`http`]: [`HttpClient`], one POST over a vetted connection, no
+//!   proxy, no redirect, a bounded answer, a bounded time;
+//! * [`webhook`]: the signed headers of a generic webhook, with
+//!   [`signature`] ([Standard Webhooks]);
+//! * [`slack`] and [`pagerduty`]: the JSON those services take;
+//! * [`email`]: a message through the operator's smarthost over SMTP;
+//! * [`SendError`]: how a send failed, whether to retry, and a class for
+//!   metrics, in words that never include a secret or a URL's path.
+//!
+//! [Standard Webhooks]: https://www.standardwebhooks.com/
 
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod pagerduty;
 pub mod signature;
+pub mod slack;
+mod tls;
+pub mod webhook;
+
+#[cfg(test)]
+mod tests;
+
+pub use email::{Email, EmailSettings, SmtpSecurity};
+pub use error::SendError;
+pub use http::{Delivered, HttpClient};
+pub use pagerduty::Action as PagerDutyAction;
+pub use signature::{SignedHeaders, SigningError};

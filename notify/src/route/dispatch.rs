@@ -158,6 +158,35 @@ impl Dispatcher {
             .insert(alert.fingerprint.clone(), alert.clone());
     }
 
+    /// Records that group `key` was notified at `at` about these alerts
+    /// (by fingerprint), as if a tick had sent it: what replaying a
+    /// recorded intent does after a restart, so a notification the outbox
+    /// already holds is not decided a second time. Unknown groups and
+    /// older records are ignored.
+    pub fn record(
+        &mut self,
+        key: &GroupKey,
+        firing: impl IntoIterator<Item = String>,
+        resolved: impl IntoIterator<Item = String>,
+        at: Timestamp,
+    ) {
+        let at = at.as_microsecond();
+        let Some(group) = self.groups.get_mut(key) else {
+            return;
+        };
+        if group.last.as_ref().is_some_and(|last| last.at >= at) {
+            return;
+        }
+        group.last = Some(Notified {
+            at,
+            firing: firing.into_iter().collect(),
+            resolved: resolved.into_iter().collect(),
+        });
+        group.ticked = true;
+        let interval = micros(group.route.timings.group_interval);
+        group.next_tick = group.next_tick.max(at.saturating_add(interval));
+    }
+
     /// Processes every group whose tick is at or before `now`, muting
     /// nothing. See [`Dispatcher::due_gated`].
     pub fn due(&mut self, now: Timestamp) -> Vec<Flush> {

@@ -193,6 +193,8 @@ pub enum Event {
     Silence(Silence),
     /// A silence was ended before its time.
     SilenceExpired(SilenceExpired),
+    /// The decision to notify, before any attempt.
+    NotificationIntended(NotificationIntent),
 }
 
 impl Event {
@@ -205,7 +207,7 @@ impl Event {
             Event::AlertsIngested(_) | Event::WebhookReceived(_) => EventKind::Ingest,
             Event::FileChanged(_) | Event::LogMatched(_) => EventKind::Collect,
             Event::Auth(_) | Event::AuthRejections(_) => EventKind::Auth,
-            Event::Notification(_) => EventKind::Notify,
+            Event::Notification(_) | Event::NotificationIntended(_) => EventKind::Notify,
             Event::ConfigLoaded(_) => EventKind::Config,
             Event::ApiKey(_) => EventKind::Key,
             Event::Secret(_) => EventKind::Secret,

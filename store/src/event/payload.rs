@@ -361,6 +361,60 @@ pub struct Notification {
     pub detail: String,
 }
 
+/// Why the outbox was asked to notify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentCause {
+    /// An aggregation group was due (the route tree's decision).
+    Group,
+    /// An operator asked for a test notification.
+    Test {
+        /// Who asked.
+        actor: Actor,
+    },
+    /// A delivery to another receiver was given up; this is its fallback.
+    Fallback {
+        /// The delivery that was given up.
+        delivery: String,
+    },
+}
+
+/// One delivery an intent plans: one integration of the receiver.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedDelivery {
+    /// The delivery's idempotency key (a webhook's `webhook-id`).
+    pub delivery: String,
+    /// The integration (`webhook/0`, `email/1`, ...).
+    pub integration: String,
+}
+
+/// `NotificationIntended`: the durable decision to notify a receiver about
+/// a group of alerts, recorded before anything is sent. It carries what
+/// every attempt renders, so a restart resends exactly this.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationIntent {
+    /// The notification's id; its deliveries' keys start with it.
+    pub id: String,
+    /// Receiver name.
+    pub receiver: String,
+    /// Route id (`0.1`), empty for tests and fallbacks of them.
+    pub route: String,
+    /// Aggregation group key.
+    pub group_key: String,
+    /// The labels the group shares.
+    pub group_labels: Labels,
+    /// One per integration that takes this notification.
+    pub deliveries: Vec<PlannedDelivery>,
+    /// The alerts, firing first (at most a cap; see `omitted`).
+    pub alerts: Vec<Alert>,
+    /// How many alerts fire (all firing ones come first).
+    pub firing: u32,
+    /// Alerts of the group left out to bound the entry's size.
+    pub omitted: u32,
+    /// Why.
+    pub cause: IntentCause,
+}
+
 /// `ConfigLoaded`: a configuration was read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigLoaded {

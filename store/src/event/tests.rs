@@ -255,6 +255,26 @@ pub(crate) fn samples() -> Vec<(&'static str, Event)> {
                 actor: Actor::Daemon,
             }),
         ),
+        (
+            "notification_intended",
+            Event::NotificationIntended(NotificationIntent {
+                id: "ntf_0123456789abcdef".into(),
+                receiver: "ops".into(),
+                route: "0.1".into(),
+                group_key: "0.1:{alertname=\"DiskFull\"}".into(),
+                group_labels: labels(&[("alertname", "DiskFull")]),
+                deliveries: vec![PlannedDelivery {
+                    delivery: "ntf_0123456789abcdef-0".into(),
+                    integration: "webhook/0".into(),
+                }],
+                alerts: vec![alert()],
+                firing: 1,
+                omitted: 0,
+                cause: IntentCause::Fallback {
+                    delivery: "ntf_fedcba9876543210-1".into(),
+                },
+            }),
+        ),
     ]
 }
 

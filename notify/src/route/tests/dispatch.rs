@@ -300,3 +300,41 @@ fn the_state_survives_a_snapshot_and_restore() {
     // Not a repeat of h1 alone: the record of what was sent survived too.
     assert!(restored.due(at(630)).is_empty());
 }
+
+#[test]
+fn a_recorded_notification_is_not_decided_again_after_a_restart() {
+    let t = defaults();
+    // Before the crash: h1 observed, notified at 30s (the intent is in
+    // the log), but the dispatcher state saved predates the tick.
+    let mut before = Dispatcher::new();
+    observe(&mut before, &t, &disk("h1"), at(0));
+    let saved = before.clone();
+    let sent = before.due(at(30));
+    assert_eq!(sent.len(), 1);
+
+    // After: the saved state plus the replayed intent.
+    let mut after = saved;
+    let key = sent[0].group_key.clone();
+    let fingerprints: Vec<String> = sent[0]
+        .alerts
+        .iter()
+        .map(|a| a.fingerprint.clone())
+        .collect();
+    after.record(&key, fingerprints.clone(), Vec::new(), at(30));
+    assert!(after.due(at(31)).is_empty(), "nothing new to say");
+    assert_eq!(after.next_due(), Some(at(330)));
+    assert!(after.due(at(330)).is_empty(), "unchanged, repeat not due");
+
+    // Without the record, the same group would be notified twice.
+    let mut fresh = Dispatcher::new();
+    observe(&mut fresh, &t, &disk("h1"), at(0));
+    assert_eq!(fresh.due(at(31)).len(), 1);
+
+    // An older record never overwrites a newer one, and unknown groups
+    // are ignored.
+    after.record(&key, Vec::new(), Vec::new(), at(10));
+    assert!(after.due(at(400)).is_empty());
+    let unknown = crate::route::GroupKey::new("9", &Default::default());
+    after.record(&unknown, fingerprints, Vec::new(), at(40));
+    assert_eq!(after.len(), 1);
+}

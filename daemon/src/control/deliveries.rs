@@ -1,0 +1,285 @@
+//! `vigilctl deliveries list` and `vigilctl notify test`: what the durable
+//! outbox did (the deliveries view), and a test notification to a receiver.
+//! The notifier records the test's intent itself; this side checks the
+//! request, records who allowed it, and waits (bounded) for the answer.
+
+use super::handlers::{Conn, MAX_TEXT, Served, refuse};
+use crate::notifier::{Command, TestRefusal};
+use std::cmp::Reverse;
+use std::time::Duration;
+use vigil_store::DeliveryState;
+use vigilctl::{
+    DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT, DELIVERY_STATES, DeliveryListing,
+    DeliveryTotals, ErrorCode, Response,
+};
+
+/// How long the notifier has to answer a test request.
+const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A `--state` filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StateFilter {
+    /// Intended, attempting or failed: the outbox still owes an attempt.
+    Pending,
+    /// Exactly this state.
+    Is(DeliveryState),
+}
+
+impl StateFilter {
+    fn parse(s: &str) -> Option<StateFilter> {
+        Some(match s {
+            "pending" => StateFilter::Pending,
+            "intended" => StateFilter::Is(DeliveryState::Intended),
+            "attempting" => StateFilter::Is(DeliveryState::Attempting),
+            "sent" => StateFilter::Is(DeliveryState::Sent),
+            "failed" => StateFilter::Is(DeliveryState::Failed),
+            "given_up" => StateFilter::Is(DeliveryState::GivenUp),
+            _ => return None,
+        })
+    }
+
+    fn admits(self, state: DeliveryState) -> bool {
+        match self {
+            StateFilter::Pending => matches!(
+                state,
+                DeliveryState::Intended | DeliveryState::Attempting | DeliveryState::Failed
+            ),
+            StateFilter::Is(s) => s == state,
+        }
+    }
+}
+
+/// A state as the protocol spells it (the store's snake_case names).
+fn state_name(state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Intended => "intended",
+        DeliveryState::Attempting => "attempting",
+        DeliveryState::Sent => "sent",
+        DeliveryState::Failed => "failed",
+        DeliveryState::GivenUp => "given_up",
+    }
+}
+
+/// The deliveries' ids in the notifier's answer are `ID (integration)`.
+fn describe_deliveries(deliveries: &[String]) -> String {
+    if deliveries.is_empty() {
+        "no delivery".into()
+    } else {
+        format!(
+            "deliver{} {}",
+            if deliveries.len() == 1 { "y" } else { "ies" },
+            deliveries.join(", ")
+        )
+    }
+}
+
+impl Conn<'_> {
+    pub(super) async fn deliveries_list(
+        &mut self,
+        state: Option<String>,
+        receiver: Option<String>,
+        limit: Option<u32>,
+    ) -> Served {
+        let filter = match state.as_deref() {
+            None => None,
+            Some(s) => Some(StateFilter::parse(s).ok_or_else(|| {
+                refuse(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "--state `{s}` is not a delivery state; use one of {}",
+                        DELIVERY_STATES.join(", ")
+                    ),
+                )
+            })?),
+        };
+        let limit = limit
+            .unwrap_or(DELIVERIES_DEFAULT_LIMIT)
+            .clamp(1, DELIVERIES_MAX_LIMIT) as usize;
+        let (deliveries, totals) = self
+            .view(move |v| {
+                let view = &v.deliveries;
+                let mut matching: Vec<_> = view
+                    .pending()
+                    .chain(view.finished())
+                    .filter(|d| filter.is_none_or(|f| f.admits(d.state)))
+                    .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
+                    .collect();
+                // Newest intent first; within one, in plan order (`…-2`
+                // before `…-10`).
+                matching.sort_by_key(|d| (Reverse(d.intent_seq), d.id.len(), d.id.clone()));
+                let listed: Vec<DeliveryListing> = matching
+                    .into_iter()
+                    .take(limit)
+                    .map(|d| DeliveryListing {
+                        id: d.id.clone(),
+                        notification: d.notification.clone(),
+                        intent_seq: d.intent_seq,
+                        receiver: d.receiver.clone(),
+                        integration: d.integration.clone(),
+                        state: state_name(d.state).into(),
+                        attempts: d.attempts,
+                        alerts: d.alerts,
+                        firing: d.firing,
+                        cause: d.cause.clone(),
+                        fallback_for: d.fallback_for.clone(),
+                        created_at: d.created_at,
+                        updated_at: d.updated_at,
+                        detail: d.detail.clone(),
+                    })
+                    .collect();
+                let t = view.totals();
+                let totals = DeliveryTotals {
+                    pending: view.pending_len() as u64,
+                    sent: t.sent,
+                    given_up: t.given_up,
+                    failed_attempts: t.failed_attempts,
+                    intended: t.intended,
+                };
+                (listed, totals)
+            })
+            .await?;
+        self.send(&Response::Deliveries { deliveries, totals })
+            .await
+    }
+
+    pub(super) async fn notify_test(&mut self, receiver: String) -> Served {
+        let receiver = receiver.trim().to_string();
+        if receiver.is_empty() || receiver.len() > MAX_TEXT {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "give the name of a configured receiver",
+            ));
+        }
+        // Checked here too, so an unknown receiver is refused before the
+        // request is recorded as allowed.
+        let known: Vec<String> = self
+            .shared
+            .config()
+            .notify
+            .receivers
+            .iter()
+            .map(|r| r.get_ref().name.clone())
+            .collect();
+        if !known.contains(&receiver) {
+            return Err(refuse(
+                ErrorCode::NotFound,
+                format!(
+                    "no receiver `{receiver}`; configured: {}",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+
+        // Who allowed it goes in the log before the notifier records the
+        // test's intent.
+        let grant = &self.caller.grant;
+        let allowed = crate::audit::Auditor::allowed(
+            &self.caller.actor(),
+            &grant.role.name,
+            "notify.test",
+            &grant.reason,
+            grant.break_glass,
+        );
+        self.shared
+            .log
+            .append_async(&allowed)
+            .await
+            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
+
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let command = Command::Test {
+            receiver: receiver.clone(),
+            actor: self.caller.actor(),
+            reply: tx,
+        };
+        let notifier = self.shared.notifier.clone();
+        let answer = tokio::time::timeout(NOTIFIER_TIMEOUT, async move {
+            if notifier.send(command).await.is_err() {
+                return None;
+            }
+            rx.await.ok()
+        })
+        .await;
+        let (notification, deliveries) = match answer {
+            Ok(Some(Ok(answer))) => answer,
+            Ok(Some(Err(refusal))) => {
+                return Err(refuse(notifier_error_code(&refusal), refusal.to_string()));
+            }
+            Ok(None) => {
+                return Err(refuse(
+                    ErrorCode::Unavailable,
+                    "the notifier is not running (it failed to start, or the daemon is stopping); see the daemon's log",
+                ));
+            }
+            Err(_) => {
+                return Err(refuse(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "the notifier did not answer within {}s; the test may still be recorded: `vigilctl deliveries list --receiver {receiver}` shows it if so",
+                        NOTIFIER_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+        };
+        self.send(&Response::Done {
+            message: format!(
+                "test notification {notification} to {receiver}: {}; `vigilctl deliveries list --receiver {receiver}` shows how they went",
+                describe_deliveries(&deliveries)
+            ),
+        })
+        .await
+    }
+}
+
+/// The class of a refusal from the notifier.
+fn notifier_error_code(refusal: &TestRefusal) -> ErrorCode {
+    match refusal {
+        TestRefusal::NoReceiver { .. } => ErrorCode::NotFound,
+        TestRefusal::Unavailable | TestRefusal::Store(_) => ErrorCode::Unavailable,
+        TestRefusal::NoIntegration(_) => ErrorCode::BadRequest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_accepted_state_parses_and_pending_is_what_the_outbox_owes() {
+        for name in DELIVERY_STATES {
+            let filter = StateFilter::parse(name).unwrap();
+            if let StateFilter::Is(state) = filter {
+                assert_eq!(state_name(state), name);
+                let json = serde_json::to_string(&state).unwrap();
+                assert_eq!(json, format!("\"{name}\""), "the store spells it the same");
+            }
+        }
+        assert!(StateFilter::parse("bogus").is_none());
+        let pending = StateFilter::Pending;
+        assert!(pending.admits(DeliveryState::Failed));
+        assert!(pending.admits(DeliveryState::Intended));
+        assert!(!pending.admits(DeliveryState::Sent));
+        assert!(!pending.admits(DeliveryState::GivenUp));
+    }
+
+    #[test]
+    fn notifier_refusals_get_a_code() {
+        let missing = TestRefusal::NoReceiver {
+            receiver: "x".into(),
+            known: "ops".into(),
+        };
+        assert_eq!(notifier_error_code(&missing), ErrorCode::NotFound);
+        assert_eq!(
+            notifier_error_code(&TestRefusal::Unavailable),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            notifier_error_code(&TestRefusal::NoIntegration("ops".into())),
+            ErrorCode::BadRequest
+        );
+    }
+}

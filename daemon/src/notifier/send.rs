@@ -1,0 +1,284 @@
+//! One attempt of one delivery: render the integration's message from the
+//! recorded intent, resolve its credential, send it through the SSRF guard.
+//!
+//! Rendering happens at each attempt from what the intent recorded, so a
+//! retry after a restart says the same thing under the same idempotency
+//! key. Templates and credentials come from the configuration in force,
+//! so a rotated secret or fixed template helps the next retry.
+
+use crate::config::{CompiledNotify, Integration};
+use crate::secrets::SecretRef;
+use crate::state::Shared;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use vigil_notify::channel::{HttpClient, SendError, email, pagerduty, slack, webhook};
+use vigil_notify::template::{self, Context};
+use vigil_store::{AlertStatus, NotificationIntent, SecretValue, Severity};
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    /// The channel failed.
+    #[error("{0}")]
+    Send(#[from] SendError),
+    /// The receiver or integration is gone from the configuration.
+    #[error("{0}")]
+    Unconfigured(String),
+    /// A template did not render.
+    #[error("{0}")]
+    Render(#[from] template::RenderError),
+    /// The credential could not be read (fixable without a restart).
+    #[error("{0}")]
+    Secret(String),
+}
+
+impl AttemptError {
+    /// Whether another attempt may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            AttemptError::Send(e) => e.retryable(),
+            AttemptError::Secret(_) => true,
+            AttemptError::Unconfigured(_) | AttemptError::Render(_) => false,
+        }
+    }
+}
+
+/// What attempts need from the configuration in force: built once per
+/// configuration and shared by every attempt.
+pub struct Channels {
+    /// The compiled `[notify]`.
+    pub notify: CompiledNotify,
+    clients: BTreeMap<Option<PathBuf>, HttpClient>,
+    source: String,
+}
+
+impl Channels {
+    /// Builds the HTTP clients (one per distinct CA file).
+    pub fn new(notify: CompiledNotify) -> Result<Channels, SendError> {
+        let mut clients = BTreeMap::new();
+        clients.insert(None, HttpClient::new(notify.ssrf.clone(), None)?);
+        for receiver in notify.receivers.values() {
+            for (_, integration) in receiver.integrations() {
+                if let Some(path) = integration.ca_file()
+                    && !clients.contains_key(&Some(path.clone()))
+                {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        SendError::Config(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    let client = HttpClient::new(notify.ssrf.clone(), Some(&pem))?;
+                    clients.insert(Some(path.clone()), client);
+                }
+            }
+        }
+        let source = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "vigil".into());
+        Ok(Channels {
+            notify,
+            clients,
+            source,
+        })
+    }
+
+    fn client(&self, ca: Option<&PathBuf>) -> &HttpClient {
+        self.clients
+            .get(&ca.cloned())
+            .or_else(|| self.clients.get(&None))
+            .expect("the default client is always built")
+    }
+
+    /// The most deliveries in flight to `receiver` at once.
+    pub fn concurrency(&self, receiver: &str) -> usize {
+        self.notify
+            .receivers
+            .get(receiver)
+            .map_or(1, |r| r.max_concurrency)
+    }
+
+    /// Sends delivery `delivery` (integration `integration`) of `intent`.
+    /// Returns a detail for the record (`HTTP 202`).
+    pub async fn attempt(
+        &self,
+        shared: &Arc<Shared>,
+        intent: &NotificationIntent,
+        delivery: &str,
+        integration: &str,
+    ) -> Result<String, AttemptError> {
+        let receiver = self.notify.receivers.get(&intent.receiver).ok_or_else(|| {
+            AttemptError::Unconfigured(format!(
+                "receiver `{}` is no longer configured",
+                intent.receiver
+            ))
+        })?;
+        let found = receiver
+            .integrations()
+            .into_iter()
+            .find(|(name, _)| name == integration)
+            .map(|(_, i)| i)
+            .ok_or_else(|| {
+                AttemptError::Unconfigured(format!(
+                    "receiver `{}` no longer has integration {integration}",
+                    intent.receiver
+                ))
+            })?;
+        let timeout = self.notify.retry.timeout.0;
+        let mut context = Context::from_alerts(
+            &intent.receiver,
+            intent.group_labels.clone(),
+            &intent.alerts,
+        );
+        if let Some(url) = &self.notify.external_url {
+            context = context.with_external_url(url);
+        }
+        let templates = &self.notify.templates;
+        match &found {
+            Integration::Webhook(c) => {
+                if c.max_alerts > 0 && context.alerts.len() > c.max_alerts {
+                    context.alerts.truncate(c.max_alerts);
+                }
+                let name = c.template.as_deref().unwrap_or(template::WEBHOOK_JSON);
+                let body = templates.render(name, &context)?.into_bytes();
+                let secret = resolve(shared, &c.secret).await?;
+                let url = resolve(shared, &c.url.0).await?;
+                let now = vigil_store::now_micros() / 1_000_000;
+                let headers = webhook::signed_headers(&secret, delivery, now, &body)
+                    .map_err(|e| AttemptError::Secret(e.to_string()))?;
+                let sent = self
+                    .client(c.ca_file.as_ref())
+                    .post(text(&url)?, &headers, body, timeout)
+                    .await?;
+                Ok(format!("HTTP {}", sent.status))
+            }
+            Integration::Slack(c) => {
+                let name = c.text.as_deref().unwrap_or(template::SLACK_TEXT);
+                let text_body = templates.render(name, &context)?;
+                let body = slack::body(&text_body, c.channel.as_deref(), c.username.as_deref());
+                let url = resolve(shared, &c.api_url).await?;
+                let sent = self
+                    .client(c.ca_file.as_ref())
+                    .post(text(&url)?, &[], body, timeout)
+                    .await?;
+                Ok(format!("HTTP {}", sent.status))
+            }
+            Integration::PagerDuty(c) => {
+                let name = c.summary.as_deref().unwrap_or(template::PAGERDUTY_SUMMARY);
+                let summary = templates.render(name, &context)?;
+                let key = resolve(shared, &c.routing_key).await?;
+                let action = if intent.firing > 0 {
+                    pagerduty::Action::Trigger
+                } else {
+                    pagerduty::Action::Resolve
+                };
+                let dedup =
+                    pagerduty::dedup_key(&format!("{}\n{}", intent.receiver, intent.group_key));
+                let details = serde_json::json!({
+                    "group_labels": intent.group_labels,
+                    "firing": intent.firing,
+                    "alerts": intent.alerts.len() as u64 + u64::from(intent.omitted),
+                });
+                let links: Vec<String> = intent
+                    .alerts
+                    .iter()
+                    .flat_map(|a| a.links.iter().cloned())
+                    .take(5)
+                    .collect();
+                let body = pagerduty::body(
+                    &key,
+                    action,
+                    &dedup,
+                    &summary,
+                    c.source.as_deref().unwrap_or(&self.source),
+                    worst(intent),
+                    details,
+                    &links,
+                );
+                let url = c.url.as_deref().unwrap_or(pagerduty::EVENTS_URL);
+                let sent = self
+                    .client(c.ca_file.as_ref())
+                    .post(url, &[], body, timeout)
+                    .await?;
+                Ok(format!("HTTP {}", sent.status))
+            }
+            Integration::Email(c) => {
+                let subject = templates.render(
+                    c.subject.as_deref().unwrap_or(template::EMAIL_SUBJECT),
+                    &context,
+                )?;
+                let html = templates
+                    .render(c.html.as_deref().unwrap_or(template::EMAIL_HTML), &context)?;
+                let plain = templates
+                    .render(c.text.as_deref().unwrap_or(template::EMAIL_TEXT), &context)?;
+                let password = match &c.auth_password {
+                    Some(r) => Some(resolve(shared, r).await?),
+                    None => None,
+                };
+                let extra_roots_pem = match &c.ca_file {
+                    Some(path) => Some(std::fs::read(path).map_err(|e| {
+                        SendError::Config(format!("cannot read {}: {e}", path.display()))
+                    })?),
+                    None => None,
+                };
+                let port_465 = c.smarthost.ends_with(":465");
+                let settings = email::EmailSettings {
+                    smarthost: c.smarthost.clone(),
+                    security: if port_465 {
+                        email::SmtpSecurity::Implicit
+                    } else if c.require_tls {
+                        email::SmtpSecurity::StartTlsRequired
+                    } else {
+                        email::SmtpSecurity::None
+                    },
+                    hello: c.hello.clone(),
+                    username: c.auth_username.clone(),
+                    password,
+                    from: c.from.clone(),
+                    to: c.to.0.clone(),
+                    extra_roots_pem,
+                };
+                let message = email::Email {
+                    subject: subject.lines().next().unwrap_or_default().to_string(),
+                    html: Some(html),
+                    text: plain,
+                    message_id: delivery.to_string(),
+                };
+                email::send(&self.notify.ssrf, &settings, &message, timeout).await?;
+                Ok("accepted by the smarthost".into())
+            }
+        }
+    }
+}
+
+/// The most severe severity among the firing alerts (PagerDuty's field).
+fn worst(intent: &NotificationIntent) -> Severity {
+    intent
+        .alerts
+        .iter()
+        .filter(|a| a.status == AlertStatus::Firing)
+        .map(|a| a.severity)
+        .max_by_key(|s| match s {
+            Severity::Info => 0,
+            Severity::Warning => 1,
+            Severity::Error => 2,
+            Severity::Critical => 3,
+        })
+        .unwrap_or(Severity::Warning)
+}
+
+async fn resolve(shared: &Arc<Shared>, reference: &SecretRef) -> Result<SecretValue, AttemptError> {
+    let shared = shared.clone();
+    let reference = reference.clone();
+    // The vault is a store read: off the async threads.
+    tokio::task::spawn_blocking(move || shared.secrets.resolve(&reference))
+        .await
+        .map_err(|e| AttemptError::Secret(format!("secret lookup failed: {e}")))?
+        .map_err(|e| AttemptError::Secret(e.to_string()))
+}
+
+fn text(value: &SecretValue) -> Result<&str, AttemptError> {
+    value
+        .expose_str()
+        .ok_or_else(|| AttemptError::Send(SendError::Config("the URL is not UTF-8".into())))
+}

@@ -1,0 +1,649 @@
+//! Notifications, end to end: alerts ingested over HTTP are routed,
+//! grouped, gated by silences and inhibit rules, recorded as intents and
+//! delivered to receivers the tests run on 127.0.0.1; failures retry per
+//! integration, give up into a fallback receiver, and survive kill -9.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use vigil_tests::receiver::{Received, Receiver};
+use vigil_tests::{Daemon, http, json_lines, ok};
+
+const SECRET: &str = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk=";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A config with one alertmanager source and the given `[notify]` tables.
+fn config(dir: &Path, notify: &str) -> PathBuf {
+    let path = dir.join("vigil.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[daemon]
+state_dir = "{state}"
+socket = "{socket}"
+socket_mode = "0600"
+
+[http]
+listen = "127.0.0.1:0"
+
+[sources.am]
+driver = "alertmanager"
+
+{notify}
+"#,
+            state = dir.join("state").display(),
+            socket = dir.join("control.sock").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A webhook receiver table for `url`.
+fn webhook(name: &str, urls: &[String], extra: &str) -> String {
+    let mut out = format!("[[notify.receivers]]\nname = \"{name}\"\n{extra}\n");
+    for url in urls {
+        out.push_str(&format!(
+            "[[notify.receivers.webhook_configs]]\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n"
+        ));
+    }
+    out
+}
+
+const FAST_RETRY: &str = r#"
+[notify.retry]
+initial_backoff = "1s"
+max_backoff = "2s"
+max_attempts = 3
+timeout = "5s"
+"#;
+
+const BY_NAME: &str = r#"["alertname"]"#;
+
+/// The root route: `group_by` as TOML (`["alertname"]`, `["..."]`).
+fn route(receiver: &str, group_by: &str) -> String {
+    route_waiting(receiver, group_by, "1s")
+}
+
+/// The root route with its `group_wait`.
+fn route_waiting(receiver: &str, group_by: &str, group_wait: &str) -> String {
+    format!(
+        r#"
+[notify.route]
+receiver = "{receiver}"
+group_by = {group_by}
+group_wait = "{group_wait}"
+group_interval = "2s"
+repeat_interval = "1h"
+"#
+    )
+}
+
+fn new_key(daemon: &Daemon) -> String {
+    let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "t"]));
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    created["secret"].as_str().unwrap().to_string()
+}
+
+/// Posts an Alertmanager webhook with `alerts` as (labels, status).
+fn send(daemon: &Daemon, key: &str, alerts: &[(&[(&str, &str)], &str)]) {
+    let alerts: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|(labels, status)| {
+            let labels: serde_json::Map<String, serde_json::Value> = labels
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))
+                .collect();
+            serde_json::json!({
+                "status": status,
+                "labels": labels,
+                "annotations": {"summary": "test"},
+                "startsAt": "2026-01-01T00:00:00Z",
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "version": "4", "status": "firing", "receiver": "vigil",
+        "groupKey": "{}:{}", "alerts": alerts,
+    });
+    let reply = http::ingest(
+        daemon.http_addr(),
+        "am",
+        key,
+        &[],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+}
+
+/// The notify events, as `vigilctl events list --json` prints them.
+fn notify_events(daemon: &Daemon) -> Vec<serde_json::Value> {
+    json_lines(&ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "notify", "--limit", "10000",
+    ])))
+}
+
+/// Delivery steps recorded for `delivery`: (state, attempt, detail).
+fn steps(daemon: &Daemon, delivery: &str) -> Vec<(String, u64, String)> {
+    notify_events(daemon)
+        .into_iter()
+        .filter_map(|e| {
+            let n = e["event"].get("notification")?.clone();
+            (n["delivery"] == delivery).then(|| {
+                (
+                    n["state"].as_str().unwrap().to_string(),
+                    n["attempt"].as_u64().unwrap(),
+                    n["detail"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Polls until `f` holds (panics after `WAIT`).
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Verifies a Standard Webhooks signature with Python's standard library:
+/// an implementation that shares no code with Vigil.
+fn python_verifies(r: &Received) -> bool {
+    let script = r#"
+import base64, hashlib, hmac, os, sys
+secret = os.environ["SECRET"]
+key = base64.b64decode(secret[len("whsec_"):])
+body = sys.stdin.buffer.read()
+signed = os.environ["ID"].encode() + b"." + os.environ["TS"].encode() + b"." + body
+expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+ok = any(sig.split(",", 1)[1] == expected for sig in os.environ["SIG"].split(" ") if sig.startswith("v1,"))
+sys.exit(0 if ok else 1)
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .env("SECRET", SECRET)
+        .env("ID", r.header("webhook-id").unwrap())
+        .env("TS", r.header("webhook-timestamp").unwrap())
+        .env("SIG", r.header("webhook-signature").unwrap())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&r.body).unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn a_group_is_delivered_once_signed_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{FAST_RETRY}",
+        route_waiting("ops", BY_NAME, "3s"),
+        webhook("ops", &[hook.url("/hook?team=ops")], "")
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = new_key(&daemon);
+    send(
+        &daemon,
+        &key,
+        &[
+            (&[("alertname", "DiskFull"), ("instance", "db1")], "firing"),
+            (&[("alertname", "DiskFull"), ("instance", "db2")], "firing"),
+        ],
+    );
+    send(
+        &daemon,
+        &key,
+        &[(&[("alertname", "DiskFull"), ("instance", "db3")], "firing")],
+    );
+
+    let got = hook.wait_for(1, WAIT);
+    // One group, one notification, all three alerts (group_wait batched them).
+    std::thread::sleep(Duration::from_secs(3));
+    let got_after = hook.received();
+    assert_eq!(got_after.len(), 1, "{got_after:?}");
+    let r = &got[0];
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/hook?team=ops")
+    );
+    let body = r.json();
+    assert_eq!(body["receiver"], "ops");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["group_labels"]["alertname"], "DiskFull");
+    assert_eq!(body["counts"]["firing"], 3);
+    assert_eq!(body["alerts"].as_array().unwrap().len(), 3);
+    assert!(
+        python_verifies(r),
+        "the signature must verify independently"
+    );
+    let mut forged = r.clone();
+    forged.body.push(b' ');
+    assert!(!python_verifies(&forged), "and a changed body must not");
+
+    // The intent came first, then the attempt and its outcome, under the
+    // id the receiver saw.
+    let id = r.header("webhook-id").unwrap().to_string();
+    let events = notify_events(&daemon);
+    let intent = events
+        .iter()
+        .find_map(|e| e["event"].get("notification_intended"))
+        .unwrap();
+    assert_eq!(intent["deliveries"][0]["delivery"], id.as_str());
+    assert_eq!(intent["deliveries"][0]["integration"], "webhook/0");
+    let recorded = eventually("the sent step", || {
+        let s = steps(&daemon, &id);
+        s.iter().any(|s| s.0 == "sent").then_some(s)
+    });
+    assert_eq!(recorded[0].0, "attempting");
+    assert_eq!(recorded[1], ("sent".into(), 1, "HTTP 200".into()));
+
+    // A resolution is news: it is notified too.
+    send(
+        &daemon,
+        &key,
+        &[
+            (
+                &[("alertname", "DiskFull"), ("instance", "db1")],
+                "resolved",
+            ),
+            (
+                &[("alertname", "DiskFull"), ("instance", "db2")],
+                "resolved",
+            ),
+            (
+                &[("alertname", "DiskFull"), ("instance", "db3")],
+                "resolved",
+            ),
+        ],
+    );
+    let got = hook.wait_for(2, WAIT);
+    let resolved = got[1].json();
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["counts"]["resolved"], 3);
+    assert_ne!(got[1].header("webhook-id"), Some(id.as_str()));
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn only_the_failing_integration_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = Receiver::start();
+    let flaky = Receiver::start();
+    flaky.answer(503);
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{FAST_RETRY}",
+        route("ops", BY_NAME),
+        webhook("ops", &[good.url("/good"), flaky.url("/flaky")], "")
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = new_key(&daemon);
+    send(&daemon, &key, &[(&[("alertname", "Down")], "firing")]);
+
+    let first = flaky.wait_for(1, WAIT);
+    flaky.answer(200);
+    let retried = flaky.wait_for(2, WAIT);
+    assert_eq!(retried[0].status, 503);
+    assert_eq!(retried[1].status, 200);
+    assert_eq!(
+        first[0].header("webhook-id"),
+        retried[1].header("webhook-id"),
+        "a retry carries the same idempotency key"
+    );
+    assert!(
+        retried
+            .iter()
+            .all(|r| r.header("webhook-signature").is_some()),
+        "each attempt is signed"
+    );
+    let id = retried[1].header("webhook-id").unwrap().to_string();
+    let recorded = eventually("the retried delivery sent", || {
+        let s = steps(&daemon, &id);
+        s.iter().any(|s| s.0 == "sent").then_some(s)
+    });
+    let states: Vec<&str> = recorded.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(states, ["attempting", "failed", "attempting", "sent"]);
+    assert!(recorded[1].2.contains("503"), "{recorded:?}");
+    assert_eq!(recorded[3].1, 2);
+    // The healthy integration was sent once, never again.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(good.received().len(), 1);
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn a_given_up_delivery_goes_to_the_fallback_receiver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = Receiver::start();
+    dead.answer(500);
+    let backup = Receiver::start();
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{}{FAST_RETRY}",
+        route("primary", BY_NAME),
+        webhook("primary", &[dead.url("/dead")], "fallback = \"backup\""),
+        webhook("backup", &[backup.url("/backup")], ""),
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = new_key(&daemon);
+    send(
+        &daemon,
+        &key,
+        &[(&[("alertname", "Down"), ("instance", "web1")], "firing")],
+    );
+
+    let got = backup.wait_for(1, WAIT);
+    assert_eq!(dead.received().len(), 3, "max_attempts, then given up");
+    let body = got[0].json();
+    assert_eq!(body["receiver"], "backup");
+    assert_eq!(body["alerts"][0]["labels"]["instance"], "web1");
+    let dead_id = dead.received()[0].header("webhook-id").unwrap().to_string();
+    let recorded = steps(&daemon, &dead_id);
+    let last = recorded.last().unwrap();
+    assert_eq!(last.0, "given_up");
+    assert!(last.2.contains("no attempts left"), "{last:?}");
+    let fallback = notify_events(&daemon)
+        .into_iter()
+        .filter_map(|e| e["event"].get("notification_intended").cloned())
+        .find(|i| i["receiver"] == "backup")
+        .unwrap();
+    assert_eq!(fallback["cause"]["fallback"]["delivery"], dead_id.as_str());
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn silenced_and_inhibited_alerts_are_recorded_but_not_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let inhibit = r#"
+[[notify.inhibit_rules]]
+source_matchers = ["severity=critical"]
+target_matchers = ["severity=warning"]
+equal = ["instance"]
+"#;
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{inhibit}",
+        route("ops", r#"["..."]"#),
+        webhook("ops", &[hook.url("/hook")], "")
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = new_key(&daemon);
+    ok(&daemon.ctl(&[
+        "silences",
+        "add",
+        "--matcher",
+        "team=db",
+        "--duration",
+        "1h",
+        "--comment",
+        "maintenance",
+    ]));
+    send(
+        &daemon,
+        &key,
+        &[
+            (&[("alertname", "Quiet"), ("team", "db")], "firing"),
+            (
+                &[
+                    ("alertname", "Cpu"),
+                    ("severity", "critical"),
+                    ("instance", "h1"),
+                ],
+                "firing",
+            ),
+            (
+                &[
+                    ("alertname", "Load"),
+                    ("severity", "warning"),
+                    ("instance", "h1"),
+                ],
+                "firing",
+            ),
+            (
+                &[
+                    ("alertname", "Load"),
+                    ("severity", "warning"),
+                    ("instance", "h2"),
+                ],
+                "firing",
+            ),
+        ],
+    );
+    // Every alert is in the log, whatever is sent.
+    let ingested = json_lines(&ok(
+        &daemon.ctl(&["--json", "events", "list", "--kind", "ingest"])
+    ));
+    assert_eq!(
+        ingested[0]["event"]["alerts_ingested"]["alerts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    hook.wait_for(2, WAIT);
+    std::thread::sleep(Duration::from_secs(3));
+    let mut sent: Vec<String> = hook
+        .received()
+        .iter()
+        .flat_map(|r| {
+            r.json()["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}/{}",
+                        a["labels"]["alertname"].as_str().unwrap(),
+                        a["labels"]["instance"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    sent.sort();
+    // Quiet is silenced; Load on h1 is inhibited by the critical Cpu on h1.
+    assert_eq!(sent, ["Cpu/h1", "Load/h2"]);
+
+    // Once the silence ends, the next tick sends what it held back.
+    let silences = json_lines(&ok(&daemon.ctl(&["--json", "silences", "list"])));
+    let id = silences[0]["id"].as_str().unwrap();
+    ok(&daemon.ctl(&["silences", "expire", id]));
+    let got = hook.wait_for(3, WAIT);
+    assert_eq!(got[2].json()["alerts"][0]["labels"]["alertname"], "Quiet");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn receivers_that_are_not_allowlisted_get_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    for url in [
+        hook.url("/hook"),
+        format!("http://localhost:{}/hook", hook.port()),
+        format!("http://2130706433:{}/hook", hook.port()),
+        format!("http://0x7f.1:{}/hook", hook.port()),
+        format!("http://[::ffff:127.0.0.1]:{}/hook", hook.port()),
+    ] {
+        let _ = std::fs::remove_dir_all(tmp.path().join("state"));
+        let notify = format!(
+            "{}{}",
+            route("ops", BY_NAME),
+            webhook("ops", std::slice::from_ref(&url), "")
+        );
+        let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+        let key = new_key(&daemon);
+        send(&daemon, &key, &[(&[("alertname", "Ssrf")], "firing")]);
+        let given_up = eventually("the delivery given up", || {
+            notify_events(&daemon).into_iter().find_map(|e| {
+                let n = e["event"].get("notification")?.clone();
+                (n["state"] == "given_up").then_some(n)
+            })
+        });
+        let detail = given_up["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("allow") || detail.contains("loopback"),
+            "{url}: {detail}"
+        );
+        assert!(!detail.contains("/hook"), "no path in details: {detail}");
+        assert!(daemon.stop().success());
+    }
+    assert!(hook.received().is_empty(), "{:?}", hook.received());
+}
+
+#[test]
+fn pending_deliveries_survive_kill_9_and_are_never_sent_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    hook.answer(503);
+    let slow_retry = r#"
+[notify.retry]
+initial_backoff = "2s"
+max_backoff = "2s"
+max_attempts = 100
+"#;
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{slow_retry}",
+        route("ops", r#"["..."]"#),
+        webhook("ops", &[hook.url("/hook")], "")
+    );
+    let config = config(tmp.path(), &notify);
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    let key = new_key(&daemon);
+    let names: Vec<String> = (0..20).map(|i| format!("Alert{i}")).collect();
+    for name in &names {
+        send(
+            &daemon,
+            &key,
+            &[(&[("alertname", name.as_str())], "firing")],
+        );
+    }
+    // Every group got an intent; the receiver is down.
+    let intents = eventually("20 intents", || {
+        let n: Vec<String> = notify_events(&daemon)
+            .into_iter()
+            .filter_map(|e| {
+                let i = e["event"].get("notification_intended")?.clone();
+                Some(i["deliveries"][0]["delivery"].as_str()?.to_string())
+            })
+            .collect();
+        (n.len() == 20).then_some(n)
+    });
+    hook.wait_for(1, WAIT);
+    daemon.kill9();
+
+    hook.answer(200);
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    let delivered = eventually("every pending delivery sent", || {
+        let ok: Vec<Received> = hook
+            .received()
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect();
+        (ok.len() >= 20).then_some(ok)
+    });
+    let mut ids: Vec<String> = delivered
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    ids.sort();
+    let mut expected = intents.clone();
+    expected.sort();
+    assert_eq!(
+        ids, expected,
+        "each intent delivered once, under its own id"
+    );
+    eventually("all recorded sent", || {
+        let sent = notify_events(&daemon)
+            .into_iter()
+            .filter(|e| e["event"]["notification"]["state"] == "sent")
+            .count();
+        (sent == 20).then_some(())
+    });
+
+    // Recorded sent: a restart (even a crash) sends none of them again.
+    daemon.kill9();
+    let before = hook.received().len();
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(hook.received().len(), before, "nothing resent");
+    let verify = ok(&daemon.ctl(&["verify"]));
+    assert!(verify.contains("chain OK"), "{verify}");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn notify_mistakes_are_config_errors_with_their_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!(
+                "{}{}",
+                route("nobody", BY_NAME),
+                webhook("ops", &["https://hooks.example/x".into()], "")
+            ),
+            "nobody",
+        ),
+        (
+            format!(
+                "{}{}\n[notify.templates.bad]\nescape = \"json\"\nsource = \"{{{{ nope }}}}\"\n",
+                route("ops", BY_NAME),
+                webhook("ops", &["https://hooks.example/x".into()], "")
+            ),
+            "template `bad`",
+        ),
+        (
+            format!(
+                "{}{}",
+                route("ops", BY_NAME),
+                webhook(
+                    "ops",
+                    &["https://hooks.example/x".into()],
+                    "colour = \"red\""
+                )
+            ),
+            "colour",
+        ),
+        (
+            format!(
+                "{}{}",
+                route("ops", BY_NAME),
+                webhook(
+                    "ops",
+                    &["https://hooks.example/x".into()],
+                    "fallback = \"ops\""
+                )
+            ),
+            "fallback",
+        ),
+        (
+            format!(
+                "{}{}",
+                route("ops", BY_NAME),
+                webhook("ops", &["ftp://hooks.example/x".into()], "")
+            ),
+            "scheme",
+        ),
+    ];
+    for (notify, needle) in cases {
+        let path = config(tmp.path(), &notify);
+        let out = Command::new(vigil_tests::bin("vigild"))
+            .arg("--config")
+            .arg(&path)
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{needle}: accepted");
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+        assert!(stderr.contains("vigil.toml:"), "located: {stderr}");
+    }
+}
