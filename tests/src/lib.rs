@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod receiver;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

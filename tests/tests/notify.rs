@@ -153,25 +153,25 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Verifies a Standard Webhooks signature with Python's standard library:
-/// an implementation that shares no code with Vigil.
+/// Verifies a Standard Webhooks signature with the Python snippet that
+/// docs/operations.md publishes: an implementation that shares no code
+/// with Vigil, and a check that the documentation works.
 fn python_verifies(r: &Received) -> bool {
-    let script = r#"
-import base64, hashlib, hmac, os, sys
-secret = os.environ["SECRET"]
-key = base64.b64decode(secret[len("whsec_"):])
-body = sys.stdin.buffer.read()
-signed = os.environ["ID"].encode() + b"." + os.environ["TS"].encode() + b"." + body
-expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-ok = any(sig.split(",", 1)[1] == expected for sig in os.environ["SIG"].split(" ") if sig.startswith("v1,"))
-sys.exit(0 if ok else 1)
-"#;
+    let doc = include_str!("../../docs/operations.md");
+    let at = doc.find("```python\n").expect("the published snippet") + 10;
+    let snippet = &doc[at..at + doc[at..].find("```").unwrap()];
+    let script = format!(
+        "{snippet}\nimport json, os, sys\nok = verify(os.environ['SECRET'], json.loads(os.environ['HEADERS']), sys.stdin.buffer.read())\nsys.exit(0 if ok else 1)\n"
+    );
+    let headers = serde_json::json!({
+        "webhook-id": r.header("webhook-id").unwrap(),
+        "webhook-timestamp": r.header("webhook-timestamp").unwrap(),
+        "webhook-signature": r.header("webhook-signature").unwrap(),
+    });
     let mut child = Command::new("python3")
-        .args(["-c", script])
+        .args(["-c", &script])
         .env("SECRET", SECRET)
-        .env("ID", r.header("webhook-id").unwrap())
-        .env("TS", r.header("webhook-timestamp").unwrap())
-        .env("SIG", r.header("webhook-signature").unwrap())
+        .env("HEADERS", headers.to_string())
         .stdin(std::process::Stdio::piped())
         .spawn()
         .expect("python3");
@@ -646,4 +646,134 @@ fn notify_mistakes_are_config_errors_with_their_location() {
         assert!(stderr.contains(needle), "{needle}: {stderr}");
         assert!(stderr.contains("vigil.toml:"), "located: {stderr}");
     }
+}
+
+#[test]
+fn slack_pagerduty_and_email_each_get_their_own_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let slack = Receiver::start();
+    let pagerduty = Receiver::start();
+    let smtp = vigil_tests::smtp::SmtpSink::start();
+    let notify = format!(
+        r##"[notify]
+allow = ["127.0.0.1"]
+{route}
+[[notify.route.routes]]
+matchers = ['alertname=~".+"']
+receiver = "strict"
+continue = true
+[[notify.route.routes]]
+matchers = ['alertname=~".+"']
+receiver = "all"
+
+[[notify.receivers]]
+name = "all"
+[[notify.receivers.slack_configs]]
+api_url = "{slack_url}"
+channel = "#ops"
+[[notify.receivers.pagerduty_configs]]
+routing_key = "pd-routing-key"
+url = "{pd_url}"
+[[notify.receivers.email_configs]]
+to = ["ops@example.com", "dba@example.com"]
+from = "vigil@example.com"
+smarthost = "{smarthost}"
+hello = "vigil.test"
+require_tls = false
+
+[[notify.receivers]]
+name = "strict"
+[[notify.receivers.email_configs]]
+to = "strict@example.com"
+from = "vigil@example.com"
+smarthost = "{smarthost}"
+hello = "vigil.test"
+{FAST_RETRY}"##,
+        route = route("all", BY_NAME),
+        slack_url = slack.url("/services/T000/B000/SECRETPART"),
+        pd_url = pagerduty.url("/v2/enqueue"),
+        smarthost = smtp.smarthost(),
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = new_key(&daemon);
+    let body = serde_json::json!({
+        "version": "4", "status": "firing", "receiver": "vigil", "groupKey": "{}:{}",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "DiskFull", "instance": "db1", "severity": "critical"},
+            "annotations": {"summary": "<!channel> disk full on db1"},
+            "startsAt": "2026-01-01T00:00:00Z",
+        }],
+    });
+    let reply = http::ingest(
+        daemon.http_addr(),
+        "am",
+        &key,
+        &[],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+
+    // Slack: the text, escaped so an alert cannot mention @channel.
+    let s = slack.wait_for(1, WAIT);
+    assert_eq!(s[0].path, "/services/T000/B000/SECRETPART");
+    let text = s[0].json()["text"].as_str().unwrap().to_string();
+    assert!(text.contains("DiskFull"), "{text}");
+    assert!(
+        text.contains("&lt;!channel&gt;") && !text.contains("<!channel>"),
+        "{text}"
+    );
+    assert_eq!(s[0].json()["channel"], "#ops");
+
+    // PagerDuty: a trigger with a dedup key.
+    let p = pagerduty.wait_for(1, WAIT);
+    let trigger = p[0].json();
+    assert_eq!(trigger["event_action"], "trigger");
+    assert_eq!(trigger["routing_key"], "pd-routing-key");
+    assert_eq!(trigger["payload"]["severity"], "critical");
+    let dedup = trigger["dedup_key"].as_str().unwrap().to_string();
+
+    // Email: one message to both recipients, Message-ID from the delivery.
+    let mails = smtp.wait_for(1, WAIT);
+    assert_eq!(mails.len(), 1, "the strict receiver must not have sent");
+    assert_eq!(mails[0].from, "vigil@example.com");
+    assert_eq!(mails[0].to, ["ops@example.com", "dba@example.com"]);
+    assert!(mails[0].data.contains("Subject:"), "{}", mails[0].data);
+    assert!(mails[0].data.contains("DiskFull"), "{}", mails[0].data);
+    assert!(
+        mails[0].data.contains("Message-ID: <ntf_"),
+        "{}",
+        mails[0].data
+    );
+
+    // STARTTLS is required by default: the sink offers none, so the strict
+    // receiver gives up at once (never retried) and sends nothing.
+    let strict = eventually("the strict email given up", || {
+        notify_events(&daemon).into_iter().find_map(|e| {
+            let n = e["event"].get("notification")?.clone();
+            (n["receiver"] == "strict" && n["state"] == "given_up").then_some(n)
+        })
+    });
+    assert_eq!(strict["attempt"], 1, "{strict}");
+    assert!(
+        strict["detail"].as_str().unwrap().contains("STARTTLS"),
+        "{strict}"
+    );
+    let mail_from = smtp
+        .commands()
+        .iter()
+        .filter(|c| c.to_ascii_uppercase().starts_with("MAIL FROM"))
+        .count();
+    assert_eq!(mail_from, 1, "{:?}", smtp.commands());
+
+    // Resolved: PagerDuty gets a resolve under the same dedup key.
+    let resolved = body.to_string().replace("\"firing\"", "\"resolved\"");
+    let reply = http::ingest(daemon.http_addr(), "am", &key, &[], resolved.as_bytes());
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let p = pagerduty.wait_for(2, WAIT);
+    let resolve = p[1].json();
+    assert_eq!(resolve["event_action"], "resolve");
+    assert_eq!(resolve["dedup_key"], dedup.as_str());
+    assert!(resolve.get("payload").is_none());
+    assert!(daemon.stop().success());
 }
