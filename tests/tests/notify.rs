@@ -779,3 +779,43 @@ hello = "vigil.test"
     assert!(resolve.get("payload").is_none());
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn a_reload_changes_where_notifications_go_and_a_bad_one_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = Receiver::start();
+    let second = Receiver::start();
+    let write = |url: String, extra: &str| {
+        let notify = format!(
+            "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{extra}",
+            route("ops", BY_NAME),
+            webhook("ops", &[url], "")
+        );
+        config(tmp.path(), &notify)
+    };
+    let path = write(first.url("/one"), "");
+    let daemon = Daemon::in_dir(&path, tmp.path());
+    ok(&daemon.ctl(&["notify", "test", "ops"]));
+    first.wait_for(1, WAIT);
+
+    // A template that does not render is refused at reload, with its name;
+    // the configuration in force stays.
+    write(
+        second.url("/two"),
+        "[notify.templates.\"vigil.webhook.json\"]\nescape = \"json\"\nsource = \"{{ nope }}\"\n",
+    );
+    let refused = daemon.ctl(&["reload"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("vigil.webhook.json"), "{stderr}");
+    ok(&daemon.ctl(&["notify", "test", "ops"]));
+    first.wait_for(2, WAIT);
+
+    write(second.url("/two"), "");
+    ok(&daemon.ctl(&["reload"]));
+    ok(&daemon.ctl(&["notify", "test", "ops"]));
+    let got = second.wait_for(1, WAIT);
+    assert_eq!(got[0].path, "/two");
+    assert_eq!(first.received().len(), 2);
+    assert!(daemon.stop().success());
+}
