@@ -30,6 +30,20 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Writes `DIR/vigil.toml` in the layout [`Daemon::in_dir`] expects (state
+/// in `DIR/state`, socket `DIR/control.sock`, mode 0600) followed by
+/// `rest`, and returns its path.
+pub fn write_config(dir: &Path, rest: &str) -> PathBuf {
+    let path = dir.join("vigil.toml");
+    let text = format!(
+        "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0600\"\n\n{rest}",
+        dir.join("state").display(),
+        dir.join("control.sock").display(),
+    );
+    std::fs::write(&path, text).expect("write the configuration");
+    path
+}
+
 /// A running `vigild`.
 pub struct Daemon {
     child: Child,
@@ -134,6 +148,14 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("vigild not ready within 60s:\n{}", self.stderr());
+    }
+
+    /// A new API key for every source (`vigilctl keys create`).
+    pub fn api_key(&self) -> String {
+        let created = ok(&self.ctl(&["--json", "keys", "create", "--name", "t"]));
+        let created: serde_json::Value =
+            serde_json::from_str(created.trim()).expect("keys create --json");
+        created["secret"].as_str().expect("the key").to_string()
     }
 
     /// Everything the daemon wrote to stderr so far.

@@ -446,35 +446,12 @@ fn refused_deliveries_get_the_right_status_and_store_nothing() {
 }
 
 fn config(dir: &Path, http: &str) -> PathBuf {
-    let path = dir.join("vigil.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"[daemon]
-state_dir = "{state}"
-socket = "{socket}"
-socket_mode = "0600"
-
-[http]
-listen = "127.0.0.1:0"
-{http}
-
-[sources.am]
-driver = "alertmanager"
-store_raw = true
-"#,
-            state = dir.join("state").display(),
-            socket = dir.join("control.sock").display(),
+    write_config(
+        dir,
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n{http}\n\n[sources.am]\ndriver = \"alertmanager\"\nstore_raw = true\n"
         ),
     )
-    .unwrap();
-    path
-}
-
-fn new_key(daemon: &Daemon) -> String {
-    let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "t"]));
-    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
-    created["secret"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -486,7 +463,7 @@ fn slow_clients_are_cut_off_and_bursts_are_limited() {
     );
     let daemon = Daemon::in_dir(&config, tmp.path());
     let addr = daemon.http_addr();
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
 
     // Slowloris: half a header, then silence.
     let started = std::time::Instant::now();
@@ -527,7 +504,7 @@ fn slow_clients_are_cut_off_and_bursts_are_limited() {
     assert_eq!(error_code(limited[0]), "rate_limited");
     assert!(limited[0].body.contains("API key"), "{}", limited[0].body);
     // The limit is the key's, not the address's: another key still posts.
-    let other = new_key(&daemon);
+    let other = daemon.api_key();
     assert_eq!(http::ingest(addr, "am", &other, &[], &body).status, 202);
     assert!(daemon.stop().success());
 }
@@ -538,7 +515,7 @@ fn redaction_keeps_canaries_out_of_every_event() {
     let config = config(tmp.path(), "");
     let daemon = Daemon::in_dir(&config, tmp.path());
     let addr = daemon.http_addr();
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     let canaries = [
         "AKIAQCANARY7EXAMPLE2",
         "ghp_CANARYaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
@@ -583,7 +560,7 @@ fn sigkill_under_ingest_load_loses_no_acknowledged_alert() {
     let config = config(tmp.path(), "");
     let daemon = Daemon::in_dir(&config, tmp.path());
     let addr = daemon.http_addr();
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     let workers: Vec<_> = (0..4)
         .map(|w| {
             let key = key.clone();

@@ -8,36 +8,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use vigil_tests::receiver::{Received, Receiver};
-use vigil_tests::{Daemon, http, json_lines, ok};
+use vigil_tests::{Daemon, http, json_lines, ok, write_config};
 
 const SECRET: &str = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk=";
 const WAIT: Duration = Duration::from_secs(30);
 
 /// A config with one alertmanager source and the given `[notify]` tables.
 fn config(dir: &Path, notify: &str) -> PathBuf {
-    let path = dir.join("vigil.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"[daemon]
-state_dir = "{state}"
-socket = "{socket}"
-socket_mode = "0600"
-
-[http]
-listen = "127.0.0.1:0"
-
-[sources.am]
-driver = "alertmanager"
-
-{notify}
-"#,
-            state = dir.join("state").display(),
-            socket = dir.join("control.sock").display(),
+    write_config(
+        dir,
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n\n[sources.am]\ndriver = \"alertmanager\"\n\n{notify}\n"
         ),
     )
-    .unwrap();
-    path
 }
 
 /// A webhook receiver table for `url`.
@@ -78,12 +61,6 @@ group_interval = "2s"
 repeat_interval = "1h"
 "#
     )
-}
-
-fn new_key(daemon: &Daemon) -> String {
-    let created = ok(&daemon.ctl(&["--json", "keys", "create", "--name", "t"]));
-    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
-    created["secret"].as_str().unwrap().to_string()
 }
 
 /// Posts an Alertmanager webhook with `alerts` as (labels, status).
@@ -192,7 +169,7 @@ fn a_group_is_delivered_once_signed_and_recorded() {
         webhook("ops", &[hook.url("/hook?team=ops")], "")
     );
     let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     send(
         &daemon,
         &key,
@@ -287,7 +264,7 @@ fn only_the_failing_integration_is_retried() {
         webhook("ops", &[good.url("/good"), flaky.url("/flaky")], "")
     );
     let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     send(&daemon, &key, &[(&[("alertname", "Down")], "firing")]);
 
     let first = flaky.wait_for(1, WAIT);
@@ -334,7 +311,7 @@ fn a_given_up_delivery_goes_to_the_fallback_receiver() {
         webhook("backup", &[backup.url("/backup")], ""),
     );
     let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     send(
         &daemon,
         &key,
@@ -376,7 +353,7 @@ equal = ["instance"]
         webhook("ops", &[hook.url("/hook")], "")
     );
     let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     ok(&daemon.ctl(&[
         "silences",
         "add",
@@ -481,7 +458,7 @@ fn receivers_that_are_not_allowlisted_get_nothing() {
             webhook("ops", std::slice::from_ref(&url), "")
         );
         let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-        let key = new_key(&daemon);
+        let key = daemon.api_key();
         send(&daemon, &key, &[(&[("alertname", "Ssrf")], "firing")]);
         let given_up = eventually("the delivery given up", || {
             notify_events(&daemon).into_iter().find_map(|e| {
@@ -518,7 +495,7 @@ max_attempts = 100
     );
     let config = config(tmp.path(), &notify);
     let daemon = Daemon::in_dir(&config, tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     let names: Vec<String> = (0..20).map(|i| format!("Alert{i}")).collect();
     for name in &names {
         send(
@@ -697,7 +674,7 @@ hello = "vigil.test"
         smarthost = smtp.smarthost(),
     );
     let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
-    let key = new_key(&daemon);
+    let key = daemon.api_key();
     let body = serde_json::json!({
         "version": "4", "status": "firing", "receiver": "vigil", "groupKey": "{}:{}",
         "alerts": [{
