@@ -102,22 +102,19 @@ pub(crate) struct Shared {
     pub views: Keyspace,
     pub secrets: Keyspace,
     pub published: Arc<Published>,
+    /// The only sender of the writer's queue: the writer thread runs until
+    /// it is dropped (see [`Writer::run`]).
     tx: Option<flume::Sender<Request>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.stop_writer();
-    }
-}
-
-impl Shared {
-    fn stop_writer(&self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Request::Shutdown);
-        }
-        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+        // Disconnecting the queue ends the writer once it has answered
+        // everything queued and persisted (unless it had already stopped).
+        // No clone of the log is left to queue anything behind it.
+        drop(self.tx.take());
+        if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
     }
@@ -443,7 +440,7 @@ impl Log {
                 secrets: opened.secrets,
                 published,
                 tx,
-                writer: Mutex::new(handle),
+                writer: handle,
             }),
         })
     }
@@ -558,7 +555,13 @@ impl Log {
     /// Stops the writer after it has persisted everything queued. Other
     /// clones of this log can still read; appends through them fail.
     pub fn close(self) -> Result<()> {
-        self.shared.stop_writer();
+        if let Some(tx) = &self.shared.tx {
+            let (reply, answer) = flume::bounded(1);
+            if tx.send(Request::Shutdown { reply }).is_ok() {
+                // A failed persist is recorded as the writer's failure.
+                let _ = answer.recv();
+            }
+        }
         match self.shared.published.failed.get() {
             Some(reason) => Err(StoreError::WriterFailed(reason.clone())),
             None => Ok(()),

@@ -7,6 +7,13 @@
 //! then answers every caller in the batch. Any storage error is fatal: the
 //! writer answers with the error, records it, and stops, so nothing is ever
 //! acknowledged that might not be on disk.
+//!
+//! A stopped writer (failed, or closed by [`Log::close`](crate::Log::close))
+//! keeps its thread and goes on answering every request with the error until
+//! the log is dropped and the queue disconnects. It must not leave earlier:
+//! a request queued between its last look at the queue and the end of the
+//! thread would sit in the channel, which the log's sender keeps alive, and
+//! its caller would wait for an answer forever.
 
 use crate::chain::Head;
 use crate::entry::{self, Entry};
@@ -106,7 +113,10 @@ pub(crate) enum Request {
     Sync {
         reply: Reply<()>,
     },
-    Shutdown,
+    /// Persist everything and stop accepting work ([`Log::close`](crate::Log::close)).
+    Shutdown {
+        reply: Reply<()>,
+    },
 }
 
 /// Counters of the writer's work since the log was opened.
@@ -181,28 +191,66 @@ pub(crate) struct Writer {
 type Group = Vec<(Vec<Prepared>, Reply<Vec<Head>>)>;
 
 impl Writer {
+    /// Serves requests until every sender is gone (the log was dropped).
+    ///
+    /// After a storage failure or a shutdown the writer stops working but
+    /// not receiving: it answers each request with the error. Only the
+    /// disconnect ends the thread, and flume reports it once the queue is
+    /// empty, so every request that made it into the queue is answered.
     pub fn run(mut self) {
+        let mut stopped = false;
         while let Ok(request) = self.rx.recv() {
-            if !self.handle(request) || self.published.failed.get().is_some() {
-                break;
+            if stopped {
+                self.refuse(request);
+                continue;
             }
-        }
-        // Answer whatever is still queued so no caller waits forever.
-        let failure = self.published.failed.get().cloned();
-        for request in self.rx.drain() {
-            let err = || match &failure {
-                Some(reason) => StoreError::WriterFailed(reason.clone()),
-                None => StoreError::Closed,
-            };
-            match request {
-                Request::Append { reply, .. } => drop(reply.send(Err(err()))),
-                Request::AdvanceEpoch { reply, .. } | Request::Truncate { reply, .. } => {
-                    drop(reply.send(Err(err())))
+            // A panic (a bug, or a commit listener's) must not end the thread
+            // with requests queued: the writer records it as its failure and
+            // answers the rest. The panicking request's reply is dropped, so
+            // its caller gets the failure too.
+            let handled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(request)));
+            stopped = match handled {
+                Ok(go_on) => !go_on || self.published.failed.get().is_some(),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    let _ = self
+                        .published
+                        .failed
+                        .set(format!("the log writer panicked: {what}"));
+                    true
                 }
-                Request::Prune { reply, .. } => drop(reply.send(Err(err()))),
-                Request::Sync { reply } => drop(reply.send(Err(err()))),
-                Request::Shutdown => {}
+            };
+        }
+        // The log was dropped without a close: persist what is written.
+        if !stopped {
+            let result = self
+                .db
+                .persist(PersistMode::SyncAll)
+                .map_err(StoreError::engine);
+            drop(self.fatal(result));
+        }
+    }
+
+    /// Answers a request reaching a stopped writer with why it stopped.
+    fn refuse(&self, request: Request) {
+        let err = || match self.published.failed.get() {
+            Some(reason) => StoreError::WriterFailed(reason.clone()),
+            None => StoreError::Closed,
+        };
+        match request {
+            Request::Append { reply, .. } => drop(reply.send(Err(err()))),
+            Request::AdvanceEpoch { reply, .. } | Request::Truncate { reply, .. } => {
+                drop(reply.send(Err(err())))
             }
+            Request::Prune { reply, .. } => drop(reply.send(Err(err()))),
+            // Closing a stopped writer: it is already closed.
+            Request::Shutdown { reply } => drop(reply.send(Ok(()))),
+            Request::Sync { reply } => drop(reply.send(Err(err()))),
         }
     }
 
@@ -211,6 +259,10 @@ impl Writer {
         match request {
             Request::Append { events, reply } => {
                 if let Some(next) = self.group_commit(events, reply) {
+                    if self.published.failed.get().is_some() {
+                        self.refuse(next);
+                        return false;
+                    }
                     return self.handle(next);
                 }
             }
@@ -233,12 +285,12 @@ impl Writer {
                     .map_err(StoreError::engine);
                 drop(reply.send(self.fatal(result)));
             }
-            Request::Shutdown => {
+            Request::Shutdown { reply } => {
                 let result = self
                     .db
                     .persist(PersistMode::SyncAll)
                     .map_err(StoreError::engine);
-                drop(self.fatal(result));
+                drop(reply.send(self.fatal(result)));
                 return false;
             }
         }

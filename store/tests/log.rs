@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use vigil_store::*;
 
 #[test]
@@ -171,6 +173,80 @@ fn commit_listener_sees_every_new_head() {
     s.log.append(&custom("x")).unwrap();
     s.log.advance_epoch("test").unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![2, 3]);
+}
+
+#[test]
+fn appends_racing_a_close_are_all_answered() {
+    // Other clones keep appending while one closes the log, and go on
+    // after their first refusal: each call must be answered (with Closed
+    // once the writer has stopped), including those queued just as the
+    // writer stopped, which used to wait forever.
+    within(Duration::from_secs(60), "appending during close", || {
+        for _ in 0..10 {
+            let s = TestStore::with_options(LogOptions {
+                durability: Durability::Buffered,
+                ..Default::default()
+            });
+            let appenders: Vec<_> = (0..4)
+                .map(|_| {
+                    let log = s.log.clone();
+                    std::thread::spawn(move || {
+                        let mut refused = Vec::new();
+                        while refused.len() < 50 {
+                            if let Err(e) = log.append(&custom("x")) {
+                                refused.push(e);
+                            }
+                        }
+                        refused
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(2));
+            let (_tmp, _dir, _vk) = s.close();
+            for appender in appenders {
+                for err in appender.join().unwrap() {
+                    assert!(matches!(err, StoreError::Closed), "{err}");
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn a_panicking_commit_listener_fails_the_writer_without_stranding_callers() {
+    let armed = Arc::new(AtomicBool::new(false));
+    let trigger = armed.clone();
+    let s = TestStore::with_options(LogOptions {
+        on_commit: Some(Arc::new(move |_: &Head| {
+            assert!(!trigger.load(Ordering::SeqCst), "listener bug");
+        })),
+        ..Default::default()
+    });
+    s.log.append(&custom("before")).unwrap();
+    armed.store(true, Ordering::SeqCst);
+    within(
+        Duration::from_secs(60),
+        "appending after a panic",
+        move || {
+            // The caller whose commit panicked learns of the failure as soon
+            // as its reply is dropped, possibly before the writer records it.
+            let err = s.log.append(&custom("panics")).unwrap_err();
+            assert!(
+                matches!(err, StoreError::WriterFailed(_) | StoreError::Closed),
+                "{err}"
+            );
+            for _ in 0..3 {
+                let err = s.log.append(&custom("after")).unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::WriterFailed(r) if r.contains("panicked")),
+                    "{err}"
+                );
+            }
+            assert!(s.log.failure().unwrap().contains("listener bug"));
+            assert!(matches!(s.log.sync(), Err(StoreError::WriterFailed(_))));
+            assert!(matches!(s.log.close(), Err(StoreError::WriterFailed(_))));
+        },
+    );
 }
 
 #[test]

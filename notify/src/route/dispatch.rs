@@ -51,6 +51,11 @@ pub trait Gate {
     /// Whether `alert` is left out at `now` (silenced, or inhibited by one
     /// of `firing`, every firing alert the dispatcher holds).
     fn alert_muted(&self, alert: &Alert, firing: &[&Labels], now: Timestamp) -> bool;
+    /// Whether [`Gate::alert_muted`] looks at `firing` at all; when it does
+    /// not (no inhibit rules), a tick skips collecting every firing alert.
+    fn uses_firing(&self) -> bool {
+        true
+    }
 }
 
 /// A gate that mutes nothing.
@@ -62,6 +67,9 @@ impl Gate for Ungated {
         false
     }
     fn alert_muted(&self, _: &Alert, _: &[&Labels], _: Timestamp) -> bool {
+        false
+    }
+    fn uses_firing(&self) -> bool {
         false
     }
 }
@@ -230,7 +238,11 @@ impl Dispatcher {
         if due.is_empty() {
             return Vec::new();
         }
-        let firing: Vec<&Labels> = self.firing().map(|a| &a.labels).collect();
+        let firing: Vec<&Labels> = if gate.uses_firing() {
+            self.firing().map(|a| &a.labels).collect()
+        } else {
+            Vec::new()
+        };
         due.into_iter()
             .map(|(key, group)| Tick {
                 key: key.clone(),

@@ -224,6 +224,11 @@ impl Inhibitor {
         Ok(Self { rules })
     }
 
+    /// Whether there are no rules (nothing is ever inhibited).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// Whether `target` is inhibited by one of `firing` (the labels of
     /// every firing alert; it may include the target itself).
     pub fn is_inhibited<'a, I>(&self, target: &Labels, firing: I) -> bool

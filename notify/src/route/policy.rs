@@ -135,4 +135,8 @@ impl Gate for PolicyGate<'_> {
         self.silences.iter().any(|s| s.mutes_at(&alert.labels, now))
             || self.policy.inhibited(&alert.labels, firing.iter().copied())
     }
+
+    fn uses_firing(&self) -> bool {
+        !self.policy.inhibitor.is_empty()
+    }
 }

@@ -159,3 +159,34 @@ pub fn snapshot_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Runs `body` on its own thread and fails the test if it has not finished
+/// after `limit`: a writer that never answers must fail CI, not hang it.
+/// The stuck thread is left behind; the test binary exits without it.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name(what.into())
+        .spawn(move || {
+            let result = body();
+            let _ = done.send(());
+            result
+        })
+        .unwrap();
+    match finished.recv_timeout(limit) {
+        // Finished, or panicked (the sender dropped): join to pass either on.
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+            "{what} did not finish within {limit:?}: a call into the log is blocked \
+             (an append never answered, or drop waiting for the writer); \
+             run the test binary alone and take a backtrace with gdb -p"
+        ),
+    }
+}

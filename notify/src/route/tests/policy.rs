@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::{at, firing, labels, resolved, ts};
-use crate::route::{Dispatcher, Matchers, Policy, PolicyConfig, PolicyError, Silence};
+use crate::route::{Dispatcher, Gate, Matchers, Policy, PolicyConfig, PolicyError, Silence};
 use vigil_store::Alert;
 
 /// Routes by team; the `db` route is muted at night (UTC), the `web`
@@ -108,6 +108,7 @@ fn an_inhibited_alert_is_held_back_while_its_source_fires() {
     observe(&mut d, &p, &critical, at(0));
     observe(&mut d, &p, &warning, at(0));
     let gate = p.gate(&[]);
+    assert!(gate.uses_firing(), "inhibit rules need every firing alert");
     let flushes = d.due_gated(at(30), &gate);
     let alerts: Vec<&str> = flushes[0]
         .alerts
@@ -207,4 +208,12 @@ fn the_policy_validates_names_across_its_parts() {
         serde_json::from_str(r#"{"route": {"receiver": "a"}}"#).expect("json");
     let p = Policy::compile(&minimal, &["a"]).expect("compile");
     assert_eq!(p.route(&labels(&[])).len(), 1);
+}
+
+#[test]
+fn without_inhibit_rules_a_tick_does_not_collect_firing_alerts() {
+    let config: PolicyConfig = serde_json::from_str(r#"{"route": {"receiver": "team"}}"#).unwrap();
+    let p = Policy::compile(&config, &["team"]).unwrap();
+    assert!(!p.gate(&[]).uses_firing());
+    assert!(!crate::route::Ungated.uses_firing());
 }
