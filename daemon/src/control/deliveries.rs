@@ -5,6 +5,7 @@
 
 use super::handlers::{Conn, MAX_TEXT, Served, refuse};
 use crate::notifier::{Command, TestRefusal};
+use crate::views::Delivery;
 use std::cmp::Reverse;
 use std::time::Duration;
 use vigil_store::DeliveryState;
@@ -105,8 +106,20 @@ impl Conn<'_> {
                     .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
                     .collect();
                 // Newest intent first; within one, in plan order (`…-2`
-                // before `…-10`).
-                matching.sort_by_key(|d| (Reverse(d.intent_seq), d.id.len(), d.id.clone()));
+                // before `…-10`). Only the first `limit` are sorted: with
+                // 100 000 pending, listing one must not sort them all.
+                let order = |a: &&Delivery, b: &&Delivery| {
+                    (Reverse(a.intent_seq), a.id.len(), &a.id).cmp(&(
+                        Reverse(b.intent_seq),
+                        b.id.len(),
+                        &b.id,
+                    ))
+                };
+                if matching.len() > limit {
+                    matching.select_nth_unstable_by(limit, order);
+                    matching.truncate(limit);
+                }
+                matching.sort_by(order);
                 let listed: Vec<DeliveryListing> = matching
                     .into_iter()
                     .take(limit)

@@ -81,9 +81,16 @@ pub enum TestRefusal {
 }
 
 /// The saved state.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default, Deserialize)]
 struct Saved {
     dispatcher: Dispatcher,
+}
+
+/// [`Saved`], borrowed: encoding it copies nothing (postcard writes a
+/// reference exactly as the value).
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    dispatcher: &'a Dispatcher,
 }
 
 /// An attempt that ended.
@@ -100,6 +107,8 @@ struct Notifier {
     cursor: u64,
     outbox: Outbox,
     settled_tx: mpsc::UnboundedSender<Settled>,
+    /// The silences, read from their view when a silence changed.
+    silences: Option<Arc<Vec<Silence>>>,
     dirty: bool,
     saved_at: Instant,
 }
@@ -123,7 +132,14 @@ pub async fn run(shared: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
             _ = shutdown.changed() => break,
             _ = head.changed() => {}
             Some(command) = commands.recv() => notifier.command(command).await,
-            Some(settled) = settled_rx.recv() => notifier.settle(settled).await,
+            Some(settled) = settled_rx.recv() => {
+                notifier.settle(settled).await;
+                // Every attempt that ended, not one per turn: under load the
+                // log head moves constantly and would starve the outbox.
+                while let Ok(more) = settled_rx.try_recv() {
+                    notifier.settle(more).await;
+                }
+            }
             () = tokio::time::sleep(sleep) => {}
         }
     }
@@ -148,6 +164,7 @@ impl Notifier {
             cursor: as_of,
             outbox: Outbox::new(backoff),
             settled_tx,
+            silences: None,
             dirty: false,
             saved_at: Instant::now(),
             shared,
@@ -258,7 +275,12 @@ impl Notifier {
             }
         };
         self.cursor = head;
-        self.dirty = true;
+        if events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::Silence(_) | Event::SilenceExpired(_)))
+        {
+            self.silences = None;
+        }
         let Some(policy) = self
             .channels
             .as_ref()
@@ -273,6 +295,7 @@ impl Notifier {
                     for alert in &batch.alerts {
                         for route in policy.route(&alert.labels) {
                             self.dispatcher.observe(&route, alert, at);
+                            self.dirty = true;
                         }
                     }
                 }
@@ -287,6 +310,7 @@ impl Notifier {
                         resolved.into_iter().map(|a| a.fingerprint.clone()),
                         at,
                     );
+                    self.dirty = true;
                 }
                 _ => {}
             }
@@ -305,7 +329,19 @@ impl Notifier {
         if self.dispatcher.next_due().is_none_or(|due| due > now) {
             return;
         }
-        let silences = self.silences().await;
+        let silences = match &self.silences {
+            Some(silences) => silences.clone(),
+            None => match self.load_silences().await {
+                Some(loaded) => {
+                    let loaded = Arc::new(loaded);
+                    self.silences = Some(loaded.clone());
+                    loaded
+                }
+                // Unreadable now (the store is failing): decide nothing
+                // rather than send what a silence may mute.
+                None => return,
+            },
+        };
         let flushes = self.dispatcher.due_gated(now, &policy.gate(&silences));
         self.dirty = true;
         let intents: Vec<NotificationIntent> = flushes
@@ -356,18 +392,20 @@ impl Notifier {
         Ok(())
     }
 
-    /// The silences in force, as the gate reads them.
-    async fn silences(&self) -> Vec<Silence> {
+    /// The silences, as the gate reads them.
+    async fn load_silences(&self) -> Option<Vec<Silence>> {
         let s = self.shared.clone();
         let records = tokio::task::spawn_blocking(move || {
             s.with_views(|v| v.silences.silences.values().cloned().collect::<Vec<_>>())
         })
         .await;
         let Ok(Ok(records)) = records else {
-            tracing::error!("cannot read the silences; notifying without them");
-            return Vec::new();
+            tracing::error!(
+                "cannot read the silences; no group is notified until they can be read"
+            );
+            return None;
         };
-        records
+        let silences = records
             .into_iter()
             .filter_map(|r| {
                 let matchers = vigil_notify::route::Matchers::parse_all(&r.matchers).ok()?;
@@ -381,7 +419,8 @@ impl Notifier {
                 )
                 .ok()
             })
-            .collect()
+            .collect();
+        Some(silences)
     }
 
     /// Gives up the deliveries that waited too long.
@@ -590,8 +629,8 @@ impl Notifier {
             in_flight = self.outbox.in_flight(),
             "notifier state saved"
         );
-        let state = match postcard::to_allocvec(&Saved {
-            dispatcher: self.dispatcher.clone(),
+        let state = match postcard::to_allocvec(&SavedRef {
+            dispatcher: &self.dispatcher,
         }) {
             Ok(state) => state,
             Err(e) => {
@@ -672,18 +711,26 @@ async fn load_intent(log: &Log, seq: u64) -> Result<NotificationIntent, String> 
     }
 }
 
-/// The alerts and group intents in `from..=to`, with their entry times.
+/// The alerts, intents and silence changes in `from..=to`, with their
+/// entry times.
 fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(i64, Event)>> {
     let mut out = Vec::new();
     for entry in log.entries_between(from, to) {
         let entry = entry?;
-        if !matches!(entry.kind(), Some(EventKind::Ingest | EventKind::Notify)) {
+        if !matches!(
+            entry.kind(),
+            Some(EventKind::Ingest | EventKind::Notify | EventKind::Silence)
+        ) {
             continue;
         }
-        match entry.event()? {
-            Some(event @ Event::AlertsIngested(_)) => out.push((entry.time(), event)),
-            Some(event @ Event::NotificationIntended(_)) => out.push((entry.time(), event)),
-            _ => {}
+        if let Some(
+            event @ (Event::AlertsIngested(_)
+            | Event::NotificationIntended(_)
+            | Event::Silence(_)
+            | Event::SilenceExpired(_)),
+        ) = entry.event()?
+        {
+            out.push((entry.time(), event));
         }
     }
     Ok(out)

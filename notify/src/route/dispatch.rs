@@ -94,9 +94,44 @@ pub struct Flush {
 }
 
 /// The aggregation groups.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Serialized as its groups alone; the schedule is rebuilt on load.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(from = "Groups")]
 pub struct Dispatcher {
     groups: BTreeMap<GroupKey, Group>,
+    /// Every group by its next tick, so a tick visits only the due ones
+    /// and the next wake-up is the first entry, however many groups wait.
+    schedule: BTreeSet<(i64, GroupKey)>,
+}
+
+/// The serialized form of a [`Dispatcher`].
+#[derive(Deserialize)]
+struct Groups {
+    groups: BTreeMap<GroupKey, Group>,
+}
+
+impl From<Groups> for Dispatcher {
+    fn from(saved: Groups) -> Self {
+        let schedule = saved
+            .groups
+            .iter()
+            .map(|(key, group)| (group.next_tick, key.clone()))
+            .collect();
+        Dispatcher {
+            groups: saved.groups,
+            schedule,
+        }
+    }
+}
+
+impl Serialize for Dispatcher {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("Groups", 1)?;
+        state.serialize_field("groups", &self.groups)?;
+        state.end()
+    }
 }
 
 /// One aggregation group. Times are unix microseconds.
@@ -143,7 +178,7 @@ impl Dispatcher {
         let labels = group_labels(matched, &alert.labels);
         let key = GroupKey::new(&matched.route_id, &labels);
         let wait = micros(matched.timings.group_wait);
-        let group = self.groups.entry(key).or_insert_with(|| Group {
+        let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
             route: matched.clone(),
             labels,
             alerts: BTreeMap::new(),
@@ -151,6 +186,7 @@ impl Dispatcher {
             ticked: false,
             last: None,
         });
+        let scheduled = group.next_tick;
         group.route = matched.clone();
         // Alertmanager: an alert that started more than group_wait ago has
         // waited long enough; the group's first tick comes at once.
@@ -164,6 +200,22 @@ impl Dispatcher {
         group
             .alerts
             .insert(alert.fingerprint.clone(), alert.clone());
+        let next = group.next_tick;
+        self.reschedule(&key, Some(scheduled), Some(next));
+    }
+
+    /// Moves `key` in the schedule from tick `from` to tick `to` (`None`:
+    /// not scheduled / removed).
+    fn reschedule(&mut self, key: &GroupKey, from: Option<i64>, to: Option<i64>) {
+        if from == to && from.is_some_and(|t| self.schedule.contains(&(t, key.clone()))) {
+            return;
+        }
+        if let Some(t) = from {
+            self.schedule.remove(&(t, key.clone()));
+        }
+        if let Some(t) = to {
+            self.schedule.insert((t, key.clone()));
+        }
     }
 
     /// Records that group `key` was notified at `at` about these alerts
@@ -192,7 +244,10 @@ impl Dispatcher {
         });
         group.ticked = true;
         let interval = micros(group.route.timings.group_interval);
+        let scheduled = group.next_tick;
         group.next_tick = group.next_tick.max(at.saturating_add(interval));
+        let next = group.next_tick;
+        self.reschedule(key, Some(scheduled), Some(next));
     }
 
     /// Processes every group whose tick is at or before `now`, muting
@@ -220,10 +275,15 @@ impl Dispatcher {
             // or not it sent anything (muted ones included).
             group.alerts.retain(|_, a| a.status == AlertStatus::Firing);
             group.ticked = true;
+            let scheduled = group.next_tick;
             group.next_tick = now_us.saturating_add(micros(group.route.timings.group_interval));
-            if group.alerts.is_empty() {
+            let next = if group.alerts.is_empty() {
                 self.groups.remove(&tick.key);
-            }
+                None
+            } else {
+                Some(group.next_tick)
+            };
+            self.reschedule(&tick.key, Some(scheduled), next);
         }
         out
     }
@@ -231,9 +291,10 @@ impl Dispatcher {
     /// The outcome of every due tick, without changing anything.
     fn decide(&self, now: Timestamp, now_us: i64, gate: &impl Gate) -> Vec<Tick> {
         let due: Vec<(&GroupKey, &Group)> = self
-            .groups
+            .schedule
             .iter()
-            .filter(|(_, g)| g.next_tick <= now_us)
+            .take_while(|(tick, _)| *tick <= now_us)
+            .filter_map(|(_, key)| self.groups.get_key_value(key))
             .collect();
         if due.is_empty() {
             return Vec::new();
@@ -254,7 +315,7 @@ impl Dispatcher {
     /// When [`Dispatcher::due`] next has a group to process (possibly to
     /// send nothing), or `None` when there are no groups.
     pub fn next_due(&self) -> Option<Timestamp> {
-        let t = self.groups.values().map(|g| g.next_tick).min()?;
+        let &(t, _) = self.schedule.first()?;
         Some(Timestamp::from_microsecond(t).unwrap_or(Timestamp::MAX))
     }
 
