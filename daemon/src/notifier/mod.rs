@@ -40,6 +40,8 @@ const SNAPSHOT: &str = "notifier";
 const SNAPSHOT_VERSION: u32 = 1;
 /// How often changed groups are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// Intents appended together, at most.
+const INTENT_BATCH: usize = 512;
 /// Longest sleep; the loop re-checks the clock at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
@@ -344,15 +346,19 @@ impl Notifier {
         };
         let flushes = self.dispatcher.due_gated(now, &policy.gate(&silences));
         self.dirty = true;
-        let intents: Vec<NotificationIntent> = flushes
-            .iter()
-            .filter_map(|flush| {
-                let receiver = channels.notify.receivers.get(&flush.receiver)?;
-                Draft::from_flush(flush).intent(receiver, intent::new_id())
-            })
-            .collect();
-        // A failed append is logged; the groups will tick again.
-        let _ = self.record_intents(intents, false).await;
+        // In bounded batches: a burst of 100 000 due groups must not hold
+        // 100 000 intents (and their encodings) in memory at once.
+        for batch in flushes.chunks(INTENT_BATCH) {
+            let intents: Vec<NotificationIntent> = batch
+                .iter()
+                .filter_map(|flush| {
+                    let receiver = channels.notify.receivers.get(&flush.receiver)?;
+                    Draft::from_flush(flush).intent(receiver, intent::new_id())
+                })
+                .collect();
+            // A failed append is logged; the groups will tick again.
+            let _ = self.record_intents(intents, false).await;
+        }
     }
 
     /// Appends intents and queues their deliveries.
