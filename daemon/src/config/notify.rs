@@ -505,12 +505,19 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
             }
         }
         if let Some(path) = integration.ca_file() {
-            std::fs::read(path).map_err(|e| {
+            let pem = std::fs::read(path).map_err(|e| {
                 format!(
                     "receiver `{name}` {label}: cannot read ca_file {}: {e}",
                     path.display()
                 )
             })?;
+            // Parsed now, as the sender will: a file with no certificate
+            // must not pass the check and then disable every channel.
+            vigil_notify::channel::HttpClient::new(
+                vigil_notify::ssrf::Policy::default(),
+                Some(&pem),
+            )
+            .map_err(|e| format!("receiver `{name}` {label}: ca_file {}: {e}", path.display()))?;
         }
     }
     Ok(())

@@ -242,6 +242,17 @@ fn notify_mistakes_are_located_and_named() {
         "[[notify.receivers.webhook_configs]]\nurl = \"https://h.example/x\"\nsecret = \"s\"\nca_file = \"/nonexistent/ca.pem\"\n",
     );
     assert!(e.message.contains("ca_file"), "{e}");
+    let not_pem = std::env::temp_dir().join(format!("vigil-not-a-ca-{}.pem", std::process::id()));
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let e = notify_err(&format!(
+        "[[notify.receivers.webhook_configs]]\nurl = \"https://h.example/x\"\nsecret = \"s\"\nca_file = \"{}\"\n",
+        not_pem.display()
+    ));
+    let _ = std::fs::remove_file(&not_pem);
+    assert!(
+        e.message.contains("ca_file"),
+        "a file without a certificate is refused: {e}"
+    );
     let e = err("[notify.route]\nreceiver = \"ghost\"\n");
     assert!(e.message.contains("ghost"), "{e}");
     assert_eq!(e.line, 1, "{e}");

@@ -40,6 +40,8 @@ const SNAPSHOT: &str = "notifier";
 const SNAPSHOT_VERSION: u32 = 1;
 /// How often changed groups are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// Notifications remembered as having had their fallback notified.
+const FALLEN_BACK_MEMORY: usize = 100_000;
 /// Intents appended together, at most.
 const INTENT_BATCH: usize = 512;
 /// Longest sleep; the loop re-checks the clock at least this often.
@@ -109,6 +111,10 @@ struct Notifier {
     cursor: u64,
     outbox: Outbox,
     settled_tx: mpsc::UnboundedSender<Settled>,
+    /// The head when the notifier started: intents up to it are replayed.
+    started_at: u64,
+    /// Notifications whose fallback was already notified.
+    fallen_back: std::collections::HashSet<String>,
     /// The silences, read from their view when a silence changed.
     silences: Option<Arc<Vec<Silence>>>,
     dirty: bool,
@@ -166,6 +172,8 @@ impl Notifier {
             cursor: as_of,
             outbox: Outbox::new(backoff),
             settled_tx,
+            started_at: shared_head(&shared),
+            fallen_back: std::collections::HashSet::new(),
             silences: None,
             dirty: false,
             saved_at: Instant::now(),
@@ -217,13 +225,15 @@ impl Notifier {
     fn sleep(&self) -> Duration {
         let now = now_micros();
         let mut wake = now.saturating_add(micros(MAX_SLEEP));
-        if self.config.notify.route.is_some()
-            && let Some(next) = self.dispatcher.next_due()
-        {
-            wake = wake.min(next.as_microsecond());
-        }
-        if let Some(next) = self.outbox.next_wake() {
-            wake = wake.min(next);
+        if let Some(channels) = &self.channels {
+            if channels.notify.policy.is_some()
+                && let Some(next) = self.dispatcher.next_due()
+            {
+                wake = wake.min(next.as_microsecond());
+            }
+            if let Some(next) = self.outbox.next_wake(|r| channels.concurrency(r)) {
+                wake = wake.min(next);
+            }
         }
         if self.dirty {
             let save =
@@ -251,7 +261,17 @@ impl Notifier {
         if Arc::ptr_eq(&config, &self.config) {
             return;
         }
-        self.channels = channels(&config);
+        match channels(&config) {
+            Some(built) => self.channels = Some(built),
+            // Keep notifying with what worked (reload checked the file,
+            // but a CA file can change under it).
+            None if self.channels.is_some() => {
+                tracing::error!(
+                    "the new [notify] channels cannot be built; keeping the previous ones"
+                );
+            }
+            None => {}
+        }
         self.outbox.set_retry(retry(&config));
         self.config = config;
     }
@@ -259,7 +279,9 @@ impl Notifier {
     /// Feeds the entries after the cursor to the groups.
     async fn follow(&mut self) {
         let head = self.shared.log.head().seq;
-        if head <= self.cursor {
+        // Without channels nothing can be routed: keep the alerts for when
+        // they can be (the cursor stays).
+        if head <= self.cursor || self.channels.is_none() {
             return;
         }
         let log = self.shared.log.clone();
@@ -279,7 +301,7 @@ impl Notifier {
         self.cursor = head;
         if events
             .iter()
-            .any(|(_, e)| matches!(e, Event::Silence(_) | Event::SilenceExpired(_)))
+            .any(|(_, _, e)| matches!(e, Event::Silence(_) | Event::SilenceExpired(_)))
         {
             self.silences = None;
         }
@@ -290,7 +312,7 @@ impl Notifier {
         else {
             return;
         };
-        for (time, event) in events {
+        for (seq, time, event) in events {
             let at = timestamp(time);
             match event {
                 Event::AlertsIngested(batch) => {
@@ -301,7 +323,12 @@ impl Notifier {
                         }
                     }
                 }
-                Event::NotificationIntended(intent) if intent.cause == IntentCause::Group => {
+                // Only intents from before this start: the live ones were
+                // recorded by the tick that decided them (and an intent
+                // carries at most MAX_ALERTS alerts, not the whole group).
+                Event::NotificationIntended(intent)
+                    if intent.cause == IntentCause::Group && seq <= self.started_at =>
+                {
                     let (firing, resolved): (Vec<&Alert>, Vec<&Alert>) = intent
                         .alerts
                         .iter()
@@ -356,8 +383,13 @@ impl Notifier {
                     Draft::from_flush(flush).intent(receiver, intent::new_id())
                 })
                 .collect();
-            // A failed append is logged; the groups will tick again.
-            let _ = self.record_intents(intents, false).await;
+            let keys: Vec<GroupKey> = intents.iter().map(group_key).collect();
+            if self.record_intents(intents, false).await.is_err() {
+                // Not recorded, so not notified: the next tick decides again.
+                for key in &keys {
+                    self.dispatcher.forget_notified(key);
+                }
+            }
         }
     }
 
@@ -454,7 +486,17 @@ impl Notifier {
             let channels = channels.clone();
             let tx = self.settled_tx.clone();
             tokio::spawn(async move {
-                let result = attempt(&shared, &channels, &job).await;
+                let run = {
+                    let (shared, job) = (shared.clone(), job.clone());
+                    tokio::spawn(async move { attempt(&shared, &channels, &job).await })
+                };
+                // A panicking attempt still settles, or its lane would
+                // count it in flight forever.
+                let result = run.await.unwrap_or_else(|e| {
+                    Err(AttemptError::Unconfigured(format!(
+                        "the attempt failed: {e}"
+                    )))
+                });
                 let _ = tx.send(Settled { job, result });
             });
         }
@@ -500,7 +542,13 @@ impl Notifier {
     async fn give_up(&mut self, job: Job, detail: String) {
         self.record_step(&job, DeliveryState::GivenUp, job.attempts, detail)
             .await;
-        if job.is_fallback {
+        // Once per notification, however many of its integrations gave up.
+        let notification = job
+            .delivery
+            .rsplit_once('-')
+            .map_or(job.delivery.as_str(), |(n, _)| n)
+            .to_string();
+        if job.is_fallback || self.fallen_back.contains(&notification) {
             return;
         }
         let Some(channels) = self.channels.clone() else {
@@ -537,7 +585,12 @@ impl Notifier {
         };
         if let Some(intent) = draft.intent(receiver, intent::new_id()) {
             tracing::warn!(delivery = %job.delivery, fallback = %fallback, "delivery given up; notifying the fallback receiver");
-            let _ = self.record_intents(vec![intent], true).await;
+            if self.record_intents(vec![intent], true).await.is_ok() {
+                if self.fallen_back.len() >= FALLEN_BACK_MEMORY {
+                    self.fallen_back.clear();
+                }
+                self.fallen_back.insert(notification);
+            }
         }
     }
 
@@ -718,8 +771,8 @@ async fn load_intent(log: &Log, seq: u64) -> Result<NotificationIntent, String> 
 }
 
 /// The alerts, intents and silence changes in `from..=to`, with their
-/// entry times.
-fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(i64, Event)>> {
+/// seqs and entry times.
+fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(u64, i64, Event)>> {
     let mut out = Vec::new();
     for entry in log.entries_between(from, to) {
         let entry = entry?;
@@ -736,7 +789,7 @@ fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(i64, Even
             | Event::SilenceExpired(_)),
         ) = entry.event()?
         {
-            out.push((entry.time(), event));
+            out.push((entry.seq(), entry.time(), event));
         }
     }
     Ok(out)
@@ -758,6 +811,10 @@ fn load(log: &Log) -> (Saved, u64) {
         Err(e) => tracing::warn!("notifier state unreadable ({e}); rebuilding from the log"),
     }
     (Saved::default(), floor)
+}
+
+fn shared_head(shared: &Shared) -> u64 {
+    shared.log.head().seq
 }
 
 fn channels(config: &Config) -> Option<Arc<Channels>> {

@@ -110,6 +110,16 @@ struct Lane {
     paused_until: i64,
 }
 
+impl Lane {
+    /// Whether its front job may start at `now` (the receiver's limit
+    /// aside): due, not backing off, and no probe already out.
+    fn can_start(&self, now: i64) -> bool {
+        self.paused_until <= now
+            && (self.failures == 0 || self.in_flight == 0)
+            && self.queue.front().is_some_and(|j| j.not_before <= now)
+    }
+}
+
 /// The lanes.
 #[derive(Debug)]
 pub struct Outbox {
@@ -158,28 +168,32 @@ impl Outbox {
     }
 
     /// Takes the jobs to start at `now`, at most `limit(receiver)` in
-    /// flight per receiver, one per failing lane.
+    /// flight per receiver, one per failing lane. A receiver's slots go
+    /// round the lanes one at a time, so a slow integration cannot take
+    /// them all from the one beside it.
     pub fn ready(&mut self, now: i64, limit: impl Fn(&str) -> usize) -> Vec<Job> {
         let mut out = Vec::new();
-        for ((receiver, _), lane) in &mut self.lanes {
-            let busy = self.receivers.entry(receiver.clone()).or_insert(0);
-            let cap = limit(receiver).max(1);
-            while *busy < cap
-                && lane.paused_until <= now
-                && (lane.failures == 0 || lane.in_flight == 0)
-                && lane.queue.front().is_some_and(|j| j.not_before <= now)
-            {
+        loop {
+            let mut progressed = false;
+            for ((receiver, _), lane) in &mut self.lanes {
+                let busy = self.receivers.entry(receiver.clone()).or_insert(0);
+                if *busy >= limit(receiver).max(1) || !lane.can_start(now) {
+                    continue;
+                }
                 let Some(mut job) = lane.queue.pop_front() else {
-                    break;
+                    continue;
                 };
                 job.attempts += 1;
                 lane.in_flight += 1;
                 *busy += 1;
                 self.queued -= 1;
                 out.push(job);
+                progressed = true;
+            }
+            if !progressed {
+                return out;
             }
         }
-        out
     }
 
     /// Takes the queued jobs older than `give_up_after` at `now`: they are
@@ -247,14 +261,22 @@ impl Outbox {
     }
 
     /// When something next becomes ready or expires (micros), if anything
-    /// is queued.
-    pub fn next_wake(&self) -> Option<i64> {
+    /// queued could start by waiting. A lane that waits for a slot (its
+    /// receiver at its limit, or its probe out) has no time of its own:
+    /// the attempt that frees the slot wakes the caller when it settles.
+    pub fn next_wake(&self, limit: impl Fn(&str) -> usize) -> Option<i64> {
         self.lanes
-            .values()
-            .filter_map(|lane| {
+            .iter()
+            .filter_map(|((receiver, _), lane)| {
                 let front = lane.queue.front()?;
-                let ready = front.not_before.max(lane.paused_until);
                 let expires = front.created_at.saturating_add(self.retry.give_up_after);
+                let busy = self.receivers.get(receiver).copied().unwrap_or(0);
+                let blocked =
+                    busy >= limit(receiver).max(1) || (lane.failures > 0 && lane.in_flight > 0);
+                if blocked {
+                    return Some(expires);
+                }
+                let ready = front.not_before.max(lane.paused_until);
                 Some(ready.min(expires))
             })
             .min()
@@ -346,7 +368,7 @@ mod tests {
         }
         // The email lane waits its backoff, then sends one probe only.
         assert!(o.ready(9 * S, |_| 10).is_empty());
-        assert_eq!(o.next_wake(), Some(10 * S));
+        assert_eq!(o.next_wake(|_| 10), Some(10 * S));
         let probe = o.ready(80 * S, |_| 10);
         assert_eq!(ids(&probe), ["e0"], "the oldest first, and alone");
         assert_eq!(probe[0].attempts, 2);
@@ -393,9 +415,33 @@ mod tests {
         let mut young = job("w1", "webhook/0");
         young.created_at = 1000 * S;
         o.push(young);
-        assert_eq!(o.next_wake(), Some(0));
+        assert_eq!(o.next_wake(|_| 10), Some(0));
         assert!(o.expired(3599 * S).is_empty());
         assert_eq!(ids(&o.expired(3600 * S)), ["w0"]);
         assert_eq!(o.queued(), 1);
+    }
+
+    #[test]
+    fn a_lane_waiting_for_a_slot_does_not_ask_to_be_woken() {
+        let mut o = Outbox::new(retry());
+        for i in 0..5 {
+            o.push(job(&format!("w{i}"), "webhook/0"));
+        }
+        assert_eq!(o.ready(0, |_| 3).len(), 3);
+        // Two are due but the receiver is at its limit: the next wake is
+        // their expiry, not now (which would spin the caller).
+        assert_eq!(o.next_wake(|_| 3), Some(3600 * S));
+    }
+
+    #[test]
+    fn a_receivers_slots_go_round_its_lanes() {
+        let mut o = Outbox::new(retry());
+        for i in 0..4 {
+            o.push(job(&format!("e{i}"), "email/0"));
+            o.push(job(&format!("w{i}"), "webhook/0"));
+        }
+        let started = o.ready(0, |_| 2);
+        let lanes: Vec<&str> = started.iter().map(|j| j.integration.as_str()).collect();
+        assert_eq!(lanes, ["email/0", "webhook/0"]);
     }
 }

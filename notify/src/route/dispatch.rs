@@ -250,6 +250,14 @@ impl Dispatcher {
         self.reschedule(key, Some(scheduled), Some(next));
     }
 
+    /// Forgets what group `key` was last notified about, so its next tick
+    /// decides afresh: for a notification that could not be recorded.
+    pub fn forget_notified(&mut self, key: &GroupKey) {
+        if let Some(group) = self.groups.get_mut(key) {
+            group.last = None;
+        }
+    }
+
     /// Processes every group whose tick is at or before `now`, muting
     /// nothing. See [`Dispatcher::due_gated`].
     pub fn due(&mut self, now: Timestamp) -> Vec<Flush> {
