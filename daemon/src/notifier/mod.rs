@@ -40,6 +40,8 @@ const SNAPSHOT: &str = "notifier";
 const SNAPSHOT_VERSION: u32 = 1;
 /// How often changed groups are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// Wait between attempts to start the notifier.
+const START_RETRY: Duration = Duration::from_secs(5);
 /// Notifications remembered as having had their fallback notified.
 const FALLEN_BACK_MEMORY: usize = 100_000;
 /// Intents appended together, at most.
@@ -124,14 +126,21 @@ struct Notifier {
 /// Runs the notifier until the daemon stops.
 pub async fn run(shared: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
     let (settled_tx, mut settled_rx) = mpsc::unbounded_channel();
-    let mut notifier = match Notifier::start(shared.clone(), settled_tx).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::error!("the notifier cannot start: {e}; no notification will be sent");
-            return;
+    let mut shutdown = shared.shutdown.clone();
+    // A store hiccup at start must not silence notifications for the
+    // daemon's lifetime: try again until it works or the daemon stops.
+    let mut notifier = loop {
+        match Notifier::start(shared.clone(), settled_tx.clone()).await {
+            Ok(n) => break n,
+            Err(e) => {
+                tracing::error!("the notifier cannot start: {e}; trying again in {START_RETRY:?}");
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    () = tokio::time::sleep(START_RETRY) => {}
+                }
+            }
         }
     };
-    let mut shutdown = shared.shutdown.clone();
     let mut head = shared.head.clone();
     loop {
         notifier.step().await;
@@ -399,13 +408,25 @@ impl Notifier {
         intents: Vec<NotificationIntent>,
         is_fallback: bool,
     ) -> Result<(), vigil_store::StoreError> {
-        if intents.is_empty() {
+        self.record_intents_after(Vec::new(), intents, is_fallback)
+            .await
+    }
+
+    /// Appends `before` and the intents in one durable batch (all or
+    /// nothing), then queues the intents' deliveries.
+    async fn record_intents_after(
+        &mut self,
+        before: Vec<Event>,
+        intents: Vec<NotificationIntent>,
+        is_fallback: bool,
+    ) -> Result<(), vigil_store::StoreError> {
+        if intents.is_empty() && before.is_empty() {
             return Ok(());
         }
-        let events: Vec<Event> = intents
-            .iter()
-            .cloned()
-            .map(Event::NotificationIntended)
+        let skip = before.len();
+        let events: Vec<Event> = before
+            .into_iter()
+            .chain(intents.iter().cloned().map(Event::NotificationIntended))
             .collect();
         let heads = self
             .shared
@@ -413,7 +434,7 @@ impl Notifier {
             .append_all_async(&events)
             .await
             .inspect_err(|e| tracing::error!("cannot record notification intents: {e}"))?;
-        for (intent, head) in intents.iter().zip(heads) {
+        for (intent, head) in intents.iter().zip(heads.into_iter().skip(skip)) {
             for planned in &intent.deliveries {
                 self.outbox.push(Job {
                     delivery: planned.delivery.clone(),
@@ -540,8 +561,26 @@ impl Notifier {
 
     /// Records a give-up and notifies the receiver's fallback, once.
     async fn give_up(&mut self, job: Job, detail: String) {
-        self.record_step(&job, DeliveryState::GivenUp, job.attempts, detail)
+        let given_up = step(&job, DeliveryState::GivenUp, job.attempts, detail);
+        // The give-up and its fallback's intent are one append: a crash
+        // cannot keep the first and lose the second.
+        let (fallback, notification) = self.fallback_for(&job).await;
+        let fell_back = fallback.is_some();
+        let recorded = self
+            .record_intents_after(vec![given_up], fallback.into_iter().collect(), true)
             .await;
+        if recorded.is_ok() && fell_back {
+            if self.fallen_back.len() >= FALLEN_BACK_MEMORY {
+                self.fallen_back.clear();
+            }
+            self.fallen_back.insert(notification);
+        }
+    }
+
+    /// The fallback intent for a delivery being given up, if its receiver
+    /// has a fallback that has not heard of this notification yet; and the
+    /// notification's id.
+    async fn fallback_for(&self, job: &Job) -> (Option<NotificationIntent>, String) {
         // Once per notification, however many of its integrations gave up.
         let notification = job
             .delivery
@@ -549,10 +588,10 @@ impl Notifier {
             .map_or(job.delivery.as_str(), |(n, _)| n)
             .to_string();
         if job.is_fallback || self.fallen_back.contains(&notification) {
-            return;
+            return (None, notification);
         }
         let Some(channels) = self.channels.clone() else {
-            return;
+            return (None, notification);
         };
         let Some(fallback) = channels
             .notify
@@ -560,16 +599,16 @@ impl Notifier {
             .get(&job.receiver)
             .and_then(|r| r.fallback.clone())
         else {
-            return;
+            return (None, notification);
         };
         let Some(receiver) = channels.notify.receivers.get(&fallback) else {
-            return;
+            return (None, notification);
         };
         let original = match load_intent(&self.shared.log, job.intent_seq).await {
             Ok(intent) => intent,
             Err(e) => {
                 tracing::warn!(delivery = %job.delivery, "no fallback: {e}");
-                return;
+                return (None, notification);
             }
         };
         let draft = Draft {
@@ -583,15 +622,11 @@ impl Notifier {
                 delivery: job.delivery.clone(),
             },
         };
-        if let Some(intent) = draft.intent(receiver, intent::new_id()) {
+        let intent = draft.intent(receiver, intent::new_id());
+        if intent.is_some() {
             tracing::warn!(delivery = %job.delivery, fallback = %fallback, "delivery given up; notifying the fallback receiver");
-            if self.record_intents(vec![intent], true).await.is_ok() {
-                if self.fallen_back.len() >= FALLEN_BACK_MEMORY {
-                    self.fallen_back.clear();
-                }
-                self.fallen_back.insert(notification);
-            }
         }
+        (intent, notification)
     }
 
     async fn record_step(&self, job: &Job, state: DeliveryState, attempt: u32, detail: String) {
