@@ -40,6 +40,8 @@ const SNAPSHOT: &str = "notifier";
 const SNAPSHOT_VERSION: u32 = 1;
 /// How often changed groups are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// Entries the notifier reads from the log at a time.
+const FOLLOW_CHUNK: u64 = 10_000;
 /// Wait between attempts to start the notifier.
 const START_RETRY: Duration = Duration::from_secs(5);
 /// Notifications remembered as having had their fallback notified.
@@ -193,15 +195,27 @@ impl Notifier {
         let s = notifier.shared.clone();
         let pending = tokio::task::spawn_blocking(move || {
             s.with_views(|v| {
-                v.deliveries
+                let pending = v
+                    .deliveries
                     .pending()
                     .map(|d| (d.clone(), d.cause == "fallback"))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                // Which notifications already had their fallback notified.
+                let fallen_back = v
+                    .deliveries
+                    .pending()
+                    .chain(v.deliveries.finished())
+                    .filter_map(|d| d.fallback_for.as_deref())
+                    .filter_map(|of| of.rsplit_once('-').map(|(n, _)| n.to_string()))
+                    .collect::<std::collections::HashSet<_>>();
+                (pending, fallen_back)
             })
         })
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
+        let (pending, fallen_back) = pending;
+        notifier.fallen_back = fallen_back;
         let resumed = pending.len();
         for (d, is_fallback) in pending {
             let not_before = if d.state == DeliveryState::Failed {
@@ -290,9 +304,19 @@ impl Notifier {
         let head = self.shared.log.head().seq;
         // Without channels nothing can be routed: keep the alerts for when
         // they can be (the cursor stays).
-        if head <= self.cursor || self.channels.is_none() {
-            return;
+        while self.cursor < head && self.channels.is_some() {
+            // In bounded chunks: after a long time without a snapshot the
+            // range can be the whole log.
+            let to = head.min(self.cursor.saturating_add(FOLLOW_CHUNK));
+            if !self.follow_chunk(to).await {
+                return;
+            }
         }
+    }
+
+    /// Feeds the entries after the cursor up to `to`; false if the log
+    /// could not be read.
+    async fn follow_chunk(&mut self, head: u64) -> bool {
         let log = self.shared.log.clone();
         let from = self.cursor + 1;
         let read = tokio::task::spawn_blocking(move || relevant(&log, from, head)).await;
@@ -300,11 +324,11 @@ impl Notifier {
             Ok(Ok(events)) => events,
             Ok(Err(e)) => {
                 tracing::error!("the notifier cannot read the log: {e}");
-                return;
+                return false;
             }
             Err(e) => {
                 tracing::error!("the notifier cannot read the log: {e}");
-                return;
+                return false;
             }
         };
         self.cursor = head;
@@ -314,12 +338,11 @@ impl Notifier {
         {
             self.silences = None;
         }
-        let Some(policy) = self
-            .channels
-            .as_ref()
-            .and_then(|c| c.notify.policy.as_ref())
-        else {
-            return;
+        let Some(channels) = self.channels.clone() else {
+            return true;
+        };
+        let Some(policy) = channels.notify.policy.as_ref() else {
+            return true;
         };
         for (seq, time, event) in events {
             let at = timestamp(time);
@@ -353,6 +376,7 @@ impl Notifier {
                 _ => {}
             }
         }
+        true
     }
 
     /// Processes the due groups and records their intents.
