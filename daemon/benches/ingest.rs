@@ -13,19 +13,17 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-use vigilctl::{Client, Response};
+use std::time::Instant;
 
-const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
 const CONNECTIONS: u64 = 64;
 
 fn payload(i: u64) -> String {
@@ -117,79 +115,8 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[daemon]
-state_dir = "{state}"
-socket = "{socket}"
-socket_mode = "0600"
-log_level = "info"
-
-[access.users]
-root = "admin"
-
-[http]
-listen = "127.0.0.1:0"
-max_connections = 1024
-rate_per_key = 10000000
-burst_per_key = 10000000
-rate_per_ip = 10000000
-burst_per_ip = 10000000
-
-[sources.am]
-driver = "alertmanager"
-"#,
-            state = dir.path().join("state").display(),
-            socket = dir.path().join("control.sock").display(),
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(VIGILD)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut addr = None;
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(at) = line.find("listen=") {
-                addr = line[at + 7..]
-                    .split_whitespace()
-                    .next()
-                    .and_then(|a| a.parse().ok());
-            }
-            if line.contains("vigild ready") {
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr: SocketAddr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .unwrap()
-        .expect("the daemon logs its ingestion address");
-    let mut client = Client::connect(&dir.path().join("control.sock")).unwrap();
-    let key = match client
-        .call(&vigilctl::Request::KeysCreate {
-            name: "bench".into(),
-            sources: vec![],
-            expires_in_secs: None,
-        })
-        .unwrap()
-    {
-        Response::KeyCreated { secret, .. } => serde_json::to_value(&secret)
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string(),
-        other => panic!("{other:?}"),
-    };
+    let daemon = common::Daemon::start("");
+    let (addr, key) = (daemon.addr, daemon.key.clone());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -198,9 +125,7 @@ driver = "alertmanager"
     eprintln!("ingest: {total} requests over {CONNECTIONS} connections");
     let (ingest_rps, p50, p99) = runtime.block_on(drive(addr, "/v1/ingest/am", &key, total));
     eprintln!("ingest: {ingest_rps} rps, p50 {p50} ms, p99 {p99} ms");
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(child.wait().unwrap().success());
+    daemon.stop();
 
     let hello = runtime.block_on(hello_server());
     let (hello_rps, hp50, hp99) = runtime.block_on(drive(hello, "/", "none", total));
