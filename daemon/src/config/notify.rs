@@ -113,8 +113,9 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// Where to POST (https, or http to an allowlisted destination).
-    pub url: SecretUrl,
+    /// Where to POST (https, or http to an allowlisted destination):
+    /// inline, or a secret reference when it embeds a credential.
+    pub url: SecretRef,
     /// The signing secret (`whsec_…` or raw bytes).
     pub secret: SecretRef,
     /// Also notify when alerts resolve.
@@ -227,17 +228,6 @@ pub struct TemplateConfig {
     pub source: String,
 }
 
-/// A webhook URL: written inline, or as a secret reference when it embeds
-/// a credential.
-#[derive(Debug, Clone)]
-pub struct SecretUrl(pub SecretRef);
-
-impl<'de> Deserialize<'de> for SecretUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        SecretRef::deserialize(d).map(SecretUrl)
-    }
-}
-
 /// A string or a list of strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OneOrMany(pub Vec<String>);
@@ -257,22 +247,23 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-/// One integration of a receiver, with its name (`webhook/0`).
-#[derive(Debug, Clone)]
-pub enum Integration {
+/// One integration of a receiver (named `webhook/0` and so on by
+/// [`ReceiverConfig::integrations`]), borrowed from its configuration.
+#[derive(Debug, Clone, Copy)]
+pub enum Integration<'a> {
     /// A webhook.
-    Webhook(WebhookConfig),
+    Webhook(&'a WebhookConfig),
     /// A Slack incoming webhook.
-    Slack(SlackConfig),
+    Slack(&'a SlackConfig),
     /// Email.
-    Email(EmailConfig),
+    Email(&'a EmailConfig),
     /// PagerDuty.
-    PagerDuty(PagerDutyConfig),
+    PagerDuty(&'a PagerDutyConfig),
 }
 
-impl Integration {
+impl<'a> Integration<'a> {
     /// Whether it wants a notification whose alerts all resolved.
-    pub fn send_resolved(&self) -> bool {
+    pub fn send_resolved(self) -> bool {
         match self {
             Integration::Webhook(c) => c.send_resolved,
             Integration::Slack(c) => c.send_resolved,
@@ -282,7 +273,7 @@ impl Integration {
     }
 
     /// Its extra CA file, if any.
-    pub fn ca_file(&self) -> Option<&PathBuf> {
+    pub fn ca_file(self) -> Option<&'a PathBuf> {
         match self {
             Integration::Webhook(c) => c.ca_file.as_ref(),
             Integration::Slack(c) => c.ca_file.as_ref(),
@@ -294,22 +285,34 @@ impl Integration {
 
 impl ReceiverConfig {
     /// The integrations, named `kind/index`, in a fixed order.
-    pub fn integrations(&self) -> Vec<(String, Integration)> {
-        let mut out = Vec::new();
-        let named = |kind: &str, i: usize| format!("{kind}/{i}");
-        for (i, c) in self.webhook_configs.iter().enumerate() {
-            out.push((named("webhook", i), Integration::Webhook(c.clone())));
+    pub fn integrations(&self) -> Vec<(String, Integration<'_>)> {
+        fn named<'a, C>(
+            kind: &'static str,
+            configs: &'a [C],
+            wrap: fn(&'a C) -> Integration<'a>,
+        ) -> impl Iterator<Item = (String, Integration<'a>)> {
+            configs
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (format!("{kind}/{i}"), wrap(c)))
         }
-        for (i, c) in self.slack_configs.iter().enumerate() {
-            out.push((named("slack", i), Integration::Slack(c.clone())));
-        }
-        for (i, c) in self.email_configs.iter().enumerate() {
-            out.push((named("email", i), Integration::Email(c.clone())));
-        }
-        for (i, c) in self.pagerduty_configs.iter().enumerate() {
-            out.push((named("pagerduty", i), Integration::PagerDuty(c.clone())));
-        }
-        out
+        named("webhook", &self.webhook_configs, Integration::Webhook)
+            .chain(named("slack", &self.slack_configs, Integration::Slack))
+            .chain(named("email", &self.email_configs, Integration::Email))
+            .chain(named(
+                "pagerduty",
+                &self.pagerduty_configs,
+                Integration::PagerDuty,
+            ))
+            .collect()
+    }
+
+    /// One integration by name.
+    pub fn integration(&self, name: &str) -> Option<Integration<'_>> {
+        self.integrations()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, integration)| integration)
     }
 }
 
@@ -475,12 +478,12 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
             Some(_) => Ok(()),
         }
     };
-    for (label, integration) in &integrations {
+    for (label, integration) in integrations {
         match integration {
             Integration::Webhook(c) => {
                 want("webhook", &c.template, template::WEBHOOK_JSON, Escape::Json)?;
-                if let SecretRef::Inline(url) = &c.url.0 {
-                    check_url(name, label, url.expose())?;
+                if let SecretRef::Inline(url) = &c.url {
+                    check_url(name, &label, url.expose())?;
                 }
             }
             Integration::Slack(c) => {
@@ -500,7 +503,7 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
                     Escape::Text,
                 )?;
                 if let Some(url) = &c.url {
-                    check_url(name, label, url.as_bytes())?;
+                    check_url(name, &label, url.as_bytes())?;
                 }
             }
         }

@@ -21,6 +21,12 @@ pub fn new_id() -> String {
     format!("ntf_{}", hex::encode(bytes))
 }
 
+/// The notification a delivery id belongs to: deliveries are
+/// `{notification}-{index}` ([`Draft::intent`]).
+pub fn notification_of(delivery: &str) -> &str {
+    delivery.rsplit_once('-').map_or(delivery, |(n, _)| n)
+}
+
 /// What to notify, whatever decided it.
 pub struct Draft<'a> {
     /// Receiver name.
@@ -191,6 +197,15 @@ mod tests {
         assert_eq!(intent.alerts.len(), MAX_ALERTS);
         assert_eq!(intent.omitted, 7);
         assert_eq!(intent.firing as usize, MAX_ALERTS);
+    }
+
+    #[test]
+    fn a_delivery_names_its_notification() {
+        let alerts = [alert("a", AlertStatus::Firing)];
+        let intent = draft(&alerts).intent(&receiver(TWO), new_id()).unwrap();
+        for planned in &intent.deliveries {
+            assert_eq!(notification_of(&planned.delivery), intent.id);
+        }
     }
 
     #[test]

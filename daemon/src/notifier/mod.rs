@@ -183,7 +183,7 @@ impl Notifier {
             cursor: as_of,
             outbox: Outbox::new(backoff),
             settled_tx,
-            started_at: shared_head(&shared),
+            started_at: shared.log.head().seq,
             fallen_back: std::collections::HashSet::new(),
             silences: None,
             dirty: false,
@@ -198,7 +198,7 @@ impl Notifier {
                 let pending = v
                     .deliveries
                     .pending()
-                    .map(|d| (d.clone(), d.cause == "fallback"))
+                    .map(|d| (d.clone(), d.fallback_for.is_some()))
                     .collect::<Vec<_>>();
                 // Which notifications already had their fallback notified.
                 let fallen_back = v
@@ -206,7 +206,7 @@ impl Notifier {
                     .pending()
                     .chain(v.deliveries.finished())
                     .filter_map(|d| d.fallback_for.as_deref())
-                    .filter_map(|of| of.rsplit_once('-').map(|(n, _)| n.to_string()))
+                    .map(|of| intent::notification_of(of).to_string())
                     .collect::<std::collections::HashSet<_>>();
                 (pending, fallen_back)
             })
@@ -606,11 +606,7 @@ impl Notifier {
     /// notification's id.
     async fn fallback_for(&self, job: &Job) -> (Option<NotificationIntent>, String) {
         // Once per notification, however many of its integrations gave up.
-        let notification = job
-            .delivery
-            .rsplit_once('-')
-            .map_or(job.delivery.as_str(), |(n, _)| n)
-            .to_string();
+        let notification = intent::notification_of(&job.delivery).to_string();
         if job.is_fallback || self.fallen_back.contains(&notification) {
             return (None, notification);
         }
@@ -870,10 +866,6 @@ fn load(log: &Log) -> (Saved, u64) {
         Err(e) => tracing::warn!("notifier state unreadable ({e}); rebuilding from the log"),
     }
     (Saved::default(), floor)
-}
-
-fn shared_head(shared: &Shared) -> u64 {
-    shared.log.head().seq
 }
 
 fn channels(config: &Config) -> Option<Arc<Channels>> {

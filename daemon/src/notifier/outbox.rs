@@ -126,7 +126,6 @@ pub struct Outbox {
     lanes: BTreeMap<(String, String), Lane>,
     receivers: HashMap<String, usize>,
     retry: Retry,
-    queued: usize,
 }
 
 impl Outbox {
@@ -136,7 +135,6 @@ impl Outbox {
             lanes: BTreeMap::new(),
             receivers: HashMap::new(),
             retry,
-            queued: 0,
         }
     }
 
@@ -147,7 +145,6 @@ impl Outbox {
 
     /// Queues a delivery at the back of its lane.
     pub fn push(&mut self, job: Job) {
-        self.queued += 1;
         self.lane(&job).queue.push_back(job);
     }
 
@@ -159,7 +156,7 @@ impl Outbox {
 
     /// Deliveries queued (not in flight).
     pub fn queued(&self) -> usize {
-        self.queued
+        self.lanes.values().map(|lane| lane.queue.len()).sum()
     }
 
     /// Deliveries in flight.
@@ -186,7 +183,6 @@ impl Outbox {
                 job.attempts += 1;
                 lane.in_flight += 1;
                 *busy += 1;
-                self.queued -= 1;
                 out.push(job);
                 progressed = true;
             }
@@ -214,7 +210,6 @@ impl Outbox {
                 }
             }
         }
-        self.queued -= out.len();
         out
     }
 
@@ -254,7 +249,6 @@ impl Outbox {
                     .queue
                     .partition_point(|j| (j.intent_seq, &j.delivery) < (key.0, &key.1));
                 lane.queue.insert(at_index, job);
-                self.queued += 1;
                 Verdict::RetryAt(at)
             }
         }

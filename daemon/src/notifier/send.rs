@@ -49,27 +49,34 @@ impl AttemptError {
 pub struct Channels {
     /// The compiled `[notify]`.
     pub notify: CompiledNotify,
+    /// One HTTP client per distinct `ca_file` (and one without).
     clients: BTreeMap<Option<PathBuf>, HttpClient>,
+    /// Each `ca_file`'s PEM, read once (email builds its TLS per session).
+    roots: BTreeMap<PathBuf, Vec<u8>>,
     source: String,
 }
 
 impl Channels {
-    /// Builds the HTTP clients (one per distinct CA file).
+    /// Reads the CA files and builds the HTTP clients.
     pub fn new(notify: CompiledNotify) -> Result<Channels, SendError> {
-        let mut clients = BTreeMap::new();
-        clients.insert(None, HttpClient::new(notify.ssrf.clone(), None)?);
+        let mut roots = BTreeMap::new();
         for receiver in notify.receivers.values() {
             for (_, integration) in receiver.integrations() {
                 if let Some(path) = integration.ca_file()
-                    && !clients.contains_key(&Some(path.clone()))
+                    && !roots.contains_key(path)
                 {
                     let pem = std::fs::read(path).map_err(|e| {
                         SendError::Config(format!("cannot read {}: {e}", path.display()))
                     })?;
-                    let client = HttpClient::new(notify.ssrf.clone(), Some(&pem))?;
-                    clients.insert(Some(path.clone()), client);
+                    roots.insert(path.clone(), pem);
                 }
             }
+        }
+        let mut clients = BTreeMap::new();
+        clients.insert(None, HttpClient::new(notify.ssrf.clone(), None)?);
+        for (path, pem) in &roots {
+            let client = HttpClient::new(notify.ssrf.clone(), Some(pem))?;
+            clients.insert(Some(path.clone()), client);
         }
         let source = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
@@ -79,6 +86,7 @@ impl Channels {
         Ok(Channels {
             notify,
             clients,
+            roots,
             source,
         })
     }
@@ -86,8 +94,7 @@ impl Channels {
     fn client(&self, ca: Option<&PathBuf>) -> &HttpClient {
         self.clients
             .get(&ca.cloned())
-            .or_else(|| self.clients.get(&None))
-            .expect("the default client is always built")
+            .expect("a client is built for every configured ca_file")
     }
 
     /// The most deliveries in flight to `receiver` at once.
@@ -113,17 +120,12 @@ impl Channels {
                 intent.receiver
             ))
         })?;
-        let found = receiver
-            .integrations()
-            .into_iter()
-            .find(|(name, _)| name == integration)
-            .map(|(_, i)| i)
-            .ok_or_else(|| {
-                AttemptError::Unconfigured(format!(
-                    "receiver `{}` no longer has integration {integration}",
-                    intent.receiver
-                ))
-            })?;
+        let found = receiver.integration(integration).ok_or_else(|| {
+            AttemptError::Unconfigured(format!(
+                "receiver `{}` no longer has integration {integration}",
+                intent.receiver
+            ))
+        })?;
         let timeout = self.notify.retry.timeout.0;
         let mut context = Context::from_alerts(
             &intent.receiver,
@@ -134,7 +136,7 @@ impl Channels {
             context = context.with_external_url(url);
         }
         let templates = &self.notify.templates;
-        match &found {
+        match found {
             Integration::Webhook(c) => {
                 if c.max_alerts > 0 && context.alerts.len() > c.max_alerts {
                     context.alerts.truncate(c.max_alerts);
@@ -142,7 +144,7 @@ impl Channels {
                 let name = c.template.as_deref().unwrap_or(template::WEBHOOK_JSON);
                 let body = templates.render(name, &context)?.into_bytes();
                 let secret = resolve(shared, &c.secret).await?;
-                let url = resolve(shared, &c.url.0).await?;
+                let url = resolve(shared, &c.url).await?;
                 let now = vigil_store::now_micros() / 1_000_000;
                 let headers = webhook::signed_headers(&secret, delivery, now, &body)
                     .map_err(|e| AttemptError::Secret(e.to_string()))?;
@@ -215,12 +217,7 @@ impl Channels {
                     Some(r) => Some(resolve(shared, r).await?),
                     None => None,
                 };
-                let extra_roots_pem = match &c.ca_file {
-                    Some(path) => Some(std::fs::read(path).map_err(|e| {
-                        SendError::Config(format!("cannot read {}: {e}", path.display()))
-                    })?),
-                    None => None,
-                };
+                let extra_roots_pem = c.ca_file.as_ref().and_then(|p| self.roots.get(p).cloned());
                 let port_465 = c.smarthost.ends_with(":465");
                 let settings = email::EmailSettings {
                     smarthost: c.smarthost.clone(),
@@ -258,12 +255,7 @@ fn worst(intent: &NotificationIntent) -> Severity {
         .iter()
         .filter(|a| a.status == AlertStatus::Firing)
         .map(|a| a.severity)
-        .max_by_key(|s| match s {
-            Severity::Info => 0,
-            Severity::Warning => 1,
-            Severity::Error => 2,
-            Severity::Critical => 3,
-        })
+        .max()
         .unwrap_or(Severity::Warning)
 }
 
