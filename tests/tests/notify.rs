@@ -824,3 +824,42 @@ fn a_reload_changes_where_notifications_go_and_a_bad_one_changes_nothing() {
     assert_eq!(first.received().len(), 2);
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn a_pending_delivery_whose_receiver_was_removed_is_given_up_with_that_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let down = Receiver::start();
+    down.answer(503);
+    let write = |name: &str| {
+        let notify = format!(
+            "[notify]\nallow = [\"127.0.0.1\"]\n{}{}{FAST_RETRY}",
+            route(name, BY_NAME),
+            webhook(name, &[down.url("/hook")], "")
+        );
+        config(tmp.path(), &notify)
+    };
+    let path = write("ops");
+    let daemon = Daemon::in_dir(&path, tmp.path());
+    ok(&daemon.ctl(&["notify", "test", "ops"]));
+    let id = down.wait_for(1, WAIT)[0]
+        .header("webhook-id")
+        .unwrap()
+        .to_string();
+
+    // The receiver is renamed while its delivery waits to be retried.
+    write("team");
+    ok(&daemon.ctl(&["reload"]));
+    let last = eventually("the delivery given up", || {
+        steps(&daemon, &id)
+            .last()
+            .filter(|s| s.0 == "given_up")
+            .cloned()
+    });
+    assert!(
+        last.2.contains("receiver `ops` is no longer configured"),
+        "{last:?}"
+    );
+    assert!(last.2.contains("not retryable"), "{last:?}");
+    assert_eq!(down.received().len(), 1, "nothing sent after the reload");
+    assert!(daemon.stop().success());
+}
