@@ -516,11 +516,9 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
             })?;
             // Parsed now, as the sender will: a file with no certificate
             // must not pass the check and then disable every channel.
-            vigil_notify::channel::HttpClient::new(
-                vigil_notify::ssrf::Policy::default(),
-                Some(&pem),
-            )
-            .map_err(|e| format!("receiver `{name}` {label}: ca_file {}: {e}", path.display()))?;
+            vigil_notify::channel::check_roots(&pem).map_err(|e| {
+                format!("receiver `{name}` {label}: ca_file {}: {e}", path.display())
+            })?;
         }
     }
     Ok(())

@@ -27,5 +27,5 @@ mod tests;
 pub use email::{Email, EmailSettings, SmtpSecurity};
 pub use error::SendError;
 pub use http::{Delivered, HttpClient};
-pub use pagerduty::Action as PagerDutyAction;
 pub use signature::{SignedHeaders, SigningError};
+pub use tls::check_roots;

@@ -62,7 +62,6 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
     fn secret(s: &str) -> SecretValue {
         SecretValue::new(s.as_bytes().to_vec())
@@ -83,85 +82,6 @@ mod tests {
         );
         assert_eq!(signed.timestamp, "1614265330");
         assert!(!format!("{signed:?}").contains("g0hM9"));
-    }
-
-    #[test]
-    fn an_independent_python_verifier_accepts_the_signature() {
-        let body = br#"{"status":"firing","alerts":[{"summary":"disk \"full\""}]}"#;
-        let signed = sign(
-            &secret("whsec_dmlnaWwtd2ViaG9vay10ZXN0LXNlY3JldA=="),
-            "vigil-3f2a",
-            1_795_400_000,
-            body,
-        )
-        .unwrap();
-        // Written from the specification, not from this code.
-        let script = r#"
-import base64, hashlib, hmac, sys
-secret, msg_id, ts, header, body = sys.argv[1:6]
-key = base64.b64decode(secret.split("_", 1)[1])
-content = f"{msg_id}.{ts}.{body}".encode()
-expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
-ok = any(hmac.compare_digest(s.split(",", 1)[1], expected) for s in header.split(" ") if s.startswith("v1,"))
-sys.exit(0 if ok else 1)
-"#;
-        let status = Command::new("python3")
-            .args([
-                "-c",
-                script,
-                "whsec_dmlnaWwtd2ViaG9vay10ZXN0LXNlY3JldA==",
-                &signed.id,
-                &signed.timestamp,
-                &signed.signature,
-                std::str::from_utf8(body).unwrap(),
-            ])
-            .status()
-            .expect("python3 runs (scripts/test installs it)");
-        assert!(status.success(), "python rejected {}", signed.signature);
-        let mut tampered = signed.clone();
-        tampered.timestamp = "1795400001".into();
-        let status = Command::new("python3")
-            .args([
-                "-c",
-                script,
-                "whsec_dmlnaWwtd2ViaG9vay10ZXN0LXNlY3JldA==",
-                &tampered.id,
-                &tampered.timestamp,
-                &tampered.signature,
-                std::str::from_utf8(body).unwrap(),
-            ])
-            .status()
-            .unwrap();
-        assert!(!status.success(), "a changed timestamp must not verify");
-    }
-
-    #[test]
-    fn vigils_own_ingestion_accepts_what_the_notifier_signs() {
-        use vigil_ingest::drivers::{Delivery, DriverKind, Verifier};
-        let secret = "whsec_dmlnaWwtd2ViaG9vay10ZXN0LXNlY3JldA==";
-        let body = br#"{"summary":"round trip","status":"firing"}"#;
-        let signed = sign(&self::secret(secret), "vigil-77", 1_795_400_000, body).unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert("webhook-id", signed.id.parse().unwrap());
-        headers.insert("webhook-timestamp", signed.timestamp.parse().unwrap());
-        headers.insert("webhook-signature", signed.signature.parse().unwrap());
-        let json = serde_json::from_slice(body).unwrap();
-        let delivery = Delivery {
-            headers: &headers,
-            body,
-            json: &json,
-            now: 1_795_400_010,
-        };
-        let verifier = Verifier {
-            secrets: vec![self::secret(secret)],
-            ..Verifier::default()
-        };
-        assert_eq!(DriverKind::Generic.verify(&delivery, &verifier), Ok(()));
-        let other = Verifier {
-            secrets: vec![self::secret("whsec_b3RoZXI=")],
-            ..Verifier::default()
-        };
-        assert!(DriverKind::Generic.verify(&delivery, &other).is_err());
     }
 
     #[test]

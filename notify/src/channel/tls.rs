@@ -82,6 +82,13 @@ impl Trust {
     }
 }
 
+/// Checks an extra CA file as the senders will read it, without building
+/// a client (which would load the system's roots): for configuration
+/// checks.
+pub fn check_roots(pem: &[u8]) -> Result<(), SendError> {
+    parse_pem(pem).map(drop)
+}
+
 /// The certificates in a PEM file; an empty or unreadable file is a
 /// configuration error rather than a silently empty trust list.
 pub(crate) fn parse_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, SendError> {

@@ -66,7 +66,7 @@ mod tests;
 
 use std::time::Duration;
 
-pub use classify::{Embedding, Kind, Reason, classify};
+pub use classify::Reason;
 pub use connect::{ConnectError, connect};
 pub use error::{Blocked, PolicyError};
 pub use host::Host;

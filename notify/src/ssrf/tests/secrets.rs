@@ -23,7 +23,7 @@ async fn no_refusal_contains_the_path_or_query() {
         "https://[fe80::1%25eth0]/T0KEN-CANARY",
         "https://user:T0KEN-CANARY@hooks.example/T0KEN-CANARY",
         "https://hooks.example/T0KEN-CANARY#frag",
-        "https://hooks.example/T0KEN CANARY",
+        "https://hooks.example/T0KEN-CANARY with spaces",
         "https://hooks.example:99999/T0KEN-CANARY",
         "ftp://hooks.example/T0KEN-CANARY",
         "hooks.example/T0KEN-CANARY?x=://y",
