@@ -32,15 +32,18 @@ pub fn deliveries(shared: &Shared, out: &mut Vec<Finding>) {
     let since = vigil_store::now_micros().saturating_sub(GIVEN_UP_WINDOW_MICROS);
     let seen = shared.with_views(|v| {
         let d = &v.deliveries;
-        let given_up: Vec<String> = d
+        let mut recent = d
             .finished()
             .rev()
-            .filter(|d| d.state == vigil_store::DeliveryState::GivenUp && d.updated_at >= since)
-            .map(|d| format!("{} to {}: {}", d.id, d.receiver, d.detail))
-            .collect();
-        (given_up, d.pending_len(), d.totals().intended)
+            .filter(|d| d.state == vigil_store::DeliveryState::GivenUp && d.updated_at >= since);
+        // Only the newest is shown; the rest are counted.
+        let newest = recent
+            .next()
+            .map(|d| format!("{} to {}: {}", d.id, d.receiver, d.detail));
+        let count = newest.as_ref().map_or(0, |_| 1 + recent.count());
+        ((newest, count), d.pending_len(), d.totals().intended)
     });
-    let (given_up, pending, intended) = match seen {
+    let ((newest, given_up), pending, intended) = match seen {
         Ok(seen) => seen,
         Err(e) => {
             out.push(finding(
@@ -60,14 +63,11 @@ pub fn deliveries(shared: &Shared, out: &mut Vec<Finding>) {
     } else {
         format!("; {pending} pending")
     };
-    match given_up.first() {
+    match newest {
         Some(newest) => out.push(finding(
             "notify-deliveries",
             Sev::Warning,
-            format!(
-                "{} deliveries given up in the last 24h (newest: {newest}){pending}",
-                given_up.len()
-            ),
+            format!("{given_up} deliveries given up in the last 24h (newest: {newest}){pending}"),
             "`vigilctl deliveries list --state given_up` lists them; fix the receiver, then check it with `vigilctl notify test RECEIVER`",
         )),
         None => out.push(finding(

@@ -37,10 +37,8 @@ pub enum NotifyCommand {
 
 /// "3m 20s ago" for a time in UTC micros.
 fn age(micros: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-    let secs = u64::try_from(now.saturating_sub(micros) / 1_000_000).unwrap_or(0);
+    let secs =
+        u64::try_from(vigil_store::now_micros().saturating_sub(micros) / 1_000_000).unwrap_or(0);
     format!(
         "{} ago",
         humantime::format_duration(Duration::from_secs(secs))

@@ -41,10 +41,7 @@ impl StateFilter {
 
     fn admits(self, state: DeliveryState) -> bool {
         match self {
-            StateFilter::Pending => matches!(
-                state,
-                DeliveryState::Intended | DeliveryState::Attempting | DeliveryState::Failed
-            ),
+            StateFilter::Pending => crate::views::is_pending(state),
             StateFilter::Is(s) => s == state,
         }
     }
@@ -59,6 +56,22 @@ fn state_name(state: DeliveryState) -> &'static str {
         DeliveryState::Failed => "failed",
         DeliveryState::GivenUp => "given_up",
     }
+}
+
+/// The first `limit` of `deliveries`, newest intent first and, within one,
+/// in plan order (`…-2` before `…-10`). Only those are sorted: with
+/// 100 000 pending, listing one must not sort them all.
+fn newest<'a>(deliveries: impl Iterator<Item = &'a Delivery>, limit: usize) -> Vec<&'a Delivery> {
+    let order = |a: &&Delivery, b: &&Delivery| {
+        (Reverse(a.intent_seq), a.id.len(), &a.id).cmp(&(Reverse(b.intent_seq), b.id.len(), &b.id))
+    };
+    let mut matching: Vec<&Delivery> = deliveries.collect();
+    if matching.len() > limit {
+        matching.select_nth_unstable_by(limit, order);
+        matching.truncate(limit);
+    }
+    matching.sort_by(order);
+    matching
 }
 
 /// The deliveries' ids in the notifier's answer are `ID (integration)`.
@@ -99,30 +112,15 @@ impl Conn<'_> {
         let (deliveries, totals) = self
             .view(move |v| {
                 let view = &v.deliveries;
-                let mut matching: Vec<_> = view
+                // The finished list holds no pending delivery.
+                let finished = (filter != Some(StateFilter::Pending)).then(|| view.finished());
+                let matching = view
                     .pending()
-                    .chain(view.finished())
+                    .chain(finished.into_iter().flatten())
                     .filter(|d| filter.is_none_or(|f| f.admits(d.state)))
-                    .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
-                    .collect();
-                // Newest intent first; within one, in plan order (`…-2`
-                // before `…-10`). Only the first `limit` are sorted: with
-                // 100 000 pending, listing one must not sort them all.
-                let order = |a: &&Delivery, b: &&Delivery| {
-                    (Reverse(a.intent_seq), a.id.len(), &a.id).cmp(&(
-                        Reverse(b.intent_seq),
-                        b.id.len(),
-                        &b.id,
-                    ))
-                };
-                if matching.len() > limit {
-                    matching.select_nth_unstable_by(limit, order);
-                    matching.truncate(limit);
-                }
-                matching.sort_by(order);
-                let listed: Vec<DeliveryListing> = matching
+                    .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r));
+                let listed: Vec<DeliveryListing> = newest(matching, limit)
                     .into_iter()
-                    .take(limit)
                     .map(|d| DeliveryListing {
                         id: d.id.clone(),
                         notification: d.notification.clone(),
@@ -163,32 +161,8 @@ impl Conn<'_> {
                 "give the name of a configured receiver",
             ));
         }
-        // Checked here too, so an unknown receiver is refused before the
-        // request is recorded as allowed.
-        let known: Vec<String> = self
-            .shared
-            .config()
-            .notify
-            .receivers
-            .iter()
-            .map(|r| r.get_ref().name.clone())
-            .collect();
-        if !known.contains(&receiver) {
-            return Err(refuse(
-                ErrorCode::NotFound,
-                format!(
-                    "no receiver `{receiver}`; configured: {}",
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            ));
-        }
-
-        // Who allowed it goes in the log before the notifier records the
-        // test's intent.
+        // The notifier records who allowed it together with the test's
+        // intent, in one append: a refused test leaves no "allowed" entry.
         let grant = &self.caller.grant;
         let allowed = crate::audit::Auditor::allowed(
             &self.caller.actor(),
@@ -197,16 +171,11 @@ impl Conn<'_> {
             &grant.reason,
             grant.break_glass,
         );
-        self.shared
-            .log
-            .append_async(&allowed)
-            .await
-            .map_err(|e| refuse(ErrorCode::Unavailable, format!("the store failed: {e}")))?;
-
         let (tx, rx) = tokio::sync::oneshot::channel();
         let command = Command::Test {
             receiver: receiver.clone(),
             actor: self.caller.actor(),
+            allowed: Box::new(allowed),
             reply: tx,
         };
         let notifier = self.shared.notifier.clone();
@@ -277,6 +246,50 @@ mod tests {
         assert!(pending.admits(DeliveryState::Intended));
         assert!(!pending.admits(DeliveryState::Sent));
         assert!(!pending.admits(DeliveryState::GivenUp));
+    }
+
+    fn delivery(intent_seq: u64, index: usize) -> Delivery {
+        Delivery {
+            id: format!("ntf_{intent_seq}-{index}"),
+            notification: format!("ntf_{intent_seq}"),
+            intent_seq,
+            receiver: "ops".into(),
+            integration: format!("webhook/{index}"),
+            state: DeliveryState::Intended,
+            attempts: 0,
+            alerts: 1,
+            firing: 1,
+            cause: "group".into(),
+            fallback_for: None,
+            created_at: 0,
+            updated_at: 0,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_newest_are_listed_first_and_in_plan_order() {
+        let mut all: Vec<Delivery> = (0..12).map(|i| delivery(7, i)).collect();
+        all.extend((0..3).map(|i| delivery(9, i)));
+        all.reverse();
+        let ids = |limit| {
+            newest(all.iter(), limit)
+                .into_iter()
+                .map(|d| d.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(5),
+            ["ntf_9-0", "ntf_9-1", "ntf_9-2", "ntf_7-0", "ntf_7-1"],
+            "the newer intent first, and no more than the limit"
+        );
+        let whole = ids(100);
+        assert_eq!(whole.len(), 15);
+        assert_eq!(
+            whole[12..],
+            ["ntf_7-9", "ntf_7-10", "ntf_7-11"],
+            "-10 after -9"
+        );
     }
 
     #[test]

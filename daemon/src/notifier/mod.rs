@@ -59,6 +59,8 @@ pub enum Command {
         receiver: String,
         /// Who asked.
         actor: Actor,
+        /// The audit record allowing it, appended with the intent.
+        allowed: Box<Event>,
         /// The notification id and its deliveries, or why not.
         reply: oneshot::Sender<Result<(String, Vec<String>), TestRefusal>>,
     },
@@ -665,9 +667,10 @@ impl Notifier {
             Command::Test {
                 receiver,
                 actor,
+                allowed,
                 reply,
             } => {
-                let _ = reply.send(self.test(&receiver, actor).await);
+                let _ = reply.send(self.test(&receiver, actor, *allowed).await);
             }
         }
     }
@@ -677,6 +680,7 @@ impl Notifier {
         &mut self,
         receiver: &str,
         actor: Actor,
+        allowed: Event,
     ) -> Result<(String, Vec<String>), TestRefusal> {
         let channels = self.channels.clone().ok_or(TestRefusal::Unavailable)?;
         let config = channels.notify.receivers.get(receiver).ok_or_else(|| {
@@ -728,7 +732,7 @@ impl Notifier {
             .iter()
             .map(|d| format!("{} ({})", d.delivery, d.integration))
             .collect();
-        self.record_intents(vec![intent], false)
+        self.record_intents_after(vec![allowed], vec![intent], false)
             .await
             .map_err(|e| TestRefusal::Store(e.to_string()))?;
         Ok((id, deliveries))

@@ -52,11 +52,16 @@ pub struct Delivery {
 impl Delivery {
     /// Whether the outbox still owes an attempt.
     pub fn is_pending(&self) -> bool {
-        matches!(
-            self.state,
-            DeliveryState::Intended | DeliveryState::Attempting | DeliveryState::Failed
-        )
+        is_pending(self.state)
     }
+}
+
+/// Whether a delivery in `state` is still owed an attempt.
+pub fn is_pending(state: DeliveryState) -> bool {
+    matches!(
+        state,
+        DeliveryState::Intended | DeliveryState::Attempting | DeliveryState::Failed
+    )
 }
 
 /// Position of a pending delivery: intent seq, then index within it.

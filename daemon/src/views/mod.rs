@@ -15,7 +15,7 @@ mod silences;
 mod status;
 
 pub use auth::{AuthView, describe};
-pub use deliveries::{DeliveriesView, Delivery};
+pub use deliveries::{DeliveriesView, Delivery, is_pending};
 pub use delivery_ids::DeliveryIdView;
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
