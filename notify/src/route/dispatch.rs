@@ -370,7 +370,7 @@ fn flush(
     if gate.route_muted(&group.route, now) {
         return None;
     }
-    let (mut firing, mut resolved): (Vec<&Alert>, Vec<&Alert>) = group
+    let (firing, resolved): (Vec<&Alert>, Vec<&Alert>) = group
         .alerts
         .values()
         .filter(|a| !gate.alert_muted(a, firing_everywhere, now))
@@ -391,8 +391,7 @@ fn flush(
     ) {
         return None;
     }
-    firing.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
-    resolved.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    // Already in fingerprint order: the group keeps its alerts by it.
     let flush = Flush {
         group_key: key.clone(),
         receiver: group.route.receiver.clone(),

@@ -333,8 +333,29 @@ fn a_recorded_notification_is_not_decided_again_after_a_restart() {
     // An older record never overwrites a newer one, and unknown groups
     // are ignored.
     after.record(&key, Vec::new(), Vec::new(), at(10));
-    assert!(after.due(at(400)).is_empty());
+    assert_eq!(after.next_due(), Some(at(630)));
+    assert!(
+        after.due(at(630)).is_empty(),
+        "h1 is still known as notified"
+    );
     let unknown = crate::route::GroupKey::new("9", &Default::default());
     after.record(&unknown, fingerprints, Vec::new(), at(40));
     assert_eq!(after.len(), 1);
+}
+
+#[test]
+fn a_forgotten_notification_is_decided_again_at_the_next_tick() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    observe(&mut d, &t, &disk("h1"), at(0));
+    let sent = d.due(at(30));
+    assert_eq!(sent.len(), 1);
+    // The intent could not be recorded: forget that it was sent.
+    d.forget_notified(&sent[0].group_key);
+    let again = d.due(at(330));
+    assert_eq!(again.len(), 1, "notified again rather than lost");
+    assert_eq!(fingerprints(&again[0]), [("h1", AlertStatus::Firing)]);
+    // Unknown groups are ignored.
+    d.forget_notified(&crate::route::GroupKey::new("9", &Default::default()));
+    assert_eq!(d.len(), 1);
 }
