@@ -584,6 +584,8 @@ pub struct ChainHeader {
     pub checkpoint: Option<RawEntry>,
     /// The head when the stream started.
     pub head: Head,
+    /// Store format: from 2 on, every pruned body is accounted for.
+    pub format: u32,
 }
 
 /// To [`Request::Status`].

@@ -48,11 +48,43 @@ def decode_value(value):
     )
 
 
+def varint(buf, at):
+    """Postcard's unsigned LEB128: returns (value, next offset)."""
+    value, shift = 0, 0
+    while True:
+        byte = buf[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+RETENTION_KIND = 24
+BODIES_PRUNED = 20  # Event variant index
+
+
+def prune_record(body):
+    """The (first, last) ranges a BodiesPruned body names, or None."""
+    assert body[0] == 1, "body format"
+    variant, at = varint(body, 1)
+    if variant != BODIES_PRUNED:
+        return None
+    count, at = varint(body, at)
+    ranges = []
+    for _ in range(count):
+        first, at = varint(body, at)
+        last, at = varint(body, at)
+        ranges.append((first, last))
+    return ranges
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "docs/storage.md"
     k0, entries = parse(vector_block(path))
     keys = [k0]
     prev_link = bytes(32)
+    pruned, accounted = [], []
     for e in entries:
         while len(keys) <= e["epoch"]:
             keys.append(evolve(keys[-1], len(keys) - 1))
@@ -69,8 +101,24 @@ def main():
             for name in ("time", "kind", "epoch", "digest", "link", "tag", "body"):
                 assert v[name] == e[name], f"seq {e['seq']}: stored {name}"
             assert v["flags"] == 0
+        if "pruned" in e:
+            # The same entry after retention dropped its body: header only,
+            # flag set, chain fields untouched.
+            v = decode_value(e["pruned"])
+            assert v["flags"] == 1 and v["body"] == b"", f"seq {e['seq']}: pruned value"
+            for name in ("time", "kind", "epoch", "digest", "link", "tag"):
+                assert v[name] == e[name], f"seq {e['seq']}: pruned {name}"
+            pruned.append(e["seq"])
+        if e["kind"] == RETENTION_KIND:
+            ranges = prune_record(e["body"]) or []
+            for first, last in ranges:
+                assert first <= last < e["seq"], f"seq {e['seq']}: prune record range"
+            accounted.extend(ranges)
         prev_link = link
-    print(f"ok: {len(entries)} entries verified")
+    # Every missing body must be named by a sealed retention entry.
+    for seq in pruned:
+        assert any(a <= seq <= b for a, b in accounted), f"seq {seq}: unaccounted prune"
+    print(f"ok: {len(entries)} entries verified, {len(pruned)} pruned bodies accounted for")
 
 
 if __name__ == "__main__":

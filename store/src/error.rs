@@ -60,6 +60,19 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The log ends before the head the store recorded, or holds another
+    /// entry at its seq: its newest entries were removed or replaced.
+    #[error(
+        "store at {path} was truncated: {detail}. Entries may have been deleted, or an older copy restored; nothing was written. \
+         Compare with the chain anchors vigild logged (journalctl -t vigild | grep 'chain anchor'); to go on with the shorter log, \
+         start once with --accept-truncation, which records the loss in the log"
+    )]
+    Truncated {
+        /// The store directory.
+        path: PathBuf,
+        /// Both heads, or what is missing.
+        detail: String,
+    },
     /// A verification key file could not be used.
     #[error("verification key {path}: {reason}")]
     BadVerificationKey {

@@ -3,8 +3,13 @@
 //! ```text
 //! <store>/VIGIL-STORE     marker: format version and store id (text)
 //! <store>/seal.key        current epoch key (see key_file)
+//! <store>/seal.head       head recorded at each epoch advance and stop (format 2; see head_file)
 //! <store>/db/             fjall database: keyspaces `log`, `meta`, `views`
 //! ```
+//!
+//! Format 2 adds `seal.head` and accounts for every pruned body with a
+//! sealed `BodiesPruned` entry. A format 1 store is upgraded in place the
+//! first time it is opened for writing.
 
 use crate::error::{Result, StoreError};
 use crate::key_file::sync_dir;
@@ -19,7 +24,9 @@ pub const MARKER: &str = "VIGIL-STORE";
 /// fjall database directory name.
 pub const DB_DIR: &str = "db";
 /// Store format written by this build, and the newest it reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
+/// Oldest format this build reads (and upgrades when opening for writing).
+pub const OLDEST_FORMAT: u32 = 1;
 
 /// Keyspace of entries: seq (u64 BE) → entry value.
 pub const LOG_KEYSPACE: &str = "log";
@@ -81,6 +88,15 @@ pub fn read_marker(dir: &Path) -> Result<Marker> {
         path: path.clone(),
         reason: "the marker file is not in the expected format".into(),
     })?;
+    if marker.format < OLDEST_FORMAT {
+        return Err(StoreError::Corrupt {
+            path,
+            reason: format!(
+                "the marker names format {}, which never existed",
+                marker.format
+            ),
+        });
+    }
     if marker.format > FORMAT {
         return Err(StoreError::NewerFormat {
             path: dir.to_path_buf(),
@@ -99,7 +115,12 @@ pub fn read_marker(dir: &Path) -> Result<Marker> {
 
 /// Writes the marker durably (the last step of creating a store).
 pub(crate) fn write_marker(dir: &Path, marker: Marker) -> Result<()> {
-    let path = dir.join(MARKER);
+    write_marker_at(&dir.join(MARKER), marker)?;
+    sync_dir(dir)
+}
+
+fn write_marker_at(path: &Path, marker: Marker) -> Result<()> {
+    let path = path.to_path_buf();
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -108,7 +129,17 @@ pub(crate) fn write_marker(dir: &Path, marker: Marker) -> Result<()> {
         .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
     file.write_all(marker.to_text().as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
+        .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))
+}
+
+/// Replaces the marker durably (an upgrade): a crash leaves the old or the new one.
+pub(crate) fn rewrite_marker(dir: &Path, marker: Marker) -> Result<()> {
+    let next = dir.join(format!("{MARKER}.next"));
+    let _ = fs::remove_file(&next);
+    write_marker_at(&next, marker)?;
+    let path = dir.join(MARKER);
+    fs::rename(&next, &path)
+        .map_err(|e| StoreError::io(format!("installing {}", path.display()), e))?;
     sync_dir(dir)
 }
 

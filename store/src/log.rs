@@ -3,7 +3,9 @@
 use crate::chain::Head;
 use crate::entry::{self, Entry};
 use crate::error::{Result, StoreError};
-use crate::event::{Event, Genesis, ViewState};
+use crate::event::{Actor, BodiesPruned, Event, Genesis, SeqRange, TailLost, ViewState};
+use crate::hash::Hash;
+use crate::head_file::{self, TailMismatch};
 use crate::key_file::{self, sync_dir};
 use crate::layout::{
     self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, SECRETS_KEYSPACE, VIEWS_KEYSPACE,
@@ -43,6 +45,10 @@ pub struct LogOptions {
     pub cache_bytes: u64,
     /// Called after every durable commit with the new head.
     pub on_commit: Option<CommitListener>,
+    /// Open a store that ends before the head it recorded (its newest
+    /// entries were removed) and go on from there, appending a `TailLost`
+    /// entry that says so. Without it such a store is refused.
+    pub accept_truncation: bool,
 }
 
 impl Default for LogOptions {
@@ -54,6 +60,7 @@ impl Default for LogOptions {
             queue_capacity: 8192,
             cache_bytes: 64 * 1024 * 1024,
             on_commit: None,
+            accept_truncation: false,
         }
     }
 }
@@ -66,6 +73,7 @@ impl std::fmt::Debug for LogOptions {
             .field("group_linger", &self.group_linger)
             .field("queue_capacity", &self.queue_capacity)
             .field("cache_bytes", &self.cache_bytes)
+            .field("accept_truncation", &self.accept_truncation)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +104,8 @@ pub struct Log {
 pub(crate) struct Shared {
     pub root: PathBuf,
     pub store_id: StoreId,
+    /// Store format (after any upgrade on open).
+    pub format: u32,
     pub db: Database,
     pub log: Keyspace,
     pub meta: Keyspace,
@@ -360,6 +370,7 @@ impl Log {
             format: FORMAT,
             software: format!("vigil-store {}", env!("CARGO_PKG_VERSION")),
         }))?;
+        writer.record_head()?;
         drop(writer);
         opened
             .db
@@ -383,7 +394,7 @@ impl Log {
     }
 
     fn open_inner(dir: &Path, options: LogOptions, writable: bool) -> Result<Log> {
-        let marker = layout::read_marker(dir)?;
+        let mut marker = layout::read_marker(dir)?;
         let opened = open_db(dir, options.cache_bytes)?;
         let last = last_entry(&opened.log)?.ok_or_else(|| StoreError::Corrupt {
             path: dir.join(DB_DIR),
@@ -420,7 +431,28 @@ impl Log {
                 last_group: 0,
                 last_commit: std::time::Duration::ZERO,
             };
+            // Before anything is appended: a removed tail must be seen
+            // before new entries take over its seqs.
+            if marker.format < FORMAT {
+                refuse_rewritten_marker(&opened.log, cut, dir, marker)?;
+            }
+            let mismatch = check_tail(dir, &opened.log, cut, &head, marker.format)?;
+            if let Some(m) = &mismatch
+                && !options.accept_truncation
+            {
+                return Err(StoreError::Truncated {
+                    path: dir.to_path_buf(),
+                    detail: m.detail.clone(),
+                });
+            }
             writer.reconcile_epoch()?;
+            if let Some(m) = mismatch {
+                accept_lost_tail(&mut writer, m)?;
+            }
+            if marker.format < FORMAT {
+                upgrade(&mut writer, &opened.log, cut, marker)?;
+                marker.format = FORMAT;
+            }
             let handle = std::thread::Builder::new()
                 .name("vigil-log-writer".into())
                 .spawn(move || writer.run())
@@ -433,6 +465,7 @@ impl Log {
             shared: Arc::new(Shared {
                 root: dir.to_path_buf(),
                 store_id: marker.store_id,
+                format: marker.format,
                 db: opened.db,
                 log: opened.log,
                 meta: opened.meta,
@@ -516,9 +549,16 @@ impl Log {
     }
 
     /// Drops the bodies of `seqs`, keeping their digests so the chain still
-    /// verifies. Genesis, epoch and checkpoint entries keep their bodies.
-    pub fn prune(&self, seqs: Vec<u64>) -> Result<PruneOutcome> {
-        self.call(|reply| Request::Prune { seqs, reply })
+    /// verifies, and accounts for them: each batch that drops bodies first
+    /// appends a sealed `BodiesPruned` entry naming them with `reason`.
+    /// Genesis, epoch, checkpoint and retention entries keep their bodies.
+    pub fn prune(&self, seqs: Vec<u64>, reason: &str) -> Result<PruneOutcome> {
+        let reason = reason.to_string();
+        self.call(|reply| Request::Prune {
+            seqs,
+            reason,
+            reply,
+        })
     }
 
     /// Truncates entries `first..=upto` behind a checkpoint entry appended at
@@ -596,6 +636,17 @@ impl Log {
     /// The store's identity.
     pub fn store_id(&self) -> StoreId {
         self.shared.store_id
+    }
+
+    /// The store's format version (see [`layout::FORMAT`]).
+    pub fn format(&self) -> u32 {
+        self.shared.format
+    }
+
+    /// The head recorded at the last epoch advance or stop, as `(seq, link)`
+    /// (what [`Log::verify`] checks when given no anchor).
+    pub fn recorded_head(&self) -> Result<Option<(u64, Hash)>> {
+        Ok(head_file::read(&self.shared.root)?.map(|r| (r.seq, r.link)))
     }
 
     /// The store directory.
@@ -710,6 +761,95 @@ impl Log {
             ))),
         }
     }
+}
+
+/// Compares the log with its recorded head (see [`head_file`]).
+fn check_tail(
+    dir: &Path,
+    log: &Keyspace,
+    cut: Option<Cut>,
+    head: &Head,
+    format: u32,
+) -> Result<Option<TailMismatch>> {
+    let first = cut.map_or(1, |c| c.cut_seq + 1);
+    head_file::check(
+        head_file::read(dir)?,
+        format >= 2,
+        head,
+        first,
+        |seq| match log.get(entry::key(seq)).map_err(StoreError::engine)? {
+            Some(value) => Ok(Some(Entry::decode_value(seq, value)?.seal().link)),
+            None => Ok(Some(Hash::ZERO)),
+        },
+    )
+}
+
+/// `--accept-truncation`: says in the log that its tail was lost, and
+/// records the new head.
+fn accept_lost_tail(writer: &mut Writer, m: TailMismatch) -> Result<()> {
+    let found = writer.head;
+    let (recorded_seq, recorded_link) = m.recorded.map_or((0, Hash::ZERO), |r| (r.seq, r.link));
+    writer.append_now(&Event::TailLost(TailLost {
+        recorded_seq,
+        recorded_link,
+        found_seq: found.seq,
+        found_link: found.link,
+        actor: Actor::Daemon,
+    }))?;
+    writer.record_head()
+}
+
+/// Format 1 → 2: bodies already missing are named in one sealed record
+/// (format 1 did not account for prunes), the head is recorded, and the
+/// marker rewritten last. A crash anywhere repeats the upgrade harmlessly.
+fn upgrade(writer: &mut Writer, log: &Keyspace, cut: Option<Cut>, marker: Marker) -> Result<()> {
+    let first = cut.map_or(1, |c| c.cut_seq + 1);
+    let mut pruned = Vec::new();
+    for item in log.range(entry::key(first)..) {
+        let (k, v) = item.into_inner().map_err(StoreError::engine)?;
+        let e = Entry::decode(&k, v)?;
+        if e.is_pruned() {
+            pruned.push(e.seq());
+        }
+    }
+    if !pruned.is_empty() {
+        writer.append_now(&Event::BodiesPruned(BodiesPruned {
+            ranges: SeqRange::collapse(&pruned),
+            reason: "found without a body when the store was upgraded from format 1, which did not record prunes".into(),
+        }))?;
+    }
+    writer.record_head()?;
+    layout::rewrite_marker(
+        &writer.dir,
+        Marker {
+            format: FORMAT,
+            ..marker
+        },
+    )
+}
+
+/// A log whose genesis says format 2 under a marker that says less had its
+/// marker rewritten: an upgrade would vouch for prunes nobody accounted for.
+fn refuse_rewritten_marker(
+    log: &Keyspace,
+    cut: Option<Cut>,
+    dir: &Path,
+    marker: Marker,
+) -> Result<()> {
+    if cut.is_none()
+        && let Some(value) = log.get(entry::key(1)).map_err(StoreError::engine)?
+        && let Ok(Some(Event::Genesis(g))) = Entry::decode_value(1, value)?.event()
+        && g.format > marker.format
+    {
+        return Err(StoreError::Corrupt {
+            path: dir.join(layout::MARKER),
+            reason: format!(
+                "the marker says format {} but the log was created as format {}: the marker was rewritten",
+                marker.format, g.format
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn prepare(events: &[Event]) -> Result<Vec<Prepared>> {

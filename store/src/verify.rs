@@ -6,23 +6,31 @@
 //! retained entry to the head is cut into chunks that worker threads scan
 //! at the same time, and the lowest failing seq wins.
 //!
-//! What verify cannot see alone is a removed tail: a shorter log is still a
-//! valid log. It reports the head's seq and link so they can be compared
-//! with an external anchor (the daemon logs one at every epoch advance), and
-//! checks one itself when given [`VerifyOptions::anchor`].
+//! A body is outside the seal (retention drops it and keeps the digest), so
+//! every missing body must be named by a sealed retention entry
+//! ([`crate::BodiesPruned`]) that the scan also finds.
+//!
+//! What the chain cannot show alone is a removed tail: a shorter log is
+//! still a valid log. Verify checks the head the store recorded
+//! ([`crate::head_file`]) and, given [`VerifyOptions::anchor`], an external
+//! anchor (the daemon logs one at every epoch advance); it reports the
+//! head's seq and link for comparison with others.
 
 use crate::chain::{self, Head, Seal};
 use crate::entry::{self, Entry};
 use crate::error::{Result, StoreError};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, SeqRange};
 use crate::hash::Hash;
+use crate::head_file;
 use crate::log::Log;
+use crate::prune_ledger::PruneLedger;
 use crate::seal::{EpochKey, StoreId, VerificationKey};
 use crate::writer::{CUT_KEY, Cut};
 use fjall::{Keyspace, Readable, Snapshot};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Most epochs a verifier derives keys for (about 285 years of 15-minute epochs).
@@ -110,6 +118,13 @@ pub enum Problem {
         /// The link found.
         found: Hash,
     },
+    /// The body is missing and no retention entry names it.
+    UnaccountedPrune,
+    /// An entry the chain needs (genesis, epoch, checkpoint) has no body.
+    PrunedChainEntry {
+        /// Its kind code.
+        kind: u16,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -130,8 +145,14 @@ impl fmt::Display for Problem {
             Problem::BadBody { detail } => write!(f, "bad body: {detail}"),
             Problem::Truncated { anchored, head } => write!(f, "the log ends at {head} but seq {anchored} was anchored: its tail was removed"),
             Problem::AnchorMismatch { expected, found } => write!(f, "anchored link {expected} but found {found}"),
+            Problem::UnaccountedPrune => f.write_str("unaccounted prune: the body is gone and no retention entry names it (removed outside retention)"),
+            Problem::PrunedChainEntry { kind } => write!(f, "the body of this {} entry is gone, and the chain's own entries are never pruned", kind_name(*kind)),
         }
     }
+}
+
+fn kind_name(code: u16) -> String {
+    EventKind::from_code(code).map_or_else(|| format!("kind {code}"), |k| k.to_string())
 }
 
 /// The first bad seq and what is wrong there.
@@ -162,6 +183,10 @@ pub struct VerifyReport {
     pub bodies_checked: u64,
     /// Entries whose body retention dropped (digest kept, body not checkable).
     pub bodies_pruned: u64,
+    /// Whether every dropped body had to be named by a sealed retention
+    /// entry (stores of format 2; format 1 did not record prunes).
+    #[serde(default)]
+    pub prunes_accounted: bool,
     /// The retention cut the chain starts from, if any.
     pub cut: Option<Cut>,
     /// The first problem, if any.
@@ -197,28 +222,33 @@ impl fmt::Debug for VerifyOptions<'_> {
 }
 
 /// Whether a body was checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyCheck {
-    /// Hashed and decoded.
+    /// Hashed (and decoded when asked to).
     Checked,
     /// Dropped by retention.
     Pruned,
+    /// Hashed and decoded: a retention entry naming the bodies it drops.
+    Accounts(Vec<SeqRange>),
 }
 
 /// The per-entry rules, usable on any ordered source of entries (the store,
 /// an export).
 pub struct EntryRules {
-    keys: Option<Vec<EpochKey>>,
+    /// `K(0)..=K(n)`, derived as far as the entries seen so far need: an
+    /// entry's epoch, not the head's, decides, so an entry sealed in an
+    /// epoch past the head's is still checked (and blamed for what it is).
+    keys: Option<RwLock<Vec<EpochKey>>>,
     store_id: StoreId,
     deep: bool,
 }
 
 impl EntryRules {
-    /// Rules for a store; `keys[e]` must be `K(e)` when given; `deep`
+    /// Rules for `store_id`; checks tags when `key` is given; `deep`
     /// decodes every body rather than only the chain's own entries.
-    pub fn new(store_id: StoreId, keys: Option<Vec<EpochKey>>, deep: bool) -> EntryRules {
+    pub fn new(store_id: StoreId, key: Option<&VerificationKey>, deep: bool) -> EntryRules {
         EntryRules {
-            keys,
+            keys: key.map(|k| RwLock::new(k.epoch_keys(0))),
             store_id,
             deep,
         }
@@ -290,20 +320,51 @@ impl EntryRules {
         let Some(keys) = &self.keys else {
             return Ok(());
         };
-        let key = usize::try_from(seal.epoch).ok().and_then(|e| keys.get(e));
-        match key {
-            Some(key) if key.tag(&seal.link).ct_eq(&seal.tag) => Ok(()),
-            _ => Err(Problem::BadTag),
+        // Every epoch opens with its own entry, so no entry's epoch exceeds
+        // its seq: a larger claim is forged, and deriving keys for it would
+        // only waste time.
+        let Some(epoch) = usize::try_from(seal.epoch)
+            .ok()
+            .filter(|_| seal.epoch <= seal.seq && seal.epoch <= MAX_EPOCHS)
+        else {
+            return Err(Problem::BadTag);
+        };
+        let matches = |keys: &[EpochKey]| keys[epoch].tag(&seal.link).ct_eq(&seal.tag);
+        {
+            let known = keys.read().expect("epoch keys lock");
+            if epoch < known.len() {
+                return if matches(&known) {
+                    Ok(())
+                } else {
+                    Err(Problem::BadTag)
+                };
+            }
+        }
+        let mut known = keys.write().expect("epoch keys lock");
+        while known.len() <= epoch {
+            let next = known.last().expect("K(0) is always there").evolve();
+            known.push(next);
+        }
+        if matches(&known) {
+            Ok(())
+        } else {
+            Err(Problem::BadTag)
         }
     }
 
     fn check_body(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
-        let Some(body) = body else {
-            return Ok(BodyCheck::Pruned);
-        };
-        let structural = [EventKind::Genesis, EventKind::Epoch, EventKind::Checkpoint]
+        let chain_entry = [EventKind::Genesis, EventKind::Epoch, EventKind::Checkpoint]
             .iter()
             .any(|k| k.code() == seal.kind);
+        let Some(body) = body else {
+            return if chain_entry {
+                Err(Problem::PrunedChainEntry { kind: seal.kind })
+            } else {
+                Ok(BodyCheck::Pruned)
+            };
+        };
+        // Retention entries are always read: they account for pruned bodies.
+        let structural = chain_entry || seal.kind == EventKind::Retention.code();
         if !self.deep && !structural {
             // The digest already proved the body is the one that was sealed.
             return Ok(BodyCheck::Checked);
@@ -330,9 +391,27 @@ impl EntryRules {
                     g.store_id, self.store_id
                 ),
             }),
+            Event::BodiesPruned(p) => check_prune_record(seal.seq, p.ranges),
             _ => Ok(BodyCheck::Checked),
         }
     }
+}
+
+/// A prune record names older entries, in order, each once.
+fn check_prune_record(seq: u64, ranges: Vec<SeqRange>) -> Result<BodyCheck, Problem> {
+    let mut after = 0;
+    for r in &ranges {
+        if r.first > r.last || r.first <= after || r.last >= seq {
+            return Err(Problem::BadBody {
+                detail: format!(
+                    "the prune record names seqs {}..={} out of order or not before itself",
+                    r.first, r.last
+                ),
+            });
+        }
+        after = r.last;
+    }
+    Ok(BodyCheck::Accounts(ranges))
 }
 
 #[derive(Default)]
@@ -340,7 +419,47 @@ struct ChunkOutcome {
     entries: u64,
     bodies: u64,
     pruned: u64,
+    ledger: PruneLedger,
     failure: Option<Failure>,
+}
+
+impl ChunkOutcome {
+    fn note(&mut self, seq: u64, check: BodyCheck) {
+        match check {
+            BodyCheck::Checked => self.bodies += 1,
+            BodyCheck::Accounts(ranges) => {
+                self.bodies += 1;
+                self.ledger.note_record(seq, ranges);
+            }
+            BodyCheck::Pruned => {
+                self.pruned += 1;
+                self.ledger.note_pruned(seq);
+            }
+        }
+    }
+
+    fn join(mut self, other: ChunkOutcome) -> ChunkOutcome {
+        self.entries += other.entries;
+        self.bodies += other.bodies;
+        self.pruned += other.pruned;
+        self.ledger.merge(other.ledger);
+        self.failure = earliest(self.failure, other.failure);
+        self
+    }
+
+    /// Adds the first unaccounted prune below the first chain failure.
+    fn settle(mut self, accounted: bool) -> ChunkOutcome {
+        if accounted {
+            let limit = self.failure.as_ref().map_or(u64::MAX, |f| f.seq);
+            if let Some(seq) = std::mem::take(&mut self.ledger).first_unaccounted(limit) {
+                self.failure = Some(Failure {
+                    seq,
+                    problem: Problem::UnaccountedPrune,
+                });
+            }
+        }
+        self
+    }
 }
 
 fn earliest(a: Option<Failure>, b: Option<Failure>) -> Option<Failure> {
@@ -400,8 +519,7 @@ impl Scan<'_> {
             };
             out.entries += 1;
             match result {
-                Ok(BodyCheck::Checked) => out.bodies += 1,
-                Ok(BodyCheck::Pruned) => out.pruned += 1,
+                Ok(check) => out.note(e.seq(), check),
                 Err(problem) => {
                     let seq = match problem {
                         Problem::Gap { expected } => expected,
@@ -520,12 +638,7 @@ fn anchor_from_checkpoint(
     })
 }
 
-fn key_rules(
-    store_id: StoreId,
-    key: Option<&VerificationKey>,
-    head_epoch: u64,
-    deep: bool,
-) -> Result<EntryRules> {
+fn key_rules(store_id: StoreId, key: Option<&VerificationKey>, deep: bool) -> Result<EntryRules> {
     if let Some(key) = key
         && key.store_id() != store_id
     {
@@ -537,13 +650,7 @@ fn key_rules(
             ),
         });
     }
-    if head_epoch > MAX_EPOCHS {
-        return Err(StoreError::InvalidRequest(format!(
-            "the head claims epoch {head_epoch}, beyond any plausible age"
-        )));
-    }
-    let keys = key.map(|k| k.epoch_keys(head_epoch));
-    Ok(EntryRules::new(store_id, keys, deep))
+    Ok(EntryRules::new(store_id, key, deep))
 }
 
 /// Verifies entries that arrive one by one in seq order: a chain streamed
@@ -554,26 +661,24 @@ pub struct StreamVerifier {
     cut: Option<Cut>,
     first_seq: u64,
     prev: Head,
-    entries: u64,
-    bodies: u64,
-    pruned: u64,
+    seen: ChunkOutcome,
     anchor: Option<(u64, Hash)>,
-    failure: Option<Failure>,
+    prunes_accounted: bool,
 }
 
 impl StreamVerifier {
-    /// Prepares to verify the chain of `store_id` whose head is in
-    /// `head_epoch`, starting after the retention `cut` (whose checkpoint
-    /// entry must then be given) or at seq 1.
+    /// Prepares to verify the chain of `store_id`, starting after the
+    /// retention `cut` (whose checkpoint entry must then be given) or at
+    /// seq 1. Every pruned body must be accounted for (see
+    /// [`StreamVerifier::prunes_accounted`]).
     pub fn new(
         store_id: StoreId,
         key: Option<&VerificationKey>,
-        head_epoch: u64,
         deep: bool,
         cut: Option<Cut>,
         checkpoint: Option<(&Seal, Option<&[u8]>)>,
     ) -> Result<StreamVerifier> {
-        let rules = key_rules(store_id, key, head_epoch, deep)?;
+        let rules = key_rules(store_id, key, deep)?;
         let (prev, failure) = match (cut, checkpoint) {
             (None, _) => (Head::EMPTY, None),
             (Some(cut), Some((seal, body))) => {
@@ -602,11 +707,12 @@ impl StreamVerifier {
             cut,
             first_seq: prev.seq + 1,
             prev,
-            entries: 0,
-            bodies: 0,
-            pruned: 0,
+            seen: ChunkOutcome {
+                failure,
+                ..ChunkOutcome::default()
+            },
             anchor: None,
-            failure,
+            prunes_accounted: true,
         })
     }
 
@@ -616,13 +722,21 @@ impl StreamVerifier {
         self
     }
 
+    /// Whether every pruned body must be named by a retention entry: true
+    /// (the default) for stores of format 2 and later, false for format 1,
+    /// which did not record prunes.
+    pub fn prunes_accounted(mut self, accounted: bool) -> StreamVerifier {
+        self.prunes_accounted = accounted;
+        self
+    }
+
     /// Checks the next entry. After the first failure, further entries are ignored.
     pub fn push(&mut self, seal: &Seal, body: Option<&[u8]>) {
-        if self.failure.is_some() {
+        if self.seen.failure.is_some() {
             return;
         }
-        if self.entries == 0 && self.cut.is_none() && seal.seq > 1 {
-            self.failure = Some(Failure {
+        if self.seen.entries == 0 && self.cut.is_none() && seal.seq > 1 {
+            self.seen.failure = Some(Failure {
                 seq: 1,
                 problem: Problem::MissingCheckpoint {
                     detail: "the oldest entries are gone and no checkpoint records a cut".into(),
@@ -630,16 +744,15 @@ impl StreamVerifier {
             });
             return;
         }
-        self.entries += 1;
+        self.seen.entries += 1;
         match self.rules.check(&self.prev, seal, body) {
-            Ok(BodyCheck::Checked) => self.bodies += 1,
-            Ok(BodyCheck::Pruned) => self.pruned += 1,
+            Ok(check) => self.seen.note(seal.seq, check),
             Err(problem) => {
                 let seq = match problem {
                     Problem::Gap { expected } => expected,
                     _ => seal.seq,
                 };
-                self.failure = Some(Failure { seq, problem });
+                self.seen.failure = Some(Failure { seq, problem });
                 return;
             }
         }
@@ -647,7 +760,7 @@ impl StreamVerifier {
             && seq == seal.seq
             && link != seal.link
         {
-            self.failure = Some(Failure {
+            self.seen.failure = Some(Failure {
                 seq,
                 problem: Problem::AnchorMismatch {
                     expected: link,
@@ -661,23 +774,24 @@ impl StreamVerifier {
 
     /// Whether a failure was found already.
     pub fn failed(&self) -> bool {
-        self.failure.is_some()
+        self.seen.failure.is_some()
     }
 
     /// Finishes: `head` is what the source claimed as its head.
     pub fn finish(mut self, head: Head) -> VerifyReport {
-        if self.failure.is_none() && self.prev.seq < head.seq {
+        let seen = &mut self.seen;
+        if seen.failure.is_none() && self.prev.seq < head.seq {
             let expected = self.prev.seq + 1;
-            self.failure = Some(Failure {
+            seen.failure = Some(Failure {
                 seq: expected,
                 problem: Problem::Gap { expected },
             });
         }
-        if self.failure.is_none()
+        if seen.failure.is_none()
             && let Some((seq, _)) = self.anchor
             && seq > self.prev.seq
         {
-            self.failure = Some(Failure {
+            seen.failure = Some(Failure {
                 seq: self.prev.seq + 1,
                 problem: Problem::Truncated {
                     anchored: seq,
@@ -685,22 +799,57 @@ impl StreamVerifier {
                 },
             });
         }
-        VerifyReport {
-            ok: self.failure.is_none(),
-            entries: self.entries,
+        let seen = std::mem::take(seen).settle(self.prunes_accounted);
+        report(ReportParts {
+            seen,
             first_seq: self.first_seq,
             head: self.prev,
             keyed: self.keyed,
-            sealed_up_to: self.keyed.then(|| {
-                self.failure
-                    .as_ref()
-                    .map_or(self.prev.seq, |f| f.seq.saturating_sub(1))
-            }),
-            bodies_checked: self.bodies,
-            bodies_pruned: self.pruned,
             cut: self.cut,
-            failure: self.failure,
-        }
+            prunes_accounted: self.prunes_accounted,
+        })
+    }
+}
+
+struct ReportParts {
+    seen: ChunkOutcome,
+    first_seq: u64,
+    head: Head,
+    keyed: bool,
+    cut: Option<Cut>,
+    prunes_accounted: bool,
+}
+
+fn report(p: ReportParts) -> VerifyReport {
+    let ReportParts {
+        seen,
+        first_seq,
+        head,
+        keyed,
+        cut,
+        prunes_accounted,
+    } = p;
+    // Seals are vouched for up to the first failure, and never past the
+    // entries actually examined (a forged cut fails before any of them).
+    let sealed_up_to = keyed.then(|| {
+        let before_failure = seen
+            .failure
+            .as_ref()
+            .map_or(head.seq, |f| f.seq.saturating_sub(1));
+        before_failure.min((first_seq - 1).saturating_add(seen.entries))
+    });
+    VerifyReport {
+        ok: seen.failure.is_none(),
+        entries: seen.entries,
+        first_seq,
+        head,
+        keyed,
+        sealed_up_to,
+        bodies_checked: seen.bodies,
+        bodies_pruned: seen.pruned,
+        prunes_accounted,
+        cut,
+        failure: seen.failure,
     }
 }
 
@@ -708,8 +857,16 @@ impl Log {
     /// Verifies the whole retained log. `Err` only for problems with the
     /// request or the storage engine; a damaged chain is an `Ok` report with
     /// a [`Failure`].
+    ///
+    /// Without [`VerifyOptions::anchor`], the head the store recorded at its
+    /// last epoch advance or stop (`seal.head`) serves as the anchor, so a
+    /// removed tail is found without one.
     pub fn verify(&self, opts: &VerifyOptions<'_>) -> Result<VerifyReport> {
         let shared = self.shared();
+        // Read before the snapshot: the record never runs ahead of the
+        // durable head, so it cannot be newer than what the snapshot holds.
+        let recorded = head_file::read(&shared.root)?;
+        let anchor_given = opts.anchor.or(recorded.map(|r| (r.seq, r.link)));
         let snap = shared.db.snapshot();
         let head = match snap.last_key_value(&shared.log) {
             Some(g) => {
@@ -728,7 +885,7 @@ impl Log {
             ),
             None => None,
         };
-        let rules = key_rules(shared.store_id, opts.key, head.epoch, opts.deep)?;
+        let rules = key_rules(shared.store_id, opts.key, opts.deep)?;
 
         let mut failure = None;
         let anchor = match cut {
@@ -782,15 +939,10 @@ impl Log {
                 .filter(|(a, b)| a <= b)
                 .collect();
             let run = || {
-                ranges.par_iter().map(|&(a, b)| scan.chunk(a, b)).reduce(
-                    ChunkOutcome::default,
-                    |a, b| ChunkOutcome {
-                        entries: a.entries + b.entries,
-                        bodies: a.bodies + b.bodies,
-                        pruned: a.pruned + b.pruned,
-                        failure: earliest(a.failure, b.failure),
-                    },
-                )
+                ranges
+                    .par_iter()
+                    .map(|&(a, b)| scan.chunk(a, b))
+                    .reduce(ChunkOutcome::default, ChunkOutcome::join)
             };
             if opts.threads == 0 {
                 run()
@@ -804,13 +956,14 @@ impl Log {
         } else {
             ChunkOutcome::default()
         };
-        failure = earliest(failure, outcome.failure);
+        let mut seen = outcome;
+        seen.failure = earliest(failure, seen.failure);
 
-        if failure.is_none()
-            && let Some((seq, link)) = opts.anchor
+        if seen.failure.is_none()
+            && let Some((seq, link)) = anchor_given
         {
             if seq > head.seq {
-                failure = Some(Failure {
+                seen.failure = Some(Failure {
                     seq: head.seq + 1,
                     problem: Problem::Truncated {
                         anchored: seq,
@@ -820,7 +973,7 @@ impl Log {
             } else if seq >= first {
                 let found = scan.read(seq).map(|e| e.seal().link).unwrap_or(Hash::ZERO);
                 if found != link {
-                    failure = Some(Failure {
+                    seen.failure = Some(Failure {
                         seq,
                         problem: Problem::AnchorMismatch {
                             expected: link,
@@ -831,21 +984,29 @@ impl Log {
             }
         }
 
-        Ok(VerifyReport {
-            ok: failure.is_none(),
-            entries: outcome.entries,
+        // Format 1 did not record prunes. A store claiming format 1 that
+        // shows any sign of format 2 (its record of the head, a genesis of
+        // format 2, a prune record) had its marker rewritten: the rules of
+        // format 2 apply.
+        let genesis_format =
+            (first == 1)
+                .then(|| scan.read(1))
+                .flatten()
+                .and_then(|e| match e.event() {
+                    Ok(Some(Event::Genesis(g))) => Some(g.format),
+                    _ => None,
+                });
+        let prunes_accounted = shared.format >= 2
+            || recorded.is_some()
+            || genesis_format.is_some_and(|f| f >= 2)
+            || seen.ledger.has_records();
+        Ok(report(ReportParts {
+            seen: seen.settle(prunes_accounted),
             first_seq: first,
             head,
             keyed: opts.key.is_some(),
-            sealed_up_to: opts.key.map(|_| {
-                failure
-                    .as_ref()
-                    .map_or(head.seq, |f| f.seq.saturating_sub(1))
-            }),
-            bodies_checked: outcome.bodies,
-            bodies_pruned: outcome.pruned,
             cut,
-            failure,
-        })
+            prunes_accounted,
+        }))
     }
 }

@@ -1,4 +1,5 @@
-//! The single writer: group commit, epoch advance, pruning, truncation.
+//! The single writer: group commit, epoch advance, pruning, truncation,
+//! and the record of its head (`seal.head`) at each epoch advance and stop.
 //!
 //! fjall is blocking and the daemon is async, so one thread owns the chain
 //! head and the epoch key. Callers hand it prepared events over a bounded
@@ -18,8 +19,9 @@
 use crate::chain::Head;
 use crate::entry::{self, Entry};
 use crate::error::{Result, StoreError};
-use crate::event::{Checkpoint, EpochStarted, Event, EventKind, ViewState};
+use crate::event::{BodiesPruned, Checkpoint, EpochStarted, Event, EventKind, SeqRange, ViewState};
 use crate::hash::Hash;
+use crate::head_file::{self, RecordedHead};
 use crate::key_file;
 use crate::seal::EpochKey;
 use fjall::{Database, Keyspace, PersistMode};
@@ -61,7 +63,8 @@ pub struct PruneOutcome {
     pub pruned: u64,
     /// Already without a body.
     pub already: u64,
-    /// Kept because the chain needs them (genesis, epoch, checkpoint).
+    /// Kept because the chain needs them (genesis, epoch, checkpoint) or
+    /// they account for other prunes (retention).
     pub protected: u64,
     /// Not in the log (truncated or beyond the head).
     pub missing: u64,
@@ -103,6 +106,7 @@ pub(crate) enum Request {
     },
     Prune {
         seqs: Vec<u64>,
+        reason: String,
         reply: Reply<PruneOutcome>,
     },
     Truncate {
@@ -228,10 +232,7 @@ impl Writer {
         }
         // The log was dropped without a close: persist what is written.
         if !stopped {
-            let result = self
-                .db
-                .persist(PersistMode::SyncAll)
-                .map_err(StoreError::engine);
+            let result = self.persist_and_record();
             drop(self.fatal(result));
         }
     }
@@ -270,8 +271,12 @@ impl Writer {
                 let result = self.advance_epoch(&reason);
                 drop(reply.send(self.fatal(result)));
             }
-            Request::Prune { seqs, reply } => {
-                let result = self.prune(seqs);
+            Request::Prune {
+                seqs,
+                reason,
+                reply,
+            } => {
+                let result = self.prune(seqs, &reason);
                 drop(reply.send(self.fatal(result)));
             }
             Request::Truncate { upto, views, reply } => {
@@ -286,10 +291,7 @@ impl Writer {
                 drop(reply.send(self.fatal(result)));
             }
             Request::Shutdown { reply } => {
-                let result = self
-                    .db
-                    .persist(PersistMode::SyncAll)
-                    .map_err(StoreError::engine);
+                let result = self.persist_and_record();
                 drop(reply.send(self.fatal(result)));
                 return false;
             }
@@ -409,13 +411,29 @@ impl Writer {
     }
 
     /// Evolves the key, durably replaces it on disk (erasing the old one),
-    /// and opens the epoch with an `EpochStarted` entry.
+    /// opens the epoch with an `EpochStarted` entry, and records the head.
     pub fn advance_epoch(&mut self, reason: &str) -> Result<Head> {
         let next = self.key.evolve();
         key_file::replace(&self.dir, &next)?;
         // The old key is zeroized as it drops here.
         self.key = next;
-        self.start_epoch(reason)
+        let head = self.start_epoch(reason)?;
+        self.record_head()?;
+        Ok(head)
+    }
+
+    /// Records the head in `seal.head`. Only ever after the head is
+    /// durable, so the record never runs ahead of the log.
+    pub fn record_head(&self) -> Result<()> {
+        head_file::write(&self.dir, &RecordedHead::from(&self.head))
+    }
+
+    /// Persists everything written, then records the head (a stop).
+    fn persist_and_record(&self) -> Result<()> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)?;
+        self.record_head()
     }
 
     /// Appends the `EpochStarted` entry for the current key's epoch.
@@ -458,13 +476,16 @@ impl Writer {
         }
     }
 
-    fn prune(&mut self, mut seqs: Vec<u64>) -> Result<PruneOutcome> {
+    /// Drops bodies, a chunk at a time. Each chunk is one atomic batch that
+    /// first appends a sealed `BodiesPruned` entry naming the bodies it
+    /// drops, so no body is ever missing without a record of why.
+    fn prune(&mut self, mut seqs: Vec<u64>, reason: &str) -> Result<PruneOutcome> {
         seqs.sort_unstable();
         seqs.dedup();
         let floor = self.cut().map_or(0, |c| c.cut_seq);
         let mut outcome = PruneOutcome::default();
         for chunk in seqs.chunks(8192) {
-            let mut batch = self.db.batch();
+            let mut dropped = Vec::new();
             for &seq in chunk {
                 let entry = if seq <= floor { None } else { self.read(seq)? };
                 let Some(entry) = entry else {
@@ -475,19 +496,46 @@ impl Writer {
                     outcome.already += 1;
                 } else if matches!(
                     entry.kind(),
-                    Some(EventKind::Genesis | EventKind::Epoch | EventKind::Checkpoint)
+                    Some(
+                        EventKind::Genesis
+                            | EventKind::Epoch
+                            | EventKind::Checkpoint
+                            | EventKind::Retention
+                    )
                 ) {
                     outcome.protected += 1;
                 } else {
-                    batch.insert(&self.log, entry::key(seq), entry.pruned_value());
-                    outcome.pruned += 1;
+                    dropped.push(entry);
                 }
             }
+            if dropped.is_empty() {
+                continue;
+            }
+            let seqs: Vec<u64> = dropped.iter().map(Entry::seq).collect();
+            let record = Event::BodiesPruned(BodiesPruned {
+                ranges: SeqRange::collapse(&seqs),
+                reason: reason.to_string(),
+            });
+            let mut p = Prepared::new(&record, crate::now_micros());
+            let seal = self.head.seal_next(p.time, p.kind, p.digest, &self.key);
+            entry::write_header(&mut p.value, &seal, false);
+            let mut batch = self.db.batch();
+            batch.insert(&self.log, entry::key(seal.seq), p.value);
+            for e in &dropped {
+                batch.insert(&self.log, entry::key(e.seq()), e.pruned_value());
+            }
             batch.commit().map_err(StoreError::engine)?;
+            self.db
+                .persist(PersistMode::SyncData)
+                .map_err(StoreError::engine)?;
+            let stats = &self.published.stats;
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.entries.fetch_add(1, Ordering::Relaxed);
+            stats.syncs.fetch_add(1, Ordering::Relaxed);
+            self.head = Head::from(&seal);
+            self.published.set_head(self.head);
+            outcome.pruned += dropped.len() as u64;
         }
-        self.db
-            .persist(PersistMode::SyncData)
-            .map_err(StoreError::engine)?;
         Ok(outcome)
     }
 

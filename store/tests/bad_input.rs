@@ -38,7 +38,7 @@ fn a_store_from_a_newer_format_is_refused_untouched() {
     let marker = dir.join(layout::MARKER);
     let text = std::fs::read_to_string(&marker)
         .unwrap()
-        .replace("format 1", "format 2");
+        .replace("format 2", "format 3");
     std::fs::write(&marker, text).unwrap();
     let before = snapshot_files(&dir);
     for result in [
@@ -50,8 +50,8 @@ fn a_store_from_a_newer_format_is_refused_untouched() {
             matches!(
                 err,
                 StoreError::NewerFormat {
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),

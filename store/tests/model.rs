@@ -43,7 +43,7 @@ struct Expected {
 fn protected(kind: EventKind) -> bool {
     matches!(
         kind,
-        EventKind::Genesis | EventKind::Epoch | EventKind::Checkpoint
+        EventKind::Genesis | EventKind::Epoch | EventKind::Checkpoint | EventKind::Retention
     )
 }
 
@@ -96,12 +96,28 @@ fn run(ops: Vec<Op>) {
             Op::Prune(picks) => {
                 let seqs: Vec<u64> = model.keys().copied().collect();
                 let chosen: Vec<u64> = picks.iter().map(|i| *i.get(&seqs)).collect();
-                log.prune(chosen.clone()).unwrap();
+                let before = log.head().seq;
+                let out = log.prune(chosen.clone(), "model").unwrap();
+                let mut dropped = 0;
                 for seq in chosen {
                     let e = model.get_mut(&seq).unwrap();
-                    if !protected(e.kind) {
+                    if !protected(e.kind) && e.event.is_some() {
                         e.event = None;
+                        dropped += 1;
                     }
+                }
+                assert_eq!(out.pruned, dropped);
+                // One sealed record accounts for the drop, if anything was dropped.
+                let records = log.head().seq - before;
+                assert_eq!(records, u64::from(dropped > 0));
+                for seq in before + 1..=log.head().seq {
+                    model.insert(
+                        seq,
+                        Expected {
+                            kind: EventKind::Retention,
+                            event: None,
+                        },
+                    );
                 }
             }
             Op::Truncate(pick) => {

@@ -18,7 +18,7 @@ fn filled(n: u64) -> TestStore {
 #[test]
 fn pruned_bodies_keep_the_chain_verifiable() {
     let s = filled(20);
-    let out = s.log.prune(vec![5, 6, 7, 7, 1, 500]).unwrap();
+    let out = s.log.prune(vec![5, 6, 7, 7, 1, 500], "test").unwrap();
     assert_eq!(
         out,
         PruneOutcome {
@@ -34,11 +34,26 @@ fn pruned_bodies_keep_the_chain_verifiable() {
         assert_eq!(e.event().unwrap(), None);
     }
     assert!(s.log.get(8).unwrap().unwrap().body().is_some());
+    // The drop is accounted for by a sealed record at the head, written first.
+    assert_eq!(s.log.head().seq, 22);
+    let record = s.log.get(22).unwrap().unwrap().event().unwrap();
+    assert_eq!(
+        record,
+        Some(Event::BodiesPruned(BodiesPruned {
+            ranges: vec![SeqRange { first: 5, last: 7 }],
+            reason: "test".into()
+        }))
+    );
     let report = s.verify();
     assert!(report.ok, "{report:?}");
+    assert!(report.prunes_accounted);
     assert_eq!(report.bodies_pruned, 3);
-    assert_eq!(report.bodies_checked, 18);
-    assert_eq!(s.log.prune(vec![5]).unwrap().already, 1);
+    assert_eq!(report.bodies_checked, 19);
+    // Nothing to drop: no record.
+    assert_eq!(s.log.prune(vec![5], "test").unwrap().already, 1);
+    assert_eq!(s.log.head().seq, 22);
+    // A record is never pruned: it is what accounts for the others.
+    assert_eq!(s.log.prune(vec![22], "test").unwrap().protected, 1);
 }
 
 #[test]
@@ -156,6 +171,12 @@ fn tampering_with_the_cut_is_detected() {
         db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
     let report = verify();
+    // No entry was examined, so no seal is vouched for past the start.
+    assert_eq!(report.entries, 0);
+    assert!(
+        report.sealed_up_to.unwrap() < report.first_seq,
+        "{report:?}"
+    );
     let f = report.failure.unwrap();
     assert_eq!(f.seq, 32);
     assert!(matches!(f.problem, Problem::BadCheckpoint { .. }), "{f:?}");
@@ -215,7 +236,11 @@ fn reclaiming_after_truncation_frees_disk_space() {
 
     // Pruning bodies frees space too.
     let seqs: Vec<u64> = (190_001..=200_000).collect();
-    s.log.prune(seqs).unwrap();
+    let head = s.log.head().seq;
+    let out = s.log.prune(seqs, "space").unwrap();
+    assert_eq!(out.pruned, 10_000);
+    // Batches of 8192: two records.
+    assert_eq!(s.log.head().seq, head + 2);
     s.log.reclaim().unwrap();
     let pruned = s.log.disk_usage();
     assert!(

@@ -62,16 +62,18 @@ impl Tampered {
             })
             .unwrap();
         let checkpoint = log.cut().and_then(|c| log.get(c.checkpoint_seq).unwrap());
+        // The store checks its own record of the head when given no anchor.
+        let anchor = anchor.or(log.recorded_head().unwrap());
         let mut stream = StreamVerifier::new(
             log.store_id(),
             key,
-            log.head().epoch,
             false,
             log.cut(),
             checkpoint.as_ref().map(|e| (e.seal(), e.body())),
         )
         .unwrap()
-        .with_anchor(anchor);
+        .with_anchor(anchor)
+        .prunes_accounted(log.format() >= 2);
         // Every stored entry in order, as the daemon streams them (gaps and all).
         for e in log.entries(1) {
             let e = e.unwrap();
@@ -83,6 +85,19 @@ impl Tampered {
             "stream and store verifiers disagree"
         );
         report
+    }
+
+    /// Rewrites the store's record of its head to match the log, as an
+    /// attacker who edits the log would (the record is a tripwire, not proof).
+    fn rerecord_head(&self) {
+        let (_db, log, _meta) = raw_db(&self.dir);
+        let (k, v) = log.last_key_value().unwrap().into_inner().unwrap();
+        let e = Entry::decode(&k, v).unwrap();
+        head_file::write(
+            &self.dir,
+            &head_file::RecordedHead::from(&Head::from(e.seal())),
+        )
+        .unwrap();
     }
 
     fn keyed(&self) -> VerifyReport {
@@ -248,8 +263,16 @@ fn a_rewritten_suffix_with_recomputed_links_fails_only_on_seals() {
     let t = store();
     t.edit(|log, _| rewrite_suffix(log, 20, None));
     assert_eq!(failure(&t.keyed()), (20, Problem::BadTag));
-    // Linkage alone cannot see it: that is what the verification key is for.
+    // The store's record of its head no longer matches the rewritten tail...
+    assert!(matches!(
+        failure(&t.unkeyed()),
+        (40, Problem::AnchorMismatch { .. })
+    ));
+    // ...but that record is on the host too. Rewritten as well, linkage
+    // alone cannot see it: that is what the verification key is for.
+    t.rerecord_head();
     assert!(t.unkeyed().ok);
+    assert_eq!(failure(&t.keyed()), (20, Problem::BadTag));
 }
 
 #[test]
@@ -348,12 +371,32 @@ fn a_truncated_tail_shows_in_the_head_and_against_an_anchor() {
             log.remove(entry_key(seq)).unwrap();
         }
     });
-    // A shorter log is still a valid log...
+    // A shorter log is still a valid chain, but not the log the store
+    // recorded at its stop...
     let report = t.keyed();
-    assert!(report.ok);
     assert_eq!(report.head.seq, 35);
     assert_ne!(report.head.link, t.head_before.link);
-    // ...which an external anchor exposes.
+    assert_eq!(
+        failure(&report),
+        (
+            36,
+            Problem::Truncated {
+                anchored: 40,
+                head: 35
+            }
+        )
+    );
+    // ...nor may it be opened and appended to, reusing seqs 36..=40.
+    let err = Log::open(&t.dir, LogOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Truncated { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("seq 40") && message.contains("seq 35"),
+        "{message}"
+    );
+    // With the record gone as well, an external anchor exposes it.
+    std::fs::remove_file(t.dir.join(head_file::HEAD_FILE)).unwrap();
+    assert!(t.keyed().ok);
     let anchored = t.verify_with(true, Some((t.head_before.seq, t.head_before.link)));
     assert_eq!(
         failure(&anchored),
@@ -374,7 +417,13 @@ fn a_truncated_tail_shows_in_the_head_and_against_an_anchor() {
             log.remove(entry_key(seq)).unwrap();
         }
     });
-    let err = Log::open(&t.dir, LogOptions::default()).unwrap_err();
+    // Not even --accept-truncation can go on from there: the log would
+    // have to skip an epoch.
+    let accept = LogOptions {
+        accept_truncation: true,
+        ..LogOptions::default()
+    };
+    let err = Log::open(&t.dir, accept).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
 
@@ -439,6 +488,218 @@ fn an_undecodable_body_is_found_by_a_deep_verify() {
         matches!(failure(&deep), (10, Problem::Undecodable { .. })),
         "{deep:?}"
     );
-    // A default verify trusts the digest for ordinary entries.
+    // A default verify trusts the digest for ordinary entries (once the
+    // record of the head is rewritten to the relinked tail too).
+    drop(log);
+    t.rerecord_head();
+    let log = Log::open_read_only(&t.dir).unwrap();
     assert!(log.verify(&VerifyOptions::default()).unwrap().ok);
+}
+
+/// Drops a body the way retention does, but without its record.
+fn prune_raw(log: &fjall::Keyspace, seq: u64) {
+    let e = raw_entry(log, seq);
+    put(log, e.seal(), None);
+}
+
+#[test]
+fn a_body_removed_outside_retention_is_unaccounted() {
+    let t = store();
+    t.edit(|log, _| prune_raw(log, 10));
+    assert_eq!(failure(&t.keyed()), (10, Problem::UnaccountedPrune));
+    assert_eq!(failure(&t.unkeyed()), (10, Problem::UnaccountedPrune));
+    let log = Log::open_read_only(&t.dir).unwrap();
+    let deep = log
+        .verify(&VerifyOptions {
+            deep: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(failure(&deep), (10, Problem::UnaccountedPrune));
+}
+
+#[test]
+fn the_chains_own_entries_cannot_lose_their_bodies() {
+    for (seq, kind) in [(1, EventKind::Genesis), (15, EventKind::Epoch)] {
+        let t = store();
+        t.edit(|log, _| prune_raw(log, seq));
+        let expected = (seq, Problem::PrunedChainEntry { kind: kind.code() });
+        assert_eq!(failure(&t.keyed()), expected);
+        assert_eq!(failure(&t.unkeyed()), expected);
+    }
+}
+
+#[test]
+fn retention_prunes_verify_and_removing_their_record_does_not() {
+    let t = store();
+    {
+        let log = Log::open(&t.dir, LogOptions::default()).unwrap();
+        let out = log.prune(vec![5, 6, 7, 20], "test policy").unwrap();
+        assert_eq!(out.pruned, 4);
+        assert_eq!(log.head().seq, 41);
+        log.close().unwrap();
+    }
+    let report = t.keyed();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.bodies_pruned, 4);
+    assert!(report.prunes_accounted);
+    // An unnamed body beside the named ones is still caught.
+    t.edit(|log, _| prune_raw(log, 8));
+    assert_eq!(failure(&t.keyed()), (8, Problem::UnaccountedPrune));
+    // Dropping the record's own body leaves everything it named unaccounted.
+    let t2 = store();
+    {
+        let log = Log::open(&t2.dir, LogOptions::default()).unwrap();
+        log.prune(vec![5, 6], "test policy").unwrap();
+        log.close().unwrap();
+    }
+    t2.edit(|log, _| prune_raw(log, 41));
+    assert_eq!(failure(&t2.keyed()), (5, Problem::UnaccountedPrune));
+    assert_eq!(failure(&t2.unkeyed()), (5, Problem::UnaccountedPrune));
+}
+
+#[test]
+fn an_entry_inserted_from_an_older_epoch_is_blamed_with_or_without_the_key() {
+    // An epoch-2 entry copied to a new seq after the epoch-3 head: the key
+    // must not change which seq is blamed.
+    let t = store();
+    t.edit(|log, _| {
+        let old = raw_entry(log, 20);
+        let s = *old.seal();
+        let head = raw_entry(log, 40);
+        let link = chain::link(&head.seal().link, 41, head.time(), s.kind, &s.digest);
+        let copied = Seal {
+            seq: 41,
+            time: head.time(),
+            link,
+            ..s
+        };
+        put(log, &copied, old.body());
+    });
+    t.rerecord_head();
+    let expected = (
+        41,
+        Problem::EpochRegression {
+            previous: 3,
+            found: 2,
+        },
+    );
+    assert_eq!(failure(&t.unkeyed()), expected);
+    assert_eq!(failure(&t.keyed()), expected);
+    // Everything before it is vouched for, nothing after.
+    assert_eq!(t.keyed().sealed_up_to, Some(40));
+}
+
+#[test]
+fn an_entry_claiming_an_epoch_beyond_its_seq_is_refused_without_deriving_keys() {
+    let t = store();
+    t.edit(|log, _| {
+        let e = raw_entry(log, 40);
+        let mut seal = *e.seal();
+        seal.epoch = u64::MAX;
+        put(log, &seal, e.body());
+    });
+    let expected = (
+        40,
+        Problem::EpochGap {
+            previous: 3,
+            found: u64::MAX,
+        },
+    );
+    assert_eq!(failure(&t.keyed()), expected);
+    assert_eq!(failure(&t.unkeyed()), expected);
+    let rules = EntryRules::new(
+        Log::open_read_only(&t.dir).unwrap().store_id(),
+        Some(&read_verification_key(&t.vk).unwrap()),
+        false,
+    );
+    let e = {
+        let (_db, log, _) = raw_db(&t.dir);
+        raw_entry(&log, 40)
+    };
+    assert_eq!(rules.check_tag(e.seal()), Err(Problem::BadTag));
+}
+
+fn accept() -> LogOptions {
+    LogOptions {
+        accept_truncation: true,
+        ..LogOptions::default()
+    }
+}
+
+#[test]
+fn accepting_a_truncation_records_it_and_goes_on() {
+    let t = store();
+    t.edit(|log, _| {
+        for seq in 36..=40 {
+            log.remove(entry_key(seq)).unwrap();
+        }
+    });
+    let found = {
+        let (_db, log, _) = raw_db(&t.dir);
+        Head::from(raw_entry(&log, 35).seal())
+    };
+    let log = Log::open(&t.dir, accept()).unwrap();
+    // The first entry after the loss says what was lost.
+    assert_eq!(log.head().seq, 36);
+    let lost = log.get(36).unwrap().unwrap().event().unwrap();
+    assert_eq!(
+        lost,
+        Some(Event::TailLost(TailLost {
+            recorded_seq: 40,
+            recorded_link: t.head_before.link,
+            found_seq: 35,
+            found_link: found.link,
+            actor: Actor::Daemon,
+        }))
+    );
+    log.append(&custom("after")).unwrap();
+    log.close().unwrap();
+    // From here on the store is whole again: it opens without the flag,
+    // and verifies against its new record.
+    let log = Log::open(&t.dir, LogOptions::default()).unwrap();
+    assert_eq!(log.head().seq, 37);
+    log.close().unwrap();
+    let report = t.keyed();
+    assert!(report.ok, "{report:?}");
+}
+
+#[test]
+fn a_removed_current_epoch_is_not_recovered_silently() {
+    // The key file is one epoch ahead of the shortened log: without the
+    // record this looked like a crash during an epoch advance.
+    let t = store();
+    t.edit(|log, _| {
+        for seq in 30..=40 {
+            log.remove(entry_key(seq)).unwrap();
+        }
+    });
+    let err = Log::open(&t.dir, LogOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Truncated { .. }), "{err}");
+    assert_eq!(Log::open_read_only(&t.dir).unwrap().head().seq, 29);
+    let log = Log::open(&t.dir, accept()).unwrap();
+    let kinds: Vec<EventKind> = log
+        .entries(30)
+        .map(|e| e.unwrap().kind().unwrap())
+        .collect();
+    assert_eq!(kinds, [EventKind::Epoch, EventKind::System]);
+    log.close().unwrap();
+    assert!(t.keyed().ok);
+}
+
+#[test]
+fn a_missing_record_of_the_head_is_refused_too() {
+    let t = store();
+    std::fs::remove_file(t.dir.join(head_file::HEAD_FILE)).unwrap();
+    let err = Log::open(&t.dir, LogOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("is missing"), "{err}");
+    let log = Log::open(&t.dir, accept()).unwrap();
+    assert!(matches!(
+        log.get(41).unwrap().unwrap().event().unwrap(),
+        Some(Event::TailLost(TailLost {
+            recorded_seq: 0,
+            found_seq: 40,
+            ..
+        }))
+    ));
 }

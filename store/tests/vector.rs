@@ -67,7 +67,7 @@ fn parse() -> ([u8; 32], Vec<VectorEntry>) {
 #[test]
 fn the_documented_vector_matches_the_implementation() {
     let (k0, entries) = parse();
-    assert_eq!(entries.len(), 4);
+    assert_eq!(entries.len(), 5);
     let k0 = EpochKey::from_bytes(0, k0);
     let mut head = Head::EMPTY;
     for e in &entries {
@@ -96,6 +96,12 @@ fn the_documented_vector_matches_the_implementation() {
             let decoded = Entry::decode_value(e.seq, value.clone().into()).unwrap();
             assert_eq!(decoded.seal(), &seal);
         }
+        if let Some((_, value)) = e.fields.iter().find(|(n, _)| n == "pruned") {
+            assert_eq!(&encode_entry_value(&seal, None), value);
+            let decoded = Entry::decode_value(e.seq, value.clone().into()).unwrap();
+            assert!(decoded.is_pruned());
+            assert_eq!(decoded.seal(), &seal);
+        }
         head = Head::from(&seal);
     }
     // The chain rules accept the vector as a whole, with the key.
@@ -105,7 +111,7 @@ fn the_documented_vector_matches_the_implementation() {
         hex::encode(core::array::from_fn::<u8, 32, _>(|i| i as u8))
     ))
     .unwrap();
-    let rules = EntryRules::new(vk.store_id(), Some(vk.epoch_keys(2)), true);
+    let rules = EntryRules::new(vk.store_id(), Some(&vk), true);
     let mut prev = Head::EMPTY;
     for e in &entries {
         let body = e.field("body");
@@ -118,12 +124,20 @@ fn the_documented_vector_matches_the_implementation() {
             link: Hash(e.field("link").try_into().unwrap()),
             tag: Hash(e.field("tag").try_into().unwrap()),
         };
+        let expected = if e.seq == 5 {
+            BodyCheck::Accounts(vec![SeqRange { first: 2, last: 2 }])
+        } else {
+            BodyCheck::Checked
+        };
         assert_eq!(
             rules.check(&prev, &seal, Some(body)),
-            Ok(BodyCheck::Checked),
+            Ok(expected),
             "seq {}",
             e.seq
         );
+        if e.fields.iter().any(|(n, _)| n == "pruned") {
+            assert_eq!(rules.check(&prev, &seal, None), Ok(BodyCheck::Pruned));
+        }
         prev = Head::from(&seal);
     }
 }
@@ -141,5 +155,25 @@ fn an_independent_python_verifier_agrees() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 4 entries verified"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("ok: 5 entries verified, 1 pruned bodies accounted for")
+    );
+}
+
+#[test]
+fn the_python_verifier_refuses_a_prune_no_record_names() {
+    let text = std::fs::read_to_string(docs().join("storage.md")).unwrap();
+    let start = text.find("seq=5 ").unwrap();
+    let end = start + text[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("storage.md");
+    std::fs::write(&doc, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(docs().join("examples/verify_vector.py"))
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seq 2: unaccounted prune"));
 }

@@ -123,6 +123,28 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::SilenceExpired(s) => {
             format!("silence {} expired by {}", s.silence, describe(&s.actor))
         }
+        Event::BodiesPruned(p) => {
+            let ranges: Vec<String> = p
+                .ranges
+                .iter()
+                .map(|r| match r.count() {
+                    1 => r.first.to_string(),
+                    _ => format!("{}..={}", r.first, r.last),
+                })
+                .collect();
+            let count: u64 = p.ranges.iter().map(|r| r.count()).sum();
+            format!(
+                "bodies of {count} entries dropped ({}): {}",
+                p.reason,
+                ranges.join(", ")
+            )
+        }
+        Event::TailLost(t) => format!(
+            "TAIL LOST: the store recorded its head at seq {} but was found ending at seq {}; accepted by {}",
+            t.recorded_seq,
+            t.found_seq,
+            describe(&t.actor)
+        ),
         Event::NotificationIntended(n) => {
             let why = match &n.cause {
                 vigil_store::IntentCause::Group => format!("group {}", n.group_key),
@@ -416,6 +438,7 @@ impl Out {
                 "sealed_up_to": r.sealed_up_to,
                 "bodies_checked": r.bodies_checked,
                 "bodies_pruned": r.bodies_pruned,
+                "prunes_accounted": r.prunes_accounted,
                 "first_bad_seq": r.failure.as_ref().map(|f| f.seq),
                 "reason": r.failure.as_ref().map(|f| f.problem.to_string()),
                 "problem": r.failure.as_ref().map(|f| &f.problem),
@@ -432,14 +455,22 @@ impl Out {
                 Some(f) => format!("chain DAMAGED at seq {}: {}\n", f.seq, f.problem),
             };
             match (r.keyed, r.sealed_up_to) {
+                (true, Some(s)) if s < r.first_seq => text.push_str(
+                    "seals checked with the verification key: none vouched for (the damage comes before the first entry)\n",
+                ),
                 (true, Some(s)) => text.push_str(&format!(
                     "seals checked with the verification key: intact up to seq {s}\n"
                 )),
                 _ => text.push_str("seals NOT checked (no --key): linkage and digests only\n"),
             }
-            if r.bodies_pruned > 0 {
+            if r.bodies_pruned > 0 && r.prunes_accounted {
                 text.push_str(&format!(
-                    "{} bodies were dropped by retention (their digests still chain)\n",
+                    "{} bodies were dropped by retention, each named by a sealed retention entry (their digests still chain)\n",
+                    r.bodies_pruned
+                ));
+            } else if r.bodies_pruned > 0 {
+                text.push_str(&format!(
+                    "{} bodies are missing; this format 1 store did not record its prunes, so none can be accounted for\n",
                     r.bodies_pruned
                 ));
             }

@@ -109,13 +109,13 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
             let mut verifier = StreamVerifier::new(
                 header.store_id,
                 Some(&key),
-                header.head.epoch,
                 args.deep,
                 header.cut,
                 checkpoint.as_ref().map(|(s, b)| (s, b.as_deref())),
             )
             .map_err(|e| Failure::Error(e.to_string()))?
-            .with_anchor(args.anchor);
+            .with_anchor(args.anchor)
+            .prunes_accounted(header.format >= 2);
             let total = header
                 .head
                 .seq

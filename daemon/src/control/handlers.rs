@@ -399,6 +399,7 @@ impl Conn<'_> {
                 cut,
                 checkpoint,
                 head: log.head(),
+                format: log.format(),
             })
         })
         .await?;

@@ -195,6 +195,10 @@ pub enum Event {
     SilenceExpired(SilenceExpired),
     /// The decision to notify, before any attempt.
     NotificationIntended(NotificationIntent),
+    /// Retention is dropping these bodies (sealed before they go).
+    BodiesPruned(BodiesPruned),
+    /// The store was found truncated and an operator accepted it.
+    TailLost(TailLost),
 }
 
 impl Event {
@@ -212,9 +216,9 @@ impl Event {
             Event::ApiKey(_) => EventKind::Key,
             Event::Secret(_) => EventKind::Secret,
             Event::IncidentAction(_) => EventKind::Incident,
-            Event::Retention(_) => EventKind::Retention,
+            Event::Retention(_) | Event::BodiesPruned(_) => EventKind::Retention,
             Event::Custom(_) => EventKind::Custom,
-            Event::Lifecycle(_) => EventKind::System,
+            Event::Lifecycle(_) | Event::TailLost(_) => EventKind::System,
             Event::Silence(_) | Event::SilenceExpired(_) => EventKind::Silence,
         }
     }

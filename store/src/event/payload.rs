@@ -588,3 +588,71 @@ pub struct Lifecycle {
     /// Free-form detail (e.g. why it is stopping).
     pub detail: String,
 }
+
+/// An inclusive range of seqs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeqRange {
+    /// First seq.
+    pub first: u64,
+    /// Last seq (`>= first`).
+    pub last: u64,
+}
+
+impl SeqRange {
+    /// Collapses sorted, distinct seqs into the fewest ranges.
+    pub fn collapse(sorted: &[u64]) -> Vec<SeqRange> {
+        let mut out: Vec<SeqRange> = Vec::new();
+        for &seq in sorted {
+            match out.last_mut() {
+                Some(r) if r.last.checked_add(1) == Some(seq) => r.last = seq,
+                _ => out.push(SeqRange {
+                    first: seq,
+                    last: seq,
+                }),
+            }
+        }
+        out
+    }
+
+    /// Number of seqs in the range.
+    pub fn count(&self) -> u64 {
+        self.last - self.first + 1
+    }
+
+    /// Whether `seq` is in the range.
+    pub fn contains(&self, seq: u64) -> bool {
+        (self.first..=self.last).contains(&seq)
+    }
+}
+
+/// `Retention`: the bodies of these entries are about to be dropped.
+///
+/// Sealed in the same atomic batch that drops them, before them in the
+/// batch, so every missing body is accounted for by a sealed entry: a body
+/// missing without one was removed by someone else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BodiesPruned {
+    /// The entries whose bodies are dropped, sorted, disjoint.
+    pub ranges: Vec<SeqRange>,
+    /// Why (the retention policy, or the caller's reason).
+    pub reason: String,
+}
+
+/// `System`: the store was found shorter than the head it recorded, and an
+/// operator accepted that (`vigild --accept-truncation`).
+///
+/// Seqs after `found_seq` are reused from here on: entries that once had
+/// them (and journal anchors naming them) are lost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TailLost {
+    /// The head the store recorded (at its last epoch advance or stop).
+    pub recorded_seq: u64,
+    /// Its link.
+    pub recorded_link: Hash,
+    /// The head found on open.
+    pub found_seq: u64,
+    /// Its link.
+    pub found_link: Hash,
+    /// Who accepted it.
+    pub actor: Actor,
+}

@@ -275,6 +275,29 @@ pub(crate) fn samples() -> Vec<(&'static str, Event)> {
                 },
             }),
         ),
+        (
+            "bodies_pruned",
+            Event::BodiesPruned(BodiesPruned {
+                ranges: vec![
+                    SeqRange { first: 5, last: 9 },
+                    SeqRange {
+                        first: 300,
+                        last: 300,
+                    },
+                ],
+                reason: "policy default".into(),
+            }),
+        ),
+        (
+            "tail_lost",
+            Event::TailLost(TailLost {
+                recorded_seq: 40,
+                recorded_link: Hash([0x40; 32]),
+                found_seq: 35,
+                found_link: Hash([0x35; 32]),
+                actor: local(),
+            }),
+        ),
     ]
 }
 
@@ -324,6 +347,18 @@ fn every_variant_has_a_distinct_kind_mapping_and_round_trips() {
             event.kind()
         );
     }
+}
+
+#[test]
+fn seq_ranges_collapse_runs() {
+    let r = |first, last| SeqRange { first, last };
+    assert_eq!(SeqRange::collapse(&[]), vec![]);
+    assert_eq!(
+        SeqRange::collapse(&[1, 2, 3, 7, 9, 10, u64::MAX]),
+        vec![r(1, 3), r(7, 7), r(9, 10), r(u64::MAX, u64::MAX)]
+    );
+    assert_eq!(r(9, 10).count(), 2);
+    assert!(r(9, 10).contains(10) && !r(9, 10).contains(11));
 }
 
 #[test]
