@@ -150,7 +150,17 @@ fn http_deliveries_keep_no_canary() {
         let r = http::ingest(addr, "alertmanager", &key, &[], body.to_string().as_bytes());
         assert_eq!(r.status, 202, "{}", r.body);
     }
-    assert_nothing_kept(daemon, "ingest", lines.len() * 2);
+    // A Standard Webhooks envelope that is no alert: its type is stored.
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": "glpat-CANARYAb3De6Gh9Jk2Mn",
+        "timestamp": "2026-11-23T07:00:00Z",
+        "data": {"note": lines[0]},
+    }))
+    .unwrap();
+    let headers = standard_webhooks_headers(DEV_GENERIC_KEY, "msg_type", now_secs(), &body);
+    let r = http::ingest_with(addr, "generic", &key, &headers, &body);
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_nothing_kept(daemon, "ingest", lines.len() * 2 + 1);
 }
 
 #[test]
