@@ -1,11 +1,11 @@
-//! What every intake path shares once a delivery is authenticated: parsing
-//! its JSON safely, and turning the driver's normalized result into one
-//! redacted event. The HTTP endpoint and the spool directory both use it, so
-//! a payload is stored the same way whichever door it came through.
+//! What every intake path shares: parsing a delivery's JSON safely, and
+//! [`admit`], the one redaction step between anything from outside (an
+//! HTTP delivery, a spool file, `vigilctl emit`, and collectors to come) and
+//! the log. Whichever door text came through, it is stored the same way.
 
 use vigil_ingest::drivers::{DriverKind, Normalized};
 use vigil_ingest::redact::Redactor;
-use vigil_store::{Actor, AlertsIngested, Event, WebhookReceived};
+use vigil_store::{Actor, AlertsIngested, Custom, Event, Labels, Severity, WebhookReceived};
 
 /// Parses `bytes` as JSON nested at most `max_depth` deep.
 ///
@@ -67,16 +67,83 @@ pub struct Origin<'a> {
     pub actor: Actor,
 }
 
-/// The event an accepted delivery becomes, and how many alerts it holds.
+/// Something that enters the log from outside the daemon.
 ///
-/// Every string passes the redactor first; `raw` (the whole payload, when
-/// the source keeps it) is redacted too.
-pub fn event(
+/// Every path that stores text it did not write itself builds one of these
+/// and hands it to [`admit`], the one place where that text is redacted:
+/// a collector added later adds its variant here, not a redaction of its
+/// own.
+pub enum Intake<'a> {
+    /// An authenticated delivery (HTTP or the spool), normalized by its
+    /// driver; `raw` is the whole payload when the source keeps it.
+    Delivery {
+        /// Where it came from.
+        origin: Origin<'a>,
+        /// What the driver made of it.
+        normalized: Normalized,
+        /// The payload, to keep (redacted) beside the event.
+        raw: Option<&'a serde_json::Value>,
+    },
+    /// `vigilctl emit`: an operator's free-form event.
+    Emitted {
+        /// Who emitted it.
+        actor: Actor,
+        /// Its severity.
+        severity: Severity,
+        /// The message.
+        message: String,
+        /// The labels.
+        labels: Labels,
+    },
+}
+
+/// The event an intake becomes.
+pub struct Admitted {
+    /// The redacted event, ready to append.
+    pub event: Event,
+    /// How many alerts it holds (1 for a non-alert delivery or an emit).
+    pub alerts: usize,
+}
+
+/// Redacts everything `intake` carries and makes it the event to store.
+///
+/// Every string passes the redactor: alerts (summaries, labels and
+/// annotations with their keys, links, fingerprints), a webhook's type and
+/// summary, the spool file's name, the raw payload (key-aware, as JSON), an
+/// emitted message and its labels.
+pub fn admit(redactor: &Redactor, intake: Intake<'_>) -> Admitted {
+    match intake {
+        Intake::Delivery {
+            origin,
+            normalized,
+            raw,
+        } => delivery(redactor, origin, normalized, raw),
+        Intake::Emitted {
+            actor,
+            severity,
+            message,
+            mut labels,
+        } => {
+            redactor.redact_labels(&mut labels);
+            Admitted {
+                event: Event::Custom(Custom {
+                    actor: redact_actor(redactor, actor),
+                    severity,
+                    message: redactor.redact(&message).into_owned(),
+                    labels,
+                }),
+                alerts: 1,
+            }
+        }
+    }
+}
+
+fn delivery(
     redactor: &Redactor,
     origin: Origin<'_>,
     normalized: Normalized,
     raw: Option<&serde_json::Value>,
-) -> (Event, usize) {
+) -> Admitted {
     let raw = raw.map(|json| {
         let mut copy = json.clone();
         redactor.redact_json(&mut copy);
@@ -88,27 +155,30 @@ pub fn event(
         delivery_id,
         actor,
     } = origin;
+    let actor = redact_actor(redactor, actor);
     match normalized {
         Normalized::Alerts(mut alerts) => {
             for alert in &mut alerts {
                 redactor.redact_alert(alert);
             }
             let n = alerts.len();
-            let event = Event::AlertsIngested(AlertsIngested {
-                source: source.to_string(),
-                driver: driver.name().to_string(),
-                delivery_id,
-                actor,
-                alerts,
-                raw,
-            });
-            (event, n)
+            Admitted {
+                event: Event::AlertsIngested(AlertsIngested {
+                    source: source.to_string(),
+                    driver: driver.name().to_string(),
+                    delivery_id,
+                    actor,
+                    alerts,
+                    raw,
+                }),
+                alerts: n,
+            }
         }
         Normalized::Other {
             event_type,
             summary,
-        } => {
-            let event = Event::WebhookReceived(WebhookReceived {
+        } => Admitted {
+            event: Event::WebhookReceived(WebhookReceived {
                 source: source.to_string(),
                 driver: driver.name().to_string(),
                 delivery_id,
@@ -116,9 +186,21 @@ pub fn event(
                 event_type: redactor.redact(&event_type).into_owned(),
                 summary: redactor.redact(&summary).into_owned(),
                 raw,
-            });
-            (event, 1)
-        }
+            }),
+            alerts: 1,
+        },
+    }
+}
+
+/// The actor with the text an outsider chose (a spool file's name)
+/// redacted; the daemon's own identifiers are kept.
+fn redact_actor(redactor: &Redactor, actor: Actor) -> Actor {
+    match actor {
+        Actor::Spool { uid, file } => Actor::Spool {
+            uid,
+            file: redactor.redact(&file).into_owned(),
+        },
+        other => other,
     }
 }
 
@@ -152,18 +234,51 @@ mod tests {
             source: "ci",
             driver: DriverKind::Github,
             delivery_id: Some("d-1".into()),
-            actor: Actor::Daemon,
+            actor: Actor::Spool {
+                uid: 0,
+                file: "password=hunter2hunter2.json".into(),
+            },
         };
         let raw = serde_json::json!({"note": "password=hunter2hunter2"});
         let other = Normalized::Other {
             event_type: "push".into(),
             summary: "pushed with token=ghp_abcdefghijklmnopqrstuvwxyz0123456789".into(),
         };
-        let (event, n) = event(&redactor, origin(), other, Some(&raw));
-        assert_eq!(n, 1);
-        let stored = serde_json::to_string(&event).unwrap();
+        let admitted = admit(
+            &redactor,
+            Intake::Delivery {
+                origin: origin(),
+                normalized: other,
+                raw: Some(&raw),
+            },
+        );
+        assert_eq!(admitted.alerts, 1);
+        let stored = serde_json::to_string(&admitted.event).unwrap();
         assert!(!stored.contains("hunter2"), "{stored}");
         assert!(!stored.contains("ghp_abcdef"), "{stored}");
         assert!(stored.contains("[REDACTED:"), "{stored}");
+    }
+
+    #[test]
+    fn an_emitted_message_and_its_labels_are_redacted() {
+        let redactor = Redactor::default();
+        let admitted = admit(
+            &redactor,
+            Intake::Emitted {
+                actor: Actor::Daemon,
+                severity: Severity::Info,
+                message: "deploy with AKIAQCANARY7EXAMPLE2".into(),
+                labels: Labels::from([
+                    ("ctx".into(), "glpat-CANARYbbbbbbbbbbbbbbbb".into()),
+                    ("password".into(), "plain".into()),
+                ]),
+            },
+        );
+        let Event::Custom(custom) = &admitted.event else {
+            panic!("not a custom event");
+        };
+        assert_eq!(custom.message, "deploy with [REDACTED:aws_access_key]");
+        assert_eq!(custom.labels["ctx"], "[REDACTED:gitlab_token]");
+        assert_eq!(custom.labels["password"], "[REDACTED:password]");
     }
 }

@@ -104,3 +104,52 @@ pub fn ingest(
         body,
     )
 }
+
+/// `vigild --dev`'s generic source's Standard Webhooks key (its secret is
+/// `whsec_` and this, base64-encoded).
+pub const DEV_GENERIC_KEY: &[u8] = b"dev-only-generic-secret";
+
+/// The Standard Webhooks headers a sender signs `body` with under `key`:
+/// `webhook-id`, `webhook-timestamp` (`ts`, unix seconds) and
+/// `webhook-signature: v1,<base64 HMAC-SHA256 of id.ts.body>`.
+pub fn standard_webhooks_headers(
+    key: &[u8],
+    id: &str,
+    ts: u64,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("any key");
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    vec![
+        ("webhook-id".into(), id.into()),
+        ("webhook-timestamp".into(), ts.to_string()),
+        ("webhook-signature".into(), format!("v1,{sig}")),
+    ]
+}
+
+/// Now, unix seconds.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// [`ingest`] with owned extra headers.
+pub fn ingest_with(
+    addr: SocketAddr,
+    source: &str,
+    key: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let extra: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    ingest(addr, source, key, &extra, body)
+}

@@ -2,6 +2,7 @@
 //! (development mode or a given config), run `vigilctl` (also as another
 //! user), stop or kill the daemon, read its output.
 
+pub mod canary;
 pub mod http;
 pub mod receiver;
 pub mod smtp;

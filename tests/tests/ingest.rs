@@ -719,3 +719,105 @@ fn unsafe_or_broken_listeners_are_refused_at_start() {
     assert!(stderr.contains("ingestion TLS: tls_"), "{stderr}");
     assert!(!stderr.contains("vigild ready"), "{stderr}");
 }
+
+#[test]
+fn the_standard_webhooks_envelope_is_accepted_when_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    let addr = daemon.http_addr();
+    let key = dev_key(&daemon.state_dir);
+    let ingested = || {
+        json_lines(&ok(
+            &daemon.ctl(&["--json", "events", "list", "--kind", "ingest"])
+        ))
+    };
+
+    // The spec's own example: a webhook event of its type.
+    let example = br#"{"type":"user.created","timestamp":"2022-11-03T20:26:10.344522Z","data":{"id":"1f81eb52-5198-4599-803e-771906343485","type":"user"}}"#;
+    let r = post(
+        addr,
+        "generic",
+        &key,
+        &generic_headers("msg_envelope_1", now_secs(), example),
+        example,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 1);
+    let stored = ingested();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let event = &stored[0]["event"]["webhook_received"];
+    assert_eq!(event["source"], "generic", "{event}");
+    assert_eq!(event["driver"], "generic");
+    assert_eq!(event["event_type"], "user.created");
+    assert_eq!(event["delivery_id"], "msg_envelope_1");
+    assert_eq!(
+        event["summary"],
+        "user.created at 2022-11-03T20:26:10.344522Z"
+    );
+
+    // An envelope whose data is an alert is an alert, and opens an incident.
+    let alert = serde_json::json!({
+        "type": "alert.firing",
+        "timestamp": "2026-11-23T07:00:00Z",
+        "data": {"summary": "Queue stuck on mq-1", "severity": "critical", "labels": {"host": "mq-1"}},
+    })
+    .to_string();
+    let r = post(
+        addr,
+        "generic",
+        &key,
+        &generic_headers("msg_envelope_2", now_secs(), alert.as_bytes()),
+        alert.as_bytes(),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let stored = ingested();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let alerts = &stored[1]["event"]["alerts_ingested"]["alerts"];
+    assert_eq!(alerts[0]["summary"], "Queue stuck on mq-1", "{alerts}");
+    assert_eq!(alerts[0]["severity"], "critical");
+    let incidents = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])));
+    assert!(
+        incidents
+            .iter()
+            .any(|i| i["source"] == "generic" && i["summary"] == "Queue stuck on mq-1"),
+        "{incidents:?}"
+    );
+
+    // Vigil's own body still works.
+    let own = fixture("generic/alert.json");
+    let r = post(
+        addr,
+        "generic",
+        &key,
+        &generic_headers("msg_envelope_3", now_secs(), &own),
+        &own,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+
+    // A bad signature on an envelope is refused, and nothing is stored.
+    let ts = now_secs();
+    let mut forged = generic_headers("msg_envelope_4", ts, example);
+    forged[2].1 = generic_headers("msg_envelope_4", ts, b"{}")[2].1.clone();
+    let r = post(addr, "generic", &key, &forged, example);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(error_code(&r), "bad_signature");
+    // Signed for another id: the id is covered too.
+    let other_id = generic_headers("msg_envelope_5", ts, example);
+    let mut moved = generic_headers("msg_envelope_6", ts, example);
+    moved[2].1 = other_id[2].1.clone();
+    let r = post(addr, "generic", &key, &moved, example);
+    assert_eq!(r.status, 403, "{}", r.body);
+    // An envelope the spec would not write is refused by its field.
+    let typeless = br#"{"timestamp":"2022-11-03T20:26:10Z","data":{}}"#;
+    let r = post(
+        addr,
+        "generic",
+        &key,
+        &generic_headers("msg_envelope_7", now_secs(), typeless),
+        typeless,
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("type: missing"), "{}", r.body);
+    assert_eq!(ingested().len(), 3);
+    assert!(daemon.stop().success());
+}

@@ -863,3 +863,59 @@ fn a_pending_delivery_whose_receiver_was_removed_is_given_up_with_that_reason() 
     assert_eq!(down.received().len(), 1, "nothing sent after the reload");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn a_delivered_webhook_carries_the_incident_it_is_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let templated = Receiver::start();
+    let notify = format!(
+        r#"[notify]
+allow = ["127.0.0.1"]
+{}{FAST_RETRY}
+[[notify.receivers]]
+name = "ops"
+[[notify.receivers.webhook_configs]]
+url = "{}"
+secret = "{SECRET}"
+[[notify.receivers.webhook_configs]]
+url = "{}"
+secret = "{SECRET}"
+template = "incident"
+
+[notify.templates.incident]
+escape = "json"
+source = '{{% if incident %}}{{"id": "{{{{ incident.id }}}}", "state": "{{{{ incident.state }}}}", "source": "{{{{ incident.source }}}}", "summary": "{{{{ incident.summary }}}}"}}{{% else %}}{{"none": true}}{{% endif %}}'
+"#,
+        route("ops", BY_NAME),
+        hook.url("/default"),
+        templated.url("/templated"),
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = daemon.api_key();
+    send(&daemon, &key, &[(&[("alertname", "DiskFull")], "firing")]);
+    let default = hook.wait_for(1, WAIT)[0].json();
+    let custom = templated.wait_for(1, WAIT)[0].json();
+    let incidents = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])));
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let id = incidents[0]["id"].as_str().unwrap();
+    // The built-in body and an operator's template both see it.
+    assert_eq!(default["incident"]["id"], id, "{default}");
+    assert_eq!(default["incident"]["state"], "open");
+    assert_eq!(default["incident"]["source"], "am");
+    assert_eq!(default["incident"]["summary"], "test");
+    assert_eq!(
+        custom,
+        serde_json::json!({"id": id, "state": "open", "source": "am", "summary": "test"})
+    );
+    // The resolution is about the same incident, as it stands now.
+    send(&daemon, &key, &[(&[("alertname", "DiskFull")], "resolved")]);
+    let resolved = templated.wait_for(2, WAIT)[1].json();
+    assert_eq!(resolved["id"], id, "{resolved}");
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(
+        hook.wait_for(2, WAIT)[1].json()["incident"]["state"],
+        "resolved"
+    );
+    assert!(daemon.stop().success());
+}

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use vigil_store::{
-    Custom, Entry, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros,
-};
+use vigil_store::{Entry, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros};
 use vigilctl::{
     ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginsReport, Request, Response, StatusReport,
     VerifySummary, event_record, raw_entry,
@@ -259,13 +257,16 @@ impl Conn<'_> {
         labels: BTreeMap<String, String>,
     ) -> Served {
         check_emit(&message, &labels)?;
-        let event = Event::Custom(Custom {
-            actor: self.caller.actor(),
-            severity,
-            message,
-            labels,
-        });
-        let head = self.record("emit", event).await?;
+        let admitted = crate::intake::admit(
+            &self.shared.ingest.redactor,
+            crate::intake::Intake::Emitted {
+                actor: self.caller.actor(),
+                severity,
+                message,
+                labels,
+            },
+        );
+        let head = self.record("emit", admitted.event).await?;
         self.send(&Response::Appended { head }).await
     }
 

@@ -24,7 +24,7 @@ fn listing(k: &ApiKey) -> KeyListing {
 fn summary(i: &Incident) -> IncidentSummary {
     IncidentSummary {
         id: i.id.clone(),
-        state: state_name(i.state).into(),
+        state: i.state.name().into(),
         source: i.source.clone(),
         fingerprint: i.fingerprint.clone(),
         severity: i.severity,
@@ -36,14 +36,6 @@ fn summary(i: &Incident) -> IncidentSummary {
         fired: i.fired,
         reopened: i.reopened,
         flapping: i.flapping,
-    }
-}
-
-fn state_name(s: IncidentState) -> &'static str {
-    match s {
-        IncidentState::Open => "open",
-        IncidentState::Acked => "acked",
-        IncidentState::Resolved => "resolved",
     }
 }
 

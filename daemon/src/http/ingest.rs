@@ -8,7 +8,7 @@
 use super::error::ApiError;
 use super::{Peer, auth};
 use crate::config::Verify;
-use crate::intake::{self, Origin};
+use crate::intake::{self, Intake, Origin};
 use crate::state::Shared;
 use axum::Json;
 use axum::body::Body;
@@ -215,11 +215,23 @@ async fn accept(
         actor,
     };
     let raw = source_config.store_raw.then_some(&json);
-    let (event, accepted) = intake::event(&ingest.redactor, origin, normalized, raw);
-    let head = shared.log.append_async(&event).await.map_err(|e| {
-        tracing::error!("cannot store a delivery: {e}");
-        ApiError::unavailable("the event could not be stored; retry")
-    })?;
+    let admitted = intake::admit(
+        &ingest.redactor,
+        Intake::Delivery {
+            origin,
+            normalized,
+            raw,
+        },
+    );
+    let accepted = admitted.alerts;
+    let head = shared
+        .log
+        .append_async(&admitted.event)
+        .await
+        .map_err(|e| {
+            tracing::error!("cannot store a delivery: {e}");
+            ApiError::unavailable("the event could not be stored; retry")
+        })?;
     if let Some(claim) = claim {
         claim.accepted();
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use vigil_notify::channel::{HttpClient, SendError, email, pagerduty, slack, webhook};
-use vigil_notify::template::{self, Context};
+use vigil_notify::template::{self, Context, IncidentContext};
 use vigil_store::{AlertStatus, NotificationIntent, SecretValue, Severity};
 
 /// Why an attempt failed.
@@ -132,6 +132,9 @@ impl Channels {
             intent.group_labels.clone(),
             &intent.alerts,
         );
+        if let Some(incident) = incident(shared, intent).await {
+            context = context.with_incident(incident);
+        }
         if let Some(url) = &self.notify.external_url {
             context = context.with_external_url(url);
         }
@@ -257,6 +260,40 @@ fn worst(intent: &NotificationIntent) -> Severity {
         .map(|a| a.severity)
         .max()
         .unwrap_or(Severity::Warning)
+}
+
+/// The incident the notification is about, as the incident view has it
+/// now (so a retry shows an ack that came in between); `None` when the
+/// view tracks none of its alerts (a `notify test`) or cannot be read.
+async fn incident(shared: &Arc<Shared>, intent: &NotificationIntent) -> Option<IncidentContext> {
+    let shared = shared.clone();
+    let alerts = intent.alerts.clone();
+    // The views catch up with the log: a store read, off the async threads.
+    let found = tokio::task::spawn_blocking(move || {
+        shared.with_views(|views| {
+            views
+                .incidents
+                .of_notification(&alerts)
+                .map(|i| IncidentContext {
+                    id: i.id.clone(),
+                    state: i.state.name().to_string(),
+                    source: i.source.clone(),
+                    summary: i.summary.clone(),
+                })
+        })
+    })
+    .await;
+    match found {
+        Ok(Ok(incident)) => incident,
+        Ok(Err(e)) => {
+            tracing::warn!("the incident view cannot be read for a notification: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("the incident view cannot be read for a notification: {e}");
+            None
+        }
+    }
 }
 
 async fn resolve(shared: &Arc<Shared>, reference: &SecretRef) -> Result<SecretValue, AttemptError> {

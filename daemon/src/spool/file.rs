@@ -6,7 +6,7 @@
 //! sends the same file twice) is moved to `done/` without a second event.
 
 use crate::config::SpoolConfig;
-use crate::intake::{self, Origin};
+use crate::intake::{self, Admitted, Intake, Origin};
 use crate::state::Shared;
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
@@ -85,7 +85,6 @@ pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolCon
         Ok(normalized) => normalized,
         Err(e) => return Outcome::Failed(format!("{driver} payload: {e}")),
     };
-    let redactor = &shared.ingest.redactor;
     let file: String = name
         .to_string_lossy()
         .chars()
@@ -95,12 +94,16 @@ pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolCon
         source,
         driver,
         delivery_id: Some(id),
-        actor: Actor::Spool {
-            uid,
-            file: redactor.redact(&file).into_owned(),
-        },
+        actor: Actor::Spool { uid, file },
     };
-    let (event, alerts) = intake::event(redactor, origin, normalized, None);
+    let Admitted { event, alerts } = intake::admit(
+        &shared.ingest.redactor,
+        Intake::Delivery {
+            origin,
+            normalized,
+            raw: None,
+        },
+    );
     match shared.log.append_async(&event).await {
         Ok(head) => {
             claim.accepted();

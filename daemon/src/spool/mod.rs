@@ -90,7 +90,12 @@ async fn drain(shared: &Shared, dirs: &SpoolDirs) {
             return;
         }
         let path = dirs.incoming.join(&name);
-        let shown = name.to_string_lossy().into_owned();
+        // The name is the writer's text: logged as it is stored, redacted.
+        let shown = shared
+            .ingest
+            .redactor
+            .redact(&name.to_string_lossy())
+            .into_owned();
         let outcome = file::ingest(shared, &path, &name, &spool).await;
         let moved = {
             let dirs = dirs.clone();

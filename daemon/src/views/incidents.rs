@@ -34,6 +34,17 @@ pub enum IncidentState {
     Resolved,
 }
 
+impl IncidentState {
+    /// `open`, `acked` or `resolved`, as listings and templates say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentState::Open => "open",
+            IncidentState::Acked => "acked",
+            IncidentState::Resolved => "resolved",
+        }
+    }
+}
+
 /// One note or action by an operator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Annotation {
@@ -237,6 +248,40 @@ impl IncidentView {
         }
     }
 
+    /// The incident a notification about `alerts` (firing first, as intents
+    /// hold them) is about: the incident of the first alert that has one.
+    ///
+    /// Intents do not record an alert's source, so incidents are found by
+    /// fingerprint; when sources share a fingerprint, the incident whose
+    /// state agrees with the alert's status (a firing alert's is not
+    /// resolved) wins, then the one updated last. One pass over the
+    /// incidents, whatever the number of alerts.
+    pub fn of_notification(&self, alerts: &[Alert]) -> Option<&Incident> {
+        let wanted: HashMap<&str, usize> = alerts
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, a)| (a.fingerprint.as_str(), i))
+            .collect();
+        // Per alert index: the best incident so far.
+        let mut best: BTreeMap<usize, &Incident> = BTreeMap::new();
+        for inc in self.incidents.values() {
+            let Some(&i) = wanted.get(inc.fingerprint.as_str()) else {
+                continue;
+            };
+            let firing = alerts[i].status == AlertStatus::Firing;
+            let rank = |inc: &Incident| {
+                let agrees = (inc.state != IncidentState::Resolved) == firing;
+                (agrees, inc.updated_at)
+            };
+            let better = best.get(&i).is_none_or(|b| rank(inc) > rank(b));
+            if better {
+                best.insert(i, inc);
+            }
+        }
+        best.into_values().next()
+    }
+
     /// Incidents in a state (all when `None`), newest first.
     pub fn list(&self, state: Option<IncidentState>) -> Vec<&Incident> {
         let mut out: Vec<&Incident> = self
@@ -325,6 +370,56 @@ mod tests {
         );
         assert_eq!(v.incidents.len(), 2);
         assert_eq!(v.list(Some(IncidentState::Open)).len(), 2);
+    }
+
+    #[test]
+    fn a_notification_is_about_its_first_alert_with_an_incident() {
+        let mut v = IncidentView::default();
+        let from = |source: &str, alerts| match ingest(alerts) {
+            Event::AlertsIngested(mut a) => {
+                a.source = source.into();
+                Event::AlertsIngested(a)
+            }
+            _ => unreachable!(),
+        };
+        v.apply(
+            &seal(10, 1),
+            Some(&from("am", vec![alert("a", AlertStatus::Firing)])),
+        );
+        v.apply(
+            &seal(11, 2),
+            Some(&from("am", vec![alert("b", AlertStatus::Firing)])),
+        );
+        let unknown = alert("new", AlertStatus::Firing);
+        let b = alert("b", AlertStatus::Firing);
+        let a = alert("a", AlertStatus::Firing);
+        // The first alert that has one, not the first tracked incident.
+        let found = v.of_notification(&[unknown.clone(), b.clone(), a.clone()]);
+        assert_eq!(found.map(|i| i.id.as_str()), Some("11"));
+        assert!(v.of_notification(&[unknown]).is_none());
+        assert!(v.of_notification(&[]).is_none());
+        // Another source with the same fingerprint, resolved there: a firing
+        // alert is about the open incident, a resolved one about the
+        // resolved incident.
+        v.apply(
+            &seal(12, 3),
+            Some(&from("grafana", vec![alert("a", AlertStatus::Firing)])),
+        );
+        v.apply(
+            &seal(13, 4),
+            Some(&from("grafana", vec![alert("a", AlertStatus::Resolved)])),
+        );
+        let found = v.of_notification(std::slice::from_ref(&a)).unwrap();
+        assert_eq!((found.id.as_str(), found.source.as_str()), ("10", "am"));
+        let resolved = alert("a", AlertStatus::Resolved);
+        let found = v.of_notification(&[resolved]).unwrap();
+        assert_eq!(found.id, "12");
+        // Both open: the one updated last.
+        v.apply(
+            &seal(14, 5),
+            Some(&from("grafana", vec![alert("a", AlertStatus::Firing)])),
+        );
+        assert_eq!(v.of_notification(&[a]).unwrap().id, "12");
     }
 
     #[test]

@@ -9,7 +9,13 @@
 //! timestamp must be within the tolerance in both directions; `webhook-id`
 //! is the delivery id.
 //!
-//! Body: `{"alerts":[ALERT,…]}` or one ALERT, where ALERT is
+//! Body: the Standard Webhooks envelope
+//! `{"type": "…", "timestamp": "RFC 3339", "data": {…}}` (`type` and `data`
+//! required), whose `data` is Vigil's body below when it has `summary` or
+//! `alerts` (then it is alerts) and anything else otherwise (then it is a
+//! webhook event of that `type`, stored with its summary `TYPE at
+//! TIMESTAMP`); or Vigil's body itself, `{"alerts":[ALERT,…]}` or one
+//! ALERT, where ALERT is
 //!
 //! ```json
 //! {
@@ -25,8 +31,10 @@
 //! }
 //! ```
 //!
-//! Strict: unknown fields are refused, so a typo (`"lables"`) is an error
-//! rather than an alert silently missing its labels.
+//! Strict: unknown fields (of the envelope, and of Vigil's body) are
+//! refused, so a typo (`"lables"`) is an error rather than an alert
+//! silently missing its labels. What an envelope's other `data` holds is
+//! not read.
 
 use super::shape::{self, Obj, err, object};
 use super::signature::{self, any_mac_matches};
@@ -46,6 +54,10 @@ pub(super) const SIGNATURE_HEADER: &str = "webhook-signature";
 const SECRET_PREFIX: &str = "whsec_";
 /// Most signatures considered in one header.
 const MAX_SIGNATURES: usize = 16;
+/// The fields of a Standard Webhooks envelope.
+const ENVELOPE: [&str; 3] = ["type", "timestamp", "data"];
+/// Longest envelope `type`, in bytes.
+const MAX_TYPE_BYTES: usize = 128;
 /// The fields of one alert.
 const FIELDS: [&str; 9] = [
     "summary",
@@ -134,18 +146,69 @@ pub(super) fn delivery_id(delivery: &Delivery<'_>) -> Option<String> {
 /// See [`super::DriverKind::normalize`].
 pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeError> {
     let root = object(delivery.json, "")?;
-    if root.get("alerts").is_none() {
-        return Ok(Normalized::Alerts(vec![alert(&root)?]));
+    // Neither field is one of Vigil's own: a body with either is an
+    // envelope (and says so in its errors).
+    if root.entries().any(|(k, _)| k == "type" || k == "data") {
+        return envelope(&root);
     }
-    root.deny_unknown(&["alerts"])?;
-    let path = root.at("alerts");
-    let items = shape::alert_items(root.array("alerts")?, &path)?;
+    alerts(&root)
+}
+
+/// Vigil's own body: `{"alerts":[ALERT,…]}` or one ALERT.
+fn alerts(obj: &Obj<'_>) -> Result<Normalized, ShapeError> {
+    if obj.get("alerts").is_none() {
+        return Ok(Normalized::Alerts(vec![alert(obj)?]));
+    }
+    obj.deny_unknown(&["alerts"])?;
+    let path = obj.at("alerts");
+    let items = shape::alert_items(obj.array("alerts")?, &path)?;
     items
         .iter()
         .enumerate()
         .map(|(i, item)| alert(&object(item, shape::index(&path, i))?))
         .collect::<Result<Vec<_>, _>>()
         .map(Normalized::Alerts)
+}
+
+/// The Standard Webhooks envelope, `{"type", "timestamp", "data"}`: alerts
+/// when `data` is Vigil's body (it has `summary` or `alerts`), otherwise
+/// a webhook event of that type.
+fn envelope(root: &Obj<'_>) -> Result<Normalized, ShapeError> {
+    root.deny_unknown(&ENVELOPE)?;
+    let event_type = event_type(root)?;
+    // Checked as the spec's RFC 3339 time; the sender's text is kept.
+    let timestamp = root.opt_text("timestamp")?;
+    root.opt_time("timestamp")?;
+    let data = root.obj("data")?;
+    if data.entries().any(|(k, _)| k == "summary" || k == "alerts") {
+        return alerts(&data);
+    }
+    let summary = match timestamp {
+        Some(at) => format!("{event_type} at {at}"),
+        None => event_type.clone(),
+    };
+    Ok(Normalized::Other {
+        event_type,
+        summary,
+    })
+}
+
+/// The envelope's `type`: 1 to [`MAX_TYPE_BYTES`] printable ASCII
+/// characters without spaces (`user.created`, `invoice.paid`).
+fn event_type(root: &Obj<'_>) -> Result<String, ShapeError> {
+    let value = root.str("type")?.trim();
+    let fits =
+        (1..=MAX_TYPE_BYTES).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        Ok(value.to_owned())
+    } else {
+        Err(err(
+            &root.at("type"),
+            &format!(
+                "expected an event type of 1 to {MAX_TYPE_BYTES} printable ASCII characters without spaces"
+            ),
+        ))
+    }
 }
 
 fn alert(obj: &Obj<'_>) -> Result<Alert, ShapeError> {

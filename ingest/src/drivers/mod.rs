@@ -93,7 +93,8 @@ pub enum DriverKind {
     Jenkins,
     /// PagerDuty v3 webhook subscriptions.
     Pagerduty,
-    /// Standard Webhooks carrying Vigil's own alert JSON.
+    /// Standard Webhooks: its envelope (alerts when `data` is Vigil's alert
+    /// JSON, else a webhook event of its `type`) or Vigil's alert JSON.
     Generic,
 }
 

@@ -113,6 +113,13 @@ impl Redactor {
         structured::redact_alert(&self.engine, alert);
     }
 
+    /// Redacts a label or annotation map in place: keys as text, values
+    /// under secret-named keys whole (as in
+    /// [`redact_json`](Self::redact_json)), other values as text.
+    pub fn redact_labels(&self, labels: &mut vigil_store::Labels) {
+        structured::redact_labels(&self.engine, labels);
+    }
+
     /// The kinds this redactor knows, built-in first, each once.
     pub fn kinds(&self) -> Vec<&str> {
         self.engine.kinds()

@@ -102,7 +102,7 @@ fn redact_object_keys(
 
 /// Redacts a label or annotation map: keys as text, values under
 /// secret-named keys whole, other values as text.
-fn redact_labels(engine: &Engine, labels: &mut BTreeMap<String, String>) {
+pub(super) fn redact_labels(engine: &Engine, labels: &mut BTreeMap<String, String>) {
     let old = std::mem::take(labels);
     for (key, mut value) in old {
         match sensitive_kind(&key) {

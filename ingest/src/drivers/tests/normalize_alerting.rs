@@ -329,6 +329,77 @@ fn generic_batch_of_three() {
 }
 
 #[test]
+fn generic_standard_webhooks_envelope() {
+    const G: DriverKind = DriverKind::Generic;
+    // The spec's example: not an alert, a webhook event of its type.
+    let example = json!({
+        "type": "user.created",
+        "timestamp": "2022-11-03T20:26:10.344522Z",
+        "data": {"id": "1f81eb52-5198-4599-803e-771906343485", "type": "user", "nested": {"a": [1]}},
+    });
+    assert_eq!(
+        Req::json(&example).other(G),
+        (
+            "user.created".to_string(),
+            "user.created at 2022-11-03T20:26:10.344522Z".to_string()
+        )
+    );
+    let untimed = json!({"type": "invoice.paid", "data": {}});
+    assert_eq!(Req::json(&untimed).other(G).1, "invoice.paid");
+    // Alerts when `data` is Vigil's body: one alert or a batch, the same
+    // alerts as without the envelope.
+    let one =
+        json!({"type": "alert", "timestamp": "2025-01-23T01:30:00Z", "data": value(GENERIC_ALERT)});
+    assert_eq!(
+        Req::json(&one).alert(G),
+        Req::raw(GENERIC_ALERT.as_bytes()).alert(G)
+    );
+    let batch = json!({"type": "alerts", "data": value(GENERIC_BATCH)});
+    assert_eq!(
+        Req::json(&batch).alerts(G),
+        Req::raw(GENERIC_BATCH.as_bytes()).alerts(G)
+    );
+    // Strict where it reads: the envelope's fields, the alert in `data`.
+    let cases = [
+        (
+            json!({"type": "a.b", "data": {}, "extra": 1}),
+            "body: unknown field",
+        ),
+        (json!({"data": {}}), "type: missing"),
+        (
+            json!({"type": "a b", "data": {}}),
+            "type: expected an event type",
+        ),
+        (
+            json!({"type": "", "data": {}}),
+            "type: expected an event type",
+        ),
+        (json!({"type": 7, "data": {}}), "type: expected a string"),
+        (json!({"type": "a.b"}), "data: missing"),
+        (
+            json!({"type": "a.b", "data": [1]}),
+            "data: expected a JSON object",
+        ),
+        (
+            json!({"type": "a.b", "timestamp": "yesterday", "data": {}}),
+            "timestamp: expected an RFC 3339 time",
+        ),
+        (
+            json!({"type": "a.b", "data": {"summary": "x", "lables": {}}}),
+            "data: unknown field",
+        ),
+        (
+            json!({"type": "a.b", "data": {"summary": ""}}),
+            "data.summary: expected a non-empty string",
+        ),
+    ];
+    for (body, expected) in cases {
+        let message = Req::json(&body).shape_error(G);
+        assert!(message.starts_with(expected), "{body}: {message}");
+    }
+}
+
+#[test]
 fn every_fixture_normalizes_identically_twice_with_meaningful_summaries() {
     for fixture in super::fixtures() {
         let first = fixture.req().normalize(fixture.kind);
