@@ -31,6 +31,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         config_file(&shared, &mut out);
         access(&shared, &mut out);
         verification(&shared, &mut out);
+        tail_lost(&shared, &mut out);
         crate::doctor_secrets::master_key(&shared, &mut out);
         crate::doctor_secrets::sources(&shared, &mut out);
         crate::doctor_spool::spool(&shared, &mut out);
@@ -233,6 +234,31 @@ fn access(shared: &Shared, out: &mut Vec<Finding>) {
             "map operators in [access.users] or [access.groups]",
         ));
     }
+}
+
+fn tail_lost(shared: &Shared, out: &mut Vec<Finding>) {
+    let Ok(Some(lost)) = shared.with_views(|v| v.status.tail_lost) else {
+        return;
+    };
+    let detail = if lost.recorded_seq == 0 {
+        "its record of the head was missing".to_string()
+    } else {
+        format!(
+            "entries after seq {} up to {} are gone, and seqs from {} on now name other entries",
+            lost.found_seq,
+            lost.recorded_seq,
+            lost.found_seq + 1
+        )
+    };
+    out.push(finding(
+        "truncation",
+        Sev::Warning,
+        format!(
+            "the store was opened with --accept-truncation (seq {}): it ended at seq {}, before the head it recorded; {detail}",
+            lost.seq, lost.found_seq
+        ),
+        "find out who removed them (restored backup, disk repair, intrusion); journal anchors past the loss no longer verify: vigilctl events show the tail_lost entry",
+    ));
 }
 
 fn verification(shared: &Shared, out: &mut Vec<Finding>) {

@@ -58,6 +58,11 @@ struct Args {
     /// Ingestion address (development mode; port 0 picks a free one).
     #[arg(long, value_name = "ADDR", requires = "dev")]
     listen: Option<std::net::SocketAddr>,
+    /// Open a store whose newest entries are gone (it ends before the head
+    /// it recorded) and go on from there, recording the loss in the log.
+    /// Without it such a store is refused.
+    #[arg(long)]
+    accept_truncation: bool,
 }
 
 /// Loads the configuration the arguments ask for.
@@ -157,6 +162,7 @@ fn main() -> ExitCode {
         config_path,
         config_bytes,
         dev: args.dev,
+        accept_truncation: args.accept_truncation,
     };
     match runtime.block_on(runtime::run(options, activation)) {
         Ok(true) => ExitCode::SUCCESS,

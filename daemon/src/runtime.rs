@@ -31,6 +31,8 @@ pub struct Options {
     pub config_bytes: Vec<u8>,
     /// Development mode.
     pub dev: bool,
+    /// `--accept-truncation`: open a store that lost its tail, and record it.
+    pub accept_truncation: bool,
 }
 
 /// Runs until told to stop; `Ok(false)` means a fatal store error stopped it.
@@ -43,7 +45,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     let config = options.config;
     let state_dir = prepare_state_dir(&config.daemon.state_dir)?;
     let (head_tx, head_rx) = watch::channel(vigil_store::Head::EMPTY);
-    let log = open_store(&config, head_tx)?;
+    let log = open_store(&config, head_tx, options.accept_truncation)?;
     let secrets = crate::secrets::Secrets::start(&config, options.dev, &log)?;
     let tls = if config.http.enabled {
         crate::http::tls_acceptor(&config.http)?
@@ -265,12 +267,17 @@ fn prepare_state_dir(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens the store, creating it (and writing the verification key) on first start.
-fn open_store(config: &Config, head: watch::Sender<vigil_store::Head>) -> anyhow::Result<Log> {
+fn open_store(
+    config: &Config,
+    head: watch::Sender<vigil_store::Head>,
+    accept_truncation: bool,
+) -> anyhow::Result<Log> {
     let dir = config.store_dir();
     let options = LogOptions {
         on_commit: Some(Arc::new(move |h: &vigil_store::Head| {
             head.send_replace(*h);
         })),
+        accept_truncation,
         ..LogOptions::default()
     };
     let log = if dir.exists() {
@@ -287,7 +294,7 @@ fn open_store(config: &Config, head: watch::Sender<vigil_store::Head>) -> anyhow
         log
     };
     log.map_err(|e| match e {
-        StoreError::Locked { .. } => anyhow::anyhow!("{e}"),
+        StoreError::Locked { .. } | StoreError::Truncated { .. } => anyhow::anyhow!("{e}"),
         other => {
             anyhow::Error::new(other).context(format!("opening the store at {}", dir.display()))
         }

@@ -102,6 +102,18 @@ impl Daemon {
         Daemon::spawn(cmd, state.join("control.sock"), state)
     }
 
+    /// `vigild --dev --state-dir DIR EXTRA...`, run in `cwd`; waits for "ready".
+    pub fn dev_with(cwd: &Path, state_dir: &Path, extra: &[&str]) -> Daemon {
+        let mut cmd = Command::new(bin("vigild"));
+        cmd.args(["--dev", "--listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(state_dir)
+            .args(extra)
+            .current_dir(cwd);
+        let state = cwd.join(state_dir);
+        Daemon::spawn(cmd, state.join("control.sock"), state)
+    }
+
     /// `vigild --config FILE`; waits until the socket answers.
     pub fn with_config(config: &Path, socket: &Path, state_dir: &Path) -> Daemon {
         let mut cmd = Command::new(bin("vigild"));
