@@ -5,7 +5,8 @@
 //! opens with [`Hello`] naming its protocol version; the server answers
 //! [`HelloReply`] (welcome, with the caller's identity and role, or a
 //! rejection such as a version mismatch). Then each [`Request`] is answered
-//! by one or more [`Response`] frames (streams end with [`Response::End`]).
+//! by one or more [`Response`] frames (streams end with [`Response::End`];
+//! listings, whose pages each fit a frame, with [`Response::ListEnd`]).
 //!
 //! The caller's identity is never claimed by the client: the daemon reads
 //! it from the socket (`SO_PEERCRED`) and maps it to a role ([`access`]).

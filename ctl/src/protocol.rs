@@ -10,7 +10,11 @@ use vigil_store::{
 
 /// Version of this protocol. A peer speaking another version is refused
 /// with [`ErrorCode::VersionMismatch`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Items per page frame a listing aims for (in bytes of JSON); one item may
+/// take up to [`MAX_FRAME`](crate::frame::MAX_FRAME) less an envelope's room.
+pub const PAGE_TARGET: usize = 256 * 1024;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,14 +77,15 @@ pub enum Request {
         /// Labels.
         labels: BTreeMap<String, String>,
     },
-    /// A page of events.
+    /// Events, oldest first: a listing ([`Response::Events`] pages, then
+    /// [`Response::ListEnd`]) of the entries up to the head when it began.
     Events {
         /// Only this kind.
         kind: Option<EventKind>,
-        /// Start at this seq (oldest first) ...
+        /// Start at this seq and take the first `limit` ...
         from: Option<u64>,
-        /// ... or take the newest `limit` (when `from` is absent).
-        limit: u32,
+        /// ... or, without `from`, the newest `limit`; none: every one.
+        limit: Option<u64>,
     },
     /// Events from `from` on, then every new one as it is committed (a
     /// stream of [`Response::Events`] that ends only when the client hangs up).
@@ -123,8 +128,13 @@ pub enum Request {
         /// Value.
         value: WireSecret,
     },
-    /// Secrets' metadata; never values.
-    SecretsList,
+    /// Secrets' metadata, by name; never values. A listing:
+    /// [`Response::SecretsSource`], [`Response::Secrets`] pages,
+    /// [`Response::ListEnd`].
+    SecretsList {
+        /// At most this many (none: all).
+        limit: Option<u64>,
+    },
     /// Delete a secret.
     SecretsDelete {
         /// Name.
@@ -149,17 +159,24 @@ pub enum Request {
         /// Lifetime in seconds (none: until revoked).
         expires_in_secs: Option<u64>,
     },
-    /// Every API key (digests never leave the daemon).
-    KeysList,
+    /// API keys by id (digests never leave the daemon). A listing:
+    /// [`Response::Keys`] pages, [`Response::ListEnd`].
+    KeysList {
+        /// At most this many (none: all).
+        limit: Option<u64>,
+    },
     /// Revoke an API key.
     KeysRevoke {
         /// Its id (or display prefix).
         id: String,
     },
-    /// Incidents, newest first.
+    /// Incidents, newest first. A listing: [`Response::Incidents`] pages,
+    /// [`Response::ListEnd`].
     Incidents {
         /// Only `open`, `acked` or `resolved`.
         state: Option<String>,
+        /// At most this many (none: all).
+        limit: Option<u64>,
     },
     /// One incident and its alert history.
     IncidentShow {
@@ -186,26 +203,31 @@ pub enum Request {
         /// Why (required).
         comment: String,
     },
-    /// Silences: pending and active, or also recently ended.
+    /// Silences: pending and active, or also recently ended. A listing:
+    /// [`Response::Silences`] pages, [`Response::ListEnd`].
     SilencesList {
         /// Include ended silences.
         all: bool,
+        /// At most this many (none: all).
+        limit: Option<u64>,
     },
     /// End a silence now.
     SilencesExpire {
         /// Its id.
         id: String,
     },
-    /// Notification deliveries, newest first.
+    /// Notification deliveries, newest first. A listing:
+    /// [`Response::DeliveryTotals`], [`Response::Deliveries`] pages,
+    /// [`Response::ListEnd`].
     DeliveriesList {
         /// Only `pending` (intended, attempting or failed), `intended`,
         /// `attempting`, `sent`, `failed` or `given_up`.
         state: Option<String>,
         /// Only this receiver.
         receiver: Option<String>,
-        /// At most this many (default [`DELIVERIES_DEFAULT_LIMIT`], at most
-        /// [`DELIVERIES_MAX_LIMIT`]).
-        limit: Option<u32>,
+        /// At most this many (none: all; `vigilctl` asks for
+        /// [`DELIVERIES_DEFAULT_LIMIT`] unless told otherwise).
+        limit: Option<u64>,
     },
     /// Send a test notification to a receiver (recorded as an intent, then
     /// delivered like any other).
@@ -215,10 +237,8 @@ pub enum Request {
     },
 }
 
-/// Deliveries listed when [`Request::DeliveriesList`] gives no limit.
-pub const DELIVERIES_DEFAULT_LIMIT: u32 = 100;
-/// The most deliveries one [`Request::DeliveriesList`] returns.
-pub const DELIVERIES_MAX_LIMIT: u32 = 10_000;
+/// Deliveries `vigilctl deliveries list` asks for without `--limit`.
+pub const DELIVERIES_DEFAULT_LIMIT: u64 = 100;
 /// The values [`Request::DeliveriesList`] accepts for `state`.
 pub const DELIVERY_STATES: [&str; 6] = [
     "pending",
@@ -242,12 +262,12 @@ impl Request {
                 Permission::read(Area::Audit)
             }
             Request::Reload => Permission::write(Area::Config),
-            Request::SecretsList => Permission::read(Area::Secrets),
+            Request::SecretsList { .. } => Permission::read(Area::Secrets),
             Request::SecretsSet { .. }
             | Request::SecretsDelete { .. }
             | Request::SecretsRotate
             | Request::SecretsRewrap { .. } => Permission::write(Area::Secrets),
-            Request::KeysList => Permission::read(Area::Keys),
+            Request::KeysList { .. } => Permission::read(Area::Keys),
             Request::KeysCreate { .. } | Request::KeysRevoke { .. } => {
                 Permission::write(Area::Keys)
             }
@@ -297,12 +317,12 @@ impl Request {
             Request::Doctor => "doctor",
             Request::Reload => "reload",
             Request::SecretsSet { .. } => "secrets.set",
-            Request::SecretsList => "secrets.list",
+            Request::SecretsList { .. } => "secrets.list",
             Request::SecretsDelete { .. } => "secrets.delete",
             Request::SecretsRotate => "secrets.rotate",
             Request::SecretsRewrap { .. } => "secrets.rewrap",
             Request::KeysCreate { .. } => "keys.create",
-            Request::KeysList => "keys.list",
+            Request::KeysList { .. } => "keys.list",
             Request::KeysRevoke { .. } => "keys.revoke",
             Request::Incidents { .. } => "incidents.list",
             Request::IncidentShow { .. } => "incidents.show",
@@ -327,7 +347,7 @@ pub enum Response {
         /// Its chain position.
         head: Head,
     },
-    /// A page of events (also the frames of a follow stream).
+    /// A page of events (of a listing, or of a follow stream).
     Events {
         /// Events in seq order.
         events: Vec<EventRecord>,
@@ -365,12 +385,15 @@ pub enum Response {
         /// What happened.
         message: String,
     },
-    /// To [`Request::SecretsList`].
+    /// First frame of a [`Request::SecretsList`] listing.
+    SecretsSource {
+        /// Where the master key came from (`None`: no master key).
+        master_key: Option<String>,
+    },
+    /// A page of secrets.
     Secrets {
         /// By name.
         secrets: Vec<SecretListing>,
-        /// Where the master key came from (`None`: no master key).
-        master_key: Option<String>,
     },
     /// A secrets change is done (and recorded).
     SecretsChanged {
@@ -384,12 +407,12 @@ pub enum Response {
         /// The raw key.
         secret: WireSecret,
     },
-    /// To [`Request::KeysList`].
+    /// A page of API keys.
     Keys {
         /// By id.
         keys: Vec<KeyListing>,
     },
-    /// To [`Request::Incidents`].
+    /// A page of incidents.
     Incidents {
         /// Newest first.
         incidents: Vec<IncidentSummary>,
@@ -403,27 +426,48 @@ pub enum Response {
         /// The events that carried its alerts, oldest first.
         history: Vec<EventRecord>,
     },
-    /// To [`Request::SilencesList`].
+    /// A page of silences.
     Silences {
         /// Oldest first.
         silences: Vec<SilenceListing>,
     },
-    /// To [`Request::DeliveriesList`].
+    /// First frame of a [`Request::DeliveriesList`] listing: counts since
+    /// the log began (or its retention checkpoint).
+    DeliveryTotals(DeliveryTotals),
+    /// A page of deliveries.
     Deliveries {
         /// Newest first.
         deliveries: Vec<DeliveryListing>,
-        /// Counts since the log began (or its retention checkpoint).
-        totals: DeliveryTotals,
     },
     /// A change is done (and recorded).
     Done {
         /// What happened.
         message: String,
     },
+    /// Last frame of a listing.
+    ListEnd(ListEnd),
     /// End of a stream.
     End,
     /// The request failed.
     Error(ErrorBody),
+}
+
+/// How a listing ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListEnd {
+    /// Items in the pages before this frame.
+    pub listed: u64,
+    /// Set when the listing stopped at the caller's limit while more matched.
+    pub truncated: Option<Truncated>,
+}
+
+/// A listing stopped at its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncated {
+    /// The limit asked for.
+    pub limit: u64,
+    /// How many matched in all, when the daemon could count them cheaply.
+    pub matching: Option<u64>,
 }
 
 /// One silence, as listed.
@@ -838,7 +882,17 @@ mod tests {
             Request::Events {
                 kind: Some(EventKind::Auth),
                 from: None,
-                limit: 10,
+                limit: Some(10),
+            },
+            Request::Incidents {
+                state: Some("open".into()),
+                limit: None,
+            },
+            Request::KeysList { limit: Some(3) },
+            Request::SecretsList { limit: None },
+            Request::SilencesList {
+                all: true,
+                limit: Some(1),
             },
             Request::Verify {
                 deep: true,
@@ -893,6 +947,13 @@ mod tests {
         })
         .unwrap();
         assert_eq!(json, r#"{"request":"notify_test","receiver":"ops"}"#);
+        let totals = Response::DeliveryTotals(DeliveryTotals {
+            pending: 1,
+            sent: 4,
+            given_up: 1,
+            failed_attempts: 6,
+            intended: 6,
+        });
         let answer = Response::Deliveries {
             deliveries: vec![DeliveryListing {
                 id: "n1-0".into(),
@@ -910,17 +971,19 @@ mod tests {
                 updated_at: 2,
                 detail: "HTTP 503 (retry in 20s)".into(),
             }],
-            totals: DeliveryTotals {
-                pending: 1,
-                sent: 4,
-                given_up: 1,
-                failed_attempts: 6,
-                intended: 6,
-            },
         };
-        let bytes = crate::frame::encode(&answer).unwrap();
-        let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
-        assert_eq!(back, answer);
+        let end = Response::ListEnd(ListEnd {
+            listed: 1,
+            truncated: Some(Truncated {
+                limit: 1,
+                matching: Some(9),
+            }),
+        });
+        for frame in [totals, answer, end] {
+            let bytes = crate::frame::encode(&frame).unwrap();
+            let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
+            assert_eq!(back, frame);
+        }
     }
 
     #[test]

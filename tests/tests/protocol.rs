@@ -48,8 +48,12 @@ fn a_version_mismatch_is_refused_clearly_by_the_server() {
         HelloReply::Rejected { error } => {
             assert_eq!(error.code, ErrorCode::VersionMismatch);
             assert!(
-                error.message.contains("control protocol 1")
-                    && error.message.contains("test speaks 2"),
+                error
+                    .message
+                    .contains(&format!("control protocol {PROTOCOL_VERSION}"))
+                    && error
+                        .message
+                        .contains(&format!("test speaks {}", PROTOCOL_VERSION + 1)),
                 "{}",
                 error.message
             );
@@ -62,7 +66,7 @@ fn a_version_mismatch_is_refused_clearly_by_the_server() {
 
 #[test]
 fn a_version_mismatch_is_refused_clearly_by_the_client() {
-    // A fake server that speaks protocol 2.
+    // A fake server that speaks the next protocol.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fake.sock");
     let listener = UnixListener::bind(&path).unwrap();
@@ -80,7 +84,7 @@ fn a_version_mismatch_is_refused_clearly_by_the_client() {
         frame::write(
             &mut s,
             &HelloReply::Welcome {
-                protocol: 2,
+                protocol: PROTOCOL_VERSION + 1,
                 server: "vigild 9.0".into(),
                 identity,
             },
@@ -97,8 +101,10 @@ fn a_version_mismatch_is_refused_clearly_by_the_client() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("vigild 9.0 speaks control protocol 2")
-            && err.contains(&format!("speaks {PROTOCOL_VERSION}")),
+        err.contains(&format!(
+            "vigild 9.0 speaks control protocol {}",
+            PROTOCOL_VERSION + 1
+        )) && err.contains(&format!("speaks {PROTOCOL_VERSION}")),
         "{err}"
     );
 }

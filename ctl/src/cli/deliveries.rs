@@ -2,11 +2,13 @@
 //! is still trying, or gave up on; and a test notification to a receiver.
 
 use super::incidents::done;
-use super::output::{Out, table};
-use super::{Failure, unexpected};
+use super::output::{Out, Table};
+use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use std::time::Duration;
-use vigilctl::{Client, DeliveryListing, DeliveryTotals, Request, Response};
+use vigilctl::{
+    Client, DELIVERIES_DEFAULT_LIMIT, DeliveryListing, DeliveryTotals, Request, Response,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum DeliveriesCommand {
@@ -19,9 +21,13 @@ pub enum DeliveriesCommand {
         /// Only this receiver.
         #[arg(long)]
         receiver: Option<String>,
-        /// How many (default 100, at most 10000).
+        /// How many, newest first (vigilctl says so on stderr when more
+        /// match).
+        #[arg(long, default_value_t = DELIVERIES_DEFAULT_LIMIT, conflicts_with = "all")]
+        limit: u64,
+        /// Every matching delivery.
         #[arg(long)]
-        limit: Option<u32>,
+        all: bool,
     },
 }
 
@@ -52,33 +58,31 @@ fn cause(d: &DeliveryListing) -> String {
     }
 }
 
-fn rows(deliveries: &[DeliveryListing]) -> Vec<Vec<String>> {
-    let mut rows = vec![vec![
-        "ID".into(),
-        "RECEIVER".into(),
-        "INTEGRATION".into(),
-        "STATE".into(),
-        "ATTEMPTS".into(),
-        "ALERTS/FIRING".into(),
-        "CAUSE".into(),
-        "UPDATED".into(),
-        "DETAIL".into(),
-    ]];
-    for d in deliveries {
-        rows.push(vec![
-            d.id.clone(),
-            d.receiver.clone(),
-            d.integration.clone(),
-            d.state.clone(),
-            d.attempts.to_string(),
-            format!("{}/{}", d.alerts, d.firing),
-            cause(d),
-            age(d.updated_at),
-            // One line per delivery, whatever the receiver answered.
-            d.detail.replace(['\n', '\r'], " "),
-        ]);
-    }
-    rows
+const HEADER: [&str; 9] = [
+    "ID",
+    "RECEIVER",
+    "INTEGRATION",
+    "STATE",
+    "ATTEMPTS",
+    "ALERTS/FIRING",
+    "CAUSE",
+    "UPDATED",
+    "DETAIL",
+];
+
+fn row(d: &DeliveryListing) -> Vec<String> {
+    vec![
+        d.id.clone(),
+        d.receiver.clone(),
+        d.integration.clone(),
+        d.state.clone(),
+        d.attempts.to_string(),
+        format!("{}/{}", d.alerts, d.firing),
+        cause(d),
+        age(d.updated_at),
+        // One line per delivery, whatever the receiver answered.
+        d.detail.replace(['\n', '\r'], " "),
+    ]
 }
 
 fn totals_line(t: &DeliveryTotals) -> String {
@@ -99,23 +103,37 @@ pub fn deliveries(
             state,
             receiver,
             limit,
-        } => match client.call(&Request::DeliveriesList {
-            state,
-            receiver,
-            limit,
-        })? {
-            Response::Deliveries { deliveries, totals } => {
-                if out.json() {
-                    return deliveries.iter().try_for_each(|d| out.json_line(d));
-                }
-                out.print(&format!(
-                    "{}{}",
-                    table(&rows(&deliveries)),
-                    totals_line(&totals)
-                ))
+            all,
+        } => {
+            let request = Request::DeliveriesList {
+                state,
+                receiver,
+                limit: (!all).then_some(limit),
+            };
+            let mut table = Table::new(&HEADER);
+            let mut totals = None;
+            listing(
+                client,
+                &request,
+                out,
+                "deliveries",
+                "raise --limit, or pass --all",
+                |frame| match frame {
+                    Response::DeliveryTotals(t) => {
+                        totals = Some(t);
+                        Ok(0)
+                    }
+                    Response::Deliveries { deliveries } => out.page(&deliveries, &mut table, row),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            if out.json() {
+                return Ok(());
             }
-            other => Err(unexpected(&other)),
-        },
+            let totals =
+                totals.ok_or_else(|| Failure::Error("vigild sent no delivery totals".into()))?;
+            out.print(&format!("{}{}", table.finish(), totals_line(&totals)))
+        }
     }
 }
 
@@ -151,15 +169,15 @@ mod tests {
 
     #[test]
     fn a_delivery_is_one_row_with_every_column() {
-        let rows = rows(&[listing()]);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].len(), rows[1].len());
-        let row = &rows[1];
+        let row = &row(&listing());
+        assert_eq!(row.len(), HEADER.len());
         assert_eq!(row[3], "failed");
         assert_eq!(row[5], "3/1");
         assert_eq!(row[6], "fallback for ntf_0-1");
         assert!(row[7].ends_with(" ago"), "{}", row[7]);
         assert_eq!(row[8], "HTTP 503 (retry in 20s)");
-        assert_eq!(table(&rows).lines().count(), 2);
+        let mut table = Table::new(&HEADER);
+        assert_eq!(table.page(vec![row.clone()]).lines().count(), 2);
+        assert_eq!(table.finish(), "", "the header came with the first page");
     }
 }

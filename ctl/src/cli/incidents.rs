@@ -1,7 +1,7 @@
 //! `vigilctl keys …` and `vigilctl incidents …`.
 
-use super::output::{Out, summary, table, time};
-use super::{Failure, unexpected};
+use super::output::{Out, Table, summary, time};
+use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use vigil_store::IncidentOp;
 use vigilctl::{Client, Request, Response};
@@ -21,7 +21,11 @@ pub enum KeysCommand {
         expires: Option<std::time::Duration>,
     },
     /// Every key: prefix, scopes, created, expires, last used.
-    List,
+    List {
+        /// At most this many (vigilctl says so on stderr when more exist).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
     /// Revoke a key at once.
     Revoke {
         /// Its id or prefix (`vgl_…`).
@@ -36,6 +40,10 @@ pub enum IncidentsCommand {
         /// open, acked or resolved.
         #[arg(long)]
         state: Option<String>,
+        /// At most this many, newest first (vigilctl says so on stderr when
+        /// more match).
+        #[arg(long)]
+        limit: Option<u64>,
     },
     /// One incident with its alert history.
     Show {
@@ -69,6 +77,14 @@ pub enum IncidentsCommand {
 
 fn opt_time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".into(), time)
+}
+
+/// Prints a listing's table header when no row came (not with `--json`).
+pub(super) fn finish(out: &Out, table: &mut Table) -> Result<(), Failure> {
+    if out.json() {
+        return Ok(());
+    }
+    out.print(&table.finish())
 }
 
 pub(super) fn done(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
@@ -105,43 +121,48 @@ pub fn keys(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), 
             }
             other => Err(unexpected(&other)),
         },
-        KeysCommand::List => match client.call(&Request::KeysList)? {
-            Response::Keys { keys } => {
-                if out.json() {
-                    return keys.iter().try_for_each(|k| out.json_line(k));
-                }
-                let mut rows = vec![vec![
-                    "PREFIX".into(),
-                    "NAME".into(),
-                    "SOURCES".into(),
-                    "CREATED".into(),
-                    "EXPIRES".into(),
-                    "LAST USED".into(),
-                    "STATE".into(),
-                ]];
-                for k in &keys {
-                    rows.push(vec![
-                        k.prefix.clone(),
-                        k.name.clone(),
-                        if k.sources.is_empty() {
-                            "all".into()
-                        } else {
-                            k.sources.join(",")
-                        },
-                        time(k.created),
-                        opt_time(k.expires_at),
-                        opt_time(k.last_used),
-                        if k.revoked_at.is_some() {
-                            "revoked".into()
-                        } else {
-                            "active".into()
-                        },
-                    ]);
-                }
-                out.print(&table(&rows))
-            }
-            other => Err(unexpected(&other)),
-        },
+        KeysCommand::List { limit } => {
+            let mut table = Table::new(&[
+                "PREFIX",
+                "NAME",
+                "SOURCES",
+                "CREATED",
+                "EXPIRES",
+                "LAST USED",
+                "STATE",
+            ]);
+            let request = Request::KeysList { limit };
+            listing(
+                client,
+                &request,
+                out,
+                "API keys",
+                "raise --limit",
+                |frame| match frame {
+                    Response::Keys { keys } => out.page(&keys, &mut table, |k| {
+                        vec![
+                            k.prefix.clone(),
+                            k.name.clone(),
+                            if k.sources.is_empty() {
+                                "all".into()
+                            } else {
+                                k.sources.join(",")
+                            },
+                            time(k.created),
+                            opt_time(k.expires_at),
+                            opt_time(k.last_used),
+                            if k.revoked_at.is_some() {
+                                "revoked".into()
+                            } else {
+                                "active".into()
+                            },
+                        ]
+                    }),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            finish(out, &mut table)
+        }
         KeysCommand::Revoke { id } => done(client, &Request::KeysRevoke { id }, out),
     }
 }
@@ -150,35 +171,34 @@ pub fn keys(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), 
 pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> Result<(), Failure> {
     let act = |id, op, note| Request::IncidentAct { id, op, note };
     match command {
-        IncidentsCommand::List { state } => match client.call(&Request::Incidents { state })? {
-            Response::Incidents { incidents } => {
-                if out.json() {
-                    return incidents.iter().try_for_each(|i| out.json_line(i));
-                }
-                let mut rows = vec![vec![
-                    "ID".into(),
-                    "STATE".into(),
-                    "SEVERITY".into(),
-                    "SOURCE".into(),
-                    "UPDATED".into(),
-                    "FIRED".into(),
-                    "SUMMARY".into(),
-                ]];
-                for i in &incidents {
-                    rows.push(vec![
-                        i.id.clone(),
-                        format!("{}{}", i.state, if i.flapping { " (flapping)" } else { "" }),
-                        i.severity.to_string(),
-                        i.source.clone(),
-                        time(i.updated_at),
-                        i.fired.to_string(),
-                        i.summary.clone(),
-                    ]);
-                }
-                out.print(&table(&rows))
-            }
-            other => Err(unexpected(&other)),
-        },
+        IncidentsCommand::List { state, limit } => {
+            let mut table = Table::new(&[
+                "ID", "STATE", "SEVERITY", "SOURCE", "UPDATED", "FIRED", "SUMMARY",
+            ]);
+            let request = Request::Incidents { state, limit };
+            listing(
+                client,
+                &request,
+                out,
+                "incidents",
+                "raise --limit",
+                |frame| match frame {
+                    Response::Incidents { incidents } => out.page(&incidents, &mut table, |i| {
+                        vec![
+                            i.id.clone(),
+                            format!("{}{}", i.state, if i.flapping { " (flapping)" } else { "" }),
+                            i.severity.to_string(),
+                            i.source.clone(),
+                            time(i.updated_at),
+                            i.fired.to_string(),
+                            i.summary.clone(),
+                        ]
+                    }),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            finish(out, &mut table)
+        }
         IncidentsCommand::Show { id } => match client.call(&Request::IncidentShow { id })? {
             Response::Incident {
                 incident,

@@ -89,9 +89,12 @@ enum EventsCommand {
         /// Start at this seq (default: the newest --limit events).
         #[arg(long)]
         from: Option<u64>,
-        /// How many.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
+        /// How many (vigilctl says so on stderr when more match).
+        #[arg(long, default_value_t = 50, conflicts_with = "all")]
+        limit: u64,
+        /// Every event (from --from, or from the first).
+        #[arg(long)]
+        all: bool,
     },
     /// The newest events; with --follow, keep printing new ones.
     Tail {
@@ -99,7 +102,7 @@ enum EventsCommand {
         filter: Filter,
         /// How many to show first.
         #[arg(short = 'n', long, default_value_t = 10)]
-        lines: u32,
+        lines: u64,
         /// Keep following.
         #[arg(long, short)]
         follow: bool,
@@ -216,13 +219,32 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
             filter,
             from,
             limit,
+            all,
         }) => {
-            client.send(&Request::Events {
+            let request = Request::Events {
                 kind: filter.kind,
                 from,
-                limit,
-            })?;
-            stream_events(&mut client, out).map(drop)
+                limit: (!all).then_some(limit),
+            };
+            let hint = if from.is_some() {
+                "raise --limit, or pass --all"
+            } else {
+                "raise --limit, pass --from SEQ, or --all"
+            };
+            listing(
+                &mut client,
+                &request,
+                out,
+                "events",
+                hint,
+                |frame| match frame {
+                    Response::Events { events } => {
+                        out.events(&events)?;
+                        Ok(events.len() as u64)
+                    }
+                    other => Err(unexpected(&other)),
+                },
+            )
         }
         Command::Events(EventsCommand::Tail {
             filter,
@@ -232,8 +254,9 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
             client.send(&Request::Events {
                 kind: filter.kind,
                 from: None,
-                limit: lines,
+                limit: Some(lines),
             })?;
+            // The newest `lines`, as asked: no word about older ones.
             let last = stream_events(&mut client, out)?;
             if follow {
                 let from = match last {
@@ -283,19 +306,54 @@ fn current_head(client: &mut Client) -> Result<u64, Failure> {
     }
 }
 
-/// Prints `Events` frames until `End`; returns the last seq printed.
+/// Prints `Events` frames until the end of the listing or stream; returns
+/// the last seq printed.
 fn stream_events(client: &mut Client, out: &Out) -> Result<Option<u64>, Failure> {
     let mut last = None;
     loop {
         match client.receive()? {
             Response::Events { events } => {
-                for e in &events {
-                    out.event_line(e)?;
+                out.events(&events)?;
+                if let Some(e) = events.last() {
                     last = Some(e.seq);
                 }
             }
-            Response::End => return Ok(last),
+            Response::End | Response::ListEnd(_) => return Ok(last),
             other => return Err(unexpected(&other)),
+        }
+    }
+}
+
+/// Sends a list request and hands each frame of the answer to `frame`,
+/// which prints it and says how many items it held, until the end of the
+/// listing; then checks that count against the daemon's, and says plainly
+/// when the listing stopped at a limit (`what` names the items, `hint` how
+/// to see more).
+pub(super) fn listing(
+    client: &mut Client,
+    request: &Request,
+    out: &Out,
+    what: &str,
+    hint: &str,
+    mut frame: impl FnMut(Response) -> Result<u64, Failure>,
+) -> Result<(), Failure> {
+    client.send(request)?;
+    let mut printed = 0u64;
+    loop {
+        match client.receive()? {
+            Response::ListEnd(end) => {
+                if end.listed != printed {
+                    return Err(Failure::Error(format!(
+                        "vigild listed {} {what} but {printed} arrived",
+                        end.listed
+                    )));
+                }
+                if let Some(t) = &end.truncated {
+                    out.truncated(what, end.listed, t, hint)?;
+                }
+                return Ok(());
+            }
+            other => printed += frame(other)?,
         }
     }
 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 use vigil_store::{ApiKeyChange, Decision, Event, Head, VerifyReport};
-use vigilctl::{EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport};
+use vigilctl::{
+    EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport, Truncated,
+};
 
 /// Where and how to print.
 pub struct Out {
@@ -19,16 +21,24 @@ pub fn time(micros: i64) -> String {
 }
 
 pub(super) fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let mut widths = Vec::new();
+    widen(&mut widths, rows);
+    render(rows, &widths)
+}
+
+/// Widens `widths` to the widest cell of each column in `rows`.
+fn widen(widths: &mut Vec<usize>, rows: &[Vec<String>]) {
+    for row in rows {
+        if widths.len() < row.len() {
+            widths.resize(row.len(), 0);
+        }
+        for (c, cell) in row.iter().enumerate() {
+            widths[c] = widths[c].max(cell.chars().count());
+        }
+    }
+}
+
+fn render(rows: &[Vec<String>], widths: &[usize]) -> String {
     let mut text = String::new();
     for row in rows {
         let mut line = String::new();
@@ -43,6 +53,40 @@ pub(super) fn table(rows: &[Vec<String>]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// A table printed page by page as a listing arrives: its columns are as
+/// wide as the widest cell of the first page (and header), and widen when
+/// a later page has a wider one, so no page waits for the next.
+pub(super) struct Table {
+    header: Option<Vec<String>>,
+    widths: Vec<usize>,
+}
+
+impl Table {
+    pub(super) fn new(header: &[&str]) -> Table {
+        Table {
+            header: Some(header.iter().map(|h| (*h).to_string()).collect()),
+            widths: Vec::new(),
+        }
+    }
+
+    /// The rows as text, after the header on the first page.
+    pub(super) fn page(&mut self, mut rows: Vec<Vec<String>>) -> String {
+        if let Some(header) = self.header.take() {
+            rows.insert(0, header);
+        }
+        widen(&mut self.widths, &rows);
+        render(&rows, &self.widths)
+    }
+
+    /// The header alone if no row came.
+    pub(super) fn finish(&mut self) -> String {
+        match self.header.take() {
+            Some(header) => render(std::slice::from_ref(&header), &[]),
+            None => String::new(),
+        }
+    }
 }
 
 /// One line describing an event.
@@ -207,6 +251,55 @@ impl Out {
         self.print(&format!("{line}\n"))
     }
 
+    /// Prints one page of a listing: a JSON line per item, or the rows
+    /// `row` makes of them in `table`. Returns how many items it printed.
+    pub(super) fn page<T: Serialize>(
+        &self,
+        items: &[T],
+        table: &mut Table,
+        row: impl Fn(&T) -> Vec<String>,
+    ) -> Result<u64, Failure> {
+        if self.json {
+            let mut text = String::new();
+            for item in items {
+                text.push_str(
+                    &serde_json::to_string(item).map_err(|e| Failure::Error(e.to_string()))?,
+                );
+                text.push('\n');
+            }
+            self.print(&text)?;
+        } else {
+            self.print(&table.page(items.iter().map(row).collect()))?;
+        }
+        Ok(items.len() as u64)
+    }
+
+    /// Says that a listing stopped at its limit: on stderr, and with
+    /// `--json` also as a last line `{"truncated": {...}}` (no item has that
+    /// key).
+    pub(super) fn truncated(
+        &self,
+        what: &str,
+        listed: u64,
+        t: &Truncated,
+        hint: &str,
+    ) -> Result<(), Failure> {
+        let matching = match t.matching {
+            Some(n) => format!("{n} {what} match"),
+            None => format!("more {what} match"),
+        };
+        eprintln!(
+            "vigilctl: listed {listed} {what}, stopping at the limit of {}; {matching} ({hint})",
+            t.limit
+        );
+        if self.json {
+            self.json_line(&serde_json::json!({
+                "truncated": { "limit": t.limit, "listed": listed, "matching": t.matching }
+            }))?;
+        }
+        Ok(())
+    }
+
     pub fn message(&self, message: &str) -> Result<(), Failure> {
         if self.json {
             return self.json_line(&serde_json::json!({ "message": message }));
@@ -307,17 +400,26 @@ impl Out {
         self.print(&format!("{}\n", head.seq))
     }
 
-    pub fn event_line(&self, e: &EventRecord) -> Result<(), Failure> {
-        if self.json {
-            return self.json_line(e);
+    /// Prints a page of events, one line each.
+    pub fn events(&self, events: &[EventRecord]) -> Result<(), Failure> {
+        let mut text = String::new();
+        for e in events {
+            if self.json {
+                text.push_str(
+                    &serde_json::to_string(e).map_err(|e| Failure::Error(e.to_string()))?,
+                );
+                text.push('\n');
+            } else {
+                text.push_str(&format!(
+                    "{:>8}  {}  {:<9} {}\n",
+                    e.seq,
+                    time(e.time),
+                    e.kind,
+                    summary(e.event.as_ref())
+                ));
+            }
         }
-        self.print(&format!(
-            "{:>8}  {}  {:<9} {}\n",
-            e.seq,
-            time(e.time),
-            e.kind,
-            summary(e.event.as_ref())
-        ))
+        self.print(&text)
     }
 
     pub fn event_full(&self, e: &EventRecord) -> Result<(), Failure> {

@@ -1,8 +1,8 @@
 //! `vigilctl secrets …`. Values come from stdin or a no-echo prompt, never
 //! from the command line (argv is readable by every local user).
 
-use super::output::{Out, table, time};
-use super::{Failure, unexpected};
+use super::output::{Out, Table, time};
+use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -19,7 +19,12 @@ pub enum SecretsCommand {
         name: String,
     },
     /// Secrets' names, data keys, dates and users; never values.
-    List,
+    List {
+        /// At most this many, by name (vigilctl says so on stderr when more
+        /// exist).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
     /// Delete a secret (refused while the configuration references it).
     Delete {
         /// Name.
@@ -87,46 +92,47 @@ pub fn run(client: &mut Client, command: SecretsCommand, out: &Out) -> Result<()
             let value = read_value(&name)?;
             changed(client, &Request::SecretsSet { name, value }, out)
         }
-        SecretsCommand::List => match client.call(&Request::SecretsList)? {
-            Response::Secrets {
-                secrets,
-                master_key,
-            } => {
-                if out.json() {
-                    for s in &secrets {
-                        out.json_line(s)?;
+        SecretsCommand::List { limit } => {
+            let mut table = Table::new(&["NAME", "DATA KEY", "CREATED", "UPDATED", "USED BY"]);
+            let mut source = None;
+            let request = Request::SecretsList { limit };
+            listing(
+                client,
+                &request,
+                out,
+                "secrets",
+                "raise --limit",
+                |frame| match frame {
+                    Response::SecretsSource { master_key } => {
+                        source = Some(master_key);
+                        Ok(0)
                     }
-                    return Ok(());
-                }
-                let mut rows = vec![vec![
-                    "NAME".into(),
-                    "DATA KEY".into(),
-                    "CREATED".into(),
-                    "UPDATED".into(),
-                    "USED BY".into(),
-                ]];
-                for s in &secrets {
-                    rows.push(vec![
-                        s.name.clone(),
-                        s.key_id.to_string(),
-                        time(s.created),
-                        time(s.updated),
-                        if s.used_by.is_empty() {
-                            "-".into()
-                        } else {
-                            s.used_by.join(", ")
-                        },
-                    ]);
-                }
-                let mut text = table(&rows);
-                text.push_str(&match master_key {
-                    Some(source) => format!("master key: {source}\n"),
-                    None => "no master key: secrets cannot be stored\n".into(),
-                });
-                out.print(&text)
+                    Response::Secrets { secrets } => out.page(&secrets, &mut table, |s| {
+                        vec![
+                            s.name.clone(),
+                            s.key_id.to_string(),
+                            time(s.created),
+                            time(s.updated),
+                            if s.used_by.is_empty() {
+                                "-".into()
+                            } else {
+                                s.used_by.join(", ")
+                            },
+                        ]
+                    }),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            if out.json() {
+                return Ok(());
             }
-            other => Err(unexpected(&other)),
-        },
+            let mut text = table.finish();
+            text.push_str(&match source.flatten() {
+                Some(source) => format!("master key: {source}\n"),
+                None => "no master key: secrets cannot be stored\n".into(),
+            });
+            out.print(&text)
+        }
         SecretsCommand::Delete { name, force } => {
             changed(client, &Request::SecretsDelete { name, force }, out)
         }

@@ -1,8 +1,8 @@
 //! `vigilctl silences …`: mute notifications for matching alerts.
 
-use super::incidents::done;
-use super::output::{Out, table, time};
-use super::{Failure, unexpected};
+use super::incidents::{done, finish};
+use super::output::{Out, Table, time};
+use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use vigilctl::{Client, Request, Response};
 
@@ -30,6 +30,9 @@ pub enum SilencesCommand {
         /// Include silences that ended in the last 5 days.
         #[arg(long)]
         all: bool,
+        /// At most this many (vigilctl says so on stderr when more match).
+        #[arg(long)]
+        limit: Option<u64>,
     },
     /// End a silence now.
     Expire {
@@ -56,35 +59,33 @@ pub fn silences(client: &mut Client, command: SilencesCommand, out: &Out) -> Res
             },
             out,
         ),
-        SilencesCommand::List { all } => match client.call(&Request::SilencesList { all })? {
-            Response::Silences { silences } => {
-                if out.json() {
-                    return silences.iter().try_for_each(|s| out.json_line(s));
-                }
-                let mut rows = vec![vec![
-                    "ID".into(),
-                    "STATE".into(),
-                    "MATCHERS".into(),
-                    "STARTS".into(),
-                    "ENDS".into(),
-                    "BY".into(),
-                    "COMMENT".into(),
-                ]];
-                for s in &silences {
-                    rows.push(vec![
-                        s.id.clone(),
-                        s.state.clone(),
-                        s.matchers.join(" "),
-                        time(s.starts_at),
-                        time(s.ends_at),
-                        s.created_by.clone(),
-                        s.comment.clone(),
-                    ]);
-                }
-                out.print(&table(&rows))
-            }
-            other => Err(unexpected(&other)),
-        },
+        SilencesCommand::List { all, limit } => {
+            let mut table =
+                Table::new(&["ID", "STATE", "MATCHERS", "STARTS", "ENDS", "BY", "COMMENT"]);
+            let request = Request::SilencesList { all, limit };
+            listing(
+                client,
+                &request,
+                out,
+                "silences",
+                "raise --limit",
+                |frame| match frame {
+                    Response::Silences { silences } => out.page(&silences, &mut table, |s| {
+                        vec![
+                            s.id.clone(),
+                            s.state.clone(),
+                            s.matchers.join(" "),
+                            time(s.starts_at),
+                            time(s.ends_at),
+                            s.created_by.clone(),
+                            s.comment.clone(),
+                        ]
+                    }),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            finish(out, &mut table)
+        }
         SilencesCommand::Expire { id } => done(client, &Request::SilencesExpire { id }, out),
     }
 }

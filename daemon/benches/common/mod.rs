@@ -132,7 +132,8 @@ driver = "alertmanager"
             })
             .unwrap()
         {
-            Response::Deliveries { totals, .. } => totals,
+            // The first frame of the listing.
+            Response::DeliveryTotals(totals) => totals,
             other => panic!("{other:?}"),
         }
     }

@@ -3,16 +3,14 @@
 //! The notifier records the test's intent itself; this side checks the
 //! request, records who allowed it, and waits (bounded) for the answer.
 
-use super::handlers::{Conn, MAX_TEXT, Served, refuse};
+use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
+use super::listing::{Page, next_page};
 use crate::notifier::{Command, TestRefusal};
 use crate::views::Delivery;
 use std::cmp::Reverse;
 use std::time::Duration;
 use vigil_store::DeliveryState;
-use vigilctl::{
-    DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT, DELIVERY_STATES, DeliveryListing,
-    DeliveryTotals, ErrorCode, Response,
-};
+use vigilctl::{DELIVERY_STATES, DeliveryListing, DeliveryTotals, ErrorCode, Response};
 
 /// How long the notifier has to answer a test request.
 const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,20 +56,47 @@ fn state_name(state: DeliveryState) -> &'static str {
     }
 }
 
-/// The first `limit` of `deliveries`, newest intent first and, within one,
-/// in plan order (`…-2` before `…-10`). Only those are sorted: with
-/// 100 000 pending, listing one must not sort them all.
-fn newest<'a>(deliveries: impl Iterator<Item = &'a Delivery>, limit: usize) -> Vec<&'a Delivery> {
-    let order = |a: &&Delivery, b: &&Delivery| {
-        (Reverse(a.intent_seq), a.id.len(), &a.id).cmp(&(Reverse(b.intent_seq), b.id.len(), &b.id))
-    };
-    let mut matching: Vec<&Delivery> = deliveries.collect();
-    if matching.len() > limit {
-        matching.select_nth_unstable_by(limit, order);
-        matching.truncate(limit);
+/// The deliveries' listing order: newest intent first and, within one, in
+/// plan order (`…-2` before `…-10`).
+fn order(d: &Delivery) -> (Reverse<u64>, usize, &str) {
+    (Reverse(d.intent_seq), d.id.len(), d.id.as_str())
+}
+
+/// Where a page of deliveries ends: the last one's intent seq and id.
+type Cursor = (u64, String);
+
+/// The first `max` of `deliveries` after `after`, in listing order. Only
+/// those are sorted: with 100 000 pending, a page must not sort them all.
+fn newest<'a>(
+    deliveries: impl Iterator<Item = &'a Delivery>,
+    after: Option<&Cursor>,
+    max: usize,
+) -> Vec<&'a Delivery> {
+    next_page(
+        deliveries,
+        |a, b| order(a).cmp(&order(b)),
+        |d| after.is_none_or(|(seq, id)| order(d) > (Reverse(*seq), id.len(), id.as_str())),
+        max,
+    )
+}
+
+fn listing(d: &Delivery) -> DeliveryListing {
+    DeliveryListing {
+        id: d.id.clone(),
+        notification: d.notification.clone(),
+        intent_seq: d.intent_seq,
+        receiver: d.receiver.clone(),
+        integration: d.integration.clone(),
+        state: state_name(d.state).into(),
+        attempts: d.attempts,
+        alerts: d.alerts,
+        firing: d.firing,
+        cause: d.cause.clone(),
+        fallback_for: d.fallback_for.clone(),
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+        detail: d.detail.clone(),
     }
-    matching.sort_by(order);
-    matching
 }
 
 /// The deliveries' ids in the notifier's answer are `ID (integration)`.
@@ -92,7 +117,7 @@ impl Conn<'_> {
         &mut self,
         state: Option<String>,
         receiver: Option<String>,
-        limit: Option<u32>,
+        limit: Option<u64>,
     ) -> Served {
         let filter = match state.as_deref() {
             None => None,
@@ -106,51 +131,61 @@ impl Conn<'_> {
                 )
             })?),
         };
-        let limit = limit
-            .unwrap_or(DELIVERIES_DEFAULT_LIMIT)
-            .clamp(1, DELIVERIES_MAX_LIMIT) as usize;
-        let (deliveries, totals) = self
-            .view(move |v| {
+        let totals = self
+            .view(|v| {
                 let view = &v.deliveries;
-                // The finished list holds no pending delivery.
-                let finished = (filter != Some(StateFilter::Pending)).then(|| view.finished());
-                let matching = view
-                    .pending()
-                    .chain(finished.into_iter().flatten())
-                    .filter(|d| filter.is_none_or(|f| f.admits(d.state)))
-                    .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r));
-                let listed: Vec<DeliveryListing> = newest(matching, limit)
-                    .into_iter()
-                    .map(|d| DeliveryListing {
-                        id: d.id.clone(),
-                        notification: d.notification.clone(),
-                        intent_seq: d.intent_seq,
-                        receiver: d.receiver.clone(),
-                        integration: d.integration.clone(),
-                        state: state_name(d.state).into(),
-                        attempts: d.attempts,
-                        alerts: d.alerts,
-                        firing: d.firing,
-                        cause: d.cause.clone(),
-                        fallback_for: d.fallback_for.clone(),
-                        created_at: d.created_at,
-                        updated_at: d.updated_at,
-                        detail: d.detail.clone(),
-                    })
-                    .collect();
                 let t = view.totals();
-                let totals = DeliveryTotals {
+                DeliveryTotals {
                     pending: view.pending_len() as u64,
                     sent: t.sent,
                     given_up: t.given_up,
                     failed_attempts: t.failed_attempts,
                     intended: t.intended,
-                };
-                (listed, totals)
+                }
             })
             .await?;
-        self.send(&Response::Deliveries { deliveries, totals })
-            .await
+        self.send(&Response::DeliveryTotals(totals)).await?;
+        let shared = self.shared.clone();
+        let fetch = move |after: Option<Cursor>, max: usize| {
+            let shared = shared.clone();
+            let receiver = receiver.clone();
+            async move {
+                let (items, matching) = view_of(&shared, move |v| {
+                    let view = &v.deliveries;
+                    let matching = || {
+                        // The finished list holds no pending delivery.
+                        let finished =
+                            (filter != Some(StateFilter::Pending)).then(|| view.finished());
+                        view.pending()
+                            .chain(finished.into_iter().flatten())
+                            .filter(|d| filter.is_none_or(|f| f.admits(d.state)))
+                            .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
+                    };
+                    let page: Vec<DeliveryListing> = newest(matching(), after.as_ref(), max)
+                        .into_iter()
+                        .map(listing)
+                        .collect();
+                    (page, matching().count() as u64)
+                })
+                .await?;
+                Ok(Page {
+                    last: items
+                        .last()
+                        .map(|d: &DeliveryListing| (d.intent_seq, d.id.clone())),
+                    items,
+                    matching: Some(matching),
+                })
+            }
+        };
+        let end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |deliveries| Response::Deliveries { deliveries },
+                |d| format!("delivery {}", d.id),
+            )
+            .await?;
+        self.end_listing(end).await
     }
 
     pub(super) async fn notify_test(&mut self, receiver: String) -> Served {
@@ -273,7 +308,7 @@ mod tests {
         all.extend((0..3).map(|i| delivery(9, i)));
         all.reverse();
         let ids = |limit| {
-            newest(all.iter(), limit)
+            newest(all.iter(), None, limit)
                 .into_iter()
                 .map(|d| d.id.clone())
                 .collect::<Vec<_>>()
@@ -290,6 +325,13 @@ mod tests {
             ["ntf_7-9", "ntf_7-10", "ntf_7-11"],
             "-10 after -9"
         );
+        // The page after `ntf_7-9` (a cursor between -9 and -10).
+        let after = (7, "ntf_7-9".to_string());
+        let next: Vec<String> = newest(all.iter(), Some(&after), 5)
+            .into_iter()
+            .map(|d| d.id.clone())
+            .collect();
+        assert_eq!(next, ["ntf_7-10", "ntf_7-11"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One function per request.
 
+use super::listing::Page;
 use super::{Caller, io};
 use crate::state::{ReloadRequest, Shared};
 use std::collections::BTreeMap;
@@ -7,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use vigil_store::{Entry, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros};
+use vigil_store::{Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros};
 use vigilctl::{
     ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginsReport, Request, Response, StatusReport,
-    VerifySummary, event_record, raw_entry,
+    Truncated, VerifySummary, event_record, raw_entry,
 };
 
 /// Events per frame when listing or following.
@@ -26,6 +27,7 @@ const MAX_LABELS: usize = 32;
 pub struct Gone;
 
 /// Why a request was not served.
+#[derive(Debug)]
 pub enum Fail {
     /// The client is gone; nothing to answer.
     Gone,
@@ -68,6 +70,15 @@ fn unavailable(e: StoreError) -> ErrorBody {
     ErrorBody::new(ErrorCode::Unavailable, format!("the store failed: {e}"))
 }
 
+/// Runs `f` on the views, caught up with the log, off the async threads.
+pub(super) async fn view_of<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
+) -> Result<T, Fail> {
+    let shared = shared.clone();
+    Ok(blocking(move || shared.with_views(f)).await?)
+}
+
 /// Runs blocking work off the async threads.
 pub async fn blocking_with<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -81,7 +92,7 @@ pub async fn blocking_with<T: Send + 'static>(
 }
 
 /// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ErrorBody> {
     match tokio::task::spawn_blocking(f).await {
@@ -123,8 +134,7 @@ impl Conn<'_> {
         &self,
         f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
     ) -> Result<T, Fail> {
-        let shared = self.shared.clone();
-        Ok(blocking(move || shared.with_views(f)).await?)
+        view_of(self.shared, f).await
     }
 
     pub(super) async fn send(&mut self, response: &Response) -> Served {
@@ -182,7 +192,7 @@ impl Conn<'_> {
             }
             Request::Reload => self.reload().await,
             Request::SecretsSet { name, value } => self.secrets_set(name, value).await,
-            Request::SecretsList => self.secrets_list().await,
+            Request::SecretsList { limit } => self.secrets_list(limit).await,
             Request::SecretsDelete { name, force } => self.secrets_delete(name, force).await,
             Request::SecretsRotate => self.secrets_rotate().await,
             Request::SecretsRewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
@@ -191,9 +201,9 @@ impl Conn<'_> {
                 sources,
                 expires_in_secs,
             } => self.keys_create(name, sources, expires_in_secs).await,
-            Request::KeysList => self.keys_list().await,
+            Request::KeysList { limit } => self.keys_list(limit).await,
             Request::KeysRevoke { id } => self.keys_revoke(id).await,
-            Request::Incidents { state } => self.incidents(state).await,
+            Request::Incidents { state, limit } => self.incidents(state, limit).await,
             Request::IncidentShow { id } => self.incident_show(id).await,
             Request::IncidentAct { id, op, note } => self.incident_act(id, op, note).await,
             Request::SilencesAdd {
@@ -205,7 +215,7 @@ impl Conn<'_> {
                 self.silences_add(matchers, duration_secs, starts_in_secs, comment)
                     .await
             }
-            Request::SilencesList { all } => self.silences_list(all).await,
+            Request::SilencesList { all, limit } => self.silences_list(all, limit).await,
             Request::SilencesExpire { id } => self.silences_expire(id).await,
             Request::DeliveriesList {
                 state,
@@ -270,38 +280,84 @@ impl Conn<'_> {
         self.send(&Response::Appended { head }).await
     }
 
-    async fn events(&mut self, kind: Option<EventKind>, from: Option<u64>, limit: u32) -> Served {
-        let limit = limit.clamp(1, 10_000) as usize;
-        let log = self.shared.log.clone();
-        let records = blocking(move || {
-            let matches = |e: &Result<Entry, StoreError>| {
-                e.as_ref()
-                    .map_or(true, |e| kind.is_none() || e.kind() == kind)
-            };
-            let mut out: Vec<EventRecord> = Vec::new();
-            match from {
-                Some(from) => {
-                    for e in log.entries(from).filter(matches).take(limit) {
-                        out.push(event_record(&e?));
-                    }
-                }
-                None => {
-                    for e in log.entries(1).rev().filter(matches).take(limit) {
-                        out.push(event_record(&e?));
-                    }
-                    out.reverse();
-                }
-            }
-            Ok(out)
-        })
-        .await?;
-        for page in records.chunks(PAGE) {
-            self.send(&Response::Events {
-                events: page.to_vec(),
-            })
-            .await?;
+    async fn events(
+        &mut self,
+        kind: Option<EventKind>,
+        from: Option<u64>,
+        limit: Option<u64>,
+    ) -> Served {
+        if limit == Some(0) {
+            return Err(refuse(ErrorCode::BadRequest, "--limit must be at least 1"));
         }
-        self.send(&Response::End).await
+        // The listing covers the log as it is now; later events are for follow.
+        let head = self.shared.log.head().seq;
+        let log = self.shared.log.clone();
+        let (start, limit, earlier) = match (from, limit) {
+            (Some(from), limit) => (from, limit, None),
+            (None, None) => (1, None, None),
+            // The newest `n`: find where they begin (newest first), and
+            // whether a matching one is older, then list forward from there.
+            (None, Some(n)) => {
+                let (start, more) = blocking(move || {
+                    let mut start = head.saturating_add(1);
+                    let mut seen = 0u64;
+                    for e in log.entries_between(1, head).rev() {
+                        let e = e?;
+                        if kind.is_none() || e.kind() == kind {
+                            if seen == n {
+                                return Ok((start, true));
+                            }
+                            seen += 1;
+                            start = e.seq();
+                        }
+                    }
+                    Ok((start, false))
+                })
+                .await?;
+                let earlier = more.then_some(Truncated {
+                    limit: n,
+                    matching: None,
+                });
+                (start, None, earlier)
+            }
+        };
+        let fetch = |cursor: Option<u64>, max: usize| {
+            let log = self.shared.log.clone();
+            let from = cursor.map_or(start, |seq| seq + 1);
+            async move {
+                let items = blocking(move || {
+                    let mut out = Vec::new();
+                    for e in log.entries_between(from, head) {
+                        let e = e?;
+                        if kind.is_none() || e.kind() == kind {
+                            out.push(event_record(&e));
+                            if out.len() == max {
+                                break;
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+                Ok(Page {
+                    last: items.last().map(|e: &EventRecord| e.seq),
+                    items,
+                    matching: None,
+                })
+            }
+        };
+        let mut end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |events| Response::Events { events },
+                |e| format!("event {}", e.seq),
+            )
+            .await?;
+        if earlier.is_some() {
+            end.truncated = earlier;
+        }
+        self.end_listing(end).await
     }
 
     async fn follow(&mut self, kind: Option<EventKind>, from: u64) -> Served {
@@ -330,9 +386,12 @@ impl Conn<'_> {
                     break;
                 }
                 next = after;
-                if !records.is_empty() {
-                    self.send(&Response::Events { events: records }).await?;
-                }
+                self.send_items(
+                    records,
+                    |events| Response::Events { events },
+                    |e| format!("event {}", e.seq),
+                )
+                .await?;
             }
             tokio::select! {
                 changed = head.changed() => if changed.is_err() { break },

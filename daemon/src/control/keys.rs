@@ -1,7 +1,10 @@
 //! `vigilctl keys …` and `vigilctl incidents …`.
 
-use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse};
+use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse, view_of};
+use super::listing::{Page, next_page};
 use crate::views::{ApiKey, Incident, IncidentState};
+use std::cmp::Reverse;
+use std::ops::Bound;
 use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
 use vigilctl::{
     ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret, event_record,
@@ -37,6 +40,11 @@ fn summary(i: &Incident) -> IncidentSummary {
         reopened: i.reopened,
         flapping: i.flapping,
     }
+}
+
+/// The incidents' listing order: newest change first, then by id.
+fn newest_first(i: &Incident) -> (Reverse<i64>, &str) {
+    (Reverse(i.updated_at), i.id.as_str())
 }
 
 impl Conn<'_> {
@@ -112,11 +120,38 @@ impl Conn<'_> {
         .await
     }
 
-    pub(super) async fn keys_list(&mut self) -> Served {
-        let keys = self
-            .view(|v| v.keys.keys.values().map(listing).collect::<Vec<_>>())
+    pub(super) async fn keys_list(&mut self, limit: Option<u64>) -> Served {
+        let shared = self.shared.clone();
+        let fetch = move |after: Option<String>, max: usize| {
+            let shared = shared.clone();
+            async move {
+                let (items, matching) = view_of(&shared, move |v| {
+                    let keys = &v.keys.keys;
+                    let from = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+                    let items: Vec<KeyListing> = keys
+                        .range::<String, _>((from, Bound::Unbounded))
+                        .take(max)
+                        .map(|(_, k)| listing(k))
+                        .collect();
+                    (items, keys.len() as u64)
+                })
+                .await?;
+                Ok(Page {
+                    last: items.last().map(|k: &KeyListing| k.id.clone()),
+                    items,
+                    matching: Some(matching),
+                })
+            }
+        };
+        let end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |keys| Response::Keys { keys },
+                |k| format!("API key {}", k.id),
+            )
             .await?;
-        self.send(&Response::Keys { keys }).await
+        self.end_listing(end).await
     }
 
     pub(super) async fn keys_revoke(&mut self, id: String) -> Served {
@@ -146,7 +181,7 @@ impl Conn<'_> {
         .await
     }
 
-    pub(super) async fn incidents(&mut self, state: Option<String>) -> Served {
+    pub(super) async fn incidents(&mut self, state: Option<String>, limit: Option<u64>) -> Served {
         let state = match state.as_deref() {
             None => None,
             Some("open") => Some(IncidentState::Open),
@@ -159,16 +194,47 @@ impl Conn<'_> {
                 ));
             }
         };
-        let incidents = self
-            .view(move |v| {
-                v.incidents
-                    .list(state)
-                    .into_iter()
-                    .map(summary)
-                    .collect::<Vec<_>>()
-            })
+        let shared = self.shared.clone();
+        let fetch = move |after: Option<(i64, String)>, max: usize| {
+            let shared = shared.clone();
+            async move {
+                let (items, matching) = view_of(&shared, move |v| {
+                    let admitted = |i: &&Incident| state.is_none_or(|s| i.state == s);
+                    let page = next_page(
+                        v.incidents.incidents.values().filter(admitted),
+                        |a, b| newest_first(a).cmp(&newest_first(b)),
+                        |i| {
+                            after
+                                .as_ref()
+                                .is_none_or(|(t, id)| newest_first(i) > (Reverse(*t), id.as_str()))
+                        },
+                        max,
+                    );
+                    let matching = v.incidents.incidents.values().filter(admitted).count();
+                    (
+                        page.into_iter().map(summary).collect::<Vec<_>>(),
+                        matching as u64,
+                    )
+                })
+                .await?;
+                Ok(Page {
+                    last: items
+                        .last()
+                        .map(|i: &IncidentSummary| (i.updated_at, i.id.clone())),
+                    items,
+                    matching: Some(matching),
+                })
+            }
+        };
+        let end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |incidents| Response::Incidents { incidents },
+                |i| format!("incident {}", i.id),
+            )
             .await?;
-        self.send(&Response::Incidents { incidents }).await
+        self.end_listing(end).await
     }
 
     pub(super) async fn incident_show(&mut self, id: String) -> Served {

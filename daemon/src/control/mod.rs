@@ -10,6 +10,7 @@
 mod deliveries;
 mod handlers;
 mod keys;
+mod listing;
 mod secrets;
 mod silences;
 

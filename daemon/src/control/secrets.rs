@@ -2,6 +2,7 @@
 //! log records who did what, without the value.
 
 use super::handlers::{Conn, Fail, Served, blocking_with, refuse};
+use super::listing::Page;
 use std::path::PathBuf;
 use vigil_store::{Event, SecretAction, SecretChange, now_micros};
 use vigilctl::{ErrorCode, Response, SecretListing, WireSecret};
@@ -61,30 +62,52 @@ impl Conn<'_> {
         .await
     }
 
-    pub(super) async fn secrets_list(&mut self) -> Served {
+    pub(super) async fn secrets_list(&mut self, limit: Option<u64>) -> Served {
         let config = self.shared.config();
         let master_key = self.shared.secrets.source().map(|s| s.to_string());
-        let secrets = match self.shared.secrets.vault() {
-            Ok(vault) => blocking_with(move || vault.list())
-                .await?
-                .map_err(vault_error)?,
-            Err(_) => Vec::new(),
+        self.send(&Response::SecretsSource { master_key }).await?;
+        // No vault (no master key): nothing to list.
+        let vault = self.shared.secrets.vault().ok();
+        let fetch = move |after: Option<String>, max: usize| {
+            let vault = vault.clone();
+            let config = config.clone();
+            async move {
+                let Some(vault) = vault else {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        last: None,
+                        matching: None,
+                    });
+                };
+                let page = blocking_with(move || vault.list_page(after.as_deref(), max))
+                    .await?
+                    .map_err(vault_error)?;
+                let items: Vec<SecretListing> = page
+                    .into_iter()
+                    .map(|s| SecretListing {
+                        used_by: config.references_to(&s.name),
+                        name: s.name,
+                        key_id: s.key_id,
+                        created: s.created,
+                        updated: s.updated,
+                    })
+                    .collect();
+                Ok(Page {
+                    last: items.last().map(|s: &SecretListing| s.name.clone()),
+                    items,
+                    matching: None,
+                })
+            }
         };
-        let secrets = secrets
-            .into_iter()
-            .map(|s| SecretListing {
-                used_by: config.references_to(&s.name),
-                name: s.name,
-                key_id: s.key_id,
-                created: s.created,
-                updated: s.updated,
-            })
-            .collect();
-        self.send(&Response::Secrets {
-            secrets,
-            master_key,
-        })
-        .await
+        let end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |secrets| Response::Secrets { secrets },
+                |s| format!("secret {}", s.name),
+            )
+            .await?;
+        self.end_listing(end).await
     }
 
     pub(super) async fn secrets_delete(&mut self, name: String, force: bool) -> Served {

@@ -2,8 +2,10 @@
 //! event; the notifier reads the silence view and mutes matching alerts,
 //! which are still recorded.
 
-use super::handlers::{Conn, MAX_TEXT, Served, refuse};
+use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
+use super::listing::Page;
 use crate::views::{SilenceRecord, SilenceState};
+use std::ops::Bound;
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigilctl::{ErrorCode, Response, SilenceListing};
 
@@ -83,19 +85,43 @@ impl Conn<'_> {
         .await
     }
 
-    pub(super) async fn silences_list(&mut self, all: bool) -> Served {
+    pub(super) async fn silences_list(&mut self, all: bool, limit: Option<u64>) -> Served {
         let now = now_micros();
-        let silences = self
-            .view(move |v| {
-                v.silences
-                    .silences
-                    .values()
-                    .filter(|s| all || s.state(now) != SilenceState::Expired)
-                    .map(|s| listing(s, now))
-                    .collect::<Vec<_>>()
-            })
+        let shared = self.shared.clone();
+        let fetch = move |after: Option<u64>, max: usize| {
+            let shared = shared.clone();
+            async move {
+                let (items, last, matching) = view_of(&shared, move |v| {
+                    let silences = &v.silences.silences;
+                    let shown = |s: &&SilenceRecord| all || s.state(now) != SilenceState::Expired;
+                    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+                    let page: Vec<(u64, SilenceListing)> = silences
+                        .range((from, Bound::Unbounded))
+                        .filter(|(_, s)| shown(s))
+                        .take(max)
+                        .map(|(seq, s)| (*seq, listing(s, now)))
+                        .collect();
+                    let last = page.last().map(|(seq, _)| *seq);
+                    let items = page.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+                    (items, last, silences.values().filter(shown).count() as u64)
+                })
+                .await?;
+                Ok(Page {
+                    last,
+                    items,
+                    matching: Some(matching),
+                })
+            }
+        };
+        let end = self
+            .stream_pages(
+                limit,
+                fetch,
+                |silences| Response::Silences { silences },
+                |s| format!("silence {}", s.id),
+            )
             .await?;
-        self.send(&Response::Silences { silences }).await
+        self.end_listing(end).await
     }
 
     pub(super) async fn silences_expire(&mut self, id: String) -> Served {

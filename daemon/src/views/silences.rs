@@ -62,6 +62,25 @@ impl SilenceRecord {
 pub struct SilencesView {
     /// By seq of creation.
     pub silences: BTreeMap<u64, SilenceRecord>,
+    /// When the first of them is due to be forgotten.
+    #[serde(skip)]
+    forget_at: ForgetAt,
+}
+
+/// A cache of the earliest time a silence is due to be forgotten (`None`:
+/// not known yet), so that a new silence does not look at every other one.
+/// Not kept in snapshots and not compared: a view is its silences.
+#[derive(Clone, Copy, Debug, Default)]
+struct ForgetAt(Option<i64>);
+
+impl PartialEq for ForgetAt {
+    fn eq(&self, _: &ForgetAt) -> bool {
+        true
+    }
+}
+
+fn forget_time(s: &SilenceRecord) -> i64 {
+    s.ends_at.saturating_add(KEEP_ENDED_MICROS)
 }
 
 impl View for SilencesView {
@@ -84,6 +103,8 @@ impl View for SilencesView {
                         expired_by: None,
                     },
                 );
+                let t = s.ends_at.saturating_add(KEEP_ENDED_MICROS);
+                self.forget_at.0 = self.forget_at.0.map(|due| due.min(t));
             }
             Some(Event::SilenceExpired(e)) => {
                 if let Some(s) = e
@@ -97,13 +118,34 @@ impl View for SilencesView {
                     s.starts_at = s.starts_at.min(seal.time);
                     s.ends_at = seal.time;
                     s.expired_by = Some(super::describe(&e.actor));
+                    let t = forget_time(s);
+                    self.forget_at.0 = self.forget_at.0.map(|due| due.min(t));
                 }
             }
             _ => return,
         }
         // Forget long-ended silences; the log keeps them.
-        self.silences
-            .retain(|_, s| s.ends_at.saturating_add(KEEP_ENDED_MICROS) > seal.time);
+        let due = match self.forget_at.0 {
+            Some(t) => t,
+            None => self
+                .silences
+                .values()
+                .map(forget_time)
+                .min()
+                .unwrap_or(i64::MAX),
+        };
+        if due <= seal.time {
+            self.silences.retain(|_, s| forget_time(s) > seal.time);
+            self.forget_at.0 = Some(
+                self.silences
+                    .values()
+                    .map(forget_time)
+                    .min()
+                    .unwrap_or(i64::MAX),
+            );
+        } else {
+            self.forget_at.0 = Some(due);
+        }
     }
 }
 

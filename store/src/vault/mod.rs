@@ -440,6 +440,32 @@ impl Vault {
             .collect()
     }
 
+    /// The metadata of at most `max` secrets whose names sort after
+    /// `after` (from the first when `None`), by name: a page of
+    /// [`Vault::list`] that reads only that page.
+    pub fn list_page(&self, after: Option<&str>, max: usize) -> Result<Vec<SecretInfo>> {
+        use std::ops::Bound;
+        let _ring = self.ring();
+        let from = after.map_or(Bound::Included(vec![SECRET_PREFIX]), |name| {
+            Bound::Excluded(secret_key(name))
+        });
+        let to = Bound::Excluded(vec![SECRET_PREFIX + 1]);
+        let mut out = Vec::new();
+        for item in self.inner.space.range((from, to)).take(max) {
+            let (k, v) = item.into_inner().map_err(storage)?;
+            let name = String::from_utf8(k[1..].to_vec())
+                .map_err(|_| VaultError::Damaged("a secret has a non-UTF-8 name".into()))?;
+            let r: StoredSecret = decode(&v, &name)?;
+            out.push(SecretInfo {
+                name,
+                key_id: r.key_id,
+                created: r.created,
+                updated: r.updated,
+            });
+        }
+        Ok(out)
+    }
+
     fn records(&self) -> Result<Vec<(String, StoredSecret)>> {
         let mut out = Vec::new();
         for item in self.inner.space.prefix([SECRET_PREFIX]) {

@@ -269,3 +269,32 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn pages_of_the_list_cover_every_secret_once_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path());
+    let vault = Vault::open(&log, key(1), "test").unwrap();
+    assert!(vault.list_page(None, 10).unwrap().is_empty());
+    for i in 0..25 {
+        vault
+            .set(&format!("s{i:02}"), &value(&format!("v{i}")), 1)
+            .unwrap();
+    }
+    let whole: Vec<String> = vault.list().unwrap().into_iter().map(|s| s.name).collect();
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = vault.list_page(after.as_deref(), 7).unwrap();
+        assert!(page.len() <= 7);
+        let Some(last) = page.last() else { break };
+        after = Some(last.name.clone());
+        paged.extend(page.into_iter().map(|s| s.name));
+    }
+    assert_eq!(paged, whole);
+    assert_eq!(paged.len(), 25);
+    // A cursor that is not a secret's name starts after where it would be.
+    let page = vault.list_page(Some("s10x"), 2).unwrap();
+    let names: Vec<&str> = page.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["s11", "s12"]);
+}
