@@ -53,7 +53,7 @@ impl ConfigError {
         }
     }
 
-    fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
+    pub(crate) fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
         ConfigError {
             path: path.display().to_string(),
             line: 0,
@@ -211,13 +211,18 @@ impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<(Config, Vec<u8>), ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| ConfigError::unreadable(path, &e))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|e| ConfigError {
+        Ok((Config::from_bytes(path, &bytes)?, bytes))
+    }
+
+    /// Checks the bytes read from `path`.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| ConfigError {
             path: path.display().to_string(),
             line: 0,
             column: 0,
             message: format!("not UTF-8: {e}"),
         })?;
-        Ok((Config::parse(&path.display().to_string(), &text)?, bytes))
+        Config::parse(&path.display().to_string(), text)
     }
 
     /// Checks what the types alone cannot: role references and names.
