@@ -113,6 +113,9 @@ impl Default for SecretsConfig {
     }
 }
 
+/// `[daemon] max_connections_per_uid` unless set.
+pub const DEFAULT_CONNECTIONS_PER_UID: usize = 32;
+
 /// `[daemon]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,6 +135,9 @@ pub struct DaemonConfig {
     pub snapshot_every: u64,
     /// Log filter (`info`, `debug`, `vigild=debug,info`, ...).
     pub log_level: String,
+    /// Most control connections one uid other than root may hold open
+    /// (idle ones included); more are refused with the reason.
+    pub max_connections_per_uid: usize,
 }
 
 impl Default for DaemonConfig {
@@ -144,6 +150,7 @@ impl Default for DaemonConfig {
             epoch_interval: Interval(std::time::Duration::from_secs(15 * 60)),
             snapshot_every: 100_000,
             log_level: "info".into(),
+            max_connections_per_uid: DEFAULT_CONNECTIONS_PER_UID,
         }
     }
 }
@@ -260,6 +267,19 @@ impl Config {
             }
         }
         self.check_ingestion(path, text)?;
+        let per_uid = self.daemon.max_connections_per_uid;
+        if !(1..=crate::control::MAX_CONNECTIONS).contains(&per_uid) {
+            let offset = text.find("max_connections_per_uid").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                format!(
+                    "max_connections_per_uid must be 1 to {}",
+                    crate::control::MAX_CONNECTIONS
+                ),
+            ));
+        }
         if self.daemon.snapshot_every == 0 {
             let offset = text.find("snapshot_every").unwrap_or(0);
             return Err(ConfigError::at(

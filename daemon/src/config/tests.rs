@@ -325,3 +325,22 @@ fn receiver_urls_must_use_a_scheme_their_channel_speaks() {
     }
 }
 
+#[test]
+fn the_per_uid_connection_cap_has_a_default_and_bounds() {
+    let config = Config::parse("t.toml", "").unwrap();
+    assert_eq!(
+        config.daemon.max_connections_per_uid,
+        DEFAULT_CONNECTIONS_PER_UID
+    );
+    let config = Config::parse("t.toml", "[daemon]\nmax_connections_per_uid = 256\n").unwrap();
+    assert_eq!(config.daemon.max_connections_per_uid, 256);
+    for bad in ["0", "257"] {
+        let e = err(&format!("[daemon]\nmax_connections_per_uid = {bad}\n"));
+        assert!(
+            e.message
+                .contains("max_connections_per_uid must be 1 to 256")
+                && e.line == 2,
+            "{bad}: {e}"
+        );
+    }
+}
