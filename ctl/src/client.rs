@@ -63,7 +63,15 @@ impl Client {
             protocol: PROTOCOL_VERSION,
             client: format!("vigilctl {}", env!("CARGO_PKG_VERSION")),
         };
-        frame::write(&mut stream, &hello)?;
+        if let Err(e) = frame::write(&mut stream, &hello) {
+            // A daemon that refuses a connection at once (too many open)
+            // says why and closes before reading the hello: the reason is
+            // still there to read, and says more than a broken pipe.
+            return match frame::read::<_, HelloReply>(&mut reader) {
+                Ok(HelloReply::Rejected { error }) => Err(ClientError::Refused(error)),
+                _ => Err(e.into()),
+            };
+        }
         match frame::read::<_, HelloReply>(&mut reader)? {
             HelloReply::Welcome {
                 protocol,

@@ -2,42 +2,80 @@
 //! request. A file that does not load is refused and the running
 //! configuration kept; both outcomes are logged and recorded as events.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::state::{ReloadRequest, Shared};
 use crate::systemd;
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use vigil_store::{ConfigLoaded, Event, Hash};
 
-/// Serves reload requests one at a time.
-pub async fn run(shared: Arc<Shared>, mut requests: mpsc::Receiver<ReloadRequest>) {
+/// What the file watcher's requests are called.
+pub const FILE_CHANGED: &str = "file-changed";
+
+/// Serves reload requests one at a time. `loaded` is the digest of the
+/// bytes last read from the file (applied or refused): the watcher's
+/// requests reload only when the content differs from them (a touch, an
+/// identical rewrite or a mere read changes nothing, and a refused file is
+/// not refused again until it changes); asked-for reloads (`vigilctl
+/// reload`, SIGHUP) always re-read.
+pub async fn run(
+    shared: Arc<Shared>,
+    mut requests: mpsc::Receiver<ReloadRequest>,
+    mut loaded: Hash,
+) {
     while let Some(request) = requests.recv().await {
-        let result = reload(&shared, request.trigger).await;
-        if let Some(reply) = request.reply {
+        let result = reload(&shared, request.trigger, &mut loaded).await;
+        if let (Some(reply), Some(result)) = (request.reply, result) {
             let _ = reply.send(result);
         }
     }
 }
 
-async fn reload(shared: &Arc<Shared>, trigger: &'static str) -> Result<String, String> {
+/// `None` when the watcher saw no change of content.
+async fn reload(
+    shared: &Arc<Shared>,
+    trigger: &'static str,
+    last: &mut Hash,
+) -> Option<Result<String, String>> {
     let Some(path) = shared.config_path.clone() else {
-        return Err(
+        return Some(Err(
             "vigild runs on its embedded development configuration: there is no file to reload"
                 .into(),
-        );
+        ));
     };
-    systemd::reloading();
-    let loaded = {
+    let previous = *last;
+    let read = {
         let path = path.clone();
-        tokio::task::spawn_blocking(move || (Config::load(&path), std::fs::read(&path).ok())).await
+        // One read: the digest recorded is that of the bytes checked.
+        tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path);
+            let digest = bytes.as_deref().map_or(Hash::ZERO, Hash::sha256);
+            if trigger == FILE_CHANGED && digest == previous {
+                return None;
+            }
+            let loaded = bytes
+                .map_err(|e| ConfigError::unreadable(&path, &e))
+                .and_then(|bytes| Config::from_bytes(&path, &bytes));
+            Some((digest, loaded))
+        })
+        .await
     };
-    let (loaded, bytes) = loaded.map_err(|e| format!("reload failed: {e}"))?;
-    let digest = bytes.as_deref().map_or(Hash::ZERO, Hash::sha256);
+    let (digest, loaded) = match read {
+        Ok(Some(read)) => read,
+        Ok(None) => {
+            tracing::debug!("configuration file seen but its content is unchanged: not reloaded");
+            return None;
+        }
+        Err(e) => return Some(Err(format!("reload failed: {e}"))),
+    };
+    *last = digest;
+    systemd::reloading();
     let (event, result) = match loaded {
-        Ok((config, _)) => {
+        Ok(config) => {
             let old = shared.config();
             let mut notes = Vec::new();
             if old.daemon.state_dir != config.daemon.state_dir
@@ -83,7 +121,7 @@ async fn reload(shared: &Arc<Shared>, trigger: &'static str) -> Result<String, S
         tracing::error!("cannot record the configuration load: {e}");
     }
     systemd::ready("serving");
-    result
+    Some(result)
 }
 
 /// The `ConfigLoaded` event for a load of `path`.
@@ -104,6 +142,9 @@ pub fn loaded_event(
 
 /// Watches the configuration file and asks for a reload when it changes.
 /// Watches the directory, so editors that save by renaming are seen too.
+/// Only events that can change the content count: the daemon's own reads
+/// of the file (open, access, close) would otherwise ask for a reload that
+/// reads it again, forever.
 pub fn watch(path: PathBuf, requests: mpsc::Sender<ReloadRequest>) -> anyhow::Result<impl Drop> {
     let dir = path
         .parent()
@@ -116,13 +157,14 @@ pub fn watch(path: PathBuf, requests: mpsc::Sender<ReloadRequest>) -> anyhow::Re
         move |result: notify_debouncer_full::DebounceEventResult| {
             let Ok(events) = result else { return };
             let touched = events.iter().any(|e| {
-                e.paths
-                    .iter()
-                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+                may_change_content(&e.kind)
+                    && e.paths
+                        .iter()
+                        .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
             });
             if touched {
                 let _ = requests.blocking_send(ReloadRequest {
-                    trigger: "file-changed",
+                    trigger: FILE_CHANGED,
                     reply: None,
                 });
             }
@@ -130,4 +172,50 @@ pub fn watch(path: PathBuf, requests: mpsc::Sender<ReloadRequest>) -> anyhow::Re
     )?;
     debouncer.watch(&dir, RecursiveMode::NonRecursive)?;
     Ok(debouncer)
+}
+
+/// Whether a file event can mean new content: created, written (or
+/// closed after writing), renamed or removed. Not a read, which is all the
+/// daemon itself does to the file.
+fn may_change_content(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Any
+            | EventKind::Create(_)
+            | EventKind::Modify(_)
+            | EventKind::Remove(_)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_debouncer_full::notify::event::{
+        CreateKind, DataChange, MetadataKind, ModifyKind, RemoveKind, RenameMode,
+    };
+
+    #[test]
+    fn only_what_can_change_the_content_asks_for_a_reload() {
+        for read in [
+            EventKind::Access(AccessKind::Open(AccessMode::Read)),
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Any),
+            EventKind::Other,
+        ] {
+            assert!(!may_change_content(&read), "{read:?}");
+        }
+        for change in [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::WriteTime)),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+        ] {
+            assert!(may_change_content(&change), "{change:?}");
+        }
+    }
 }

@@ -145,7 +145,7 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
     tokio::spawn(tasks::views(shared.clone()));
     tokio::spawn(tasks::denials(shared.clone()));
     tokio::spawn(tasks::health(shared.clone(), fatal_tx));
-    tokio::spawn(reload::run(shared.clone(), reload_rx));
+    tokio::spawn(reload::run(shared.clone(), reload_rx, digest));
     let _watcher = match &options.config_path {
         Some(path) => Some(
             reload::watch(path.clone(), reload_tx.clone())

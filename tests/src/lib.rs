@@ -235,16 +235,8 @@ impl Daemon {
 
     /// Runs vigilctl as another uid/gid (and supplementary groups), via setpriv.
     pub fn ctl_as(&self, uid: u32, gid: u32, groups: &[u32], args: &[&str]) -> Output {
-        let mut cmd = Command::new("setpriv");
-        cmd.arg(format!("--reuid={uid}"))
-            .arg(format!("--regid={gid}"));
-        if groups.is_empty() {
-            cmd.arg("--clear-groups");
-        } else {
-            let list: Vec<String> = groups.iter().map(u32::to_string).collect();
-            cmd.arg(format!("--groups={}", list.join(",")));
-        }
-        cmd.arg(bin("vigilctl"))
+        as_user(uid, gid, groups)
+            .arg(bin("vigilctl"))
             .arg("--socket")
             .arg(&self.socket)
             .args(args)
@@ -290,6 +282,21 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A `setpriv` command that runs what is appended to it as another
+/// uid/gid (and supplementary groups, or none).
+pub fn as_user(uid: u32, gid: u32, groups: &[u32]) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"));
+    if groups.is_empty() {
+        cmd.arg("--clear-groups");
+    } else {
+        let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+        cmd.arg(format!("--groups={}", list.join(",")));
+    }
+    cmd
 }
 
 /// stdout of a successful command (panics with stderr otherwise).

@@ -919,3 +919,106 @@ source = '{{% if incident %}}{{"id": "{{{{ incident.id }}}}", "state": "{{{{ inc
     );
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn a_receiver_url_with_an_unsupported_scheme_is_refused_at_load_by_scheme_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let receiver = |table: &str, key: &str, value: &str, extra: &str| {
+        format!(
+            "{}[[notify.receivers]]\nname = \"ops\"\n[[notify.receivers.{table}]]\n{key} = \"{value}\"\n{extra}",
+            route("ops", BY_NAME)
+        )
+    };
+    let secret = format!("secret = \"{SECRET}\"\n");
+    // (config, scheme, field)
+    let cases = [
+        (
+            receiver("webhook_configs", "url", "file:///etc/passwd", &secret),
+            "`file`",
+            "webhook/0 url",
+        ),
+        (
+            receiver("webhook_configs", "url", "smtps://mail.example", &secret),
+            "`smtps`",
+            "webhook/0 url",
+        ),
+        (
+            receiver(
+                "webhook_configs",
+                "url",
+                "gopher://hooks.example/x",
+                &secret,
+            ),
+            "`gopher`",
+            "webhook/0 url",
+        ),
+        (
+            receiver("slack_configs", "api_url", "file:///etc/passwd", ""),
+            "`file`",
+            "slack/0 api_url",
+        ),
+        (
+            receiver("slack_configs", "api_url", "ftp://hooks.example/x", ""),
+            "`ftp`",
+            "slack/0 api_url",
+        ),
+        (
+            receiver(
+                "pagerduty_configs",
+                "url",
+                "smtp://mail.example",
+                "routing_key = \"k\"\n",
+            ),
+            "`smtp`",
+            "pagerduty/0 url",
+        ),
+    ];
+    for (notify, scheme, field) in &cases {
+        let path = config(tmp.path(), notify);
+        let out = Command::new(vigil_tests::bin("vigild"))
+            .arg("--config")
+            .arg(&path)
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{field} {scheme}: {stderr}");
+        assert!(
+            stderr.contains(&format!("scheme {scheme}"))
+                && stderr.contains(field)
+                && stderr.contains("vigil.toml:")
+                && !stderr.contains("whitespace"),
+            "{field} {scheme}: {stderr}"
+        );
+    }
+
+    // Starting on it is refused the same way, before anything is created;
+    // and a running daemon refuses to reload into it.
+    let path = config(tmp.path(), &cases[0].0);
+    let (code, stderr) = vigil_tests::vigild_fails(&["--config".as_ref(), path.as_os_str()], &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(
+        stderr.contains("scheme `file`") && stderr.contains("webhook/0 url"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("state").exists());
+
+    let good = receiver("webhook_configs", "url", "https://hooks.example/x", &secret);
+    let path = config(tmp.path(), &good);
+    let daemon = Daemon::in_dir(&path, tmp.path());
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("https://hooks.example/x", "file:///etc/passwd"),
+    )
+    .unwrap();
+    let out = daemon.ctl(&["reload"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("scheme `file`") && stderr.contains("unchanged"),
+        "{stderr}"
+    );
+    assert!(daemon.stop().success());
+}

@@ -245,3 +245,142 @@ fn bad_requests_get_errors_and_the_connection_stays_usable() {
     let custom = ok(&daemon.ctl(&["events", "list", "--kind", "custom"]));
     assert!(custom.trim().is_empty(), "{custom}");
 }
+
+/// The uid that hogs the socket, and another user who must still get in.
+const HOG: u32 = 4545;
+const OTHER: u32 = 4546;
+
+/// A daemon whose socket any local user may open (mode 0666), with
+/// `OTHER` a viewer; `extra` goes in `[daemon]`.
+fn open_to_all(extra: &str) -> (tempfile::TempDir, Daemon) {
+    let tmp = shared_tempdir();
+    let run = open_dir(tmp.path(), "run");
+    let (state, socket, path) = (
+        tmp.path().join("state"),
+        run.join("control.sock"),
+        tmp.path().join("vigil.toml"),
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "[daemon]\nstate_dir = \"{}\"\nsocket = \"{}\"\nsocket_mode = \"0666\"\n{extra}\n[http]\nlisten = \"127.0.0.1:0\"\n[access.users]\n\"{OTHER}\" = \"viewer\"\n",
+            state.display(),
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::with_config(&path, &socket, &state);
+    (tmp, daemon)
+}
+
+/// `socket-hold` as `HOG`, opening `n` connections that never say hello;
+/// returns once they are all open, with the rest of its output to come.
+fn hog(
+    daemon: &Daemon,
+    n: usize,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = as_user(HOG, HOG, &[])
+        .arg(bin("socket-hold"))
+        .arg(&daemon.socket)
+        .arg(n.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, format!("connected {n}"));
+    (child, lines)
+}
+
+/// What each of the hog's connections got: (held until the hello
+/// timeout, refused at once with this message).
+fn outcomes(
+    mut child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) -> (usize, Vec<String>) {
+    let (mut held, mut refused) = (0, Vec::new());
+    for line in lines {
+        let line = line.unwrap();
+        let fields: Vec<&str> = line.splitn(3, '\t').collect();
+        match fields[..] {
+            [_, "Malformed", m] if m.contains("no hello within 5s") => held += 1,
+            [_, "Unavailable", m] => refused.push(m.to_string()),
+            _ => panic!("unexpected outcome: {line}"),
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    (held, refused)
+}
+
+/// Served within a second, long before the hog's connections time out.
+fn served_at_once(what: &str, out: impl FnOnce() -> std::process::Output) -> String {
+    let started = std::time::Instant::now();
+    let text = ok(&out());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{what} waited {:?}",
+        started.elapsed()
+    );
+    text
+}
+
+#[test]
+fn one_users_idle_connections_cannot_lock_the_others_out() {
+    let (_tmp, daemon) = open_to_all("");
+    // More than the whole connection pool, from one unprivileged uid.
+    let (child, lines) = hog(&daemon, 300);
+    let status = served_at_once("root", || daemon.ctl(&["status"]));
+    assert!(status.contains("as admin"), "{status}");
+    let status = served_at_once("another user", || {
+        daemon.ctl_as(OTHER, OTHER, &[], &["status"])
+    });
+    assert!(status.contains("as viewer"), "{status}");
+
+    // The default cap held; every connection past it was told why.
+    let (held, refused) = outcomes(child, lines);
+    assert_eq!(held, 32, "the default max_connections_per_uid");
+    assert_eq!(refused.len(), 300 - 32);
+    for message in &refused {
+        assert!(
+            message.contains(&format!(
+                "uid {HOG} already has 32 control connections open"
+            )) && message.contains("daemon.max_connections_per_uid"),
+            "{message}"
+        );
+    }
+    ok(&daemon.ctl_as(OTHER, OTHER, &[], &["status"]));
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn root_keeps_a_reserved_slot_when_everyone_elses_are_taken() {
+    // One uid may take the whole pool others share: only root gets in.
+    let (_tmp, daemon) = open_to_all("max_connections_per_uid = 256");
+    let (child, lines) = hog(&daemon, 260);
+    let status = served_at_once("root", || daemon.ctl(&["status"]));
+    assert!(status.contains("as admin"), "{status}");
+    let out = daemon.ctl_as(OTHER, OTHER, &[], &["status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("all 252 connections open to users other than root are in use"),
+        "{err}"
+    );
+
+    let (held, refused) = outcomes(child, lines);
+    assert_eq!(held, 252);
+    assert_eq!(refused.len(), 8);
+    for message in &refused {
+        assert!(
+            message.contains("all 252 connections open to users other than root are in use"),
+            "{message}"
+        );
+    }
+    // The timeouts freed the pool.
+    ok(&daemon.ctl_as(OTHER, OTHER, &[], &["status"]));
+    assert!(daemon.stop().success());
+}

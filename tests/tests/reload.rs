@@ -148,3 +148,115 @@ fn the_daemon_refuses_to_start_on_a_broken_config() {
     assert!(err.contains("vigil.toml:2:13"), "{err}");
     assert!(!tmp.path().join("state").exists());
 }
+
+/// The `config` events so far, oldest first: (seq, trigger).
+fn config_triggers(daemon: &Daemon) -> Vec<(u64, String)> {
+    let mut out: Vec<(u64, String)> = json_lines(&ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "config", "--limit", "1000",
+    ])))
+    .into_iter()
+    .map(|e| {
+        (
+            e["seq"].as_u64().unwrap(),
+            e["event"]["config_loaded"]["trigger"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    })
+    .collect();
+    out.sort();
+    out
+}
+
+fn triggers(daemon: &Daemon) -> Vec<String> {
+    config_triggers(daemon)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// How many reloads the daemon logged.
+fn reloads_logged(daemon: &Daemon) -> usize {
+    daemon.stderr().matches("reloaded").count()
+}
+
+/// Nothing more is reloaded or recorded for `QUIET`: the loop this guards
+/// against reloaded about 8 times a second.
+const QUIET: Duration = Duration::from_secs(3);
+
+fn stays_quiet(daemon: &Daemon, after: &str, events: &[&str], logged: usize) {
+    std::thread::sleep(QUIET);
+    assert_eq!(triggers(daemon), events, "config events after {after}");
+    assert_eq!(
+        reloads_logged(daemon),
+        logged,
+        "reloads logged after {after}:\n{}",
+        daemon.stderr()
+    );
+}
+
+#[test]
+fn every_trigger_reloads_once_and_only_a_changed_file_reloads_by_itself() {
+    let tmp = shared_tempdir();
+    let run = open_dir(tmp.path(), "run");
+    let (state, socket, path) = (
+        tmp.path().join("state"),
+        run.join("control.sock"),
+        tmp.path().join("vigil.toml"),
+    );
+    let text = config(&state, &socket, "viewer", "");
+    std::fs::write(&path, &text).unwrap();
+    let daemon = Daemon::with_config(&path, &socket, &state);
+    let mut events = vec!["start"];
+    stays_quiet(&daemon, "start", &events, 0);
+
+    // Asked: one reload each, even though the file did not change.
+    assert!(ok(&daemon.ctl(&["reload"])).contains("reloaded"));
+    events.push("control");
+    stays_quiet(&daemon, "vigilctl reload", &events, 1);
+
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    eventually("the SIGHUP reload", || triggers(&daemon).len() == 3);
+    events.push("sighup");
+    stays_quiet(&daemon, "SIGHUP", &events, 2);
+
+    // Saved by renaming over (as editors do), with new content.
+    let text = config(&state, &socket, "operator", "");
+    save(&path, &text);
+    eventually("the renamed-over file to reload", || {
+        triggers(&daemon).len() == 4
+    });
+    events.push("file-changed");
+    stays_quiet(&daemon, "an editor-style save", &events, 3);
+    assert!(ok(&daemon.ctl_as(USER, USER, &[], &["status"])).contains("as operator"));
+
+    // Written in place, with new content.
+    let text = config(&state, &socket, "viewer", "");
+    std::fs::write(&path, &text).unwrap();
+    eventually("the rewritten file to reload", || {
+        triggers(&daemon).len() == 5
+    });
+    events.push("file-changed");
+    stays_quiet(&daemon, "an in-place write", &events, 4);
+    assert!(ok(&daemon.ctl_as(USER, USER, &[], &["status"])).contains("as viewer"));
+
+    // The same content again, touched, read: nothing to reload.
+    save(&path, &text);
+    std::fs::write(&path, &text).unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    std::fs::read(&path).unwrap();
+    stays_quiet(&daemon, "identical rewrites and a touch", &events, 4);
+
+    // And a change after all that is still seen.
+    save(&path, &config(&state, &socket, "operator", ""));
+    eventually("the next change to reload", || triggers(&daemon).len() == 6);
+    events.push("file-changed");
+    stays_quiet(&daemon, "the last save", &events, 5);
+    assert!(daemon.stop().success());
+}

@@ -53,7 +53,7 @@ impl ConfigError {
         }
     }
 
-    fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
+    pub(crate) fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
         ConfigError {
             path: path.display().to_string(),
             line: 0,
@@ -113,6 +113,9 @@ impl Default for SecretsConfig {
     }
 }
 
+/// `[daemon] max_connections_per_uid` unless set.
+pub const DEFAULT_CONNECTIONS_PER_UID: usize = 32;
+
 /// `[daemon]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,6 +135,9 @@ pub struct DaemonConfig {
     pub snapshot_every: u64,
     /// Log filter (`info`, `debug`, `vigild=debug,info`, ...).
     pub log_level: String,
+    /// Most control connections one uid other than root may hold open
+    /// (idle ones included); more are refused with the reason.
+    pub max_connections_per_uid: usize,
 }
 
 impl Default for DaemonConfig {
@@ -144,6 +150,7 @@ impl Default for DaemonConfig {
             epoch_interval: Interval(std::time::Duration::from_secs(15 * 60)),
             snapshot_every: 100_000,
             log_level: "info".into(),
+            max_connections_per_uid: DEFAULT_CONNECTIONS_PER_UID,
         }
     }
 }
@@ -211,13 +218,18 @@ impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<(Config, Vec<u8>), ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| ConfigError::unreadable(path, &e))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|e| ConfigError {
+        Ok((Config::from_bytes(path, &bytes)?, bytes))
+    }
+
+    /// Checks the bytes read from `path`.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| ConfigError {
             path: path.display().to_string(),
             line: 0,
             column: 0,
             message: format!("not UTF-8: {e}"),
         })?;
-        Ok((Config::parse(&path.display().to_string(), &text)?, bytes))
+        Config::parse(&path.display().to_string(), text)
     }
 
     /// Checks what the types alone cannot: role references and names.
@@ -255,6 +267,19 @@ impl Config {
             }
         }
         self.check_ingestion(path, text)?;
+        let per_uid = self.daemon.max_connections_per_uid;
+        if !(1..=crate::control::MAX_CONNECTIONS).contains(&per_uid) {
+            let offset = text.find("max_connections_per_uid").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                text,
+                offset,
+                format!(
+                    "max_connections_per_uid must be 1 to {}",
+                    crate::control::MAX_CONNECTIONS
+                ),
+            ));
+        }
         if self.daemon.snapshot_every == 0 {
             let offset = text.find("snapshot_every").unwrap_or(0);
             return Err(ConfigError::at(

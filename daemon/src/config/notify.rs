@@ -482,12 +482,11 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
         match integration {
             Integration::Webhook(c) => {
                 want("webhook", &c.template, template::WEBHOOK_JSON, Escape::Json)?;
-                if let SecretRef::Inline(url) = &c.url {
-                    check_url(name, &label, url.expose())?;
-                }
+                check_url_ref(name, &label, "url", &c.url)?;
             }
             Integration::Slack(c) => {
                 want("text", &c.text, template::SLACK_TEXT, Escape::SlackMrkdwn)?;
+                check_url_ref(name, &label, "api_url", &c.api_url)?;
             }
             Integration::Email(c) => {
                 want("subject", &c.subject, template::EMAIL_SUBJECT, Escape::Text)?;
@@ -503,7 +502,7 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
                     Escape::Text,
                 )?;
                 if let Some(url) = &c.url {
-                    check_url(name, &label, url.as_bytes())?;
+                    check_url(name, &label, "url", url.as_bytes())?;
                 }
             }
         }
@@ -536,14 +535,44 @@ fn builtin_names() -> String {
     .join(", ")
 }
 
-/// A URL written in the file must at least parse; whether it is reachable
-/// is decided at send time (DNS may change), and `doctor` asks then.
-fn check_url(receiver: &str, label: &str, url: &[u8]) -> Result<(), String> {
-    let text = std::str::from_utf8(url)
-        .map_err(|_| format!("receiver `{receiver}` {label}: the URL is not UTF-8"))?;
-    vigil_notify::ssrf::Destination::parse(text)
-        .map(|_| ())
-        .map_err(|e| format!("receiver `{receiver}` {label}: {e}"))
+/// An HTTP channel's URL field: written inline, it must parse as an
+/// `https` or `http` URL; a reference is resolved, and checked, at send
+/// time. `file://…` reads as a `file:` reference to the path `//…`, but
+/// whoever wrote it meant a URL: it is refused by its scheme.
+fn check_url_ref(receiver: &str, label: &str, field: &str, url: &SecretRef) -> Result<(), String> {
+    match url {
+        SecretRef::Inline(value) => check_url(receiver, label, field, value.expose()),
+        SecretRef::File(path) if path.as_os_str().as_encoded_bytes().starts_with(b"//") => {
+            Err(format!(
+                "receiver `{receiver}` {label} {field}: scheme `file` is not supported; {HTTP_SCHEMES} (to read the URL from a file, write file:/absolute/path)"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What an HTTP channel's URL may start with.
+const HTTP_SCHEMES: &str =
+    "an HTTP receiver takes https (or http to a destination in notify.allow)";
+
+/// A URL written in the file must at least parse, with a scheme its
+/// channel speaks; whether it is reachable is decided at send time (DNS
+/// may change), and `doctor` asks then.
+fn check_url(receiver: &str, label: &str, field: &str, url: &[u8]) -> Result<(), String> {
+    use vigil_notify::ssrf::{Blocked, Destination, Scheme};
+    let at = format!("receiver `{receiver}` {label} {field}");
+    let text = std::str::from_utf8(url).map_err(|_| format!("{at}: the URL is not UTF-8"))?;
+    let scheme = match Destination::parse(text) {
+        Ok(destination) if matches!(destination.scheme(), Scheme::Https | Scheme::Http) => {
+            return Ok(());
+        }
+        Ok(destination) => destination.scheme().as_str().to_string(),
+        Err(Blocked::Scheme { scheme }) => scheme,
+        Err(e) => return Err(format!("{at}: {e}")),
+    };
+    Err(format!(
+        "{at}: scheme `{scheme}` is not supported; {HTTP_SCHEMES}"
+    ))
 }
 
 fn check_email(receiver: &str, c: &EmailConfig) -> Result<(), String> {

@@ -276,3 +276,71 @@ api_url = "secret:slack"
     let config = Config::parse("t.toml", text).unwrap();
     assert_eq!(config.inline_secrets(), ["notify.receivers.ops.webhook/0"]);
 }
+
+#[test]
+fn receiver_urls_must_use_a_scheme_their_channel_speaks() {
+    let webhook = |url: &str| {
+        format!("[[notify.receivers.webhook_configs]]\nurl = \"{url}\"\nsecret = \"s\"\n")
+    };
+    let slack = |url: &str| format!("[[notify.receivers.slack_configs]]\napi_url = \"{url}\"\n");
+    let pagerduty = |url: &str| {
+        format!("[[notify.receivers.pagerduty_configs]]\nrouting_key = \"k\"\nurl = \"{url}\"\n")
+    };
+    for (table, scheme, field) in [
+        (webhook("file:///etc/passwd"), "file", "webhook/0 url"),
+        (webhook("FILE:///etc/passwd"), "file", "webhook/0 url"),
+        (webhook("smtps://mail.example"), "smtps", "webhook/0 url"),
+        (
+            webhook("javascript://x.example/"),
+            "javascript",
+            "webhook/0 url",
+        ),
+        (slack("file:///etc/passwd"), "file", "slack/0 api_url"),
+        (slack("ftp://h.example/x"), "ftp", "slack/0 api_url"),
+        (pagerduty("smtp://mail.example"), "smtp", "pagerduty/0 url"),
+        (pagerduty("file:///etc/passwd"), "file", "pagerduty/0 url"),
+    ] {
+        let e = notify_err(&table);
+        assert!(
+            e.message
+                .contains(&format!("scheme `{scheme}` is not supported"))
+                && e.message.contains(&format!("receiver `ops` {field}:"))
+                && e.message.contains("https"),
+            "{table}: {e}"
+        );
+        assert!(!e.message.contains("/etc/passwd"), "{e}");
+    }
+    // What the channels speak, and references resolved at send time.
+    for table in [
+        webhook("https://h.example/x"),
+        webhook("http://h.example/x"),
+        webhook("file:/etc/vigil/hook-url"),
+        webhook("secret:hook"),
+        slack("https://hooks.slack.com/services/T/B/X"),
+        slack("env:SLACK_URL"),
+        pagerduty("https://events.pagerduty.com/v2/enqueue"),
+    ] {
+        let text = format!("[[notify.receivers]]\nname = \"ops\"\n{table}");
+        Config::parse("t.toml", &text).unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+}
+
+#[test]
+fn the_per_uid_connection_cap_has_a_default_and_bounds() {
+    let config = Config::parse("t.toml", "").unwrap();
+    assert_eq!(
+        config.daemon.max_connections_per_uid,
+        DEFAULT_CONNECTIONS_PER_UID
+    );
+    let config = Config::parse("t.toml", "[daemon]\nmax_connections_per_uid = 256\n").unwrap();
+    assert_eq!(config.daemon.max_connections_per_uid, 256);
+    for bad in ["0", "257"] {
+        let e = err(&format!("[daemon]\nmax_connections_per_uid = {bad}\n"));
+        assert!(
+            e.message
+                .contains("max_connections_per_uid must be 1 to 256")
+                && e.line == 2,
+            "{bad}: {e}"
+        );
+    }
+}

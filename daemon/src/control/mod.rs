@@ -13,8 +13,10 @@ mod keys;
 mod listing;
 mod secrets;
 mod silences;
+mod slots;
 
 pub use handlers::verify_now;
+pub use slots::MAX_CONNECTIONS;
 mod io;
 pub mod listener;
 
@@ -24,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigil_store::Actor;
 use vigilctl::{
@@ -32,8 +33,6 @@ use vigilctl::{
     Response,
 };
 
-/// Most connections served at once; more are refused with a reason.
-const MAX_CONNECTIONS: usize = 256;
 /// How long a new connection may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long in-flight requests may take to finish at shutdown.
@@ -77,24 +76,28 @@ fn actor_of(peer: &Peer) -> Actor {
 /// Accepts connections until shutdown, then lets in-flight ones finish.
 pub async fn serve(shared: Arc<Shared>, listener: UnixListener) {
     let mut shutdown = shared.shutdown.clone();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(slots::Slots::default());
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Counted by the kernel's word on who it is, before it
+                    // says anything: idle connections count too.
+                    let Ok(cred) = stream.peer_cred() else { continue };
+                    let per_uid = shared.config().daemon.max_connections_per_uid;
                     let shared = shared.clone();
-                    match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
+                    match slots.take(cred.uid(), per_uid) {
+                        Ok(slot) => {
                             tasks.spawn(async move {
-                                connection(shared, stream).await;
-                                drop(permit);
+                                connection(shared, stream, cred).await;
+                                drop(slot);
                             });
                         }
-                        Err(_) => {
+                        Err(reason) => {
                             tasks.spawn(async move {
                                 let (_, mut wr) = stream.into_split();
-                                reject(&mut wr, ErrorCode::Unavailable, format!("vigild is serving {MAX_CONNECTIONS} connections; try again")).await;
+                                reject(&mut wr, ErrorCode::Unavailable, reason).await;
                             });
                         }
                     }
@@ -129,8 +132,11 @@ async fn reject(wr: &mut OwnedWriteHalf, code: ErrorCode, message: String) {
     .await;
 }
 
-async fn connection(shared: Arc<Shared>, stream: tokio::net::UnixStream) {
-    let Ok(cred) = stream.peer_cred() else { return };
+async fn connection(
+    shared: Arc<Shared>,
+    stream: tokio::net::UnixStream,
+    cred: tokio::net::unix::UCred,
+) {
     let (uid, gid) = (cred.uid(), cred.gid());
     let pid = cred.pid().and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
     let (rd, mut wr) = stream.into_split();
