@@ -45,6 +45,11 @@ pub fn write_config(dir: &Path, rest: &str) -> PathBuf {
     path
 }
 
+/// Whether a dev banner line is its last (the `vigilctl ... status` hint).
+pub fn banner_end(line: &str) -> bool {
+    line.contains("--socket") && line.trim_end().ends_with(" status")
+}
+
 /// A running `vigild`.
 pub struct Daemon {
     child: Child,
@@ -195,6 +200,27 @@ impl Daemon {
     /// Lines the daemon printed on stdout so far.
     pub fn stdout(&self) -> Vec<String> {
         self.stdout.try_iter().collect()
+    }
+
+    /// Lines on stdout up to and including the first that `is_last` picks,
+    /// waiting for it up to 30 s (the banner comes on its own pipe, so it
+    /// can lag behind the "ready" line on stderr).
+    pub fn stdout_until(&self, is_last: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut lines = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => {
+                    let last = is_last(&line);
+                    lines.push(line);
+                    if last {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        lines
     }
 
     /// Its pid.

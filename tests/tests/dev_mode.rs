@@ -9,7 +9,7 @@ use vigil_tests::*;
 fn a_dev_daemon_serves_a_second_terminal_and_restarts_from_its_snapshot() {
     let cwd = tempfile::tempdir().unwrap();
     let daemon = Daemon::dev(cwd.path(), None);
-    let banner = daemon.stdout().join("\n");
+    let banner = daemon.stdout_until(banner_end).join("\n");
     assert!(
         banner.contains("development mode")
             && banner.contains("control.sock")

@@ -131,7 +131,7 @@ fn every_driver_accepts_its_signed_fixture_and_opens_an_incident() {
     let addr = daemon.http_addr();
     let key = dev_key(&daemon.state_dir);
     // The banner's curl line works as pasted.
-    let banner = daemon.stdout();
+    let banner = daemon.stdout_until(|l| l.trim().starts_with("curl "));
     let curl = banner
         .iter()
         .map(|l| l.trim())

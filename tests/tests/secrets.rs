@@ -83,7 +83,12 @@ fn canaries_never_leave_the_vault() {
     }
 
     let daemon = Daemon::dev(tmp.path(), None);
-    assert!(daemon.stdout().join("\n").contains("master key"));
+    assert!(
+        daemon
+            .stdout_until(banner_end)
+            .join("\n")
+            .contains("master key")
+    );
     for (name, value) in &canaries {
         let out = daemon.ctl_stdin(&["secrets", "set", name], format!("{value}\n").as_bytes());
         record(&mut transcript, &out);
