@@ -576,7 +576,6 @@ fn an_entry_inserted_from_an_older_epoch_is_blamed_with_or_without_the_key() {
         };
         put(log, &copied, old.body());
     });
-    t.rerecord_head();
     let expected = (
         41,
         Problem::EpochRegression {
@@ -702,4 +701,36 @@ fn a_missing_record_of_the_head_is_refused_too() {
             ..
         }))
     ));
+}
+
+#[test]
+fn a_prune_record_naming_itself_or_later_seqs_is_a_bad_body() {
+    // With the current sealing key an attacker can append a well-sealed
+    // record; one that names entries not before it accounts for nothing.
+    let t = store();
+    let key = key_file::load(&t.dir).unwrap();
+    t.edit(|log, _| {
+        let head = Head::from(raw_entry(log, 40).seal());
+        let body = Event::BodiesPruned(BodiesPruned {
+            ranges: vec![SeqRange {
+                first: 41,
+                last: 41,
+            }],
+            reason: "forged".into(),
+        })
+        .encode();
+        let seal = head.seal_next(
+            head.time,
+            EventKind::Retention.code(),
+            Hash::sha256(&body),
+            &key,
+        );
+        put(log, &seal, Some(&body));
+    });
+    for report in [t.keyed(), t.unkeyed()] {
+        assert!(
+            matches!(failure(&report), (41, Problem::BadBody { .. })),
+            "{report:?}"
+        );
+    }
 }
