@@ -1,11 +1,13 @@
 //! What every intake path shares: parsing a delivery's JSON safely, and
 //! [`admit`], the one redaction step between anything from outside (an
-//! HTTP delivery, a spool file, `vigilctl emit`, and collectors to come) and
-//! the log. Whichever door text came through, it is stored the same way.
+//! HTTP delivery, a spool file, an operator's text on the control socket,
+//! and collectors to come) and the log. Whichever door text came through, it is stored the same way.
 
+use std::borrow::Cow;
 use vigil_ingest::drivers::{DriverKind, Normalized};
 use vigil_ingest::redact::Redactor;
-use vigil_store::{Actor, AlertsIngested, Custom, Event, Labels, Severity, WebhookReceived};
+use vigil_notify::route::{MatchOp, Matcher, Matchers};
+use vigil_store::{Actor, AlertsIngested, ApiKeyChange, Event, Labels, WebhookReceived};
 
 /// Parses `bytes` as JSON nested at most `max_depth` deep.
 ///
@@ -84,33 +86,29 @@ pub enum Intake<'a> {
         /// The payload, to keep (redacted) beside the event.
         raw: Option<&'a serde_json::Value>,
     },
-    /// `vigilctl emit`: an operator's free-form event.
-    Emitted {
-        /// Who emitted it.
-        actor: Actor,
-        /// Its severity.
-        severity: Severity,
-        /// The message.
-        message: String,
-        /// The labels.
-        labels: Labels,
-    },
+    /// An event a control request builds from what the operator typed:
+    /// `emit`'s message and labels, an incident note (`note`, `ack` and
+    /// `resolve --note`), a silence's matchers and comment, an API key's
+    /// name. Every event a control request appends passes here.
+    Control(Event),
 }
 
 /// The event an intake becomes.
 pub struct Admitted {
     /// The redacted event, ready to append.
     pub event: Event,
-    /// How many alerts it holds (1 for a non-alert delivery or an emit).
+    /// How many alerts it holds (1 for a non-alert delivery or a control
+    /// event).
     pub alerts: usize,
 }
 
 /// Redacts everything `intake` carries and makes it the event to store.
 ///
-/// Every string passes the redactor: alerts (summaries, labels and
-/// annotations with their keys, links, fingerprints), a webhook's type and
-/// summary, the spool file's name, the raw payload (key-aware, as JSON), an
-/// emitted message and its labels.
+/// Every string from outside passes the redactor: alerts (summaries,
+/// labels and annotations with their keys, links, fingerprints), a
+/// webhook's type and summary, the spool file's name, the raw payload
+/// (key-aware, as JSON); and the operator's text of a control event (see
+/// [`Intake::Control`]).
 pub fn admit(redactor: &Redactor, intake: Intake<'_>) -> Admitted {
     match intake {
         Intake::Delivery {
@@ -118,24 +116,111 @@ pub fn admit(redactor: &Redactor, intake: Intake<'_>) -> Admitted {
             normalized,
             raw,
         } => delivery(redactor, origin, normalized, raw),
-        Intake::Emitted {
-            actor,
-            severity,
-            message,
-            mut labels,
-        } => {
-            redactor.redact_labels(&mut labels);
-            Admitted {
-                event: Event::Custom(Custom {
-                    actor: redact_actor(redactor, actor),
-                    severity,
-                    message: redactor.redact(&message).into_owned(),
-                    labels,
-                }),
-                alerts: 1,
+        Intake::Control(event) => Admitted {
+            event: control(redactor, event),
+            alerts: 1,
+        },
+    }
+}
+
+/// `text`, redacted in place.
+fn redact_text(redactor: &Redactor, text: &mut String) {
+    if let Cow::Owned(redacted) = redactor.redact(text) {
+        *text = redacted;
+    }
+}
+
+/// A silence's matcher text with the label names and values it holds
+/// redacted (once unquoted: an escaped quote must not hide a secret), in
+/// canonical form; unchanged when none held a secret. Text that is no
+/// matcher is redacted as text. The handler refuses a matcher
+/// this changed: one is compared with alerts as stored, so a matcher
+/// holding a secret could not match as written.
+fn redact_matcher(redactor: &Redactor, text: &mut String) {
+    let Ok(parsed) = Matchers::parse(text) else {
+        redact_text(redactor, text);
+        return;
+    };
+    let mut changed = false;
+    let mut redacted = Vec::new();
+    for m in &parsed {
+        let (name, value) = match m.op() {
+            // Compared with a stored label value: redacted as one is
+            // (whole under a secret-named label), but "" means "no label".
+            MatchOp::Equal | MatchOp::NotEqual => {
+                let mut label = Labels::from([(m.name().to_string(), m.value().to_string())]);
+                redactor.redact_labels(&mut label);
+                let (name, value) = label.pop_first().unwrap_or_default();
+                let value = if m.value().is_empty() {
+                    String::new()
+                } else {
+                    value
+                };
+                (name, value)
+            }
+            // A regex is no value: its text is redacted.
+            MatchOp::Regex | MatchOp::NotRegex => (
+                redactor.redact(m.name()).into_owned(),
+                redactor.redact(m.value()).into_owned(),
+            ),
+        };
+        changed |= name != m.name() || value != m.value();
+        redacted.push(match Matcher::new(&name, m.op(), &value) {
+            Ok(m) => m.to_string(),
+            // Too long once redacted: still only redacted parts.
+            Err(_) => format!("{name}{}{value}", m.op()),
+        });
+    }
+    if changed {
+        *text = redacted.join(", ");
+    }
+}
+
+/// A control event with the operator's text redacted.
+fn control(redactor: &Redactor, mut event: Event) -> Event {
+    match &mut event {
+        Event::Custom(custom) => {
+            redact_text(redactor, &mut custom.message);
+            redactor.redact_labels(&mut custom.labels);
+        }
+        Event::IncidentAction(action) => {
+            if let Some(note) = &mut action.note {
+                redact_text(redactor, note);
             }
         }
+        Event::Silence(silence) => {
+            for matcher in &mut silence.matchers {
+                redact_matcher(redactor, matcher);
+            }
+            redact_text(redactor, &mut silence.comment);
+        }
+        Event::ApiKey(ApiKeyChange::Created { name, .. }) => redact_text(redactor, name),
+        // Identifiers the request checked against the daemon's state (a key
+        // id, a silence id, a secret's name, which the configuration
+        // refers to), and the daemon's own events, which no control
+        // request writes. Listed one by one: a new kind of event decides
+        // here whether it carries an operator's text.
+        Event::ApiKey(ApiKeyChange::Revoked { .. })
+        | Event::SilenceExpired(_)
+        | Event::Secret(_)
+        | Event::Genesis(_)
+        | Event::EpochStarted(_)
+        | Event::Checkpoint(_)
+        | Event::AlertsIngested(_)
+        | Event::WebhookReceived(_)
+        | Event::FileChanged(_)
+        | Event::LogMatched(_)
+        | Event::Auth(_)
+        | Event::AuthRejections(_)
+        | Event::Notification(_)
+        | Event::ConfigLoaded(_)
+        | Event::Retention(_)
+        | Event::Lifecycle(_)
+        | Event::NotificationIntended(_)
+        | Event::BodiesPruned(_)
+        | Event::TailLost(_) => {}
     }
+    event
 }
 
 fn delivery(
@@ -207,6 +292,7 @@ fn redact_actor(redactor: &Redactor, actor: Actor) -> Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigil_store::{Custom, IncidentAction, IncidentOp, Severity, Silence};
 
     #[test]
     fn depth_counts_brackets_outside_strings() {
@@ -264,7 +350,7 @@ mod tests {
         let redactor = Redactor::default();
         let admitted = admit(
             &redactor,
-            Intake::Emitted {
+            Intake::Control(Event::Custom(Custom {
                 actor: Actor::Daemon,
                 severity: Severity::Info,
                 message: "deploy with AKIAQCANARY7EXAMPLE2".into(),
@@ -272,7 +358,7 @@ mod tests {
                     ("ctx".into(), "glpat-CANARYbbbbbbbbbbbbbbbb".into()),
                     ("password".into(), "plain".into()),
                 ]),
-            },
+            })),
         );
         let Event::Custom(custom) = &admitted.event else {
             panic!("not a custom event");
@@ -280,5 +366,80 @@ mod tests {
         assert_eq!(custom.message, "deploy with [REDACTED:aws_access_key]");
         assert_eq!(custom.labels["ctx"], "[REDACTED:gitlab_token]");
         assert_eq!(custom.labels["password"], "[REDACTED:password]");
+    }
+
+    #[test]
+    fn a_matcher_changes_only_when_it_holds_a_secret() {
+        let redactor = Redactor::default();
+        let redacted = |text: &str| {
+            let mut text = text.to_string();
+            redact_matcher(&redactor, &mut text);
+            text
+        };
+        for kept in [
+            "env=prod",
+            "{env=\"prod\", team=~\"db|infra\"}",
+            "token!=\"\"",
+            "password=\"[REDACTED:password]\"",
+        ] {
+            assert_eq!(redacted(kept), kept);
+        }
+        assert_eq!(
+            redacted("password=hunter2"),
+            "password=\"[REDACTED:password]\""
+        );
+        // The redactor reads a regex as text: `.*` here is taken for a
+        // password (and the silence refused, naming what it would store).
+        assert_eq!(
+            redacted("msg=~\"password=.*\""),
+            "msg=~\"password=[REDACTED:password]\""
+        );
+        assert_eq!(
+            redacted("env=prod, ctx=~\"glpat-CANARYbbbbbbbbbbbbbbbb\""),
+            "env=\"prod\", ctx=~\"[REDACTED:gitlab_token]\""
+        );
+        assert_eq!(
+            redacted(r#"body="{\"password\":\"CANARYsecret1\"}""#),
+            r#"body="{\"password\":\"[REDACTED:password]\"}""#
+        );
+    }
+
+    #[test]
+    fn the_operators_text_of_control_events_is_redacted() {
+        let redactor = Redactor::default();
+        let secret = "token=glpat-CANARYbbbbbbbbbbbbbbbb";
+        let events = [
+            Event::IncidentAction(IncidentAction {
+                incident: "i-1".into(),
+                op: IncidentOp::Note,
+                note: Some(secret.into()),
+                actor: Actor::Daemon,
+            }),
+            Event::Silence(Silence {
+                matchers: vec![
+                    format!("ctx=\"{secret}\""),
+                    r#"body="{\"password\":\"CANARYsecret1\"}""#.into(),
+                ],
+                starts_at: 0,
+                ends_at: 1,
+                comment: secret.into(),
+                actor: Actor::Daemon,
+            }),
+            Event::ApiKey(ApiKeyChange::Created {
+                id: "k1".into(),
+                name: secret.into(),
+                prefix: "vgl_k1".into(),
+                digest: vigil_store::Hash([0; 32]),
+                sources: vec![],
+                expires_at: None,
+                actor: Actor::Daemon,
+            }),
+        ];
+        for event in events {
+            let stored = admit(&redactor, Intake::Control(event)).event;
+            let json = serde_json::to_string(&stored).unwrap();
+            assert!(!json.contains("CANARY"), "{json}");
+            assert!(json.contains("[REDACTED:"), "{json}");
+        }
     }
 }

@@ -2,13 +2,16 @@
 
 use super::listing::Page;
 use super::{Caller, io};
+use crate::intake::{Admitted, Intake};
 use crate::state::{ReloadRequest, Shared};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use vigil_store::{Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros};
+use vigil_store::{
+    Custom, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros,
+};
 use vigilctl::{
     ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginsReport, Request, Response, StatusReport,
     Truncated, VerifySummary, event_record, raw_entry,
@@ -22,6 +25,8 @@ const CHAIN_PAGE: usize = 256;
 const MAX_MESSAGE: usize = 4096;
 /// Most labels `emit` takes.
 const MAX_LABELS: usize = 32;
+/// Longest label value `emit` takes.
+const MAX_LABEL_VALUE: usize = 1024;
 
 /// The client hung up; the connection ends.
 pub struct Gone;
@@ -52,6 +57,23 @@ pub(super) type Served = Result<(), Fail>;
 
 /// Longest name, note or comment accepted.
 pub(super) const MAX_TEXT: usize = 1024;
+
+/// Refuses `text` (the redacted form of `what`) if it is over `limit`
+/// bytes: a limit holds for what is stored, and a secret's marker
+/// (`[REDACTED:aws_access_key]`) can be longer than the secret.
+pub(super) fn stored_within(what: &str, text: &str, limit: usize) -> Result<(), Fail> {
+    if text.len() > limit {
+        return Err(refuse(
+            ErrorCode::BadRequest,
+            format!(
+                "{what} is {} bytes once redacted (each secret is replaced by a marker such as \
+                 [REDACTED:password], which can be longer than the secret); the limit is {limit}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// A refusal with its code.
 pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
@@ -105,12 +127,19 @@ pub(super) async fn blocking<T: Send + 'static>(
 }
 
 impl Conn<'_> {
-    /// Appends `event` after the allow decision for `request` (one durable
-    /// batch); returns the event's head.
+    /// `event` as it is stored: the operator's text in it redacted by the
+    /// one intake step. [`record`](Self::record) takes only what this
+    /// returns, so no control request stores text that skipped it.
+    pub(super) fn admit(&self, event: Event) -> Admitted {
+        crate::intake::admit(&self.shared.ingest.redactor, Intake::Control(event))
+    }
+
+    /// Appends the admitted event after the allow decision for `request`
+    /// (one durable batch); returns the event's head.
     pub(super) async fn record(
         &mut self,
         request: &str,
-        event: Event,
+        admitted: Admitted,
     ) -> Result<vigil_store::Head, Fail> {
         let grant = &self.caller.grant;
         let allowed = crate::audit::Auditor::allowed(
@@ -123,7 +152,7 @@ impl Conn<'_> {
         let heads = self
             .shared
             .log
-            .append_all_async(&[allowed, event])
+            .append_all_async(&[allowed, admitted.event])
             .await
             .map_err(unavailable)?;
         Ok(heads[1])
@@ -267,16 +296,19 @@ impl Conn<'_> {
         labels: BTreeMap<String, String>,
     ) -> Served {
         check_emit(&message, &labels)?;
-        let admitted = crate::intake::admit(
-            &self.shared.ingest.redactor,
-            crate::intake::Intake::Emitted {
-                actor: self.caller.actor(),
-                severity,
-                message,
-                labels,
-            },
-        );
-        let head = self.record("emit", admitted.event).await?;
+        let admitted = self.admit(Event::Custom(Custom {
+            actor: self.caller.actor(),
+            severity,
+            message,
+            labels,
+        }));
+        if let Event::Custom(stored) = &admitted.event {
+            stored_within("--message", &stored.message, MAX_MESSAGE)?;
+            for (k, v) in &stored.labels {
+                stored_within(&format!("label `{k}`"), v, MAX_LABEL_VALUE)?;
+            }
+        }
+        let head = self.record("emit", admitted).await?;
         self.send(&Response::Appended { head }).await
     }
 
@@ -531,9 +563,9 @@ fn check_emit(message: &str, labels: &BTreeMap<String, String>) -> Result<(), Er
                 "label name `{k}` must be 1-128 characters of letters, digits, `_`, `.`, `-`"
             ));
         }
-        if v.len() > 1024 {
+        if v.len() > MAX_LABEL_VALUE {
             return bad(format!(
-                "label `{k}` is {} bytes; the limit is 1024",
+                "label `{k}` is {} bytes; the limit is {MAX_LABEL_VALUE}",
                 v.len()
             ));
         }

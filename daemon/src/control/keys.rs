@@ -1,6 +1,6 @@
 //! `vigilctl keys …` and `vigilctl incidents …`.
 
-use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse, view_of};
+use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
 use super::listing::{Page, next_page};
 use crate::views::{ApiKey, Incident, IncidentState};
 use std::cmp::Reverse;
@@ -106,7 +106,11 @@ impl Conn<'_> {
             expires_at,
             actor: self.caller.actor(),
         });
-        self.record("keys.create", event).await?;
+        let admitted = self.admit(event);
+        if let Event::ApiKey(ApiKeyChange::Created { name, .. }) = &admitted.event {
+            stored_within("--name", name, MAX_TEXT)?;
+        }
+        self.record("keys.create", admitted).await?;
         self.shared.refresh_keys().await;
         let keys = self.shared.keys();
         let key = keys
@@ -173,7 +177,8 @@ impl Conn<'_> {
             id: id.clone(),
             actor: self.caller.actor(),
         });
-        self.record("keys.revoke", event).await?;
+        let admitted = self.admit(event);
+        self.record("keys.revoke", admitted).await?;
         self.shared.refresh_keys().await;
         self.send(&Response::Done {
             message: format!("API key {} ({}) revoked", key.prefix, key.name),
@@ -311,7 +316,14 @@ impl Conn<'_> {
             note,
             actor: self.caller.actor(),
         });
-        self.record("incidents.act", event).await?;
+        let admitted = self.admit(event);
+        if let Event::IncidentAction(IncidentAction {
+            note: Some(note), ..
+        }) = &admitted.event
+        {
+            stored_within("the note", note, MAX_TEXT)?;
+        }
+        self.record("incidents.act", admitted).await?;
         self.send(&Response::Done { message }).await
     }
 }

@@ -40,7 +40,8 @@ impl Conn<'_> {
             key_id,
             actor: self.caller.actor(),
         });
-        self.record(request, event).await?;
+        let admitted = self.admit(event);
+        self.record(request, admitted).await?;
         self.send(&Response::SecretsChanged { message }).await
     }
 

@@ -2,7 +2,7 @@
 //! event; the notifier reads the silence view and mutes matching alerts,
 //! which are still recorded.
 
-use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
+use super::handlers::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use crate::views::{SilenceRecord, SilenceState};
 use std::ops::Bound;
@@ -46,8 +46,6 @@ impl Conn<'_> {
                 format!("give 1 to {MAX_MATCHERS} --matcher"),
             ));
         }
-        let parsed = vigil_notify::route::Matchers::parse_all(&matchers)
-            .map_err(|e| refuse(ErrorCode::BadRequest, format!("--matcher: {e}")))?;
         if !(60..=MAX_DURATION_SECS).contains(&duration_secs) {
             return Err(refuse(
                 ErrorCode::BadRequest,
@@ -64,6 +62,40 @@ impl Conn<'_> {
         let delay = starts_in_secs.unwrap_or(0).min(MAX_DURATION_SECS);
         let starts_at = now_micros().saturating_add(secs_to_micros(delay));
         let ends_at = starts_at.saturating_add(secs_to_micros(duration_secs));
+        let admitted = self.admit(Event::Silence(Silence {
+            matchers: matchers.clone(),
+            starts_at,
+            ends_at,
+            comment,
+            actor: self.caller.actor(),
+        }));
+        let Event::Silence(stored) = &admitted.event else {
+            return Err(refuse(
+                ErrorCode::Internal,
+                "a silence was admitted as another event",
+            ));
+        };
+        // Alerts are matched as they are stored, redacted: a matcher
+        // holding a secret could not match as written, nor may it be kept.
+        // Checked before parsing, whose errors quote the matcher.
+        if let Some((n, redacted)) = matchers
+            .iter()
+            .zip(&stored.matchers)
+            .enumerate()
+            .find_map(|(n, (given, kept))| (given != kept).then_some((n + 1, kept)))
+        {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                format!(
+                    "--matcher {n} holds what the redactor takes for a secret; alerts are \
+                     stored with a marker in its place ({redacted}), so match the marker, \
+                     not the secret"
+                ),
+            ));
+        }
+        stored_within("--comment", &stored.comment, MAX_TEXT)?;
+        let parsed = vigil_notify::route::Matchers::parse_all(&stored.matchers)
+            .map_err(|e| refuse(ErrorCode::BadRequest, format!("--matcher: {e}")))?;
         // The notifier's own rules for a silence (no match-everything set).
         // Start and length are each capped at 366 days from now, well
         // inside a timestamp's range.
@@ -71,14 +103,7 @@ impl Conn<'_> {
             |micros| jiff::Timestamp::from_microsecond(micros).expect("within 732 days of now");
         vigil_notify::route::Silence::new("", parsed, at(starts_at), at(ends_at), "", "")
             .map_err(|e| refuse(ErrorCode::BadRequest, e.to_string()))?;
-        let event = Event::Silence(Silence {
-            matchers,
-            starts_at,
-            ends_at,
-            comment,
-            actor: self.caller.actor(),
-        });
-        let head = self.record("silences.add", event).await?;
+        let head = self.record("silences.add", admitted).await?;
         self.send(&Response::Done {
             message: format!("silence {} created", head.seq),
         })
@@ -149,7 +174,8 @@ impl Conn<'_> {
             silence: id.clone(),
             actor: self.caller.actor(),
         });
-        self.record("silences.expire", event).await?;
+        let admitted = self.admit(event);
+        self.record("silences.expire", admitted).await?;
         self.send(&Response::Done {
             message: format!("silence {id} expired"),
         })
