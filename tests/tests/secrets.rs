@@ -8,7 +8,9 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use vigil_tests::*;
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -315,8 +317,9 @@ fn sigkill_during_rotation_or_rewrap_loses_no_secret() {
         let daemon = Daemon::dev(tmp.path(), None);
         let socket = daemon.socket.clone();
         let keys = tmp.path().to_path_buf();
+        let done = Arc::new(AtomicU32::new(0));
+        let counter = done.clone();
         let worker = std::thread::spawn(move || {
-            let mut done = 0;
             for i in 0..1000u32 {
                 let mut cmd = std::process::Command::new(bin("vigilctl"));
                 cmd.arg("--socket").arg(&socket);
@@ -330,14 +333,21 @@ fn sigkill_during_rotation_or_rewrap_loses_no_secret() {
                 if !cmd.output().map(|o| o.status.success()).unwrap_or(false) {
                     break;
                 }
-                done += 1;
+                counter.fetch_add(1, Ordering::SeqCst);
             }
-            done
         });
-        std::thread::sleep(Duration::from_millis(150 + 97 * u64::from(round)));
+        // The kill lands while changes are under way: after the first one
+        // has been acknowledged (a loaded machine may take a while to get
+        // there), then a different delay each round.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while done.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(20 + 97 * u64::from(round)));
         daemon.kill9();
+        worker.join().unwrap();
         assert!(
-            worker.join().unwrap() > 0,
+            done.load(Ordering::SeqCst) > 0,
             "round {round} changed nothing before the kill"
         );
         // It must come back with every secret readable.
