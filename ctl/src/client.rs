@@ -1,11 +1,11 @@
 //! A blocking client for the control socket.
 
-use crate::frame::{self, FrameError};
-use crate::protocol::{
-    ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
-};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use vigil_proto::frame::{self, FrameError};
+use vigil_proto::{
+    ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
+};
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,8 +17,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use vigil_proto::{Request, Response};
 use vigil_store::{Actor, Custom, Durability, Event, Log, LogOptions, Severity};
-use vigilctl::{Client, Request, Response};
+use vigilctl::Client;
 
 const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
 const CLIENTS: u64 = 16;

@@ -161,7 +161,7 @@ impl Auditor {
         if !record {
             return Ok(());
         }
-        tracing::warn!(action, reason, "denied {}", crate::views::describe(actor));
+        tracing::warn!(action, reason, "denied {}", vigil_views::describe(actor));
         let event = Event::Auth(AuthDecision {
             actor: actor.clone(),
             role: role.map(str::to_string),

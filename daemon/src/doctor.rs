@@ -3,7 +3,7 @@
 use crate::state::Shared;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
-use vigilctl::{Finding, FindingSeverity as Sev};
+use vigil_proto::{Finding, FindingSeverity as Sev};
 
 /// A finding: what was checked, how bad, what was seen, how to fix it.
 pub fn finding(

@@ -3,7 +3,7 @@
 
 use crate::doctor::finding;
 use crate::state::Shared;
-use vigilctl::{Finding, FindingSeverity as Sev};
+use vigil_proto::{Finding, FindingSeverity as Sev};
 
 /// Flags `[notify] allow` entries that open large ranges, loopback or the
 /// cloud metadata address.

@@ -4,7 +4,7 @@
 use crate::doctor::finding;
 use crate::secrets::KeySource;
 use crate::state::Shared;
-use vigilctl::{Finding, FindingSeverity as Sev};
+use vigil_proto::{Finding, FindingSeverity as Sev};
 
 /// Master key source and the vault's health.
 pub fn master_key(shared: &Shared, out: &mut Vec<Finding>) {

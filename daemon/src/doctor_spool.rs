@@ -6,7 +6,7 @@ use crate::state::Shared;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
-use vigilctl::{Finding, FindingSeverity as Sev};
+use vigil_proto::{Finding, FindingSeverity as Sev};
 
 /// A file still in `incoming/` after this long was not taken.
 const STUCK: Duration = Duration::from_secs(60);

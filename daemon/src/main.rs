@@ -19,13 +19,13 @@ mod intake;
 mod logging;
 mod notifier;
 mod reload;
+mod replay;
 mod runtime;
 mod secrets;
 mod spool;
 mod state;
 mod systemd;
 mod tasks;
-mod views;
 
 use clap::Parser;
 use config::Config;

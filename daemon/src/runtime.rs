@@ -12,7 +12,6 @@ use crate::reload;
 use crate::state::{Parts, Shared};
 use crate::systemd::{self, Activation};
 use crate::tasks;
-use crate::views::Views;
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -62,9 +61,10 @@ pub async fn run(options: Options, activation: Activation) -> anyhow::Result<boo
         .context("starting a new sealing epoch")?;
 
     let log_for_views = log.clone();
-    let (views, restore) = tokio::task::spawn_blocking(move || Views::restore(&log_for_views))
-        .await?
-        .context("replaying the log into the views")?;
+    let (views, restore) =
+        tokio::task::spawn_blocking(move || crate::replay::restore(&log_for_views))
+            .await?
+            .context("replaying the log into the views")?;
     tracing::info!(replayed = restore.replayed, snapshot_as_of = ?restore.snapshot_as_of, "views ready");
 
     let config_label = options
@@ -232,7 +232,9 @@ async fn shutdown_store(shared: &Arc<Shared>) {
         tracing::error!("cannot record the stop: {e}");
     }
     let s = shared.clone();
-    match tokio::task::spawn_blocking(move || s.with_views(|v| v.snapshot(&s.log))).await {
+    match tokio::task::spawn_blocking(move || s.with_views(|v| crate::replay::snapshot(v, &s.log)))
+        .await
+    {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e)) | Err(e)) => tracing::warn!("final view snapshot failed: {e}"),
         Err(e) => tracing::warn!("final view snapshot failed: {e}"),

@@ -3,15 +3,16 @@
 use crate::audit::Auditor;
 use crate::config::Config;
 use crate::http::IngestState;
+use crate::replay::Restore;
 use crate::secrets::Secrets;
-use crate::views::{ApiKey, Restore, Views};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
+use vigil_proto::VerifySummary;
 use vigil_store::{Head, Log, StoreError};
-use vigilctl::VerifySummary;
+use vigil_views::{ApiKey, Views};
 
 /// A request to re-read the configuration file.
 pub struct ReloadRequest {
@@ -157,7 +158,7 @@ impl Shared {
     /// Blocking (reads the store): call from a blocking context.
     pub fn with_views<R>(&self, f: impl FnOnce(&mut Views) -> R) -> Result<R, StoreError> {
         let mut views = self.views.lock().expect("views lock");
-        views.catch_up(&self.log)?;
+        crate::replay::catch_up(&mut views, &self.log)?;
         // Still under the views lock: publications happen in log order.
         let generation = views.keys.generation();
         let mut published = self.keys.write().unwrap_or_else(|p| p.into_inner());

@@ -54,7 +54,7 @@ pub async fn views(shared: Arc<Shared>) {
         let done = tokio::task::spawn_blocking(move || {
             s.with_views(|v| {
                 if v.since_snapshot() >= every {
-                    v.snapshot(&s.log)
+                    crate::replay::snapshot(v, &s.log)
                 } else {
                     Ok(())
                 }

@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use vigil_proto::{Request, Response};
 use vigil_store::{Event, Log, Severity, VerifyOptions, read_verification_key};
 use vigil_tests::*;
-use vigilctl::{Client, Request, Response};
+use vigilctl::Client;
 
 fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()

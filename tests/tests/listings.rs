@@ -14,8 +14,9 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
+use vigil_proto::{Request, Response, WireSecret};
 use vigil_tests::{Daemon, http, json_lines, ok, write_config};
-use vigilctl::{Client, Request, Response, WireSecret};
+use vigilctl::Client;
 
 const N: usize = 100_000;
 /// Silences and API keys: each new one costs the daemon work in proportion

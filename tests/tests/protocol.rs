@@ -7,9 +7,9 @@
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
+use vigil_proto::frame;
+use vigil_proto::{ErrorCode, Hello, HelloReply, PROTOCOL_VERSION, Request, Response};
 use vigil_tests::*;
-use vigilctl::frame;
-use vigilctl::{ErrorCode, Hello, HelloReply, PROTOCOL_VERSION, Request, Response};
 
 fn connect(daemon: &Daemon) -> UnixStream {
     let s = UnixStream::connect(&daemon.socket).unwrap();
@@ -73,7 +73,7 @@ fn a_version_mismatch_is_refused_clearly_by_the_client() {
     let server = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         let _: Hello = frame::read(&mut s).unwrap();
-        let identity = vigilctl::Identity {
+        let identity = vigil_proto::Identity {
             uid: 0,
             gid: 0,
             pid: 1,

@@ -6,9 +6,8 @@ use super::output::{Out, Table};
 use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use std::time::Duration;
-use vigilctl::{
-    Client, DELIVERIES_DEFAULT_LIMIT, DeliveryListing, DeliveryTotals, Request, Response,
-};
+use vigil_proto::{DELIVERIES_DEFAULT_LIMIT, DeliveryListing, DeliveryTotals, Request, Response};
+use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
 pub enum DeliveriesCommand {

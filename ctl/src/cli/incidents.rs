@@ -3,8 +3,9 @@
 use super::output::{Out, Table, summary, time};
 use super::{Failure, listing, unexpected};
 use clap::Subcommand;
+use vigil_proto::{Request, Response};
 use vigil_store::IncidentOp;
-use vigilctl::{Client, Request, Response};
+use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {

@@ -12,8 +12,9 @@ use output::Out;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vigil_proto::{Request, Response};
 use vigil_store::{EventKind, Severity};
-use vigilctl::{Client, ClientError, Request, Response};
+use vigilctl::{Client, ClientError};
 
 /// Control the Vigil daemon.
 #[derive(Parser, Debug)]

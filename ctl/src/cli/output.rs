@@ -4,10 +4,10 @@ use super::Failure;
 use serde::Serialize;
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
-use vigil_store::{ApiKeyChange, Decision, Event, Head, VerifyReport};
-use vigilctl::{
+use vigil_proto::{
     EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport, Truncated,
 };
+use vigil_store::{ApiKeyChange, Decision, Event, Head, VerifyReport};
 
 /// Where and how to print.
 pub struct Out {

@@ -6,7 +6,8 @@ use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
-use vigilctl::{Client, Request, Response, WireSecret};
+use vigil_proto::{Request, Response, WireSecret};
+use vigilctl::Client;
 
 use vigil_store::vault::MAX_VALUE;
 

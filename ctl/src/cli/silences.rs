@@ -4,7 +4,8 @@ use super::incidents::{done, finish};
 use super::output::{Out, Table, time};
 use super::{Failure, listing, unexpected};
 use clap::Subcommand;
-use vigilctl::{Client, Request, Response};
+use vigil_proto::{Request, Response};
+use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
 pub enum SilencesCommand {

@@ -8,10 +8,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use vigil_proto::{Request, Response, raw_body};
 use vigil_store::{
     Hash, Log, StoreError, StreamVerifier, VerificationKey, VerifyOptions, read_verification_key,
 };
-use vigilctl::{Client, Request, Response, raw_body};
+use vigilctl::Client;
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use vigilctl::{Client, DeliveryTotals, Response};
+use vigil_proto::{DeliveryTotals, Response};
+use vigilctl::Client;
 
 const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
 
@@ -97,7 +98,7 @@ driver = "alertmanager"
         };
         daemon.key = match daemon
             .client()
-            .call(&vigilctl::Request::KeysCreate {
+            .call(&vigil_proto::Request::KeysCreate {
                 name: "bench".into(),
                 sources: vec![],
                 expires_in_secs: None,
@@ -125,7 +126,7 @@ driver = "alertmanager"
     pub fn totals(&self) -> DeliveryTotals {
         match self
             .client()
-            .call(&vigilctl::Request::DeliveriesList {
+            .call(&vigil_proto::Request::DeliveriesList {
                 state: None,
                 receiver: None,
                 limit: Some(1),

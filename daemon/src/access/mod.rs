@@ -12,7 +12,7 @@ mod peer;
 pub use peer::Peer;
 
 use crate::config::Config;
-use vigilctl::{PermissionSet, Role};
+use vigil_proto::{PermissionSet, Role};
 
 /// What a caller was granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +92,7 @@ fn break_glass(why: &str) -> Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigilctl::{Area, Permission};
+    use vigil_proto::{Area, Permission};
 
     fn peer(uid: u32, user: &str, groups: &[(u32, &str)]) -> Peer {
         Peer {

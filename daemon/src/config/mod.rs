@@ -18,7 +18,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-use vigilctl::{Permission, PermissionSet, Role};
+use vigil_proto::{Permission, PermissionSet, Role};
 
 /// Where the daemon looks for its configuration by default.
 pub const DEFAULT_PATH: &str = "/etc/vigil/vigil.toml";

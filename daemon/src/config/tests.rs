@@ -51,7 +51,7 @@ fn roles_must_exist_and_builtins_cannot_be_redefined() {
     let role = ok.role("oncall").unwrap();
     assert!(
         role.permissions
-            .allows(vigilctl::Permission::read(vigilctl::Area::Events))
+            .allows(vigil_proto::Permission::read(vigil_proto::Area::Events))
     );
 }
 

@@ -6,11 +6,11 @@
 use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
 use super::listing::{Page, next_page};
 use crate::notifier::{Command, TestRefusal};
-use crate::views::Delivery;
 use std::cmp::Reverse;
 use std::time::Duration;
+use vigil_proto::{DELIVERY_STATES, DeliveryListing, DeliveryTotals, ErrorCode, Response};
 use vigil_store::DeliveryState;
-use vigilctl::{DELIVERY_STATES, DeliveryListing, DeliveryTotals, ErrorCode, Response};
+use vigil_views::Delivery;
 
 /// How long the notifier has to answer a test request.
 const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +39,7 @@ impl StateFilter {
 
     fn admits(self, state: DeliveryState) -> bool {
         match self {
-            StateFilter::Pending => crate::views::is_pending(state),
+            StateFilter::Pending => vigil_views::is_pending(state),
             StateFilter::Is(s) => s == state,
         }
     }

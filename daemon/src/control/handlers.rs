@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use vigil_proto::{
+    ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginRecord, LoginsReport, Request, Response,
+    StatusReport, Truncated, VerifySummary, event_record, raw_entry,
+};
 use vigil_store::{
     Custom, Event, EventKind, Hash, Severity, StoreError, VerifyOptions, now_micros,
-};
-use vigilctl::{
-    ChainHeader, ErrorBody, ErrorCode, EventRecord, LoginsReport, Request, Response, StatusReport,
-    Truncated, VerifySummary, event_record, raw_entry,
 };
 
 /// Events per frame when listing or following.
@@ -46,8 +46,8 @@ impl From<ErrorBody> for Fail {
     }
 }
 
-impl From<vigilctl::FrameError> for Fail {
-    fn from(_: vigilctl::FrameError) -> Fail {
+impl From<vigil_proto::FrameError> for Fail {
+    fn from(_: vigil_proto::FrameError) -> Fail {
         Fail::Gone
     }
 }
@@ -95,7 +95,7 @@ fn unavailable(e: StoreError) -> ErrorBody {
 /// Runs `f` on the views, caught up with the log, off the async threads.
 pub(super) async fn view_of<T: Send + 'static>(
     shared: &Arc<Shared>,
-    f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
+    f: impl FnOnce(&mut vigil_views::Views) -> T + Send + 'static,
 ) -> Result<T, Fail> {
     let shared = shared.clone();
     Ok(blocking(move || shared.with_views(f)).await?)
@@ -161,7 +161,7 @@ impl Conn<'_> {
     /// Runs `f` on the views, caught up with the log, off the async threads.
     pub(super) async fn view<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut crate::views::Views) -> T + Send + 'static,
+        f: impl FnOnce(&mut vigil_views::Views) -> T + Send + 'static,
     ) -> Result<T, Fail> {
         view_of(self.shared, f).await
     }
@@ -462,8 +462,22 @@ impl Conn<'_> {
         let shared = self.shared.clone();
         let report = blocking(move || {
             shared.with_views(|v| LoginsReport {
-                logins: v.auth.logins.iter().rev().take(limit).cloned().collect(),
-                denials: v.auth.denials.iter().rev().take(limit).cloned().collect(),
+                logins: v
+                    .auth
+                    .logins
+                    .iter()
+                    .rev()
+                    .take(limit)
+                    .map(login_record)
+                    .collect(),
+                denials: v
+                    .auth
+                    .denials
+                    .iter()
+                    .rev()
+                    .take(limit)
+                    .map(login_record)
+                    .collect(),
                 total_logins: v.auth.total_logins,
                 total_denials: v.auth.total_denials,
             })
@@ -637,4 +651,19 @@ pub async fn verify_now(
     }
     *shared.last_verify.lock().expect("verify lock") = Some(summary);
     Ok(report)
+}
+
+/// A login or denial as the protocol carries it.
+fn login_record(login: &vigil_views::Login) -> LoginRecord {
+    LoginRecord {
+        seq: login.seq,
+        time: login.time,
+        who: login.who.clone(),
+        role: login.role.clone(),
+        action: login.action.clone(),
+        decision: login.decision.clone(),
+        reason: login.reason.clone(),
+        break_glass: login.break_glass,
+        count: login.count,
+    }
 }

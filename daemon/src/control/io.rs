@@ -1,10 +1,10 @@
-//! Frames over tokio streams (the codec itself lives in `vigilctl::frame`).
+//! Frames over tokio streams (the codec itself lives in `vigil_proto::frame`).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use vigilctl::FrameError;
-use vigilctl::frame;
+use vigil_proto::FrameError;
+use vigil_proto::frame;
 
 /// Reads one frame; [`FrameError::Closed`] on a clean end of stream.
 pub async fn read<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameError> {

@@ -2,13 +2,13 @@
 
 use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
 use super::listing::{Page, next_page};
-use crate::views::{ApiKey, Incident, IncidentState};
 use std::cmp::Reverse;
 use std::ops::Bound;
-use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
-use vigilctl::{
+use vigil_proto::{
     ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret, event_record,
 };
+use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
+use vigil_views::{ApiKey, Incident, IncidentState};
 
 fn listing(k: &ApiKey) -> KeyListing {
     KeyListing {

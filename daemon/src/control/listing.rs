@@ -13,8 +13,8 @@ use super::handlers::{Conn, Fail, Served, refuse};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::future::Future;
-use vigilctl::frame::MAX_FRAME;
-use vigilctl::{ErrorCode, ListEnd, PAGE_TARGET, Response, Truncated};
+use vigil_proto::frame::MAX_FRAME;
+use vigil_proto::{ErrorCode, ListEnd, PAGE_TARGET, Response, Truncated};
 
 /// Items read per page.
 pub const PAGE_ITEMS: usize = 512;

@@ -27,11 +27,11 @@ use std::time::Duration;
 use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::task::JoinSet;
-use vigil_store::Actor;
-use vigilctl::{
+use vigil_proto::{
     ErrorBody, ErrorCode, FrameError, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request,
     Response,
 };
+use vigil_store::Actor;
 
 /// How long a new connection may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);

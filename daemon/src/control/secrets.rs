@@ -4,8 +4,8 @@
 use super::handlers::{Conn, Fail, Served, blocking_with, refuse};
 use super::listing::Page;
 use std::path::PathBuf;
+use vigil_proto::{ErrorCode, Response, SecretListing, WireSecret};
 use vigil_store::{Event, SecretAction, SecretChange, now_micros};
-use vigilctl::{ErrorCode, Response, SecretListing, WireSecret};
 
 fn vault_error(e: vigil_store::vault::VaultError) -> Fail {
     use vigil_store::vault::VaultError as V;

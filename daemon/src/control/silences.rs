@@ -4,10 +4,10 @@
 
 use super::handlers::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
-use crate::views::{SilenceRecord, SilenceState};
 use std::ops::Bound;
+use vigil_proto::{ErrorCode, Response, SilenceListing};
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
-use vigilctl::{ErrorCode, Response, SilenceListing};
+use vigil_views::{SilenceRecord, SilenceState};
 
 /// At most this many matchers per silence.
 const MAX_MATCHERS: usize = 32;

@@ -3,11 +3,11 @@
 //! the SHA-256 of the whole key is then compared in constant time.
 
 use super::error::ApiError;
-use crate::views::ApiKey;
 use http::HeaderMap;
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 use vigil_store::Hash;
+use vigil_views::ApiKey;
 
 /// Why a key was not accepted (the rejection reason recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 use super::limits::RateLimits;
 use super::rejections::Rejections;
 use crate::config::HttpConfig;
-use crate::views::DeliveryIdView;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use vigil_ingest::redact::Redactor;
+use vigil_views::DeliveryIdView;
 
 /// Rate limits, rejection counts, the redactor and accepted delivery ids.
 pub struct IngestState {

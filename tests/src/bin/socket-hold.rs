@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
-use vigilctl::{FrameError, HelloReply, frame};
+use vigil_proto::{FrameError, HelloReply, frame};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -2,7 +2,7 @@
 //! delivery is answered 409 instead of being stored twice. Bounded: the
 //! newest [`PER_SOURCE`] ids of each source are remembered.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use vigil_store::{Event, Seal};

@@ -1,6 +1,6 @@
 //! The status view: how many events of each kind, and the last config load.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_store::{Event, EventKind, Seal};

@@ -8,7 +8,7 @@
 //! the same after every restart and replay. Times are the entries' times,
 //! never the clock, so a replay reproduces the view exactly.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use vigil_store::{Alert, AlertStatus, Event, IncidentOp, Labels, Seal, Severity};
@@ -296,7 +296,7 @@ mod tests {
     use super::*;
     use vigil_store::{Actor, AlertsIngested, IncidentAction};
 
-    use crate::views::test_seal as seal;
+    use crate::test_seal as seal;
 
     fn alert(fp: &str, status: AlertStatus) -> Alert {
         Alert {

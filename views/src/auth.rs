@@ -1,10 +1,32 @@
 //! The recent-auth view: who connected, and who was refused.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use vigil_store::{Actor, Decision, Event, Seal};
-use vigilctl::LoginRecord;
+
+/// One connection or decision, as the view keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    /// Seq of the auth event.
+    pub seq: u64,
+    /// When (UTC micros).
+    pub time: i64,
+    /// Who, described.
+    pub who: String,
+    /// Role, if any.
+    pub role: Option<String>,
+    /// Action.
+    pub action: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// Whether break-glass was used.
+    pub break_glass: bool,
+    /// How many (for aggregated denials).
+    pub count: u64,
+}
 
 /// How many logins and denials the view keeps.
 pub const KEEP: usize = 200;
@@ -13,9 +35,9 @@ pub const KEEP: usize = 200;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthView {
     /// Newest last.
-    pub logins: VecDeque<LoginRecord>,
+    pub logins: VecDeque<Login>,
     /// Newest last.
-    pub denials: VecDeque<LoginRecord>,
+    pub denials: VecDeque<Login>,
     /// Connections ever.
     pub total_logins: u64,
     /// Denials ever, counting aggregated ones.
@@ -45,7 +67,7 @@ pub fn describe(actor: &Actor) -> String {
     }
 }
 
-fn push(list: &mut VecDeque<LoginRecord>, record: LoginRecord) {
+fn push(list: &mut VecDeque<Login>, record: Login) {
     if list.len() == KEEP {
         list.pop_front();
     }
@@ -59,7 +81,7 @@ impl View for AuthView {
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::Auth(d)) => {
-                let record = LoginRecord {
+                let record = Login {
                     seq: seal.seq,
                     time: seal.time,
                     who: describe(&d.actor),
@@ -89,7 +111,7 @@ impl View for AuthView {
                 self.total_denials += r.count;
                 push(
                     &mut self.denials,
-                    LoginRecord {
+                    Login {
                         seq: seal.seq,
                         time: r.last,
                         who: r.actor.as_ref().map_or_else(|| "(many)".into(), describe),

@@ -8,7 +8,7 @@
 //! [`KEEP_FINISHED`]. A step for a delivery that already finished changes
 //! nothing: once recorded `sent`, a delivery is never pending again.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use vigil_store::{DeliveryState, Event, IntentCause, NotificationIntent, Seal};
@@ -210,7 +210,7 @@ impl DeliveriesView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::views::test_seal;
+    use crate::test_seal;
     use vigil_store::{Actor, Notification, PlannedDelivery};
 
     fn intent(id: &str, integrations: &[&str]) -> Event {

@@ -2,7 +2,7 @@
 //! or expired it. Whether a silence mutes an alert is decided by the
 //! notifier with the matchers parsed; this view only keeps the record.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_store::{Event, Seal};
@@ -159,7 +159,7 @@ impl SilencesView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::views::test_seal as seal;
+    use crate::test_seal as seal;
     use vigil_store::{Actor, Silence, SilenceExpired};
 
     fn silence(starts_at: i64, ends_at: i64) -> Event {

@@ -2,7 +2,7 @@
 //! revocation, and when it was last used (from the deliveries it made).
 //! Only digests are here; a raw key exists once, in `keys create`'s answer.
 
-use super::View;
+use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_store::{Actor, ApiKeyChange, Event, Hash, Seal};
@@ -125,7 +125,7 @@ mod tests {
     use super::*;
     use vigil_store::{AlertsIngested, Hash};
 
-    use crate::views::test_seal as seal;
+    use crate::test_seal as seal;
 
     #[test]
     fn keys_are_created_used_and_revoked() {

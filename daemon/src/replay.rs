@@ -1,0 +1,138 @@
+//! The views kept current with the log: restored at start from snapshots
+//! (or a retention checkpoint's carried state) and the entries after them,
+//! caught up as the log grows, snapshotted now and then.
+//!
+//! The reducers and the choice of where to resume are `vigil-views`'; this
+//! module does their I/O.
+
+use vigil_store::{Event, Log, Result, ViewSnapshot, ViewState};
+use vigil_views::{Start, Starts, View, Views};
+
+/// How the views were brought up to date at start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Restore {
+    /// Entries replayed.
+    pub replayed: u64,
+    /// Seq of the oldest snapshot used, if any.
+    pub snapshot_as_of: Option<u64>,
+}
+
+/// Where each view can start in this log: its snapshot when usable, else
+/// the state the retention checkpoint carried, else empty.
+struct LogStarts<'a> {
+    log: &'a Log,
+    checkpoint: Vec<ViewState>,
+}
+
+impl Starts for LogStarts<'_> {
+    fn start<V: View>(&self) -> Start<V> {
+        let log = self.log;
+        let floor = log.first_seq() - 1;
+        let head = log.head().seq;
+        match log.load_snapshot(V::NAME) {
+            Ok(Some(snap))
+                if snap.version == V::VERSION && snap.as_of >= floor && snap.as_of <= head =>
+            {
+                match vigil_views::decode::<V>(&snap.state) {
+                    Ok(view) => {
+                        return Start {
+                            view,
+                            as_of: snap.as_of,
+                            from_snapshot: true,
+                        };
+                    }
+                    Err(e) => tracing::warn!(
+                        view = V::NAME,
+                        "snapshot unreadable ({e}); replaying in full"
+                    ),
+                }
+            }
+            Ok(Some(snap)) => tracing::info!(
+                view = V::NAME,
+                version = snap.version,
+                as_of = snap.as_of,
+                "snapshot not usable by this version or outside the log; replaying in full"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                view = V::NAME,
+                "snapshot unreadable ({e}); replaying in full"
+            ),
+        }
+        if floor > 0 {
+            let carried = self
+                .checkpoint
+                .iter()
+                .find(|s| s.view == V::NAME && s.version == V::VERSION)
+                .and_then(|s| vigil_views::decode::<V>(&s.state).ok());
+            if carried.is_none() {
+                tracing::warn!(
+                    view = V::NAME,
+                    "the retention checkpoint carries no state for this view; it starts empty at seq {floor}"
+                );
+            }
+            return Start {
+                view: carried.unwrap_or_default(),
+                as_of: floor,
+                from_snapshot: false,
+            };
+        }
+        Start::empty(0)
+    }
+}
+
+/// Restores every view from snapshots and replays the rest of the log.
+pub fn restore(log: &Log) -> Result<(Views, Restore)> {
+    let checkpoint = match log.cut() {
+        Some(cut) => match log
+            .get(cut.checkpoint_seq)?
+            .and_then(|e| e.event().ok().flatten())
+        {
+            Some(Event::Checkpoint(cp)) => cp.views,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let mut resume = Views::resume(&LogStarts { log, checkpoint });
+    let snapshot_as_of = resume.snapshot_as_of();
+    let replayed = log.replay(resume.replay_from(), |entry, event| {
+        resume.apply(entry.seal(), event.as_ref());
+        Ok(())
+    })?;
+    Ok((
+        resume.finish(log.head().seq),
+        Restore {
+            replayed,
+            snapshot_as_of,
+        },
+    ))
+}
+
+/// Applies whatever the log holds beyond what the views have seen.
+pub fn catch_up(views: &mut Views, log: &Log) -> Result<u64> {
+    let mut applied = 0;
+    for entry in log.entries(views.applied() + 1) {
+        let entry = entry?;
+        let event = entry.event()?;
+        views.apply(entry.seal(), event.as_ref());
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// Saves every view as of the last applied seq.
+pub fn snapshot(views: &mut Views, log: &Log) -> Result<()> {
+    let as_of = views.applied();
+    for state in views.states() {
+        log.save_snapshot(
+            &state.view,
+            &ViewSnapshot {
+                version: state.version,
+                as_of,
+                state: state.state,
+            },
+        )?;
+    }
+    views.snapshot_saved();
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! The daemon's status report.
+
+use crate::audit::VerifySummary;
+use crate::handshake::Identity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vigil_store::{Head, StoreId, WriterStats};
+
+/// To [`Request::Status`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Daemon version.
+    pub version: String,
+    /// Daemon pid.
+    pub pid: u32,
+    /// When it started (UTC micros).
+    pub started_at: i64,
+    /// Seconds since.
+    pub uptime_secs: u64,
+    /// Whether it runs in development mode.
+    pub dev: bool,
+    /// State directory.
+    pub state_dir: String,
+    /// Control socket.
+    pub socket: String,
+    /// Store identity.
+    pub store_id: StoreId,
+    /// Newest entry.
+    pub head: Head,
+    /// Oldest retained seq.
+    pub first_seq: u64,
+    /// Events by kind (from the status view).
+    pub counts: BTreeMap<String, u64>,
+    /// Seconds between epoch advances.
+    pub epoch_interval_secs: u64,
+    /// Entries replayed at start (the rest came from view snapshots).
+    pub replayed_at_start: u64,
+    /// Seq the view snapshots were taken at, if any were used.
+    pub snapshot_as_of: Option<u64>,
+    /// Writer counters since start.
+    pub writer: WriterStats,
+    /// Last verification the daemon ran.
+    pub last_verify: Option<VerifySummary>,
+    /// The caller.
+    pub you: Identity,
+}

@@ -1,0 +1,138 @@
+//! Requests and responses survive the trip through a frame; permissions.
+
+use crate::*;
+use vigil_store::{EventKind, Hash, Severity};
+
+#[test]
+fn requests_round_trip_through_json() {
+    let reqs = vec![
+        Request::Status,
+        Request::Emit {
+            message: "m".into(),
+            severity: Severity::Warning,
+            labels: [("a".into(), "b".into())].into(),
+        },
+        Request::Events {
+            kind: Some(EventKind::Auth),
+            from: None,
+            limit: Some(10),
+        },
+        Request::Incidents {
+            state: Some("open".into()),
+            limit: None,
+        },
+        Request::KeysList { limit: Some(3) },
+        Request::SecretsList { limit: None },
+        Request::SilencesList {
+            all: true,
+            limit: Some(1),
+        },
+        Request::Verify {
+            deep: true,
+            anchor: Some((5, Hash([1; 32]))),
+        },
+        Request::Reload,
+    ];
+    for r in reqs {
+        let bytes = crate::frame::encode(&r).unwrap();
+        let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, r);
+    }
+    let json = serde_json::to_string(&Request::Show { seq: 3 }).unwrap();
+    assert_eq!(json, r#"{"request":"show","seq":3}"#);
+}
+
+#[test]
+fn only_changes_are_mutating_and_each_request_needs_a_permission() {
+    assert!(Request::Reload.is_mutating());
+    assert!(!Request::Status.is_mutating());
+    assert_eq!(Request::Chain.permission(), Permission::read(Area::Audit));
+    assert_eq!(
+        Request::Reload.permission(),
+        Permission::write(Area::Config)
+    );
+}
+
+#[test]
+fn deliveries_requests_and_answers_round_trip() {
+    let reqs = [
+        Request::DeliveriesList {
+            state: Some("given_up".into()),
+            receiver: Some("ops".into()),
+            limit: Some(5),
+        },
+        Request::DeliveriesList {
+            state: None,
+            receiver: None,
+            limit: None,
+        },
+        Request::NotifyTest {
+            receiver: "ops".into(),
+        },
+    ];
+    for r in reqs {
+        let bytes = crate::frame::encode(&r).unwrap();
+        let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, r);
+    }
+    let json = serde_json::to_string(&Request::NotifyTest {
+        receiver: "ops".into(),
+    })
+    .unwrap();
+    assert_eq!(json, r#"{"request":"notify_test","receiver":"ops"}"#);
+    let totals = Response::DeliveryTotals(DeliveryTotals {
+        pending: 1,
+        sent: 4,
+        given_up: 1,
+        failed_attempts: 6,
+        intended: 6,
+    });
+    let answer = Response::Deliveries {
+        deliveries: vec![DeliveryListing {
+            id: "n1-0".into(),
+            notification: "n1".into(),
+            intent_seq: 7,
+            receiver: "ops".into(),
+            integration: "webhook/0".into(),
+            state: "failed".into(),
+            attempts: 2,
+            alerts: 3,
+            firing: 1,
+            cause: "fallback".into(),
+            fallback_for: Some("n0-0".into()),
+            created_at: 1,
+            updated_at: 2,
+            detail: "HTTP 503 (retry in 20s)".into(),
+        }],
+    };
+    let end = Response::ListEnd(ListEnd {
+        listed: 1,
+        truncated: Some(Truncated {
+            limit: 1,
+            matching: Some(9),
+        }),
+    });
+    for frame in [totals, answer, end] {
+        let bytes = crate::frame::encode(&frame).unwrap();
+        let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, frame);
+    }
+}
+
+#[test]
+fn listing_deliveries_reads_and_a_test_notification_writes() {
+    let list = Request::DeliveriesList {
+        state: None,
+        receiver: None,
+        limit: None,
+    };
+    let test = Request::NotifyTest {
+        receiver: "ops".into(),
+    };
+    assert_eq!(list.permission(), Permission::read(Area::Notifications));
+    assert_eq!(test.permission(), Permission::write(Area::Notifications));
+    assert!(!list.is_mutating());
+    assert!(test.is_mutating(), "a test notification is audited");
+    assert_eq!(list.name(), "deliveries.list");
+    assert_eq!(test.name(), "notify.test");
+}
