@@ -7,6 +7,7 @@
 //! the mapping is broken and is loudly logged; then every group's entry in
 //! `[access.groups]`, added up. Anyone else is refused.
 
+pub mod audit;
 mod peer;
 
 pub use peer::Peer;

@@ -4,12 +4,15 @@
 //! parsed, so any mistake is reported as `file:line:column: message`.
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
+mod dev;
 mod notify;
+pub mod secret_ref;
 mod sources;
 mod spool;
 mod values;
 
 pub use notify::{CompiledNotify, Integration, NotifyConfig, ReceiverConfig};
+pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;
 pub use values::{Interval, Mode};
@@ -22,6 +25,10 @@ use vigil_proto::{Permission, PermissionSet, Role};
 
 /// Where the daemon looks for its configuration by default.
 pub const DEFAULT_PATH: &str = "/etc/vigil/vigil.toml";
+
+/// Most control connections the daemon serves at once: the ceiling of
+/// `daemon.max_connections_per_uid`.
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// The embedded development configuration.
 pub const DEV_TOML: &str = include_str!("dev.toml");
@@ -268,16 +275,13 @@ impl Config {
         }
         self.check_ingestion(path, text)?;
         let per_uid = self.daemon.max_connections_per_uid;
-        if !(1..=crate::control::MAX_CONNECTIONS).contains(&per_uid) {
+        if !(1..=MAX_CONNECTIONS).contains(&per_uid) {
             let offset = text.find("max_connections_per_uid").unwrap_or(0);
             return Err(ConfigError::at(
                 path,
                 text,
                 offset,
-                format!(
-                    "max_connections_per_uid must be 1 to {}",
-                    crate::control::MAX_CONNECTIONS
-                ),
+                format!("max_connections_per_uid must be 1 to {}", MAX_CONNECTIONS),
             ));
         }
         if self.daemon.snapshot_every == 0 {

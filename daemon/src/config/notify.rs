@@ -9,7 +9,7 @@
 //! configuration error, never a surprise at send time.
 
 use super::values::Interval;
-use crate::secrets::SecretRef;
+use crate::config::SecretRef;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

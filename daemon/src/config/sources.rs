@@ -1,8 +1,8 @@
 //! `[http]` and `[sources.NAME]`: the ingestion listener and what may post to it.
 
 use super::values::{ByteSize, Interval};
-use crate::secrets::SecretRef;
-use crate::secrets::reference::NOT_A_STRING;
+use crate::config::SecretRef;
+use crate::config::secret_ref::NOT_A_STRING;
 use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 
 use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
 use super::listing::{Page, next_page};
-use crate::notifier::{Command, TestRefusal};
+use crate::state::messages::{Command, TestRefusal};
 use std::cmp::Reverse;
 use std::time::Duration;
 use vigil_proto::{DELIVERY_STATES, DeliveryListing, DeliveryTotals, ErrorCode, Response};
@@ -199,7 +199,7 @@ impl Conn<'_> {
         // The notifier records who allowed it together with the test's
         // intent, in one append: a refused test leaves no "allowed" entry.
         let grant = &self.caller.grant;
-        let allowed = crate::audit::Auditor::allowed(
+        let allowed = crate::access::audit::Auditor::allowed(
             &self.caller.actor(),
             &grant.role.name,
             "notify.test",

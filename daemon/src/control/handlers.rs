@@ -3,7 +3,8 @@
 use super::listing::Page;
 use super::{Caller, io};
 use crate::intake::{Admitted, Intake};
-use crate::state::{ReloadRequest, Shared};
+use crate::state::Shared;
+use crate::state::messages::ReloadRequest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,7 +143,7 @@ impl Conn<'_> {
         admitted: Admitted,
     ) -> Result<vigil_store::Head, Fail> {
         let grant = &self.caller.grant;
-        let allowed = crate::audit::Auditor::allowed(
+        let allowed = crate::access::audit::Auditor::allowed(
             &self.caller.actor(),
             &grant.role.name,
             request,

@@ -89,8 +89,8 @@ impl Conn<'_> {
         let existing = self
             .view(|v| v.keys.keys.keys().cloned().collect::<Vec<_>>())
             .await?;
-        let (id, raw) =
-            crate::http::mint_key(|id| existing.iter().any(|e| e == id)).map_err(|e| {
+        let (id, raw) = crate::intake::http::mint_key(|id| existing.iter().any(|e| e == id))
+            .map_err(|e| {
                 refuse(
                     ErrorCode::Internal,
                     format!("the OS random generator failed: {e}"),

@@ -16,7 +16,6 @@ mod silences;
 mod slots;
 
 pub use handlers::verify_now;
-pub use slots::MAX_CONNECTIONS;
 mod io;
 pub mod listener;
 
@@ -196,7 +195,7 @@ async fn connection(
             caller.grant.reason
         );
     }
-    let event = crate::audit::Auditor::allowed(
+    let event = crate::access::audit::Auditor::allowed(
         &caller.actor(),
         &caller.grant.role.name,
         "connect",

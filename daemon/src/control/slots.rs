@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most connections served at once.
-pub const MAX_CONNECTIONS: usize = 256;
+pub use crate::config::MAX_CONNECTIONS;
 /// Of those, how many only root may take, so break-glass works however
 /// many connections other users hold.
 pub const RESERVED_FOR_ROOT: usize = 4;

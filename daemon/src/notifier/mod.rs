@@ -21,13 +21,14 @@ mod send;
 
 use crate::config::Config;
 use crate::state::Shared;
+use crate::state::messages::{Command, TestRefusal};
 use intent::Draft;
 use outbox::{Job, Outbox, Outcome, Retry, Verdict};
 use send::{AttemptError, Channels};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use vigil_notify::route::{Dispatcher, GroupKey, Silence};
 use vigil_store::{
     Actor, Alert, AlertStatus, DeliveryState, Event, EventKind, IntentCause, Labels, Log,
@@ -50,45 +51,6 @@ const FALLEN_BACK_MEMORY: usize = 100_000;
 const INTENT_BATCH: usize = 512;
 /// Longest sleep; the loop re-checks the clock at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
-
-/// A request to the notifier from the control socket.
-pub enum Command {
-    /// `vigilctl notify test RECEIVER`.
-    Test {
-        /// Receiver name.
-        receiver: String,
-        /// Who asked.
-        actor: Actor,
-        /// The audit record allowing it, appended with the intent.
-        allowed: Box<Event>,
-        /// The notification id and its deliveries, or why not.
-        reply: oneshot::Sender<Result<(String, Vec<String>), TestRefusal>>,
-    },
-}
-
-/// Why a test notification was not queued.
-#[derive(Debug, thiserror::Error)]
-pub enum TestRefusal {
-    /// No such receiver.
-    #[error("no receiver `{receiver}`; configured: {known}")]
-    NoReceiver {
-        /// The name asked for.
-        receiver: String,
-        /// The configured names, comma-separated (or `none`).
-        known: String,
-    },
-    /// The receiver has no integration to send to.
-    #[error("receiver `{0}` has no integration")]
-    NoIntegration(String),
-    /// The channels could not be built from the configuration.
-    #[error(
-        "notifications are unavailable: the channels could not be built (see the daemon's log)"
-    )]
-    Unavailable,
-    /// The intent could not be recorded.
-    #[error("cannot record the test notification: {0}")]
-    Store(String),
-}
 
 /// The saved state.
 #[derive(Default, Deserialize)]

@@ -6,8 +6,8 @@
 //! key. Templates and credentials come from the configuration in force,
 //! so a rotated secret or fixed template helps the next retry.
 
+use crate::config::SecretRef;
 use crate::config::{CompiledNotify, Integration};
-use crate::secrets::SecretRef;
 use crate::state::Shared;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -182,7 +182,7 @@ pub(super) fn key_file_text(key: &MasterKey) -> zeroize::Zeroizing<String> {
 
 fn generate(path: &Path) -> Result<MasterKey, MasterKeyError> {
     let key = MasterKey::generate().map_err(|e| refused(path, e))?;
-    crate::files::create_private(path, key_file_text(&key).as_bytes())
+    crate::sys::files::create_private(path, key_file_text(&key).as_bytes())
         .map_err(|e| refused(path, e))?;
     Ok(key)
 }

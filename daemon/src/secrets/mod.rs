@@ -5,10 +5,9 @@
 //! code that uses them; the log records each change without the value.
 
 mod master;
-pub(crate) mod reference;
 
+pub use crate::config::secret_ref::{ResolveError, SecretRef};
 pub use master::{KeySource, MasterKeyError};
-pub use reference::{ResolveError, SecretRef};
 
 use crate::config::Config;
 use master::{Found, Places};
@@ -194,12 +193,12 @@ fn finish_staged_rewrap(key_file: &Path, log: &Log) {
 
 fn write_key(path: &Path, key: &MasterKey) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
-    crate::files::create_private(path, master::key_file_text(key).as_bytes())
+    crate::sys::files::create_private(path, master::key_file_text(key).as_bytes())
 }
 
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {
-        Some(dir) => crate::files::sync_dir(dir),
+        Some(dir) => crate::sys::files::sync_dir(dir),
         None => Ok(()),
     }
 }

@@ -1,8 +1,15 @@
-//! What the ingestion endpoint keeps between requests.
+//! What the intake paths share between deliveries: rate limits and
+//! rejection counts (HTTP), delivery-id claims (HTTP and the spool), and
+//! the redactor (every path, the control socket's operator text too).
 
-use super::limits::RateLimits;
-use super::rejections::Rejections;
+mod limits;
+mod rejections;
+
+pub use rejections::INTERVAL as REJECTION_INTERVAL;
+
 use crate::config::HttpConfig;
+use limits::RateLimits;
+use rejections::Rejections;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use vigil_ingest::redact::Redactor;

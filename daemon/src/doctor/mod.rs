@@ -1,5 +1,9 @@
 //! Posture checks for `vigilctl doctor`: each finding has a severity and a fix.
 
+mod notify;
+mod secrets;
+mod spool;
+
 use crate::state::Shared;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
@@ -32,11 +36,11 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         access(&shared, &mut out);
         verification(&shared, &mut out);
         tail_lost(&shared, &mut out);
-        crate::doctor_secrets::master_key(&shared, &mut out);
-        crate::doctor_secrets::sources(&shared, &mut out);
-        crate::doctor_spool::spool(&shared, &mut out);
-        crate::doctor_notify::allowlist(&shared, &mut out);
-        crate::doctor_notify::deliveries(&shared, &mut out);
+        secrets::master_key(&shared, &mut out);
+        secrets::sources(&shared, &mut out);
+        spool::spool(&shared, &mut out);
+        notify::allowlist(&shared, &mut out);
+        notify::deliveries(&shared, &mut out);
         out
     })
     .await

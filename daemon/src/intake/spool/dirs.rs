@@ -1,7 +1,7 @@
 //! The spool's directories: created and checked at start, and the durable
 //! moves that end a file's stay in `incoming/`.
 
-use crate::files::sync_dir;
+use crate::sys::files::sync_dir;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::Write;

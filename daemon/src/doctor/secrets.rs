@@ -1,7 +1,7 @@
 //! Doctor checks about secrets and ingestion: where the master key comes
 //! from, inline values, sources that skip signatures, plaintext listeners.
 
-use crate::doctor::finding;
+use super::finding;
 use crate::secrets::KeySource;
 use crate::state::Shared;
 use vigil_proto::{Finding, FindingSeverity as Sev};

@@ -1,7 +1,7 @@
 //! Doctor checks about the spool directory: who can write into it, files
 //! refused, files stuck.
 
-use crate::doctor::finding;
+use super::finding;
 use crate::state::Shared;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

@@ -3,8 +3,9 @@
 //! configuration kept; both outcomes are logged and recorded as events.
 
 use crate::config::{Config, ConfigError};
-use crate::state::{ReloadRequest, Shared};
-use crate::systemd;
+use crate::state::Shared;
+use crate::state::messages::ReloadRequest;
+use crate::sys::systemd;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use std::path::PathBuf;
@@ -27,7 +28,13 @@ pub async fn run(
     mut requests: mpsc::Receiver<ReloadRequest>,
     mut loaded: Hash,
 ) {
-    while let Some(request) = requests.recv().await {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let request = tokio::select! {
+            request = requests.recv() => request,
+            _ = shutdown.changed() => None,
+        };
+        let Some(request) = request else { return };
         let result = reload(&shared, request.trigger, &mut loaded).await;
         if let (Some(reply), Some(result)) = (request.reply, result) {
             let _ = reply.send(result);

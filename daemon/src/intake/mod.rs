@@ -3,6 +3,9 @@
 //! HTTP delivery, a spool file, an operator's text on the control socket,
 //! and collectors to come) and the log. Whichever door text came through, it is stored the same way.
 
+pub mod http;
+pub mod spool;
+
 use std::borrow::Cow;
 use vigil_ingest::drivers::{DriverKind, Normalized};
 use vigil_ingest::redact::Redactor;

@@ -1,9 +1,9 @@
 //! Background work: epoch advances and anchors, view upkeep and snapshots,
 //! closing denial windows, the systemd watchdog.
 
-use crate::logging::ANCHOR;
 use crate::state::Shared;
-use crate::systemd;
+use crate::sys::logging::ANCHOR;
+use crate::sys::systemd;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -54,7 +54,7 @@ pub async fn views(shared: Arc<Shared>) {
         let done = tokio::task::spawn_blocking(move || {
             s.with_views(|v| {
                 if v.since_snapshot() >= every {
-                    crate::replay::snapshot(v, &s.log)
+                    crate::state::replay::snapshot(v, &s.log)
                 } else {
                     Ok(())
                 }
@@ -87,7 +87,7 @@ pub async fn denials(shared: Arc<Shared>) {
 /// Writes counted ingestion rejections, and forgets idle rate-limit buckets.
 pub async fn ingest_housekeeping(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
-    let mut tick = tokio::time::interval(crate::http::REJECTION_INTERVAL);
+    let mut tick = tokio::time::interval(crate::state::intake::REJECTION_INTERVAL);
     let mut ticks = 0u64;
     loop {
         tokio::select! {
@@ -109,6 +109,20 @@ pub async fn flush_rejections(shared: &Shared) {
         && let Err(e) = shared.log.append_all_async(&events).await
     {
         tracing::error!("cannot record counted ingestion rejections: {e}");
+    }
+}
+
+/// Verifies the chain once at start, so doctor and status have a result
+/// (read-only: a stop does not wait for it).
+pub async fn first_verify(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    tokio::select! {
+        done = crate::control::verify_now(&shared, false, None, None) => {
+            if let Err(e) = done {
+                tracing::warn!("start-up verification failed to run: {e}");
+            }
+        }
+        _ = shutdown.changed() => {}
     }
 }
 

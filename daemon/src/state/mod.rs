@@ -1,26 +1,24 @@
-//! What every part of the running daemon shares.
+//! What every part of the running daemon shares: [`Shared`], the views
+//! kept current with the log ([`replay`]), and the messages tasks send each
+//! other ([`messages`]).
 
-use crate::audit::Auditor;
+pub mod intake;
+pub mod messages;
+pub mod replay;
+
+use crate::access::audit::Auditor;
 use crate::config::Config;
-use crate::http::IngestState;
-use crate::replay::Restore;
 use crate::secrets::Secrets;
+use crate::state::replay::Restore;
+use intake::IngestState;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use vigil_proto::VerifySummary;
 use vigil_store::{Head, Log, StoreError};
 use vigil_views::{ApiKey, Views};
-
-/// A request to re-read the configuration file.
-pub struct ReloadRequest {
-    /// What asked: `sighup`, `file-changed`, `control`.
-    pub trigger: &'static str,
-    /// Where to say what happened (applied, or why not).
-    pub reply: Option<oneshot::Sender<Result<String, String>>>,
-}
 
 /// The daemon's shared state.
 pub struct Shared {
@@ -47,13 +45,13 @@ pub struct Shared {
     /// Becomes true when the daemon is stopping.
     pub shutdown: watch::Receiver<bool>,
     /// Asks the reload task to re-read the configuration.
-    pub reload: mpsc::Sender<ReloadRequest>,
+    pub reload: mpsc::Sender<messages::ReloadRequest>,
     /// The secrets vault and its master key.
     pub secrets: Secrets,
     /// Ingestion endpoint state.
     pub ingest: IngestState,
     /// Requests to the notifier.
-    pub notifier: mpsc::Sender<crate::notifier::Command>,
+    pub notifier: mpsc::Sender<messages::Command>,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -87,13 +85,13 @@ pub struct Parts {
     /// Shutdown signal.
     pub shutdown: watch::Receiver<bool>,
     /// Reload requests.
-    pub reload: mpsc::Sender<ReloadRequest>,
+    pub reload: mpsc::Sender<messages::ReloadRequest>,
     /// Secrets.
     pub secrets: Secrets,
     /// Ingestion endpoint state.
     pub ingest: IngestState,
     /// Requests to the notifier.
-    pub notifier: mpsc::Sender<crate::notifier::Command>,
+    pub notifier: mpsc::Sender<messages::Command>,
 }
 
 impl Shared {
@@ -158,7 +156,7 @@ impl Shared {
     /// Blocking (reads the store): call from a blocking context.
     pub fn with_views<R>(&self, f: impl FnOnce(&mut Views) -> R) -> Result<R, StoreError> {
         let mut views = self.views.lock().expect("views lock");
-        crate::replay::catch_up(&mut views, &self.log)?;
+        crate::state::replay::catch_up(&mut views, &self.log)?;
         // Still under the views lock: publications happen in log order.
         let generation = views.keys.generation();
         let mut published = self.keys.write().unwrap_or_else(|p| p.into_inner());

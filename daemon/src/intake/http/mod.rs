@@ -9,14 +9,9 @@
 mod auth;
 mod error;
 mod ingest;
-mod limits;
-mod rejections;
-mod state;
 mod tls;
 
 pub use auth::mint as mint_key;
-pub use rejections::INTERVAL as REJECTION_INTERVAL;
-pub use state::IngestState;
 pub use tls::{TlsError, acceptor as tls_acceptor};
 use tokio_rustls::TlsAcceptor;
 

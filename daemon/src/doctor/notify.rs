@@ -1,7 +1,7 @@
 //! Doctor checks about outbound notifications: allowlist entries so broad
 //! that the SSRF guard no longer protects much, and deliveries given up.
 
-use crate::doctor::finding;
+use super::finding;
 use crate::state::Shared;
 use vigil_proto::{Finding, FindingSeverity as Sev};
 
