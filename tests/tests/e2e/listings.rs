@@ -188,6 +188,7 @@ fn rows(stdout: &str, header_starts: &str) -> Vec<String> {
 
 #[test]
 fn incidents_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     let addr = daemon.http_addr();
@@ -263,6 +264,7 @@ fn incidents_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn events_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -344,6 +346,7 @@ fn events_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn silences_list_prints_all_10000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -386,6 +389,7 @@ fn silences_list_prints_all_10000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn secrets_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -424,6 +428,7 @@ fn secrets_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn keys_list_prints_all_6000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
