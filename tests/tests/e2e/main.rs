@@ -14,6 +14,8 @@
 //! thread of the run, not a link of its own.
 
 mod access;
+mod clap_help;
+mod ctl_output;
 mod daemon_crash;
 mod deliveries_cli;
 mod dev_mode;
