@@ -284,16 +284,31 @@ enum Shape {
     /// replace (a pid's digits, an age): runs of spaces between columns
     /// are squeezed to two, so the rest does not depend on that value.
     Squeezed,
-    /// For a listing ordered by random ids: lines sorted (after the
-    /// header, in human form).
+    /// For a listing ordered by random ids: rows sorted by all but those
+    /// ids (the header stays first).
     Sorted,
 }
 
-/// The lines of `text` sorted, but for the first if `header`.
+/// The rows of a listing sorted by what is not random in them: a table's
+/// (after its header, `header`) by all but their first column (the key's
+/// random prefix), JSON lines by all but their `id` and `prefix`.
 fn sort_rows(text: &str, header: bool) -> String {
     let mut lines: Vec<&str> = text.lines().collect();
     let skip = usize::from(header).min(lines.len());
-    lines[skip..].sort_unstable();
+    lines[skip..].sort_by_cached_key(|line| {
+        if header {
+            line.split_once(' ')
+                .map_or("", |(_, rest)| rest)
+                .to_string()
+        } else {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(object) = value.as_object_mut() {
+                object.remove("id");
+                object.remove("prefix");
+            }
+            value.to_string()
+        }
+    });
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
