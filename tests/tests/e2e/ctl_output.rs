@@ -727,3 +727,34 @@ fn empty_listings_print_their_header() {
     }
     s.snapshot("empty_listings_print_their_header");
 }
+
+#[test]
+fn connection_access_and_usage_errors() {
+    let mut s = Session::start("");
+    // A uid the configuration does not name is refused at the door.
+    let out = s.daemon().ctl_as(4343, 4343, &[], &["status"]);
+    s.record(
+        &["(as uid 4343, unmapped)", "status"],
+        &out,
+        Shape::AsPrinted,
+    );
+    let out = s.daemon().ctl_as(4343, 4343, &[], &["--json", "status"]);
+    s.record(
+        &["(as uid 4343, unmapped)", "--json", "status"],
+        &out,
+        Shape::AsPrinted,
+    );
+    // Usage errors, before any connection.
+    s.run(&["emit"]);
+    s.run(&["emit", "-m", "x", "--label", "nokey"]);
+    s.run(&["emit", "-m", "x", "--severity", "loud"]);
+    s.run(&["events", "list", "--kind", "nope"]);
+    s.run(&["events", "show", "notaseq"]);
+    s.run(&["keys", "create", "--name", "k", "--expires", "soon"]);
+    s.run(&["silences", "add", "--matcher", "a=b", "--comment", "c"]);
+    s.run(&["nosuchcommand"]);
+    // No daemon at the socket.
+    s.stop();
+    s.both(&["status"]);
+    s.snapshot("connection_access_and_usage_errors");
+}
