@@ -720,7 +720,6 @@ fn empty_listings_print_their_header() {
         &["incidents", "list"],
         &["silences", "list"],
         &["deliveries", "list"],
-        &["events", "list", "--kind", "custom"],
     ] {
         let out = s.run(args);
         assert!(!out.is_empty(), "vigilctl {args:?} printed no header");
