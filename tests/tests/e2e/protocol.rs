@@ -330,6 +330,7 @@ fn served_at_once(what: &str, out: impl FnOnce() -> std::process::Output) -> Str
 
 #[test]
 fn one_users_idle_connections_cannot_lock_the_others_out() {
+    let _exclusive = crate::exclusive();
     let (_tmp, daemon) = open_to_all("");
     // More than the whole connection pool, from one unprivileged uid.
     let (child, lines) = hog(&daemon, 300);
@@ -358,6 +359,7 @@ fn one_users_idle_connections_cannot_lock_the_others_out() {
 
 #[test]
 fn root_keeps_a_reserved_slot_when_everyone_elses_are_taken() {
+    let _exclusive = crate::exclusive();
     // One uid may take the whole pool others share: only root gets in.
     let (_tmp, daemon) = open_to_all("max_connections_per_uid = 256");
     let (child, lines) = hog(&daemon, 260);

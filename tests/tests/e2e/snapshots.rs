@@ -24,6 +24,7 @@ fn tool(args: &[&str]) {
 
 #[test]
 fn a_restart_after_a_million_events_replays_only_the_tail() {
+    let _exclusive = crate::exclusive();
     let cwd = tempfile::tempdir().unwrap();
     let store = cwd.path().join("vigil-data/store");
     let store = store.to_str().unwrap();

@@ -456,6 +456,7 @@ fn config(dir: &Path, http: &str) -> PathBuf {
 
 #[test]
 fn slow_clients_are_cut_off_and_bursts_are_limited() {
+    let _exclusive = crate::exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let config = config(
         tmp.path(),

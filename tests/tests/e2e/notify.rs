@@ -136,7 +136,7 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 /// docs/operations.md publishes: an implementation that shares no code
 /// with Vigil, and a check that the documentation works.
 fn python_verifies(r: &Received) -> bool {
-    let doc = include_str!("../../docs/operations.md");
+    let doc = include_str!("../../../docs/operations.md");
     let at = doc.find("```python\n").expect("the published snippet") + 10;
     let snippet = &doc[at..at + doc[at..].find("```").unwrap()];
     let script = format!(

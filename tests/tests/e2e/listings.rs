@@ -189,6 +189,7 @@ fn rows(stdout: &str, header_starts: &str) -> Vec<String> {
 
 #[test]
 fn incidents_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     let addr = daemon.http_addr();
@@ -264,6 +265,7 @@ fn incidents_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn events_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -345,6 +347,7 @@ fn events_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn silences_list_prints_all_10000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -387,6 +390,7 @@ fn silences_list_prints_all_10000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn secrets_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
@@ -425,6 +429,7 @@ fn secrets_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
 
 #[test]
 fn keys_list_prints_all_6000_and_says_when_it_stops_at_a_limit() {
+    let _exclusive = crate::exclusive();
     let dir = bulk_dir();
     let daemon = start(dir.path(), "");
     bulk(
