@@ -74,3 +74,16 @@ fn main() -> ExitCode {
         accept_truncation: args.accept_truncation,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over the command line (they run in
+    /// builds with debug assertions: `scripts/test` runs this binary's unit
+    /// tests in one).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Args::command().debug_assert();
+    }
+}

@@ -358,3 +358,16 @@ pub(super) fn listing(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every command, argument and
+    /// option (they run in builds with debug assertions: `scripts/test`
+    /// runs this binary's unit tests in one).
+    #[test]
+    fn the_command_tree_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -83,7 +83,7 @@ impl Table {
     /// The header alone if no row came.
     pub(super) fn finish(&mut self) -> String {
         match self.header.take() {
-            Some(header) => render(std::slice::from_ref(&header), &[]),
+            Some(header) => table(std::slice::from_ref(&header)),
             None => String::new(),
         }
     }
@@ -584,5 +584,27 @@ impl Out {
             self.print(&text)?;
         }
         if r.ok { Ok(()) } else { Err(Failure::Check) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_with_no_rows_prints_its_header() {
+        let mut table = Table::new(&["ID", "STATE", "SUMMARY"]);
+        assert_eq!(table.finish(), "ID  STATE  SUMMARY\n");
+        assert_eq!(table.finish(), "", "the header is printed once");
+    }
+
+    #[test]
+    fn pages_widen_their_columns_and_print_the_header_first() {
+        let mut table = Table::new(&["ID", "NAME"]);
+        let first = table.page(vec![vec!["1".into(), "a".into()]]);
+        assert_eq!(first, "ID  NAME\n1   a\n");
+        let second = table.page(vec![vec!["12345".into(), "b".into()]]);
+        assert_eq!(second, "12345  b\n");
+        assert_eq!(table.finish(), "");
     }
 }

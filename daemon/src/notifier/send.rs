@@ -31,6 +31,16 @@ pub enum AttemptError {
     /// The credential could not be read (fixable without a restart).
     #[error("{0}")]
     Secret(String),
+    /// The intent to deliver could not be read back.
+    #[error("{0}")]
+    Intent(#[from] super::error::IntentError),
+    /// The attempt could not be recorded before sending (the store is
+    /// failing; nothing was sent).
+    #[error("cannot record the attempt: {0}")]
+    Record(vigil_store::StoreError),
+    /// The attempt's task panicked.
+    #[error("the attempt failed: {0}")]
+    Panicked(tokio::task::JoinError),
 }
 
 impl AttemptError {
@@ -38,8 +48,11 @@ impl AttemptError {
     pub fn retryable(&self) -> bool {
         match self {
             AttemptError::Send(e) => e.retryable(),
-            AttemptError::Secret(_) => true,
-            AttemptError::Unconfigured(_) | AttemptError::Render(_) => false,
+            AttemptError::Secret(_) | AttemptError::Record(_) => true,
+            AttemptError::Unconfigured(_)
+            | AttemptError::Render(_)
+            | AttemptError::Intent(_)
+            | AttemptError::Panicked(_) => false,
         }
     }
 }

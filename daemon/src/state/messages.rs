@@ -48,5 +48,5 @@ pub enum TestRefusal {
     Unavailable,
     /// The intent could not be recorded.
     #[error("cannot record the test notification: {0}")]
-    Store(String),
+    Store(vigil_store::StoreError),
 }

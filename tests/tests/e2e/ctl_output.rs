@@ -703,9 +703,6 @@ fn wait_sent(daemon: &Daemon, n: usize) {
 
 /// Every listing with nothing to list, in human form: the header alone.
 #[test]
-#[ignore = "vigilctl panics on an empty human listing (index out of bounds in \
-            ctl/src/cli/output.rs render, called by Table::finish with no widths); \
-            un-ignore once fixed and review the new snapshot"]
 fn empty_listings_print_their_header() {
     let receiver = Receiver::start();
     let mut s = Session::start(&format!(
