@@ -11,7 +11,7 @@ use vigil_store::{Event, NotificationIntent};
 
 impl Notifier {
     /// Processes the due groups and records their intents.
-    async fn tick(&mut self) {
+    pub(super) async fn tick(&mut self) {
         let Some(channels) = self.channels.clone() else {
             return;
         };
@@ -58,7 +58,7 @@ impl Notifier {
     }
 
     /// Appends intents and queues their deliveries.
-    async fn record_intents(
+    pub(super) async fn record_intents(
         &mut self,
         intents: Vec<NotificationIntent>,
         is_fallback: bool,
@@ -69,7 +69,7 @@ impl Notifier {
 
     /// Appends `before` and the intents in one durable batch (all or
     /// nothing), then queues the intents' deliveries.
-    async fn record_intents_after(
+    pub(super) async fn record_intents_after(
         &mut self,
         before: Vec<Event>,
         intents: Vec<NotificationIntent>,
@@ -107,7 +107,7 @@ impl Notifier {
     }
 
     /// The silences, as the gate reads them.
-    async fn load_silences(&self) -> Option<Vec<Silence>> {
+    pub(super) async fn load_silences(&self) -> Option<Vec<Silence>> {
         let s = self.shared.clone();
         let records = tokio::task::spawn_blocking(move || {
             s.with_views(|v| v.silences.silences.values().cloned().collect::<Vec<_>>())
@@ -136,5 +136,4 @@ impl Notifier {
             .collect();
         Some(silences)
     }
-
 }

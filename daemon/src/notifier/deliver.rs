@@ -2,18 +2,20 @@
 //! outcome recorded), retried with backoff, or given up, and a give-up
 //! notifies the receiver's fallback once per notification.
 
+use super::error::IntentError;
 use super::intent::{self, Draft};
 use super::outbox::{Job, Outcome, Verdict};
 use super::send::{AttemptError, Channels};
-use super::error::IntentError;
 use super::{FALLEN_BACK_MEMORY, Notifier, Settled};
 use crate::state::Shared;
 use std::sync::Arc;
-use vigil_store::{DeliveryState, Event, IntentCause, Log, Notification, NotificationIntent, now_micros};
+use vigil_store::{
+    DeliveryState, Event, IntentCause, Log, Notification, NotificationIntent, now_micros,
+};
 
 impl Notifier {
     /// Gives up the deliveries that waited too long.
-    async fn expire(&mut self) {
+    pub(super) async fn expire(&mut self) {
         let expired = self.outbox.expired(now_micros());
         for job in expired {
             let detail = format!(
@@ -25,7 +27,7 @@ impl Notifier {
     }
 
     /// Starts the attempts that may start.
-    fn pump(&mut self) {
+    pub(super) fn pump(&mut self) {
         let Some(channels) = self.channels.clone() else {
             return;
         };
@@ -50,7 +52,7 @@ impl Notifier {
     }
 
     /// Records how an attempt ended and what happens next.
-    async fn settle(&mut self, settled: Settled) {
+    pub(super) async fn settle(&mut self, settled: Settled) {
         let Settled { job, result } = settled;
         let now = now_micros();
         match result {
@@ -86,7 +88,7 @@ impl Notifier {
     }
 
     /// Records a give-up and notifies the receiver's fallback, once.
-    async fn give_up(&mut self, job: Job, detail: String) {
+    pub(super) async fn give_up(&mut self, job: Job, detail: String) {
         let given_up = step(&job, DeliveryState::GivenUp, job.attempts, detail);
         // The give-up and its fallback's intent are one append: a crash
         // cannot keep the first and lose the second.
@@ -106,7 +108,7 @@ impl Notifier {
     /// The fallback intent for a delivery being given up, if its receiver
     /// has a fallback that has not heard of this notification yet; and the
     /// notification's id.
-    async fn fallback_for(&self, job: &Job) -> (Option<NotificationIntent>, String) {
+    pub(super) async fn fallback_for(&self, job: &Job) -> (Option<NotificationIntent>, String) {
         // Once per notification, however many of its integrations gave up.
         let notification = intent::notification_of(&job.delivery).to_string();
         if job.is_fallback || self.fallen_back.contains(&notification) {
@@ -151,7 +153,13 @@ impl Notifier {
         (intent, notification)
     }
 
-    async fn record_step(&self, job: &Job, state: DeliveryState, attempt: u32, detail: String) {
+    pub(super) async fn record_step(
+        &self,
+        job: &Job,
+        state: DeliveryState,
+        attempt: u32,
+        detail: String,
+    ) {
         if let Err(e) = self
             .shared
             .log
@@ -161,11 +169,10 @@ impl Notifier {
             tracing::error!(delivery = %job.delivery, "cannot record a delivery step: {e}");
         }
     }
-
 }
 
 /// One attempt: load the intent, record the attempt, send, record success.
-async fn attempt(
+pub(super) async fn attempt(
     shared: &Arc<Shared>,
     channels: &Channels,
     job: &Job,
@@ -188,7 +195,7 @@ async fn attempt(
     Ok(detail)
 }
 
-fn step(job: &Job, state: DeliveryState, attempt: u32, detail: String) -> Event {
+pub(super) fn step(job: &Job, state: DeliveryState, attempt: u32, detail: String) -> Event {
     Event::Notification(Notification {
         delivery: job.delivery.clone(),
         receiver: job.receiver.clone(),
@@ -218,7 +225,7 @@ pub(super) async fn load_intent(log: &Log, seq: u64) -> Result<NotificationInten
 }
 
 /// A number in [0, 1) for backoff jitter.
-fn jitter() -> f64 {
+pub(super) fn jitter() -> f64 {
     let mut b = [0u8; 2];
     let _ = getrandom::fill(&mut b);
     f64::from(u16::from_le_bytes(b)) / 65536.0

@@ -7,7 +7,7 @@ use vigil_store::{Alert, AlertStatus, Event, EventKind, IntentCause, Log};
 
 impl Notifier {
     /// Feeds the entries after the cursor to the groups.
-    async fn follow(&mut self) {
+    pub(super) async fn follow(&mut self) {
         let head = self.shared.log.head().seq;
         // Without channels nothing can be routed: keep the alerts for when
         // they can be (the cursor stays).
@@ -23,7 +23,7 @@ impl Notifier {
 
     /// Feeds the entries after the cursor up to `to`; false if the log
     /// could not be read.
-    async fn follow_chunk(&mut self, head: u64) -> bool {
+    pub(super) async fn follow_chunk(&mut self, head: u64) -> bool {
         let log = self.shared.log.clone();
         let from = self.cursor + 1;
         let read = tokio::task::spawn_blocking(move || relevant(&log, from, head)).await;
@@ -85,12 +85,15 @@ impl Notifier {
         }
         true
     }
-
 }
 
 /// The alerts, intents and silence changes in `from..=to`, with their
 /// seqs and entry times.
-fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(u64, i64, Event)>> {
+pub(super) fn relevant(
+    log: &Log,
+    from: u64,
+    to: u64,
+) -> vigil_store::Result<Vec<(u64, i64, Event)>> {
     let mut out = Vec::new();
     for entry in log.entries_between(from, to) {
         let entry = entry?;
@@ -112,4 +115,3 @@ fn relevant(log: &Log, from: u64, to: u64) -> vigil_store::Result<Vec<(u64, i64,
     }
     Ok(out)
 }
-

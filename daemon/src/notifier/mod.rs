@@ -14,6 +14,13 @@
 //! snapshot is brought forward by replaying the alerts and the recorded
 //! intents that came after it, so a notification already recorded is not
 //! decided a second time.
+//!
+//! Here: the task's loop, its start and the commands it serves. Beside it:
+//! [`follow`] (the log into the groups), [`decide`] (ticks, silences,
+//! intents), [`deliver`] (attempts, retries, give-ups, fallbacks),
+//! [`snapshot`] (the groups saved and loaded), [`outbox`] (the pure state
+//! machine of pending deliveries), [`intent`] (what a notification plans)
+//! and [`send`] (the channels an attempt goes through).
 
 mod decide;
 mod deliver;
@@ -29,16 +36,15 @@ use crate::state::Shared;
 use crate::state::messages::{Command, TestRefusal};
 use error::StartError;
 use intent::Draft;
-use outbox::{Job, Outbox, Outcome, Retry, Verdict};
+use outbox::{Job, Outbox, Retry};
 use send::{AttemptError, Channels};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use vigil_notify::route::{Dispatcher, GroupKey, Silence};
 use vigil_store::{
-    Actor, Alert, AlertStatus, DeliveryState, Event, EventKind, IntentCause, Labels, Log,
-    Notification, NotificationIntent, Severity, ViewSnapshot, now_micros,
+    Actor, Alert, AlertStatus, DeliveryState, Event, IntentCause, Labels, NotificationIntent,
+    Severity, now_micros,
 };
 
 /// Snapshot name of the aggregation groups.
@@ -327,7 +333,6 @@ impl Notifier {
             .map_err(TestRefusal::Store)?;
         Ok((id, deliveries))
     }
-
 }
 
 fn channels(config: &Config) -> Option<Arc<Channels>> {
@@ -368,4 +373,3 @@ fn timestamp(micros: i64) -> jiff::Timestamp {
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
-

@@ -23,7 +23,7 @@ struct SavedRef<'a> {
 
 impl Notifier {
     /// Saves the groups as of the cursor.
-    async fn save(&mut self) {
+    pub(super) async fn save(&mut self) {
         self.outbox.shrink();
         tracing::debug!(
             groups = self.dispatcher.len(),
@@ -74,4 +74,3 @@ pub(super) fn load(log: &Log) -> (Saved, u64) {
     }
     (Saved::default(), floor)
 }
-
