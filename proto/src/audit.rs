@@ -111,12 +111,25 @@ pub fn raw_entry(entry: &vigil_store::Entry) -> RawEntry {
     }
 }
 
+/// A [`RawEntry`] whose body is not hex.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("entry {seq}: body is not hex: {reason}")]
+pub struct BodyNotHex {
+    /// The entry.
+    pub seq: u64,
+    /// What is wrong with it.
+    pub reason: hex::FromHexError,
+}
+
 /// Decodes a [`RawEntry`] body.
-pub fn raw_body(entry: &RawEntry) -> Result<Option<Vec<u8>>, String> {
+pub fn raw_body(entry: &RawEntry) -> Result<Option<Vec<u8>>, BodyNotHex> {
     entry
         .body
         .as_deref()
         .map(hex::decode)
         .transpose()
-        .map_err(|e| format!("entry {}: body is not hex: {e}", entry.seal.seq))
+        .map_err(|reason| BodyNotHex {
+            seq: entry.seal.seq,
+            reason,
+        })
 }

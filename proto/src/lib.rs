@@ -37,8 +37,8 @@ mod tests;
 
 pub use access::{Access, Area, Permission, PermissionSet, Role};
 pub use audit::{
-    ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry, VerifySummary,
-    raw_body, raw_entry,
+    BodyNotHex, ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry,
+    VerifySummary, raw_body, raw_entry,
 };
 pub use deliveries::{DELIVERIES_DEFAULT_LIMIT, DELIVERY_STATES, DeliveryListing, DeliveryTotals};
 pub use error::{ErrorBody, ErrorCode};

@@ -122,10 +122,15 @@ struct Filter {
     kind: Option<EventKind>,
 }
 
-fn parse_label(s: &str) -> Result<(String, String), String> {
+/// A `--label` without `=`.
+#[derive(Debug, thiserror::Error)]
+#[error("label `{0}` must be KEY=VALUE")]
+struct BadLabel(String);
+
+fn parse_label(s: &str) -> Result<(String, String), BadLabel> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("label `{s}` must be KEY=VALUE"))
+        .ok_or_else(|| BadLabel(s.to_string()))
 }
 
 /// A failure and the exit status it maps to.

@@ -33,10 +33,21 @@ pub struct VerifyArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-fn parse_anchor(s: &str) -> Result<(u64, Hash), String> {
-    let (seq, link) = s.split_once(':').ok_or("an anchor is SEQ:LINK")?;
-    let seq = seq.parse().map_err(|_| format!("`{seq}` is not a seq"))?;
-    let link = Hash::from_hex(link).ok_or("the link must be 64 hex digits")?;
+/// An `--anchor` that is not `SEQ:LINK`.
+#[derive(Debug, thiserror::Error)]
+enum BadAnchor {
+    #[error("an anchor is SEQ:LINK")]
+    Shape,
+    #[error("`{0}` is not a seq")]
+    Seq(String),
+    #[error("the link must be 64 hex digits")]
+    Link,
+}
+
+fn parse_anchor(s: &str) -> Result<(u64, Hash), BadAnchor> {
+    let (seq, link) = s.split_once(':').ok_or(BadAnchor::Shape)?;
+    let seq = seq.parse().map_err(|_| BadAnchor::Seq(seq.to_string()))?;
+    let link = Hash::from_hex(link).ok_or(BadAnchor::Link)?;
     Ok((seq, link))
 }
 
@@ -106,7 +117,7 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
                 .as_ref()
                 .map(|c| raw_body(c).map(|b| (c.seal, b)))
                 .transpose()
-                .map_err(Failure::Error)?;
+                .map_err(|e| Failure::Error(e.to_string()))?;
             let mut verifier = StreamVerifier::new(
                 header.store_id,
                 Some(&key),
@@ -126,7 +137,7 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
                 match client.receive()? {
                     Response::Chain { entries } => {
                         for e in &entries {
-                            let body = raw_body(e).map_err(Failure::Error)?;
+                            let body = raw_body(e).map_err(|e| Failure::Error(e.to_string()))?;
                             verifier.push(&e.seal, body.as_deref());
                         }
                         if let Some(bar) = &progress {

@@ -26,8 +26,17 @@ pub struct Grant {
     pub reason: String,
 }
 
+/// A peer that neither a user entry, a group entry nor break-glass maps to
+/// a role.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{peer} has no role: map the user or one of its groups in [access]")]
+pub struct NoRole {
+    /// The peer, described (uid, user, pid).
+    pub peer: String,
+}
+
 /// Resolves a peer's role, or says why it has none.
-pub fn resolve(config: &Config, peer: &Peer) -> Result<Grant, String> {
+pub fn resolve(config: &Config, peer: &Peer) -> Result<Grant, NoRole> {
     let access = &config.access;
     let user_entry = peer
         .user
@@ -65,10 +74,9 @@ pub fn resolve(config: &Config, peer: &Peer) -> Result<Grant, String> {
         }
     }
     if roles.is_empty() {
-        return Err(format!(
-            "{} has no role: map the user or one of its groups in [access]",
-            peer.describe()
-        ));
+        return Err(NoRole {
+            peer: peer.describe(),
+        });
     }
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     let name = names.join("+");
@@ -172,7 +180,9 @@ mod tests {
     #[test]
     fn strangers_are_refused_with_a_reason() {
         let c = config("[access.users]\nalice = \"admin\"\n");
-        let why = resolve(&c, &peer(1003, "mallory", &[(1003, "mallory")])).unwrap_err();
+        let why = resolve(&c, &peer(1003, "mallory", &[(1003, "mallory")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             why.contains("uid 1003 (mallory)") && why.contains("[access]"),
             "{why}"

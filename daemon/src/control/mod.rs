@@ -96,7 +96,7 @@ pub async fn serve(shared: Arc<Shared>, listener: UnixListener) {
                         Err(reason) => {
                             tasks.spawn(async move {
                                 let (_, mut wr) = stream.into_split();
-                                reject(&mut wr, ErrorCode::Unavailable, reason).await;
+                                reject(&mut wr, ErrorCode::Unavailable, reason.to_string()).await;
                             });
                         }
                     }
@@ -178,12 +178,12 @@ async fn connection(
         Err(reason) => {
             if let Err(e) = shared
                 .auditor
-                .deny(&actor_of(&peer), None, "connect", &reason)
+                .deny(&actor_of(&peer), None, "connect", &reason.to_string())
                 .await
             {
                 tracing::error!("cannot record a denial: {e}");
             }
-            return reject(&mut wr, ErrorCode::Forbidden, reason).await;
+            return reject(&mut wr, ErrorCode::Forbidden, reason.to_string()).await;
         }
     };
     let caller = Caller { peer, grant };

@@ -16,6 +16,30 @@ pub use crate::config::MAX_CONNECTIONS;
 pub const RESERVED_FOR_ROOT: usize = 4;
 /// Most connections users other than root hold together.
 pub const SHARED: usize = MAX_CONNECTIONS - RESERVED_FOR_ROOT;
+/// Why a connection got no slot (the client is told, naming the limit and
+/// the setting).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoSlot {
+    /// Every slot is taken, root's too.
+    #[error("vigild is serving {MAX_CONNECTIONS} connections; try again")]
+    AllInUse,
+    /// This user has as many as one user may.
+    #[error(
+        "uid {uid} already has {open} control connections open, the most one user may have (daemon.max_connections_per_uid = {limit}); close some and try again"
+    )]
+    UserLimit {
+        /// The peer's uid.
+        uid: u32,
+        /// Its open connections.
+        open: usize,
+        /// `daemon.max_connections_per_uid`.
+        limit: usize,
+    },
+    /// The slots users other than root share are taken.
+    #[error("all {SHARED} connections open to users other than root are in use; try again")]
+    SharedInUse,
+}
+
 /// At most one warning about refused connections per this long.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
@@ -42,25 +66,24 @@ pub struct Slot {
 impl Slots {
     /// A slot for a connection from `uid`, or why there is none (for the
     /// client: names the limit and the setting).
-    pub fn take(self: &Arc<Self>, uid: u32, per_uid: usize) -> Result<Slot, String> {
+    pub fn take(self: &Arc<Self>, uid: u32, per_uid: usize) -> Result<Slot, NoSlot> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let mine = counts.by_uid.get(&uid).copied().unwrap_or(0);
         let refusal = if uid == 0 {
-            (counts.total >= MAX_CONNECTIONS)
-                .then(|| format!("vigild is serving {MAX_CONNECTIONS} connections; try again"))
+            (counts.total >= MAX_CONNECTIONS).then_some(NoSlot::AllInUse)
         } else if mine >= per_uid {
-            Some(format!(
-                "uid {uid} already has {mine} control connections open, the most one user may have (daemon.max_connections_per_uid = {per_uid}); close some and try again"
-            ))
+            Some(NoSlot::UserLimit {
+                uid,
+                open: mine,
+                limit: per_uid,
+            })
         } else if counts.total >= SHARED {
-            Some(format!(
-                "all {SHARED} connections open to users other than root are in use; try again"
-            ))
+            Some(NoSlot::SharedInUse)
         } else {
             None
         };
         if let Some(reason) = refusal {
-            counts.warn(&reason);
+            counts.warn(&reason.to_string());
             return Err(reason);
         }
         counts.total += 1;
@@ -116,6 +139,15 @@ mod tests {
         let slots = Arc::new(Slots::default());
         let mine: Vec<Slot> = (0..3).map(|_| slots.take(1000, 3).unwrap()).collect();
         let e = slots.take(1000, 3).err().unwrap();
+        assert_eq!(
+            e,
+            NoSlot::UserLimit {
+                uid: 1000,
+                open: 3,
+                limit: 3
+            }
+        );
+        let e = e.to_string();
         assert!(
             e.contains("uid 1000 already has 3") && e.contains("max_connections_per_uid"),
             "{e}"
@@ -132,11 +164,16 @@ mod tests {
             .map(|i| slots.take(2000 + u32::try_from(i).unwrap(), 1).unwrap())
             .collect();
         let e = slots.take(1, 1).err().unwrap();
-        assert!(e.contains("other than root"), "{e}");
+        assert_eq!(e, NoSlot::SharedInUse);
+        assert!(e.to_string().contains("other than root"), "{e}");
         let root: Vec<Slot> = (0..RESERVED_FOR_ROOT)
             .map(|_| slots.take(0, 1).unwrap())
             .collect();
-        assert!(slots.take(0, 1).is_err(), "the pool is full");
+        assert_eq!(
+            slots.take(0, 1).err(),
+            Some(NoSlot::AllInUse),
+            "the pool is full"
+        );
         drop(root);
         assert!(slots.take(0, 1).is_ok());
         drop(shared);

@@ -105,7 +105,7 @@ pub fn find(places: &Places) -> Result<Option<Found>, MasterKeyError> {
                 zeroize::Zeroizing::new(std::fs::read(&path).map_err(|e| refused(&path, e))?);
             let key = MasterKey::parse(&bytes).map_err(|reason| MasterKeyError::Refused {
                 place: format!("credential {}", path.display()),
-                reason,
+                reason: reason.to_string(),
             })?;
             return Ok(Some(Found {
                 key,
@@ -124,7 +124,7 @@ pub fn find(places: &Places) -> Result<Option<Found>, MasterKeyError> {
         let bytes = zeroize::Zeroizing::new(value.into_encoded_bytes());
         let key = MasterKey::parse(&bytes).map_err(|reason| MasterKeyError::Refused {
             place: format!("environment variable {}", places.env_var),
-            reason,
+            reason: reason.to_string(),
         })?;
         return Ok(Some(Found {
             key,

@@ -101,7 +101,18 @@ pub enum MatcherErrorKind {
     UnexpectedEnd(&'static str),
     /// The value of `=~` or `!~` is not a valid regex, or too large.
     #[error("invalid regex: {0}")]
-    Regex(String),
+    Regex(RegexError),
+}
+
+/// Why a matcher's regex was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum RegexError {
+    /// Over the compiled-size limit.
+    #[error("too large (compiled size over {0} bytes)")]
+    TooLarge(usize),
+    /// Not valid syntax: the regex crate's own last line, which says what.
+    #[error("{0}")]
+    Syntax(String),
 }
 
 /// A matcher that failed to parse: the text, the 1-based column (in
@@ -345,31 +356,30 @@ impl<'a> IntoIterator for &'a Matchers {
 /// compiled alone: a pattern valid on its own has balanced groups, so it
 /// cannot close the wrapper early (`a)|(b` would otherwise turn into the
 /// unanchored `^(?:a)|(b)$`).
-fn anchored(re: &str) -> Result<Regex, String> {
+fn anchored(re: &str) -> Result<Regex, RegexError> {
     build(re)?;
     build(&format!("^(?:{re})$"))
 }
 
-fn build(pattern: &str) -> Result<Regex, String> {
+fn build(pattern: &str) -> Result<Regex, RegexError> {
     RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
         .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => {
-                format!("too large (compiled size over {limit} bytes)")
-            }
+            regex::Error::CompiledTooBig(limit) => RegexError::TooLarge(limit),
             // The syntax message is several lines of ASCII art; the last
             // line says what is wrong.
-            regex::Error::Syntax(msg) => msg
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("syntax error")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string(),
-            other => other.to_string(),
+            regex::Error::Syntax(msg) => RegexError::Syntax(
+                msg.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("syntax error")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_string(),
+            ),
+            other => RegexError::Syntax(other.to_string()),
         })
 }

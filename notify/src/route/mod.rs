@@ -71,7 +71,7 @@ pub use dispatch::{Dispatcher, Flush, Gate, Ungated};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use group::{GroupKey, group_labels};
 pub use inhibit::{InhibitError, InhibitRule, InhibitRuleConfig, Inhibitor};
-pub use matcher::{MatchOp, Matcher, MatcherError, MatcherErrorKind, Matchers};
+pub use matcher::{MatchOp, Matcher, MatcherError, MatcherErrorKind, Matchers, RegexError};
 pub use policy::{Policy, PolicyConfig, PolicyError, PolicyGate};
 pub use silence::{Silence, SilenceError};
 pub use time::{

@@ -35,6 +35,17 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
+/// A master key of the wrong shape. Says how long it was, never what it held.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "expected 32 raw bytes or 64 hex digits, found {len} bytes that are neither \
+     (make one with `openssl rand -hex 32`)"
+)]
+pub struct KeyShapeError {
+    /// The length found.
+    pub len: usize,
+}
+
 impl MasterKey {
     /// A fresh key from the OS RNG.
     pub fn generate() -> std::io::Result<MasterKey> {
@@ -46,7 +57,7 @@ impl MasterKey {
     /// Parses a key as stored in a file, credential or variable: 32 raw
     /// bytes, or 64 hex digits (surrounding whitespace ignored). The error
     /// describes the shape only, never the content.
-    pub fn parse(bytes: &[u8]) -> Result<MasterKey, String> {
+    pub fn parse(bytes: &[u8]) -> Result<MasterKey, KeyShapeError> {
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() == 32 {
             key.copy_from_slice(bytes);
@@ -56,11 +67,7 @@ impl MasterKey {
         if text.len() == 64 && hex::decode_to_slice(text, key.as_mut()).is_ok() {
             return Ok(MasterKey(key));
         }
-        Err(format!(
-            "expected 32 raw bytes or 64 hex digits, found {} bytes that are neither \
-             (make one with `openssl rand -hex 32`)",
-            bytes.len()
-        ))
+        Err(KeyShapeError { len: bytes.len() })
     }
 
     /// The key as 64 hex digits, for writing a key file.
@@ -150,7 +157,8 @@ mod tests {
         assert_eq!(k.bytes()[31], 0xff);
         assert!(MasterKey::parse(&[7u8; 32]).is_ok());
         let err = MasterKey::parse(b"hunter2-hunter2").unwrap_err();
-        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(err, KeyShapeError { len: 15 });
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(MasterKey::parse(&[1u8; 33]).is_err());
     }
 

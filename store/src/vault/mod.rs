@@ -16,7 +16,7 @@ mod crypto;
 #[cfg(test)]
 mod tests;
 
-pub use crypto::{Fingerprint, MasterKey};
+pub use crypto::{Fingerprint, KeyShapeError, MasterKey};
 
 use crate::log::Log;
 use crate::secret::SecretValue;

@@ -1,7 +1,9 @@
 //! Matcher syntax and semantics.
 
 use super::labels;
-use crate::route::matcher::{MAX_MATCHER_LEN, MatchOp, Matcher, MatcherErrorKind, Matchers};
+use crate::route::matcher::{
+    MAX_MATCHER_LEN, MatchOp, Matcher, MatcherErrorKind, Matchers, RegexError,
+};
 
 #[test]
 fn the_four_operators_bare_and_quoted_values_parse() {
@@ -113,9 +115,17 @@ fn bad_syntax_is_refused_with_the_column_of_the_problem() {
         ("\"\"=x", 1, MatcherErrorKind::EmptyName),
         ("foo=\"a\nb\"", 7, MatcherErrorKind::ControlChar('\n')),
         ("foo=a\u{0}b", 6, MatcherErrorKind::ControlChar('\0')),
-        ("foo=~\"(\"", 6, MatcherErrorKind::Regex(String::new())),
+        (
+            "foo=~\"(\"",
+            6,
+            MatcherErrorKind::Regex(RegexError::Syntax(String::new())),
+        ),
         // Columns count characters, not bytes.
-        ("ü=~\"[\"", 4, MatcherErrorKind::Regex(String::new())),
+        (
+            "ü=~\"[\"",
+            4,
+            MatcherErrorKind::Regex(RegexError::Syntax(String::new())),
+        ),
     ];
     for (text, column, kind) in table {
         let e = Matcher::parse(text).expect_err(text);
@@ -156,7 +166,9 @@ fn oversized_input_and_regexes_are_refused() {
     // Small text, huge automaton.
     let e = Matcher::parse("foo=~\"(?:\\\\w{100}){100}\"").expect_err("huge");
     match e.kind {
-        MatcherErrorKind::Regex(msg) => assert!(msg.contains("too large"), "{msg}"),
+        MatcherErrorKind::Regex(e @ RegexError::TooLarge(_)) => {
+            assert!(e.to_string().contains("too large"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
 }
