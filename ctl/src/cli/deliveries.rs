@@ -1,7 +1,7 @@
 //! `vigilctl deliveries …` and `vigilctl notify …`: what the notifier sent,
 //! is still trying, or gave up on; and a test notification to a receiver.
 
-use super::incidents::done;
+use super::done;
 use super::output::{Out, Table};
 use super::{Failure, listing, unexpected};
 use clap::Subcommand;

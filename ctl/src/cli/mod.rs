@@ -1,19 +1,23 @@
 //! The command line: argument definitions and dispatch.
 
+// One file per command family, as in vigil-proto and vigild's control.
+mod audit;
+mod daemon;
 mod deliveries;
+mod events;
 mod incidents;
-mod output;
+mod keys;
 mod secrets;
 mod silences;
-mod verify;
 
-use clap::{Args, Parser, Subcommand};
-use output::Out;
-use std::collections::BTreeMap;
+mod output;
+
+use clap::{Parser, Subcommand};
+use output::{Out, Table};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_proto::{Request, Response};
-use vigil_store::{EventKind, Severity};
+use vigil_store::Severity;
 use vigilctl::{Client, ClientError};
 
 /// Control the Vigil daemon.
@@ -48,7 +52,7 @@ enum Command {
     },
     /// Read the event log.
     #[command(subcommand)]
-    Events(EventsCommand),
+    Events(events::EventsCommand),
     /// Recent connections and denials.
     Logins {
         /// How many of each.
@@ -56,7 +60,7 @@ enum Command {
         limit: u32,
     },
     /// Verify the chain (exit status 1 if it is damaged).
-    Verify(verify::VerifyArgs),
+    Verify(audit::VerifyArgs),
     /// Check the deployment's security posture (exit status 1 on errors).
     Doctor,
     /// Make the daemon re-read its configuration file.
@@ -66,7 +70,7 @@ enum Command {
     Secrets(secrets::SecretsCommand),
     /// API keys for the ingestion endpoint.
     #[command(subcommand)]
-    Keys(incidents::KeysCommand),
+    Keys(keys::KeysCommand),
     /// Incidents: alerts grouped by fingerprint.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
@@ -79,47 +83,6 @@ enum Command {
     /// Notifications: send a test to a receiver.
     #[command(subcommand)]
     Notify(deliveries::NotifyCommand),
-}
-
-#[derive(Subcommand, Debug)]
-enum EventsCommand {
-    /// List events, oldest first.
-    List {
-        #[command(flatten)]
-        filter: Filter,
-        /// Start at this seq (default: the newest --limit events).
-        #[arg(long)]
-        from: Option<u64>,
-        /// How many (vigilctl says so on stderr when more match).
-        #[arg(long, default_value_t = 50, conflicts_with = "all")]
-        limit: u64,
-        /// Every event (from --from, or from the first).
-        #[arg(long)]
-        all: bool,
-    },
-    /// The newest events; with --follow, keep printing new ones.
-    Tail {
-        #[command(flatten)]
-        filter: Filter,
-        /// How many to show first.
-        #[arg(short = 'n', long, default_value_t = 10)]
-        lines: u64,
-        /// Keep following.
-        #[arg(long, short)]
-        follow: bool,
-    },
-    /// One event in full.
-    Show {
-        /// Its seq.
-        seq: u64,
-    },
-}
-
-#[derive(Args, Debug)]
-struct Filter {
-    /// Only this kind (genesis, epoch, checkpoint, ingest, collect, auth, notify, config, key, secret, incident, retention, custom, system).
-    #[arg(long)]
-    kind: Option<EventKind>,
 }
 
 /// A `--label` without `=`.
@@ -197,107 +160,24 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
     if let Command::Verify(args) = &cli.command
         && args.offline
     {
-        return verify::offline(args, out);
+        return audit::offline(args, out);
     }
     let path = socket_path(cli.socket)?;
     let mut client = Client::connect(&path)?;
     match cli.command {
-        Command::Status => match client.call(&Request::Status)? {
-            Response::Status(report) => out.status(&report),
-            other => Err(unexpected(&other)),
-        },
+        Command::Status => daemon::status(&mut client, out),
         Command::Emit {
             message,
             severity,
             labels,
-        } => {
-            let labels: BTreeMap<String, String> = labels.into_iter().collect();
-            match client.call(&Request::Emit {
-                message,
-                severity,
-                labels,
-            })? {
-                Response::Appended { head } => out.appended(&head),
-                other => Err(unexpected(&other)),
-            }
-        }
-        Command::Events(EventsCommand::List {
-            filter,
-            from,
-            limit,
-            all,
-        }) => {
-            let request = Request::Events {
-                kind: filter.kind,
-                from,
-                limit: (!all).then_some(limit),
-            };
-            let hint = if from.is_some() {
-                "raise --limit, or pass --all"
-            } else {
-                "raise --limit, pass --from SEQ, or --all"
-            };
-            listing(
-                &mut client,
-                &request,
-                out,
-                "events",
-                hint,
-                |frame| match frame {
-                    Response::Events { events } => {
-                        out.events(&events)?;
-                        Ok(events.len() as u64)
-                    }
-                    other => Err(unexpected(&other)),
-                },
-            )
-        }
-        Command::Events(EventsCommand::Tail {
-            filter,
-            lines,
-            follow,
-        }) => {
-            client.send(&Request::Events {
-                kind: filter.kind,
-                from: None,
-                limit: Some(lines),
-            })?;
-            // The newest `lines`, as asked: no word about older ones.
-            let last = stream_events(&mut client, out)?;
-            if follow {
-                let from = match last {
-                    Some(seq) => seq + 1,
-                    None => current_head(&mut client)? + 1,
-                };
-                client.send(&Request::Follow {
-                    kind: filter.kind,
-                    from,
-                })?;
-                stream_events(&mut client, out)?;
-            }
-            Ok(())
-        }
-        Command::Events(EventsCommand::Show { seq }) => {
-            match client.call(&Request::Show { seq })? {
-                Response::Event { event } => out.event_full(&event),
-                other => Err(unexpected(&other)),
-            }
-        }
-        Command::Logins { limit } => match client.call(&Request::Logins { limit })? {
-            Response::Logins(report) => out.logins(&report),
-            other => Err(unexpected(&other)),
-        },
-        Command::Verify(args) => verify::online(&mut client, &args, out),
-        Command::Doctor => match client.call(&Request::Doctor)? {
-            Response::Doctor { findings } => out.doctor(&findings),
-            other => Err(unexpected(&other)),
-        },
-        Command::Reload => match client.call(&Request::Reload)? {
-            Response::Reloaded { message } => out.message(&message),
-            other => Err(unexpected(&other)),
-        },
+        } => events::emit(&mut client, message, severity, labels, out),
+        Command::Events(command) => events::run(&mut client, command, out),
+        Command::Logins { limit } => audit::logins(&mut client, limit, out),
+        Command::Verify(args) => audit::online(&mut client, &args, out),
+        Command::Doctor => daemon::doctor(&mut client, out),
+        Command::Reload => daemon::reload(&mut client, out),
         Command::Secrets(command) => secrets::run(&mut client, command, out),
-        Command::Keys(command) => incidents::keys(&mut client, command, out),
+        Command::Keys(command) => keys::run(&mut client, command, out),
         Command::Incidents(command) => incidents::incidents(&mut client, command, out),
         Command::Silences(command) => silences::silences(&mut client, command, out),
         Command::Deliveries(command) => deliveries::deliveries(&mut client, command, out),
@@ -305,28 +185,19 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
     }
 }
 
-fn current_head(client: &mut Client) -> Result<u64, Failure> {
-    match client.call(&Request::Status)? {
-        Response::Status(report) => Ok(report.head.seq),
-        other => Err(unexpected(&other)),
+/// Prints a listing's table header when no row came (not with `--json`).
+fn finish(out: &Out, table: &mut Table) -> Result<(), Failure> {
+    if out.json() {
+        return Ok(());
     }
+    out.print(&table.finish())
 }
 
-/// Prints `Events` frames until the end of the listing or stream; returns
-/// the last seq printed.
-fn stream_events(client: &mut Client, out: &Out) -> Result<Option<u64>, Failure> {
-    let mut last = None;
-    loop {
-        match client.receive()? {
-            Response::Events { events } => {
-                out.events(&events)?;
-                if let Some(e) = events.last() {
-                    last = Some(e.seq);
-                }
-            }
-            Response::End | Response::ListEnd(_) => return Ok(last),
-            other => return Err(unexpected(&other)),
-        }
+/// Sends a change and prints the daemon's word that it is done.
+fn done(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
+    match client.call(request)? {
+        Response::Done { message } => out.message(&message),
+        other => Err(unexpected(&other)),
     }
 }
 
@@ -335,7 +206,7 @@ fn stream_events(client: &mut Client, out: &Out) -> Result<Option<u64>, Failure>
 /// listing; then checks that count against the daemon's, and says plainly
 /// when the listing stopped at a limit (`what` names the items, `hint` how
 /// to see more).
-pub(super) fn listing(
+fn listing(
     client: &mut Client,
     request: &Request,
     out: &Out,

@@ -89,6 +89,11 @@ impl Table {
     }
 }
 
+/// A time, or `-` when there is none.
+pub(super) fn opt_time(t: Option<i64>) -> String {
+    t.map_or_else(|| "-".into(), time)
+}
+
 /// One line describing an event.
 pub fn summary(event: Option<&Event>) -> String {
     let Some(event) = event else {

@@ -1,8 +1,8 @@
 //! `vigilctl silences …`: mute notifications for matching alerts.
 
-use super::incidents::{done, finish};
 use super::output::{Out, Table, time};
 use super::{Failure, listing, unexpected};
+use super::{done, finish};
 use clap::Subcommand;
 use vigil_proto::{Request, Response};
 use vigilctl::Client;

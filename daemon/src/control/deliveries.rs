@@ -3,7 +3,7 @@
 //! The notifier records the test's intent itself; this side checks the
 //! request, records who allowed it, and waits (bounded) for the answer.
 
-use super::handlers::{Conn, MAX_TEXT, Served, refuse, view_of};
+use super::conn::{Conn, MAX_TEXT, Served, refuse, view_of};
 use super::listing::{Page, next_page};
 use crate::state::messages::{Command, TestRefusal};
 use std::cmp::Reverse;

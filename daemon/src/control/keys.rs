@@ -1,14 +1,11 @@
-//! `vigilctl keys …` and `vigilctl incidents …`.
+//! The keys family: create, list, revoke.
 
-use super::handlers::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
-use super::listing::{Page, next_page};
-use std::cmp::Reverse;
+use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
+use super::listing::Page;
 use std::ops::Bound;
-use vigil_proto::{
-    ErrorCode, IncidentNote, IncidentSummary, KeyListing, Response, WireSecret, event_record,
-};
-use vigil_store::{ApiKeyChange, Event, Hash, IncidentAction, IncidentOp, now_micros};
-use vigil_views::{ApiKey, Incident, IncidentState};
+use vigil_proto::{ErrorCode, KeyListing, Response, WireSecret};
+use vigil_store::{ApiKeyChange, Event, Hash, now_micros};
+use vigil_views::ApiKey;
 
 fn listing(k: &ApiKey) -> KeyListing {
     KeyListing {
@@ -22,29 +19,6 @@ fn listing(k: &ApiKey) -> KeyListing {
         revoked_at: k.revoked_at,
         last_used: k.last_used,
     }
-}
-
-fn summary(i: &Incident) -> IncidentSummary {
-    IncidentSummary {
-        id: i.id.clone(),
-        state: i.state.name().into(),
-        source: i.source.clone(),
-        fingerprint: i.fingerprint.clone(),
-        severity: i.severity,
-        summary: i.summary.clone(),
-        labels: i.labels.clone(),
-        opened_at: i.opened_at,
-        updated_at: i.updated_at,
-        resolved_at: i.resolved_at,
-        fired: i.fired,
-        reopened: i.reopened,
-        flapping: i.flapping,
-    }
-}
-
-/// The incidents' listing order: newest change first, then by id.
-fn newest_first(i: &Incident) -> (Reverse<i64>, &str) {
-    (Reverse(i.updated_at), i.id.as_str())
 }
 
 impl Conn<'_> {
@@ -184,146 +158,5 @@ impl Conn<'_> {
             message: format!("API key {} ({}) revoked", key.prefix, key.name),
         })
         .await
-    }
-
-    pub(super) async fn incidents(&mut self, state: Option<String>, limit: Option<u64>) -> Served {
-        let state = match state.as_deref() {
-            None => None,
-            Some("open") => Some(IncidentState::Open),
-            Some("acked") => Some(IncidentState::Acked),
-            Some("resolved") => Some(IncidentState::Resolved),
-            Some(other) => {
-                return Err(refuse(
-                    ErrorCode::BadRequest,
-                    format!("unknown state {other}; use open, acked or resolved"),
-                ));
-            }
-        };
-        let shared = self.shared.clone();
-        let fetch = move |after: Option<(i64, String)>, max: usize| {
-            let shared = shared.clone();
-            async move {
-                let (items, matching) = view_of(&shared, move |v| {
-                    let admitted = |i: &&Incident| state.is_none_or(|s| i.state == s);
-                    let page = next_page(
-                        v.incidents.incidents.values().filter(admitted),
-                        |a, b| newest_first(a).cmp(&newest_first(b)),
-                        |i| {
-                            after
-                                .as_ref()
-                                .is_none_or(|(t, id)| newest_first(i) > (Reverse(*t), id.as_str()))
-                        },
-                        max,
-                    );
-                    let matching = v.incidents.incidents.values().filter(admitted).count();
-                    (
-                        page.into_iter().map(summary).collect::<Vec<_>>(),
-                        matching as u64,
-                    )
-                })
-                .await?;
-                Ok(Page {
-                    last: items
-                        .last()
-                        .map(|i: &IncidentSummary| (i.updated_at, i.id.clone())),
-                    items,
-                    matching: Some(matching),
-                })
-            }
-        };
-        let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |incidents| Response::Incidents { incidents },
-                |i| format!("incident {}", i.id),
-            )
-            .await?;
-        self.end_listing(end).await
-    }
-
-    pub(super) async fn incident_show(&mut self, id: String) -> Served {
-        let Some(incident) = self
-            .view(move |v| v.incidents.incidents.get(&id).cloned())
-            .await?
-        else {
-            return Err(refuse(
-                ErrorCode::NotFound,
-                "no such incident; `vigilctl incidents list` shows them",
-            ));
-        };
-        let log = self.shared.log.clone();
-        let seqs: Vec<u64> = incident.history.iter().copied().collect();
-        let history = blocking_with(move || {
-            seqs.into_iter()
-                .filter_map(|seq| log.get(seq).ok().flatten())
-                .map(|e| event_record(&e))
-                .collect::<Vec<_>>()
-        })
-        .await?;
-        let annotations = incident
-            .annotations
-            .iter()
-            .map(|a| IncidentNote {
-                seq: a.seq,
-                time: a.time,
-                who: a.who.clone(),
-                op: a.op.clone(),
-                note: a.note.clone(),
-            })
-            .collect();
-        self.send(&Response::Incident {
-            incident: Box::new(summary(&incident)),
-            annotations,
-            history,
-        })
-        .await
-    }
-
-    pub(super) async fn incident_act(
-        &mut self,
-        id: String,
-        op: IncidentOp,
-        note: Option<String>,
-    ) -> Served {
-        if note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
-            return Err(refuse(ErrorCode::BadRequest, "the note is over 1024 bytes"));
-        }
-        let lookup = id.clone();
-        let state = self
-            .view(move |v| v.incidents.incidents.get(&lookup).map(|i| i.state))
-            .await?;
-        let message = match (state, op) {
-            (None, _) => {
-                return Err(refuse(
-                    ErrorCode::NotFound,
-                    format!("no incident {id}; `vigilctl incidents list` shows them"),
-                ));
-            }
-            (Some(IncidentState::Resolved), IncidentOp::Ack | IncidentOp::Resolve) => {
-                return Err(refuse(
-                    ErrorCode::BadRequest,
-                    format!("incident {id} is resolved already"),
-                ));
-            }
-            (Some(_), IncidentOp::Ack) => format!("incident {id} acknowledged"),
-            (Some(_), IncidentOp::Resolve) => format!("incident {id} resolved"),
-            (Some(_), IncidentOp::Note) => format!("note added to incident {id}"),
-        };
-        let event = Event::IncidentAction(IncidentAction {
-            incident: id,
-            op,
-            note,
-            actor: self.caller.actor(),
-        });
-        let admitted = self.admit(event);
-        if let Event::IncidentAction(IncidentAction {
-            note: Some(note), ..
-        }) = &admitted.event
-        {
-            stored_within("the note", note, MAX_TEXT)?;
-        }
-        self.record("incidents.act", admitted).await?;
-        self.send(&Response::Done { message }).await
     }
 }

@@ -9,7 +9,7 @@
 //! the listing runs is sent at most once, at its new place if that is still
 //! ahead of the cursor, or not at all if it moved behind it.
 
-use super::handlers::{Conn, Fail, Served, refuse};
+use super::conn::{Conn, Fail, Served, refuse};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::future::Future;

@@ -7,15 +7,23 @@
 //! denials are recorded (repeats counted), mutating requests recorded.
 //! Oversized or malformed frames end the connection with an error frame.
 
+// The connection and its dispatch; then one file per command family, as
+// in vigil-proto and vigilctl's cli.
+mod conn;
+
+mod audit;
+mod daemon;
 mod deliveries;
-mod handlers;
+mod events;
+mod incidents;
 mod keys;
-mod listing;
 mod secrets;
 mod silences;
+
+mod listing;
 mod slots;
 
-pub use handlers::verify_now;
+pub use audit::verify_now;
 mod io;
 pub mod listener;
 
@@ -240,7 +248,7 @@ async fn connection(
                 break;
             }
         };
-        let mut conn = handlers::Conn {
+        let mut conn = conn::Conn {
             shared: &shared,
             caller: &caller,
             rd: &mut rd,

@@ -1,7 +1,7 @@
 //! `vigilctl secrets …`: changes go to the vault first (durably), then the
 //! log records who did what, without the value.
 
-use super::handlers::{Conn, Fail, Served, blocking_with, refuse};
+use super::conn::{Conn, Fail, Served, blocking_with, refuse};
 use super::listing::Page;
 use std::path::PathBuf;
 use vigil_proto::{ErrorCode, Response, SecretListing, WireSecret};

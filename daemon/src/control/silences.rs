@@ -2,7 +2,7 @@
 //! event; the notifier reads the silence view and mutes matching alerts,
 //! which are still recorded.
 
-use super::handlers::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
+use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
 use vigil_proto::{ErrorCode, Response, SilenceListing};

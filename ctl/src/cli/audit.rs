@@ -79,6 +79,15 @@ fn bar(out: &Out, total: u64) -> Option<ProgressBar> {
 }
 
 /// Against the running daemon.
+/// `vigilctl logins`.
+pub fn logins(client: &mut Client, limit: u32, out: &Out) -> Result<(), Failure> {
+    match client.call(&Request::Logins { limit })? {
+        Response::Logins(report) => out.logins(&report),
+        other => Err(super::unexpected(&other)),
+    }
+}
+
+/// `vigilctl verify`, in the daemon or, with `--key`, here.
 pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
     match &args.key {
         None => {

@@ -1,0 +1,107 @@
+//! The keys family: create, list, revoke.
+
+use super::output::{Out, Table, opt_time, time};
+use super::{Failure, done, finish, listing, unexpected};
+use clap::Subcommand;
+use vigil_proto::{Request, Response};
+use vigilctl::Client;
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key for ingestion; the key is printed once, only now.
+    Create {
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        /// A source it may post to (repeatable; default: all).
+        #[arg(long = "source", value_name = "SOURCE")]
+        sources: Vec<String>,
+        /// Lifetime, e.g. `90d`, `12h` (default: until revoked).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<std::time::Duration>,
+    },
+    /// Every key: prefix, scopes, created, expires, last used.
+    List {
+        /// At most this many (vigilctl says so on stderr when more exist).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        /// Its id or prefix (`vgl_…`).
+        id: String,
+    },
+}
+
+/// Runs one `keys` command.
+pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), Failure> {
+    match command {
+        KeysCommand::Create {
+            name,
+            sources,
+            expires,
+        } => match client.call(&Request::KeysCreate {
+            name,
+            sources,
+            expires_in_secs: expires.map(|d| d.as_secs().max(1)),
+        })? {
+            Response::KeyCreated { key, secret } => {
+                if out.json() {
+                    return out.json_line(&serde_json::json!({ "key": key, "secret": secret }));
+                }
+                let text =
+                    serde_json::to_string(&secret).map_err(|e| Failure::Error(e.to_string()))?;
+                out.print(&format!(
+                    "API key {} ({}) created; it is shown only now:\n{}\n",
+                    key.prefix,
+                    key.name,
+                    text.trim_matches('"')
+                ))
+            }
+            other => Err(unexpected(&other)),
+        },
+        KeysCommand::List { limit } => {
+            let mut table = Table::new(&[
+                "PREFIX",
+                "NAME",
+                "SOURCES",
+                "CREATED",
+                "EXPIRES",
+                "LAST USED",
+                "STATE",
+            ]);
+            let request = Request::KeysList { limit };
+            listing(
+                client,
+                &request,
+                out,
+                "API keys",
+                "raise --limit",
+                |frame| match frame {
+                    Response::Keys { keys } => out.page(&keys, &mut table, |k| {
+                        vec![
+                            k.prefix.clone(),
+                            k.name.clone(),
+                            if k.sources.is_empty() {
+                                "all".into()
+                            } else {
+                                k.sources.join(",")
+                            },
+                            time(k.created),
+                            opt_time(k.expires_at),
+                            opt_time(k.last_used),
+                            if k.revoked_at.is_some() {
+                                "revoked".into()
+                            } else {
+                                "active".into()
+                            },
+                        ]
+                    }),
+                    other => Err(unexpected(&other)),
+                },
+            )?;
+            finish(out, &mut table)
+        }
+        KeysCommand::Revoke { id } => done(client, &Request::KeysRevoke { id }, out),
+    }
+}

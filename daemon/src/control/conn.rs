@@ -1,0 +1,241 @@
+//! A connection serving requests: each is authorized against the
+//! caller's role, then dispatched to its family's file; and the helpers
+//! every handler uses (recording, views, blocking work, refusals).
+
+use super::{Caller, io};
+use crate::intake::{Admitted, Intake};
+use crate::state::Shared;
+use std::sync::Arc;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use vigil_proto::{ErrorBody, ErrorCode, Request, Response};
+use vigil_store::{Event, StoreError};
+
+/// The client hung up; the connection ends.
+pub struct Gone;
+
+/// Why a request was not served.
+#[derive(Debug)]
+pub enum Fail {
+    /// The client is gone; nothing to answer.
+    Gone,
+    /// Answer with this error; the connection stays open.
+    Refuse(ErrorBody),
+}
+
+impl From<ErrorBody> for Fail {
+    fn from(e: ErrorBody) -> Fail {
+        Fail::Refuse(e)
+    }
+}
+
+impl From<vigil_proto::FrameError> for Fail {
+    fn from(_: vigil_proto::FrameError) -> Fail {
+        Fail::Gone
+    }
+}
+
+/// What a request handler returns.
+pub(super) type Served = Result<(), Fail>;
+
+/// Longest name, note or comment accepted.
+pub(super) const MAX_TEXT: usize = 1024;
+
+/// Refuses `text` (the redacted form of `what`) if it is over `limit`
+/// bytes: a limit holds for what is stored, and a secret's marker
+/// (`[REDACTED:aws_access_key]`) can be longer than the secret.
+pub(super) fn stored_within(what: &str, text: &str, limit: usize) -> Result<(), Fail> {
+    if text.len() > limit {
+        return Err(refuse(
+            ErrorCode::BadRequest,
+            format!(
+                "{what} is {} bytes once redacted (each secret is replaced by a marker such as \
+                 [REDACTED:password], which can be longer than the secret); the limit is {limit}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A refusal with its code.
+pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Fail {
+    Fail::Refuse(ErrorBody::new(code, message))
+}
+
+/// A connection while it serves one request.
+pub struct Conn<'a> {
+    pub shared: &'a Arc<Shared>,
+    pub caller: &'a Caller,
+    pub rd: &'a mut tokio::io::BufReader<OwnedReadHalf>,
+    pub wr: &'a mut OwnedWriteHalf,
+}
+
+pub(super) fn unavailable(e: StoreError) -> ErrorBody {
+    ErrorBody::new(ErrorCode::Unavailable, format!("the store failed: {e}"))
+}
+
+/// Runs `f` on the views, caught up with the log, off the async threads.
+pub(super) async fn view_of<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&mut vigil_views::Views) -> T + Send + 'static,
+) -> Result<T, Fail> {
+    let shared = shared.clone();
+    Ok(blocking(move || shared.with_views(f)).await?)
+}
+
+/// Runs blocking work off the async threads.
+pub async fn blocking_with<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Fail> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        Fail::Refuse(ErrorBody::new(
+            ErrorCode::Internal,
+            format!("internal failure: {e}"),
+        ))
+    })
+}
+
+/// Runs blocking store work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ErrorBody> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(unavailable),
+        Err(e) => Err(ErrorBody::new(
+            ErrorCode::Internal,
+            format!("internal failure: {e}"),
+        )),
+    }
+}
+
+impl Conn<'_> {
+    /// `event` as it is stored: the operator's text in it redacted by the
+    /// one intake step. [`record`](Self::record) takes only what this
+    /// returns, so no control request stores text that skipped it.
+    pub(super) fn admit(&self, event: Event) -> Admitted {
+        crate::intake::admit(&self.shared.ingest.redactor, Intake::Control(event))
+    }
+
+    /// Appends the admitted event after the allow decision for `request`
+    /// (one durable batch); returns the event's head.
+    pub(super) async fn record(
+        &mut self,
+        request: &str,
+        admitted: Admitted,
+    ) -> Result<vigil_store::Head, Fail> {
+        let grant = &self.caller.grant;
+        let allowed = crate::access::audit::Auditor::allowed(
+            &self.caller.actor(),
+            &grant.role.name,
+            request,
+            &grant.reason,
+            grant.break_glass,
+        );
+        let heads = self
+            .shared
+            .log
+            .append_all_async(&[allowed, admitted.event])
+            .await
+            .map_err(unavailable)?;
+        Ok(heads[1])
+    }
+
+    /// Runs `f` on the views, caught up with the log, off the async threads.
+    pub(super) async fn view<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut vigil_views::Views) -> T + Send + 'static,
+    ) -> Result<T, Fail> {
+        view_of(self.shared, f).await
+    }
+
+    pub(super) async fn send(&mut self, response: &Response) -> Served {
+        io::write(self.wr, response).await.map_err(Into::into)
+    }
+
+    async fn fail(&mut self, error: ErrorBody) -> Result<(), Gone> {
+        self.send(&Response::Error(error)).await.map_err(|_| Gone)
+    }
+
+    /// Authorizes and serves one request.
+    pub async fn dispatch(&mut self, request: Request) -> Result<(), Gone> {
+        let needed = request.permission();
+        let role = &self.caller.grant.role;
+        if !role.permissions.allows(needed) {
+            let reason = format!("role {} lacks {needed}", role.name);
+            if let Err(e) = self
+                .shared
+                .auditor
+                .deny(
+                    &self.caller.actor(),
+                    Some(&role.name),
+                    request.name(),
+                    &reason,
+                )
+                .await
+            {
+                tracing::error!("cannot record a denial: {e}");
+            }
+            let message = format!(
+                "your role {} may not {} (it needs {needed}); ask an admin",
+                role.name,
+                request.name()
+            );
+            return self
+                .fail(ErrorBody::new(ErrorCode::Forbidden, message))
+                .await;
+        }
+        let result = match request {
+            Request::Status => self.status().await,
+            Request::Emit {
+                message,
+                severity,
+                labels,
+            } => self.emit(message, severity, labels).await,
+            Request::Events { kind, from, limit } => self.events(kind, from, limit).await,
+            Request::Follow { kind, from } => self.follow(kind, from).await,
+            Request::Show { seq } => self.show(seq).await,
+            Request::Logins { limit } => self.logins(limit).await,
+            Request::Verify { deep, anchor } => self.verify(deep, anchor).await,
+            Request::Chain => self.chain().await,
+            Request::Doctor => self.doctor().await,
+            Request::Reload => self.reload().await,
+            Request::SecretsSet { name, value } => self.secrets_set(name, value).await,
+            Request::SecretsList { limit } => self.secrets_list(limit).await,
+            Request::SecretsDelete { name, force } => self.secrets_delete(name, force).await,
+            Request::SecretsRotate => self.secrets_rotate().await,
+            Request::SecretsRewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
+            Request::KeysCreate {
+                name,
+                sources,
+                expires_in_secs,
+            } => self.keys_create(name, sources, expires_in_secs).await,
+            Request::KeysList { limit } => self.keys_list(limit).await,
+            Request::KeysRevoke { id } => self.keys_revoke(id).await,
+            Request::Incidents { state, limit } => self.incidents(state, limit).await,
+            Request::IncidentShow { id } => self.incident_show(id).await,
+            Request::IncidentAct { id, op, note } => self.incident_act(id, op, note).await,
+            Request::SilencesAdd {
+                matchers,
+                duration_secs,
+                starts_in_secs,
+                comment,
+            } => {
+                self.silences_add(matchers, duration_secs, starts_in_secs, comment)
+                    .await
+            }
+            Request::SilencesList { all, limit } => self.silences_list(all, limit).await,
+            Request::SilencesExpire { id } => self.silences_expire(id).await,
+            Request::DeliveriesList {
+                state,
+                receiver,
+                limit,
+            } => self.deliveries_list(state, receiver, limit).await,
+            Request::NotifyTest { receiver } => self.notify_test(receiver).await,
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(Fail::Gone) => Err(Gone),
+            Err(Fail::Refuse(e)) => self.fail(e).await,
+        }
+    }
+}

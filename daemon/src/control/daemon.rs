@@ -1,0 +1,60 @@
+//! The daemon family: status, doctor, reload.
+
+use crate::state::messages::ReloadRequest;
+use vigil_proto::{ErrorBody, ErrorCode, Response, StatusReport};
+
+use super::conn::{Conn, Served, blocking};
+
+impl Conn<'_> {
+    pub(super) async fn status(&mut self) -> Served {
+        let shared = self.shared.clone();
+        let counts = blocking(move || shared.with_views(|v| v.status.counts_by_name())).await?;
+        let s = self.shared;
+        let config = s.config();
+        let report = StatusReport {
+            version: env!("CARGO_PKG_VERSION").into(),
+            pid: std::process::id(),
+            started_at: s.started.1,
+            uptime_secs: s.started.0.elapsed().as_secs(),
+            dev: s.dev,
+            state_dir: config.daemon.state_dir.display().to_string(),
+            socket: s.socket.display().to_string(),
+            store_id: s.log.store_id(),
+            head: s.log.head(),
+            first_seq: s.log.first_seq(),
+            counts,
+            epoch_interval_secs: config.daemon.epoch_interval.0.as_secs(),
+            replayed_at_start: s.restore.replayed,
+            snapshot_as_of: s.restore.snapshot_as_of,
+            writer: s.log.stats(),
+            last_verify: s.last_verify.lock().expect("verify lock").clone(),
+            you: self.caller.identity(),
+        };
+        self.send(&Response::Status(Box::new(report))).await
+    }
+
+    pub(super) async fn doctor(&mut self) -> Served {
+        let findings = crate::doctor::run(self.shared).await;
+        self.send(&Response::Doctor { findings }).await
+    }
+
+    pub(super) async fn reload(&mut self) -> Served {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let request = ReloadRequest {
+            trigger: "control",
+            reply: Some(tx),
+        };
+        if self.shared.reload.send(request).await.is_err() {
+            return Err(
+                ErrorBody::new(ErrorCode::Unavailable, "the daemon is shutting down").into(),
+            );
+        }
+        match rx.await {
+            Ok(Ok(message)) => self.send(&Response::Reloaded { message }).await,
+            Ok(Err(message)) => Err(ErrorBody::new(ErrorCode::BadRequest, message).into()),
+            Err(_) => {
+                Err(ErrorBody::new(ErrorCode::Unavailable, "the daemon is shutting down").into())
+            }
+        }
+    }
+}
