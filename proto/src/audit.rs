@@ -53,8 +53,8 @@ pub struct LoginRecord {
     pub role: Option<String>,
     /// Action.
     pub action: String,
-    /// `allow` or `deny`.
-    pub decision: String,
+    /// Allowed or denied.
+    pub decision: vigil_store::Decision,
     /// Why.
     pub reason: String,
     /// Whether break-glass was used.

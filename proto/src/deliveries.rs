@@ -1,18 +1,40 @@
 //! Notification deliveries as listed.
 
+use crate::names::named;
 use serde::{Deserialize, Serialize};
+use vigil_store::DeliveryState;
 
 /// Deliveries `vigilctl deliveries list` asks for without `--limit`.
 pub const DELIVERIES_DEFAULT_LIMIT: u64 = 100;
-/// The values [`Request::DeliveriesList`] accepts for `state`.
-pub const DELIVERY_STATES: [&str; 6] = [
-    "pending",
-    "intended",
-    "attempting",
-    "sent",
-    "failed",
-    "given_up",
-];
+named! {
+    /// Which deliveries a listing asks for, by state.
+    pub enum DeliveryFilter {
+        /// Intended, attempting or failed: the outbox still owes an attempt.
+        Pending = "pending",
+        /// Planned, not attempted yet.
+        Intended = "intended",
+        /// An attempt is under way.
+        Attempting = "attempting",
+        /// The receiver accepted it.
+        Sent = "sent",
+        /// The last attempt failed; it will be retried.
+        Failed = "failed",
+        /// No more attempts.
+        GivenUp = "given_up",
+    }
+}
+
+named! {
+    /// Why a notification was sent.
+    pub enum DeliveryCause {
+        /// An aggregation group was due.
+        Group = "group",
+        /// `vigilctl notify test`.
+        Test = "test",
+        /// Another receiver's delivery was given up.
+        Fallback = "fallback",
+    }
+}
 
 /// One delivery (one notification to one integration of a receiver), as
 /// listed.
@@ -28,16 +50,16 @@ pub struct DeliveryListing {
     pub receiver: String,
     /// Integration (`webhook/0`).
     pub integration: String,
-    /// `intended`, `attempting`, `sent`, `failed` or `given_up`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DeliveryState,
     /// Attempts started.
     pub attempts: u32,
     /// Alerts it carries.
     pub alerts: u32,
     /// Firing alerts among them.
     pub firing: u32,
-    /// `group`, `test` or `fallback`.
-    pub cause: String,
+    /// Why it was sent.
+    pub cause: DeliveryCause,
     /// The delivery this one is the fallback of.
     pub fallback_for: Option<String>,
     /// Intended (UTC micros).

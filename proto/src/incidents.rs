@@ -1,16 +1,29 @@
 //! Incidents as listed and shown.
 
+use crate::names::named;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vigil_store::Severity;
+use vigil_store::{IncidentOp, Severity};
+
+named! {
+    /// Where an incident stands.
+    pub enum IncidentState {
+        /// Firing, nobody has acknowledged it.
+        Open = "open",
+        /// Someone is on it.
+        Acked = "acked",
+        /// Its alerts resolved, or someone resolved it.
+        Resolved = "resolved",
+    }
+}
 
 /// An incident as listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSummary {
     /// Stable id.
     pub id: String,
-    /// `open`, `acked`, `resolved`.
-    pub state: String,
+    /// Where it stands.
+    pub state: IncidentState,
     /// Source.
     pub source: String,
     /// Alert fingerprint.
@@ -44,8 +57,8 @@ pub struct IncidentNote {
     pub time: i64,
     /// Who.
     pub who: String,
-    /// `ack`, `resolve`, `note`.
-    pub op: String,
+    /// What they did.
+    pub op: IncidentOp,
     /// Their note.
     pub note: Option<String>,
 }

@@ -15,6 +15,8 @@
 //! request needs, which requests are audited as changes) and nothing that
 //! does I/O beyond reading and writing one frame.
 
+pub mod names;
+
 pub mod access;
 pub mod audit;
 pub mod deliveries;
@@ -40,17 +42,20 @@ pub use audit::{
     BodyNotHex, ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry,
     VerifySummary, raw_body, raw_entry,
 };
-pub use deliveries::{DELIVERIES_DEFAULT_LIMIT, DELIVERY_STATES, DeliveryListing, DeliveryTotals};
+pub use deliveries::{
+    DELIVERIES_DEFAULT_LIMIT, DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use events::{EventRecord, event_record};
 pub use frame::FrameError;
 pub use handshake::{Hello, HelloReply, Identity, PROTOCOL_VERSION};
-pub use incidents::{IncidentNote, IncidentSummary};
+pub use incidents::{IncidentNote, IncidentState, IncidentSummary};
 pub use keys::KeyListing;
 pub use listing::{ListEnd, PAGE_TARGET, Truncated};
+pub use names::UnknownName;
 pub use request::Request;
 pub use response::Response;
 pub use secrets::SecretListing;
-pub use silences::SilenceListing;
+pub use silences::{SilenceListing, SilenceState};
 pub use status::StatusReport;
 pub use wire_secret::WireSecret;

@@ -119,8 +119,8 @@ pub enum Request {
     /// Incidents, newest first. A listing: [`Response::Incidents`] pages,
     /// [`Response::ListEnd`].
     Incidents {
-        /// Only `open`, `acked` or `resolved`.
-        state: Option<String>,
+        /// Only incidents in this state.
+        state: Option<crate::IncidentState>,
         /// At most this many (none: all).
         limit: Option<u64>,
     },
@@ -166,9 +166,8 @@ pub enum Request {
     /// [`Response::DeliveryTotals`], [`Response::Deliveries`] pages,
     /// [`Response::ListEnd`].
     DeliveriesList {
-        /// Only `pending` (intended, attempting or failed), `intended`,
-        /// `attempting`, `sent`, `failed` or `given_up`.
-        state: Option<String>,
+        /// Only deliveries this admits.
+        state: Option<crate::DeliveryFilter>,
         /// Only this receiver.
         receiver: Option<String>,
         /// At most this many (none: all; `vigilctl` asks for

@@ -1,14 +1,27 @@
 //! Silences as listed.
 
+use crate::names::named;
 use serde::{Deserialize, Serialize};
+
+named! {
+    /// Where a silence stands.
+    pub enum SilenceState {
+        /// It starts later.
+        Pending = "pending",
+        /// It mutes matching alerts now.
+        Active = "active",
+        /// It ended (or was expired by hand).
+        Expired = "expired",
+    }
+}
 
 /// One silence, as listed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SilenceListing {
     /// Id (the seq of the event that created it).
     pub id: String,
-    /// `pending`, `active` or `expired`.
-    pub state: String,
+    /// Where it stands.
+    pub state: SilenceState,
     /// Matchers, all of which must match.
     pub matchers: Vec<String>,
     /// Start (micros).

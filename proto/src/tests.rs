@@ -18,7 +18,7 @@ fn requests_round_trip_through_json() {
             limit: Some(10),
         },
         Request::Incidents {
-            state: Some("open".into()),
+            state: Some(IncidentState::Open),
             limit: None,
         },
         Request::KeysList { limit: Some(3) },
@@ -57,7 +57,7 @@ fn only_changes_are_mutating_and_each_request_needs_a_permission() {
 fn deliveries_requests_and_answers_round_trip() {
     let reqs = [
         Request::DeliveriesList {
-            state: Some("given_up".into()),
+            state: Some(DeliveryFilter::GivenUp),
             receiver: Some("ops".into()),
             limit: Some(5),
         },
@@ -94,11 +94,11 @@ fn deliveries_requests_and_answers_round_trip() {
             intent_seq: 7,
             receiver: "ops".into(),
             integration: "webhook/0".into(),
-            state: "failed".into(),
+            state: vigil_store::DeliveryState::Failed,
             attempts: 2,
             alerts: 3,
             firing: 1,
-            cause: "fallback".into(),
+            cause: DeliveryCause::Fallback,
             fallback_for: Some("n0-0".into()),
             created_at: 1,
             updated_at: 2,
@@ -135,4 +135,38 @@ fn listing_deliveries_reads_and_a_test_notification_writes() {
     assert!(test.is_mutating(), "a test notification is audited");
     assert_eq!(list.name(), "deliveries.list");
     assert_eq!(test.name(), "notify.test");
+}
+
+#[test]
+fn states_travel_as_their_names_and_parse_back() {
+    let listed = serde_json::to_value(IncidentState::Acked).unwrap();
+    assert_eq!(listed, serde_json::json!("acked"));
+    assert_eq!(
+        "given_up".parse::<DeliveryFilter>(),
+        Ok(DeliveryFilter::GivenUp)
+    );
+    let e = "bogus".parse::<SilenceState>().unwrap_err();
+    assert_eq!(e.allowed, ["pending", "active", "expired"]);
+    // The filter's names are the store's states, and `pending` besides.
+    for state in [
+        vigil_store::DeliveryState::Intended,
+        vigil_store::DeliveryState::Attempting,
+        vigil_store::DeliveryState::Sent,
+        vigil_store::DeliveryState::Failed,
+        vigil_store::DeliveryState::GivenUp,
+    ] {
+        let filter: DeliveryFilter = state.name().parse().unwrap();
+        assert_eq!(filter.name(), serde_json::to_value(state).unwrap());
+    }
+    // A state that is none of them does not decode: a malformed request.
+    let bad = serde_json::from_str::<Request>(r#"{"request":"incidents","state":"bogus"}"#);
+    assert!(bad.is_err());
+    let good = serde_json::from_str::<Request>(r#"{"request":"incidents","state":"acked"}"#);
+    assert!(matches!(
+        good,
+        Ok(Request::Incidents {
+            state: Some(IncidentState::Acked),
+            limit: None
+        })
+    ));
 }

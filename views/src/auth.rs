@@ -18,8 +18,8 @@ pub struct Login {
     pub role: Option<String>,
     /// Action.
     pub action: String,
-    /// `allow` or `deny`.
-    pub decision: String,
+    /// Allowed or denied.
+    pub decision: Decision,
     /// Why.
     pub reason: String,
     /// Whether break-glass was used.
@@ -76,7 +76,8 @@ fn push(list: &mut VecDeque<Login>, record: Login) {
 
 impl View for AuthView {
     const NAME: &'static str = "auth";
-    const VERSION: u32 = 1;
+    // 2: `decision` is an enum.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
@@ -87,10 +88,7 @@ impl View for AuthView {
                     who: describe(&d.actor),
                     role: d.role.clone(),
                     action: d.action.clone(),
-                    decision: match d.decision {
-                        Decision::Allow => "allow".into(),
-                        Decision::Deny => "deny".into(),
-                    },
+                    decision: d.decision,
                     reason: d.reason.clone(),
                     break_glass: d.break_glass,
                     count: 1,
@@ -117,7 +115,7 @@ impl View for AuthView {
                         who: r.actor.as_ref().map_or_else(|| "(many)".into(), describe),
                         role: None,
                         action: r.channel.clone(),
-                        decision: "deny".into(),
+                        decision: Decision::Deny,
                         reason: r.reason.clone(),
                         break_glass: false,
                         count: r.count,

@@ -37,8 +37,8 @@ pub struct Delivery {
     pub alerts: u32,
     /// Firing alerts among them.
     pub firing: u32,
-    /// `group`, `test` or `fallback`.
-    pub cause: String,
+    /// Why it was sent.
+    pub cause: Cause,
     /// The delivery this one is the fallback of.
     pub fallback_for: Option<String>,
     /// When it was intended (entry time, micros).
@@ -91,7 +91,8 @@ pub struct Totals {
 
 impl View for DeliveriesView {
     const NAME: &'static str = "deliveries";
-    const VERSION: u32 = 1;
+    // 2: `cause` is an enum.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
@@ -124,12 +125,23 @@ impl View for DeliveriesView {
     }
 }
 
+/// Why a notification was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cause {
+    /// An aggregation group was due.
+    Group,
+    /// A test asked for by an operator.
+    Test,
+    /// Another receiver's delivery was given up.
+    Fallback,
+}
+
 impl DeliveriesView {
     fn intend(&mut self, seal: &Seal, intent: &NotificationIntent) {
         let (cause, fallback_for) = match &intent.cause {
-            IntentCause::Group => ("group", None),
-            IntentCause::Test { .. } => ("test", None),
-            IntentCause::Fallback { delivery } => ("fallback", Some(delivery.clone())),
+            IntentCause::Group => (Cause::Group, None),
+            IntentCause::Test { .. } => (Cause::Test, None),
+            IntentCause::Fallback { delivery } => (Cause::Fallback, Some(delivery.clone())),
         };
         let alerts = u32::try_from(intent.alerts.len())
             .unwrap_or(u32::MAX)
@@ -153,7 +165,7 @@ impl DeliveriesView {
                     attempts: 0,
                     alerts,
                     firing: intent.firing,
-                    cause: cause.into(),
+                    cause,
                     fallback_for: fallback_for.clone(),
                     created_at: seal.time,
                     updated_at: seal.time,
@@ -278,7 +290,7 @@ mod tests {
         let failed = v.get("n1-1").unwrap();
         assert_eq!((failed.state, failed.attempts), (DeliveryState::Failed, 1));
         assert_eq!(failed.alerts, 3);
-        assert_eq!(failed.cause, "test");
+        assert_eq!(failed.cause, Cause::Test);
         assert_eq!(v.get("n1-0").unwrap().state, DeliveryState::Sent);
         assert_eq!(v.totals().sent, 1);
         assert_eq!(v.totals().failed_attempts, 1);

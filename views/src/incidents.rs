@@ -55,7 +55,7 @@ pub struct Annotation {
     /// Who (as recorded).
     pub who: String,
     /// `ack`, `resolve`, `note`.
-    pub op: String,
+    pub op: IncidentOp,
     /// Their note.
     pub note: Option<String>,
 }
@@ -110,7 +110,8 @@ pub struct IncidentView {
 
 impl View for IncidentView {
     const NAME: &'static str = "incidents";
-    const VERSION: u32 = 1;
+    // 2: an annotation's `op` is an enum.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
@@ -129,12 +130,11 @@ impl View for IncidentView {
                     return;
                 };
                 inc.updated_at = seal.time;
-                let op = match action.op {
+                match action.op {
                     IncidentOp::Ack => {
                         if inc.state == IncidentState::Open {
                             inc.state = IncidentState::Acked;
                         }
-                        "ack"
                     }
                     IncidentOp::Resolve => {
                         if inc.state != IncidentState::Resolved {
@@ -142,15 +142,14 @@ impl View for IncidentView {
                             inc.resolved_at = Some(seal.time);
                             self.resolved_order.push_back(action.incident.clone());
                         }
-                        "resolve"
                     }
-                    IncidentOp::Note => "note",
-                };
+                    IncidentOp::Note => {}
+                }
                 inc.annotations.push(Annotation {
                     seq: seal.seq,
                     time: seal.time,
                     who: super::describe(&action.actor),
-                    op: op.into(),
+                    op: action.op,
                     note: action.note.clone(),
                 });
                 self.forget_old();

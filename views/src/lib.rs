@@ -16,7 +16,7 @@ pub mod silences;
 pub mod status;
 
 pub use auth::{AuthView, Login, describe};
-pub use deliveries::{DeliveriesView, Delivery, is_pending};
+pub use deliveries::{Cause, DeliveriesView, Delivery, is_pending};
 pub use delivery_ids::DeliveryIdView;
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};

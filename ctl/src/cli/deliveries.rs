@@ -6,7 +6,9 @@ use super::output::{Out, Table};
 use super::{Failure, listing, unexpected};
 use clap::Subcommand;
 use std::time::Duration;
-use vigil_proto::{DELIVERIES_DEFAULT_LIMIT, DeliveryListing, DeliveryTotals, Request, Response};
+use vigil_proto::{
+    DELIVERIES_DEFAULT_LIMIT, DeliveryFilter, DeliveryListing, DeliveryTotals, Request, Response,
+};
 use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
@@ -53,7 +55,7 @@ fn age(micros: i64) -> String {
 fn cause(d: &DeliveryListing) -> String {
     match &d.fallback_for {
         Some(original) => format!("{} for {original}", d.cause),
-        None => d.cause.clone(),
+        None => d.cause.to_string(),
     }
 }
 
@@ -74,7 +76,7 @@ fn row(d: &DeliveryListing) -> Vec<String> {
         d.id.clone(),
         d.receiver.clone(),
         d.integration.clone(),
-        d.state.clone(),
+        d.state.to_string(),
         d.attempts.to_string(),
         format!("{}/{}", d.alerts, d.firing),
         cause(d),
@@ -104,6 +106,16 @@ pub fn deliveries(
             limit,
             all,
         } => {
+            let state = state
+                .map(|s| {
+                    s.parse::<DeliveryFilter>().map_err(|e| {
+                        Failure::Error(format!(
+                            "--state `{s}` is not a delivery state; use one of {}",
+                            e.allowed.join(", ")
+                        ))
+                    })
+                })
+                .transpose()?;
             let request = Request::DeliveriesList {
                 state,
                 receiver,
@@ -154,11 +166,11 @@ mod tests {
             intent_seq: 9,
             receiver: "ops".into(),
             integration: "webhook/0".into(),
-            state: "failed".into(),
+            state: vigil_store::DeliveryState::Failed,
             attempts: 2,
             alerts: 3,
             firing: 1,
-            cause: "fallback".into(),
+            cause: vigil_proto::DeliveryCause::Fallback,
             fallback_for: Some("ntf_0-1".into()),
             created_at: 0,
             updated_at: 0,

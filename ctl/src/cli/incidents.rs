@@ -3,7 +3,7 @@
 use super::output::{Out, Table, summary, time};
 use super::{Failure, done, finish, listing, unexpected};
 use clap::Subcommand;
-use vigil_proto::{Request, Response};
+use vigil_proto::{IncidentState, Request, Response};
 use vigil_store::IncidentOp;
 use vigilctl::Client;
 
@@ -57,6 +57,13 @@ pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> R
             let mut table = Table::new(&[
                 "ID", "STATE", "SEVERITY", "SOURCE", "UPDATED", "FIRED", "SUMMARY",
             ]);
+            let state = state
+                .map(|s| {
+                    s.parse::<IncidentState>().map_err(|_| {
+                        Failure::Error(format!("unknown state {s}; use open, acked or resolved"))
+                    })
+                })
+                .transpose()?;
             let request = Request::Incidents { state, limit };
             listing(
                 client,

@@ -74,7 +74,7 @@ pub fn silences(client: &mut Client, command: SilencesCommand, out: &Out) -> Res
                     Response::Silences { silences } => out.page(&silences, &mut table, |s| {
                         vec![
                             s.id.clone(),
-                            s.state.clone(),
+                            s.state.to_string(),
                             s.matchers.join(" "),
                             time(s.starts_at),
                             time(s.ends_at),

@@ -162,7 +162,7 @@ fn login_record(login: &vigil_views::Login) -> LoginRecord {
         who: login.who.clone(),
         role: login.role.clone(),
         action: login.action.clone(),
-        decision: login.decision.clone(),
+        decision: login.decision,
         reason: login.reason.clone(),
         break_glass: login.break_glass,
         count: login.count,

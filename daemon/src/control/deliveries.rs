@@ -8,51 +8,33 @@ use super::listing::{Page, next_page};
 use crate::state::messages::{Command, TestRefusal};
 use std::cmp::Reverse;
 use std::time::Duration;
-use vigil_proto::{DELIVERY_STATES, DeliveryListing, DeliveryTotals, ErrorCode, Response};
+use vigil_proto::{
+    DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals, ErrorCode, Response,
+};
 use vigil_store::DeliveryState;
-use vigil_views::Delivery;
+use vigil_views::{Cause, Delivery};
 
 /// How long the notifier has to answer a test request.
 const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A `--state` filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StateFilter {
-    /// Intended, attempting or failed: the outbox still owes an attempt.
-    Pending,
-    /// Exactly this state.
-    Is(DeliveryState),
-}
-
-impl StateFilter {
-    fn parse(s: &str) -> Option<StateFilter> {
-        Some(match s {
-            "pending" => StateFilter::Pending,
-            "intended" => StateFilter::Is(DeliveryState::Intended),
-            "attempting" => StateFilter::Is(DeliveryState::Attempting),
-            "sent" => StateFilter::Is(DeliveryState::Sent),
-            "failed" => StateFilter::Is(DeliveryState::Failed),
-            "given_up" => StateFilter::Is(DeliveryState::GivenUp),
-            _ => return None,
-        })
-    }
-
-    fn admits(self, state: DeliveryState) -> bool {
-        match self {
-            StateFilter::Pending => vigil_views::is_pending(state),
-            StateFilter::Is(s) => s == state,
-        }
+/// Whether a delivery in `state` is listed under `filter`.
+fn admits(filter: DeliveryFilter, state: DeliveryState) -> bool {
+    match filter {
+        DeliveryFilter::Pending => vigil_views::is_pending(state),
+        DeliveryFilter::Intended => state == DeliveryState::Intended,
+        DeliveryFilter::Attempting => state == DeliveryState::Attempting,
+        DeliveryFilter::Sent => state == DeliveryState::Sent,
+        DeliveryFilter::Failed => state == DeliveryState::Failed,
+        DeliveryFilter::GivenUp => state == DeliveryState::GivenUp,
     }
 }
 
-/// A state as the protocol spells it (the store's snake_case names).
-fn state_name(state: DeliveryState) -> &'static str {
-    match state {
-        DeliveryState::Intended => "intended",
-        DeliveryState::Attempting => "attempting",
-        DeliveryState::Sent => "sent",
-        DeliveryState::Failed => "failed",
-        DeliveryState::GivenUp => "given_up",
+/// A cause as the protocol carries it.
+fn cause(cause: Cause) -> DeliveryCause {
+    match cause {
+        Cause::Group => DeliveryCause::Group,
+        Cause::Test => DeliveryCause::Test,
+        Cause::Fallback => DeliveryCause::Fallback,
     }
 }
 
@@ -87,11 +69,11 @@ fn listing(d: &Delivery) -> DeliveryListing {
         intent_seq: d.intent_seq,
         receiver: d.receiver.clone(),
         integration: d.integration.clone(),
-        state: state_name(d.state).into(),
+        state: d.state,
         attempts: d.attempts,
         alerts: d.alerts,
         firing: d.firing,
-        cause: d.cause.clone(),
+        cause: cause(d.cause),
         fallback_for: d.fallback_for.clone(),
         created_at: d.created_at,
         updated_at: d.updated_at,
@@ -115,22 +97,10 @@ fn describe_deliveries(deliveries: &[String]) -> String {
 impl Conn<'_> {
     pub(super) async fn deliveries_list(
         &mut self,
-        state: Option<String>,
+        filter: Option<DeliveryFilter>,
         receiver: Option<String>,
         limit: Option<u64>,
     ) -> Served {
-        let filter = match state.as_deref() {
-            None => None,
-            Some(s) => Some(StateFilter::parse(s).ok_or_else(|| {
-                refuse(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "--state `{s}` is not a delivery state; use one of {}",
-                        DELIVERY_STATES.join(", ")
-                    ),
-                )
-            })?),
-        };
         let totals = self
             .view(|v| {
                 let view = &v.deliveries;
@@ -155,10 +125,10 @@ impl Conn<'_> {
                     let matching = || {
                         // The finished list holds no pending delivery.
                         let finished =
-                            (filter != Some(StateFilter::Pending)).then(|| view.finished());
+                            (filter != Some(DeliveryFilter::Pending)).then(|| view.finished());
                         view.pending()
                             .chain(finished.into_iter().flatten())
-                            .filter(|d| filter.is_none_or(|f| f.admits(d.state)))
+                            .filter(|d| filter.is_none_or(|f| admits(f, d.state)))
                             .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
                     };
                     let page: Vec<DeliveryListing> = newest(matching(), after.as_ref(), max)
@@ -266,21 +236,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_accepted_state_parses_and_pending_is_what_the_outbox_owes() {
-        for name in DELIVERY_STATES {
-            let filter = StateFilter::parse(name).unwrap();
-            if let StateFilter::Is(state) = filter {
-                assert_eq!(state_name(state), name);
-                let json = serde_json::to_string(&state).unwrap();
-                assert_eq!(json, format!("\"{name}\""), "the store spells it the same");
+    fn each_filter_admits_its_state_and_pending_is_what_the_outbox_owes() {
+        let states = [
+            DeliveryState::Intended,
+            DeliveryState::Attempting,
+            DeliveryState::Sent,
+            DeliveryState::Failed,
+            DeliveryState::GivenUp,
+        ];
+        for filter in DeliveryFilter::ALL.iter().copied() {
+            let admitted: Vec<_> = states.into_iter().filter(|s| admits(filter, *s)).collect();
+            if filter == DeliveryFilter::Pending {
+                assert_eq!(
+                    admitted,
+                    [
+                        DeliveryState::Intended,
+                        DeliveryState::Attempting,
+                        DeliveryState::Failed
+                    ]
+                );
+            } else {
+                assert_eq!(admitted.len(), 1, "{filter}");
+                assert_eq!(admitted[0].name(), filter.name());
             }
         }
-        assert!(StateFilter::parse("bogus").is_none());
-        let pending = StateFilter::Pending;
-        assert!(pending.admits(DeliveryState::Failed));
-        assert!(pending.admits(DeliveryState::Intended));
-        assert!(!pending.admits(DeliveryState::Sent));
-        assert!(!pending.admits(DeliveryState::GivenUp));
     }
 
     fn delivery(intent_seq: u64, index: usize) -> Delivery {
@@ -294,7 +273,7 @@ mod tests {
             attempts: 0,
             alerts: 1,
             firing: 1,
-            cause: "group".into(),
+            cause: Cause::Group,
             fallback_for: None,
             created_at: 0,
             updated_at: 0,

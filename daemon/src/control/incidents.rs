@@ -10,7 +10,7 @@ use vigil_views::{Incident, IncidentState};
 fn summary(i: &Incident) -> IncidentSummary {
     IncidentSummary {
         id: i.id.clone(),
-        state: i.state.name().into(),
+        state: wire_state(i.state),
         source: i.source.clone(),
         fingerprint: i.fingerprint.clone(),
         severity: i.severity,
@@ -25,31 +25,32 @@ fn summary(i: &Incident) -> IncidentSummary {
     }
 }
 
+/// A state as the protocol carries it.
+fn wire_state(state: IncidentState) -> vigil_proto::IncidentState {
+    match state {
+        IncidentState::Open => vigil_proto::IncidentState::Open,
+        IncidentState::Acked => vigil_proto::IncidentState::Acked,
+        IncidentState::Resolved => vigil_proto::IncidentState::Resolved,
+    }
+}
+
 /// The incidents' listing order: newest change first, then by id.
 fn newest_first(i: &Incident) -> (Reverse<i64>, &str) {
     (Reverse(i.updated_at), i.id.as_str())
 }
 
 impl Conn<'_> {
-    pub(super) async fn incidents(&mut self, state: Option<String>, limit: Option<u64>) -> Served {
-        let state = match state.as_deref() {
-            None => None,
-            Some("open") => Some(IncidentState::Open),
-            Some("acked") => Some(IncidentState::Acked),
-            Some("resolved") => Some(IncidentState::Resolved),
-            Some(other) => {
-                return Err(refuse(
-                    ErrorCode::BadRequest,
-                    format!("unknown state {other}; use open, acked or resolved"),
-                ));
-            }
-        };
+    pub(super) async fn incidents(
+        &mut self,
+        state: Option<vigil_proto::IncidentState>,
+        limit: Option<u64>,
+    ) -> Served {
         let shared = self.shared.clone();
         let fetch = move |after: Option<(i64, String)>, max: usize| {
             let shared = shared.clone();
             async move {
                 let (items, matching) = view_of(&shared, move |v| {
-                    let admitted = |i: &&Incident| state.is_none_or(|s| i.state == s);
+                    let admitted = |i: &&Incident| state.is_none_or(|s| wire_state(i.state) == s);
                     let page = next_page(
                         v.incidents.incidents.values().filter(admitted),
                         |a, b| newest_first(a).cmp(&newest_first(b)),
@@ -113,7 +114,7 @@ impl Conn<'_> {
                 seq: a.seq,
                 time: a.time,
                 who: a.who.clone(),
-                op: a.op.clone(),
+                op: a.op,
                 note: a.note.clone(),
             })
             .collect();

@@ -18,11 +18,10 @@ fn listing(s: &SilenceRecord, now: i64) -> SilenceListing {
     SilenceListing {
         id: s.id.clone(),
         state: match s.state(now) {
-            SilenceState::Pending => "pending",
-            SilenceState::Active => "active",
-            SilenceState::Expired => "expired",
-        }
-        .into(),
+            SilenceState::Pending => vigil_proto::SilenceState::Pending,
+            SilenceState::Active => vigil_proto::SilenceState::Active,
+            SilenceState::Expired => vigil_proto::SilenceState::Expired,
+        },
         matchers: s.matchers.clone(),
         starts_at: s.starts_at,
         ends_at: s.ends_at,

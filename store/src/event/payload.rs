@@ -292,6 +292,22 @@ pub enum Decision {
     Deny,
 }
 
+impl Decision {
+    /// As the log and the protocol spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `Auth`: one authentication or authorization decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthDecision {
@@ -340,6 +356,25 @@ pub enum DeliveryState {
     Failed,
     /// No more retries.
     GivenUp,
+}
+
+impl DeliveryState {
+    /// As the log and the protocol spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryState::Intended => "intended",
+            DeliveryState::Attempting => "attempting",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::GivenUp => "given_up",
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// `Notification`: a step of the durable outbox.
@@ -497,6 +532,23 @@ pub enum IncidentOp {
     Resolve,
     /// A note was added.
     Note,
+}
+
+impl IncidentOp {
+    /// As the log and the protocol spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentOp::Ack => "ack",
+            IncidentOp::Resolve => "resolve",
+            IncidentOp::Note => "note",
+        }
+    }
+}
+
+impl std::fmt::Display for IncidentOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// `IncidentAction`: an operator acted on an incident.
