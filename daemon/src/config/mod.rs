@@ -386,7 +386,7 @@ impl<'a> Places<'a> {
     /// Element `index` of the array at `path`.
     fn element(&self, path: &[&str], index: usize) -> Option<usize> {
         let (_, value) = self.entry(path)?;
-        let element = value.get_ref().as_array()?.iter().nth(index)?;
+        let element = value.get_ref().as_array()?.get(index)?;
         Some(element.span().start)
     }
 

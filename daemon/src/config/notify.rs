@@ -335,7 +335,7 @@ pub struct NotifyError {
     /// Where in the file.
     pub place: NotifyPlace,
     /// What is wrong.
-    pub problem: NotifyProblem,
+    pub problem: Box<NotifyProblem>,
 }
 
 /// What is wrong with `[notify]`.
@@ -445,7 +445,7 @@ pub enum ReceiverError {
         /// Where.
         field: UrlField,
         /// Why.
-        reason: vigil_notify::ssrf::Blocked,
+        reason: Box<vigil_notify::ssrf::Blocked>,
     },
     /// A scheme the channel does not speak.
     #[error("{field}: scheme `{scheme}` is not supported; {HTTP_SCHEMES}")]
@@ -486,7 +486,7 @@ pub enum ReceiverError {
         /// The file.
         path: PathBuf,
         /// Why.
-        reason: vigil_notify::channel::SendError,
+        reason: Box<vigil_notify::channel::SendError>,
     },
 }
 
@@ -494,7 +494,7 @@ impl NotifyError {
     fn at(offset: usize, problem: impl Into<NotifyProblem>) -> Self {
         NotifyError {
             place: NotifyPlace::Offset(offset),
-            problem: problem.into(),
+            problem: Box::new(problem.into()),
         }
     }
 }
@@ -548,7 +548,7 @@ impl NotifyConfig {
             };
             NotifyError {
                 place,
-                problem: NotifyProblem::Allow(e),
+                problem: Box::new(NotifyProblem::Allow(e)),
             }
         })?;
         let templates = self.templates()?;
@@ -599,7 +599,7 @@ impl NotifyConfig {
         if retry.max_attempts == 0 || retry.initial_backoff.0 > retry.max_backoff.0 {
             return Err(NotifyError {
                 place: NotifyPlace::Key("retry"),
-                problem: NotifyProblem::Retry,
+                problem: Box::new(NotifyProblem::Retry),
             });
         }
         Ok(CompiledNotify {
@@ -627,7 +627,7 @@ impl NotifyConfig {
                 });
             NotifyError {
                 place,
-                problem: NotifyProblem::Template(e),
+                problem: Box::new(NotifyProblem::Template(e)),
             }
         })
     }
@@ -715,7 +715,7 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Rec
                     receiver: name.clone(),
                     label: label.clone(),
                     path: path.clone(),
-                    reason,
+                    reason: Box::new(reason),
                 }
             })?;
         }
@@ -767,7 +767,12 @@ fn check_url(field: UrlField, url: &[u8]) -> Result<(), ReceiverError> {
         }
         Ok(destination) => destination.scheme().as_str().to_string(),
         Err(Blocked::Scheme { scheme }) => scheme,
-        Err(reason) => return Err(ReceiverError::BadUrl { field, reason }),
+        Err(reason) => {
+            return Err(ReceiverError::BadUrl {
+                field,
+                reason: Box::new(reason),
+            });
+        }
     };
     Err(ReceiverError::Scheme { field, scheme })
 }
