@@ -119,7 +119,7 @@ enum Unreadable {
     Open(std::io::Error),
     /// Not a regular file, or its owner cannot be told.
     #[error("{0}")]
-    NotRegular(&'static str),
+    NotRegular(#[from] super::dirs::NotRegular),
     /// Larger than `[spool] max_file`.
     #[error("{len} bytes is larger than [spool] max_file ({limit} bytes)")]
     TooLarge {
