@@ -4,7 +4,7 @@
 
 use crate::config::{Config, ConfigError};
 use crate::state::Shared;
-use crate::state::messages::ReloadRequest;
+use crate::state::messages::{ReloadError, ReloadRequest};
 use crate::sys::systemd;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
@@ -47,12 +47,9 @@ async fn reload(
     shared: &Arc<Shared>,
     trigger: &'static str,
     last: &mut Hash,
-) -> Option<Result<String, String>> {
+) -> Option<Result<String, ReloadError>> {
     let Some(path) = shared.config_path.clone() else {
-        return Some(Err(
-            "vigild runs on its embedded development configuration: there is no file to reload"
-                .into(),
-        ));
+        return Some(Err(ReloadError::NoFile));
     };
     let previous = *last;
     let read = {
@@ -77,7 +74,7 @@ async fn reload(
             tracing::debug!("configuration file seen but its content is unchanged: not reloaded");
             return None;
         }
-        Err(e) => return Some(Err(format!("reload failed: {e}"))),
+        Err(e) => return Some(Err(ReloadError::Task(e))),
     };
     *last = digest;
     systemd::reloading();
@@ -117,10 +114,9 @@ async fn reload(
                 trigger,
                 "configuration NOT reloaded, the running one stays in force: {e}"
             );
-            let message = format!("{e}; the running configuration is unchanged");
             (
                 loaded_event(&path, digest, trigger, Some(e.to_string())),
-                Err(message),
+                Err(ReloadError::Refused(e)),
             )
         }
     };

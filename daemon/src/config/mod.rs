@@ -11,7 +11,7 @@ mod sources;
 mod spool;
 mod values;
 
-pub use notify::{CompiledNotify, Integration, NotifyConfig, ReceiverConfig};
+pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;
@@ -20,7 +20,9 @@ pub use values::{Interval, Mode};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 use vigil_proto::{Permission, PermissionSet, Role};
 
 /// Where the daemon looks for its configuration by default.
@@ -70,9 +72,10 @@ impl ConfigError {
     }
 }
 
-/// The whole configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The whole configuration, checked: what the rest of the daemon takes.
+/// Only [`Config::parse`] (and its callers) makes one, so every value in it
+/// has passed the checks, and `[notify]` is compiled once, here.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Process-level settings.
     pub daemon: DaemonConfig,
@@ -90,13 +93,30 @@ pub struct Config {
     pub sources: BTreeMap<String, Spanned<SourceConfig>>,
     /// The spool directory for scripts.
     pub spool: SpoolConfig,
-    /// Outbound notifications.
+    /// Outbound notifications, as written.
     pub notify: NotifyConfig,
+    /// `[notify]` compiled when the file was loaded: what the notifier runs on.
+    pub compiled_notify: Arc<CompiledNotify>,
     /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
     pub redaction: BTreeMap<String, Spanned<String>>,
     /// Every `secret:NAME` in the file: (key path, name).
-    #[serde(skip)]
     pub references: Vec<(String, String)>,
+}
+
+/// The file as written, before the checks the types cannot make.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ConfigFile {
+    daemon: DaemonConfig,
+    store: StoreConfig,
+    access: AccessConfig,
+    roles: BTreeMap<String, RoleConfig>,
+    secrets: SecretsConfig,
+    http: HttpConfig,
+    sources: BTreeMap<String, Spanned<SourceConfig>>,
+    spool: SpoolConfig,
+    notify: NotifyConfig,
+    redaction: BTreeMap<String, Spanned<String>>,
 }
 
 /// `[secrets]`. The master key is looked for as the systemd credential
@@ -207,19 +227,48 @@ pub struct RoleConfig {
 impl Config {
     /// Parses and checks configuration text; `path` is only used in errors.
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| {
+        let syntax = |e: toml::de::Error| {
             let offset = e.span().map_or(0, |s| s.start);
             ConfigError::at(path, text, offset, e.message().trim_end().to_string())
-        })?;
-        config.check(path, text)?;
-        if let Ok(table) = text.parse::<toml::Table>() {
-            collect_references(
-                &toml::Value::Table(table),
-                String::new(),
-                &mut config.references,
-            );
-        }
-        Ok(config)
+        };
+        // Parsed once; the document keeps every key's and value's position.
+        let document = DeTable::parse(text).map_err(syntax)?;
+        let file = ConfigFile::deserialize(toml::de::Deserializer::from(document.clone()))
+            .map_err(syntax)?;
+        let places = Places {
+            path,
+            text,
+            root: document.get_ref(),
+        };
+        let compiled_notify = file.check(&places)?;
+        let mut references = Vec::new();
+        collect_references(document.get_ref(), String::new(), &mut references);
+        let ConfigFile {
+            daemon,
+            store,
+            access,
+            roles,
+            secrets,
+            http,
+            sources,
+            spool,
+            notify,
+            redaction,
+        } = file;
+        Ok(Config {
+            daemon,
+            store,
+            access,
+            roles,
+            secrets,
+            http,
+            sources,
+            spool,
+            notify,
+            compiled_notify: Arc::new(compiled_notify),
+            redaction,
+            references,
+        })
     }
 
     /// Reads and checks a configuration file.
@@ -239,144 +288,9 @@ impl Config {
         Config::parse(&path.display().to_string(), text)
     }
 
-    /// Checks what the types alone cannot: role references and names.
-    fn check(&self, path: &str, text: &str) -> Result<(), ConfigError> {
-        for name in self.roles.keys() {
-            if Role::BUILTIN.contains(&name.as_str()) {
-                let offset = text.find(&format!("[roles.{name}]")).unwrap_or(0);
-                return Err(ConfigError::at(
-                    path,
-                    text,
-                    offset,
-                    format!("role `{name}` is built in and cannot be redefined"),
-                ));
-            }
-        }
-        for role in self
-            .access
-            .users
-            .values()
-            .chain(self.access.groups.values())
-        {
-            if self.role(role.get_ref()).is_none() {
-                let mut known: Vec<String> = Role::BUILTIN.iter().map(|s| s.to_string()).collect();
-                known.extend(self.roles.keys().cloned());
-                return Err(ConfigError::at(
-                    path,
-                    text,
-                    role.span().start,
-                    format!(
-                        "unknown role `{}`; known roles: {}",
-                        role.get_ref(),
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
-        self.check_ingestion(path, text)?;
-        let per_uid = self.daemon.max_connections_per_uid;
-        if !(1..=MAX_CONNECTIONS).contains(&per_uid) {
-            let offset = text.find("max_connections_per_uid").unwrap_or(0);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                format!("max_connections_per_uid must be 1 to {}", MAX_CONNECTIONS),
-            ));
-        }
-        if self.daemon.snapshot_every == 0 {
-            let offset = text.find("snapshot_every").unwrap_or(0);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                "snapshot_every must be at least 1".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Ingestion rules the types cannot express.
-    fn check_ingestion(&self, path: &str, text: &str) -> Result<(), ConfigError> {
-        let http = &self.http;
-        if http.tls_cert.is_some() != http.tls_key.is_some() {
-            let offset = text.find("tls_").unwrap_or(0);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                "set both tls_cert and tls_key, or neither".into(),
-            ));
-        }
-        if let Some(refusal) = http.refusal() {
-            let offset = text.find("listen").unwrap_or(0);
-            return Err(ConfigError::at(path, text, offset, refusal));
-        }
-        // Compile the operator's patterns now, so a bad one is reported at
-        // its line instead of failing later at start-up.
-        if let Err(vigil_ingest::redact::RedactError::BadPattern { kind, reason }) =
-            vigil_ingest::redact::Redactor::new(&self.redaction_patterns())
-        {
-            let offset = self.redaction.get(&kind).map_or(0, |p| p.span().start);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                format!("redaction.{kind}: {reason}"),
-            ));
-        }
-        if let Err(e) = self.notify.compile() {
-            let offset = match e.offset {
-                0 => text.find(e.near).unwrap_or(0),
-                at => at,
-            };
-            return Err(ConfigError::at(path, text, offset, e.message));
-        }
-        let spool = &self.spool.source;
-        if !sources::valid_source_name(spool) || self.sources.contains_key(spool) {
-            let offset = text.find("[spool]").unwrap_or(0);
-            return Err(ConfigError::at(
-                path,
-                text,
-                offset,
-                format!(
-                    "spool.source `{spool}` must be 1 to 64 of a-z 0-9 - _ and not the name of a [sources] entry"
-                ),
-            ));
-        }
-        for (name, source) in &self.sources {
-            let at = source.span().start;
-            if !sources::valid_source_name(name) {
-                return Err(ConfigError::at(
-                    path,
-                    text,
-                    at,
-                    format!("source name `{name}` must be 1 to 64 of a-z 0-9 - _"),
-                ));
-            }
-            let source = source.get_ref();
-            let signs = source.driver.0 != "alertmanager";
-            if signs && source.verify == Verify::Signature && source.secret.0.is_empty() {
-                return Err(ConfigError::at(
-                    path,
-                    text,
-                    at,
-                    format!(
-                        "source `{name}` (driver {}) has no secret to verify signatures with; set secret = \"secret:NAME\", or verify = \"none\" to rely on the API key alone",
-                        source.driver.0
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// The operator's redaction patterns as (kind, regex).
     pub fn redaction_patterns(&self) -> Vec<(String, String)> {
-        self.redaction
-            .iter()
-            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-            .collect()
+        redaction_patterns(&self.redaction)
     }
 
     /// Every sensitive value written inline in the file: (where, what).
@@ -393,12 +307,7 @@ impl Config {
 
     /// A role by name: built in, or from `[roles]`.
     pub fn role(&self, name: &str) -> Option<Role> {
-        Role::builtin(name).or_else(|| {
-            self.roles.get(name).map(|r| Role {
-                name: name.to_string(),
-                permissions: PermissionSet::of(r.permissions.iter().copied()),
-            })
-        })
+        role_in(&self.roles, name)
     }
 
     /// Where the verification key goes.
@@ -437,27 +346,231 @@ impl Config {
     }
 }
 
+/// Where things are in the file being loaded: every position an error
+/// reports comes from the parsed document's spans, never from searching the
+/// text (a key can appear in a comment, a string or another table).
+struct Places<'a> {
+    path: &'a str,
+    text: &'a str,
+    root: &'a DeTable<'a>,
+}
+
+impl<'a> Places<'a> {
+    fn error(&self, offset: usize, message: impl Into<String>) -> ConfigError {
+        ConfigError::at(self.path, self.text, offset, message.into())
+    }
+
+    /// The key and value at `path` (`["daemon", "snapshot_every"]`).
+    fn entry(&self, path: &[&str]) -> Option<(usize, &'a Spanned<DeValue<'a>>)> {
+        let (last, tables) = path.split_last()?;
+        let mut table: &'a DeTable<'a> = self.root;
+        for name in tables {
+            let (_, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+            table = value.get_ref().as_table()?;
+        }
+        let (key, value) = table.iter().find(|(k, _)| k.get_ref() == last)?;
+        Some((key.span().start, value))
+    }
+
+    /// Where the key at `path` is written (`snapshot_every = 0` is reported
+    /// at `snapshot_every`).
+    fn key(&self, path: &[&str]) -> Option<usize> {
+        self.entry(path).map(|(key, _)| key)
+    }
+
+    /// Where the value at `path` starts; for a table, its `[header]`.
+    fn value(&self, path: &[&str]) -> Option<usize> {
+        self.entry(path).map(|(_, value)| value.span().start)
+    }
+
+    /// Element `index` of the array at `path`.
+    fn element(&self, path: &[&str], index: usize) -> Option<usize> {
+        let (_, value) = self.entry(path)?;
+        let element = value.get_ref().as_array()?.get(index)?;
+        Some(element.span().start)
+    }
+
+    /// Where a `[notify]` mistake is reported.
+    fn notify(&self, place: NotifyPlace) -> usize {
+        let in_notify =
+            |found: Option<usize>| found.or_else(|| self.value(&["notify"])).unwrap_or(0);
+        match place {
+            NotifyPlace::Offset(offset) => offset,
+            NotifyPlace::Key(key) => in_notify(self.value(&["notify", key])),
+            NotifyPlace::Allowed(index) => in_notify(
+                self.element(&["notify", "allow"], index)
+                    .or_else(|| self.value(&["notify", "allow"])),
+            ),
+        }
+    }
+}
+
+/// A role by name: built in, or from `[roles]`.
+fn role_in(roles: &BTreeMap<String, RoleConfig>, name: &str) -> Option<Role> {
+    Role::builtin(name).or_else(|| {
+        roles.get(name).map(|r| Role {
+            name: name.to_string(),
+            permissions: PermissionSet::of(r.permissions.iter().copied()),
+        })
+    })
+}
+
+impl ConfigFile {
+    /// Checks what the types alone cannot: role references and names,
+    /// ingestion rules, bounds; returns `[notify]` compiled.
+    fn check(&self, at: &Places<'_>) -> Result<CompiledNotify, ConfigError> {
+        for name in self.roles.keys() {
+            if Role::BUILTIN.contains(&name.as_str()) {
+                return Err(at.error(
+                    at.value(&["roles", name]).unwrap_or(0),
+                    format!("role `{name}` is built in and cannot be redefined"),
+                ));
+            }
+        }
+        for role in self
+            .access
+            .users
+            .values()
+            .chain(self.access.groups.values())
+        {
+            if role_in(&self.roles, role.get_ref()).is_none() {
+                let mut known: Vec<String> = Role::BUILTIN.iter().map(|s| s.to_string()).collect();
+                known.extend(self.roles.keys().cloned());
+                return Err(at.error(
+                    role.span().start,
+                    format!(
+                        "unknown role `{}`; known roles: {}",
+                        role.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        let compiled = self.check_ingestion(at)?;
+        let per_uid = self.daemon.max_connections_per_uid;
+        if !(1..=MAX_CONNECTIONS).contains(&per_uid) {
+            return Err(at.error(
+                at.key(&["daemon", "max_connections_per_uid"]).unwrap_or(0),
+                format!("max_connections_per_uid must be 1 to {}", MAX_CONNECTIONS),
+            ));
+        }
+        if self.daemon.snapshot_every == 0 {
+            return Err(at.error(
+                at.key(&["daemon", "snapshot_every"]).unwrap_or(0),
+                "snapshot_every must be at least 1",
+            ));
+        }
+        Ok(compiled)
+    }
+
+    /// Ingestion and notification rules the types cannot express.
+    fn check_ingestion(&self, at: &Places<'_>) -> Result<CompiledNotify, ConfigError> {
+        let http = &self.http;
+        if http.tls_cert.is_some() != http.tls_key.is_some() {
+            let set = if http.tls_cert.is_some() {
+                "tls_cert"
+            } else {
+                "tls_key"
+            };
+            return Err(at.error(
+                at.key(&["http", set]).unwrap_or(0),
+                "set both tls_cert and tls_key, or neither",
+            ));
+        }
+        if let Some(refusal) = http.refusal() {
+            let offset = at
+                .key(&["http", "listen"])
+                .or_else(|| at.value(&["http"]))
+                .unwrap_or(0);
+            return Err(at.error(offset, refusal));
+        }
+        // Compile the operator's patterns now, so a bad one is reported at
+        // its line instead of failing later at start-up.
+        if let Err(vigil_ingest::redact::RedactError::BadPattern { kind, reason }) =
+            vigil_ingest::redact::Redactor::new(&self.redaction_patterns())
+        {
+            let offset = self.redaction.get(&kind).map_or(0, |p| p.span().start);
+            return Err(at.error(offset, format!("redaction.{kind}: {reason}")));
+        }
+        let compiled = self
+            .notify
+            .compile()
+            .map_err(|e| at.error(at.notify(e.place), e.problem.to_string()))?;
+        let spool = &self.spool.source;
+        if !sources::valid_source_name(spool) || self.sources.contains_key(spool) {
+            let offset = at
+                .key(&["spool", "source"])
+                .or_else(|| at.value(&["spool"]))
+                .or_else(|| at.value(&["sources", spool]))
+                .unwrap_or(0);
+            return Err(at.error(
+                offset,
+                format!(
+                    "spool.source `{spool}` must be 1 to 64 of a-z 0-9 - _ and not the name of a [sources] entry"
+                ),
+            ));
+        }
+        for (name, source) in &self.sources {
+            let offset = source.span().start;
+            if !sources::valid_source_name(name) {
+                return Err(at.error(
+                    offset,
+                    format!("source name `{name}` must be 1 to 64 of a-z 0-9 - _"),
+                ));
+            }
+            let source = source.get_ref();
+            if source.driver.may_sign()
+                && source.verify == Verify::Signature
+                && source.secret.0.is_empty()
+            {
+                return Err(at.error(
+                    offset,
+                    format!(
+                        "source `{name}` (driver {}) has no secret to verify signatures with; set secret = \"secret:NAME\", or verify = \"none\" to rely on the API key alone",
+                        source.driver
+                    ),
+                ));
+            }
+        }
+        Ok(compiled)
+    }
+
+    fn redaction_patterns(&self) -> Vec<(String, String)> {
+        redaction_patterns(&self.redaction)
+    }
+}
+
+/// Redaction patterns as (kind, regex).
+fn redaction_patterns(redaction: &BTreeMap<String, Spanned<String>>) -> Vec<(String, String)> {
+    redaction
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+        .collect()
+}
+
 /// Finds every `secret:NAME` string, wherever it is in the file.
-fn collect_references(value: &toml::Value, at: String, out: &mut Vec<(String, String)>) {
+fn collect_references(table: &DeTable<'_>, at: String, out: &mut Vec<(String, String)>) {
+    for (k, v) in table.iter() {
+        let key = if at.is_empty() {
+            k.get_ref().to_string()
+        } else {
+            format!("{at}.{}", k.get_ref())
+        };
+        collect_value(v.get_ref(), key, out);
+    }
+}
+
+fn collect_value(value: &DeValue<'_>, at: String, out: &mut Vec<(String, String)>) {
     match value {
-        toml::Value::String(s) => {
+        DeValue::String(s) => {
             if let Some(name) = s.strip_prefix("secret:") {
                 out.push((at, name.to_string()));
             }
         }
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let key = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                collect_references(v, key, out);
-            }
-        }
-        toml::Value::Array(a) => {
+        DeValue::Table(t) => collect_references(t, at, out),
+        DeValue::Array(a) => {
             for (i, v) in a.iter().enumerate() {
-                collect_references(v, format!("{at}[{i}]"), out);
+                collect_value(v.get_ref(), format!("{at}[{i}]"), out);
             }
         }
         _ => {}

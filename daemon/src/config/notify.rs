@@ -316,28 +316,191 @@ impl ReceiverConfig {
     }
 }
 
-/// A `[notify]` mistake, with the byte offset it is best reported at.
-#[derive(Debug)]
+/// Where a `[notify]` mistake is best reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyPlace {
+    /// This byte offset in the file.
+    Offset(usize),
+    /// This key under `[notify]` (its table, or its value), wherever it is
+    /// in the file; `[notify]` itself when it is not written.
+    Key(&'static str),
+    /// Element `index` of `notify.allow`.
+    Allowed(usize),
+}
+
+/// A `[notify]` mistake, with where it is best reported.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}")]
 pub struct NotifyError {
-    /// Where in the file (0 when unknown: see `near`).
-    pub offset: usize,
-    /// Text to look for when the offset is unknown.
-    pub near: &'static str,
+    /// Where in the file.
+    pub place: NotifyPlace,
     /// What is wrong.
-    pub message: String,
+    pub problem: Box<NotifyProblem>,
+}
+
+/// What is wrong with `[notify]`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyProblem {
+    /// An `allow` entry cannot be used.
+    #[error("{0}")]
+    Allow(vigil_notify::ssrf::PolicyError),
+    /// An operator template does not compile.
+    #[error("notify.templates: {0}")]
+    Template(vigil_notify::template::TemplateError),
+    /// A receiver breaks its own rules.
+    #[error("{0}")]
+    Receiver(#[from] ReceiverError),
+    /// Two receivers share a name.
+    #[error("receiver `{0}` is defined twice")]
+    Duplicate(String),
+    /// A fallback names no other receiver.
+    #[error("receiver `{receiver}`: fallback `{fallback}` must name another receiver")]
+    Fallback {
+        /// The receiver.
+        receiver: String,
+        /// Its fallback.
+        fallback: String,
+    },
+    /// The route tree, inhibit rules or time intervals do not compile.
+    #[error("notify: {0}")]
+    Route(vigil_notify::route::PolicyError),
+    /// `[notify.retry]` cannot work.
+    #[error(
+        "notify.retry: max_attempts must be at least 1 and initial_backoff at most max_backoff"
+    )]
+    Retry,
+}
+
+/// Which receiver, integration and field a URL mistake is in
+/// (`receiver `ops` webhook/0 url`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("receiver `{receiver}` {label} {field}")]
+pub struct UrlField {
+    /// The receiver.
+    pub receiver: String,
+    /// The integration (`webhook/0`).
+    pub label: String,
+    /// The key (`url`, `api_url`).
+    pub field: &'static str,
+}
+
+/// A receiver that breaks its own rules. Each message names the receiver
+/// and says what to write instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// No usable name.
+    #[error("a receiver needs a name of 1 to 128 printable characters")]
+    Name,
+    /// More integrations than [`MAX_INTEGRATIONS`].
+    #[error("receiver `{receiver}` has {count} integrations; at most {MAX_INTEGRATIONS}")]
+    TooManyIntegrations {
+        /// The receiver.
+        receiver: String,
+        /// How many it has.
+        count: usize,
+    },
+    /// `max_concurrency` out of bounds.
+    #[error("receiver `{0}`: max_concurrency must be 1 to 64")]
+    Concurrency(String),
+    /// A template that is not defined.
+    #[error(
+        "receiver `{receiver}`: {key} template `{template}` is not defined (built in: {builtin})",
+        builtin = builtin_names()
+    )]
+    NoTemplate {
+        /// The receiver.
+        receiver: String,
+        /// The template field (`webhook`, `subject`, ...).
+        key: &'static str,
+        /// The template named.
+        template: String,
+    },
+    /// A template whose escaping is not the one its field needs.
+    #[error(
+        "receiver `{receiver}`: {key} template `{template}` escapes as {found:?}; this field needs {needed:?}"
+    )]
+    WrongEscape {
+        /// The receiver.
+        receiver: String,
+        /// The template field.
+        key: &'static str,
+        /// The template named.
+        template: String,
+        /// How it escapes.
+        found: Escape,
+        /// How the field needs it to.
+        needed: Escape,
+    },
+    /// `file://…`: meant as a URL, read as a `file:` reference.
+    #[error(
+        "{0}: scheme `file` is not supported; {HTTP_SCHEMES} (to read the URL from a file, write file:/absolute/path)"
+    )]
+    FileUrl(UrlField),
+    /// The URL is not UTF-8.
+    #[error("{0}: the URL is not UTF-8")]
+    UrlNotUtf8(UrlField),
+    /// The URL does not parse.
+    #[error("{field}: {reason}")]
+    BadUrl {
+        /// Where.
+        field: UrlField,
+        /// Why.
+        reason: Box<vigil_notify::ssrf::Blocked>,
+    },
+    /// A scheme the channel does not speak.
+    #[error("{field}: scheme `{scheme}` is not supported; {HTTP_SCHEMES}")]
+    Scheme {
+        /// Where.
+        field: UrlField,
+        /// The scheme written.
+        scheme: String,
+    },
+    /// Email without recipients.
+    #[error("receiver `{0}`: email `to` is empty")]
+    NoRecipient(String),
+    /// A smarthost that is not `host:port`.
+    #[error("receiver `{0}`: smarthost must be host:port")]
+    Smarthost(String),
+    /// A password that could go out in the clear.
+    #[error("receiver `{0}`: a password is never sent without TLS; keep require_tls = true")]
+    PasswordWithoutTls(String),
+    /// A `ca_file` that cannot be read.
+    #[error("receiver `{receiver}` {label}: cannot read ca_file {}: {source}", path.display())]
+    CaUnreadable {
+        /// The receiver.
+        receiver: String,
+        /// The integration.
+        label: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A `ca_file` without a usable certificate.
+    #[error("receiver `{receiver}` {label}: ca_file {}: {reason}", path.display())]
+    CaInvalid {
+        /// The receiver.
+        receiver: String,
+        /// The integration.
+        label: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: Box<vigil_notify::channel::SendError>,
+    },
 }
 
 impl NotifyError {
-    fn at(offset: usize, message: impl Into<String>) -> Self {
+    fn at(offset: usize, problem: impl Into<NotifyProblem>) -> Self {
         NotifyError {
-            offset,
-            near: "[notify",
-            message: message.into(),
+            place: NotifyPlace::Offset(offset),
+            problem: Box::new(problem.into()),
         }
     }
 }
 
-/// `[notify]` compiled: what the notifier runs on.
+/// `[notify]` compiled when the configuration is loaded: what the notifier
+/// runs on, kept with the configuration it came from.
 pub struct CompiledNotify {
     /// The outbound guard.
     pub ssrf: vigil_notify::ssrf::Policy,
@@ -353,6 +516,17 @@ pub struct CompiledNotify {
     pub external_url: Option<String>,
 }
 
+impl std::fmt::Debug for CompiledNotify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledNotify")
+            .field("routed", &self.policy.is_some())
+            .field("receivers", &self.receivers)
+            .field("retry", &self.retry)
+            .field("external_url", &self.external_url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NotifyConfig {
     /// The outbound policy these settings describe.
     pub fn policy(&self) -> Result<vigil_notify::ssrf::Policy, vigil_notify::ssrf::PolicyError> {
@@ -365,23 +539,31 @@ impl NotifyConfig {
     ///
     /// The first mistake, located at the key it concerns.
     pub fn compile(&self) -> Result<CompiledNotify, NotifyError> {
-        let ssrf = self.policy().map_err(|e| NotifyError {
-            near: "allow",
-            ..NotifyError::at(0, e.to_string())
+        let ssrf = self.policy().map_err(|e| {
+            let place = match &e {
+                vigil_notify::ssrf::PolicyError::Entry { index, .. } => {
+                    NotifyPlace::Allowed(*index)
+                }
+                _ => NotifyPlace::Key("allow"),
+            };
+            NotifyError {
+                place,
+                problem: Box::new(NotifyProblem::Allow(e)),
+            }
         })?;
         let templates = self.templates()?;
         let mut receivers = BTreeMap::new();
         for spanned in &self.receivers {
             let receiver = spanned.get_ref();
             let at = spanned.span().start;
-            check_receiver(receiver, &templates).map_err(|m| NotifyError::at(at, m))?;
+            check_receiver(receiver, &templates).map_err(|e| NotifyError::at(at, e))?;
             if receivers
                 .insert(receiver.name.clone(), receiver.clone())
                 .is_some()
             {
                 return Err(NotifyError::at(
                     at,
-                    format!("receiver `{}` is defined twice", receiver.name),
+                    NotifyProblem::Duplicate(receiver.name.clone()),
                 ));
             }
         }
@@ -392,10 +574,10 @@ impl NotifyConfig {
             {
                 return Err(NotifyError::at(
                     spanned.span().start,
-                    format!(
-                        "receiver `{}`: fallback `{fallback}` must name another receiver",
-                        receiver.name
-                    ),
+                    NotifyProblem::Fallback {
+                        receiver: receiver.name.clone(),
+                        fallback: fallback.clone(),
+                    },
                 ));
             }
         }
@@ -409,18 +591,15 @@ impl NotifyConfig {
                     time_intervals: self.time_intervals.clone(),
                 };
                 let policy = Policy::compile(&config, &names)
-                    .map_err(|e| NotifyError::at(route.span().start, format!("notify: {e}")))?;
+                    .map_err(|e| NotifyError::at(route.span().start, NotifyProblem::Route(e)))?;
                 Some(policy)
             }
         };
         let retry = self.retry;
         if retry.max_attempts == 0 || retry.initial_backoff.0 > retry.max_backoff.0 {
             return Err(NotifyError {
-                near: "[notify.retry]",
-                ..NotifyError::at(
-                    0,
-                    "notify.retry: max_attempts must be at least 1 and initial_backoff at most max_backoff",
-                )
+                place: NotifyPlace::Key("retry"),
+                problem: Box::new(NotifyProblem::Retry),
             });
         }
         Ok(CompiledNotify {
@@ -440,53 +619,69 @@ impl NotifyConfig {
             .map(|(name, t)| TemplateSource::new(name, t.get_ref().escape, &t.get_ref().source))
             .collect();
         TemplateSet::compile_with_builtins(&sources, template::Limits::default()).map_err(|e| {
-            let offset = self.templates.get(&e.name).map_or(0, |t| t.span().start);
-            NotifyError::at(offset, format!("notify.templates: {e}"))
+            let place = self
+                .templates
+                .get(&e.name)
+                .map_or(NotifyPlace::Key("templates"), |t| {
+                    NotifyPlace::Offset(t.span().start)
+                });
+            NotifyError {
+                place,
+                problem: Box::new(NotifyProblem::Template(e)),
+            }
         })
     }
 }
 
 /// A receiver's own rules: a name, a bounded set of integrations, templates
 /// that exist with the escaping their channel needs, readable CA files.
-fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), String> {
+fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), ReceiverError> {
     let name = &r.name;
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-        return Err("a receiver needs a name of 1 to 128 printable characters".into());
+        return Err(ReceiverError::Name);
     }
     let integrations = r.integrations();
     if integrations.len() > MAX_INTEGRATIONS {
-        return Err(format!(
-            "receiver `{name}` has {} integrations; at most {MAX_INTEGRATIONS}",
-            integrations.len()
-        ));
+        return Err(ReceiverError::TooManyIntegrations {
+            receiver: name.clone(),
+            count: integrations.len(),
+        });
     }
     if !(1..=64).contains(&r.max_concurrency) {
-        return Err(format!(
-            "receiver `{name}`: max_concurrency must be 1 to 64"
-        ));
+        return Err(ReceiverError::Concurrency(name.clone()));
     }
-    let want = |key: &str, chosen: &Option<String>, default: &str, escape: Escape| {
+    let want = |key: &'static str, chosen: &Option<String>, default: &str, needed: Escape| {
         let t = chosen.as_deref().unwrap_or(default);
         match templates.escape(t) {
-            None => Err(format!(
-                "receiver `{name}`: {key} template `{t}` is not defined (built in: {})",
-                builtin_names()
-            )),
-            Some(e) if e != escape => Err(format!(
-                "receiver `{name}`: {key} template `{t}` escapes as {e:?}; this field needs {escape:?}"
-            )),
+            None => Err(ReceiverError::NoTemplate {
+                receiver: name.clone(),
+                key,
+                template: t.to_string(),
+            }),
+            Some(found) if found != needed => Err(ReceiverError::WrongEscape {
+                receiver: name.clone(),
+                key,
+                template: t.to_string(),
+                found,
+                needed,
+            }),
             Some(_) => Ok(()),
         }
     };
     for (label, integration) in integrations {
+        let field = |field: &'static str| UrlField {
+            receiver: name.clone(),
+            label: label.clone(),
+            field,
+        };
         match integration {
             Integration::Webhook(c) => {
                 want("webhook", &c.template, template::WEBHOOK_JSON, Escape::Json)?;
-                check_url_ref(name, &label, "url", &c.url)?;
+                check_url_ref(field("url"), &c.url)?;
             }
             Integration::Slack(c) => {
                 want("text", &c.text, template::SLACK_TEXT, Escape::SlackMrkdwn)?;
-                check_url_ref(name, &label, "api_url", &c.api_url)?;
+                check_url_ref(field("api_url"), &c.api_url)?;
             }
             Integration::Email(c) => {
                 want("subject", &c.subject, template::EMAIL_SUBJECT, Escape::Text)?;
@@ -502,21 +697,26 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Str
                     Escape::Text,
                 )?;
                 if let Some(url) = &c.url {
-                    check_url(name, &label, "url", url.as_bytes())?;
+                    check_url(field("url"), url.as_bytes())?;
                 }
             }
         }
         if let Some(path) = integration.ca_file() {
-            let pem = std::fs::read(path).map_err(|e| {
-                format!(
-                    "receiver `{name}` {label}: cannot read ca_file {}: {e}",
-                    path.display()
-                )
+            let pem = std::fs::read(path).map_err(|source| ReceiverError::CaUnreadable {
+                receiver: name.clone(),
+                label: label.clone(),
+                path: path.clone(),
+                source,
             })?;
             // Parsed now, as the sender will: a file with no certificate
             // must not pass the check and then disable every channel.
-            vigil_notify::channel::check_roots(&pem).map_err(|e| {
-                format!("receiver `{name}` {label}: ca_file {}: {e}", path.display())
+            vigil_notify::channel::check_roots(&pem).map_err(|reason| {
+                ReceiverError::CaInvalid {
+                    receiver: name.clone(),
+                    label: label.clone(),
+                    path: path.clone(),
+                    reason: Box::new(reason),
+                }
             })?;
         }
     }
@@ -539,13 +739,11 @@ fn builtin_names() -> String {
 /// `https` or `http` URL; a reference is resolved, and checked, at send
 /// time. `file://…` reads as a `file:` reference to the path `//…`, but
 /// whoever wrote it meant a URL: it is refused by its scheme.
-fn check_url_ref(receiver: &str, label: &str, field: &str, url: &SecretRef) -> Result<(), String> {
+fn check_url_ref(field: UrlField, url: &SecretRef) -> Result<(), ReceiverError> {
     match url {
-        SecretRef::Inline(value) => check_url(receiver, label, field, value.expose()),
+        SecretRef::Inline(value) => check_url(field, value.expose()),
         SecretRef::File(path) if path.as_os_str().as_encoded_bytes().starts_with(b"//") => {
-            Err(format!(
-                "receiver `{receiver}` {label} {field}: scheme `file` is not supported; {HTTP_SCHEMES} (to read the URL from a file, write file:/absolute/path)"
-            ))
+            Err(ReceiverError::FileUrl(field))
         }
         _ => Ok(()),
     }
@@ -558,40 +756,38 @@ const HTTP_SCHEMES: &str =
 /// A URL written in the file must at least parse, with a scheme its
 /// channel speaks; whether it is reachable is decided at send time (DNS
 /// may change), and `doctor` asks then.
-fn check_url(receiver: &str, label: &str, field: &str, url: &[u8]) -> Result<(), String> {
+fn check_url(field: UrlField, url: &[u8]) -> Result<(), ReceiverError> {
     use vigil_notify::ssrf::{Blocked, Destination, Scheme};
-    let at = format!("receiver `{receiver}` {label} {field}");
-    let text = std::str::from_utf8(url).map_err(|_| format!("{at}: the URL is not UTF-8"))?;
+    let Ok(text) = std::str::from_utf8(url) else {
+        return Err(ReceiverError::UrlNotUtf8(field));
+    };
     let scheme = match Destination::parse(text) {
         Ok(destination) if matches!(destination.scheme(), Scheme::Https | Scheme::Http) => {
             return Ok(());
         }
         Ok(destination) => destination.scheme().as_str().to_string(),
         Err(Blocked::Scheme { scheme }) => scheme,
-        Err(e) => return Err(format!("{at}: {e}")),
+        Err(reason) => {
+            return Err(ReceiverError::BadUrl {
+                field,
+                reason: Box::new(reason),
+            });
+        }
     };
-    Err(format!(
-        "{at}: scheme `{scheme}` is not supported; {HTTP_SCHEMES}"
-    ))
+    Err(ReceiverError::Scheme { field, scheme })
 }
 
-fn check_email(receiver: &str, c: &EmailConfig) -> Result<(), String> {
+fn check_email(receiver: &str, c: &EmailConfig) -> Result<(), ReceiverError> {
     if c.to.0.is_empty() {
-        return Err(format!("receiver `{receiver}`: email `to` is empty"));
+        return Err(ReceiverError::NoRecipient(receiver.to_string()));
     }
-    let (host, port) = c
-        .smarthost
-        .rsplit_once(':')
-        .ok_or_else(|| format!("receiver `{receiver}`: smarthost must be host:port"))?;
+    let smarthost = || ReceiverError::Smarthost(receiver.to_string());
+    let (host, port) = c.smarthost.rsplit_once(':').ok_or_else(smarthost)?;
     if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(format!(
-            "receiver `{receiver}`: smarthost must be host:port"
-        ));
+        return Err(smarthost());
     }
     if !c.require_tls && c.auth_password.is_some() && port != "465" {
-        return Err(format!(
-            "receiver `{receiver}`: a password is never sent without TLS; keep require_tls = true"
-        ));
+        return Err(ReceiverError::PasswordWithoutTls(receiver.to_string()));
     }
     Ok(())
 }

@@ -40,7 +40,7 @@ pub enum ResolveError {
         /// Secret name.
         name: String,
         /// Why.
-        reason: String,
+        reason: VaultFailure,
     },
     /// The environment variable is unset or empty.
     #[error("environment variable {0} is not set")]
@@ -63,16 +63,39 @@ pub enum ResolveError {
     Empty(String),
 }
 
+/// Why the vault could not answer a lookup (it is not open, or it cannot
+/// be read), as the vault's owner says it.
+pub type VaultFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// A secret reference written in a form that is not accepted. Describes the
+/// form only, never the text: it may be the secret itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SecretRefError {
+    /// `secret:` or `cred:` without a valid name after it.
+    #[error("`{prefix}:` must be followed by a name of 1 to 128 characters from A-Z a-z 0-9 . _ -")]
+    BadName {
+        /// `secret` or `cred`.
+        prefix: &'static str,
+    },
+    /// `env:` without a valid variable name after it.
+    #[error("`env:` must be followed by a variable name (A-Z a-z 0-9 _)")]
+    BadVariable,
+    /// `file:` with a relative path.
+    #[error("`file:` must be followed by an absolute path")]
+    RelativePath,
+    /// An empty string.
+    #[error("a secret value cannot be empty")]
+    Empty,
+}
+
 impl SecretRef {
     /// Parses the configuration text. Errors describe the form only.
-    pub fn parse(text: &str) -> Result<SecretRef, String> {
-        let named = |what: &str, name: &str| {
+    pub fn parse(text: &str) -> Result<SecretRef, SecretRefError> {
+        let named = |prefix: &'static str, name: &str| {
             if valid_name(name) {
                 Ok(name.to_string())
             } else {
-                Err(format!(
-                    "`{what}:` must be followed by a name of 1 to 128 characters from A-Z a-z 0-9 . _ -"
-                ))
+                Err(SecretRefError::BadName { prefix })
             }
         };
         if let Some(name) = text.strip_prefix("secret:") {
@@ -83,7 +106,7 @@ impl SecretRef {
             return if ok {
                 Ok(SecretRef::Env(var.to_string()))
             } else {
-                Err("`env:` must be followed by a variable name (A-Z a-z 0-9 _)".into())
+                Err(SecretRefError::BadVariable)
             };
         }
         if let Some(path) = text.strip_prefix("file:") {
@@ -91,14 +114,14 @@ impl SecretRef {
             return if path.is_absolute() {
                 Ok(SecretRef::File(path))
             } else {
-                Err("`file:` must be followed by an absolute path".into())
+                Err(SecretRefError::RelativePath)
             };
         }
         if let Some(name) = text.strip_prefix("cred:") {
             return named("cred", name).map(SecretRef::Credential);
         }
         if text.is_empty() {
-            return Err("a secret value cannot be empty".into());
+            return Err(SecretRefError::Empty);
         }
         Ok(SecretRef::Inline(SecretValue::from_string(
             text.to_string(),
@@ -110,11 +133,15 @@ impl SecretRef {
         matches!(self, SecretRef::Inline(_))
     }
 
-    /// Reads the value now. `vault` looks a name up in the vault.
-    pub fn resolve(
+    /// Reads the value now. `vault` looks a name up in the vault; its
+    /// error (no vault, or a vault that cannot be read) is kept as the cause.
+    pub fn resolve<E>(
         &self,
-        vault: impl FnOnce(&str) -> Result<Option<SecretValue>, String>,
-    ) -> Result<SecretValue, ResolveError> {
+        vault: impl FnOnce(&str) -> Result<Option<SecretValue>, E>,
+    ) -> Result<SecretValue, ResolveError>
+    where
+        E: Into<VaultFailure>,
+    {
         let value = match self {
             SecretRef::Inline(v) => v.clone(),
             SecretRef::Vault(name) => match vault(name) {
@@ -123,7 +150,7 @@ impl SecretRef {
                 Err(reason) => {
                     return Err(ResolveError::Vault {
                         name: name.clone(),
-                        reason,
+                        reason: reason.into(),
                     });
                 }
             },
@@ -252,6 +279,14 @@ mod tests {
         ] {
             assert!(SecretRef::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            SecretRef::parse("cred:").unwrap_err().to_string(),
+            "`cred:` must be followed by a name of 1 to 128 characters from A-Z a-z 0-9 . _ -"
+        );
+        assert_eq!(
+            SecretRef::parse("env:A-B").unwrap_err(),
+            SecretRefError::BadVariable
+        );
     }
 
     #[test]
@@ -279,18 +314,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v");
         std::fs::write(&path, "from-file\n").unwrap();
-        let got = SecretRef::File(path).resolve(|_| Ok(None)).unwrap();
+        let got = SecretRef::File(path)
+            .resolve(|_| Ok::<_, VaultFailure>(None))
+            .unwrap();
         assert_eq!(got.expose(), b"from-file");
         let got = SecretRef::Vault("a".into())
-            .resolve(|n| Ok(Some(SecretValue::from_string(format!("vault-{n}")))))
+            .resolve(|n| {
+                Ok::<_, VaultFailure>(Some(SecretValue::from_string(format!("vault-{n}"))))
+            })
             .unwrap();
         assert_eq!(got.expose(), b"vault-a");
         let err = SecretRef::Vault("a".into())
-            .resolve(|_| Ok(None))
+            .resolve(|_| Ok::<_, VaultFailure>(None))
             .unwrap_err();
         assert!(err.to_string().contains("vigilctl secrets set a"));
+        let err = SecretRef::Vault("a".into())
+            .resolve(|_| Err("no master key, so no secrets can be stored"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "secret `a`: no master key, so no secrets can be stored"
+        );
         assert!(matches!(
-            SecretRef::Env("VIGIL_TEST_SURELY_UNSET".into()).resolve(|_| Ok(None)),
+            SecretRef::Env("VIGIL_TEST_SURELY_UNSET".into())
+                .resolve(|_| Ok::<_, VaultFailure>(None)),
             Err(ResolveError::EnvMissing(_))
         ));
     }

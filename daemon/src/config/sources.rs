@@ -7,18 +7,7 @@ use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Driver names a source may use (`auto` detects one per delivery).
-pub const DRIVERS: [&str; 8] = [
-    "auto",
-    "alertmanager",
-    "grafana",
-    "github",
-    "gitlab",
-    "jenkins",
-    "pagerduty",
-    "generic",
-];
+use vigil_ingest::drivers::DriverChoice;
 
 /// `[http]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -113,8 +102,8 @@ pub enum Verify {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// Which sender this is (see [`DRIVERS`]).
-    pub driver: DriverName,
+    /// Which sender this is, or `auto` to detect it per delivery.
+    pub driver: DriverChoice,
     /// Signature secret(s): one, or a list while rotating (any may match).
     #[serde(default)]
     pub secret: SecretList,
@@ -131,24 +120,6 @@ pub struct SourceConfig {
 
 fn default_tolerance() -> Interval {
     Interval(Duration::from_secs(300))
-}
-
-/// A driver name, checked against [`DRIVERS`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriverName(pub String);
-
-impl<'de> Deserialize<'de> for DriverName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        if DRIVERS.contains(&name.as_str()) {
-            Ok(DriverName(name))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "unknown driver `{name}`; expected one of {}",
-                DRIVERS.join(", ")
-            )))
-        }
-    }
 }
 
 /// One secret reference or several.

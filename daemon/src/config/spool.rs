@@ -1,9 +1,9 @@
 //! `[spool]`: the directory scripts drop alert files into.
 
-use super::sources::DriverName;
 use super::values::ByteSize;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use vigil_ingest::drivers::{DriverChoice, DriverKind};
 
 /// `[spool]`. Files renamed into `<dir>/incoming` are ingested with
 /// `driver` under the source name `source`, then moved to `done/` or to
@@ -17,7 +17,7 @@ pub struct SpoolConfig {
     pub dir: Option<PathBuf>,
     /// The driver that reads each file (default `generic`: Vigil's alert
     /// JSON); `auto` detects it from the body.
-    pub driver: DriverName,
+    pub driver: DriverChoice,
     /// The source name the alerts are recorded under.
     pub source: String,
     /// Largest file accepted.
@@ -29,7 +29,7 @@ impl Default for SpoolConfig {
         SpoolConfig {
             enabled: true,
             dir: None,
-            driver: DriverName("generic".into()),
+            driver: DriverChoice::Kind(DriverKind::Generic),
             source: "spool".into(),
             max_file: ByteSize(1 << 20),
         }

@@ -182,7 +182,8 @@ fn documented_notify_example() -> String {
 #[test]
 fn the_documented_notify_example_compiles() {
     let config = Config::parse("docs.toml", &documented_notify_example()).unwrap();
-    let compiled = config.notify.compile().unwrap();
+    // Compiled once, at load, and kept.
+    let compiled = &config.compiled_notify;
     let policy = compiled.policy.as_ref().unwrap();
     let mut labels = vigil_store::Labels::new();
     labels.insert("severity".into(), "critical".into());
@@ -343,4 +344,103 @@ fn the_per_uid_connection_cap_has_a_default_and_bounds() {
             "{bad}: {e}"
         );
     }
+}
+
+#[test]
+fn positions_come_from_the_document_not_from_searching_its_text() {
+    // Each key named first in a comment (or elsewhere), where a search of
+    // the text would have found it.
+    let cases: [(&str, (usize, usize)); 9] = [
+        (
+            "# snapshot_every: events between snapshots\n[daemon]\nsnapshot_every = 0\n",
+            (3, 1),
+        ),
+        (
+            "# max_connections_per_uid caps each user\n[daemon]\nmax_connections_per_uid = 0\n",
+            (3, 1),
+        ),
+        (
+            "[daemon]\nlog_level = \"info\" # listen is in [http]\n[http]\nlisten = \"0.0.0.0:9470\"\n",
+            (4, 1),
+        ),
+        (
+            "[http]\n# tls_cert and tls_key go together\ntls_key = \"/etc/vigil/k.pem\"\n",
+            (3, 1),
+        ),
+        (
+            "# [spool] feeds scripts' files\n[spool]\nenabled = true\nsource = \"Bad Name\"\n",
+            (4, 1),
+        ),
+        (
+            "# [roles.admin] is built in\n[roles.oncall]\npermissions = []\n[roles.admin]\npermissions = []\n",
+            (4, 1),
+        ),
+        (
+            "# see [notify.retry]\n[notify]\nallow = []\n[notify.retry]\nmax_attempts = 0\n",
+            (4, 1),
+        ),
+        // The entry itself, not the list.
+        (
+            "[notify]\nallow = [\"10.0.0.5\", \"10.1.0.0/99\"]\n",
+            (2, 22),
+        ),
+        // A source named like the spool's source: at [spool] when written.
+        (
+            "[sources.spool]\ndriver = \"alertmanager\"\n[spool]\nenabled = true\n",
+            (3, 1),
+        ),
+    ];
+    for (text, at) in cases {
+        let e = err(text);
+        assert_eq!((e.line, e.column), at, "{text}: {e}");
+    }
+    // The spool's default source name taken by a source, no [spool]: at the source.
+    let e = err("[daemon]\nlog_level = \"info\"\n[sources.spool]\ndriver = \"alertmanager\"\n");
+    assert!(e.message.contains("spool.source `spool`"), "{e}");
+    assert_eq!((e.line, e.column), (3, 1), "{e}");
+}
+
+#[test]
+fn drivers_are_decided_at_load() {
+    use vigil_ingest::drivers::{DriverChoice, DriverKind};
+    let c = Config::parse(
+        "t",
+        "[sources.am]\ndriver = \"alertmanager\"\n[sources.any]\ndriver = \"auto\"\nverify = \"none\"\n[spool]\ndriver = \"auto\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.sources["am"].get_ref().driver,
+        DriverChoice::Kind(DriverKind::Alertmanager)
+    );
+    assert_eq!(c.sources["any"].get_ref().driver, DriverChoice::Auto);
+    assert_eq!(c.spool.driver, DriverChoice::Auto);
+    let c = Config::parse("t", "").unwrap();
+    assert_eq!(c.spool.driver, DriverChoice::Kind(DriverKind::Generic));
+    // `auto` may detect a driver that signs: it needs a secret too.
+    let e = err("[sources.any]\ndriver = \"auto\"\n");
+    assert!(e.message.contains("(driver auto) has no secret"), "{e}");
+    let e = err("[spool]\ndriver = \"nagios\"\n");
+    assert_eq!((e.line, e.column), (2, 10), "{e}");
+    assert!(
+        e.message.contains(
+            "unknown driver `nagios`; expected one of auto, alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn notify_is_compiled_once_at_load_and_kept() {
+    let text = "[notify]\nallow = [\"10.0.0.0/8\"]\n[notify.route]\nreceiver = \"ops\"\n[[notify.receivers]]\nname = \"ops\"\n";
+    let config = Config::parse("t.toml", text).unwrap();
+    let compiled = &config.compiled_notify;
+    assert!(compiled.policy.is_some());
+    assert_eq!(compiled.receivers.keys().collect::<Vec<_>>(), ["ops"]);
+    assert_eq!(compiled.ssrf.broad_entries().len(), 1);
+    // A copy of the configuration shares it: nothing compiles it again.
+    let copy = config.clone();
+    assert!(Arc::ptr_eq(&config.compiled_notify, &copy.compiled_notify));
+    let empty = Config::parse("t.toml", "").unwrap();
+    assert!(empty.compiled_notify.policy.is_none());
+    assert!(empty.compiled_notify.receivers.is_empty());
 }

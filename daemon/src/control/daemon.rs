@@ -51,7 +51,9 @@ impl Conn<'_> {
         }
         match rx.await {
             Ok(Ok(message)) => self.send(&Response::Reloaded { message }).await,
-            Ok(Err(message)) => Err(ErrorBody::new(ErrorCode::BadRequest, message).into()),
+            Ok(Err(refused)) => {
+                Err(ErrorBody::new(ErrorCode::BadRequest, refused.to_string()).into())
+            }
             Err(_) => {
                 Err(ErrorBody::new(ErrorCode::Unavailable, "the daemon is shutting down").into())
             }

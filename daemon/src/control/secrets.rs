@@ -22,7 +22,7 @@ impl Conn<'_> {
         self.shared
             .secrets
             .vault()
-            .map_err(|m| refuse(ErrorCode::Unavailable, m))
+            .map_err(|m| refuse(ErrorCode::Unavailable, m.to_string()))
     }
 
     /// Records the change with the allow decision for it.
@@ -185,7 +185,7 @@ impl Conn<'_> {
         let shared = self.shared.clone();
         let (fingerprint, advice) = blocking_with(move || shared.secrets.rewrap(&new_key_file))
             .await?
-            .map_err(|m| refuse(ErrorCode::BadRequest, m))?;
+            .map_err(|m| refuse(ErrorCode::BadRequest, m.to_string()))?;
         let message = format!("keyring re-wrapped under master key {fingerprint}; {advice}");
         self.record_secret("secrets.rewrap", "", SecretAction::Rewrapped, None, message)
             .await

@@ -9,10 +9,8 @@ use vigil_proto::{Finding, FindingSeverity as Sev};
 /// cloud metadata address.
 pub fn allowlist(shared: &Shared, out: &mut Vec<Finding>) {
     let config = shared.config();
-    let Ok(policy) = config.notify.policy() else {
-        return; // refused at load: cannot be in force
-    };
-    for entry in policy.broad_entries() {
+    // Compiled when the configuration was loaded.
+    for entry in config.compiled_notify.ssrf.broad_entries() {
         out.push(finding(
             "notify-allow",
             Sev::Warning,

@@ -64,13 +64,13 @@ pub fn sources(shared: &Shared, out: &mut Vec<Finding>) {
     }
     for (name, source) in &config.sources {
         let source = source.get_ref();
-        if source.verify == crate::config::Verify::None && source.driver.0 != "alertmanager" {
+        if source.verify == crate::config::Verify::None && source.driver.may_sign() {
             out.push(finding(
                 "unverified-source",
                 Sev::Warning,
                 format!(
                     "source {name} (driver {}) does not verify signatures: anyone with an API key for it can forge deliveries",
-                    source.driver.0
+                    source.driver
                 ),
                 "configure the sender's signing secret and remove verify = \"none\"",
             ));

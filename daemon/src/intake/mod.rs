@@ -17,17 +17,30 @@ use vigil_store::{Actor, AlertsIngested, ApiKeyChange, Event, Labels, WebhookRec
 /// The depth is checked before parsing, so a hostile body cannot make the
 /// parser recurse. Errors give a position, never the input: serde_json's own
 /// messages can quote it.
-pub fn parse_json(bytes: &[u8], max_depth: usize) -> Result<serde_json::Value, String> {
+pub fn parse_json(bytes: &[u8], max_depth: usize) -> Result<serde_json::Value, BadJson> {
     if !depth_within(bytes, max_depth) {
-        return Err(format!("the JSON nests deeper than {max_depth} levels"));
+        return Err(BadJson::TooDeep(max_depth));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        format!(
-            "the body is not valid JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        )
+    serde_json::from_slice(bytes).map_err(|e| BadJson::Invalid {
+        line: e.line(),
+        column: e.column(),
     })
+}
+
+/// A body that is not JSON Vigil will read. Says where, never what.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadJson {
+    /// Nested deeper than `http.max_json_depth`.
+    #[error("the JSON nests deeper than {0} levels")]
+    TooDeep(usize),
+    /// Not JSON.
+    #[error("the body is not valid JSON (line {line}, column {column})")]
+    Invalid {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
 }
 
 /// Whether `bytes` (JSON text) nests arrays and objects at most `max` deep.
@@ -309,10 +322,13 @@ mod tests {
     #[test]
     fn parse_errors_give_a_position_not_the_input() {
         let e = parse_json(br#"{"token": "CANARY-77" oops}"#, 8).unwrap_err();
+        assert!(matches!(e, BadJson::Invalid { line: 1, .. }), "{e}");
+        let e = e.to_string();
         assert!(e.contains("line 1, column"), "{e}");
         assert!(!e.contains("CANARY"), "{e}");
         let e = parse_json(b"[[[[1]]]]", 3).unwrap_err();
-        assert!(e.contains("deeper than 3"), "{e}");
+        assert_eq!(e, BadJson::TooDeep(3));
+        assert!(e.to_string().contains("deeper than 3"), "{e}");
         assert_eq!(parse_json(b"[[1]]", 3).unwrap(), serde_json::json!([[1]]));
     }
 

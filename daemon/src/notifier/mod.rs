@@ -335,15 +335,10 @@ impl Notifier {
     }
 }
 
+/// The channels for a configuration: its `[notify]`, compiled when it was
+/// loaded, with the HTTP clients it needs.
 fn channels(config: &Config) -> Option<Arc<Channels>> {
-    let compiled = match config.notify.compile() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("[notify] does not compile: {}", e.message);
-            return None;
-        }
-    };
-    match Channels::new(compiled) {
+    match Channels::new(config.compiled_notify.clone()) {
         Ok(c) => Some(Arc::new(c)),
         Err(e) => {
             tracing::error!("cannot set up the notification channels: {e}");

@@ -60,8 +60,8 @@ impl AttemptError {
 /// What attempts need from the configuration in force: built once per
 /// configuration and shared by every attempt.
 pub struct Channels {
-    /// The compiled `[notify]`.
-    pub notify: CompiledNotify,
+    /// The compiled `[notify]`, shared with the configuration it came from.
+    pub notify: Arc<CompiledNotify>,
     /// One HTTP client per distinct `ca_file` (and one without).
     clients: BTreeMap<Option<PathBuf>, HttpClient>,
     /// Each `ca_file`'s PEM, read once (email builds its TLS per session).
@@ -71,7 +71,7 @@ pub struct Channels {
 
 impl Channels {
     /// Reads the CA files and builds the HTTP clients.
-    pub fn new(notify: CompiledNotify) -> Result<Channels, SendError> {
+    pub fn new(notify: Arc<CompiledNotify>) -> Result<Channels, SendError> {
         let mut roots = BTreeMap::new();
         for receiver in notify.receivers.values() {
             for (_, integration) in receiver.integrations() {

@@ -6,7 +6,7 @@
 
 mod master;
 
-pub use crate::config::secret_ref::{ResolveError, SecretRef};
+pub use crate::config::secret_ref::{ResolveError, SecretRef, VaultFailure};
 pub use master::{KeySource, MasterKeyError};
 
 use crate::config::Config;
@@ -32,6 +32,45 @@ pub enum StartError {
     /// The key does not open the keyring.
     #[error("{0}")]
     Vault(#[from] VaultError),
+}
+
+/// No master key was found, so the vault is closed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no master key, so no secrets can be stored; looked for {} (see docs/security.md, \"Master key\")",
+    .looked.join(", then ")
+)]
+pub struct NoMasterKey {
+    /// Each place looked in, in order.
+    pub looked: Vec<String>,
+}
+
+/// Why `vigilctl secrets rewrap` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RewrapError {
+    /// The new key file is unusable.
+    #[error("{0}")]
+    Key(#[from] MasterKeyError),
+    /// There is no vault to re-wrap.
+    #[error("{0}")]
+    NoMasterKey(#[from] NoMasterKey),
+    /// The keyring could not be re-wrapped (nothing changed).
+    #[error("{0}")]
+    Vault(#[from] VaultError),
+    /// The keyring is re-wrapped but the new key file is not in place.
+    #[error(
+        "the keyring is now wrapped under the new key, but moving {} to {} failed ({reason}); move it by hand before restarting",
+        .staged.display(),
+        .path.display()
+    )]
+    NotMoved {
+        /// Where the new key was staged.
+        staged: PathBuf,
+        /// Where it belongs.
+        path: PathBuf,
+        /// Why the move failed.
+        reason: std::io::Error,
+    },
 }
 
 /// The daemon's secrets.
@@ -84,13 +123,12 @@ impl Secrets {
     }
 
     /// The vault, or why there is none.
-    pub fn vault(&self) -> Result<Vault, String> {
+    pub fn vault(&self) -> Result<Vault, NoMasterKey> {
         match &*self.vault.read().unwrap_or_else(|p| p.into_inner()) {
             Some((vault, _)) => Ok(vault.clone()),
-            None => Err(format!(
-                "no master key, so no secrets can be stored; looked for {} (see docs/security.md, \"Master key\")",
-                self.places.describe().join(", then ")
-            )),
+            None => Err(NoMasterKey {
+                looked: self.places.describe(),
+            }),
         }
     }
 
@@ -105,18 +143,21 @@ impl Secrets {
 
     /// Resolves a reference (vault lookups included). Blocking.
     pub fn resolve(&self, reference: &SecretRef) -> Result<SecretValue, ResolveError> {
-        reference.resolve(|name| self.vault()?.get(name).map_err(|e| e.to_string()))
+        reference.resolve(|name| -> Result<_, VaultFailure> { Ok(self.vault()?.get(name)?) })
     }
 
     /// Re-wraps the keyring under the key in `new_key_file`. When the
     /// current key is a key file, the new key replaces it, crash-safely:
     /// staged beside it first, swapped in after the keyring commits, and a
     /// start-up after a crash in between finishes the swap. Blocking.
-    pub fn rewrap(&self, new_key_file: &Path) -> Result<(Fingerprint, String), String> {
-        let new_key = master::read_key_file(new_key_file).map_err(|e| e.to_string())?;
+    pub fn rewrap(&self, new_key_file: &Path) -> Result<(Fingerprint, String), RewrapError> {
+        let new_key = master::read_key_file(new_key_file)?;
         let mut guard = self.vault.write().unwrap_or_else(|p| p.into_inner());
         let Some((vault, source)) = guard.as_mut() else {
-            return Err(self.vault().err().unwrap_or_default());
+            return Err(NoMasterKey {
+                looked: self.places.describe(),
+            }
+            .into());
         };
         let staged = match source {
             KeySource::File(path) | KeySource::Generated(path) => {
@@ -133,17 +174,15 @@ impl Secrets {
             }
             _ => None,
         };
-        let fingerprint = vault.rewrap(new_key).map_err(|e| e.to_string())?;
+        let fingerprint = vault.rewrap(new_key)?;
         let advice = match staged {
             Some((staged, path)) => {
                 std::fs::rename(&staged, &path)
                     .and_then(|()| sync_parent(&path))
-                    .map_err(|e| {
-                        format!(
-                            "the keyring is now wrapped under the new key, but moving {} to {} failed ({e}); move it by hand before restarting",
-                            staged.display(),
-                            path.display()
-                        )
+                    .map_err(|reason| RewrapError::NotMoved {
+                        staged: staged.clone(),
+                        path: path.clone(),
+                        reason,
                     })?;
                 *source = KeySource::File(path.clone());
                 format!("the new key replaced {}", path.display())

@@ -8,8 +8,23 @@ use vigil_store::{Actor, Event};
 pub struct ReloadRequest {
     /// What asked: `sighup`, `file-changed`, `control`.
     pub trigger: &'static str,
-    /// Where to say what happened (applied, or why not).
-    pub reply: Option<oneshot::Sender<Result<String, String>>>,
+    /// Where to say what happened: applied (with notes on what waits for
+    /// a restart), or why not.
+    pub reply: Option<oneshot::Sender<Result<String, ReloadError>>>,
+}
+
+/// Why a reload did not apply; the running configuration stays in force.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// Development mode: the configuration is the embedded one.
+    #[error("vigild runs on its embedded development configuration: there is no file to reload")]
+    NoFile,
+    /// The task reading the file failed.
+    #[error("reload failed: {0}")]
+    Task(tokio::task::JoinError),
+    /// The file does not load: it says where and what to fix.
+    #[error("{0}; the running configuration is unchanged")]
+    Refused(crate::config::ConfigError),
 }
 
 /// A request to the notifier from the control socket.
@@ -49,4 +64,27 @@ pub enum TestRefusal {
     /// The intent could not be recorded.
     #[error("cannot record the test notification: {0}")]
     Store(vigil_store::StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_reload_says_the_running_configuration_stays() {
+        assert_eq!(
+            ReloadError::NoFile.to_string(),
+            "vigild runs on its embedded development configuration: there is no file to reload"
+        );
+        let refused = ReloadError::Refused(crate::config::ConfigError {
+            path: "/etc/vigil/vigil.toml".into(),
+            line: 3,
+            column: 1,
+            message: "unknown field `x`".into(),
+        });
+        assert_eq!(
+            refused.to_string(),
+            "/etc/vigil/vigil.toml:3:1: unknown field `x`; the running configuration is unchanged"
+        );
+    }
 }

@@ -240,6 +240,91 @@ impl FromStr for DriverKind {
     }
 }
 
+/// What a source says about its driver, decided when the configuration is
+/// loaded: one driver, or `auto` to detect one per delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DriverChoice {
+    /// `auto`: detect the sender from each delivery ([`DriverKind::detect`]).
+    Auto,
+    /// One driver for every delivery.
+    Kind(DriverKind),
+}
+
+impl DriverChoice {
+    /// The names a configuration may write, `auto` first.
+    pub const NAMES: [&'static str; 8] = [
+        "auto",
+        "alertmanager",
+        "grafana",
+        "github",
+        "gitlab",
+        "jenkins",
+        "pagerduty",
+        "generic",
+    ];
+
+    /// The name as configured.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverChoice::Auto => "auto",
+            DriverChoice::Kind(kind) => kind.name(),
+        }
+    }
+
+    /// Whether deliveries may carry a signature to verify: every choice but
+    /// a driver that cannot sign (`auto` may detect one that can).
+    pub fn may_sign(self) -> bool {
+        match self {
+            DriverChoice::Auto => true,
+            DriverChoice::Kind(kind) => kind.supports_signature(),
+        }
+    }
+
+    /// The driver for one delivery: the configured one, or the detected
+    /// one (`None` when detection is unsure).
+    pub fn for_delivery(
+        self,
+        headers: &http::HeaderMap,
+        body: &serde_json::Value,
+    ) -> Option<DriverKind> {
+        match self {
+            DriverChoice::Auto => DriverKind::detect(headers, body),
+            DriverChoice::Kind(kind) => Some(kind),
+        }
+    }
+}
+
+impl fmt::Display for DriverChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A configured driver name that is neither `auto` nor a driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown driver `{0}`; expected one of {names}", names = DriverChoice::NAMES.join(", "))]
+pub struct UnknownChoice(pub String);
+
+impl FromStr for DriverChoice {
+    type Err = UnknownChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(DriverChoice::Auto);
+        }
+        s.parse::<DriverKind>()
+            .map(DriverChoice::Kind)
+            .map_err(|UnknownDriver| UnknownChoice(s.to_string()))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DriverChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// One received delivery, as the drivers see it.
 ///
 /// No `Debug`: the headers hold signatures and tokens.

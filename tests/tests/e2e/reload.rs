@@ -149,6 +149,33 @@ fn the_daemon_refuses_to_start_on_a_broken_config() {
     assert!(!tmp.path().join("state").exists());
 }
 
+#[test]
+fn a_refusal_names_the_key_not_an_earlier_mention_of_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("vigil.toml");
+    let state = tmp.path().join("state");
+    std::fs::write(
+        &path,
+        format!(
+            "# max_connections_per_uid: raise it on busy hosts\n[daemon]\nstate_dir = \"{}\"\nmax_connections_per_uid = 0\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin("vigild"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vigil.toml:4:1: max_connections_per_uid must be 1 to 256"),
+        "{err}"
+    );
+    assert!(!state.exists());
+}
+
 /// The `config` events so far, oldest first: (seq, trigger).
 fn config_triggers(daemon: &Daemon) -> Vec<(u64, String)> {
     let mut out: Vec<(u64, String)> = json_lines(&ok(&daemon.ctl(&[

@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use std::sync::Arc;
-use vigil_ingest::drivers::{Delivery, DriverKind, Verifier};
+use vigil_ingest::drivers::{Delivery, Verifier};
 use vigil_store::{Actor, now_micros};
 
 /// The handler.
@@ -147,24 +147,19 @@ async fn accept(
         Ok(Ok(bytes)) => bytes,
     };
     let json = crate::intake::parse_json(&bytes, config.http.max_json_depth)
-        .map_err(ApiError::malformed)?;
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
 
-    let driver = match source_config.driver.0.as_str() {
-        "auto" => DriverKind::detect(headers, &json).ok_or_else(|| {
+    // Decided at load: one driver, or `auto` (detected from this delivery).
+    let driver = source_config
+        .driver
+        .for_delivery(headers, &json)
+        .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unrecognized",
                 "cannot tell which sender this payload is from; configure the source's driver",
             )
-        })?,
-        name => name.parse::<DriverKind>().map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the source's driver is unknown",
-            )
-        })?,
-    };
+        })?;
     let delivery = Delivery {
         headers,
         body: &bytes,

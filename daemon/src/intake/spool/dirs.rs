@@ -143,12 +143,23 @@ fn free_name(dir: &Path, name: &OsStr) -> PathBuf {
         .unwrap_or(plain)
 }
 
+/// Why an open file is not taken from the spool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotRegular {
+    /// `fstat` failed.
+    #[error("its metadata cannot be read")]
+    Metadata,
+    /// A directory, FIFO, device or socket.
+    #[error("not a regular file")]
+    NotAFile,
+}
+
 /// The owner and size of an open file, refusing anything but a regular
 /// file.
-pub fn regular(file: &File) -> Result<(u32, u64), &'static str> {
-    let meta = file.metadata().map_err(|_| "its metadata cannot be read")?;
+pub fn regular(file: &File) -> Result<(u32, u64), NotRegular> {
+    let meta = file.metadata().map_err(|_| NotRegular::Metadata)?;
     if !meta.is_file() {
-        return Err("not a regular file");
+        return Err(NotRegular::NotAFile);
     }
     Ok((meta.uid(), meta.len()))
 }

@@ -14,7 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use vigil_ingest::drivers::{Delivery, DriverKind};
+use vigil_ingest::drivers::Delivery;
 use vigil_store::{Actor, now_micros};
 
 /// What became of a file.
@@ -45,7 +45,7 @@ pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolCon
     let read = tokio::task::spawn_blocking(move || read_bounded(&owned, limit)).await;
     let (bytes, uid) = match read {
         Ok(Ok(read)) => read,
-        Ok(Err(reason)) => return Outcome::Failed(reason),
+        Ok(Err(reason)) => return Outcome::Failed(reason.to_string()),
         Err(_) => return Outcome::Retry("the reader task failed".into()),
     };
     let id = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
@@ -56,22 +56,14 @@ pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolCon
     let max_depth = shared.config().http.max_json_depth;
     let json = match intake::parse_json(&bytes, max_depth) {
         Ok(json) => json,
-        Err(reason) => return Outcome::Failed(reason),
+        Err(reason) => return Outcome::Failed(reason.to_string()),
     };
     let headers = http::HeaderMap::new();
-    let driver = match spool.driver.0.as_str() {
-        "auto" => match DriverKind::detect(&headers, &json) {
-            Some(driver) => driver,
-            None => {
-                return Outcome::Failed(
-                    "cannot tell which sender this payload is from; set [spool] driver".into(),
-                );
-            }
-        },
-        name => match name.parse::<DriverKind>() {
-            Ok(driver) => driver,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        },
+    // Decided at load: one driver, or `auto` (detected from this file).
+    let Some(driver) = spool.driver.for_delivery(&headers, &json) else {
+        return Outcome::Failed(
+            "cannot tell which sender this payload is from; set [spool] driver".into(),
+        );
     };
     let delivery = Delivery {
         headers: &headers,
@@ -116,31 +108,58 @@ pub async fn ingest(shared: &Shared, path: &Path, name: &OsStr, spool: &SpoolCon
     }
 }
 
+/// Why a spool file cannot be read (said beside it in `failed/`).
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    /// `O_NOFOLLOW` refused it.
+    #[error("a symbolic link; spool files must be regular files")]
+    Symlink,
+    /// Any other failure to open.
+    #[error("cannot be opened: {0}")]
+    Open(std::io::Error),
+    /// Not a regular file, or its owner cannot be told.
+    #[error("{0}")]
+    NotRegular(#[from] super::dirs::NotRegular),
+    /// Larger than `[spool] max_file`.
+    #[error("{len} bytes is larger than [spool] max_file ({limit} bytes)")]
+    TooLarge {
+        /// Its size.
+        len: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Reading failed.
+    #[error("cannot be read: {0}")]
+    Read(std::io::Error),
+    /// It grew past the limit while being read.
+    #[error("larger than [spool] max_file ({limit} bytes)")]
+    Grew {
+        /// The limit.
+        limit: u64,
+    },
+}
+
 /// Reads a regular file of at most `limit` bytes without following a
 /// symlink or blocking on a FIFO; returns its bytes and owner.
-fn read_bounded(path: &Path, limit: u64) -> Result<(Vec<u8>, u32), String> {
+fn read_bounded(path: &Path, limit: u64) -> Result<(Vec<u8>, u32), Unreadable> {
     let file: File = OpenOptions::new()
         .read(true)
         .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path)
         .map_err(|e| match e.raw_os_error() {
-            Some(code) if code == nix::errno::Errno::ELOOP as i32 => {
-                "a symbolic link; spool files must be regular files".to_string()
-            }
-            _ => format!("cannot be opened: {e}"),
+            Some(code) if code == nix::errno::Errno::ELOOP as i32 => Unreadable::Symlink,
+            _ => Unreadable::Open(e),
         })?;
-    let (uid, len) = super::dirs::regular(&file).map_err(str::to_string)?;
+    let (uid, len) = super::dirs::regular(&file).map_err(Unreadable::NotRegular)?;
     if len > limit {
-        return Err(format!(
-            "{len} bytes is larger than [spool] max_file ({limit} bytes)"
-        ));
+        return Err(Unreadable::TooLarge { len, limit });
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot be read: {e}"))?;
+        .map_err(Unreadable::Read)?;
     if bytes.len() as u64 > limit {
-        return Err(format!("larger than [spool] max_file ({limit} bytes)"));
+        return Err(Unreadable::Grew { limit });
     }
     Ok((bytes, uid))
 }

@@ -128,3 +128,32 @@ fn pagerduty_body_with_a_junk_signature_still_detects_and_then_fails_verificatio
     assert_eq!(kind, DriverKind::Pagerduty);
     assert!(req.verify(kind, &["secret"]).is_err());
 }
+
+#[test]
+fn a_driver_choice_is_auto_or_a_driver_and_names_them_all() {
+    use crate::drivers::DriverChoice;
+    let kinds: Vec<&str> = DriverKind::ALL.iter().map(|k| k.name()).collect();
+    assert_eq!(DriverChoice::NAMES[0], "auto");
+    assert_eq!(DriverChoice::NAMES[1..], kinds[..]);
+    for name in DriverChoice::NAMES {
+        let choice: DriverChoice = name.parse().unwrap();
+        assert_eq!(choice.name(), name);
+        assert_eq!(choice.to_string(), name);
+    }
+    assert_eq!("auto".parse(), Ok(DriverChoice::Auto));
+    assert_eq!("github".parse(), Ok(DriverChoice::Kind(DriverKind::Github)));
+    let err = "nagios".parse::<DriverChoice>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown driver `nagios`; expected one of auto, alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic"
+    );
+    assert!(!DriverChoice::Kind(DriverKind::Alertmanager).may_sign());
+    assert!(DriverChoice::Auto.may_sign());
+    let headers = http::HeaderMap::new();
+    let body = serde_json::json!({});
+    assert_eq!(
+        DriverChoice::Kind(DriverKind::Jenkins).for_delivery(&headers, &body),
+        Some(DriverKind::Jenkins)
+    );
+    assert_eq!(DriverChoice::Auto.for_delivery(&headers, &body), None);
+}
