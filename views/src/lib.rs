@@ -37,27 +37,6 @@ pub trait View: Default + Serialize + DeserializeOwned {
     fn apply(&mut self, seal: &Seal, event: Option<&Event>);
 }
 
-/// Every view the daemon serves, and how far they have read.
-#[derive(Default)]
-pub struct Views {
-    /// Head, counts by kind.
-    pub status: StatusView,
-    /// Recent logins and denials.
-    pub auth: AuthView,
-    /// API keys.
-    pub keys: KeysView,
-    /// Incidents.
-    pub incidents: IncidentView,
-    /// Accepted delivery ids.
-    pub delivery_ids: DeliveryIdView,
-    /// Silences.
-    pub silences: SilencesView,
-    /// The notification outbox.
-    pub deliveries: DeliveriesView,
-    applied: u64,
-    since_snapshot: u64,
-}
-
 /// A view's state as of a seq: where it can start before replay.
 pub struct Start<V> {
     /// The state.
@@ -92,31 +71,90 @@ pub trait Starts {
     fn start<V: View>(&self) -> Start<V>;
 }
 
-/// Every view at its starting point, folding in the entries after it.
-pub struct Resume {
-    status: Start<StatusView>,
-    auth: Start<AuthView>,
-    keys: Start<KeysView>,
-    incidents: Start<IncidentView>,
-    delivery_ids: Start<DeliveryIdView>,
-    silences: Start<SilencesView>,
-    deliveries: Start<DeliveriesView>,
-    replayed: u64,
+/// Declares the views the daemon serves, once: the [`Views`] struct, the
+/// [`Resume`] that brings them up, and every fold over all of them follow
+/// from this list (a new view is one line here).
+macro_rules! every_view {
+    ($($(#[$doc:meta])* $field:ident: $view:ty,)+) => {
+        /// Every view the daemon serves, and how far they have read.
+        #[derive(Default)]
+        pub struct Views {
+            $($(#[$doc])* pub $field: $view,)+
+            applied: u64,
+            since_snapshot: u64,
+        }
+
+        /// Every view at its starting point, folding in the entries after it.
+        pub struct Resume {
+            $($field: Start<$view>,)+
+            replayed: u64,
+        }
+
+        impl Resume {
+            /// Each view's starting seq, and whether a snapshot gave it.
+            fn points(&self) -> Vec<(u64, bool)> {
+                vec![$((self.$field.as_of, self.$field.from_snapshot),)+]
+            }
+
+            /// Folds one replayed entry into every view that has not seen it.
+            pub fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
+                $(self.$field.apply(seal, event);)+
+                self.replayed += 1;
+            }
+
+            /// The views, having read up to `head`.
+            pub fn finish(self, head: u64) -> Views {
+                Views {
+                    $($field: self.$field.view,)+
+                    applied: head,
+                    since_snapshot: self.replayed,
+                }
+            }
+        }
+
+        impl Views {
+            /// Every view at the starting point `starts` gives it.
+            pub fn resume(starts: &impl Starts) -> Resume {
+                Resume {
+                    $($field: starts.start(),)+
+                    replayed: 0,
+                }
+            }
+
+            /// Folds in the next entry of the log.
+            pub fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
+                $(self.$field.apply(seal, event);)+
+                self.applied = seal.seq;
+                self.since_snapshot += 1;
+            }
+
+            /// Every view's state, encoded, as of [`applied`](Self::applied):
+            /// what a snapshot or a retention checkpoint keeps.
+            pub fn states(&self) -> Vec<ViewState> {
+                vec![$(state(&self.$field),)+]
+            }
+        }
+    };
+}
+
+every_view! {
+    /// Head, counts by kind.
+    status: StatusView,
+    /// Recent logins and denials.
+    auth: AuthView,
+    /// API keys.
+    keys: KeysView,
+    /// Incidents.
+    incidents: IncidentView,
+    /// Accepted delivery ids.
+    delivery_ids: DeliveryIdView,
+    /// Silences.
+    silences: SilencesView,
+    /// The notification outbox.
+    deliveries: DeliveriesView,
 }
 
 impl Resume {
-    fn points(&self) -> [(u64, bool); 7] {
-        [
-            (self.status.as_of, self.status.from_snapshot),
-            (self.auth.as_of, self.auth.from_snapshot),
-            (self.keys.as_of, self.keys.from_snapshot),
-            (self.incidents.as_of, self.incidents.from_snapshot),
-            (self.delivery_ids.as_of, self.delivery_ids.from_snapshot),
-            (self.silences.as_of, self.silences.from_snapshot),
-            (self.deliveries.as_of, self.deliveries.from_snapshot),
-        ]
-    }
-
     /// The first seq some view has not seen: replay from here.
     pub fn replay_from(&self) -> u64 {
         self.points().iter().map(|p| p.0).min().unwrap_or(0) + 1
@@ -126,63 +164,9 @@ impl Resume {
     pub fn snapshot_as_of(&self) -> Option<u64> {
         self.points().iter().filter(|p| p.1).map(|p| p.0).min()
     }
-
-    /// Folds one replayed entry into every view that has not seen it.
-    pub fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
-        self.status.apply(seal, event);
-        self.auth.apply(seal, event);
-        self.keys.apply(seal, event);
-        self.incidents.apply(seal, event);
-        self.delivery_ids.apply(seal, event);
-        self.silences.apply(seal, event);
-        self.deliveries.apply(seal, event);
-        self.replayed += 1;
-    }
-
-    /// The views, having read up to `head`.
-    pub fn finish(self, head: u64) -> Views {
-        Views {
-            status: self.status.view,
-            auth: self.auth.view,
-            keys: self.keys.view,
-            incidents: self.incidents.view,
-            delivery_ids: self.delivery_ids.view,
-            silences: self.silences.view,
-            deliveries: self.deliveries.view,
-            applied: head,
-            since_snapshot: self.replayed,
-        }
-    }
 }
 
 impl Views {
-    /// Every view at the starting point `starts` gives it.
-    pub fn resume(starts: &impl Starts) -> Resume {
-        Resume {
-            status: starts.start(),
-            auth: starts.start(),
-            keys: starts.start(),
-            incidents: starts.start(),
-            delivery_ids: starts.start(),
-            silences: starts.start(),
-            deliveries: starts.start(),
-            replayed: 0,
-        }
-    }
-
-    /// Folds in the next entry of the log.
-    pub fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
-        self.status.apply(seal, event);
-        self.auth.apply(seal, event);
-        self.keys.apply(seal, event);
-        self.incidents.apply(seal, event);
-        self.delivery_ids.apply(seal, event);
-        self.silences.apply(seal, event);
-        self.deliveries.apply(seal, event);
-        self.applied = seal.seq;
-        self.since_snapshot += 1;
-    }
-
     /// The last seq folded in.
     pub fn applied(&self) -> u64 {
         self.applied
@@ -191,20 +175,6 @@ impl Views {
     /// Entries applied since the last snapshot.
     pub fn since_snapshot(&self) -> u64 {
         self.since_snapshot
-    }
-
-    /// Every view's state, encoded, as of [`applied`](Self::applied): what
-    /// a snapshot or a retention checkpoint keeps.
-    pub fn states(&self) -> Vec<ViewState> {
-        vec![
-            state(&self.status),
-            state(&self.auth),
-            state(&self.keys),
-            state(&self.incidents),
-            state(&self.delivery_ids),
-            state(&self.silences),
-            state(&self.deliveries),
-        ]
     }
 
     /// The states were saved: count entries toward the next snapshot anew.
@@ -221,7 +191,7 @@ fn state<V: View>(view: &V) -> ViewState {
     }
 }
 
-/// Decodes a view's state saved by [`Views::snapshot`].
+/// Decodes a view's state saved from [`Views::states`].
 pub fn decode<V: View>(state: &[u8]) -> Result<V, postcard::Error> {
     postcard::from_bytes(state)
 }
@@ -237,5 +207,54 @@ pub(crate) fn test_seal(seq: u64, time: i64) -> Seal {
         digest: vigil_store::Hash::ZERO,
         link: vigil_store::Hash::ZERO,
         tag: vigil_store::Hash::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status view comes from a snapshot as of seq 5; every other view
+    /// starts empty.
+    struct StatusSnapshotAt5;
+
+    impl Starts for StatusSnapshotAt5 {
+        fn start<V: View>(&self) -> Start<V> {
+            if V::NAME == StatusView::NAME {
+                let snapshot = StatusView {
+                    entries: 5,
+                    ..StatusView::default()
+                };
+                let state = postcard::to_allocvec(&snapshot).unwrap();
+                Start {
+                    view: decode(&state).unwrap(),
+                    as_of: 5,
+                    from_snapshot: true,
+                }
+            } else {
+                Start::empty(0)
+            }
+        }
+    }
+
+    #[test]
+    fn each_view_resumes_after_its_own_starting_point() {
+        let mut resume = Views::resume(&StatusSnapshotAt5);
+        assert_eq!(resume.replay_from(), 1, "the empty views need everything");
+        assert_eq!(resume.snapshot_as_of(), Some(5));
+        for seq in 1..=7 {
+            resume.apply(&test_seal(seq, 0), None);
+        }
+        let mut views = resume.finish(7);
+        // The snapshot's 5 entries and the two after it, not 5 + 7.
+        assert_eq!(views.status.entries, 7);
+        assert_eq!(views.applied(), 7);
+        assert_eq!(views.since_snapshot(), 7);
+        views.apply(&test_seal(8, 0), None);
+        assert_eq!((views.applied(), views.since_snapshot()), (8, 8));
+        views.snapshot_saved();
+        assert_eq!(views.since_snapshot(), 0);
+        let names: Vec<String> = views.states().into_iter().map(|s| s.view).collect();
+        assert_eq!(names.len(), 7, "every view is saved: {names:?}");
     }
 }
