@@ -43,21 +43,74 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The rooms a source file names with `crate::ROOM`, outside its tests.
+/// The code of a source file, without its trailing `mod tests`.
+fn code(text: &str) -> &str {
+    text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text)
+}
+
+/// The leading identifier of `text`.
+fn ident(text: &str) -> String {
+    text.trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The rooms a file's code names with `crate::ROOM` or `crate::{ROOM, ..}`;
+/// `main` for an item of the crate root (`crate::Item`).
 fn rooms_named(text: &str) -> BTreeSet<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code = code(text);
     let mut named = BTreeSet::new();
+    let mut add = |name: String| {
+        if name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            named.insert("main".to_string());
+        } else if !name.is_empty() && name != "self" {
+            named.insert(name);
+        }
+    };
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + "crate::".len()..];
-        let room: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-            .collect();
-        if !room.is_empty() {
-            named.insert(room);
+        let Some(group) = rest.strip_prefix('{') else {
+            add(ident(rest));
+            continue;
+        };
+        // The top-level items of the group: `{a::X, b::{Y, Z}}` names a, b.
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (j, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    add(ident(&group[start..j]));
+                    break;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    add(ident(&group[start..j]));
+                    start = j + 1;
+                }
+                _ => {}
+            }
         }
     }
     named
+}
+
+/// Paths that leave a room without naming it (`super::super::`, or
+/// `super::` in a room's own `mod.rs`, which is the crate root), and
+/// macros that cross rooms without a path.
+fn hidden_ways_out(text: &str, is_room_root: bool) -> Vec<&'static str> {
+    let code = code(text);
+    let mut found = Vec::new();
+    if code.contains("super::super") {
+        found.push("`super::super`");
+    }
+    if is_room_root && code.contains("super::") {
+        found.push("`super::` in a room's mod.rs (the crate root)");
+    }
+    if code.contains("#[macro_use]") || code.contains("#[macro_export]") {
+        found.push("a macro exported across rooms");
+    }
+    found
 }
 
 #[test]
@@ -70,20 +123,31 @@ fn every_room_uses_only_the_rooms_below_it() {
     let mut rooms_seen = BTreeSet::new();
     for file in &files {
         let rel = file.strip_prefix(&src).unwrap();
-        let Some(room) = rel
+        if rel.components().count() == 1 {
+            // The binary's edge, above every room; nothing else lives there.
+            if rel != Path::new("main.rs") {
+                wrong.push(format!("{}: a file outside every room", rel.display()));
+            }
+            continue;
+        }
+        let room = rel
             .components()
             .next()
-            .filter(|_| rel.components().count() > 1)
-        else {
-            continue; // main.rs: the binary's edge, above every room
-        };
-        let room = room.as_os_str().to_str().unwrap();
+            .unwrap()
+            .as_os_str()
+            .to_str()
+            .unwrap();
         rooms_seen.insert(room.to_string());
         let Some(may) = allowed.get(room) else {
             wrong.push(format!("{}: room `{room}` is not in ARROWS", rel.display()));
             continue;
         };
-        for named in rooms_named(&std::fs::read_to_string(file).unwrap()) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let is_room_root = rel.components().count() == 2 && rel.ends_with("mod.rs");
+        for way in hidden_ways_out(&text, is_room_root) {
+            wrong.push(format!("{}: {way}", rel.display()));
+        }
+        for named in rooms_named(&text) {
             if named != room && !may.contains(&named.as_str()) {
                 wrong.push(format!("{}: `{room}` may not use `{named}`", rel.display()));
             }
@@ -121,10 +185,16 @@ fn the_arrows_have_no_circle() {
 #[test]
 fn a_file_naming_a_room_above_it_is_caught() {
     let named = rooms_named(
-        "use crate::state::Shared;\nfn f() { crate::app::tasks::x(); }\n#[cfg(test)]\nmod tests { use crate::control; }",
+        "use crate::state::Shared;\nfn f() { crate::app::tasks::x(); }\n\
+         use crate::{notifier::Command, control::{a, b}};\nuse crate::Args;\n\
+         #[cfg(test)]\nmod tests { use crate::doctor; }",
     );
-    assert_eq!(
-        named,
-        ["app", "state"].into_iter().map(String::from).collect()
-    );
+    let expected: BTreeSet<String> = ["app", "control", "main", "notifier", "state"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(named, expected);
+    assert_eq!(hidden_ways_out("use super::super::app::x;", false).len(), 1);
+    assert_eq!(hidden_ways_out("use super::app::x;", true).len(), 1);
+    assert!(hidden_ways_out("use super::conn::Conn;", false).is_empty());
 }

@@ -112,8 +112,9 @@ pub async fn flush_rejections(shared: &Shared) {
     }
 }
 
-/// Verifies the chain once at start, so doctor and status have a result
-/// (read-only: a stop does not wait for it).
+/// Verifies the chain once at start, so doctor and status have a result.
+/// A stop does not wait for its answer, but the blocking verification it
+/// started runs to its end before the process exits.
 pub async fn first_verify(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
     tokio::select! {

@@ -95,7 +95,13 @@ pub async fn run(shared: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
     // A store hiccup at start must not silence notifications for the
     // daemon's lifetime: try again until it works or the daemon stops.
     let mut notifier = loop {
-        match Notifier::start(shared.clone(), settled_tx.clone()).await {
+        // A stop during the first pass over a long log ends it (nothing
+        // was saved yet, so nothing is lost) rather than waiting for it.
+        let started = tokio::select! {
+            started = Notifier::start(shared.clone(), settled_tx.clone()) => started,
+            _ = shutdown.changed() => return,
+        };
+        match started {
             Ok(n) => break n,
             Err(e) => {
                 tracing::error!("the notifier cannot start: {e}; trying again in {START_RETRY:?}");

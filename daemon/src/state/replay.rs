@@ -60,17 +60,35 @@ impl Starts for LogStarts<'_> {
             ),
         }
         if floor > 0 {
-            let carried = self
-                .checkpoint
-                .iter()
-                .find(|s| s.view == V::NAME && s.version == V::VERSION)
-                .and_then(|s| vigil_views::decode::<V>(&s.state).ok());
-            if carried.is_none() {
-                tracing::warn!(
-                    view = V::NAME,
-                    "the retention checkpoint carries no state for this view; it starts empty at seq {floor}"
-                );
-            }
+            let state = self.checkpoint.iter().find(|s| s.view == V::NAME);
+            let carried = match state {
+                Some(s) if s.version == V::VERSION => match vigil_views::decode::<V>(&s.state) {
+                    Ok(view) => Some(view),
+                    Err(e) => {
+                        tracing::warn!(
+                            view = V::NAME,
+                            "the retention checkpoint's state for this view is unreadable ({e}); it starts empty at seq {floor}"
+                        );
+                        None
+                    }
+                },
+                Some(s) => {
+                    tracing::warn!(
+                        view = V::NAME,
+                        "the retention checkpoint carries state version {} for this view and this build reads {}; it starts empty at seq {floor}",
+                        s.version,
+                        V::VERSION
+                    );
+                    None
+                }
+                None => {
+                    tracing::warn!(
+                        view = V::NAME,
+                        "the retention checkpoint carries no state for this view; it starts empty at seq {floor}"
+                    );
+                    None
+                }
+            };
             return Start {
                 view: carried.unwrap_or_default(),
                 as_of: floor,
