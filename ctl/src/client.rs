@@ -4,7 +4,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use vigil_proto::frame::{self, FrameError};
 use vigil_proto::{
-    ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
+    Call, ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
 };
 
 /// Why a client call failed.
@@ -111,6 +111,15 @@ impl Client {
     pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
         frame::write(&mut self.stream, request)?;
         self.receive()
+    }
+
+    /// Sends a request answered by one frame and reads that answer as the
+    /// [`Call`] says; any other frame is [`ClientError::Unexpected`].
+    pub fn ask<R>(&mut self, call: Call<R>) -> Result<R, ClientError> {
+        let frame = self.call(call.request())?;
+        call.answer(frame).map_err(|other| {
+            ClientError::Unexpected(serde_json::to_string(&other).unwrap_or_default())
+        })
     }
 
     /// Sends a request whose answer is a stream; call [`Client::receive`] until

@@ -19,6 +19,7 @@ pub mod names;
 
 pub mod access;
 pub mod audit;
+pub mod call;
 pub mod deliveries;
 pub mod error;
 pub mod events;
@@ -42,6 +43,7 @@ pub use audit::{
     BodyNotHex, ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry,
     VerifySummary, raw_body, raw_entry,
 };
+pub use call::{Call, IncidentDetail, Listed, Listing};
 pub use deliveries::{
     DELIVERIES_DEFAULT_LIMIT, DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals,
 };

@@ -170,3 +170,46 @@ fn states_travel_as_their_names_and_parse_back() {
         })
     ));
 }
+
+#[test]
+fn a_call_reads_its_own_answer_and_hands_back_any_other() {
+    let call = Request::keys_revoke("k1".into());
+    assert_eq!(call.request(), &Request::KeysRevoke { id: "k1".into() });
+    let done = Response::Done {
+        message: "revoked".into(),
+    };
+    assert_eq!(call.answer(done), Ok("revoked".to_string()));
+    // A frame that answers another request is not this one's answer.
+    let other = Response::Reloaded {
+        message: "reloaded".into(),
+    };
+    assert_eq!(call.answer(other.clone()), Err(Box::new(other)));
+    let status = Request::status();
+    assert_eq!(status.request(), &Request::Status);
+    assert!(status.answer(Response::End).is_err());
+}
+
+#[test]
+fn a_listing_reads_its_header_pages_and_end_and_nothing_else() {
+    let listing = Request::deliveries_list(None, None, Some(5));
+    let totals = DeliveryTotals::default();
+    assert_eq!(
+        listing.read(Response::DeliveryTotals(totals)),
+        Ok(Listed::Header(totals))
+    );
+    assert_eq!(
+        listing.read(Response::Deliveries { deliveries: vec![] }),
+        Ok(Listed::Page(vec![]))
+    );
+    let end = ListEnd {
+        listed: 0,
+        truncated: None,
+    };
+    assert_eq!(listing.read(Response::ListEnd(end)), Ok(Listed::End(end)));
+    let stray = Response::Keys { keys: vec![] };
+    assert_eq!(listing.read(stray.clone()), Err(Box::new(stray)));
+    // Without a header, a header-like frame is a stray.
+    let keys = Request::keys_list(None);
+    let source = Response::SecretsSource { master_key: None };
+    assert_eq!(keys.read(source.clone()), Err(Box::new(source)));
+}

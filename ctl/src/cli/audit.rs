@@ -81,10 +81,7 @@ fn bar(out: &Out, total: u64) -> Option<ProgressBar> {
 /// Against the running daemon.
 /// `vigilctl logins`.
 pub fn logins(client: &mut Client, limit: u32, out: &Out) -> Result<(), Failure> {
-    match client.call(&Request::Logins { limit })? {
-        Response::Logins(report) => out.logins(&report),
-        other => Err(super::unexpected(&other)),
-    }
+    out.logins(&client.ask(Request::logins(limit))?)
 }
 
 /// `vigilctl verify`, in the daemon or, with `--key`, here.

@@ -1,30 +1,22 @@
 //! The daemon family: status, doctor, reload.
 
+use super::Failure;
 use super::output::Out;
-use super::{Failure, unexpected};
-use vigil_proto::{Request, Response};
+use vigil_proto::Request;
 use vigilctl::Client;
 
 /// `vigilctl status`.
 pub fn status(client: &mut Client, out: &Out) -> Result<(), Failure> {
-    match client.call(&Request::Status)? {
-        Response::Status(report) => out.status(&report),
-        other => Err(unexpected(&other)),
-    }
+    let report = client.ask(Request::status())?;
+    out.status(&report)
 }
 
 /// `vigilctl doctor`.
 pub fn doctor(client: &mut Client, out: &Out) -> Result<(), Failure> {
-    match client.call(&Request::Doctor)? {
-        Response::Doctor { findings } => out.doctor(&findings),
-        other => Err(unexpected(&other)),
-    }
+    out.doctor(&client.ask(Request::doctor())?)
 }
 
 /// `vigilctl reload`.
 pub fn reload(client: &mut Client, out: &Out) -> Result<(), Failure> {
-    match client.call(&Request::Reload)? {
-        Response::Reloaded { message } => out.message(&message),
-        other => Err(unexpected(&other)),
-    }
+    out.message(&client.ask(Request::reload())?)
 }

@@ -3,11 +3,11 @@
 
 use super::done;
 use super::output::{Out, Table};
-use super::{Failure, listing, unexpected};
+use super::{Failure, listing_with_header};
 use clap::Subcommand;
 use std::time::Duration;
 use vigil_proto::{
-    DELIVERIES_DEFAULT_LIMIT, DeliveryFilter, DeliveryListing, DeliveryTotals, Request, Response,
+    DELIVERIES_DEFAULT_LIMIT, DeliveryFilter, DeliveryListing, DeliveryTotals, Request,
 };
 use vigilctl::Client;
 
@@ -116,27 +116,16 @@ pub fn deliveries(
                     })
                 })
                 .transpose()?;
-            let request = Request::DeliveriesList {
-                state,
-                receiver,
-                limit: (!all).then_some(limit),
-            };
             let mut table = Table::new(&HEADER);
             let mut totals = None;
-            listing(
+            listing_with_header(
                 client,
-                &request,
+                Request::deliveries_list(state, receiver, (!all).then_some(limit)),
                 out,
                 "deliveries",
                 "raise --limit, or pass --all",
-                |frame| match frame {
-                    Response::DeliveryTotals(t) => {
-                        totals = Some(t);
-                        Ok(0)
-                    }
-                    Response::Deliveries { deliveries } => out.page(&deliveries, &mut table, row),
-                    other => Err(unexpected(&other)),
-                },
+                |t| totals = Some(t),
+                |deliveries| out.page(&deliveries, &mut table, row),
             )?;
             if out.json() {
                 return Ok(());
@@ -151,7 +140,7 @@ pub fn deliveries(
 /// Runs one `notify` command.
 pub fn notify(client: &mut Client, command: NotifyCommand, out: &Out) -> Result<(), Failure> {
     match command {
-        NotifyCommand::Test { receiver } => done(client, &Request::NotifyTest { receiver }, out),
+        NotifyCommand::Test { receiver } => done(client, Request::notify_test(receiver), out),
     }
 }
 

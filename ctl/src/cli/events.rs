@@ -58,14 +58,7 @@ pub fn emit(
     out: &Out,
 ) -> Result<(), Failure> {
     let labels: BTreeMap<String, String> = labels.into_iter().collect();
-    match client.call(&Request::Emit {
-        message,
-        severity,
-        labels,
-    })? {
-        Response::Appended { head } => out.appended(&head),
-        other => Err(unexpected(&other)),
-    }
+    out.appended(&client.ask(Request::emit(message, severity, labels))?)
 }
 
 /// Runs one `events` command.
@@ -77,22 +70,15 @@ pub fn run(client: &mut Client, command: EventsCommand, out: &Out) -> Result<(),
             limit,
             all,
         } => {
-            let request = Request::Events {
-                kind: filter.kind,
-                from,
-                limit: (!all).then_some(limit),
-            };
+            let request = Request::events_list(filter.kind, from, (!all).then_some(limit));
             let hint = if from.is_some() {
                 "raise --limit, or pass --all"
             } else {
                 "raise --limit, pass --from SEQ, or --all"
             };
-            listing(client, &request, out, "events", hint, |frame| match frame {
-                Response::Events { events } => {
-                    out.events(&events)?;
-                    Ok(events.len() as u64)
-                }
-                other => Err(unexpected(&other)),
+            listing(client, request, out, "events", hint, |events| {
+                out.events(&events)?;
+                Ok(events.len() as u64)
             })
         }
         EventsCommand::Tail {
@@ -120,18 +106,15 @@ pub fn run(client: &mut Client, command: EventsCommand, out: &Out) -> Result<(),
             }
             Ok(())
         }
-        EventsCommand::Show { seq } => match client.call(&Request::Show { seq })? {
-            Response::Event { event } => out.event_full(&event),
-            other => Err(unexpected(&other)),
-        },
+        EventsCommand::Show { seq } => {
+            let event = client.ask(Request::show(seq))?;
+            out.event_full(&event)
+        }
     }
 }
 
 fn current_head(client: &mut Client) -> Result<u64, Failure> {
-    match client.call(&Request::Status)? {
-        Response::Status(report) => Ok(report.head.seq),
-        other => Err(unexpected(&other)),
-    }
+    Ok(client.ask(Request::status())?.head.seq)
 }
 
 /// Prints `Events` frames until the end of the listing or stream; returns

@@ -1,9 +1,9 @@
 //! `vigilctl keys …` and `vigilctl incidents …`.
 
 use super::output::{Out, Table, summary, time};
-use super::{Failure, done, finish, listing, unexpected};
+use super::{Failure, done, finish, listing};
 use clap::Subcommand;
-use vigil_proto::{IncidentState, Request, Response};
+use vigil_proto::{IncidentDetail, IncidentState, Request};
 use vigil_store::IncidentOp;
 use vigilctl::Client;
 
@@ -51,7 +51,6 @@ pub enum IncidentsCommand {
 
 /// Runs one `incidents` command.
 pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> Result<(), Failure> {
-    let act = |id, op, note| Request::IncidentAct { id, op, note };
     match command {
         IncidentsCommand::List { state, limit } => {
             let mut table = Table::new(&[
@@ -64,15 +63,15 @@ pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> R
                     })
                 })
                 .transpose()?;
-            let request = Request::Incidents { state, limit };
+            let request = Request::incidents_list(state, limit);
             listing(
                 client,
-                &request,
+                request,
                 out,
                 "incidents",
                 "raise --limit",
-                |frame| match frame {
-                    Response::Incidents { incidents } => out.page(&incidents, &mut table, |i| {
+                |incidents| {
+                    out.page(&incidents, &mut table, |i| {
                         vec![
                             i.id.clone(),
                             format!("{}{}", i.state, if i.flapping { " (flapping)" } else { "" }),
@@ -82,70 +81,76 @@ pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> R
                             i.fired.to_string(),
                             i.summary.clone(),
                         ]
-                    }),
-                    other => Err(unexpected(&other)),
+                    })
                 },
             )?;
             finish(out, &mut table)
         }
-        IncidentsCommand::Show { id } => match client.call(&Request::IncidentShow { id })? {
-            Response::Incident {
+        IncidentsCommand::Show { id } => {
+            let IncidentDetail {
                 incident,
                 annotations,
                 history,
-            } => {
-                if out.json() {
-                    return out.json_line(&serde_json::json!({
-                        "incident": incident, "annotations": annotations, "history": history,
-                    }));
-                }
-                let mut text = format!(
-                    "incident {}: {} ({}, {}{})\n  source {} fingerprint {}\n  opened {} updated {} fired {} reopened {}\n",
-                    incident.id,
-                    incident.summary,
-                    incident.state,
-                    incident.severity,
-                    if incident.flapping { ", flapping" } else { "" },
-                    incident.source,
-                    incident.fingerprint,
-                    time(incident.opened_at),
-                    time(incident.updated_at),
-                    incident.fired,
-                    incident.reopened
-                );
-                for (k, v) in &incident.labels {
-                    text.push_str(&format!("  {k}={v}\n"));
-                }
-                for a in &annotations {
-                    text.push_str(&format!(
-                        "  {} {} by {}{}\n",
-                        time(a.time),
-                        a.op,
-                        a.who,
-                        a.note
-                            .as_ref()
-                            .map(|n| format!(": {n}"))
-                            .unwrap_or_default()
-                    ));
-                }
-                for e in &history {
-                    text.push_str(&format!(
-                        "  #{} {} {}\n",
-                        e.seq,
-                        time(e.time),
-                        summary(e.event.as_ref())
-                    ));
-                }
-                out.print(&text)
+            } = client.ask(Request::incident_show(id))?;
+
+            if out.json() {
+                return out.json_line(&serde_json::json!({
+                    "incident": incident, "annotations": annotations, "history": history,
+                }));
             }
-            other => Err(unexpected(&other)),
-        },
-        IncidentsCommand::Ack { id, note } => done(client, &act(id, IncidentOp::Ack, note), out),
-        IncidentsCommand::Resolve { id, note } => {
-            done(client, &act(id, IncidentOp::Resolve, note), out)
+            let mut text = format!(
+                "incident {}: {} ({}, {}{})\n  source {} fingerprint {}\n  opened {} updated {} fired {} reopened {}\n",
+                incident.id,
+                incident.summary,
+                incident.state,
+                incident.severity,
+                if incident.flapping { ", flapping" } else { "" },
+                incident.source,
+                incident.fingerprint,
+                time(incident.opened_at),
+                time(incident.updated_at),
+                incident.fired,
+                incident.reopened
+            );
+            for (k, v) in &incident.labels {
+                text.push_str(&format!("  {k}={v}\n"));
+            }
+            for a in &annotations {
+                text.push_str(&format!(
+                    "  {} {} by {}{}\n",
+                    time(a.time),
+                    a.op,
+                    a.who,
+                    a.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ));
+            }
+            for e in &history {
+                text.push_str(&format!(
+                    "  #{} {} {}\n",
+                    e.seq,
+                    time(e.time),
+                    summary(e.event.as_ref())
+                ));
+            }
+            out.print(&text)
         }
-        IncidentsCommand::Note { id, text } => {
-            done(client, &act(id, IncidentOp::Note, Some(text)), out)
-        }
+        IncidentsCommand::Ack { id, note } => done(
+            client,
+            Request::incident_act(id, IncidentOp::Ack, note),
+            out,
+        ),
+        IncidentsCommand::Resolve { id, note } => done(
+            client,
+            Request::incident_act(id, IncidentOp::Resolve, note),
+            out,
+        ),
+        IncidentsCommand::Note { id, text } => done(
+            client,
+            Request::incident_act(id, IncidentOp::Note, Some(text)),
+            out,
+        ),
     }
 }

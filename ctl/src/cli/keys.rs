@@ -1,9 +1,9 @@
 //! The keys family: create, list, revoke.
 
 use super::output::{Out, Table, opt_time, time};
-use super::{Failure, done, finish, listing, unexpected};
+use super::{Failure, done, finish, listing};
 use clap::Subcommand;
-use vigil_proto::{Request, Response};
+use vigil_proto::Request;
 use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
@@ -40,26 +40,23 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
             name,
             sources,
             expires,
-        } => match client.call(&Request::KeysCreate {
-            name,
-            sources,
-            expires_in_secs: expires.map(|d| d.as_secs().max(1)),
-        })? {
-            Response::KeyCreated { key, secret } => {
-                if out.json() {
-                    return out.json_line(&serde_json::json!({ "key": key, "secret": secret }));
-                }
-                let text =
-                    serde_json::to_string(&secret).map_err(|e| Failure::Error(e.to_string()))?;
-                out.print(&format!(
-                    "API key {} ({}) created; it is shown only now:\n{}\n",
-                    key.prefix,
-                    key.name,
-                    text.trim_matches('"')
-                ))
+        } => {
+            let (key, secret) = client.ask(Request::keys_create(
+                name,
+                sources,
+                expires.map(|d| d.as_secs().max(1)),
+            ))?;
+            if out.json() {
+                return out.json_line(&serde_json::json!({ "key": key, "secret": secret }));
             }
-            other => Err(unexpected(&other)),
-        },
+            let text = serde_json::to_string(&secret).map_err(|e| Failure::Error(e.to_string()))?;
+            out.print(&format!(
+                "API key {} ({}) created; it is shown only now:\n{}\n",
+                key.prefix,
+                key.name,
+                text.trim_matches('"')
+            ))
+        }
         KeysCommand::List { limit } => {
             let mut table = Table::new(&[
                 "PREFIX",
@@ -70,38 +67,30 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
                 "LAST USED",
                 "STATE",
             ]);
-            let request = Request::KeysList { limit };
-            listing(
-                client,
-                &request,
-                out,
-                "API keys",
-                "raise --limit",
-                |frame| match frame {
-                    Response::Keys { keys } => out.page(&keys, &mut table, |k| {
-                        vec![
-                            k.prefix.clone(),
-                            k.name.clone(),
-                            if k.sources.is_empty() {
-                                "all".into()
-                            } else {
-                                k.sources.join(",")
-                            },
-                            time(k.created),
-                            opt_time(k.expires_at),
-                            opt_time(k.last_used),
-                            if k.revoked_at.is_some() {
-                                "revoked".into()
-                            } else {
-                                "active".into()
-                            },
-                        ]
-                    }),
-                    other => Err(unexpected(&other)),
-                },
-            )?;
+            let request = Request::keys_list(limit);
+            listing(client, request, out, "API keys", "raise --limit", |keys| {
+                out.page(&keys, &mut table, |k| {
+                    vec![
+                        k.prefix.clone(),
+                        k.name.clone(),
+                        if k.sources.is_empty() {
+                            "all".into()
+                        } else {
+                            k.sources.join(",")
+                        },
+                        time(k.created),
+                        opt_time(k.expires_at),
+                        opt_time(k.last_used),
+                        if k.revoked_at.is_some() {
+                            "revoked".into()
+                        } else {
+                            "active".into()
+                        },
+                    ]
+                })
+            })?;
             finish(out, &mut table)
         }
-        KeysCommand::Revoke { id } => done(client, &Request::KeysRevoke { id }, out),
+        KeysCommand::Revoke { id } => done(client, Request::keys_revoke(id), out),
     }
 }

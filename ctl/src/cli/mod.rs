@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use output::{Out, Table};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil_proto::{Request, Response};
+use vigil_proto::{Call, Listed, Listing, Response};
 use vigil_store::Severity;
 use vigilctl::{Client, ClientError};
 
@@ -194,31 +194,43 @@ fn finish(out: &Out, table: &mut Table) -> Result<(), Failure> {
 }
 
 /// Sends a change and prints the daemon's word that it is done.
-fn done(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
-    match client.call(request)? {
-        Response::Done { message } => out.message(&message),
-        other => Err(unexpected(&other)),
-    }
+fn done(client: &mut Client, call: Call<String>, out: &Out) -> Result<(), Failure> {
+    out.message(&client.ask(call)?)
 }
 
-/// Sends a list request and hands each frame of the answer to `frame`,
-/// which prints it and says how many items it held, until the end of the
-/// listing; then checks that count against the daemon's, and says plainly
-/// when the listing stopped at a limit (`what` names the items, `hint` how
-/// to see more).
-fn listing(
+/// Sends a listing and hands each page to `page`, which prints it and says
+/// how many items it held, until the end of the listing; then checks that
+/// count against the daemon's, and says plainly when the listing stopped at
+/// a limit (`what` names the items, `hint` how to see more).
+fn listing<T>(
     client: &mut Client,
-    request: &Request,
+    listing: Listing<T>,
     out: &Out,
     what: &str,
     hint: &str,
-    mut frame: impl FnMut(Response) -> Result<u64, Failure>,
+    page: impl FnMut(Vec<T>) -> Result<u64, Failure>,
 ) -> Result<(), Failure> {
-    client.send(request)?;
+    listing_with_header(client, listing, out, what, hint, |()| {}, page)
+}
+
+/// [`listing`] for a listing that sends a header frame first.
+fn listing_with_header<T, H>(
+    client: &mut Client,
+    listing: Listing<T, H>,
+    out: &Out,
+    what: &str,
+    hint: &str,
+    mut header: impl FnMut(H),
+    mut page: impl FnMut(Vec<T>) -> Result<u64, Failure>,
+) -> Result<(), Failure> {
+    client.send(listing.request())?;
     let mut printed = 0u64;
     loop {
-        match client.receive()? {
-            Response::ListEnd(end) => {
+        let frame = client.receive()?;
+        match listing.read(frame).map_err(|other| unexpected(&other))? {
+            Listed::Header(h) => header(h),
+            Listed::Page(items) => printed += page(items)?,
+            Listed::End(end) => {
                 if end.listed != printed {
                     return Err(Failure::Error(format!(
                         "vigild listed {} {what} but {printed} arrived",
@@ -230,7 +242,6 @@ fn listing(
                 }
                 return Ok(());
             }
-            other => printed += frame(other)?,
         }
     }
 }

@@ -2,11 +2,11 @@
 //! from the command line (argv is readable by every local user).
 
 use super::output::{Out, Table, time};
-use super::{Failure, listing, unexpected};
+use super::{Failure, listing_with_header};
 use clap::Subcommand;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
-use vigil_proto::{Request, Response, WireSecret};
+use vigil_proto::{Call, Request, WireSecret};
 use vigilctl::Client;
 
 use vigil_store::vault::MAX_VALUE;
@@ -79,11 +79,8 @@ fn read_value(name: &str) -> Result<WireSecret, Failure> {
     Ok(value)
 }
 
-fn changed(client: &mut Client, request: &Request, out: &Out) -> Result<(), Failure> {
-    match client.call(request)? {
-        Response::SecretsChanged { message } => out.message(&message),
-        other => Err(unexpected(&other)),
-    }
+fn changed(client: &mut Client, call: Call<String>, out: &Out) -> Result<(), Failure> {
+    out.message(&client.ask(call)?)
 }
 
 /// Runs one `secrets` command.
@@ -91,24 +88,20 @@ pub fn run(client: &mut Client, command: SecretsCommand, out: &Out) -> Result<()
     match command {
         SecretsCommand::Set { name } => {
             let value = read_value(&name)?;
-            changed(client, &Request::SecretsSet { name, value }, out)
+            changed(client, Request::secrets_set(name, value), out)
         }
         SecretsCommand::List { limit } => {
             let mut table = Table::new(&["NAME", "DATA KEY", "CREATED", "UPDATED", "USED BY"]);
             let mut source = None;
-            let request = Request::SecretsList { limit };
-            listing(
+            listing_with_header(
                 client,
-                &request,
+                Request::secrets_list(limit),
                 out,
                 "secrets",
                 "raise --limit",
-                |frame| match frame {
-                    Response::SecretsSource { master_key } => {
-                        source = Some(master_key);
-                        Ok(0)
-                    }
-                    Response::Secrets { secrets } => out.page(&secrets, &mut table, |s| {
+                |master_key| source = Some(master_key),
+                |secrets| {
+                    out.page(&secrets, &mut table, |s| {
                         vec![
                             s.name.clone(),
                             s.key_id.to_string(),
@@ -120,8 +113,7 @@ pub fn run(client: &mut Client, command: SecretsCommand, out: &Out) -> Result<()
                                 s.used_by.join(", ")
                             },
                         ]
-                    }),
-                    other => Err(unexpected(&other)),
+                    })
                 },
             )?;
             if out.json() {
@@ -135,13 +127,13 @@ pub fn run(client: &mut Client, command: SecretsCommand, out: &Out) -> Result<()
             out.print(&text)
         }
         SecretsCommand::Delete { name, force } => {
-            changed(client, &Request::SecretsDelete { name, force }, out)
+            changed(client, Request::secrets_delete(name, force), out)
         }
-        SecretsCommand::Rotate => changed(client, &Request::SecretsRotate, out),
+        SecretsCommand::Rotate => changed(client, Request::secrets_rotate(), out),
         SecretsCommand::Rewrap { new_key_file } => {
             // The daemon reads the file, so the path must be absolute.
             let new_key_file = std::path::absolute(&new_key_file)?;
-            changed(client, &Request::SecretsRewrap { new_key_file }, out)
+            changed(client, Request::secrets_rewrap(new_key_file), out)
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `vigilctl silences …`: mute notifications for matching alerts.
 
 use super::output::{Out, Table, time};
-use super::{Failure, listing, unexpected};
+use super::{Failure, listing};
 use super::{done, finish};
 use clap::Subcommand;
-use vigil_proto::{Request, Response};
+use vigil_proto::Request;
 use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
@@ -52,26 +52,26 @@ pub fn silences(client: &mut Client, command: SilencesCommand, out: &Out) -> Res
             comment,
         } => done(
             client,
-            &Request::SilencesAdd {
+            Request::silences_add(
                 matchers,
-                duration_secs: duration.as_secs(),
-                starts_in_secs: starts_in.map(|d| d.as_secs()),
+                duration.as_secs(),
+                starts_in.map(|d| d.as_secs()),
                 comment,
-            },
+            ),
             out,
         ),
         SilencesCommand::List { all, limit } => {
             let mut table =
                 Table::new(&["ID", "STATE", "MATCHERS", "STARTS", "ENDS", "BY", "COMMENT"]);
-            let request = Request::SilencesList { all, limit };
+            let request = Request::silences_list(all, limit);
             listing(
                 client,
-                &request,
+                request,
                 out,
                 "silences",
                 "raise --limit",
-                |frame| match frame {
-                    Response::Silences { silences } => out.page(&silences, &mut table, |s| {
+                |silences| {
+                    out.page(&silences, &mut table, |s| {
                         vec![
                             s.id.clone(),
                             s.state.to_string(),
@@ -81,12 +81,11 @@ pub fn silences(client: &mut Client, command: SilencesCommand, out: &Out) -> Res
                             s.created_by.clone(),
                             s.comment.clone(),
                         ]
-                    }),
-                    other => Err(unexpected(&other)),
+                    })
                 },
             )?;
             finish(out, &mut table)
         }
-        SilencesCommand::Expire { id } => done(client, &Request::SilencesExpire { id }, out),
+        SilencesCommand::Expire { id } => done(client, Request::silences_expire(id), out),
     }
 }

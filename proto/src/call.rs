@@ -1,0 +1,277 @@
+//! Requests paired with the answer they get: a [`Call`] carries a request
+//! and how to read its answer, so a client asks for a `Call<StatusReport>`
+//! and gets a `StatusReport` back, or an error naming the frame that came
+//! instead. The pairings live here, once, rather than at every call site.
+//!
+//! [`Listing`] does the same for listings: their pages, and the header
+//! frame some send first. Streams (follow, the raw chain) and verification
+//! (progress, then a report) are read frame by frame.
+
+use crate::{
+    DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, Finding, IncidentNote,
+    IncidentState, IncidentSummary, KeyListing, LoginsReport, Request, Response, SecretListing,
+    SilenceListing, StatusReport, WireSecret,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use vigil_store::{EventKind, Head, IncidentOp, Severity};
+
+/// How a frame is read as a `T`, or handed back when it is something else.
+type Reader<T> = fn(Response) -> Result<T, Box<Response>>;
+
+/// A request and how to read its one answer.
+pub struct Call<R> {
+    request: Request,
+    answer: Reader<R>,
+}
+
+impl<R> Call<R> {
+    /// The request to send.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The answer in `frame`, or the frame back when it is something else.
+    pub fn answer(&self, frame: Response) -> Result<R, Box<Response>> {
+        (self.answer)(frame)
+    }
+}
+
+/// An incident as `incidents show` answers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentDetail {
+    /// The incident.
+    pub incident: Box<IncidentSummary>,
+    /// Operator actions.
+    pub annotations: Vec<IncidentNote>,
+    /// The events that carried its alerts, oldest first.
+    pub history: Vec<EventRecord>,
+}
+
+/// Declares each request's constructor with the answer it gets.
+macro_rules! calls {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $reply:ty {
+            $request:expr, $answer:pat => $out:expr
+        }
+    )+) => {
+        impl Request {
+            $(
+                $(#[$doc])*
+                pub fn $name($($arg: $ty),*) -> Call<$reply> {
+                    Call {
+                        request: $request,
+                        answer: |frame| match frame {
+                            $answer => Ok($out),
+                            other => Err(Box::new(other)),
+                        },
+                    }
+                }
+            )+
+        }
+    };
+}
+
+calls! {
+    /// Daemon status.
+    fn status() -> Box<StatusReport> {
+        Request::Status, Response::Status(report) => report
+    }
+    /// Posture checks, worst first.
+    fn doctor() -> Vec<Finding> {
+        Request::Doctor, Response::Doctor { findings } => findings
+    }
+    /// Re-read the configuration file; what happened.
+    fn reload() -> String {
+        Request::Reload, Response::Reloaded { message } => message
+    }
+    /// Append a custom event; its position once durable.
+    fn emit(message: String, severity: Severity, labels: BTreeMap<String, String>) -> Head {
+        Request::Emit { message, severity, labels }, Response::Appended { head } => head
+    }
+    /// One event.
+    fn show(seq: u64) -> Box<EventRecord> {
+        Request::Show { seq }, Response::Event { event } => event
+    }
+    /// Recent connections and denials.
+    fn logins(limit: u32) -> LoginsReport {
+        Request::Logins { limit }, Response::Logins(report) => report
+    }
+    /// Store a secret.
+    fn secrets_set(name: String, value: WireSecret) -> String {
+        Request::SecretsSet { name, value }, Response::SecretsChanged { message } => message
+    }
+    /// Delete a secret.
+    fn secrets_delete(name: String, force: bool) -> String {
+        Request::SecretsDelete { name, force }, Response::SecretsChanged { message } => message
+    }
+    /// New data key, every secret re-encrypted.
+    fn secrets_rotate() -> String {
+        Request::SecretsRotate, Response::SecretsChanged { message } => message
+    }
+    /// Re-wrap the keyring under the master key in a file.
+    fn secrets_rewrap(new_key_file: PathBuf) -> String {
+        Request::SecretsRewrap { new_key_file }, Response::SecretsChanged { message } => message
+    }
+    /// Create an API key: its listing and, this once, the key.
+    fn keys_create(
+        name: String,
+        sources: Vec<String>,
+        expires_in_secs: Option<u64>
+    ) -> (KeyListing, WireSecret) {
+        Request::KeysCreate { name, sources, expires_in_secs },
+        Response::KeyCreated { key, secret } => (key, secret)
+    }
+    /// Revoke an API key.
+    fn keys_revoke(id: String) -> String {
+        Request::KeysRevoke { id }, Response::Done { message } => message
+    }
+    /// One incident and its history.
+    fn incident_show(id: String) -> IncidentDetail {
+        Request::IncidentShow { id },
+        Response::Incident { incident, annotations, history } => IncidentDetail {
+            incident,
+            annotations,
+            history,
+        }
+    }
+    /// Ack, resolve or annotate an incident.
+    fn incident_act(id: String, op: IncidentOp, note: Option<String>) -> String {
+        Request::IncidentAct { id, op, note }, Response::Done { message } => message
+    }
+    /// Mute notifications for alerts matching every matcher.
+    fn silences_add(
+        matchers: Vec<String>,
+        duration_secs: u64,
+        starts_in_secs: Option<u64>,
+        comment: String
+    ) -> String {
+        Request::SilencesAdd { matchers, duration_secs, starts_in_secs, comment },
+        Response::Done { message } => message
+    }
+    /// End a silence now.
+    fn silences_expire(id: String) -> String {
+        Request::SilencesExpire { id }, Response::Done { message } => message
+    }
+    /// Send a test notification to a receiver.
+    fn notify_test(receiver: String) -> String {
+        Request::NotifyTest { receiver }, Response::Done { message } => message
+    }
+}
+
+/// A listing request and how to read its frames: an optional header
+/// (`H`, sent once before the pages), then pages of `T`, then `ListEnd`.
+pub struct Listing<T, H = ()> {
+    request: Request,
+    header: Option<Reader<H>>,
+    page: Reader<Vec<T>>,
+}
+
+/// One frame of a listing, read.
+#[derive(Debug, PartialEq)]
+pub enum Listed<T, H> {
+    /// The header.
+    Header(H),
+    /// A page of items.
+    Page(Vec<T>),
+    /// The end, with the count and whether a limit cut it.
+    End(crate::ListEnd),
+}
+
+impl<T, H> Listing<T, H> {
+    /// The request to send.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// What `frame` is in this listing, or the frame back when it belongs
+    /// to none of its parts.
+    pub fn read(&self, frame: Response) -> Result<Listed<T, H>, Box<Response>> {
+        if let Response::ListEnd(end) = frame {
+            return Ok(Listed::End(end));
+        }
+        let frame = match self.header {
+            Some(header) => match header(frame) {
+                Ok(h) => return Ok(Listed::Header(h)),
+                Err(other) => *other,
+            },
+            None => frame,
+        };
+        (self.page)(frame).map(Listed::Page)
+    }
+}
+
+/// Declares each listing's constructor with its header and page frames.
+macro_rules! listings {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> Listing<$item:ty $(, $head:ty)?> {
+            $request:expr,
+            $page:pat => $items:expr
+            $(; header $hpat:pat => $hout:expr)?
+        }
+    )+) => {
+        impl Request {
+            $(
+                $(#[$doc])*
+                pub fn $name($($arg: $ty),*) -> Listing<$item $(, $head)?> {
+                    Listing {
+                        request: $request,
+                        header: listings!(@header $($hpat => $hout)?),
+                        page: |frame| match frame {
+                            $page => Ok($items),
+                            other => Err(Box::new(other)),
+                        },
+                    }
+                }
+            )+
+        }
+    };
+    (@header) => { None };
+    (@header $hpat:pat => $hout:expr) => {
+        Some(|frame| match frame {
+            $hpat => Ok($hout),
+            other => Err(Box::new(other)),
+        })
+    };
+}
+
+listings! {
+    /// Events, oldest first: from `from`, or the newest `limit`.
+    fn events_list(kind: Option<EventKind>, from: Option<u64>, limit: Option<u64>) -> Listing<EventRecord> {
+        Request::Events { kind, from, limit },
+        Response::Events { events } => events
+    }
+    /// Secrets' metadata, after where the master key came from.
+    fn secrets_list(limit: Option<u64>) -> Listing<SecretListing, Option<String>> {
+        Request::SecretsList { limit },
+        Response::Secrets { secrets } => secrets;
+        header Response::SecretsSource { master_key } => master_key
+    }
+    /// API keys by id.
+    fn keys_list(limit: Option<u64>) -> Listing<KeyListing> {
+        Request::KeysList { limit },
+        Response::Keys { keys } => keys
+    }
+    /// Incidents, newest first.
+    fn incidents_list(state: Option<IncidentState>, limit: Option<u64>) -> Listing<IncidentSummary> {
+        Request::Incidents { state, limit },
+        Response::Incidents { incidents } => incidents
+    }
+    /// Silences, oldest first.
+    fn silences_list(all: bool, limit: Option<u64>) -> Listing<SilenceListing> {
+        Request::SilencesList { all, limit },
+        Response::Silences { silences } => silences
+    }
+    /// Deliveries, newest first, after the totals.
+    fn deliveries_list(
+        state: Option<DeliveryFilter>,
+        receiver: Option<String>,
+        limit: Option<u64>
+    ) -> Listing<DeliveryListing, DeliveryTotals> {
+        Request::DeliveriesList { state, receiver, limit },
+        Response::Deliveries { deliveries } => deliveries;
+        header Response::DeliveryTotals(totals) => totals
+    }
+}
