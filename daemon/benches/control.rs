@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use vigil_proto::{Request, Response};
+use vigil_proto::{DaemonRequest, EventsRequest, Request, Response};
 use vigil_store::{Actor, Custom, Durability, Event, Log, LogOptions, Severity};
 use vigilctl::Client;
 
@@ -121,11 +121,11 @@ fn emits(socket: &Path, n: u64) -> f64 {
             std::thread::spawn(move || {
                 let mut client = Client::connect(&socket).unwrap();
                 for i in 0..n / CLIENTS {
-                    let request = Request::Emit {
+                    let request = Request::Events(EventsRequest::Emit {
                         message: format!("benchmark emit {t}-{i}: disk pressure above threshold"),
                         severity: Severity::Info,
                         labels: [("job".to_string(), "node".to_string())].into(),
-                    };
+                    });
                     match client.call(&request).unwrap() {
                         Response::Appended { .. } => {}
                         other => panic!("{other:?}"),
@@ -166,8 +166,8 @@ fn main() {
             idle_rss_mb
         };
         emit_eps = emit_eps.max(emits(&state.join("control.sock"), durable));
-        if let Ok(Response::Status(s)) =
-            Client::connect(&state.join("control.sock")).and_then(|mut c| c.call(&Request::Status))
+        if let Ok(Response::Status(s)) = Client::connect(&state.join("control.sock"))
+            .and_then(|mut c| c.call(&Request::Daemon(DaemonRequest::Status)))
         {
             eprintln!(
                 "daemon writer: {} entries in {} commits, {} fsyncs",

@@ -7,6 +7,10 @@
 //! frame some send first. Streams (follow, the raw chain) and verification
 //! (progress, then a report) are read frame by frame.
 
+use crate::request::{
+    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, IncidentsRequest, KeysRequest,
+    SecretsRequest, SilencesRequest,
+};
 use crate::{
     DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, Finding, IncidentNote,
     IncidentState, IncidentSummary, KeyListing, LoginsReport, Request, Response, SecretListing,
@@ -76,43 +80,43 @@ macro_rules! calls {
 calls! {
     /// Daemon status.
     fn status() -> Box<StatusReport> {
-        Request::Status, Response::Status(report) => report
+        DaemonRequest::Status.into(), Response::Status(report) => report
     }
     /// Posture checks, worst first.
     fn doctor() -> Vec<Finding> {
-        Request::Doctor, Response::Doctor { findings } => findings
+        DaemonRequest::Doctor.into(), Response::Doctor { findings } => findings
     }
     /// Re-read the configuration file; what happened.
     fn reload() -> String {
-        Request::Reload, Response::Reloaded { message } => message
+        DaemonRequest::Reload.into(), Response::Reloaded { message } => message
     }
     /// Append a custom event; its position once durable.
     fn emit(message: String, severity: Severity, labels: BTreeMap<String, String>) -> Head {
-        Request::Emit { message, severity, labels }, Response::Appended { head } => head
+        EventsRequest::Emit { message, severity, labels }.into(), Response::Appended { head } => head
     }
     /// One event.
     fn show(seq: u64) -> Box<EventRecord> {
-        Request::Show { seq }, Response::Event { event } => event
+        EventsRequest::Show { seq }.into(), Response::Event { event } => event
     }
     /// Recent connections and denials.
     fn logins(limit: u32) -> LoginsReport {
-        Request::Logins { limit }, Response::Logins(report) => report
+        AuditRequest::Logins { limit }.into(), Response::Logins(report) => report
     }
     /// Store a secret.
     fn secrets_set(name: String, value: WireSecret) -> String {
-        Request::SecretsSet { name, value }, Response::SecretsChanged { message } => message
+        SecretsRequest::Set { name, value }.into(), Response::SecretsChanged { message } => message
     }
     /// Delete a secret.
     fn secrets_delete(name: String, force: bool) -> String {
-        Request::SecretsDelete { name, force }, Response::SecretsChanged { message } => message
+        SecretsRequest::Delete { name, force }.into(), Response::SecretsChanged { message } => message
     }
     /// New data key, every secret re-encrypted.
     fn secrets_rotate() -> String {
-        Request::SecretsRotate, Response::SecretsChanged { message } => message
+        SecretsRequest::Rotate.into(), Response::SecretsChanged { message } => message
     }
     /// Re-wrap the keyring under the master key in a file.
     fn secrets_rewrap(new_key_file: PathBuf) -> String {
-        Request::SecretsRewrap { new_key_file }, Response::SecretsChanged { message } => message
+        SecretsRequest::Rewrap { new_key_file }.into(), Response::SecretsChanged { message } => message
     }
     /// Create an API key: its listing and, this once, the key.
     fn keys_create(
@@ -120,16 +124,16 @@ calls! {
         sources: Vec<String>,
         expires_in_secs: Option<u64>
     ) -> (KeyListing, WireSecret) {
-        Request::KeysCreate { name, sources, expires_in_secs },
+        KeysRequest::Create { name, sources, expires_in_secs }.into(),
         Response::KeyCreated { key, secret } => (key, secret)
     }
     /// Revoke an API key.
     fn keys_revoke(id: String) -> String {
-        Request::KeysRevoke { id }, Response::Done { message } => message
+        KeysRequest::Revoke { id }.into(), Response::Done { message } => message
     }
     /// One incident and its history.
     fn incident_show(id: String) -> IncidentDetail {
-        Request::IncidentShow { id },
+        IncidentsRequest::Show { id }.into(),
         Response::Incident { incident, annotations, history } => IncidentDetail {
             incident,
             annotations,
@@ -138,7 +142,7 @@ calls! {
     }
     /// Ack, resolve or annotate an incident.
     fn incident_act(id: String, op: IncidentOp, note: Option<String>) -> String {
-        Request::IncidentAct { id, op, note }, Response::Done { message } => message
+        IncidentsRequest::Act { id, op, note }.into(), Response::Done { message } => message
     }
     /// Mute notifications for alerts matching every matcher.
     fn silences_add(
@@ -147,16 +151,16 @@ calls! {
         starts_in_secs: Option<u64>,
         comment: String
     ) -> String {
-        Request::SilencesAdd { matchers, duration_secs, starts_in_secs, comment },
+        SilencesRequest::Add { matchers, duration_secs, starts_in_secs, comment }.into(),
         Response::Done { message } => message
     }
     /// End a silence now.
     fn silences_expire(id: String) -> String {
-        Request::SilencesExpire { id }, Response::Done { message } => message
+        SilencesRequest::Expire { id }.into(), Response::Done { message } => message
     }
     /// Send a test notification to a receiver.
     fn notify_test(receiver: String) -> String {
-        Request::NotifyTest { receiver }, Response::Done { message } => message
+        DeliveriesRequest::Test { receiver }.into(), Response::Done { message } => message
     }
 }
 
@@ -240,28 +244,28 @@ macro_rules! listings {
 listings! {
     /// Events, oldest first: from `from`, or the newest `limit`.
     fn events_list(kind: Option<EventKind>, from: Option<u64>, limit: Option<u64>) -> Listing<EventRecord> {
-        Request::Events { kind, from, limit },
+        EventsRequest::List { kind, from, limit }.into(),
         Response::Events { events } => events
     }
     /// Secrets' metadata, after where the master key came from.
     fn secrets_list(limit: Option<u64>) -> Listing<SecretListing, Option<String>> {
-        Request::SecretsList { limit },
+        SecretsRequest::List { limit }.into(),
         Response::Secrets { secrets } => secrets;
         header Response::SecretsSource { master_key } => master_key
     }
     /// API keys by id.
     fn keys_list(limit: Option<u64>) -> Listing<KeyListing> {
-        Request::KeysList { limit },
+        KeysRequest::List { limit }.into(),
         Response::Keys { keys } => keys
     }
     /// Incidents, newest first.
     fn incidents_list(state: Option<IncidentState>, limit: Option<u64>) -> Listing<IncidentSummary> {
-        Request::Incidents { state, limit },
+        IncidentsRequest::List { state, limit }.into(),
         Response::Incidents { incidents } => incidents
     }
     /// Silences, oldest first.
     fn silences_list(all: bool, limit: Option<u64>) -> Listing<SilenceListing> {
-        Request::SilencesList { all, limit },
+        SilencesRequest::List { all, limit }.into(),
         Response::Silences { silences } => silences
     }
     /// Deliveries, newest first, after the totals.
@@ -270,7 +274,7 @@ listings! {
         receiver: Option<String>,
         limit: Option<u64>
     ) -> Listing<DeliveryListing, DeliveryTotals> {
-        Request::DeliveriesList { state, receiver, limit },
+        DeliveriesRequest::List { state, receiver, limit }.into(),
         Response::Deliveries { deliveries } => deliveries;
         header Response::DeliveryTotals(totals) => totals
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of this protocol. A peer speaking another version is refused
 /// with [`ErrorCode::VersionMismatch`].
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,7 +55,10 @@ pub use incidents::{IncidentNote, IncidentState, IncidentSummary};
 pub use keys::KeyListing;
 pub use listing::{ListEnd, PAGE_TARGET, Truncated};
 pub use names::UnknownName;
-pub use request::Request;
+pub use request::{
+    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, Family, IncidentsRequest,
+    KeysRequest, Request, SecretsRequest, SilencesRequest,
+};
 pub use response::Response;
 pub use secrets::SecretListing;
 pub use silences::{SilenceListing, SilenceState};

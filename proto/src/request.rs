@@ -1,19 +1,122 @@
-//! Requests, and what each needs to be served.
+//! Requests, by command family, and what each needs to be served.
+//!
+//! On the wire a request names its family and then the request within it:
+//! `{"family":"keys","request":"create","name":"ci",...}`. Each family
+//! answers for its own requests: the permission they need, the name they
+//! are audited under, and whether they change anything. A new family
+//! (retention, export, collection) is a new enum here and an arm in
+//! [`Request`].
 
 use crate::access::{Area, Permission};
 #[allow(unused_imports)] // doc links
 use crate::deliveries::DELIVERIES_DEFAULT_LIMIT;
 use crate::wire_secret::WireSecret;
+use crate::{DeliveryFilter, IncidentState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vigil_store::{EventKind, Hash, Severity};
+use std::path::PathBuf;
+use vigil_store::{EventKind, Hash, IncidentOp, Severity};
 
 /// A request. Each is authorized against [`Request::permission`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "request", rename_all = "snake_case")]
+#[serde(tag = "family", rename_all = "snake_case")]
 pub enum Request {
+    /// The daemon itself.
+    Daemon(DaemonRequest),
+    /// The event log.
+    Events(EventsRequest),
+    /// Audit material.
+    Audit(AuditRequest),
+    /// The secrets vault.
+    Secrets(SecretsRequest),
+    /// API keys.
+    Keys(KeysRequest),
+    /// Incidents.
+    Incidents(IncidentsRequest),
+    /// Silences.
+    Silences(SilencesRequest),
+    /// Notification deliveries.
+    Deliveries(DeliveriesRequest),
+}
+
+/// What every family says of its requests.
+pub trait Family {
+    /// What the caller needs to make this request.
+    fn permission(&self) -> Permission;
+    /// Whether it changes anything (and so is always recorded).
+    fn is_mutating(&self) -> bool;
+    /// A short name for logs and audit events.
+    fn name(&self) -> &'static str;
+}
+
+impl Request {
+    fn family(&self) -> &dyn Family {
+        match self {
+            Request::Daemon(r) => r,
+            Request::Events(r) => r,
+            Request::Audit(r) => r,
+            Request::Secrets(r) => r,
+            Request::Keys(r) => r,
+            Request::Incidents(r) => r,
+            Request::Silences(r) => r,
+            Request::Deliveries(r) => r,
+        }
+    }
+
+    /// What the caller needs to make this request.
+    pub fn permission(&self) -> Permission {
+        self.family().permission()
+    }
+
+    /// Whether it changes anything (and so is always recorded).
+    pub fn is_mutating(&self) -> bool {
+        self.family().is_mutating()
+    }
+
+    /// A short name for logs and audit events.
+    pub fn name(&self) -> &'static str {
+        self.family().name()
+    }
+}
+
+/// The daemon itself: status, posture, reload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum DaemonRequest {
     /// Daemon status.
     Status,
+    /// Posture checks.
+    Doctor,
+    /// Re-read the configuration file.
+    Reload,
+}
+
+impl Family for DaemonRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            DaemonRequest::Status => Permission::read(Area::Status),
+            DaemonRequest::Doctor => Permission::read(Area::Audit),
+            DaemonRequest::Reload => Permission::write(Area::Config),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        matches!(self, DaemonRequest::Reload)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            DaemonRequest::Status => "status",
+            DaemonRequest::Doctor => "doctor",
+            DaemonRequest::Reload => "reload",
+        }
+    }
+}
+
+/// The event log: emit, list, follow, show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum EventsRequest {
     /// Append a custom event; answered once it is durable.
     Emit {
         /// Message.
@@ -23,9 +126,9 @@ pub enum Request {
         /// Labels.
         labels: BTreeMap<String, String>,
     },
-    /// Events, oldest first: a listing ([`Response::Events`] pages, then
-    /// [`Response::ListEnd`]) of the entries up to the head when it began.
-    Events {
+    /// Events, oldest first: a listing of the entries up to the head when
+    /// it began.
+    List {
         /// Only this kind.
         kind: Option<EventKind>,
         /// Start at this seq and take the first `limit` ...
@@ -34,7 +137,7 @@ pub enum Request {
         limit: Option<u64>,
     },
     /// Events from `from` on, then every new one as it is committed (a
-    /// stream of [`Response::Events`] that ends only when the client hangs up).
+    /// stream of `Events` pages that ends only when the client hangs up).
     Follow {
         /// Only this kind.
         kind: Option<EventKind>,
@@ -46,14 +149,41 @@ pub enum Request {
         /// Its seq.
         seq: u64,
     },
+}
+
+impl Family for EventsRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            EventsRequest::Emit { .. } => Permission::write(Area::Events),
+            _ => Permission::read(Area::Events),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        matches!(self, EventsRequest::Emit { .. })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            EventsRequest::Emit { .. } => "emit",
+            EventsRequest::List { .. } => "events",
+            EventsRequest::Follow { .. } => "follow",
+            EventsRequest::Show { .. } => "show",
+        }
+    }
+}
+
+/// Audit material: logins, verification, the raw chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum AuditRequest {
     /// Recent connections and denials.
     Logins {
         /// How many of each.
         limit: u32,
     },
     /// Verify the chain in the daemon (linkage, digests, epochs; no key is
-    /// ever sent to the daemon). Streams [`Response::Progress`], then
-    /// [`Response::Verified`].
+    /// ever sent to the daemon): `Progress` frames, then `Verified`.
     Verify {
         /// Decode every body.
         deep: bool,
@@ -61,43 +191,91 @@ pub enum Request {
         anchor: Option<(u64, Hash)>,
     },
     /// Stream the raw chain for verification by the client with its key:
-    /// [`Response::ChainHeader`], [`Response::Chain`] pages, [`Response::End`].
+    /// `ChainHeader`, `Chain` pages, `End`.
     Chain,
-    /// Posture checks.
-    Doctor,
-    /// Re-read the configuration file.
-    Reload,
+}
+
+impl Family for AuditRequest {
+    fn permission(&self) -> Permission {
+        Permission::read(Area::Audit)
+    }
+
+    fn is_mutating(&self) -> bool {
+        false
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            AuditRequest::Logins { .. } => "logins",
+            AuditRequest::Verify { .. } => "verify",
+            AuditRequest::Chain => "chain",
+        }
+    }
+}
+
+/// The secrets vault: values in, metadata out, never values out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum SecretsRequest {
     /// Store a secret (the value travels once, in this frame).
-    SecretsSet {
+    Set {
         /// Name.
         name: String,
         /// Value.
         value: WireSecret,
     },
-    /// Secrets' metadata, by name; never values. A listing:
-    /// [`Response::SecretsSource`], [`Response::Secrets`] pages,
-    /// [`Response::ListEnd`].
-    SecretsList {
+    /// Secrets' metadata, by name; never values. A listing whose header
+    /// says where the master key came from.
+    List {
         /// At most this many (none: all).
         limit: Option<u64>,
     },
     /// Delete a secret.
-    SecretsDelete {
+    Delete {
         /// Name.
         name: String,
         /// Even while the configuration references it.
         force: bool,
     },
     /// New data key; every secret re-encrypted; unused keys erased.
-    SecretsRotate,
+    Rotate,
     /// Re-wrap the keyring under the master key in this file (read by the
     /// daemon: it must be owned by the daemon's user, mode 0600 or 0400).
-    SecretsRewrap {
+    Rewrap {
         /// The new master key file.
-        new_key_file: std::path::PathBuf,
+        new_key_file: PathBuf,
     },
+}
+
+impl Family for SecretsRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            SecretsRequest::List { .. } => Permission::read(Area::Secrets),
+            _ => Permission::write(Area::Secrets),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        !matches!(self, SecretsRequest::List { .. })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            SecretsRequest::Set { .. } => "secrets.set",
+            SecretsRequest::List { .. } => "secrets.list",
+            SecretsRequest::Delete { .. } => "secrets.delete",
+            SecretsRequest::Rotate => "secrets.rotate",
+            SecretsRequest::Rewrap { .. } => "secrets.rewrap",
+        }
+    }
+}
+
+/// API keys for ingestion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum KeysRequest {
     /// Create an API key; the raw key is in the answer, once.
-    KeysCreate {
+    Create {
         /// Human name.
         name: String,
         /// Sources it may post to (empty: all).
@@ -105,41 +283,93 @@ pub enum Request {
         /// Lifetime in seconds (none: until revoked).
         expires_in_secs: Option<u64>,
     },
-    /// API keys by id (digests never leave the daemon). A listing:
-    /// [`Response::Keys`] pages, [`Response::ListEnd`].
-    KeysList {
+    /// API keys by id (digests never leave the daemon). A listing.
+    List {
         /// At most this many (none: all).
         limit: Option<u64>,
     },
     /// Revoke an API key.
-    KeysRevoke {
+    Revoke {
         /// Its id (or display prefix).
         id: String,
     },
-    /// Incidents, newest first. A listing: [`Response::Incidents`] pages,
-    /// [`Response::ListEnd`].
-    Incidents {
+}
+
+impl Family for KeysRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            KeysRequest::List { .. } => Permission::read(Area::Keys),
+            _ => Permission::write(Area::Keys),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        !matches!(self, KeysRequest::List { .. })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            KeysRequest::Create { .. } => "keys.create",
+            KeysRequest::List { .. } => "keys.list",
+            KeysRequest::Revoke { .. } => "keys.revoke",
+        }
+    }
+}
+
+/// Incidents: list, show, act.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum IncidentsRequest {
+    /// Incidents, newest first. A listing.
+    List {
         /// Only incidents in this state.
-        state: Option<crate::IncidentState>,
+        state: Option<IncidentState>,
         /// At most this many (none: all).
         limit: Option<u64>,
     },
     /// One incident and its alert history.
-    IncidentShow {
+    Show {
         /// Its id.
         id: String,
     },
     /// Ack, resolve or annotate an incident.
-    IncidentAct {
+    Act {
         /// Its id.
         id: String,
         /// What to do.
-        op: vigil_store::IncidentOp,
+        op: IncidentOp,
         /// A note.
         note: Option<String>,
     },
+}
+
+impl Family for IncidentsRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            IncidentsRequest::Act { .. } => Permission::write(Area::Incidents),
+            _ => Permission::read(Area::Incidents),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        matches!(self, IncidentsRequest::Act { .. })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            IncidentsRequest::List { .. } => "incidents.list",
+            IncidentsRequest::Show { .. } => "incidents.show",
+            IncidentsRequest::Act { .. } => "incidents.act",
+        }
+    }
+}
+
+/// Silences: add, list, expire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum SilencesRequest {
     /// Mute notifications for alerts matching every matcher.
-    SilencesAdd {
+    Add {
         /// `name=value`, `name!=value`, `name=~re`, `name!~re`.
         matchers: Vec<String>,
         /// How long, from the start.
@@ -149,25 +379,49 @@ pub enum Request {
         /// Why (required).
         comment: String,
     },
-    /// Silences: pending and active, or also recently ended. A listing:
-    /// [`Response::Silences`] pages, [`Response::ListEnd`].
-    SilencesList {
+    /// Silences: pending and active, or also recently ended. A listing.
+    List {
         /// Include ended silences.
         all: bool,
         /// At most this many (none: all).
         limit: Option<u64>,
     },
     /// End a silence now.
-    SilencesExpire {
+    Expire {
         /// Its id.
         id: String,
     },
-    /// Notification deliveries, newest first. A listing:
-    /// [`Response::DeliveryTotals`], [`Response::Deliveries`] pages,
-    /// [`Response::ListEnd`].
-    DeliveriesList {
+}
+
+impl Family for SilencesRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            SilencesRequest::List { .. } => Permission::read(Area::Silences),
+            _ => Permission::write(Area::Silences),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        !matches!(self, SilencesRequest::List { .. })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            SilencesRequest::Add { .. } => "silences.add",
+            SilencesRequest::List { .. } => "silences.list",
+            SilencesRequest::Expire { .. } => "silences.expire",
+        }
+    }
+}
+
+/// Notification deliveries, and test notifications.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum DeliveriesRequest {
+    /// Deliveries, newest first. A listing whose header holds the totals.
+    List {
         /// Only deliveries this admits.
-        state: Option<crate::DeliveryFilter>,
+        state: Option<DeliveryFilter>,
         /// Only this receiver.
         receiver: Option<String>,
         /// At most this many (none: all; `vigilctl` asks for
@@ -176,95 +430,51 @@ pub enum Request {
     },
     /// Send a test notification to a receiver (recorded as an intent, then
     /// delivered like any other).
-    NotifyTest {
+    Test {
         /// Receiver name.
         receiver: String,
     },
 }
 
-impl Request {
-    /// What the caller needs to make this request.
-    pub fn permission(&self) -> Permission {
+impl Family for DeliveriesRequest {
+    fn permission(&self) -> Permission {
         match self {
-            Request::Status => Permission::read(Area::Status),
-            Request::Emit { .. } => Permission::write(Area::Events),
-            Request::Events { .. } | Request::Follow { .. } | Request::Show { .. } => {
-                Permission::read(Area::Events)
-            }
-            Request::Logins { .. } | Request::Verify { .. } | Request::Chain | Request::Doctor => {
-                Permission::read(Area::Audit)
-            }
-            Request::Reload => Permission::write(Area::Config),
-            Request::SecretsList { .. } => Permission::read(Area::Secrets),
-            Request::SecretsSet { .. }
-            | Request::SecretsDelete { .. }
-            | Request::SecretsRotate
-            | Request::SecretsRewrap { .. } => Permission::write(Area::Secrets),
-            Request::KeysList { .. } => Permission::read(Area::Keys),
-            Request::KeysCreate { .. } | Request::KeysRevoke { .. } => {
-                Permission::write(Area::Keys)
-            }
-            Request::Incidents { .. } | Request::IncidentShow { .. } => {
-                Permission::read(Area::Incidents)
-            }
-            Request::IncidentAct { .. } => Permission::write(Area::Incidents),
-            Request::SilencesList { .. } => Permission::read(Area::Silences),
-            Request::SilencesAdd { .. } | Request::SilencesExpire { .. } => {
-                Permission::write(Area::Silences)
-            }
-            Request::DeliveriesList { .. } => Permission::read(Area::Notifications),
-            Request::NotifyTest { .. } => Permission::write(Area::Notifications),
+            DeliveriesRequest::List { .. } => Permission::read(Area::Notifications),
+            DeliveriesRequest::Test { .. } => Permission::write(Area::Notifications),
         }
     }
 
-    /// Whether it changes anything (and so is always recorded).
-    pub fn is_mutating(&self) -> bool {
-        matches!(
-            self,
-            Request::Emit { .. }
-                | Request::Reload
-                | Request::SecretsSet { .. }
-                | Request::SecretsDelete { .. }
-                | Request::SecretsRotate
-                | Request::SecretsRewrap { .. }
-                | Request::KeysCreate { .. }
-                | Request::KeysRevoke { .. }
-                | Request::IncidentAct { .. }
-                | Request::SilencesAdd { .. }
-                | Request::SilencesExpire { .. }
-                | Request::NotifyTest { .. }
-        )
+    fn is_mutating(&self) -> bool {
+        matches!(self, DeliveriesRequest::Test { .. })
     }
 
-    /// A short name for logs and audit events.
-    pub fn name(&self) -> &'static str {
+    fn name(&self) -> &'static str {
         match self {
-            Request::Status => "status",
-            Request::Emit { .. } => "emit",
-            Request::Events { .. } => "events",
-            Request::Follow { .. } => "follow",
-            Request::Show { .. } => "show",
-            Request::Logins { .. } => "logins",
-            Request::Verify { .. } => "verify",
-            Request::Chain => "chain",
-            Request::Doctor => "doctor",
-            Request::Reload => "reload",
-            Request::SecretsSet { .. } => "secrets.set",
-            Request::SecretsList { .. } => "secrets.list",
-            Request::SecretsDelete { .. } => "secrets.delete",
-            Request::SecretsRotate => "secrets.rotate",
-            Request::SecretsRewrap { .. } => "secrets.rewrap",
-            Request::KeysCreate { .. } => "keys.create",
-            Request::KeysList { .. } => "keys.list",
-            Request::KeysRevoke { .. } => "keys.revoke",
-            Request::Incidents { .. } => "incidents.list",
-            Request::IncidentShow { .. } => "incidents.show",
-            Request::IncidentAct { .. } => "incidents.act",
-            Request::SilencesAdd { .. } => "silences.add",
-            Request::SilencesList { .. } => "silences.list",
-            Request::SilencesExpire { .. } => "silences.expire",
-            Request::DeliveriesList { .. } => "deliveries.list",
-            Request::NotifyTest { .. } => "notify.test",
+            DeliveriesRequest::List { .. } => "deliveries.list",
+            DeliveriesRequest::Test { .. } => "notify.test",
         }
     }
+}
+
+macro_rules! into_request {
+    ($($family:ident => $variant:ident,)+) => {
+        $(
+            impl From<$family> for Request {
+                fn from(r: $family) -> Request {
+                    Request::$variant(r)
+                }
+            }
+        )+
+    };
+}
+
+into_request! {
+    DaemonRequest => Daemon,
+    EventsRequest => Events,
+    AuditRequest => Audit,
+    SecretsRequest => Secrets,
+    KeysRequest => Keys,
+    IncidentsRequest => Incidents,
+    SilencesRequest => Silences,
+    DeliveriesRequest => Deliveries,
 }

@@ -6,80 +6,100 @@ use vigil_store::{EventKind, Hash, Severity};
 #[test]
 fn requests_round_trip_through_json() {
     let reqs = vec![
-        Request::Status,
-        Request::Emit {
+        DaemonRequest::Status.into(),
+        EventsRequest::Emit {
             message: "m".into(),
             severity: Severity::Warning,
             labels: [("a".into(), "b".into())].into(),
-        },
-        Request::Events {
+        }
+        .into(),
+        EventsRequest::List {
             kind: Some(EventKind::Auth),
             from: None,
             limit: Some(10),
-        },
-        Request::Incidents {
+        }
+        .into(),
+        IncidentsRequest::List {
             state: Some(IncidentState::Open),
             limit: None,
-        },
-        Request::KeysList { limit: Some(3) },
-        Request::SecretsList { limit: None },
-        Request::SilencesList {
+        }
+        .into(),
+        KeysRequest::List { limit: Some(3) }.into(),
+        SecretsRequest::List { limit: None }.into(),
+        SilencesRequest::List {
             all: true,
             limit: Some(1),
-        },
-        Request::Verify {
+        }
+        .into(),
+        AuditRequest::Verify {
             deep: true,
             anchor: Some((5, Hash([1; 32]))),
-        },
-        Request::Reload,
+        }
+        .into(),
+        DaemonRequest::Reload.into(),
     ];
     for r in reqs {
+        let r: Request = r;
         let bytes = crate::frame::encode(&r).unwrap();
         let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
         assert_eq!(back, r);
     }
-    let json = serde_json::to_string(&Request::Show { seq: 3 }).unwrap();
-    assert_eq!(json, r#"{"request":"show","seq":3}"#);
+    // The family, then the request within it.
+    let show: Request = EventsRequest::Show { seq: 3 }.into();
+    let json = serde_json::to_string(&show).unwrap();
+    assert_eq!(json, r#"{"family":"events","request":"show","seq":3}"#);
+    let rotate: Request = SecretsRequest::Rotate.into();
+    let json = serde_json::to_string(&rotate).unwrap();
+    assert_eq!(json, r#"{"family":"secrets","request":"rotate"}"#);
+    // A request of one family under another's name does not decode.
+    let wrong = serde_json::from_str::<Request>(r#"{"family":"keys","request":"rotate"}"#);
+    assert!(wrong.is_err());
 }
 
 #[test]
 fn only_changes_are_mutating_and_each_request_needs_a_permission() {
-    assert!(Request::Reload.is_mutating());
-    assert!(!Request::Status.is_mutating());
-    assert_eq!(Request::Chain.permission(), Permission::read(Area::Audit));
-    assert_eq!(
-        Request::Reload.permission(),
-        Permission::write(Area::Config)
-    );
+    let reload: Request = DaemonRequest::Reload.into();
+    let status: Request = DaemonRequest::Status.into();
+    let chain: Request = AuditRequest::Chain.into();
+    assert!(reload.is_mutating());
+    assert!(!status.is_mutating());
+    assert_eq!(chain.permission(), Permission::read(Area::Audit));
+    assert_eq!(reload.permission(), Permission::write(Area::Config));
+    assert_eq!((reload.name(), chain.name()), ("reload", "chain"));
 }
 
 #[test]
 fn deliveries_requests_and_answers_round_trip() {
     let reqs = [
-        Request::DeliveriesList {
+        DeliveriesRequest::List {
             state: Some(DeliveryFilter::GivenUp),
             receiver: Some("ops".into()),
             limit: Some(5),
         },
-        Request::DeliveriesList {
+        DeliveriesRequest::List {
             state: None,
             receiver: None,
             limit: None,
         },
-        Request::NotifyTest {
+        DeliveriesRequest::Test {
             receiver: "ops".into(),
         },
     ];
     for r in reqs {
+        let r: Request = r.into();
         let bytes = crate::frame::encode(&r).unwrap();
         let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
         assert_eq!(back, r);
     }
-    let json = serde_json::to_string(&Request::NotifyTest {
+    let test: Request = DeliveriesRequest::Test {
         receiver: "ops".into(),
-    })
-    .unwrap();
-    assert_eq!(json, r#"{"request":"notify_test","receiver":"ops"}"#);
+    }
+    .into();
+    let json = serde_json::to_string(&test).unwrap();
+    assert_eq!(
+        json,
+        r#"{"family":"deliveries","request":"test","receiver":"ops"}"#
+    );
     let totals = Response::DeliveryTotals(DeliveryTotals {
         pending: 1,
         sent: 4,
@@ -121,14 +141,16 @@ fn deliveries_requests_and_answers_round_trip() {
 
 #[test]
 fn listing_deliveries_reads_and_a_test_notification_writes() {
-    let list = Request::DeliveriesList {
+    let list: Request = DeliveriesRequest::List {
         state: None,
         receiver: None,
         limit: None,
-    };
-    let test = Request::NotifyTest {
+    }
+    .into();
+    let test: Request = DeliveriesRequest::Test {
         receiver: "ops".into(),
-    };
+    }
+    .into();
     assert_eq!(list.permission(), Permission::read(Area::Notifications));
     assert_eq!(test.permission(), Permission::write(Area::Notifications));
     assert!(!list.is_mutating());
@@ -159,22 +181,29 @@ fn states_travel_as_their_names_and_parse_back() {
         assert_eq!(filter.name(), serde_json::to_value(state).unwrap());
     }
     // A state that is none of them does not decode: a malformed request.
-    let bad = serde_json::from_str::<Request>(r#"{"request":"incidents","state":"bogus"}"#);
+    let bad = serde_json::from_str::<Request>(
+        r#"{"family":"incidents","request":"list","state":"bogus"}"#,
+    );
     assert!(bad.is_err());
-    let good = serde_json::from_str::<Request>(r#"{"request":"incidents","state":"acked"}"#);
+    let good = serde_json::from_str::<Request>(
+        r#"{"family":"incidents","request":"list","state":"acked"}"#,
+    );
     assert!(matches!(
         good,
-        Ok(Request::Incidents {
+        Ok(Request::Incidents(IncidentsRequest::List {
             state: Some(IncidentState::Acked),
             limit: None
-        })
+        }))
     ));
 }
 
 #[test]
 fn a_call_reads_its_own_answer_and_hands_back_any_other() {
     let call = Request::keys_revoke("k1".into());
-    assert_eq!(call.request(), &Request::KeysRevoke { id: "k1".into() });
+    assert_eq!(
+        call.request(),
+        &Request::Keys(KeysRequest::Revoke { id: "k1".into() })
+    );
     let done = Response::Done {
         message: "revoked".into(),
     };
@@ -185,7 +214,7 @@ fn a_call_reads_its_own_answer_and_hands_back_any_other() {
     };
     assert_eq!(call.answer(other.clone()), Err(Box::new(other)));
     let status = Request::status();
-    assert_eq!(status.request(), &Request::Status);
+    assert_eq!(status.request(), &Request::Daemon(DaemonRequest::Status));
     assert!(status.answer(Response::End).is_err());
 }
 

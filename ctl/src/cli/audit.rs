@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use vigil_proto::{Request, Response, raw_body};
+use vigil_proto::{AuditRequest, Request, Response, raw_body};
 use vigil_store::{
     Hash, Log, StoreError, StreamVerifier, VerificationKey, VerifyOptions, read_verification_key,
 };
@@ -88,10 +88,10 @@ pub fn logins(client: &mut Client, limit: u32, out: &Out) -> Result<(), Failure>
 pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
     match &args.key {
         None => {
-            client.send(&Request::Verify {
+            client.send(&Request::Audit(AuditRequest::Verify {
                 deep: args.deep,
                 anchor: args.anchor,
-            })?;
+            }))?;
             let mut progress = None;
             loop {
                 match client.receive()? {
@@ -113,7 +113,7 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
         }
         Some(path) => {
             let key = load_key(path)?;
-            client.send(&Request::Chain)?;
+            client.send(&Request::Audit(AuditRequest::Chain))?;
             let header = match client.receive()? {
                 Response::ChainHeader(h) => h,
                 other => return Err(super::unexpected(&other)),

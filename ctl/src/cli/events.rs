@@ -4,7 +4,7 @@ use super::output::Out;
 use super::{Failure, listing, unexpected};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
-use vigil_proto::{Request, Response};
+use vigil_proto::{EventsRequest, Request, Response};
 use vigil_store::{EventKind, Severity};
 use vigilctl::Client;
 
@@ -86,11 +86,11 @@ pub fn run(client: &mut Client, command: EventsCommand, out: &Out) -> Result<(),
             lines,
             follow,
         } => {
-            client.send(&Request::Events {
+            client.send(&Request::Events(EventsRequest::List {
                 kind: filter.kind,
                 from: None,
                 limit: Some(lines),
-            })?;
+            }))?;
             // The newest `lines`, as asked: no word about older ones.
             let last = stream_events(client, out)?;
             if follow {
@@ -98,10 +98,10 @@ pub fn run(client: &mut Client, command: EventsCommand, out: &Out) -> Result<(),
                     Some(seq) => seq + 1,
                     None => current_head(client)? + 1,
                 };
-                client.send(&Request::Follow {
+                client.send(&Request::Events(EventsRequest::Follow {
                     kind: filter.kind,
                     from,
-                })?;
+                }))?;
                 stream_events(client, out)?;
             }
             Ok(())

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use vigil_proto::{DeliveryTotals, Response};
+use vigil_proto::{DeliveriesRequest, DeliveryTotals, KeysRequest, Request, Response};
 use vigilctl::Client;
 
 const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
@@ -98,11 +98,11 @@ driver = "alertmanager"
         };
         daemon.key = match daemon
             .client()
-            .call(&vigil_proto::Request::KeysCreate {
+            .call(&Request::Keys(KeysRequest::Create {
                 name: "bench".into(),
                 sources: vec![],
                 expires_in_secs: None,
-            })
+            }))
             .unwrap()
         {
             Response::KeyCreated { secret, .. } => serde_json::to_value(&secret)
@@ -126,11 +126,11 @@ driver = "alertmanager"
     pub fn totals(&self) -> DeliveryTotals {
         match self
             .client()
-            .call(&vigil_proto::Request::DeliveriesList {
+            .call(&Request::Deliveries(DeliveriesRequest::List {
                 state: None,
                 receiver: None,
                 limit: Some(1),
-            })
+            }))
             .unwrap()
         {
             // The first frame of the listing.

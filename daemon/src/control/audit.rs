@@ -3,6 +3,7 @@
 use crate::state::Shared;
 use std::sync::Arc;
 use std::time::Duration;
+use vigil_proto::AuditRequest;
 use vigil_proto::{
     ChainHeader, ErrorBody, ErrorCode, LoginRecord, LoginsReport, Response, VerifySummary,
     raw_entry,
@@ -15,6 +16,15 @@ use super::conn::{Conn, Served, blocking, unavailable};
 const CHAIN_PAGE: usize = 256;
 
 impl Conn<'_> {
+    /// Serves the audit family.
+    pub(super) async fn serve_audit(&mut self, request: AuditRequest) -> Served {
+        match request {
+            AuditRequest::Logins { limit } => self.logins(limit).await,
+            AuditRequest::Verify { deep, anchor } => self.verify(deep, anchor).await,
+            AuditRequest::Chain => self.chain().await,
+        }
+    }
+
     pub(super) async fn logins(&mut self, limit: u32) -> Served {
         let limit = limit.clamp(1, 1000) as usize;
         let shared = self.shared.clone();

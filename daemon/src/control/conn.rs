@@ -185,52 +185,14 @@ impl Conn<'_> {
                 .await;
         }
         let result = match request {
-            Request::Status => self.status().await,
-            Request::Emit {
-                message,
-                severity,
-                labels,
-            } => self.emit(message, severity, labels).await,
-            Request::Events { kind, from, limit } => self.events(kind, from, limit).await,
-            Request::Follow { kind, from } => self.follow(kind, from).await,
-            Request::Show { seq } => self.show(seq).await,
-            Request::Logins { limit } => self.logins(limit).await,
-            Request::Verify { deep, anchor } => self.verify(deep, anchor).await,
-            Request::Chain => self.chain().await,
-            Request::Doctor => self.doctor().await,
-            Request::Reload => self.reload().await,
-            Request::SecretsSet { name, value } => self.secrets_set(name, value).await,
-            Request::SecretsList { limit } => self.secrets_list(limit).await,
-            Request::SecretsDelete { name, force } => self.secrets_delete(name, force).await,
-            Request::SecretsRotate => self.secrets_rotate().await,
-            Request::SecretsRewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
-            Request::KeysCreate {
-                name,
-                sources,
-                expires_in_secs,
-            } => self.keys_create(name, sources, expires_in_secs).await,
-            Request::KeysList { limit } => self.keys_list(limit).await,
-            Request::KeysRevoke { id } => self.keys_revoke(id).await,
-            Request::Incidents { state, limit } => self.incidents(state, limit).await,
-            Request::IncidentShow { id } => self.incident_show(id).await,
-            Request::IncidentAct { id, op, note } => self.incident_act(id, op, note).await,
-            Request::SilencesAdd {
-                matchers,
-                duration_secs,
-                starts_in_secs,
-                comment,
-            } => {
-                self.silences_add(matchers, duration_secs, starts_in_secs, comment)
-                    .await
-            }
-            Request::SilencesList { all, limit } => self.silences_list(all, limit).await,
-            Request::SilencesExpire { id } => self.silences_expire(id).await,
-            Request::DeliveriesList {
-                state,
-                receiver,
-                limit,
-            } => self.deliveries_list(state, receiver, limit).await,
-            Request::NotifyTest { receiver } => self.notify_test(receiver).await,
+            Request::Daemon(r) => self.serve_daemon(r).await,
+            Request::Events(r) => self.serve_events(r).await,
+            Request::Audit(r) => self.serve_audit(r).await,
+            Request::Secrets(r) => self.serve_secrets(r).await,
+            Request::Keys(r) => self.serve_keys(r).await,
+            Request::Incidents(r) => self.serve_incidents(r).await,
+            Request::Silences(r) => self.serve_silences(r).await,
+            Request::Deliveries(r) => self.serve_deliveries(r).await,
         };
         match result {
             Ok(()) => Ok(()),

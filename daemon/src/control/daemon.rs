@@ -1,11 +1,21 @@
 //! The daemon family: status, doctor, reload.
 
 use crate::state::messages::ReloadRequest;
+use vigil_proto::DaemonRequest;
 use vigil_proto::{ErrorBody, ErrorCode, Response, StatusReport};
 
 use super::conn::{Conn, Served, blocking};
 
 impl Conn<'_> {
+    /// Serves the daemon family.
+    pub(super) async fn serve_daemon(&mut self, request: DaemonRequest) -> Served {
+        match request {
+            DaemonRequest::Status => self.status().await,
+            DaemonRequest::Doctor => self.doctor().await,
+            DaemonRequest::Reload => self.reload().await,
+        }
+    }
+
     pub(super) async fn status(&mut self) -> Served {
         let shared = self.shared.clone();
         let counts = blocking(move || shared.with_views(|v| v.status.counts_by_name())).await?;

@@ -8,6 +8,7 @@ use super::listing::{Page, next_page};
 use crate::state::messages::{Command, TestRefusal};
 use std::cmp::Reverse;
 use std::time::Duration;
+use vigil_proto::DeliveriesRequest;
 use vigil_proto::{
     DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals, ErrorCode, Response,
 };
@@ -95,6 +96,18 @@ fn describe_deliveries(deliveries: &[String]) -> String {
 }
 
 impl Conn<'_> {
+    /// Serves the deliveries family.
+    pub(super) async fn serve_deliveries(&mut self, request: DeliveriesRequest) -> Served {
+        match request {
+            DeliveriesRequest::List {
+                state,
+                receiver,
+                limit,
+            } => self.deliveries_list(state, receiver, limit).await,
+            DeliveriesRequest::Test { receiver } => self.notify_test(receiver).await,
+        }
+    }
+
     pub(super) async fn deliveries_list(
         &mut self,
         filter: Option<DeliveryFilter>,

@@ -3,6 +3,7 @@
 use super::listing::Page;
 use std::collections::BTreeMap;
 use tokio::io::AsyncReadExt;
+use vigil_proto::EventsRequest;
 use vigil_proto::{ErrorBody, ErrorCode, EventRecord, Response, Truncated, event_record};
 use vigil_store::{Custom, Event, EventKind, Severity};
 
@@ -18,6 +19,20 @@ const MAX_LABELS: usize = 32;
 const MAX_LABEL_VALUE: usize = 1024;
 
 impl Conn<'_> {
+    /// Serves the events family.
+    pub(super) async fn serve_events(&mut self, request: EventsRequest) -> Served {
+        match request {
+            EventsRequest::Emit {
+                message,
+                severity,
+                labels,
+            } => self.emit(message, severity, labels).await,
+            EventsRequest::List { kind, from, limit } => self.events(kind, from, limit).await,
+            EventsRequest::Follow { kind, from } => self.follow(kind, from).await,
+            EventsRequest::Show { seq } => self.show(seq).await,
+        }
+    }
+
     pub(super) async fn emit(
         &mut self,
         message: String,

@@ -3,6 +3,7 @@
 use super::conn::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
 use super::listing::{Page, next_page};
 use std::cmp::Reverse;
+use vigil_proto::IncidentsRequest;
 use vigil_proto::{ErrorCode, IncidentNote, IncidentSummary, Response, event_record};
 use vigil_store::{Event, IncidentAction, IncidentOp};
 use vigil_views::{Incident, IncidentState};
@@ -40,6 +41,15 @@ fn newest_first(i: &Incident) -> (Reverse<i64>, &str) {
 }
 
 impl Conn<'_> {
+    /// Serves the incidents family.
+    pub(super) async fn serve_incidents(&mut self, request: IncidentsRequest) -> Served {
+        match request {
+            IncidentsRequest::List { state, limit } => self.incidents(state, limit).await,
+            IncidentsRequest::Show { id } => self.incident_show(id).await,
+            IncidentsRequest::Act { id, op, note } => self.incident_act(id, op, note).await,
+        }
+    }
+
     pub(super) async fn incidents(
         &mut self,
         state: Option<vigil_proto::IncidentState>,

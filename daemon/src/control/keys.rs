@@ -3,6 +3,7 @@
 use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
+use vigil_proto::KeysRequest;
 use vigil_proto::{ErrorCode, KeyListing, Response, WireSecret};
 use vigil_store::{ApiKeyChange, Event, Hash, now_micros};
 use vigil_views::ApiKey;
@@ -22,6 +23,19 @@ fn listing(k: &ApiKey) -> KeyListing {
 }
 
 impl Conn<'_> {
+    /// Serves the keys family.
+    pub(super) async fn serve_keys(&mut self, request: KeysRequest) -> Served {
+        match request {
+            KeysRequest::Create {
+                name,
+                sources,
+                expires_in_secs,
+            } => self.keys_create(name, sources, expires_in_secs).await,
+            KeysRequest::List { limit } => self.keys_list(limit).await,
+            KeysRequest::Revoke { id } => self.keys_revoke(id).await,
+        }
+    }
+
     pub(super) async fn keys_create(
         &mut self,
         name: String,

@@ -4,6 +4,7 @@
 use super::conn::{Conn, Fail, Served, blocking_with, refuse};
 use super::listing::Page;
 use std::path::PathBuf;
+use vigil_proto::SecretsRequest;
 use vigil_proto::{ErrorCode, Response, SecretListing, WireSecret};
 use vigil_store::{Event, SecretAction, SecretChange, now_micros};
 
@@ -18,6 +19,17 @@ fn vault_error(e: vigil_store::vault::VaultError) -> Fail {
 }
 
 impl Conn<'_> {
+    /// Serves the secrets family.
+    pub(super) async fn serve_secrets(&mut self, request: SecretsRequest) -> Served {
+        match request {
+            SecretsRequest::Set { name, value } => self.secrets_set(name, value).await,
+            SecretsRequest::List { limit } => self.secrets_list(limit).await,
+            SecretsRequest::Delete { name, force } => self.secrets_delete(name, force).await,
+            SecretsRequest::Rotate => self.secrets_rotate().await,
+            SecretsRequest::Rewrap { new_key_file } => self.secrets_rewrap(new_key_file).await,
+        }
+    }
+
     fn vault(&self) -> Result<vigil_store::vault::Vault, Fail> {
         self.shared
             .secrets

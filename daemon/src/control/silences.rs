@@ -5,6 +5,7 @@
 use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
+use vigil_proto::SilencesRequest;
 use vigil_proto::{ErrorCode, Response, SilenceListing};
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigil_views::{SilenceRecord, SilenceState};
@@ -32,6 +33,23 @@ fn listing(s: &SilenceRecord, now: i64) -> SilenceListing {
 }
 
 impl Conn<'_> {
+    /// Serves the silences family.
+    pub(super) async fn serve_silences(&mut self, request: SilencesRequest) -> Served {
+        match request {
+            SilencesRequest::Add {
+                matchers,
+                duration_secs,
+                starts_in_secs,
+                comment,
+            } => {
+                self.silences_add(matchers, duration_secs, starts_in_secs, comment)
+                    .await
+            }
+            SilencesRequest::List { all, limit } => self.silences_list(all, limit).await,
+            SilencesRequest::Expire { id } => self.silences_expire(id).await,
+        }
+    }
+
     pub(super) async fn silences_add(
         &mut self,
         matchers: Vec<String>,

@@ -14,7 +14,9 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
-use vigil_proto::{Request, Response, WireSecret};
+use vigil_proto::{
+    EventsRequest, KeysRequest, Request, Response, SecretsRequest, SilencesRequest, WireSecret,
+};
 use vigil_tests::{Daemon, http, json_lines, ok, write_config};
 use vigilctl::Client;
 
@@ -271,10 +273,12 @@ fn events_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
     bulk(
         &daemon,
         N,
-        |i| Request::Emit {
-            message: format!("event {i}"),
-            severity: vigil_store::Severity::Info,
-            labels: Default::default(),
+        |i| {
+            Request::Events(EventsRequest::Emit {
+                message: format!("event {i}"),
+                severity: vigil_store::Severity::Info,
+                labels: Default::default(),
+            })
         },
         |r| matches!(r, Response::Appended { .. }),
     );
@@ -353,11 +357,13 @@ fn silences_list_prints_all_10000_and_says_when_it_stops_at_a_limit() {
     bulk(
         &daemon,
         N_SLOW,
-        |i| Request::SilencesAdd {
-            matchers: vec![format!("instance=host-{i}")],
-            duration_secs: 3600,
-            starts_in_secs: None,
-            comment: format!("maintenance {i}"),
+        |i| {
+            Request::Silences(SilencesRequest::Add {
+                matchers: vec![format!("instance=host-{i}")],
+                duration_secs: 3600,
+                starts_in_secs: None,
+                comment: format!("maintenance {i}"),
+            })
         },
         |r| matches!(r, Response::Done { .. }),
     );
@@ -396,9 +402,11 @@ fn secrets_list_prints_all_100000_and_says_when_it_stops_at_a_limit() {
     bulk(
         &daemon,
         N,
-        |i| Request::SecretsSet {
-            name: format!("s{i:06}"),
-            value: WireSecret::new(format!("value-{i}")),
+        |i| {
+            Request::Secrets(SecretsRequest::Set {
+                name: format!("s{i:06}"),
+                value: WireSecret::new(format!("value-{i}")),
+            })
         },
         |r| matches!(r, Response::SecretsChanged { .. }),
     );
@@ -435,10 +443,12 @@ fn keys_list_prints_all_6000_and_says_when_it_stops_at_a_limit() {
     bulk(
         &daemon,
         N_KEYS,
-        |i| Request::KeysCreate {
-            name: format!("key {i}"),
-            sources: Vec::new(),
-            expires_in_secs: None,
+        |i| {
+            Request::Keys(KeysRequest::Create {
+                name: format!("key {i}"),
+                sources: Vec::new(),
+                expires_in_secs: None,
+            })
         },
         |r| matches!(r, Response::KeyCreated { .. }),
     );

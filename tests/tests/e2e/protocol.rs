@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 use vigil_proto::frame;
-use vigil_proto::{ErrorCode, Hello, HelloReply, PROTOCOL_VERSION, Request, Response};
+use vigil_proto::{
+    DaemonRequest, ErrorCode, EventsRequest, Hello, HelloReply, PROTOCOL_VERSION, Request, Response,
+};
 use vigil_tests::*;
 
 fn connect(daemon: &Daemon) -> UnixStream {
@@ -143,8 +145,11 @@ fn garbage_frames_close_the_connection_with_an_error() {
     for garbage in [
         &b"{not json"[..],
         b"\xff\xfe\x00",
-        br#"{"request":"launch_missiles"}"#,
-        br#"{"request":"show","seq":"x"}"#,
+        br#"{"family":"daemon","request":"launch_missiles"}"#,
+        br#"{"family":"missiles","request":"launch"}"#,
+        br#"{"family":"events","request":"show","seq":"x"}"#,
+        // Protocol 2's flat form is not a request any more.
+        br#"{"request":"status"}"#,
     ] {
         let mut s = connect(&daemon);
         assert!(matches!(
@@ -202,32 +207,38 @@ fn bad_requests_get_errors_and_the_connection_stays_usable() {
         HelloReply::Welcome { .. }
     ));
     let cases = [
-        (Request::Show { seq: 999_999 }, ErrorCode::NotFound),
         (
-            Request::Emit {
+            Request::Events(EventsRequest::Show { seq: 999_999 }),
+            ErrorCode::NotFound,
+        ),
+        (
+            Request::Events(EventsRequest::Emit {
                 message: "  ".into(),
                 severity: vigil_store::Severity::Info,
                 labels: Default::default(),
-            },
+            }),
             ErrorCode::BadRequest,
         ),
         (
-            Request::Emit {
+            Request::Events(EventsRequest::Emit {
                 message: "x".repeat(5000),
                 severity: vigil_store::Severity::Info,
                 labels: Default::default(),
-            },
+            }),
             ErrorCode::BadRequest,
         ),
         (
-            Request::Emit {
+            Request::Events(EventsRequest::Emit {
                 message: "m".into(),
                 severity: vigil_store::Severity::Info,
                 labels: [("bad key!".to_string(), "v".to_string())].into(),
-            },
+            }),
             ErrorCode::BadRequest,
         ),
-        (Request::Reload, ErrorCode::BadRequest),
+        (
+            Request::Daemon(DaemonRequest::Reload),
+            ErrorCode::BadRequest,
+        ),
     ];
     for (request, code) in cases {
         frame::write(&mut s, &request).unwrap();
@@ -236,7 +247,7 @@ fn bad_requests_get_errors_and_the_connection_stays_usable() {
             other => panic!("{request:?}: {other:?}"),
         }
     }
-    frame::write(&mut s, &Request::Status).unwrap();
+    frame::write(&mut s, &Request::Daemon(DaemonRequest::Status)).unwrap();
     assert!(matches!(
         frame::read::<_, Response>(&mut s).unwrap(),
         Response::Status(_)
