@@ -52,12 +52,14 @@ pub struct IncidentDetail {
     pub history: Vec<EventRecord>,
 }
 
-/// Declares each request's constructor with the answer it gets.
+/// Declares each request's constructor with the answer it gets, and the
+/// [`Answer`] the daemon builds that answer with: one pairing, read by one
+/// side and written by the other.
 macro_rules! calls {
     ($(
         $(#[$doc:meta])*
         fn $name:ident($($arg:ident: $ty:ty),*) -> $reply:ty {
-            $request:expr, $answer:pat => $out:expr
+            $request:expr, [$($answer:tt)+] => [$($out:tt)+]
         }
     )+) => {
         impl Request {
@@ -67,56 +69,71 @@ macro_rules! calls {
                     Call {
                         request: $request,
                         answer: |frame| match frame {
-                            $answer => Ok($out),
+                            $($answer)+ => Ok($($out)+),
                             other => Err(Box::new(other)),
                         },
                     }
                 }
             )+
         }
+
+        impl Answer {
+            $(
+                #[doc = concat!("The frame answering [`Request::", stringify!($name), "`].")]
+                pub fn $name(reply: $reply) -> Response {
+                    let $($out)+ = reply;
+                    $($answer)+
+                }
+            )+
+        }
     };
 }
+
+/// The frames the daemon answers with, one constructor per request, named
+/// as the request's: `Answer::status(report)` is the only way to build the
+/// answer to `status`, and it takes exactly what `Request::status()` reads.
+pub struct Answer;
 
 calls! {
     /// Daemon status.
     fn status() -> Box<StatusReport> {
-        DaemonRequest::Status.into(), Response::Status(report) => report
+        DaemonRequest::Status.into(), [Response::Status(report)] => [report]
     }
     /// Posture checks, worst first.
     fn doctor() -> Vec<Finding> {
-        DaemonRequest::Doctor.into(), Response::Doctor { findings } => findings
+        DaemonRequest::Doctor.into(), [Response::Doctor { findings }] => [findings]
     }
     /// Re-read the configuration file; what happened.
     fn reload() -> String {
-        DaemonRequest::Reload.into(), Response::Reloaded { message } => message
+        DaemonRequest::Reload.into(), [Response::Reloaded { message }] => [message]
     }
     /// Append a custom event; its position once durable.
     fn emit(message: String, severity: Severity, labels: BTreeMap<String, String>) -> Head {
-        EventsRequest::Emit { message, severity, labels }.into(), Response::Appended { head } => head
+        EventsRequest::Emit { message, severity, labels }.into(), [Response::Appended { head }] => [head]
     }
     /// One event.
     fn show(seq: u64) -> Box<EventRecord> {
-        EventsRequest::Show { seq }.into(), Response::Event { event } => event
+        EventsRequest::Show { seq }.into(), [Response::Event { event }] => [event]
     }
     /// Recent connections and denials.
     fn logins(limit: u32) -> LoginsReport {
-        AuditRequest::Logins { limit }.into(), Response::Logins(report) => report
+        AuditRequest::Logins { limit }.into(), [Response::Logins(report)] => [report]
     }
     /// Store a secret.
     fn secrets_set(name: String, value: WireSecret) -> String {
-        SecretsRequest::Set { name, value }.into(), Response::SecretsChanged { message } => message
+        SecretsRequest::Set { name, value }.into(), [Response::SecretsChanged { message }] => [message]
     }
     /// Delete a secret.
     fn secrets_delete(name: String, force: bool) -> String {
-        SecretsRequest::Delete { name, force }.into(), Response::SecretsChanged { message } => message
+        SecretsRequest::Delete { name, force }.into(), [Response::SecretsChanged { message }] => [message]
     }
     /// New data key, every secret re-encrypted.
     fn secrets_rotate() -> String {
-        SecretsRequest::Rotate.into(), Response::SecretsChanged { message } => message
+        SecretsRequest::Rotate.into(), [Response::SecretsChanged { message }] => [message]
     }
     /// Re-wrap the keyring under the master key in a file.
     fn secrets_rewrap(new_key_file: PathBuf) -> String {
-        SecretsRequest::Rewrap { new_key_file }.into(), Response::SecretsChanged { message } => message
+        SecretsRequest::Rewrap { new_key_file }.into(), [Response::SecretsChanged { message }] => [message]
     }
     /// Create an API key: its listing and, this once, the key.
     fn keys_create(
@@ -125,24 +142,24 @@ calls! {
         expires_in_secs: Option<u64>
     ) -> (KeyListing, WireSecret) {
         KeysRequest::Create { name, sources, expires_in_secs }.into(),
-        Response::KeyCreated { key, secret } => (key, secret)
+        [Response::KeyCreated { key, secret }] => [(key, secret)]
     }
     /// Revoke an API key.
     fn keys_revoke(id: String) -> String {
-        KeysRequest::Revoke { id }.into(), Response::Done { message } => message
+        KeysRequest::Revoke { id }.into(), [Response::Done { message }] => [message]
     }
     /// One incident and its history.
     fn incident_show(id: String) -> IncidentDetail {
         IncidentsRequest::Show { id }.into(),
-        Response::Incident { incident, annotations, history } => IncidentDetail {
+        [Response::Incident { incident, annotations, history }] => [IncidentDetail {
             incident,
             annotations,
             history,
-        }
+        }]
     }
     /// Ack, resolve or annotate an incident.
     fn incident_act(id: String, op: IncidentOp, note: Option<String>) -> String {
-        IncidentsRequest::Act { id, op, note }.into(), Response::Done { message } => message
+        IncidentsRequest::Act { id, op, note }.into(), [Response::Done { message }] => [message]
     }
     /// Mute notifications for alerts matching every matcher.
     fn silences_add(
@@ -152,15 +169,15 @@ calls! {
         comment: String
     ) -> String {
         SilencesRequest::Add { matchers, duration_secs, starts_in_secs, comment }.into(),
-        Response::Done { message } => message
+        [Response::Done { message }] => [message]
     }
     /// End a silence now.
     fn silences_expire(id: String) -> String {
-        SilencesRequest::Expire { id }.into(), Response::Done { message } => message
+        SilencesRequest::Expire { id }.into(), [Response::Done { message }] => [message]
     }
     /// Send a test notification to a receiver.
     fn notify_test(receiver: String) -> String {
-        DeliveriesRequest::Test { receiver }.into(), Response::Done { message } => message
+        DeliveriesRequest::Test { receiver }.into(), [Response::Done { message }] => [message]
     }
 }
 
@@ -206,14 +223,16 @@ impl<T, H> Listing<T, H> {
     }
 }
 
-/// Declares each listing's constructor with its header and page frames.
+/// Declares each listing's constructor with its header and page frames,
+/// and the [`Answer`]s that build them (a page under the listing's name, a
+/// header under the name given).
 macro_rules! listings {
     ($(
         $(#[$doc:meta])*
         fn $name:ident($($arg:ident: $ty:ty),*) -> Listing<$item:ty $(, $head:ty)?> {
             $request:expr,
-            $page:pat => $items:expr
-            $(; header $hpat:pat => $hout:expr)?
+            [$($page:tt)+] => [$($items:tt)+]
+            $(; header $hname:ident [$($hpat:tt)+] => [$($hout:tt)+])?
         }
     )+) => {
         impl Request {
@@ -222,20 +241,37 @@ macro_rules! listings {
                 pub fn $name($($arg: $ty),*) -> Listing<$item $(, $head)?> {
                     Listing {
                         request: $request,
-                        header: listings!(@header $($hpat => $hout)?),
+                        header: listings!(@header $([$($hpat)+] => [$($hout)+])?),
                         page: |frame| match frame {
-                            $page => Ok($items),
+                            $($page)+ => Ok($($items)+),
                             other => Err(Box::new(other)),
                         },
                     }
                 }
             )+
         }
+
+        impl Answer {
+            $(
+                #[doc = concat!("A page of [`Request::", stringify!($name), "`]'s listing.")]
+                pub fn $name(page: Vec<$item>) -> Response {
+                    let $($items)+ = page;
+                    $($page)+
+                }
+                $(
+                    #[doc = concat!("The header of [`Request::", stringify!($name), "`]'s listing.")]
+                    pub fn $hname(header: $head) -> Response {
+                        let $($hout)+ = header;
+                        $($hpat)+
+                    }
+                )?
+            )+
+        }
     };
     (@header) => { None };
-    (@header $hpat:pat => $hout:expr) => {
+    (@header [$($hpat:tt)+] => [$($hout:tt)+]) => {
         Some(|frame| match frame {
-            $hpat => Ok($hout),
+            $($hpat)+ => Ok($($hout)+),
             other => Err(Box::new(other)),
         })
     };
@@ -245,28 +281,28 @@ listings! {
     /// Events, oldest first: from `from`, or the newest `limit`.
     fn events_list(kind: Option<EventKind>, from: Option<u64>, limit: Option<u64>) -> Listing<EventRecord> {
         EventsRequest::List { kind, from, limit }.into(),
-        Response::Events { events } => events
+        [Response::Events { events }] => [events]
     }
     /// Secrets' metadata, after where the master key came from.
     fn secrets_list(limit: Option<u64>) -> Listing<SecretListing, Option<String>> {
         SecretsRequest::List { limit }.into(),
-        Response::Secrets { secrets } => secrets;
-        header Response::SecretsSource { master_key } => master_key
+        [Response::Secrets { secrets }] => [secrets];
+        header secrets_source [Response::SecretsSource { master_key }] => [master_key]
     }
     /// API keys by id.
     fn keys_list(limit: Option<u64>) -> Listing<KeyListing> {
         KeysRequest::List { limit }.into(),
-        Response::Keys { keys } => keys
+        [Response::Keys { keys }] => [keys]
     }
     /// Incidents, newest first.
     fn incidents_list(state: Option<IncidentState>, limit: Option<u64>) -> Listing<IncidentSummary> {
         IncidentsRequest::List { state, limit }.into(),
-        Response::Incidents { incidents } => incidents
+        [Response::Incidents { incidents }] => [incidents]
     }
     /// Silences, oldest first.
     fn silences_list(all: bool, limit: Option<u64>) -> Listing<SilenceListing> {
         SilencesRequest::List { all, limit }.into(),
-        Response::Silences { silences } => silences
+        [Response::Silences { silences }] => [silences]
     }
     /// Deliveries, newest first, after the totals.
     fn deliveries_list(
@@ -275,7 +311,7 @@ listings! {
         limit: Option<u64>
     ) -> Listing<DeliveryListing, DeliveryTotals> {
         DeliveriesRequest::List { state, receiver, limit }.into(),
-        Response::Deliveries { deliveries } => deliveries;
-        header Response::DeliveryTotals(totals) => totals
+        [Response::Deliveries { deliveries }] => [deliveries];
+        header delivery_totals [Response::DeliveryTotals(totals)] => [totals]
     }
 }

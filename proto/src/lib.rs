@@ -43,7 +43,7 @@ pub use audit::{
     BodyNotHex, ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry,
     VerifySummary, raw_body, raw_entry,
 };
-pub use call::{Call, IncidentDetail, Listed, Listing};
+pub use call::{Answer, Call, IncidentDetail, Listed, Listing};
 pub use deliveries::{
     DELIVERIES_DEFAULT_LIMIT, DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals,
 };

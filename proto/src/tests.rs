@@ -242,3 +242,47 @@ fn a_listing_reads_its_header_pages_and_end_and_nothing_else() {
     let source = Response::SecretsSource { master_key: None };
     assert_eq!(keys.read(source.clone()), Err(Box::new(source)));
 }
+
+#[test]
+fn each_answer_is_what_its_request_reads() {
+    let call = Request::keys_revoke("k1".into());
+    assert_eq!(
+        call.answer(Answer::keys_revoke("revoked".into())),
+        Ok("revoked".to_string())
+    );
+    let listing = Request::deliveries_list(None, None, None);
+    let totals = DeliveryTotals::default();
+    assert_eq!(
+        listing.read(Answer::delivery_totals(totals)),
+        Ok(Listed::Header(totals))
+    );
+    assert_eq!(
+        listing.read(Answer::deliveries_list(vec![])),
+        Ok(Listed::Page(vec![]))
+    );
+    let shown = Request::incident_show("i".into());
+    let frame = Answer::incident_show(IncidentDetail {
+        incident: Box::new(IncidentSummary {
+            id: "i".into(),
+            state: IncidentState::Open,
+            source: "am".into(),
+            fingerprint: "f".into(),
+            severity: vigil_store::Severity::Critical,
+            summary: "s".into(),
+            labels: Default::default(),
+            opened_at: 1,
+            updated_at: 2,
+            resolved_at: None,
+            fired: 1,
+            reopened: 0,
+            flapping: false,
+        }),
+        annotations: vec![],
+        history: vec![],
+    });
+    assert!(matches!(frame, Response::Incident { .. }));
+    assert_eq!(
+        shown.answer(frame).map(|d| d.incident.id),
+        Ok("i".to_string())
+    );
+}

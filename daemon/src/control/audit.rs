@@ -3,10 +3,9 @@
 use crate::state::Shared;
 use std::sync::Arc;
 use std::time::Duration;
-use vigil_proto::AuditRequest;
 use vigil_proto::{
-    ChainHeader, ErrorBody, ErrorCode, LoginRecord, LoginsReport, Response, VerifySummary,
-    raw_entry,
+    Answer, AuditRequest, ChainHeader, ErrorBody, ErrorCode, LoginRecord, LoginsReport, Response,
+    VerifySummary, raw_entry,
 };
 use vigil_store::{Hash, VerifyOptions, now_micros};
 
@@ -51,7 +50,7 @@ impl Conn<'_> {
             })
         })
         .await?;
-        self.send(&Response::Logins(report)).await
+        self.send(&Answer::logins(report)).await
     }
 
     pub(super) async fn verify(&mut self, deep: bool, anchor: Option<(u64, Hash)>) -> Served {

@@ -1,8 +1,7 @@
 //! The daemon family: status, doctor, reload.
 
 use crate::state::messages::ReloadRequest;
-use vigil_proto::DaemonRequest;
-use vigil_proto::{ErrorBody, ErrorCode, Response, StatusReport};
+use vigil_proto::{Answer, DaemonRequest, ErrorBody, ErrorCode, StatusReport};
 
 use super::conn::{Conn, Served, blocking};
 
@@ -40,12 +39,12 @@ impl Conn<'_> {
             last_verify: s.last_verify.lock().expect("verify lock").clone(),
             you: self.caller.identity(),
         };
-        self.send(&Response::Status(Box::new(report))).await
+        self.send(&Answer::status(Box::new(report))).await
     }
 
     pub(super) async fn doctor(&mut self) -> Served {
         let findings = crate::doctor::run(self.shared).await;
-        self.send(&Response::Doctor { findings }).await
+        self.send(&Answer::doctor(findings)).await
     }
 
     pub(super) async fn reload(&mut self) -> Served {
@@ -60,7 +59,7 @@ impl Conn<'_> {
             );
         }
         match rx.await {
-            Ok(Ok(message)) => self.send(&Response::Reloaded { message }).await,
+            Ok(Ok(message)) => self.send(&Answer::reload(message)).await,
             Ok(Err(refused)) => {
                 Err(ErrorBody::new(ErrorCode::BadRequest, refused.to_string()).into())
             }

@@ -8,9 +8,9 @@ use super::listing::{Page, next_page};
 use crate::state::messages::{Command, TestRefusal};
 use std::cmp::Reverse;
 use std::time::Duration;
-use vigil_proto::DeliveriesRequest;
 use vigil_proto::{
-    DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals, ErrorCode, Response,
+    Answer, DeliveriesRequest, DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals,
+    ErrorCode,
 };
 use vigil_store::DeliveryState;
 use vigil_views::{Cause, Delivery};
@@ -127,7 +127,7 @@ impl Conn<'_> {
                 }
             })
             .await?;
-        self.send(&Response::DeliveryTotals(totals)).await?;
+        self.send(&Answer::delivery_totals(totals)).await?;
         let shared = self.shared.clone();
         let fetch = move |after: Option<Cursor>, max: usize| {
             let shared = shared.clone();
@@ -161,12 +161,9 @@ impl Conn<'_> {
             }
         };
         let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |deliveries| Response::Deliveries { deliveries },
-                |d| format!("delivery {}", d.id),
-            )
+            .stream_pages(limit, fetch, Answer::deliveries_list, |d| {
+                format!("delivery {}", d.id)
+            })
             .await?;
         self.end_listing(end).await
     }
@@ -225,12 +222,10 @@ impl Conn<'_> {
                 ));
             }
         };
-        self.send(&Response::Done {
-            message: format!(
+        self.send(&Answer::notify_test(format!(
                 "test notification {notification} to {receiver}: {}; `vigilctl deliveries list --receiver {receiver}` shows how they went",
                 describe_deliveries(&deliveries)
-            ),
-        })
+            )))
         .await
     }
 }

@@ -3,8 +3,9 @@
 use super::listing::Page;
 use std::collections::BTreeMap;
 use tokio::io::AsyncReadExt;
-use vigil_proto::EventsRequest;
-use vigil_proto::{ErrorBody, ErrorCode, EventRecord, Response, Truncated, event_record};
+use vigil_proto::{
+    Answer, ErrorBody, ErrorCode, EventRecord, EventsRequest, Response, Truncated, event_record,
+};
 use vigil_store::{Custom, Event, EventKind, Severity};
 
 use super::conn::{Conn, Fail, Served, blocking, refuse, stored_within};
@@ -53,7 +54,7 @@ impl Conn<'_> {
             }
         }
         let head = self.record("emit", admitted).await?;
-        self.send(&Response::Appended { head }).await
+        self.send(&Answer::emit(head)).await
     }
 
     pub(super) async fn events(
@@ -123,12 +124,9 @@ impl Conn<'_> {
             }
         };
         let mut end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |events| Response::Events { events },
-                |e| format!("event {}", e.seq),
-            )
+            .stream_pages(limit, fetch, Answer::events_list, |e| {
+                format!("event {}", e.seq)
+            })
             .await?;
         if earlier.is_some() {
             end.truncated = earlier;
@@ -162,12 +160,8 @@ impl Conn<'_> {
                     break;
                 }
                 next = after;
-                self.send_items(
-                    records,
-                    |events| Response::Events { events },
-                    |e| format!("event {}", e.seq),
-                )
-                .await?;
+                self.send_items(records, Answer::events_list, |e| format!("event {}", e.seq))
+                    .await?;
             }
             tokio::select! {
                 changed = head.changed() => if changed.is_err() { break },
@@ -183,12 +177,7 @@ impl Conn<'_> {
         let log = self.shared.log.clone();
         let entry = blocking(move || log.get(seq)).await?;
         match entry {
-            Some(e) => {
-                self.send(&Response::Event {
-                    event: Box::new(event_record(&e)),
-                })
-                .await
-            }
+            Some(e) => self.send(&Answer::show(Box::new(event_record(&e)))).await,
             None => Err(ErrorBody::new(
                 ErrorCode::NotFound,
                 format!(

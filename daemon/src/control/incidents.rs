@@ -3,8 +3,10 @@
 use super::conn::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
 use super::listing::{Page, next_page};
 use std::cmp::Reverse;
-use vigil_proto::IncidentsRequest;
-use vigil_proto::{ErrorCode, IncidentNote, IncidentSummary, Response, event_record};
+use vigil_proto::{
+    Answer, ErrorCode, IncidentDetail, IncidentNote, IncidentSummary, IncidentsRequest,
+    event_record,
+};
 use vigil_store::{Event, IncidentAction, IncidentOp};
 use vigil_views::{Incident, IncidentState};
 
@@ -88,12 +90,9 @@ impl Conn<'_> {
             }
         };
         let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |incidents| Response::Incidents { incidents },
-                |i| format!("incident {}", i.id),
-            )
+            .stream_pages(limit, fetch, Answer::incidents_list, |i| {
+                format!("incident {}", i.id)
+            })
             .await?;
         self.end_listing(end).await
     }
@@ -128,11 +127,11 @@ impl Conn<'_> {
                 note: a.note.clone(),
             })
             .collect();
-        self.send(&Response::Incident {
+        self.send(&Answer::incident_show(IncidentDetail {
             incident: Box::new(summary(&incident)),
             annotations,
             history,
-        })
+        }))
         .await
     }
 
@@ -180,6 +179,6 @@ impl Conn<'_> {
             stored_within("the note", note, MAX_TEXT)?;
         }
         self.record("incidents.act", admitted).await?;
-        self.send(&Response::Done { message }).await
+        self.send(&Answer::incident_act(message)).await
     }
 }

@@ -3,8 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use vigil_proto::FrameError;
-use vigil_proto::frame;
+use vigil_proto::{FrameError, frame};
 
 /// Reads one frame; [`FrameError::Closed`] on a clean end of stream.
 pub async fn read<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameError> {

@@ -3,8 +3,7 @@
 use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
-use vigil_proto::KeysRequest;
-use vigil_proto::{ErrorCode, KeyListing, Response, WireSecret};
+use vigil_proto::{Answer, ErrorCode, KeyListing, KeysRequest, WireSecret};
 use vigil_store::{ApiKeyChange, Event, Hash, now_micros};
 use vigil_views::ApiKey;
 
@@ -105,11 +104,8 @@ impl Conn<'_> {
             .get(&id)
             .map(listing)
             .ok_or_else(|| refuse(ErrorCode::Internal, "the new key is not in the key view"))?;
-        self.send(&Response::KeyCreated {
-            key,
-            secret: WireSecret::new(raw),
-        })
-        .await
+        self.send(&Answer::keys_create((key, WireSecret::new(raw))))
+            .await
     }
 
     pub(super) async fn keys_list(&mut self, limit: Option<u64>) -> Served {
@@ -136,12 +132,9 @@ impl Conn<'_> {
             }
         };
         let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |keys| Response::Keys { keys },
-                |k| format!("API key {}", k.id),
-            )
+            .stream_pages(limit, fetch, Answer::keys_list, |k| {
+                format!("API key {}", k.id)
+            })
             .await?;
         self.end_listing(end).await
     }
@@ -168,9 +161,10 @@ impl Conn<'_> {
         let admitted = self.admit(event);
         self.record("keys.revoke", admitted).await?;
         self.shared.refresh_keys().await;
-        self.send(&Response::Done {
-            message: format!("API key {} ({}) revoked", key.prefix, key.name),
-        })
+        self.send(&Answer::keys_revoke(format!(
+            "API key {} ({}) revoked",
+            key.prefix, key.name
+        )))
         .await
     }
 }

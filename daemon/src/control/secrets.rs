@@ -4,8 +4,7 @@
 use super::conn::{Conn, Fail, Served, blocking_with, refuse};
 use super::listing::Page;
 use std::path::PathBuf;
-use vigil_proto::SecretsRequest;
-use vigil_proto::{ErrorCode, Response, SecretListing, WireSecret};
+use vigil_proto::{Answer, ErrorCode, Response, SecretListing, SecretsRequest, WireSecret};
 use vigil_store::{Event, SecretAction, SecretChange, now_micros};
 
 fn vault_error(e: vigil_store::vault::VaultError) -> Fail {
@@ -44,7 +43,7 @@ impl Conn<'_> {
         name: &str,
         action: SecretAction,
         key_id: Option<u32>,
-        message: String,
+        answer: Response,
     ) -> Served {
         let event = Event::Secret(SecretChange {
             name: name.to_string(),
@@ -54,7 +53,7 @@ impl Conn<'_> {
         });
         let admitted = self.admit(event);
         self.record(request, admitted).await?;
-        self.send(&Response::SecretsChanged { message }).await
+        self.send(&answer).await
     }
 
     pub(super) async fn secrets_set(&mut self, name: String, value: WireSecret) -> Served {
@@ -70,7 +69,7 @@ impl Conn<'_> {
             &name,
             SecretAction::Set,
             Some(key_id),
-            message,
+            Answer::secrets_set(message),
         )
         .await
     }
@@ -78,7 +77,7 @@ impl Conn<'_> {
     pub(super) async fn secrets_list(&mut self, limit: Option<u64>) -> Served {
         let config = self.shared.config();
         let master_key = self.shared.secrets.source().map(|s| s.to_string());
-        self.send(&Response::SecretsSource { master_key }).await?;
+        self.send(&Answer::secrets_source(master_key)).await?;
         // No vault (no master key): nothing to list.
         let vault = self.shared.secrets.vault().ok();
         let fetch = move |after: Option<String>, max: usize| {
@@ -113,12 +112,9 @@ impl Conn<'_> {
             }
         };
         let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |secrets| Response::Secrets { secrets },
-                |s| format!("secret {}", s.name),
-            )
+            .stream_pages(limit, fetch, Answer::secrets_list, |s| {
+                format!("secret {}", s.name)
+            })
             .await?;
         self.end_listing(end).await
     }
@@ -158,7 +154,7 @@ impl Conn<'_> {
             &name,
             SecretAction::Deleted,
             None,
-            message,
+            Answer::secrets_delete(message),
         )
         .await
     }
@@ -170,9 +166,9 @@ impl Conn<'_> {
             .map_err(vault_error)?;
         if rotation.key_id == 0 {
             return self
-                .send(&Response::SecretsChanged {
-                    message: "no secrets yet; nothing to rotate".into(),
-                })
+                .send(&Answer::secrets_rotate(
+                    "no secrets yet; nothing to rotate".into(),
+                ))
                 .await;
         }
         let retired: Vec<String> = rotation.retired.iter().map(u32::to_string).collect();
@@ -187,7 +183,7 @@ impl Conn<'_> {
             "",
             SecretAction::Rotated,
             Some(rotation.key_id),
-            message,
+            Answer::secrets_rotate(message),
         )
         .await
     }
@@ -199,7 +195,13 @@ impl Conn<'_> {
             .await?
             .map_err(|m| refuse(ErrorCode::BadRequest, m.to_string()))?;
         let message = format!("keyring re-wrapped under master key {fingerprint}; {advice}");
-        self.record_secret("secrets.rewrap", "", SecretAction::Rewrapped, None, message)
-            .await
+        self.record_secret(
+            "secrets.rewrap",
+            "",
+            SecretAction::Rewrapped,
+            None,
+            Answer::secrets_rewrap(message),
+        )
+        .await
     }
 }

@@ -5,8 +5,7 @@
 use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
-use vigil_proto::SilencesRequest;
-use vigil_proto::{ErrorCode, Response, SilenceListing};
+use vigil_proto::{Answer, ErrorCode, SilenceListing, SilencesRequest};
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigil_views::{SilenceRecord, SilenceState};
 
@@ -121,9 +120,10 @@ impl Conn<'_> {
         vigil_notify::route::Silence::new("", parsed, at(starts_at), at(ends_at), "", "")
             .map_err(|e| refuse(ErrorCode::BadRequest, e.to_string()))?;
         let head = self.record("silences.add", admitted).await?;
-        self.send(&Response::Done {
-            message: format!("silence {} created", head.seq),
-        })
+        self.send(&Answer::silences_add(format!(
+            "silence {} created",
+            head.seq
+        )))
         .await
     }
 
@@ -156,12 +156,9 @@ impl Conn<'_> {
             }
         };
         let end = self
-            .stream_pages(
-                limit,
-                fetch,
-                |silences| Response::Silences { silences },
-                |s| format!("silence {}", s.id),
-            )
+            .stream_pages(limit, fetch, Answer::silences_list, |s| {
+                format!("silence {}", s.id)
+            })
             .await?;
         self.end_listing(end).await
     }
@@ -193,10 +190,8 @@ impl Conn<'_> {
         });
         let admitted = self.admit(event);
         self.record("silences.expire", admitted).await?;
-        self.send(&Response::Done {
-            message: format!("silence {id} expired"),
-        })
-        .await
+        self.send(&Answer::silences_expire(format!("silence {id} expired")))
+            .await
     }
 }
 
