@@ -90,8 +90,10 @@ macro_rules! calls {
 }
 
 /// The frames the daemon answers with, one constructor per request, named
-/// as the request's: `Answer::status(report)` is the only way to build the
-/// answer to `status`, and it takes exactly what `Request::status()` reads.
+/// as the request's: `Answer::status(report)` builds the answer to `status`
+/// from exactly what `Request::status()` reads back. The daemon's handlers
+/// answer only through these (the frames themselves stay public, for tests
+/// of the raw protocol).
 pub struct Answer;
 
 calls! {
