@@ -58,8 +58,8 @@ pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> R
             ]);
             let state = state
                 .map(|s| {
-                    s.parse::<IncidentState>().map_err(|_| {
-                        Failure::Error(format!("unknown state {s}; use open, acked or resolved"))
+                    s.parse::<IncidentState>().map_err(|e| {
+                        Failure::Error(format!("unknown state {s}; use {}", one_of(&e.allowed)))
                     })
                 })
                 .transpose()?;
@@ -152,5 +152,26 @@ pub fn incidents(client: &mut Client, command: IncidentsCommand, out: &Out) -> R
             Request::incident_act(id, IncidentOp::Note, Some(text)),
             out,
         ),
+    }
+}
+
+/// `a, b or c`: the names the protocol knows, as a sentence.
+fn one_of(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_states_named_are_the_protocols() {
+        let names: Vec<&str> = IncidentState::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(one_of(&names), "open, acked or resolved");
+        assert_eq!(one_of(&["a"]), "a");
     }
 }
