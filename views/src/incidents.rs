@@ -11,7 +11,7 @@
 use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use vigil_store::{Alert, AlertStatus, Event, IncidentOp, Labels, Seal, Severity};
+use vigil_store::{Alert, AlertStatus, Event, FileIntegrity, IncidentOp, Labels, Seal, Severity};
 
 /// Status flips within this window count towards flapping (micros).
 pub const FLAP_WINDOW: i64 = 60 * 60 * 1_000_000;
@@ -97,6 +97,9 @@ pub struct Incident {
     pub annotations: Vec<Annotation>,
 }
 
+/// The source of incidents raised by file integrity monitoring.
+pub const FILES_SOURCE: &str = "files";
+
 /// All incidents.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentView {
@@ -123,6 +126,12 @@ impl View for IncidentView {
             Some(Event::LogMatched(l)) => {
                 if let Some(alert) = &l.alert {
                     self.alert(seal, 0, &format!("log:{}", l.file), alert);
+                }
+            }
+            Some(Event::FileIntegrity(FileIntegrity::Records { files, .. })) => {
+                let alerts = files.iter().filter_map(|f| f.alert.as_ref());
+                for (i, alert) in alerts.enumerate() {
+                    self.alert(seal, i, FILES_SOURCE, alert);
                 }
             }
             Some(Event::IncidentAction(action)) => {

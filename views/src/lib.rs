@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod deliveries;
 pub mod delivery_ids;
+pub mod files;
 pub mod incidents;
 pub mod keys;
 pub mod silences;
@@ -18,6 +19,7 @@ pub mod status;
 pub use auth::{AuthView, Login, describe};
 pub use deliveries::{Cause, DeliveriesView, Delivery, is_pending};
 pub use delivery_ids::DeliveryIdView;
+pub use files::{BaselineEntry, FilesView, ScanDone, ScanUnderway};
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
 pub use silences::{SilenceRecord, SilenceState, SilencesView};
@@ -152,6 +154,8 @@ every_view! {
     silences: SilencesView,
     /// The notification outbox.
     deliveries: DeliveriesView,
+    /// The file integrity baseline.
+    files: FilesView,
 }
 
 impl Resume {
@@ -255,6 +259,6 @@ mod tests {
         views.snapshot_saved();
         assert_eq!(views.since_snapshot(), 0);
         let names: Vec<String> = views.states().into_iter().map(|s| s.view).collect();
-        assert_eq!(names.len(), 7, "every view is saved: {names:?}");
+        assert_eq!(names.len(), 8, "every view is saved: {names:?}");
     }
 }

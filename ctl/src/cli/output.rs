@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use vigil_proto::{
     EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport, Truncated,
 };
-use vigil_store::{ApiKeyChange, Decision, Event, Head, VerifyReport};
+use vigil_store::{ApiKeyChange, Decision, Event, FileIntegrity, Head, VerifyReport};
 
 /// Where and how to print.
 pub struct Out {
@@ -94,6 +94,34 @@ pub(super) fn opt_time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".into(), time)
 }
 
+/// One line describing a file integrity event.
+fn files_summary(event: &FileIntegrity) -> String {
+    match event {
+        FileIntegrity::ScanStarted { reason, roots } => {
+            format!("file scan ({}) of {}", reason.name(), roots.join(", "))
+        }
+        FileIntegrity::Records { files, .. } => {
+            let first = files.first().map(|f| {
+                let stopped = if f.while_stopped {
+                    " (while stopped)"
+                } else {
+                    ""
+                };
+                format!("{} {}{stopped}", f.change.name(), f.path)
+            });
+            match (first, files.len()) {
+                (Some(first), 1) => first,
+                (Some(first), n) => format!("{first} and {} more", n - 1),
+                (None, _) => "no file records".into(),
+            }
+        }
+        FileIntegrity::ScanFinished { totals, .. } => format!(
+            "file scan done: {} paths, {} changes, {} baselined, {} errors",
+            totals.files, totals.changes, totals.baselined, totals.errors
+        ),
+    }
+}
+
 /// One line describing an event.
 pub fn summary(event: Option<&Event>) -> String {
     let Some(event) = event else {
@@ -112,6 +140,7 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::WebhookReceived(w) => format!("{} from {}: {}", w.event_type, w.source, w.summary),
         Event::FileChanged(f) => format!("{:?} {}", f.change, f.path).to_lowercase(),
         Event::LogMatched(l) => format!("{} matched {}: {}", l.file, l.rule, l.line),
+        Event::FileIntegrity(f) => files_summary(f),
         Event::Auth(a) => format!(
             "{} {} by {}{}{}",
             match a.decision {

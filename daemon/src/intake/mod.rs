@@ -10,7 +10,9 @@ use std::borrow::Cow;
 use vigil_ingest::drivers::{DriverKind, Normalized};
 use vigil_ingest::redact::Redactor;
 use vigil_notify::route::{MatchOp, Matcher, Matchers};
-use vigil_store::{Actor, AlertsIngested, ApiKeyChange, Event, Labels, WebhookReceived};
+use vigil_store::{
+    Actor, AlertsIngested, ApiKeyChange, Event, FileIntegrity, Labels, WebhookReceived,
+};
 
 /// Parses `bytes` as JSON nested at most `max_depth` deep.
 ///
@@ -107,6 +109,10 @@ pub enum Intake<'a> {
     /// `resolve --note`), a silence's matchers and comment, an API key's
     /// name. Every event a control request appends passes here.
     Control(Event),
+    /// What file integrity monitoring recorded: the text of a file (kept
+    /// for `report_changes`), its diff, and the alert a rule made.
+    #[allow(dead_code, reason = "the file watcher lands next")]
+    Files(FileIntegrity),
 }
 
 /// The event an intake becomes.
@@ -136,6 +142,31 @@ pub fn admit(redactor: &Redactor, intake: Intake<'_>) -> Admitted {
             event: control(redactor, event),
             alerts: 1,
         },
+        Intake::Files(files) => files_event(redactor, files),
+    }
+}
+
+/// File records with their text, diff and alert redacted. Paths are
+/// stored as the disk has them: they are the baseline's keys.
+fn files_event(redactor: &Redactor, mut files: FileIntegrity) -> Admitted {
+    let mut alerts = 0;
+    if let FileIntegrity::Records { files, .. } = &mut files {
+        for record in files {
+            for text in [&mut record.diff, &mut record.content]
+                .into_iter()
+                .flatten()
+            {
+                redact_text(redactor, text);
+            }
+            if let Some(alert) = &mut record.alert {
+                redactor.redact_alert(alert);
+                alerts += 1;
+            }
+        }
+    }
+    Admitted {
+        event: Event::FileIntegrity(files),
+        alerts,
     }
 }
 
@@ -234,7 +265,8 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
         | Event::Lifecycle(_)
         | Event::NotificationIntended(_)
         | Event::BodiesPruned(_)
-        | Event::TailLost(_) => {}
+        | Event::TailLost(_)
+        | Event::FileIntegrity(_) => {}
     }
     event
 }

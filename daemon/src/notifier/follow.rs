@@ -3,7 +3,7 @@
 //! recorded before it bring the groups forward.
 
 use super::{FOLLOW_CHUNK, Notifier, group_key, timestamp};
-use vigil_store::{Alert, AlertStatus, Event, EventKind, IntentCause, Log};
+use vigil_store::{Alert, AlertStatus, Event, EventKind, FileIntegrity, IntentCause, Log};
 
 impl Notifier {
     /// Feeds the entries after the cursor to the groups.
@@ -54,8 +54,8 @@ impl Notifier {
         for (seq, time, event) in events {
             let at = timestamp(time);
             match event {
-                Event::AlertsIngested(batch) => {
-                    for alert in &batch.alerts {
+                Event::AlertsIngested(_) | Event::FileIntegrity(_) => {
+                    for alert in alerts_of(&event) {
                         for route in policy.route(&alert.labels) {
                             self.dispatcher.observe(&route, alert, at);
                             self.dirty = true;
@@ -99,12 +99,13 @@ pub(super) fn relevant(
         let entry = entry?;
         if !matches!(
             entry.kind(),
-            Some(EventKind::Ingest | EventKind::Notify | EventKind::Silence)
+            Some(EventKind::Ingest | EventKind::Collect | EventKind::Notify | EventKind::Silence)
         ) {
             continue;
         }
         if let Some(
             event @ (Event::AlertsIngested(_)
+            | Event::FileIntegrity(FileIntegrity::Records { .. })
             | Event::NotificationIntended(_)
             | Event::Silence(_)
             | Event::SilenceExpired(_)),
@@ -114,4 +115,15 @@ pub(super) fn relevant(
         }
     }
     Ok(out)
+}
+
+/// The alerts an ingested or collected event carries.
+fn alerts_of(event: &Event) -> Vec<&Alert> {
+    match event {
+        Event::AlertsIngested(batch) => batch.alerts.iter().collect(),
+        Event::FileIntegrity(FileIntegrity::Records { files, .. }) => {
+            files.iter().filter_map(|f| f.alert.as_ref()).collect()
+        }
+        _ => Vec::new(),
+    }
 }

@@ -12,8 +12,10 @@
 //! [`EventKind`] is the coarse category stored in every entry's header (and
 //! covered by its link), used for filtering without decoding bodies.
 
+mod files;
 mod payload;
 
+pub use files::*;
 pub use payload::*;
 
 use serde::{Deserialize, Serialize};
@@ -199,6 +201,8 @@ pub enum Event {
     BodiesPruned(BodiesPruned),
     /// The store was found truncated and an operator accepted it.
     TailLost(TailLost),
+    /// File integrity monitoring: a scan, a baseline, a change.
+    FileIntegrity(FileIntegrity),
 }
 
 impl Event {
@@ -209,7 +213,9 @@ impl Event {
             Event::EpochStarted(_) => EventKind::Epoch,
             Event::Checkpoint(_) => EventKind::Checkpoint,
             Event::AlertsIngested(_) | Event::WebhookReceived(_) => EventKind::Ingest,
-            Event::FileChanged(_) | Event::LogMatched(_) => EventKind::Collect,
+            Event::FileChanged(_) | Event::LogMatched(_) | Event::FileIntegrity(_) => {
+                EventKind::Collect
+            }
             Event::Auth(_) | Event::AuthRejections(_) => EventKind::Auth,
             Event::Notification(_) | Event::NotificationIntended(_) => EventKind::Notify,
             Event::ConfigLoaded(_) => EventKind::Config,

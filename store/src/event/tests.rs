@@ -298,7 +298,67 @@ pub(crate) fn samples() -> Vec<(&'static str, Event)> {
                 actor: local(),
             }),
         ),
+        (
+            "file_scan_started",
+            Event::FileIntegrity(FileIntegrity::ScanStarted {
+                reason: ScanReason::WatchFailed {
+                    path: "/etc/ssh".into(),
+                    error: "no space left on device".into(),
+                },
+                roots: vec!["/etc".into()],
+            }),
+        ),
+        (
+            "file_records",
+            Event::FileIntegrity(FileIntegrity::Records {
+                scan: Some(41),
+                files: vec![FileRecord {
+                    path: "/etc/ssh/sshd_config".into(),
+                    change: FileChangeKind::Modified,
+                    from: None,
+                    old: Some(file_attrs(1)),
+                    new: Some(file_attrs(2)),
+                    while_stopped: true,
+                    diff: Some("-a\n+b\n".into()),
+                    content: Some("b\n".into()),
+                    alert: Some(alert()),
+                }],
+            }),
+        ),
+        (
+            "file_scan_finished",
+            Event::FileIntegrity(FileIntegrity::ScanFinished {
+                scan: 41,
+                roots: vec!["/etc".into()],
+                totals: ScanTotals {
+                    files: 3,
+                    bytes: 4096,
+                    changes: 1,
+                    baselined: 2,
+                    errors: 1,
+                    unreadable: vec![("/etc/shadow".into(), "permission denied".into())],
+                    over_limit: vec![],
+                    duration_ms: 12,
+                },
+            }),
+        ),
     ]
+}
+
+fn file_attrs(fill: u8) -> FileAttrs {
+    FileAttrs {
+        file_type: FileType::File,
+        sha256: Some(Hash([fill; 32])),
+        size: 10 + u64::from(fill),
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        mtime: 1_700_000_000_000_000,
+        inode: 131,
+        dev: 2049,
+        link_target: None,
+        xattrs: vec![("security.selinux".into(), Hash([3; 32]))],
+    }
 }
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/events-v1.hex");
