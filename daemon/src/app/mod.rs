@@ -16,7 +16,8 @@ pub mod tasks;
 
 use crate::config::{Config, ConfigError};
 use crate::control;
-use crate::state::{Parts, Shared};
+use crate::state::messages::ScanProgress;
+use crate::state::{FilesChannel, Parts, Shared};
 use crate::sys::systemd::{self, Activation};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -211,6 +212,8 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::channel(8);
     let (notifier_tx, notifier_rx) = mpsc::channel(8);
+    let (files_tx, files_rx) = mpsc::channel(4);
+    let (progress_tx, progress_rx) = watch::channel(ScanProgress::default());
     let shared = Shared::new(Parts {
         config,
         config_path: loaded.path.clone(),
@@ -225,7 +228,13 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
         secrets,
         ingest,
         notifier: notifier_tx,
+        files: FilesChannel {
+            commands: files_tx,
+            progress: progress_rx,
+        },
     });
+    // The file integrity collector is wired in the next commit.
+    drop((files_rx, progress_tx));
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
     let mut running = Tasks::default();

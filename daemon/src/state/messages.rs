@@ -42,6 +42,54 @@ pub enum Command {
     },
 }
 
+/// A request to the file integrity collector from the control socket.
+#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
+pub enum FilesCommand {
+    /// `vigilctl files scan`: a full scan of every watched path now.
+    Scan {
+        /// The scan's id (its start's seq) once its start is recorded, or
+        /// why it did not start.
+        reply: oneshot::Sender<Result<u64, FilesRefusal>>,
+    },
+}
+
+/// Why the collector did not start a scan.
+#[derive(Debug, thiserror::Error)]
+#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
+pub enum FilesRefusal {
+    /// No `[[collect.files]]` is configured (or the collector has stopped).
+    #[error("file integrity monitoring is not configured: add a [[collect.files]] table")]
+    NotConfigured,
+    /// The scan's start could not be recorded.
+    #[error("cannot record the scan: {0}")]
+    Store(vigil_store::StoreError),
+}
+
+/// What the collector is doing, published for `status` and `files scan`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
+pub struct ScanProgress {
+    /// The scan under way (its start's seq), if any.
+    pub scan: Option<u64>,
+    /// Why it runs (`start`, `schedule`, `operator`, ...).
+    pub reason: String,
+    /// Paths examined so far.
+    pub examined: u64,
+    /// Paths the baseline holds under the scanned roots: what the scan
+    /// expects to examine (0 before the first baseline).
+    pub expected: u64,
+    /// Bytes hashed so far.
+    pub bytes: u64,
+    /// The last scan that finished (its id), for a waiter to notice.
+    pub finished: Option<u64>,
+    /// Directories watched for live changes.
+    pub watched_dirs: u64,
+    /// Directories that could not be watched (scanned on schedule instead).
+    pub unwatched_dirs: u64,
+    /// Times the kernel's change queue overflowed (each caused a rescan).
+    pub overflows: u64,
+}
+
 /// Why a test notification was not queued.
 #[derive(Debug, thiserror::Error)]
 pub enum TestRefusal {

@@ -52,6 +52,9 @@ pub struct Shared {
     pub ingest: IngestState,
     /// Requests to the notifier.
     pub notifier: mpsc::Sender<messages::Command>,
+    /// Requests to the file integrity collector, and its progress.
+    #[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
+    pub files: FilesChannel,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -92,6 +95,18 @@ pub struct Parts {
     pub ingest: IngestState,
     /// Requests to the notifier.
     pub notifier: mpsc::Sender<messages::Command>,
+    /// The file integrity collector's channel.
+    pub files: FilesChannel,
+}
+
+/// How the control socket reaches the file integrity collector.
+#[derive(Clone)]
+#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
+pub struct FilesChannel {
+    /// Requests (closed when no `[[collect.files]]` is configured).
+    pub commands: mpsc::Sender<messages::FilesCommand>,
+    /// What it is doing.
+    pub progress: watch::Receiver<messages::ScanProgress>,
 }
 
 impl Shared {
@@ -118,6 +133,7 @@ impl Shared {
             secrets: p.secrets,
             ingest: p.ingest,
             notifier: p.notifier,
+            files: p.files,
             keys: RwLock::new(keys),
         })
     }
