@@ -1,13 +1,17 @@
-//! Vigil's webhook drivers, as pure functions: no sockets, no runtime.
+//! Vigil's webhook drivers, file integrity rules and redactor, as pure
+//! functions: no sockets, no files, no runtime.
 //!
 //! * [`drivers`]: per sender (Alertmanager, Grafana, GitHub, GitLab,
 //!   Jenkins, PagerDuty, Standard Webhooks), verify a delivery's signature
 //!   or token in constant time, then validate and normalize its payload to
 //!   [`vigil_store::Alert`]s.
+//! * [`files`]: file integrity monitoring's rules, path globs and text
+//!   diffs: whether and how a recorded change to a file alerts.
 //! * [`redact`]: replace secrets (tokens, keys, passwords, credentialed URLs,
 //!   JWTs, private keys) in every string before anything is stored.
 //!
 //! The daemon owns the HTTP listener, API keys, limits and the log.
 
 pub mod drivers;
+pub mod files;
 pub mod redact;
