@@ -233,8 +233,6 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
             progress: progress_rx,
         },
     });
-    // The file integrity collector is wired in the next commit.
-    drop((files_rx, progress_tx));
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
     let mut running = Tasks::default();
@@ -242,6 +240,11 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
         Stage::Doors,
         "control server",
         control::serve(shared.clone(), listener),
+    );
+    running.spawn(
+        Stage::Doors,
+        "file integrity",
+        crate::intake::files::run(shared.clone(), files_rx, progress_tx),
     );
     let http_config = shared.config().http.clone();
     let mut http_addr = None;

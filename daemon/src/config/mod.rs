@@ -4,6 +4,7 @@
 //! parsed, so any mistake is reported as `file:line:column: message`.
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
+mod collect;
 mod dev;
 mod notify;
 pub mod secret_ref;
@@ -11,6 +12,7 @@ mod sources;
 mod spool;
 mod values;
 
+pub use collect::{CollectConfig, resolved};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
@@ -93,6 +95,8 @@ pub struct Config {
     pub sources: BTreeMap<String, Spanned<SourceConfig>>,
     /// The spool directory for scripts.
     pub spool: SpoolConfig,
+    /// What vigild watches on its host (file integrity).
+    pub collect: CollectConfig,
     /// Outbound notifications, as written.
     pub notify: NotifyConfig,
     /// `[notify]` compiled when the file was loaded: what the notifier runs on.
@@ -115,6 +119,7 @@ struct ConfigFile {
     http: HttpConfig,
     sources: BTreeMap<String, Spanned<SourceConfig>>,
     spool: SpoolConfig,
+    collect: CollectConfig,
     notify: NotifyConfig,
     redaction: BTreeMap<String, Spanned<String>>,
 }
@@ -252,6 +257,7 @@ impl Config {
             http,
             sources,
             spool,
+            collect,
             notify,
             redaction,
         } = file;
@@ -264,6 +270,7 @@ impl Config {
             http,
             sources,
             spool,
+            collect,
             notify,
             compiled_notify: Arc::new(compiled_notify),
             redaction,
@@ -454,6 +461,17 @@ impl ConfigFile {
                 format!("max_connections_per_uid must be 1 to {}", MAX_CONNECTIONS),
             ));
         }
+        self.collect.check().map_err(|p| {
+            let offset = match (p.offset, p.rule) {
+                (0, Some(rule)) => at
+                    .element(&["collect", "file_rules"], rule)
+                    .or_else(|| at.value(&["collect"]))
+                    .unwrap_or(0),
+                (0, None) => at.value(&["collect"]).unwrap_or(0),
+                (offset, _) => offset,
+            };
+            at.error(offset, p.message)
+        })?;
         if self.daemon.snapshot_every == 0 {
             return Err(at.error(
                 at.key(&["daemon", "snapshot_every"]).unwrap_or(0),

@@ -444,3 +444,70 @@ fn notify_is_compiled_once_at_load_and_kept() {
     assert!(empty.compiled_notify.policy.is_none());
     assert!(empty.compiled_notify.receivers.is_empty());
 }
+
+#[test]
+fn collect_paths_must_stay_under_the_allowed_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::create_dir(root.join("inner")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("escape")).unwrap();
+    std::os::unix::fs::symlink(root.join("inner"), root.join("inside")).unwrap();
+    let config = |paths: &str| {
+        format!(
+            "[collect]\nallowed_roots = [\"{}\"]\n\n[[collect.files]]\npaths = [{paths}]\n",
+            root.display()
+        )
+    };
+    // Inside, and a link whose target is inside: accepted.
+    let ok = config(&format!(
+        "\"{0}/inner\", \"{0}/inside\", \"{0}/not-yet\"",
+        root.display()
+    ));
+    Config::parse("test.toml", &ok).unwrap();
+    // A link leading out: refused at its element, saying where it leads.
+    let e = err(&config(&format!(
+        "\"{0}/inner\", \"{0}/escape\"",
+        root.display()
+    )));
+    assert_eq!(e.line, 5, "{e}");
+    assert!(
+        e.message.contains("resolves to") && e.message.contains("outside the allowed roots"),
+        "{e}"
+    );
+    let column = config("").lines().nth(4).unwrap().len() - 1
+        + format!("\"{}/inner\", ", root.display()).len();
+    assert_eq!(e.column, column + 1, "{e}");
+    // Not under any root as written.
+    let e = err(&config("\"/usr/share\""));
+    assert!(e.message.contains("not under an allowed root"), "{e}");
+    // Relative, or with `..`.
+    let e = err(&config(&format!("\"{}/inner/../..\"", root.display())));
+    assert!(e.message.contains("without `.` or `..`"), "{e}");
+}
+
+#[test]
+fn collect_mistakes_name_their_line() {
+    let e = err("[[collect.files]]\npaths = [\"/etc\"]\nrecursive = 0\n");
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("depth from 1"), "{e}");
+    let e = err("[[collect.files]]\npaths = [\"/etc\"]\nattributes = [\"sha256\", \"md5\"]\n");
+    assert_eq!((e.line, e.column), (3, 25), "{e}");
+    assert!(e.message.contains("unknown attribute `md5`"), "{e}");
+    let e = err("[[collect.files]]\npaths = [\"/etc\"]\nexclude = [\"/etc/[x\"]\n");
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("unclosed"), "{e}");
+    let e = err("[[collect.files]]\npaths = [\"/etc\"]\nfollow = true\n");
+    assert!(e.message.contains("unknown field `follow`"), "{e}");
+    let e = err(
+        "[collect]\nhash_threads = 1\n[[collect.file_rules]]\nname = \"x\"\npaths = [\"/etc/[\"]\n",
+    );
+    assert!(e.message.contains("rule \"x\""), "{e}");
+    assert_eq!(e.line, 3, "at its [[collect.file_rules]]: {e}");
+    let e = err(
+        "[[collect.files]]\nname = \"a\"\npaths = [\"/etc\"]\n[[collect.files]]\nname = \"a\"\npaths = [\"/usr/bin\"]\n",
+    );
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.contains("distinct name"), "{e}");
+}

@@ -3,6 +3,7 @@
 //! HTTP delivery, a spool file, an operator's text on the control socket,
 //! and collectors to come) and the log. Whichever door text came through, it is stored the same way.
 
+pub mod files;
 pub mod http;
 pub mod spool;
 

@@ -60,9 +60,9 @@ pub enum FilesRefusal {
     /// No `[[collect.files]]` is configured (or the collector has stopped).
     #[error("file integrity monitoring is not configured: add a [[collect.files]] table")]
     NotConfigured,
-    /// The scan's start could not be recorded.
+    /// The scan's start could not be recorded (the store's error, in words).
     #[error("cannot record the scan: {0}")]
-    Store(vigil_store::StoreError),
+    Store(String),
 }
 
 /// What the collector is doing, published for `status` and `files scan`.

@@ -1,0 +1,279 @@
+//! Deciding what changed: a path's attributes as recorded against the
+//! ones on disk, and a deletion and a creation of the same file paired
+//! into a rename. Pure: no I/O.
+
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
+use vigil_store::{FileAttrs, FileChangeKind, FileRecord, FileType, Hash};
+
+/// Which attributes count as a change (`attributes` of a `[[collect.files]]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Content hash.
+    pub sha256: bool,
+    /// Size.
+    pub size: bool,
+    /// Permission bits.
+    pub mode: bool,
+    /// Owner uid.
+    pub uid: bool,
+    /// Owner gid.
+    pub gid: bool,
+    /// Modification time.
+    pub mtime: bool,
+    /// Inode (a file replaced by another).
+    pub inode: bool,
+    /// File type.
+    pub file_type: bool,
+    /// A link's target.
+    pub link: bool,
+}
+
+impl Checked {
+    /// Every attribute.
+    #[cfg(test)]
+    pub const ALL: Checked = Checked {
+        sha256: true,
+        size: true,
+        mode: true,
+        uid: true,
+        gid: true,
+        mtime: true,
+        inode: true,
+        file_type: true,
+        link: true,
+    };
+
+    /// The names `attributes` accepts.
+    pub const NAMES: &[&str] = &[
+        "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link",
+    ];
+
+    /// From the configured names (each one of [`Checked::NAMES`]).
+    pub fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Checked, String> {
+        let mut c = Checked {
+            sha256: false,
+            size: false,
+            mode: false,
+            uid: false,
+            gid: false,
+            mtime: false,
+            inode: false,
+            file_type: false,
+            link: false,
+        };
+        for name in names {
+            let flag = match name {
+                "sha256" => &mut c.sha256,
+                "size" => &mut c.size,
+                "mode" => &mut c.mode,
+                "uid" => &mut c.uid,
+                "gid" => &mut c.gid,
+                "mtime" => &mut c.mtime,
+                "inode" => &mut c.inode,
+                "type" => &mut c.file_type,
+                "link" => &mut c.link,
+                other => {
+                    return Err(format!(
+                        "unknown attribute `{other}`; expected any of {}",
+                        Checked::NAMES.join(", ")
+                    ));
+                }
+            };
+            *flag = true;
+        }
+        Ok(c)
+    }
+}
+
+/// The type of what `lstat` saw.
+pub fn file_type(meta: &Metadata) -> FileType {
+    let t = meta.file_type();
+    if t.is_file() {
+        FileType::File
+    } else if t.is_dir() {
+        FileType::Dir
+    } else if t.is_symlink() {
+        FileType::Symlink
+    } else {
+        FileType::Other
+    }
+}
+
+/// The attributes recorded for what `lstat` saw.
+pub fn attrs_of(meta: &Metadata, sha256: Option<Hash>, link_target: Option<String>) -> FileAttrs {
+    FileAttrs {
+        file_type: file_type(meta),
+        sha256,
+        size: meta.size(),
+        mode: meta.mode(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mtime: meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1_000,
+        inode: meta.ino(),
+        dev: meta.dev(),
+        link_target,
+        xattrs: Vec::new(),
+    }
+}
+
+/// What changed from `old` to `new`, if anything `checked` counts.
+///
+/// A directory's size and modification time move whenever an entry comes
+/// or goes, which is reported for the entry: they are not its changes.
+pub fn change(
+    old: Option<&FileAttrs>,
+    new: Option<&FileAttrs>,
+    checked: &Checked,
+) -> Option<FileChangeKind> {
+    let (old, new) = match (old, new) {
+        (None, None) => return None,
+        (None, Some(_)) => return Some(FileChangeKind::Created),
+        (Some(_), None) => return Some(FileChangeKind::Deleted),
+        (Some(old), Some(new)) => (old, new),
+    };
+    let dir = new.file_type == FileType::Dir && old.file_type == FileType::Dir;
+    let content = (checked.file_type && old.file_type != new.file_type)
+        || (checked.sha256 && old.sha256 != new.sha256)
+        || (checked.size && !dir && old.size != new.size);
+    if content {
+        return Some(FileChangeKind::Modified);
+    }
+    let mode_bits = |a: &FileAttrs| a.mode & 0o7777;
+    let metadata = (checked.mode && mode_bits(old) != mode_bits(new))
+        || (checked.uid && old.uid != new.uid)
+        || (checked.gid && old.gid != new.gid)
+        || (checked.link && old.link_target != new.link_target)
+        || (checked.inode && (old.inode, old.dev) != (new.inode, new.dev))
+        || (checked.mtime && !dir && old.mtime != new.mtime)
+        || old.xattrs != new.xattrs;
+    metadata.then_some(FileChangeKind::Metadata)
+}
+
+/// Pairs each deletion with a creation of the same file (same device,
+/// inode, type and content) into one rename, in place of the two.
+pub fn pair_renames(records: Vec<FileRecord>) -> Vec<FileRecord> {
+    let same_file = |a: &FileAttrs, b: &FileAttrs| {
+        (a.dev, a.inode, a.file_type, a.sha256) == (b.dev, b.inode, b.file_type, b.sha256)
+    };
+    let mut deleted: Vec<Option<FileRecord>> = Vec::new();
+    let mut out: Vec<FileRecord> = Vec::with_capacity(records.len());
+    let (deletions, others): (Vec<FileRecord>, Vec<FileRecord>) = records
+        .into_iter()
+        .partition(|r| r.change == FileChangeKind::Deleted);
+    deleted.extend(deletions.into_iter().map(Some));
+    for mut record in others {
+        if record.change == FileChangeKind::Created
+            && let Some(new) = &record.new
+        {
+            let gone = deleted.iter_mut().find(|d| {
+                d.as_ref()
+                    .and_then(|d| d.old.as_ref())
+                    .is_some_and(|old| same_file(old, new))
+            });
+            if let Some(gone) = gone.and_then(Option::take) {
+                record.change = FileChangeKind::Renamed;
+                record.from = Some(gone.path);
+                record.old = gone.old;
+            }
+        }
+        out.push(record);
+    }
+    out.extend(deleted.into_iter().flatten());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(fill: u8) -> FileAttrs {
+        FileAttrs {
+            file_type: FileType::File,
+            sha256: Some(Hash([fill; 32])),
+            size: 10,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            mtime: 5,
+            inode: u64::from(fill),
+            dev: 1,
+            link_target: None,
+            xattrs: vec![],
+        }
+    }
+
+    fn record(path: &str, change: FileChangeKind, old: Option<u8>, new: Option<u8>) -> FileRecord {
+        FileRecord {
+            path: path.into(),
+            change,
+            from: None,
+            old: old.map(attrs),
+            new: new.map(attrs),
+            while_stopped: false,
+            diff: None,
+            content: None,
+            alert: None,
+        }
+    }
+
+    #[test]
+    fn content_beats_metadata_and_unchecked_attributes_are_ignored() {
+        let all = Checked::ALL;
+        let a = attrs(1);
+        assert_eq!(change(Some(&a), Some(&a), &all), None);
+        let mut b = attrs(2);
+        assert_eq!(
+            change(Some(&a), Some(&b), &all),
+            Some(FileChangeKind::Modified)
+        );
+        b = a.clone();
+        b.mode = 0o104755;
+        assert_eq!(
+            change(Some(&a), Some(&b), &all),
+            Some(FileChangeKind::Metadata)
+        );
+        b = a.clone();
+        b.mtime = 6;
+        assert_eq!(
+            change(Some(&a), Some(&b), &all),
+            Some(FileChangeKind::Metadata)
+        );
+        let no_mtime = Checked::of(["sha256", "mode"]).unwrap();
+        assert_eq!(change(Some(&a), Some(&b), &no_mtime), None);
+        assert_eq!(change(None, Some(&a), &all), Some(FileChangeKind::Created));
+        assert_eq!(change(Some(&a), None, &all), Some(FileChangeKind::Deleted));
+        assert!(
+            Checked::of(["sha1"])
+                .unwrap_err()
+                .contains("unknown attribute `sha1`")
+        );
+    }
+
+    #[test]
+    fn a_directory_gaining_an_entry_is_not_its_change() {
+        let mut a = attrs(1);
+        a.file_type = FileType::Dir;
+        a.sha256 = None;
+        let mut b = a.clone();
+        b.size += 4096;
+        b.mtime += 1;
+        assert_eq!(change(Some(&a), Some(&b), &Checked::ALL), None);
+    }
+
+    #[test]
+    fn a_move_is_one_rename_and_a_replaced_file_is_not() {
+        let records = vec![
+            record("/etc/old", FileChangeKind::Deleted, Some(1), None),
+            record("/etc/new", FileChangeKind::Created, None, Some(1)),
+            record("/etc/other", FileChangeKind::Created, None, Some(2)),
+        ];
+        let paired = pair_renames(records);
+        assert_eq!(paired.len(), 2);
+        assert_eq!(paired[0].change, FileChangeKind::Renamed);
+        assert_eq!(paired[0].path, "/etc/new");
+        assert_eq!(paired[0].from.as_deref(), Some("/etc/old"));
+        assert_eq!(paired[0].old, Some(attrs(1)));
+        assert_eq!(paired[1].change, FileChangeKind::Created);
+    }
+}

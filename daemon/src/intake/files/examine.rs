@@ -1,0 +1,178 @@
+//! Examining found paths: hashing the regular files in parallel within the
+//! read budget, and comparing each path with what the baseline holds.
+
+use super::compare::{attrs_of, change};
+use super::hash::{HashError, Hashed, ReadBudget, hash_file};
+use super::sets::Root;
+use super::walk::{Found, path_key};
+use crate::config::CollectConfig;
+use rayon::prelude::*;
+use vigil_ingest::redact::Redactor;
+use vigil_store::{FileChangeKind, FileRecord};
+use vigil_views::BaselineEntry;
+
+/// What examining a batch of paths gave.
+#[derive(Default)]
+pub struct Examined {
+    /// A record for each path that is new or changed.
+    pub records: Vec<FileRecord>,
+    /// Paths examined.
+    pub examined: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Paths that could not be read, with why.
+    pub errors: Vec<(String, String)>,
+}
+
+/// The hashing threads and their read budget.
+pub struct Examiner {
+    pool: rayon::ThreadPool,
+    budget: ReadBudget,
+}
+
+/// One path, read.
+enum Read {
+    /// Not a regular file, or hashed.
+    Seen {
+        hashed: Option<Hashed>,
+        link: Option<String>,
+        found: Box<Found>,
+    },
+    /// Could not be read.
+    Failed(String, String),
+    /// Gone between the walk and the read.
+    Gone,
+}
+
+impl Examiner {
+    /// `[collect] hash_threads` threads within `read_rate`.
+    pub fn new(collect: &CollectConfig) -> Result<Examiner, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(collect.hash_threads)
+            .thread_name(|i| format!("vigil-hash-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the hashing threads: {e}"))?;
+        Ok(Examiner {
+            pool,
+            budget: ReadBudget::new(collect.read_rate.map(|r| r.0)),
+        })
+    }
+
+    /// Reads `found` (in parallel) and compares each path with what was
+    /// recorded for it (`recorded`, in the same order). A path not
+    /// recorded is a creation once `baselined`, a baseline before.
+    pub fn examine(
+        &self,
+        root: &Root,
+        found: Vec<Found>,
+        recorded: Vec<Option<BaselineEntry>>,
+        baselined: bool,
+        while_stopped: bool,
+        redactor: &Redactor,
+    ) -> Examined {
+        let budget = &self.budget;
+        let reads: Vec<Read> = self.pool.install(|| {
+            found
+                .into_par_iter()
+                .map(|f| read(f, budget, root.keep_text))
+                .collect()
+        });
+        let mut out = Examined::default();
+        for (read, old) in reads.into_iter().zip(recorded) {
+            let (hashed, link, found) = match read {
+                Read::Seen {
+                    hashed,
+                    link,
+                    found,
+                } => (hashed, link, *found),
+                Read::Failed(path, error) => {
+                    out.errors.push((path, error));
+                    continue;
+                }
+                Read::Gone => continue,
+            };
+            out.examined += 1;
+            out.bytes += hashed.as_ref().map_or(0, |h| h.bytes);
+            let (sha256, text) = match hashed {
+                Some(h) => (Some(h.sha256), h.text),
+                None => (None, None),
+            };
+            let new = attrs_of(&found.meta, sha256, link);
+            let kind = match &old {
+                None if !baselined => Some(FileChangeKind::Baseline),
+                old => change(old.as_ref().map(|o| &o.attrs), Some(&new), &root.checked),
+            };
+            let Some(kind) = kind else { continue };
+            let content = text.map(|t| redactor.redact(&t).into_owned());
+            let diff = match (&old, &content) {
+                (Some(old), Some(new_text)) if kind == FileChangeKind::Modified => {
+                    old.content.as_ref().map(|old_text| {
+                        vigil_ingest::files::diff::unified(&found.key, old_text, new_text, DIFF_MAX)
+                    })
+                }
+                _ => None,
+            };
+            out.records.push(FileRecord {
+                path: found.key,
+                change: kind,
+                from: None,
+                old: old.map(|o| o.attrs),
+                new: Some(new),
+                while_stopped: while_stopped && kind != FileChangeKind::Baseline,
+                diff,
+                content,
+                alert: None,
+            });
+        }
+        out
+    }
+}
+
+/// The largest diff recorded with a change.
+const DIFF_MAX: usize = 16 * 1024;
+
+fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
+    let file_type = found.meta.file_type();
+    if file_type.is_symlink() {
+        return match std::fs::read_link(&found.path) {
+            Ok(target) => Read::Seen {
+                hashed: None,
+                link: Some(path_key(&target)),
+                found: Box::new(found),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone,
+            Err(e) => Read::Failed(found.key, e.to_string()),
+        };
+    }
+    if !file_type.is_file() {
+        return Read::Seen {
+            hashed: None,
+            link: None,
+            found: Box::new(found),
+        };
+    }
+    let mut found = found;
+    // Once more if it was replaced while being opened.
+    for _ in 0..2 {
+        match hash_file(&found.path, &found.meta, budget, keep_text) {
+            Ok(hashed) => {
+                return Read::Seen {
+                    hashed: Some(hashed),
+                    link: None,
+                    found: Box::new(found),
+                };
+            }
+            Err(HashError::Replaced) => match std::fs::symlink_metadata(&found.path) {
+                Ok(meta) if meta.is_file() => found.meta = meta,
+                Ok(meta) => {
+                    found.meta = meta;
+                    return read(found, budget, keep_text);
+                }
+                Err(_) => return Read::Gone,
+            },
+            Err(HashError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,
+            Err(HashError::Io(e)) => return Read::Failed(found.key, e.to_string()),
+        }
+    }
+    Read::Failed(found.key, "replaced again while being read".into())
+}

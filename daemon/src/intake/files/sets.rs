@@ -1,0 +1,129 @@
+//! The configured `[[collect.files]]`, compiled: one [`Root`] per watched
+//! path, each carrying its set's settings, and the rules.
+
+use super::compare::Checked;
+use super::walk::{Scope, depth_below, path_key};
+use crate::config::CollectConfig;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vigil_ingest::files::GlobSet;
+use vigil_ingest::files::RuleSet;
+use vigil_store::{Labels, Severity};
+
+/// One watched path and how it is watched.
+pub struct Root {
+    /// Its set's name.
+    pub set: String,
+    /// The path with every link in it resolved: the recorded key of the
+    /// root and the prefix of every path below it.
+    pub key: String,
+    /// The same, as a path.
+    pub path: PathBuf,
+    depth: usize,
+    exclude: GlobSet,
+    /// Attributes that count as a change.
+    pub checked: Checked,
+    /// Severity when no rule gives one.
+    pub severity: Severity,
+    /// Labels on its alerts.
+    pub labels: Labels,
+    /// The largest file whose text is kept (`report_changes`).
+    pub keep_text: Option<u64>,
+    /// Between scheduled scans.
+    pub interval: Duration,
+    /// Most paths examined.
+    pub max_files: usize,
+}
+
+impl Scope for Root {
+    fn root(&self) -> &str {
+        &self.key
+    }
+    fn max_depth(&self) -> usize {
+        self.depth
+    }
+    fn excluded(&self, path: &str) -> bool {
+        self.exclude.matches(path)
+    }
+}
+
+impl Root {
+    /// Whether `key` is this root or below it, within depth, not excluded.
+    pub fn covers(&self, key: &str) -> bool {
+        depth_below(&self.key, key).is_some_and(|d| d <= self.depth) && !self.excluded(key)
+    }
+
+    /// The directory whose events concern this root: itself, or for a
+    /// file its parent (a file replaced by a rename keeps no watch).
+    pub fn watch_dir(&self) -> Option<&Path> {
+        if self.path.is_dir() {
+            Some(&self.path)
+        } else {
+            self.path.parent()
+        }
+    }
+}
+
+/// Everything the collector runs on, from one configuration.
+pub struct Sets {
+    /// Every watched path; the most specific covering root decides.
+    pub roots: Vec<Root>,
+    /// The rules.
+    pub rules: RuleSet,
+}
+
+impl Sets {
+    /// Compiles `[collect]` (already checked at load, so failures here
+    /// are unexpected and reported as such).
+    pub fn compile(collect: &CollectConfig) -> Result<Sets, String> {
+        let mut roots = Vec::new();
+        for set in &collect.files {
+            let set = set.get_ref();
+            let exclude = GlobSet::new(
+                &set.exclude
+                    .iter()
+                    .map(|g| g.get_ref().as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| e.to_string())?;
+            let checked = Checked::of(set.attributes.iter().map(|a| a.get_ref().as_str()))?;
+            for path in &set.paths {
+                let written = Path::new(path.get_ref());
+                let resolved = crate::config::resolved(written);
+                roots.push(Root {
+                    set: set.name().to_string(),
+                    key: path_key(&resolved),
+                    path: resolved,
+                    depth: set.recursive.0,
+                    exclude: exclude.clone(),
+                    checked,
+                    severity: set.severity,
+                    labels: set.labels.clone(),
+                    keep_text: set.report_changes.then_some(set.report_changes_max.0),
+                    interval: set.scan_interval.0,
+                    max_files: usize::try_from(set.max_files).unwrap_or(usize::MAX),
+                });
+            }
+        }
+        // Most specific first: the first covering root decides.
+        roots.sort_by_key(|r| std::cmp::Reverse(r.key.len()));
+        let rules = RuleSet::compile(&collect.file_rules, collect.default_rules)
+            .map_err(|e| e.to_string())?;
+        Ok(Sets { roots, rules })
+    }
+
+    /// The root a path belongs to, if any.
+    pub fn root_of(&self, key: &str) -> Option<&Root> {
+        self.roots
+            .iter()
+            .find(|r| depth_below(&r.key, key).is_some())
+            .filter(|r| r.covers(key))
+    }
+
+    /// Every root's key.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.roots.iter().map(|r| r.key.clone()).collect();
+        keys.sort();
+        keys
+    }
+}

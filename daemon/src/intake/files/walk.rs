@@ -1,0 +1,233 @@
+//! Walking a watched tree: every path under a root (never through a
+//! symbolic link), to a depth, leaving out what is excluded, up to a
+//! number of paths.
+
+use std::fs::Metadata;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The part of the disk one `[[collect.files]]` path covers.
+pub trait Scope {
+    /// The configured path, as recorded.
+    fn root(&self) -> &str;
+    /// How many levels below the root are examined (1: its entries only).
+    fn max_depth(&self) -> usize;
+    /// Whether an `exclude` glob matches the path.
+    fn excluded(&self, path: &str) -> bool;
+}
+
+/// A path found, with what `lstat` said.
+pub struct Found {
+    /// As recorded (see [`path_key`]).
+    pub key: String,
+    /// As on disk.
+    pub path: PathBuf,
+    /// Its metadata (the link itself for a symbolic link).
+    pub meta: Metadata,
+}
+
+/// What a walk found.
+#[derive(Default)]
+pub struct Walk {
+    /// Every included path, the start included when it exists.
+    pub found: Vec<Found>,
+    /// Directories whose entries are examined: the ones to watch.
+    pub dirs: Vec<PathBuf>,
+    /// Paths that could not be read, with why.
+    pub errors: Vec<(String, String)>,
+    /// More than `limit` paths: the rest was not examined.
+    pub over_limit: bool,
+}
+
+/// The recorded form of a path: itself when it is UTF-8, otherwise each
+/// byte that is not UTF-8 written `\xNN` (so such a name is reported, not
+/// skipped).
+pub fn path_key(path: &Path) -> String {
+    match path.to_str() {
+        Some(s) => s.to_string(),
+        None => {
+            let mut out = String::new();
+            for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// How many levels `path` is below `root` (0: the root itself).
+pub fn depth_below(root: &str, path: &str) -> Option<usize> {
+    if path == root {
+        return Some(0);
+    }
+    let rest = path.strip_prefix(root)?;
+    let rest = if root.ends_with('/') {
+        rest
+    } else {
+        rest.strip_prefix('/')?
+    };
+    Some(rest.split('/').filter(|c| !c.is_empty()).count())
+}
+
+/// Walks `start` (the scope's root or a directory below it), finding at
+/// most `limit` paths.
+pub fn walk(scope: &impl Scope, start: &Path, limit: usize) -> Walk {
+    let mut walk = Walk::default();
+    let start_key = path_key(start);
+    let Some(start_depth) = depth_below(scope.root(), &start_key) else {
+        return walk;
+    };
+    if scope.excluded(&start_key) {
+        return walk;
+    }
+    let meta = match std::fs::symlink_metadata(start) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return walk,
+        Err(e) => {
+            walk.errors.push((start_key, e.to_string()));
+            return walk;
+        }
+    };
+    let is_dir = meta.is_dir();
+    walk.found.push(Found {
+        key: start_key,
+        path: start.to_path_buf(),
+        meta,
+    });
+    if !is_dir || start_depth >= scope.max_depth() {
+        return walk;
+    }
+    let mut pending = vec![(start.to_path_buf(), start_depth)];
+    while let Some((dir, depth)) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                walk.errors.push((path_key(&dir), e.to_string()));
+                continue;
+            }
+        };
+        walk.dirs.push(dir.clone());
+        let mut names: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => names.push(entry.path()),
+                Err(e) => walk.errors.push((path_key(&dir), e.to_string())),
+            }
+        }
+        names.sort();
+        for path in names {
+            let key = path_key(&path);
+            if scope.excluded(&key) {
+                continue;
+            }
+            if walk.found.len() >= limit {
+                walk.over_limit = true;
+                return walk;
+            }
+            // lstat: a link is recorded as a link and never followed.
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    walk.errors.push((key, e.to_string()));
+                    continue;
+                }
+            };
+            if meta.is_dir() && depth + 1 < scope.max_depth() {
+                pending.push((path.clone(), depth + 1));
+            }
+            walk.found.push(Found { key, path, meta });
+        }
+    }
+    walk
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    struct Tree {
+        root: String,
+        depth: usize,
+    }
+
+    impl Scope for Tree {
+        fn root(&self) -> &str {
+            &self.root
+        }
+        fn max_depth(&self) -> usize {
+            self.depth
+        }
+        fn excluded(&self, path: &str) -> bool {
+            path.ends_with(".swp") || path.ends_with("/skip")
+        }
+    }
+
+    fn keys(walk: &Walk, root: &str) -> Vec<String> {
+        let mut keys: Vec<String> = walk
+            .found
+            .iter()
+            .map(|f| f.key.strip_prefix(root).unwrap().to_string())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn walks_to_the_depth_without_excluded_paths_or_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "x").unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b/c")).unwrap();
+        std::fs::create_dir_all(root.join("skip")).unwrap();
+        std::fs::write(root.join("skip/hidden"), "x").unwrap();
+        std::fs::write(root.join("a/f"), "x").unwrap();
+        std::fs::write(root.join("a/.f.swp"), "x").unwrap();
+        std::fs::write(root.join("a/b/c/deep"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+        let key = path_key(root);
+        let tree = Tree {
+            root: key.clone(),
+            depth: 3,
+        };
+        let walk = walk(&tree, root, 100);
+        assert_eq!(
+            keys(&walk, &key),
+            ["", "/a", "/a/b", "/a/b/c", "/a/f", "/out"]
+        );
+        let link = walk.found.iter().find(|f| f.key.ends_with("/out")).unwrap();
+        assert!(link.meta.file_type().is_symlink(), "the link itself");
+        assert_eq!(walk.dirs.len(), 3, "root, a, a/b: c is at the depth limit");
+        let shallow = Tree {
+            root: key.clone(),
+            depth: 1,
+        };
+        assert_eq!(
+            keys(&super::walk(&shallow, root, 100), &key),
+            ["", "/a", "/out"]
+        );
+        let limited = super::walk(&tree, root, 3);
+        assert!(limited.over_limit);
+        assert_eq!(limited.found.len(), 3);
+    }
+
+    #[test]
+    fn non_utf8_names_are_recorded_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"/etc/a\xffb"));
+        assert_eq!(path_key(p), "/etc/a\\xffb");
+    }
+
+    #[test]
+    fn depth_is_counted_from_the_root() {
+        assert_eq!(depth_below("/etc", "/etc"), Some(0));
+        assert_eq!(depth_below("/etc", "/etc/a/b"), Some(2));
+        assert_eq!(depth_below("/etc", "/etcx/a"), None);
+        assert_eq!(depth_below("/", "/etc/a"), Some(2));
+    }
+}
