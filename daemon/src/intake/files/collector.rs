@@ -402,11 +402,14 @@ impl Collector {
                 note_error(totals, path, error);
                 unreadable.insert(path.clone());
             }
-            let (now, later): (Vec<FileRecord>, Vec<FileRecord>) = examined
+            let (mut now, later): (Vec<FileRecord>, Vec<FileRecord>) = examined
                 .records
                 .into_iter()
                 .partition(|r| r.change != FileChangeKind::Created);
+            // Creations wait for the deletions found at the end: the two
+            // halves of a move become one rename.
             created.extend(later);
+            self.alert(index, &mut now);
             count(totals, &now);
             self.record_all(Some(scan), now)?;
             let (files, bytes) = (examined.examined, examined.bytes);
@@ -443,6 +446,18 @@ impl Collector {
                     .collect::<Vec<_>>()
             })?;
         }
+        // The walk is older than what was looked at live meanwhile: a path
+        // recorded since is not created again, and the disk has the last
+        // word on what is there.
+        let recorded = self.shared.with_views(|v| {
+            created
+                .iter()
+                .map(|r| v.files.files.contains_key(&r.path))
+                .collect::<Vec<bool>>()
+        })?;
+        let mut recorded = recorded.into_iter();
+        created.retain(|r| !recorded.next().unwrap_or(false) && on_disk(&r.path) != Some(false));
+        gone.retain(|r| on_disk(&r.path) != Some(true));
         created.extend(gone);
         let mut records = pair_renames(created);
         self.alert(index, &mut records);
@@ -627,6 +642,15 @@ impl Collector {
         })?;
         Ok(())
     }
+}
+
+/// Whether something is at the recorded path now (`None`: a name that is
+/// not UTF-8, recorded escaped, cannot be looked up by its record).
+fn on_disk(key: &str) -> Option<bool> {
+    if key.contains("\\x") {
+        return None;
+    }
+    Some(std::fs::symlink_metadata(key).is_ok())
 }
 
 /// Whether `path` is `dir` or below it.

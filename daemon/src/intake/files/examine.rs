@@ -131,7 +131,13 @@ impl Examiner {
 /// The largest diff recorded with a change.
 const DIFF_MAX: usize = 16 * 1024;
 
-fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
+fn read(mut found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
+    // The walk's metadata may be older than a change recorded since.
+    match std::fs::symlink_metadata(&found.path) {
+        Ok(meta) => found.meta = meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,
+        Err(e) => return Read::Failed(found.key, e.to_string()),
+    }
     let file_type = found.meta.file_type();
     if file_type.is_symlink() {
         return match std::fs::read_link(&found.path) {
@@ -151,11 +157,11 @@ fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
             found: Box::new(found),
         };
     }
-    let mut found = found;
     // Once more if it was replaced while being opened.
     for _ in 0..2 {
         match hash_file(&found.path, &found.meta, budget, keep_text) {
-            Ok(hashed) => {
+            Ok((hashed, meta)) => {
+                found.meta = meta;
                 return Read::Seen {
                     hashed: Some(hashed),
                     link: None,

@@ -80,13 +80,14 @@ impl ReadBudget {
 const BUFFER: usize = 256 * 1024;
 
 /// Hashes the regular file at `path` that the walk saw as `seen`; keeps its
-/// text when `keep_text` is the largest size to keep.
+/// text when `keep_text` is the largest size to keep. Also gives the
+/// file's metadata as of its opening, fresher than the walk's.
 pub fn hash_file(
     path: &Path,
     seen: &Metadata,
     budget: &ReadBudget,
     keep_text: Option<u64>,
-) -> Result<Hashed, HashError> {
+) -> Result<(Hashed, Metadata), HashError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -101,7 +102,8 @@ pub fn hash_file(
     if actual.is_ok_and(|actual| actual != path) {
         return Err(HashError::Replaced);
     }
-    read_all(file, budget, keep_text.filter(|max| opened.len() <= *max))
+    let keep_text = keep_text.filter(|max| opened.len() <= *max);
+    Ok((read_all(file, budget, keep_text)?, opened))
 }
 
 fn read_all(
@@ -161,14 +163,14 @@ mod tests {
         std::fs::write(&path, "hello\n").unwrap();
         let seen = std::fs::symlink_metadata(&path).unwrap();
         let budget = ReadBudget::new(None);
-        let h = hash_file(&path, &seen, &budget, Some(100)).unwrap();
+        let h = hash_file(&path, &seen, &budget, Some(100)).unwrap().0;
         assert_eq!(h.sha256, sha(b"hello\n"));
         assert_eq!(h.text.as_deref(), Some("hello\n"));
         assert_eq!(
-            hash_file(&path, &seen, &budget, Some(3)).unwrap().text,
+            hash_file(&path, &seen, &budget, Some(3)).unwrap().0.text,
             None
         );
-        assert_eq!(hash_file(&path, &seen, &budget, None).unwrap().text, None);
+        assert_eq!(hash_file(&path, &seen, &budget, None).unwrap().0.text, None);
     }
 
     #[test]
@@ -177,7 +179,9 @@ mod tests {
         let path = dir.path().join("b");
         std::fs::write(&path, b"a\0b").unwrap();
         let seen = std::fs::symlink_metadata(&path).unwrap();
-        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(100)).unwrap();
+        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(100))
+            .unwrap()
+            .0;
         assert_eq!((h.text, h.bytes), (None, 3));
     }
 
@@ -188,7 +192,9 @@ mod tests {
         let content: Vec<u8> = (0..BUFFER * 2 + 17).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).unwrap();
         let seen = std::fs::symlink_metadata(&path).unwrap();
-        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(10)).unwrap();
+        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(10))
+            .unwrap()
+            .0;
         assert_eq!(h.sha256, sha(&content));
         assert_eq!(h.bytes, content.len() as u64);
     }
