@@ -43,31 +43,36 @@ pub enum Command {
 }
 
 /// A request to the file integrity collector from the control socket.
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub enum FilesCommand {
     /// `vigilctl files scan`: a full scan of every watched path now.
     Scan {
         /// The scan's id (its start's seq) once its start is recorded, or
         /// why it did not start.
+        #[allow(
+            dead_code,
+            reason = "answered by the file integrity collector, which lands next"
+        )]
         reply: oneshot::Sender<Result<u64, FilesRefusal>>,
     },
 }
 
 /// Why the collector did not start a scan.
 #[derive(Debug, thiserror::Error)]
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub enum FilesRefusal {
     /// No `[[collect.files]]` is configured (or the collector has stopped).
     #[error("file integrity monitoring is not configured: add a [[collect.files]] table")]
     NotConfigured,
     /// The scan's start could not be recorded.
     #[error("cannot record the scan: {0}")]
+    #[allow(
+        dead_code,
+        reason = "sent by the file integrity collector, which lands next"
+    )]
     Store(vigil_store::StoreError),
 }
 
 /// What the collector is doing, published for `status` and `files scan`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub struct ScanProgress {
     /// The scan under way (its start's seq), if any.
     pub scan: Option<u64>,
