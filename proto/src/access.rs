@@ -36,11 +36,14 @@ pub enum Area {
     Sources,
     /// Notifications: deliveries (read) and test notifications (write).
     Notifications,
+    /// File integrity: the baseline and its history (read), scans on
+    /// demand (write).
+    Files,
 }
 
 impl Area {
     /// Every area.
-    pub const ALL: [Area; 11] = [
+    pub const ALL: [Area; 12] = [
         Area::Status,
         Area::Events,
         Area::Audit,
@@ -52,6 +55,7 @@ impl Area {
         Area::Retention,
         Area::Sources,
         Area::Notifications,
+        Area::Files,
     ];
 
     fn name(self) -> &'static str {
@@ -67,6 +71,7 @@ impl Area {
             Area::Retention => "retention",
             Area::Sources => "sources",
             Area::Notifications => "notifications",
+            Area::Files => "files",
         }
     }
 }
@@ -218,6 +223,7 @@ impl Role {
                 Permission::read(Silences),
                 Permission::read(Sources),
                 Permission::read(Notifications),
+                Permission::read(Files),
             ]),
             "operator" => PermissionSet::of([
                 Permission::read(Status),
@@ -226,6 +232,7 @@ impl Role {
                 Permission::write(Silences),
                 Permission::read(Sources),
                 Permission::write(Notifications),
+                Permission::write(Files),
             ]),
             "auditor" => PermissionSet::of([
                 Permission::read(Status),
@@ -239,6 +246,7 @@ impl Role {
                 Permission::read(Retention),
                 Permission::read(Sources),
                 Permission::read(Notifications),
+                Permission::read(Files),
             ]),
             "admin" => PermissionSet::all(),
             _ => return None,
@@ -302,6 +310,26 @@ mod tests {
             "notifications.write".parse::<Permission>().unwrap(),
             Permission::write(Area::Notifications)
         );
+    }
+
+    #[test]
+    fn files_are_read_by_whoever_reads_events_and_scanned_by_operators() {
+        for name in Role::BUILTIN {
+            let role = Role::builtin(name).unwrap().permissions;
+            assert_eq!(
+                role.allows(Permission::read(Area::Files)),
+                role.allows(Permission::read(Area::Events)),
+                "{name}"
+            );
+        }
+        let can_scan = |name| {
+            Role::builtin(name)
+                .unwrap()
+                .permissions
+                .allows(Permission::write(Area::Files))
+        };
+        assert!(can_scan("operator") && can_scan("admin"));
+        assert!(!can_scan("viewer") && !can_scan("auditor"));
     }
 
     #[test]

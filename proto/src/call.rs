@@ -4,17 +4,19 @@
 //! instead. The pairings live here, once, rather than at every call site.
 //!
 //! [`Listing`] does the same for listings: their pages, and the header
-//! frame some send first. Streams (follow, the raw chain) and verification
-//! (progress, then a report) are read frame by frame.
+//! frame some send first; [`Tracked`] for a request answered by progress
+//! frames, then its result (a file scan). Streams (follow, the raw chain)
+//! and verification (progress, then a report) are read frame by frame.
 
 use crate::request::{
-    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, IncidentsRequest, KeysRequest,
-    SecretsRequest, SilencesRequest,
+    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, FilesRequest, IncidentsRequest,
+    KeysRequest, SecretsRequest, SilencesRequest,
 };
 use crate::{
-    DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, Finding, IncidentNote,
-    IncidentState, IncidentSummary, KeyListing, LoginsReport, Request, Response, SecretListing,
-    SilenceListing, StatusReport, WireSecret,
+    DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, FileDetail, FileListing,
+    FilesHeader, Finding, FinishedScan, IncidentNote, IncidentState, IncidentSummary, KeyListing,
+    LoginsReport, Request, Response, ScanProgress, SecretListing, SilenceListing, StatusReport,
+    WireSecret,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -181,6 +183,10 @@ calls! {
     fn notify_test(receiver: String) -> String {
         DeliveriesRequest::Test { receiver }.into(), [Response::Done { message }] => [message]
     }
+    /// One path: its attributes as last recorded and its history.
+    fn files_show(path: String) -> Box<FileDetail> {
+        FilesRequest::Show { path }.into(), [Response::File(detail)] => [detail]
+    }
 }
 
 /// A listing request and how to read its frames: an optional header
@@ -315,5 +321,103 @@ listings! {
         DeliveriesRequest::List { state, receiver, limit }.into(),
         [Response::Deliveries { deliveries }] => [deliveries];
         header delivery_totals [Response::DeliveryTotals(totals)] => [totals]
+    }
+    /// Recorded paths by path (under `path`, if given), after the count,
+    /// the roots baselined and the scans.
+    fn files_list(path: Option<String>) -> Listing<FileListing, Box<FilesHeader>> {
+        FilesRequest::List { path }.into(),
+        [Response::Files { files }] => [files];
+        header files_header [Response::FilesHeader(header)] => [header]
+    }
+}
+
+/// A request answered by progress frames (`P`), as many as the daemon
+/// sends, then one result (`R`), its last frame.
+pub struct Tracked<P, R> {
+    request: Request,
+    progress: Reader<P>,
+    result: Reader<R>,
+}
+
+/// One frame of a tracked request, read.
+#[derive(Debug, PartialEq)]
+pub enum Step<P, R> {
+    /// How far it has got.
+    Progress(P),
+    /// Its result: nothing follows.
+    Done(R),
+}
+
+impl<P, R> Tracked<P, R> {
+    /// The request to send.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// What `frame` is in this answer, or the frame back when it is
+    /// neither progress nor the result.
+    pub fn read(&self, frame: Response) -> Result<Step<P, R>, Box<Response>> {
+        match (self.progress)(frame) {
+            Ok(progress) => Ok(Step::Progress(progress)),
+            Err(other) => (self.result)(*other).map(Step::Done),
+        }
+    }
+}
+
+/// Declares each tracked request's constructor with its progress and
+/// result frames, and the [`Answer`]s that build them (the result under
+/// the request's name, the progress under the name given).
+macro_rules! tracked {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> Tracked<$progress:ty, $result:ty> {
+            $request:expr,
+            progress $pname:ident [$($ppat:tt)+] => [$($pout:tt)+];
+            [$($answer:tt)+] => [$($out:tt)+]
+        }
+    )+) => {
+        impl Request {
+            $(
+                $(#[$doc])*
+                pub fn $name($($arg: $ty),*) -> Tracked<$progress, $result> {
+                    Tracked {
+                        request: $request,
+                        progress: |frame| match frame {
+                            $($ppat)+ => Ok($($pout)+),
+                            other => Err(Box::new(other)),
+                        },
+                        result: |frame| match frame {
+                            $($answer)+ => Ok($($out)+),
+                            other => Err(Box::new(other)),
+                        },
+                    }
+                }
+            )+
+        }
+
+        impl Answer {
+            $(
+                #[doc = concat!("The result of [`Request::", stringify!($name), "`], its last frame.")]
+                pub fn $name(result: $result) -> Response {
+                    let $($out)+ = result;
+                    $($answer)+
+                }
+                #[doc = concat!("A progress frame of [`Request::", stringify!($name), "`].")]
+                pub fn $pname(progress: $progress) -> Response {
+                    let $($pout)+ = progress;
+                    $($ppat)+
+                }
+            )+
+        }
+    };
+}
+
+tracked! {
+    /// A full scan of every watched path now: how far it has got, then
+    /// what it found.
+    fn files_scan() -> Tracked<ScanProgress, Box<FinishedScan>> {
+        FilesRequest::Scan.into(),
+        progress files_scan_progress [Response::ScanProgress(progress)] => [progress];
+        [Response::ScanFinished(finished)] => [finished]
     }
 }

@@ -23,6 +23,7 @@ pub mod call;
 pub mod deliveries;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod frame;
 pub mod handshake;
 pub mod incidents;
@@ -43,12 +44,16 @@ pub use audit::{
     BodyNotHex, ChainHeader, Finding, FindingSeverity, LoginRecord, LoginsReport, RawEntry,
     VerifySummary, raw_body, raw_entry,
 };
-pub use call::{Answer, Call, IncidentDetail, Listed, Listing};
+pub use call::{Answer, Call, IncidentDetail, Listed, Listing, Step, Tracked};
 pub use deliveries::{
     DELIVERIES_DEFAULT_LIMIT, DeliveryCause, DeliveryFilter, DeliveryListing, DeliveryTotals,
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use events::{EventRecord, event_record};
+pub use files::{
+    FILE_HISTORY_LIMIT, FileDetail, FileHistory, FileListing, FileState, FilesHeader, FilesStatus,
+    FinishedScan, RunningScan, ScanProgress,
+};
 pub use frame::FrameError;
 pub use handshake::{Hello, HelloReply, Identity, PROTOCOL_VERSION};
 pub use incidents::{IncidentNote, IncidentState, IncidentSummary};
@@ -56,8 +61,8 @@ pub use keys::KeyListing;
 pub use listing::{ListEnd, PAGE_TARGET, Truncated};
 pub use names::UnknownName;
 pub use request::{
-    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, Family, IncidentsRequest,
-    KeysRequest, Request, SecretsRequest, SilencesRequest,
+    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, Family, FilesRequest,
+    IncidentsRequest, KeysRequest, Request, SecretsRequest, SilencesRequest,
 };
 pub use response::Response;
 pub use secrets::SecretListing;

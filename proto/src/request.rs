@@ -37,6 +37,8 @@ pub enum Request {
     Silences(SilencesRequest),
     /// Notification deliveries.
     Deliveries(DeliveriesRequest),
+    /// File integrity monitoring.
+    Files(FilesRequest),
 }
 
 /// What every family says of its requests.
@@ -60,6 +62,7 @@ impl Request {
             Request::Incidents(r) => r,
             Request::Silences(r) => r,
             Request::Deliveries(r) => r,
+            Request::Files(r) => r,
         }
     }
 
@@ -456,6 +459,48 @@ impl Family for DeliveriesRequest {
     }
 }
 
+/// File integrity monitoring: the baseline, one path's history, a scan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum FilesRequest {
+    /// The paths recorded, by path, after a header (count, roots
+    /// baselined, the last scan, the scan under way). A listing.
+    List {
+        /// Only this path and what is below it.
+        path: Option<String>,
+    },
+    /// One path: its attributes as last recorded and its records from the
+    /// log.
+    Show {
+        /// The path (absolute).
+        path: String,
+    },
+    /// A full scan of every watched path now: progress frames, then what
+    /// it found. It appends to the log, so it is audited.
+    Scan,
+}
+
+impl Family for FilesRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            FilesRequest::Scan => Permission::write(Area::Files),
+            _ => Permission::read(Area::Files),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        matches!(self, FilesRequest::Scan)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            FilesRequest::List { .. } => "files.list",
+            FilesRequest::Show { .. } => "files.show",
+            FilesRequest::Scan => "files.scan",
+        }
+    }
+}
+
 macro_rules! into_request {
     ($($family:ident => $variant:ident,)+) => {
         $(
@@ -477,4 +522,5 @@ into_request! {
     IncidentsRequest => Incidents,
     SilencesRequest => Silences,
     DeliveriesRequest => Deliveries,
+    FilesRequest => Files,
 }

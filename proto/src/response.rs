@@ -107,6 +107,19 @@ pub enum Response {
         /// Newest first.
         deliveries: Vec<DeliveryListing>,
     },
+    /// First frame of a [`FilesRequest::List`] listing.
+    FilesHeader(Box<FilesHeader>),
+    /// A page of recorded paths.
+    Files {
+        /// By path.
+        files: Vec<FileListing>,
+    },
+    /// To [`FilesRequest::Show`].
+    File(Box<FileDetail>),
+    /// How far the scan [`FilesRequest::Scan`] started has got.
+    ScanProgress(ScanProgress),
+    /// Last frame of [`FilesRequest::Scan`]: what the scan found.
+    ScanFinished(Box<FinishedScan>),
     /// A change is done (and recorded).
     Done {
         /// What happened.

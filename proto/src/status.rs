@@ -1,6 +1,7 @@
 //! The daemon's status report.
 
 use crate::audit::VerifySummary;
+use crate::files::FilesStatus;
 use crate::handshake::Identity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,4 +44,7 @@ pub struct StatusReport {
     pub last_verify: Option<VerifySummary>,
     /// The caller.
     pub you: Identity,
+    /// File integrity monitoring (none when no `[[collect.files]]` is
+    /// configured).
+    pub files: Option<FilesStatus>,
 }

@@ -286,3 +286,196 @@ fn each_answer_is_what_its_request_reads() {
         Ok("i".to_string())
     );
 }
+
+fn file_listing(path: &str) -> FileListing {
+    FileListing {
+        path: path.into(),
+        file_type: vigil_store::FileType::File,
+        sha256: Some(Hash([7; 32])),
+        size: 12,
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        mtime: 1_700_000_000_000_000,
+        link_target: None,
+        changes: 2,
+        seq: 9,
+    }
+}
+
+fn finished_scan() -> FinishedScan {
+    FinishedScan {
+        scan: 4,
+        finished_at: 5,
+        totals: vigil_store::ScanTotals {
+            files: 3,
+            bytes: 100,
+            changes: 1,
+            baselined: 2,
+            errors: 1,
+            unreadable: vec![("/etc/shadow".into(), "permission denied".into())],
+            over_limit: vec![],
+            duration_ms: 7,
+        },
+    }
+}
+
+#[test]
+fn files_requests_and_answers_round_trip() {
+    let reqs = [
+        FilesRequest::List { path: None },
+        FilesRequest::List {
+            path: Some("/etc".into()),
+        },
+        FilesRequest::Show {
+            path: "/etc/passwd".into(),
+        },
+        FilesRequest::Scan,
+    ];
+    for r in reqs {
+        let r: Request = r.into();
+        let bytes = crate::frame::encode(&r).unwrap();
+        let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, r);
+    }
+    let scan: Request = FilesRequest::Scan.into();
+    assert_eq!(
+        serde_json::to_string(&scan).unwrap(),
+        r#"{"family":"files","request":"scan"}"#
+    );
+    let state = FileState {
+        file_type: vigil_store::FileType::File,
+        sha256: Some(Hash([1; 32])),
+        size: 1,
+        mode: 0o100600,
+        uid: 0,
+        gid: 0,
+        mtime: 3,
+        link_target: None,
+    };
+    let frames = [
+        Answer::files_header(Box::new(FilesHeader {
+            count: 1,
+            baselined: vec!["/etc".into()],
+            last_scan: Some(finished_scan()),
+            scanning: Some(RunningScan {
+                scan: 10,
+                reason: "operator".into(),
+                started_at: Some(11),
+                examined: 1,
+                expected: 3,
+                bytes: 4,
+            }),
+        })),
+        Answer::files_list(vec![file_listing("/etc/passwd")]),
+        Answer::files_show(Box::new(FileDetail {
+            path: "/etc/passwd".into(),
+            current: Some(file_listing("/etc/passwd")),
+            history: vec![FileHistory {
+                seq: 9,
+                time: 2,
+                path: "/etc/passwd".into(),
+                change: vigil_store::FileChangeKind::Modified,
+                while_stopped: true,
+                from: None,
+                old: Some(state.clone()),
+                new: Some(FileState {
+                    sha256: Some(Hash([2; 32])),
+                    ..state
+                }),
+                diff: Some("-a\n+b\n".into()),
+            }],
+            older: 3,
+        })),
+        Answer::files_scan_progress(ScanProgress {
+            scan: 4,
+            examined: 1,
+            expected: 3,
+            bytes: 10,
+        }),
+        Answer::files_scan(Box::new(finished_scan())),
+    ];
+    for frame in frames {
+        let bytes = crate::frame::encode(&frame).unwrap();
+        let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, frame);
+    }
+    // Digests travel as hex, as everywhere else.
+    let json = serde_json::to_value(file_listing("/etc/passwd")).unwrap();
+    assert_eq!(json["sha256"], serde_json::json!("07".repeat(32)));
+}
+
+#[test]
+fn files_are_read_and_a_scan_is_a_write_that_is_audited() {
+    let list: Request = FilesRequest::List { path: None }.into();
+    let show: Request = FilesRequest::Show { path: "/".into() }.into();
+    let scan: Request = FilesRequest::Scan.into();
+    assert_eq!(list.permission(), Permission::read(Area::Files));
+    assert_eq!(show.permission(), Permission::read(Area::Files));
+    assert_eq!(scan.permission(), Permission::write(Area::Files));
+    assert!(!list.is_mutating() && !show.is_mutating());
+    assert!(scan.is_mutating(), "a scan appends to the log");
+    assert_eq!(
+        (list.name(), show.name(), scan.name()),
+        ("files.list", "files.show", "files.scan")
+    );
+    assert_eq!(
+        "files.write".parse::<Permission>().unwrap(),
+        Permission::write(Area::Files)
+    );
+}
+
+#[test]
+fn a_files_listing_and_show_read_their_own_frames() {
+    let listing = Request::files_list(Some("/etc".into()));
+    assert_eq!(
+        listing.request(),
+        &Request::Files(FilesRequest::List {
+            path: Some("/etc".into())
+        })
+    );
+    let header = Box::new(FilesHeader::default());
+    assert_eq!(
+        listing.read(Answer::files_header(header.clone())),
+        Ok(Listed::Header(header))
+    );
+    let page = vec![file_listing("/etc/hosts")];
+    assert_eq!(
+        listing.read(Answer::files_list(page.clone())),
+        Ok(Listed::Page(page))
+    );
+    let stray = Response::Keys { keys: vec![] };
+    assert_eq!(listing.read(stray.clone()), Err(Box::new(stray)));
+    let show = Request::files_show("/etc/hosts".into());
+    let detail = Box::new(FileDetail {
+        path: "/etc/hosts".into(),
+        current: None,
+        history: vec![],
+        older: 0,
+    });
+    assert_eq!(show.answer(Answer::files_show(detail.clone())), Ok(detail));
+}
+
+#[test]
+fn a_scan_reads_progress_then_its_result_and_nothing_else() {
+    let scan = Request::files_scan();
+    assert_eq!(scan.request(), &Request::Files(FilesRequest::Scan));
+    let progress = ScanProgress {
+        scan: 4,
+        examined: 2,
+        expected: 3,
+        bytes: 5,
+    };
+    assert_eq!(
+        scan.read(Answer::files_scan_progress(progress)),
+        Ok(Step::Progress(progress))
+    );
+    let finished = Box::new(finished_scan());
+    assert_eq!(
+        scan.read(Answer::files_scan(finished.clone())),
+        Ok(Step::Done(finished))
+    );
+    // Verification's progress is not a scan's.
+    let other = Response::Progress { done: 1, total: 2 };
+    assert_eq!(scan.read(other.clone()), Err(Box::new(other)));
+}

@@ -5,6 +5,7 @@ mod audit;
 mod daemon;
 mod deliveries;
 mod events;
+mod files;
 mod incidents;
 mod keys;
 mod secrets;
@@ -83,6 +84,9 @@ enum Command {
     /// Notifications: send a test to a receiver.
     #[command(subcommand)]
     Notify(deliveries::NotifyCommand),
+    /// File integrity: recorded paths, their changes, a scan now.
+    #[command(subcommand)]
+    Files(files::FilesCommand),
 }
 
 /// A `--label` without `=`.
@@ -182,6 +186,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Silences(command) => silences::silences(&mut client, command, out),
         Command::Deliveries(command) => deliveries::deliveries(&mut client, command, out),
         Command::Notify(command) => deliveries::notify(&mut client, command, out),
+        Command::Files(command) => files::files(&mut client, command, out),
     }
 }
 

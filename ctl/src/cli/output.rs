@@ -424,6 +424,7 @@ impl Out {
         ];
         let counts: Vec<String> = s.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
         rows.push(vec!["events".into(), counts.join(", ")]);
+        rows.extend(super::files::status_rows(s.files.as_ref()));
         self.print(&table(&rows))
     }
 

@@ -332,6 +332,13 @@ impl CollectConfig {
     }
 }
 
+impl CollectConfig {
+    /// Whether file integrity monitoring has anything to watch.
+    pub fn watches_files(&self) -> bool {
+        !self.files.is_empty()
+    }
+}
+
 impl FileSet {
     /// Its name: as configured, or its first path.
     pub fn name(&self) -> &str {

@@ -116,6 +116,18 @@ impl Conn<'_> {
         crate::intake::admit(&self.shared.ingest.redactor, Intake::Control(event))
     }
 
+    /// The allow decision for `request` by this caller.
+    fn allowed(&self, request: &str) -> Event {
+        let grant = &self.caller.grant;
+        crate::access::audit::Auditor::allowed(
+            &self.caller.actor(),
+            &grant.role.name,
+            request,
+            &grant.reason,
+            grant.break_glass,
+        )
+    }
+
     /// Appends the admitted event after the allow decision for `request`
     /// (one durable batch); returns the event's head.
     pub(super) async fn record(
@@ -123,14 +135,7 @@ impl Conn<'_> {
         request: &str,
         admitted: Admitted,
     ) -> Result<vigil_store::Head, Fail> {
-        let grant = &self.caller.grant;
-        let allowed = crate::access::audit::Auditor::allowed(
-            &self.caller.actor(),
-            &grant.role.name,
-            request,
-            &grant.reason,
-            grant.break_glass,
-        );
+        let allowed = self.allowed(request);
         let heads = self
             .shared
             .log
@@ -138,6 +143,19 @@ impl Conn<'_> {
             .await
             .map_err(unavailable)?;
         Ok(heads[1])
+    }
+
+    /// Appends the allow decision for `request` alone, durably, for a
+    /// change another task records (a file scan): who allowed it is in the
+    /// log before the change is asked for.
+    pub(super) async fn record_decision(&mut self, request: &str) -> Result<(), Fail> {
+        let allowed = self.allowed(request);
+        self.shared
+            .log
+            .append_async(&allowed)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// Runs `f` on the views, caught up with the log, off the async threads.
@@ -193,6 +211,7 @@ impl Conn<'_> {
             Request::Incidents(r) => self.serve_incidents(r).await,
             Request::Silences(r) => self.serve_silences(r).await,
             Request::Deliveries(r) => self.serve_deliveries(r).await,
+            Request::Files(r) => self.serve_files(r).await,
         };
         match result {
             Ok(()) => Ok(()),

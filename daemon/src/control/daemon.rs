@@ -17,7 +17,16 @@ impl Conn<'_> {
 
     pub(super) async fn status(&mut self) -> Served {
         let shared = self.shared.clone();
-        let counts = blocking(move || shared.with_views(|v| v.status.counts_by_name())).await?;
+        let progress = self.collector_progress();
+        let (counts, files) = blocking(move || {
+            shared.with_views(|v| {
+                (
+                    v.status.counts_by_name(),
+                    super::files::status(&v.files, progress.as_ref()),
+                )
+            })
+        })
+        .await?;
         let s = self.shared;
         let config = s.config();
         let report = StatusReport {
@@ -38,6 +47,7 @@ impl Conn<'_> {
             writer: s.log.stats(),
             last_verify: s.last_verify.lock().expect("verify lock").clone(),
             you: self.caller.identity(),
+            files,
         };
         self.send(&Answer::status(Box::new(report))).await
     }

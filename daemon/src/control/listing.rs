@@ -57,7 +57,7 @@ pub fn next_page<T>(
 }
 
 /// Bytes `value` takes as JSON.
-fn json_len<T: Serialize>(value: &T) -> Result<usize, Fail> {
+pub(super) fn json_len<T: Serialize>(value: &T) -> Result<usize, Fail> {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -15,6 +15,7 @@ mod audit;
 mod daemon;
 mod deliveries;
 mod events;
+mod files;
 mod incidents;
 mod keys;
 mod secrets;

@@ -43,7 +43,6 @@ pub enum Command {
 }
 
 /// A request to the file integrity collector from the control socket.
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub enum FilesCommand {
     /// `vigilctl files scan`: a full scan of every watched path now.
     Scan {
@@ -55,7 +54,6 @@ pub enum FilesCommand {
 
 /// Why the collector did not start a scan.
 #[derive(Debug, thiserror::Error)]
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub enum FilesRefusal {
     /// No `[[collect.files]]` is configured (or the collector has stopped).
     #[error("file integrity monitoring is not configured: add a [[collect.files]] table")]
@@ -67,7 +65,6 @@ pub enum FilesRefusal {
 
 /// What the collector is doing, published for `status` and `files scan`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub struct ScanProgress {
     /// The scan under way (its start's seq), if any.
     pub scan: Option<u64>,

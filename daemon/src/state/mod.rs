@@ -53,7 +53,6 @@ pub struct Shared {
     /// Requests to the notifier.
     pub notifier: mpsc::Sender<messages::Command>,
     /// Requests to the file integrity collector, and its progress.
-    #[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
     pub files: FilesChannel,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
@@ -101,7 +100,6 @@ pub struct Parts {
 
 /// How the control socket reaches the file integrity collector.
 #[derive(Clone)]
-#[allow(dead_code, reason = "the collector and `vigilctl files` land next")]
 pub struct FilesChannel {
     /// Requests (closed when no `[[collect.files]]` is configured).
     pub commands: mpsc::Sender<messages::FilesCommand>,

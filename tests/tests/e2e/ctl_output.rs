@@ -717,11 +717,26 @@ fn empty_listings_print_their_header() {
         &["incidents", "list"],
         &["silences", "list"],
         &["deliveries", "list"],
+        &["files", "list"],
     ] {
         let out = s.run(args);
         assert!(!out.is_empty(), "vigilctl {args:?} printed no header");
     }
     s.snapshot("empty_listings_print_their_header");
+}
+
+/// `vigilctl files …` with no `[[collect.files]]`: an empty listing, no
+/// record of a path, a scan refused as not configured (and a viewer's as
+/// not allowed). The collector's own output is snapshotted with it.
+#[test]
+fn files_without_file_integrity() {
+    let mut s = Session::start("");
+    s.both(&["files", "list"]);
+    s.both(&["files", "list", "--path", "/etc"]);
+    s.both(&["files", "show", "/etc/passwd"]);
+    s.both(&["files", "scan"]);
+    s.run_as_viewer(&["files", "scan"]);
+    s.snapshot("files_without_file_integrity");
 }
 
 #[test]

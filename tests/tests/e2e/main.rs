@@ -20,6 +20,7 @@ mod daemon_crash;
 mod deliveries_cli;
 mod dev_mode;
 mod files;
+mod files_ctl;
 mod follow_and_doctor;
 mod ingest;
 mod listings;
