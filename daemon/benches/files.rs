@@ -304,7 +304,7 @@ enabled = false
 allowed_roots = ["{tree}"]
 hash_threads = {THREADS}
 # No way to say "unlimited": an absent key is 64MiB.
-read_rate = "100GiB"
+read_rate = "unlimited"
 
 {files}"#,
                 state = dir.path().join("state").display(),

@@ -20,8 +20,8 @@ pub struct CollectConfig {
     pub allowed_roots: Vec<Spanned<String>>,
     /// Threads hashing files during a scan.
     pub hash_threads: usize,
-    /// Most bytes read per second while hashing (absent: unlimited).
-    pub read_rate: Option<ByteSize>,
+    /// Most bytes read per second while hashing.
+    pub read_rate: ReadRate,
     /// Whether the built-in rules (sshd, sudoers, accounts, PAM, setuid
     /// files, system binaries, ...) apply after the operator's.
     pub default_rules: bool,
@@ -48,11 +48,45 @@ impl Default for CollectConfig {
                 .map(|r| Spanned::new(0..0, r.to_string()))
                 .collect(),
             hash_threads: 2,
-            read_rate: Some(ByteSize(64 << 20)),
+            read_rate: ReadRate(Some(64 << 20)),
             default_rules: true,
             files: Vec::new(),
             file_rules: Vec::new(),
         }
+    }
+}
+
+/// `read_rate`: bytes per second, written as a size (`"64MiB"`), or
+/// `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadRate(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for ReadRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        let size = match Raw::deserialize(d)? {
+            Raw::Text(t) if t == "unlimited" => return Ok(ReadRate(None)),
+            Raw::Number(n) => ByteSize(n),
+            Raw::Text(t) => ByteSize::deserialize(serde::de::value::StrDeserializer::<
+                serde::de::value::Error,
+            >::new(&t))
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "read_rate `{t}` is not a rate; write a size per second such as \"64MiB\", or \"unlimited\""
+                ))
+            })?,
+        };
+        if size.0 < 1 << 20 {
+            return Err(serde::de::Error::custom(
+                "read_rate must be at least 1MiB (per second), or \"unlimited\"",
+            ));
+        }
+        Ok(ReadRate(Some(size.0)))
     }
 }
 

@@ -498,6 +498,13 @@ fn collect_mistakes_name_their_line() {
     let e = err("[[collect.files]]\npaths = [\"/etc\"]\nexclude = [\"/etc/[x\"]\n");
     assert_eq!(e.line, 3, "{e}");
     assert!(e.message.contains("unclosed"), "{e}");
+    let e = err("[collect]\nread_rate = 0\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("at least 1MiB"), "{e}");
+    let e = err("[collect]\nread_rate = \"fast\"\n");
+    assert!(e.message.contains("\"unlimited\""), "{e}");
+    let c = Config::parse("t.toml", "[collect]\nread_rate = \"unlimited\"\n").unwrap();
+    assert_eq!(c.collect.read_rate.0, None);
     let e = err("[[collect.files]]\npaths = [\"/etc\"]\nfollow = true\n");
     assert!(e.message.contains("unknown field `follow`"), "{e}");
     let e = err(

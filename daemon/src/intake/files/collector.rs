@@ -5,13 +5,13 @@
 use super::compare::pair_renames;
 use super::examine::{Examined, Examiner};
 use super::sets::Sets;
-use super::walk::{Found, path_key, walk};
+use super::walk::{Found, Walker, path_key, walk};
 use super::watch::{Notice, Watches};
 use crate::config::Config;
 use crate::intake::{Intake, admit};
 use crate::state::Shared;
 use crate::state::messages::{FilesCommand, FilesRefusal, ScanProgress};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +48,9 @@ pub enum Interrupted {
     /// The log refused an append.
     #[error("cannot record file changes: {0}")]
     Store(#[from] StoreError),
+    /// The thread appending a scan's records could not run.
+    #[error("cannot record file changes: the appending thread {0}")]
+    Appender(&'static str),
 }
 
 /// The collector's state.
@@ -56,8 +59,10 @@ pub struct Collector {
     inputs: flume::Receiver<Input>,
     progress: watch::Sender<ScanProgress>,
     config: Arc<Config>,
-    sets: Sets,
+    sets: Arc<Sets>,
     examiner: Examiner,
+    /// The append of the last scan chunk, still being made durable.
+    in_flight: Option<std::thread::JoinHandle<Result<(), Interrupted>>>,
     watches: Watches,
     dirty: BTreeSet<PathBuf>,
     first_dirty: Option<Instant>,
@@ -78,7 +83,7 @@ impl Collector {
         progress: watch::Sender<ScanProgress>,
     ) -> Result<Collector, String> {
         let config = shared.config();
-        let sets = Sets::compile(&config.collect)?;
+        let sets = Arc::new(Sets::compile(&config.collect)?);
         let examiner = Examiner::new(&config.collect)?;
         let watches = Watches::new(move |notice| {
             let _ = sender.send(Input::Notice(notice));
@@ -90,6 +95,7 @@ impl Collector {
             config,
             sets,
             examiner,
+            in_flight: None,
             watches,
             dirty: BTreeSet::new(),
             first_dirty: None,
@@ -226,7 +232,8 @@ impl Collector {
             Examiner::new(&self.config.collect),
         ) {
             (Ok(sets), Ok(examiner)) => {
-                self.sets = sets;
+                self.settle()?;
+                self.sets = Arc::new(sets);
                 self.examiner = examiner;
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -245,13 +252,55 @@ impl Collector {
     }
 
     /// Appends one file integrity event, redacted; its seq.
-    fn record(&self, event: FileIntegrity) -> Result<u64, Interrupted> {
+    fn record(&mut self, event: FileIntegrity) -> Result<u64, Interrupted> {
+        self.settle()?;
         let admitted = admit(&self.shared.ingest.redactor, Intake::Files(event));
         Ok(self.shared.log.append(&admitted.event)?.seq)
     }
 
+    /// Waits for the chunk being appended, if any.
+    fn settle(&mut self) -> Result<(), Interrupted> {
+        match self.in_flight.take().map(std::thread::JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(Interrupted::Appender("panicked")),
+        }
+    }
+
+    /// Appends a scan's chunk while the next one is examined: the hashing
+    /// threads do not wait for each fsync. Its records' paths are not the
+    /// next chunk's, and anything that reads what it records settles it
+    /// first (every other append does).
+    fn record_behind(&mut self, scan: u64, records: Vec<FileRecord>) -> Result<(), Interrupted> {
+        self.settle()?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("vigil-files-append".into())
+            .spawn(move || {
+                let event = FileIntegrity::Records {
+                    scan: Some(scan),
+                    files: records,
+                };
+                let admitted = admit(&shared.ingest.redactor, Intake::Files(event));
+                shared.log.append(&admitted.event)?;
+                Ok(())
+            });
+        match thread {
+            Ok(thread) => self.in_flight = Some(thread),
+            Err(_) => return Err(Interrupted::Appender("could not start")),
+        }
+        Ok(())
+    }
+
     /// Appends records in entries of at most [`CHUNK`].
-    fn record_all(&self, scan: Option<u64>, records: Vec<FileRecord>) -> Result<(), Interrupted> {
+    fn record_all(
+        &mut self,
+        scan: Option<u64>,
+        records: Vec<FileRecord>,
+    ) -> Result<(), Interrupted> {
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
             let files: Vec<FileRecord> = records.by_ref().take(CHUNK).collect();
@@ -269,6 +318,7 @@ impl Collector {
         if let Some(first) = self.first_dirty
             && (now >= self.last_notice + QUIET || now >= first + MAX_DELAY)
         {
+            self.settle()?;
             self.look()?;
         }
         Ok(())
@@ -363,37 +413,28 @@ impl Collector {
         while_stopped: bool,
         totals: &mut ScanTotals,
     ) -> Result<(), Interrupted> {
-        let root = &self.sets.roots[index];
+        let sets = self.sets.clone();
+        let root = &sets.roots[index];
         let key = root.key.clone();
         let baselined = self
             .shared
             .with_views(|v| v.files.baselined.contains(&key))?;
-        let found = walk(root, &root.path, root.max_files);
-        if found.over_limit {
-            tracing::error!(
-                root = %key,
-                max_files = root.max_files,
-                "file integrity: more paths than max_files; the rest is not examined"
-            );
-            totals.over_limit.push(key.clone());
-        }
         if let Some(dir) = root.watch_dir().map(std::path::Path::to_path_buf) {
             self.watch(&dir);
         }
-        for dir in &found.dirs {
-            self.watch(dir);
-        }
+        let mut walker = Walker::new(root, &root.path, root.max_files);
         let mut unreadable: BTreeSet<String> = BTreeSet::new();
-        for (path, error) in &found.errors {
-            note_error(totals, path, error);
-            unreadable.insert(path.clone());
-        }
-        let over_limit = found.over_limit;
-        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut created = Vec::new();
-        let mut chunks = found.found.into_iter().peekable();
-        while chunks.peek().is_some() {
-            let chunk: Vec<Found> = chunks.by_ref().take(CHUNK).collect();
+        loop {
+            let chunk = walker.next_chunk(CHUNK);
+            // Watched as soon as found: a change after this is seen live.
+            for dir in std::mem::take(&mut walker.dirs) {
+                self.watch(&dir);
+            }
+            if chunk.is_empty() {
+                break;
+            }
             seen.extend(chunk.iter().map(|f| f.key.clone()));
             let examined = self.examine(index, chunk, baselined, while_stopped)?;
             totals.files += examined.examined;
@@ -411,7 +452,7 @@ impl Collector {
             created.extend(later);
             self.alert(index, &mut now);
             count(totals, &now);
-            self.record_all(Some(scan), now)?;
+            self.record_behind(scan, now)?;
             let (files, bytes) = (examined.examined, examined.bytes);
             self.progress.send_modify(|p| {
                 p.examined += files;
@@ -419,11 +460,24 @@ impl Collector {
             });
             self.between_chunks()?;
         }
+        self.settle()?;
+        for (path, error) in &walker.errors {
+            note_error(totals, path, error);
+            unreadable.insert(path.clone());
+        }
+        let over_limit = walker.over_limit;
+        if over_limit {
+            tracing::error!(
+                root = %key,
+                max_files = root.max_files,
+                "file integrity: more paths than max_files; the rest is not examined"
+            );
+            totals.over_limit.push(key.clone());
+        }
         // Gone from the disk: unless the walk stopped early or could not
         // read where it was.
         let mut gone = Vec::new();
         if !over_limit {
-            let root = &self.sets.roots[index];
             gone = self.shared.with_views(|v| {
                 v.files
                     .under(&key)
@@ -517,6 +571,7 @@ impl Collector {
         for dir in &found.dirs {
             self.watch(dir);
         }
+        let complete = !found.over_limit;
         let unreadable: Vec<String> = found.errors.iter().map(|(p, _)| p.clone()).collect();
         let seen: BTreeSet<String> = found.found.iter().map(|f| f.key.clone()).collect();
         let examined = self.examine(index, found.found, baselined, false)?;
@@ -530,7 +585,8 @@ impl Collector {
             v.files
                 .under(key)
                 .filter(|(p, _)| {
-                    !seen.contains(*p)
+                    complete
+                        && !seen.contains(*p)
                         && root.covers(p)
                         && !unreadable.iter().any(|u| below_or_at(u, p))
                 })

@@ -7,6 +7,7 @@ use super::sets::Root;
 use super::walk::{Found, path_key};
 use crate::config::CollectConfig;
 use rayon::prelude::*;
+use std::fs::Metadata;
 use vigil_ingest::redact::Redactor;
 use vigil_store::{FileChangeKind, FileRecord};
 use vigil_views::BaselineEntry;
@@ -36,7 +37,8 @@ enum Read {
     Seen {
         hashed: Option<Hashed>,
         link: Option<String>,
-        found: Box<Found>,
+        found: Found,
+        meta: Box<Metadata>,
     },
     /// Could not be read.
     Failed(String, String),
@@ -54,7 +56,7 @@ impl Examiner {
             .map_err(|e| format!("cannot start the hashing threads: {e}"))?;
         Ok(Examiner {
             pool,
-            budget: ReadBudget::new(collect.read_rate.map(|r| r.0)),
+            budget: ReadBudget::new(collect.read_rate.0),
         })
     }
 
@@ -79,12 +81,13 @@ impl Examiner {
         });
         let mut out = Examined::default();
         for (read, old) in reads.into_iter().zip(recorded) {
-            let (hashed, link, found) = match read {
+            let (hashed, link, found, meta) = match read {
                 Read::Seen {
                     hashed,
                     link,
                     found,
-                } => (hashed, link, *found),
+                    meta,
+                } => (hashed, link, found, meta),
                 Read::Failed(path, error) => {
                     out.errors.push((path, error));
                     continue;
@@ -97,7 +100,7 @@ impl Examiner {
                 Some(h) => (Some(h.sha256), h.text),
                 None => (None, None),
             };
-            let new = attrs_of(&found.meta, sha256, link);
+            let new = attrs_of(&meta, sha256, link);
             let kind = match &old {
                 None if !baselined => Some(FileChangeKind::Baseline),
                 old => change(old.as_ref().map(|o| &o.attrs), Some(&new), &root.checked),
@@ -131,49 +134,46 @@ impl Examiner {
 /// The largest diff recorded with a change.
 const DIFF_MAX: usize = 16 * 1024;
 
-fn read(mut found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
-    // The walk's metadata may be older than a change recorded since.
-    match std::fs::symlink_metadata(&found.path) {
-        Ok(meta) => found.meta = meta,
+fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
+    let mut meta = match std::fs::symlink_metadata(&found.path) {
+        Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,
         Err(e) => return Read::Failed(found.key, e.to_string()),
-    }
-    let file_type = found.meta.file_type();
-    if file_type.is_symlink() {
-        return match std::fs::read_link(&found.path) {
-            Ok(target) => Read::Seen {
-                hashed: None,
-                link: Some(path_key(&target)),
-                found: Box::new(found),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone,
-            Err(e) => Read::Failed(found.key, e.to_string()),
-        };
-    }
-    if !file_type.is_file() {
-        return Read::Seen {
-            hashed: None,
-            link: None,
-            found: Box::new(found),
-        };
-    }
+    };
     // Once more if it was replaced while being opened.
     for _ in 0..2 {
-        match hash_file(&found.path, &found.meta, budget, keep_text) {
-            Ok((hashed, meta)) => {
-                found.meta = meta;
+        let file_type = meta.file_type();
+        if file_type.is_symlink() {
+            return match std::fs::read_link(&found.path) {
+                Ok(target) => Read::Seen {
+                    hashed: None,
+                    link: Some(path_key(&target)),
+                    found,
+                    meta: Box::new(meta),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone,
+                Err(e) => Read::Failed(found.key, e.to_string()),
+            };
+        }
+        if !file_type.is_file() {
+            return Read::Seen {
+                hashed: None,
+                link: None,
+                found,
+                meta: Box::new(meta),
+            };
+        }
+        match hash_file(&found.path, &meta, budget, keep_text) {
+            Ok((hashed, opened)) => {
                 return Read::Seen {
                     hashed: Some(hashed),
                     link: None,
-                    found: Box::new(found),
+                    found,
+                    meta: Box::new(opened),
                 };
             }
             Err(HashError::Replaced) => match std::fs::symlink_metadata(&found.path) {
-                Ok(meta) if meta.is_file() => found.meta = meta,
-                Ok(meta) => {
-                    found.meta = meta;
-                    return read(found, budget, keep_text);
-                }
+                Ok(now) => meta = now,
                 Err(_) => return Read::Gone,
             },
             Err(HashError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,

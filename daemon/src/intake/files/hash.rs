@@ -1,11 +1,13 @@
 //! Reading a file's content for its hash, safely and within a budget.
 //!
-//! A file is opened without following a symbolic link, without blocking
-//! on a fifo put in its place, and is checked to be the very file the walk
-//! saw (same device and inode) at the very path it was looked for (the
-//! kernel's name for the open descriptor), so a directory swapped for a
-//! link during a scan cannot make vigild read outside the watched roots.
+//! A file is opened without following a symbolic link anywhere in its
+//! path, without blocking on a fifo put in its place, and is checked to be
+//! the very file the walk saw (same device and inode), so a directory
+//! swapped for a link during a scan cannot make vigild read outside the
+//! watched roots.
 
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, OFlag, OpenHow, ResolveFlag, openat2};
 use sha2::{Digest, Sha256};
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
@@ -13,6 +15,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use vigil_store::Hash;
 
@@ -88,35 +91,67 @@ pub fn hash_file(
     budget: &ReadBudget,
     keep_text: Option<u64>,
 ) -> Result<(Hashed, Metadata), HashError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
+    let file = open_without_links(path)?;
     let opened = file.metadata()?;
     if !opened.is_file() || opened.ino() != seen.ino() || opened.dev() != seen.dev() {
-        return Err(HashError::Replaced);
-    }
-    // The path the kernel has for the descriptor: a parent directory
-    // replaced by a link since the walk shows here.
-    let actual = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    if actual.is_ok_and(|actual| actual != path) {
         return Err(HashError::Replaced);
     }
     let keep_text = keep_text.filter(|max| opened.len() <= *max);
     Ok((read_all(file, budget, keep_text)?, opened))
 }
 
-fn read_all(
+/// Opens `path` for reading without following a link anywhere in it
+/// (`openat2` with `RESOLVE_NO_SYMLINKS`); on a kernel without `openat2`,
+/// opens it without following a last link and checks the kernel's name
+/// for the descriptor instead.
+fn open_without_links(path: &Path) -> Result<File, HashError> {
+    static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        let how = OpenHow::new()
+            .flags(flags)
+            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+        match openat2(AT_FDCWD, path, how) {
+            Ok(fd) => return Ok(File::from(fd)),
+            // A link where the walk saw a directory or a file.
+            Err(Errno::ELOOP) => return Err(HashError::Replaced),
+            // No openat2 here (or a filter forbids it): the older way.
+            Err(Errno::ENOSYS | Errno::EPERM) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            Err(e) => return Err(HashError::Io(e.into())),
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    // A parent directory replaced by a link since the walk shows here.
+    let actual = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    if actual.is_ok_and(|actual| actual != path) {
+        return Err(HashError::Replaced);
+    }
+    Ok(file)
+}
+
+thread_local! {
+    /// Each hashing thread's read buffer, reused from file to file.
+    static BUFFER_OF_THREAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; BUFFER]);
+}
+
+fn read_all(file: File, budget: &ReadBudget, keep_text: Option<u64>) -> Result<Hashed, HashError> {
+    BUFFER_OF_THREAD.with(|buffer| read_with(file, budget, keep_text, &mut buffer.borrow_mut()))
+}
+
+fn read_with(
     mut file: File,
     budget: &ReadBudget,
     keep_text: Option<u64>,
+    buffer: &mut [u8],
 ) -> Result<Hashed, HashError> {
     let mut hasher = Sha256::new();
     let mut kept = keep_text.map(|_| Vec::new());
-    let mut buffer = vec![0u8; BUFFER];
     let mut bytes = 0u64;
     loop {
-        let n = match file.read(&mut buffer) {
+        let n = match file.read(buffer) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -200,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn a_link_or_a_replaced_file_is_not_read() {
+    fn a_link_anywhere_in_the_path_or_a_replaced_file_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("t");
         std::fs::write(&target, "x").unwrap();
@@ -208,11 +243,16 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let seen = std::fs::symlink_metadata(&target).unwrap();
         let budget = ReadBudget::new(None);
-        // O_NOFOLLOW: the link is refused even though its target is the file.
-        assert!(matches!(
-            hash_file(&link, &seen, &budget, None),
-            Err(HashError::Io(_))
-        ));
+        // The link is refused even though its target is the file the walk saw.
+        assert!(hash_file(&link, &seen, &budget, None).is_err());
+        // A directory swapped for a link: the file behind it is not read.
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("f"), "y").unwrap();
+        let seen_inner = std::fs::symlink_metadata(real.join("f")).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("swapped")).unwrap();
+        assert!(hash_file(&dir.path().join("swapped/f"), &seen_inner, &budget, None).is_err());
+        assert!(hash_file(&real.join("f"), &seen_inner, &budget, None).is_ok());
         // Another file at the path than the one the walk saw.
         let other = dir.path().join("o");
         std::fs::write(&other, "y").unwrap();

@@ -2,7 +2,6 @@
 //! symbolic link), to a depth, leaving out what is excluded, up to a
 //! number of paths.
 
-use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -16,17 +15,123 @@ pub trait Scope {
     fn excluded(&self, path: &str) -> bool;
 }
 
-/// A path found, with what `lstat` said.
+/// A path found (what it is now is read when it is examined).
 pub struct Found {
     /// As recorded (see [`path_key`]).
     pub key: String,
     /// As on disk.
     pub path: PathBuf,
-    /// Its metadata (the link itself for a symbolic link).
-    pub meta: Metadata,
 }
 
-/// What a walk found.
+/// Walks a tree a chunk at a time, so a large tree is never held whole.
+pub struct Walker<'a, S: Scope> {
+    scope: &'a S,
+    /// Directories still to list, with their depth below the root.
+    pending: Vec<(PathBuf, usize)>,
+    /// Found and not yet handed out.
+    ready: Vec<Found>,
+    limit: usize,
+    found: usize,
+    /// Directories whose entries are examined: the ones to watch (taken
+    /// by the caller as they come).
+    pub dirs: Vec<PathBuf>,
+    /// Paths that could not be read, with why.
+    pub errors: Vec<(String, String)>,
+    /// More than `limit` paths: the rest was not examined.
+    pub over_limit: bool,
+}
+
+impl<'a, S: Scope> Walker<'a, S> {
+    /// Starts at `start` (the scope's root or a path below it), to find at
+    /// most `limit` paths.
+    pub fn new(scope: &'a S, start: &Path, limit: usize) -> Walker<'a, S> {
+        let mut walker = Walker {
+            scope,
+            pending: Vec::new(),
+            ready: Vec::new(),
+            limit,
+            found: 0,
+            dirs: Vec::new(),
+            errors: Vec::new(),
+            over_limit: false,
+        };
+        let key = path_key(start);
+        let Some(depth) = depth_below(scope.root(), &key) else {
+            return walker;
+        };
+        if depth > scope.max_depth() || scope.excluded(&key) {
+            return walker;
+        }
+        match std::fs::symlink_metadata(start) {
+            Ok(meta) => {
+                if meta.is_dir() && depth < scope.max_depth() {
+                    walker.pending.push((start.to_path_buf(), depth));
+                }
+                walker.push(key, start.to_path_buf());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => walker.errors.push((key, e.to_string())),
+        }
+        walker
+    }
+
+    fn push(&mut self, key: String, path: PathBuf) {
+        self.found += 1;
+        self.ready.push(Found { key, path });
+    }
+
+    /// The next (at most) `n` paths; empty when the walk is done.
+    pub fn next_chunk(&mut self, n: usize) -> Vec<Found> {
+        while self.ready.len() < n && !self.over_limit {
+            let Some((dir, depth)) = self.pending.pop() else {
+                break;
+            };
+            self.list(&dir, depth);
+        }
+        let take = self.ready.len().min(n);
+        self.ready.drain(..take).collect()
+    }
+
+    /// Lists one directory's entries (their type from the directory
+    /// itself: a link is a link, never followed).
+    fn list(&mut self, dir: &Path, depth: usize) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.errors.push((path_key(dir), e.to_string()));
+                return;
+            }
+        };
+        self.dirs.push(dir.to_path_buf());
+        let mut names: Vec<(PathBuf, bool)> = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => {
+                    let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                    names.push((entry.path(), is_dir));
+                }
+                Err(e) => self.errors.push((path_key(dir), e.to_string())),
+            }
+        }
+        names.sort();
+        for (path, is_dir) in names {
+            let key = path_key(&path);
+            if self.scope.excluded(&key) {
+                continue;
+            }
+            if self.found >= self.limit {
+                self.over_limit = true;
+                return;
+            }
+            if is_dir && depth + 1 < self.scope.max_depth() {
+                self.pending.push((path.clone(), depth + 1));
+            }
+            self.push(key, path);
+        }
+    }
+}
+
+/// What a whole walk found (for the small walks of a live change).
 #[derive(Default)]
 pub struct Walk {
     /// Every included path, the start included when it exists.
@@ -72,77 +177,24 @@ pub fn depth_below(root: &str, path: &str) -> Option<usize> {
     Some(rest.split('/').filter(|c| !c.is_empty()).count())
 }
 
-/// Walks `start` (the scope's root or a directory below it), finding at
-/// most `limit` paths.
+/// Walks `start` (the scope's root or a path below it) whole, finding
+/// at most `limit` paths.
 pub fn walk(scope: &impl Scope, start: &Path, limit: usize) -> Walk {
-    let mut walk = Walk::default();
-    let start_key = path_key(start);
-    let Some(start_depth) = depth_below(scope.root(), &start_key) else {
-        return walk;
-    };
-    if scope.excluded(&start_key) {
-        return walk;
-    }
-    let meta = match std::fs::symlink_metadata(start) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return walk,
-        Err(e) => {
-            walk.errors.push((start_key, e.to_string()));
-            return walk;
+    let mut walker = Walker::new(scope, start, limit);
+    let mut found = Vec::new();
+    loop {
+        let chunk = walker.next_chunk(4096);
+        if chunk.is_empty() {
+            break;
         }
-    };
-    let is_dir = meta.is_dir();
-    walk.found.push(Found {
-        key: start_key,
-        path: start.to_path_buf(),
-        meta,
-    });
-    if !is_dir || start_depth >= scope.max_depth() {
-        return walk;
+        found.extend(chunk);
     }
-    let mut pending = vec![(start.to_path_buf(), start_depth)];
-    while let Some((dir, depth)) = pending.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                walk.errors.push((path_key(&dir), e.to_string()));
-                continue;
-            }
-        };
-        walk.dirs.push(dir.clone());
-        let mut names: Vec<PathBuf> = Vec::new();
-        for entry in entries {
-            match entry {
-                Ok(entry) => names.push(entry.path()),
-                Err(e) => walk.errors.push((path_key(&dir), e.to_string())),
-            }
-        }
-        names.sort();
-        for path in names {
-            let key = path_key(&path);
-            if scope.excluded(&key) {
-                continue;
-            }
-            if walk.found.len() >= limit {
-                walk.over_limit = true;
-                return walk;
-            }
-            // lstat: a link is recorded as a link and never followed.
-            let meta = match std::fs::symlink_metadata(&path) {
-                Ok(meta) => meta,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    walk.errors.push((key, e.to_string()));
-                    continue;
-                }
-            };
-            if meta.is_dir() && depth + 1 < scope.max_depth() {
-                pending.push((path.clone(), depth + 1));
-            }
-            walk.found.push(Found { key, path, meta });
-        }
+    Walk {
+        found,
+        dirs: walker.dirs,
+        errors: walker.errors,
+        over_limit: walker.over_limit,
     }
-    walk
 }
 
 #[cfg(test)]
@@ -201,7 +253,14 @@ mod tests {
             ["", "/a", "/a/b", "/a/b/c", "/a/f", "/out"]
         );
         let link = walk.found.iter().find(|f| f.key.ends_with("/out")).unwrap();
-        assert!(link.meta.file_type().is_symlink(), "the link itself");
+        assert!(
+            link.path
+                .symlink_metadata()
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link itself"
+        );
         assert_eq!(walk.dirs.len(), 3, "root, a, a/b: c is at the depth limit");
         let shallow = Tree {
             root: key.clone(),
