@@ -103,15 +103,23 @@ pub(super) fn relevant(
         ) {
             continue;
         }
-        if let Some(
-            event @ (Event::AlertsIngested(_)
-            | Event::FileIntegrity(FileIntegrity::Records { .. })
-            | Event::NotificationIntended(_)
-            | Event::Silence(_)
-            | Event::SilenceExpired(_)),
-        ) = entry.event()?
-        {
-            out.push((entry.seq(), entry.time(), event));
+        match entry.event()? {
+            Some(
+                event @ (Event::AlertsIngested(_)
+                | Event::NotificationIntended(_)
+                | Event::Silence(_)
+                | Event::SilenceExpired(_)),
+            ) => out.push((entry.seq(), entry.time(), event)),
+            // Only the records that alert: a scan's chunk of baselines is
+            // hundreds of records and no alert.
+            Some(Event::FileIntegrity(FileIntegrity::Records { scan, mut files })) => {
+                files.retain(|f| f.alert.is_some());
+                if !files.is_empty() {
+                    let event = Event::FileIntegrity(FileIntegrity::Records { scan, files });
+                    out.push((entry.seq(), entry.time(), event));
+                }
+            }
+            _ => {}
         }
     }
     Ok(out)
