@@ -167,7 +167,12 @@ fn default_attributes() -> Vec<Spanned<String>> {
         .collect()
 }
 
-/// The attributes checked unless `attributes` is set.
+/// Every attribute `attributes` may name.
+const ATTRIBUTES: &[&str] = &[
+    "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link", "xattrs",
+];
+
+/// The attributes checked unless `attributes` is set (all but `xattrs`).
 fn crate_names() -> &'static [&'static str] {
     &[
         "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link",
@@ -343,13 +348,13 @@ impl CollectConfig {
                 }
             }
             for attribute in &set.attributes {
-                if !crate_names().contains(&attribute.get_ref().as_str()) {
+                if !ATTRIBUTES.contains(&attribute.get_ref().as_str()) {
                     return Err(CollectProblem::at(
                         attribute.span().start,
                         format!(
                             "unknown attribute `{}`; expected any of {}",
                             attribute.get_ref(),
-                            crate_names().join(", ")
+                            ATTRIBUTES.join(", ")
                         ),
                     ));
                 }

@@ -464,3 +464,92 @@ fn a_crash_during_the_first_baseline_loses_and_repeats_nothing() {
     assert!(c.records.iter().all(|r| r.scan.is_some()));
     verified(&daemon);
 }
+
+#[test]
+fn a_capability_added_to_a_file_is_a_change_when_xattrs_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tree, config) = watched(
+        dir.path(),
+        "attributes = [\"sha256\", \"mode\", \"uid\", \"gid\", \"type\", \"xattrs\"]\n",
+    );
+    let binary = tree.join("tool");
+    fs::write(&binary, "#!/bin/sh\n").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let mark = last_seq(&scans_finished(&daemon, 1));
+    // cap_net_raw+ep, as `setcap` writes it (VFS_CAP_REVISION_2).
+    let cap: [u8; 20] = [
+        0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ];
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import os; os.setxattr({:?}, 'security.capability', bytes({:?}))",
+            binary.to_str().unwrap(),
+            cap.to_vec()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let c = wait_records(&daemon, "the capability", mark, |later| !later.is_empty());
+    let found = changes_of(&c, mark, &binary);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].change, "metadata");
+    let names: Vec<&str> = found[0].raw["new"]["xattrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["security.capability"]);
+    let annotations = &found[0].raw["alert"]["annotations"];
+    assert!(
+        annotations["changed_xattrs"]
+            .as_str()
+            .is_some_and(|c| c.contains("security.capability")),
+        "{annotations:#?}"
+    );
+}
+
+#[test]
+fn a_reload_that_adds_a_path_baselines_it_and_watches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tree, config) = watched(dir.path(), "");
+    let more = dir.path().join("more");
+    fs::create_dir(&more).unwrap();
+    let more = more.canonicalize().unwrap();
+    fs::write(more.join("a"), "a").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    scans_finished(&daemon, 1);
+    let text = fs::read_to_string(&config).unwrap().replace(
+        &format!("allowed_roots = [\"{}\"]", tree.display()),
+        &format!(
+            "allowed_roots = [\"{}\", \"{}\"]",
+            tree.display(),
+            more.display()
+        ),
+    ) + &format!(
+        "\n[[collect.files]]\nname = \"more\"\npaths = [\"{}\"]\n",
+        more.display()
+    );
+    fs::write(&config, text).unwrap();
+    ok(&daemon.ctl(&["reload"]));
+    let c = scans_finished(&daemon, 2);
+    assert_eq!(c.started[1].1["reason"], "reload");
+    let a = changes_of(&c, 0, &more.join("a"));
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0].change, "baseline",
+        "a new path is baselined, not alerted"
+    );
+    let mark = last_seq(&c);
+    fs::write(more.join("a"), "changed").unwrap();
+    let c = wait_records(&daemon, "the change under the new path", mark, |later| {
+        !later.is_empty()
+    });
+    assert_eq!(changes_of(&c, mark, &more.join("a"))[0].change, "modified");
+    // A second reload of the same file changes nothing: no second scan.
+    ok(&daemon.ctl(&["reload"]));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(collected(&daemon).started.len(), 2);
+}

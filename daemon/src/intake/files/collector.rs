@@ -36,6 +36,8 @@ const QUIET: Duration = Duration::from_millis(20);
 const MAX_DELAY: Duration = Duration::from_millis(60);
 /// How often directories that could not be watched are tried again.
 const RETRY_WATCHES: Duration = Duration::from_secs(60);
+/// How often a reloaded configuration is looked for.
+const CONFIG_CHECK: Duration = Duration::from_secs(1);
 /// Unreadable paths named in a scan's totals (the rest are counted).
 const NAMED_ERRORS: usize = 20;
 
@@ -140,9 +142,10 @@ impl Collector {
         }
     }
 
-    /// When something is due next.
+    /// When something is due next (at least once a second: a reloaded
+    /// configuration is noticed by looking).
     fn next_wake(&self) -> Instant {
-        let mut at = self.next_retry;
+        let mut at = self.next_retry.min(Instant::now() + CONFIG_CHECK);
         if let Some(first) = self.first_dirty {
             at = at.min((self.last_notice + QUIET).min(first + MAX_DELAY));
         }
@@ -215,8 +218,9 @@ impl Collector {
         Ok(())
     }
 
-    /// Applies a reloaded `[collect]`: the new paths are scanned (and so
-    /// watched); the rules apply from the next change.
+    /// Applies a reloaded `[collect]` when it changed: every watched path
+    /// is scanned again (a new one baselined, not alerted) and watched
+    /// anew; the rules apply from the next change.
     fn follow_config(&mut self) -> Result<(), Interrupted> {
         let config = self.shared.config();
         if Arc::ptr_eq(&config, &self.config) {

@@ -27,6 +27,9 @@ pub struct Checked {
     pub file_type: bool,
     /// A link's target.
     pub link: bool,
+    /// Extended attributes (not checked unless asked: reading them costs
+    /// two system calls a file).
+    pub xattrs: bool,
 }
 
 impl Checked {
@@ -42,11 +45,12 @@ impl Checked {
         inode: true,
         file_type: true,
         link: true,
+        xattrs: true,
     };
 
     /// The names `attributes` accepts.
     pub const NAMES: &[&str] = &[
-        "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link",
+        "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link", "xattrs",
     ];
 
     /// From the configured names (each one of [`Checked::NAMES`]).
@@ -61,6 +65,7 @@ impl Checked {
             inode: false,
             file_type: false,
             link: false,
+            xattrs: false,
         };
         for name in names {
             let flag = match name {
@@ -73,6 +78,7 @@ impl Checked {
                 "inode" => &mut c.inode,
                 "type" => &mut c.file_type,
                 "link" => &mut c.link,
+                "xattrs" => &mut c.xattrs,
                 other => {
                     return Err(format!(
                         "unknown attribute `{other}`; expected any of {}",
@@ -146,7 +152,7 @@ pub fn change(
         || (checked.link && old.link_target != new.link_target)
         || (checked.inode && (old.inode, old.dev) != (new.inode, new.dev))
         || (checked.mtime && !dir && old.mtime != new.mtime)
-        || old.xattrs != new.xattrs;
+        || (checked.xattrs && old.xattrs != new.xattrs);
     metadata.then_some(FileChangeKind::Metadata)
 }
 

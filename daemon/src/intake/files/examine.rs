@@ -94,13 +94,27 @@ impl Examiner {
                 }
                 Read::Gone => continue,
             };
+            // Read here, one path at a time: only when asked for.
+            let xattrs = if root.checked.xattrs {
+                match super::xattrs::xattrs_of(&found.path) {
+                    Ok(xattrs) => xattrs,
+                    Err(e) => {
+                        out.errors
+                            .push((found.key, format!("extended attributes: {e}")));
+                        continue;
+                    }
+                }
+            } else {
+                Vec::new()
+            };
             out.examined += 1;
             out.bytes += hashed.as_ref().map_or(0, |h| h.bytes);
             let (sha256, text) = match hashed {
                 Some(h) => (Some(h.sha256), h.text),
                 None => (None, None),
             };
-            let new = attrs_of(&meta, sha256, link);
+            let mut new = attrs_of(&meta, sha256, link);
+            new.xattrs = xattrs;
             let kind = match &old {
                 None if !baselined => Some(FileChangeKind::Baseline),
                 old => change(old.as_ref().map(|o| &o.attrs), Some(&new), &root.checked),

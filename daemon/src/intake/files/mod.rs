@@ -18,6 +18,7 @@ mod hash;
 mod sets;
 mod walk;
 mod watch;
+mod xattrs;
 
 use crate::state::Shared;
 use crate::state::messages::{FilesCommand, ScanProgress};
