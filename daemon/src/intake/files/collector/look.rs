@@ -1,0 +1,148 @@
+//! Looks: the paths the kernel named, each compared with the baseline
+//! (below a directory, everything), and directories that could not be
+//! watched, looked at every minute instead.
+
+use super::scan::count;
+use super::{Collector, Interrupted, below_or_at};
+use crate::intake::files::compare::pair_renames;
+use crate::intake::files::walk::{path_key, walk};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, ScanTotals};
+
+impl Collector {
+    /// Looks again at the paths the kernel named: each one, and below a
+    /// directory everything (a new directory's files may predate its
+    /// watch).
+    pub(super) fn look(&mut self) -> Result<(), Interrupted> {
+        self.first_dirty = None;
+        let dirty: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let mut records = Vec::new();
+        let mut looked: Vec<String> = Vec::new();
+        for path in dirty {
+            let key = path_key(&path);
+            // Inside a directory looked at already in this round.
+            if looked.iter().any(|l| below_or_at(l, &key)) {
+                continue;
+            }
+            let Some(index) = self.sets.roots.iter().position(|r| r.covers(&key)) else {
+                continue;
+            };
+            // The most specific root decides.
+            let index = self
+                .sets
+                .root_of(&key)
+                .and_then(|r| self.sets.roots.iter().position(|x| std::ptr::eq(x, r)))
+                .unwrap_or(index);
+            looked.push(key.clone());
+            records.extend(self.look_at(index, &path, &key)?);
+        }
+        let mut records = pair_renames(records);
+        for record in &mut records {
+            if let Some(index) = self.sets.roots.iter().position(|r| r.covers(&record.path)) {
+                self.alert(index, std::slice::from_mut(record));
+            }
+        }
+        self.record_all(None, records)
+    }
+
+    /// The records for one changed path (and what is below it).
+    pub(super) fn look_at(
+        &mut self,
+        index: usize,
+        path: &std::path::Path,
+        key: &str,
+    ) -> Result<Vec<FileRecord>, Interrupted> {
+        let root = &self.sets.roots[index];
+        let root_key = root.key.clone();
+        let baselined = self
+            .shared
+            .with_views(|v| v.files.baselined.contains(&root_key))?;
+        let found = walk(root, path, root.max_files);
+        for dir in &found.dirs {
+            self.watch(dir);
+        }
+        let complete = !found.over_limit;
+        let unreadable: Vec<String> = found.errors.iter().map(|(p, _)| p.clone()).collect();
+        let seen: BTreeSet<String> = found.found.iter().map(|f| f.key.clone()).collect();
+        let examined = self.examine(index, found.found, baselined, false)?;
+        let mut records = examined.records;
+        let unreadable: Vec<String> = unreadable
+            .into_iter()
+            .chain(examined.errors.into_iter().map(|(p, _)| p))
+            .collect();
+        let root = &self.sets.roots[index];
+        let gone: Vec<FileRecord> = self.shared.with_views(|v| {
+            v.files
+                .under(key)
+                .filter(|(p, _)| {
+                    complete
+                        && !seen.contains(*p)
+                        && root.covers(p)
+                        && !unreadable.iter().any(|u| below_or_at(u, p))
+                })
+                .map(|(p, entry)| FileRecord {
+                    path: p.clone(),
+                    change: FileChangeKind::Deleted,
+                    from: None,
+                    old: Some(entry.attrs.clone()),
+                    new: None,
+                    while_stopped: false,
+                    diff: None,
+                    content: None,
+                    alert: None,
+                })
+                .collect()
+        })?;
+        if gone.iter().any(|g| g.path == key) {
+            self.watches.remove_under(path);
+        }
+        records.extend(gone);
+        Ok(records)
+    }
+
+    /// Tries failed watches again; what still fails is looked at now.
+    pub(super) fn retry_watches(&mut self) -> Result<(), Interrupted> {
+        let failed = self.watches.take_failed();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let first = failed[0].clone();
+        let mut still = Vec::new();
+        for (dir, _) in failed {
+            if self.watches.add(&dir).is_err() {
+                still.push(dir);
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
+        let id = self.record(FileIntegrity::ScanStarted {
+            reason: ScanReason::WatchFailed {
+                path: path_key(&first.0),
+                error: first.1,
+            },
+            roots: still.iter().map(|d| path_key(d)).collect(),
+        })?;
+        let started = Instant::now();
+        let mut records = Vec::new();
+        for dir in &still {
+            let key = path_key(dir);
+            if let Some(index) = self.sets.roots.iter().position(|r| r.covers(&key)) {
+                records.extend(self.look_at(index, dir, &key)?);
+            }
+        }
+        let records = pair_renames(records);
+        let mut totals = ScanTotals::default();
+        count(&mut totals, &records);
+        self.record_all(Some(id), records)?;
+        totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.record(FileIntegrity::ScanFinished {
+            scan: id,
+            roots: Vec::new(),
+            totals,
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! The collector's loop, on its own thread: scans (at start, on schedule,
+//! on request, after lost events) and live changes, both compared with
+//! the baseline view and recorded through [`admit`](crate::intake::admit).
+
+mod look;
+mod scan;
+
+use super::examine::{Examined, Examiner};
+use super::sets::Sets;
+use super::walk::Found;
+use super::watch::{Notice, Watches};
+use crate::config::Config;
+use crate::intake::{Intake, admit};
+use crate::state::Shared;
+use crate::state::messages::{FilesCommand, FilesRefusal, ScanProgress};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch};
+use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, StoreError};
+
+/// What reaches the collector's thread.
+pub enum Input {
+    /// From the kernel.
+    Notice(Notice),
+    /// From the control socket.
+    Command(FilesCommand),
+    /// vigild is stopping.
+    Stop,
+}
+
+/// Records per log entry.
+const CHUNK: usize = 512;
+/// A burst of changes is looked at once it has been quiet this long...
+const QUIET: Duration = Duration::from_millis(20);
+/// ... or this long after its first change, whichever is first.
+const MAX_DELAY: Duration = Duration::from_millis(60);
+/// How often directories that could not be watched are tried again.
+const RETRY_WATCHES: Duration = Duration::from_secs(60);
+/// How often a reloaded configuration is looked for.
+const CONFIG_CHECK: Duration = Duration::from_secs(1);
+/// Unreadable paths named in a scan's totals (the rest are counted).
+const NAMED_ERRORS: usize = 20;
+
+/// Why a scan or a look did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum Interrupted {
+    /// vigild is stopping.
+    #[error("vigild is stopping")]
+    Stopping,
+    /// The log refused an append.
+    #[error("cannot record file changes: {0}")]
+    Store(#[from] StoreError),
+    /// The thread appending a scan's records could not run.
+    #[error("cannot record file changes: the appending thread {0}")]
+    Appender(&'static str),
+}
+
+/// The collector's state.
+pub struct Collector {
+    shared: Arc<Shared>,
+    inputs: flume::Receiver<Input>,
+    progress: watch::Sender<ScanProgress>,
+    config: Arc<Config>,
+    sets: Arc<Sets>,
+    examiner: Examiner,
+    /// The append of the last scan chunk, still being made durable.
+    in_flight: Option<std::thread::JoinHandle<Result<(), Interrupted>>>,
+    watches: Watches,
+    dirty: BTreeSet<PathBuf>,
+    first_dirty: Option<Instant>,
+    last_notice: Instant,
+    rescan: Option<String>,
+    scan_requests: Vec<oneshot::Sender<Result<u64, FilesRefusal>>>,
+    next_scan: BTreeMap<String, Instant>,
+    next_retry: Instant,
+    host: String,
+}
+
+impl Collector {
+    /// A collector on the configuration in force.
+    pub fn new(
+        shared: Arc<Shared>,
+        inputs: flume::Receiver<Input>,
+        sender: flume::Sender<Input>,
+        progress: watch::Sender<ScanProgress>,
+    ) -> Result<Collector, String> {
+        let config = shared.config();
+        let sets = Arc::new(Sets::compile(&config.collect)?);
+        let examiner = Examiner::new(&config.collect)?;
+        let watches = Watches::new(move |notice| {
+            let _ = sender.send(Input::Notice(notice));
+        });
+        Ok(Collector {
+            shared,
+            inputs,
+            progress,
+            config,
+            sets,
+            examiner,
+            in_flight: None,
+            watches,
+            dirty: BTreeSet::new(),
+            first_dirty: None,
+            last_notice: Instant::now(),
+            rescan: None,
+            scan_requests: Vec::new(),
+            next_scan: BTreeMap::new(),
+            next_retry: Instant::now() + RETRY_WATCHES,
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Runs until vigild stops.
+    pub fn run(mut self) {
+        match self.serve() {
+            Ok(()) | Err(Interrupted::Stopping) => {}
+            Err(e) => tracing::error!("file integrity monitoring stopped: {e}"),
+        }
+        for reply in self.scan_requests.drain(..) {
+            let _ = reply.send(Err(FilesRefusal::NotConfigured));
+        }
+    }
+
+    fn serve(&mut self) -> Result<(), Interrupted> {
+        if !self.sets.roots.is_empty() {
+            self.scan(None, ScanReason::Start, None)?;
+        }
+        loop {
+            let wait = self.next_wake().saturating_duration_since(Instant::now());
+            match self.inputs.recv_timeout(wait) {
+                Ok(input) => self.take(input)?,
+                Err(flume::RecvTimeoutError::Timeout) => {}
+                Err(flume::RecvTimeoutError::Disconnected) => return Err(Interrupted::Stopping),
+            }
+            while let Ok(input) = self.inputs.try_recv() {
+                self.take(input)?;
+            }
+            self.follow_config()?;
+            self.due()?;
+        }
+    }
+
+    /// When something is due next (at least once a second: a reloaded
+    /// configuration is noticed by looking).
+    fn next_wake(&self) -> Instant {
+        let mut at = self.next_retry.min(Instant::now() + CONFIG_CHECK);
+        if let Some(first) = self.first_dirty {
+            at = at.min((self.last_notice + QUIET).min(first + MAX_DELAY));
+        }
+        if let Some(next) = self.next_scan.values().min() {
+            at = at.min(*next);
+        }
+        if self.rescan.is_some() || !self.scan_requests.is_empty() {
+            at = Instant::now();
+        }
+        at
+    }
+
+    /// Takes one input; a scan or a look run only from [`Collector::due`].
+    fn take(&mut self, input: Input) -> Result<(), Interrupted> {
+        match input {
+            Input::Stop => return Err(Interrupted::Stopping),
+            Input::Command(FilesCommand::Scan { reply }) => {
+                if self.sets.roots.is_empty() {
+                    let _ = reply.send(Err(FilesRefusal::NotConfigured));
+                } else {
+                    self.scan_requests.push(reply);
+                }
+            }
+            Input::Notice(Notice::Lost(why)) => {
+                tracing::warn!("file integrity: {why}; rescanning every watched path");
+                self.progress.send_modify(|p| p.overflows += 1);
+                self.rescan = Some(why);
+            }
+            Input::Notice(Notice::Paths(paths)) => {
+                let now = Instant::now();
+                self.first_dirty.get_or_insert(now);
+                self.last_notice = now;
+                self.dirty.extend(paths);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs what is due: a requested or forced scan, scheduled scans, a
+    /// look at changed paths, another try at failed watches.
+    fn due(&mut self) -> Result<(), Interrupted> {
+        let now = Instant::now();
+        if self.rescan.take().is_some() {
+            self.dirty.clear();
+            self.first_dirty = None;
+            self.scan(None, ScanReason::Overflow, None)?;
+        }
+        if !self.scan_requests.is_empty() {
+            let requests: Vec<_> = self.scan_requests.drain(..).collect();
+            self.scan(None, ScanReason::Operator, Some(requests))?;
+        }
+        let scheduled: Vec<String> = self
+            .next_scan
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !scheduled.is_empty() {
+            self.scan(Some(scheduled), ScanReason::Schedule, None)?;
+        }
+        if let Some(first) = self.first_dirty
+            && (now >= self.last_notice + QUIET || now >= first + MAX_DELAY)
+        {
+            self.look()?;
+        }
+        if now >= self.next_retry {
+            self.next_retry = now + RETRY_WATCHES;
+            self.retry_watches()?;
+        }
+        Ok(())
+    }
+
+    /// Applies a reloaded `[collect]` when it changed: every watched path
+    /// is scanned again (a new one baselined, not alerted) and watched
+    /// anew; the rules apply from the next change.
+    fn follow_config(&mut self) -> Result<(), Interrupted> {
+        let config = self.shared.config();
+        if Arc::ptr_eq(&config, &self.config) {
+            return Ok(());
+        }
+        let changed = config.collect != self.config.collect;
+        self.config = config;
+        if !changed {
+            return Ok(());
+        }
+        match (
+            Sets::compile(&self.config.collect),
+            Examiner::new(&self.config.collect),
+        ) {
+            (Ok(sets), Ok(examiner)) => {
+                self.settle()?;
+                self.sets = Arc::new(sets);
+                self.examiner = examiner;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(
+                    "file integrity: the reloaded [collect] does not compile ({e}); keeping the previous one"
+                );
+                return Ok(());
+            }
+        }
+        self.watches.clear();
+        self.next_scan.clear();
+        if !self.sets.roots.is_empty() {
+            self.scan(None, ScanReason::Reload, None)?;
+        }
+        Ok(())
+    }
+
+    /// Appends one file integrity event, redacted; its seq.
+    fn record(&mut self, event: FileIntegrity) -> Result<u64, Interrupted> {
+        self.settle()?;
+        let admitted = admit(&self.shared.ingest.redactor, Intake::Files(event));
+        Ok(self.shared.log.append(&admitted.event)?.seq)
+    }
+
+    /// Waits for the chunk being appended, if any.
+    fn settle(&mut self) -> Result<(), Interrupted> {
+        match self.in_flight.take().map(std::thread::JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(Interrupted::Appender("panicked")),
+        }
+    }
+
+    /// Appends a scan's chunk while the next one is examined: the hashing
+    /// threads do not wait for each fsync. Its records' paths are not the
+    /// next chunk's, and anything that reads what it records settles it
+    /// first (every other append does).
+    fn record_behind(&mut self, scan: u64, records: Vec<FileRecord>) -> Result<(), Interrupted> {
+        self.settle()?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("vigil-files-append".into())
+            .spawn(move || {
+                let event = FileIntegrity::Records {
+                    scan: Some(scan),
+                    files: records,
+                };
+                let admitted = admit(&shared.ingest.redactor, Intake::Files(event));
+                shared.log.append(&admitted.event)?;
+                Ok(())
+            });
+        match thread {
+            Ok(thread) => self.in_flight = Some(thread),
+            Err(_) => return Err(Interrupted::Appender("could not start")),
+        }
+        Ok(())
+    }
+
+    /// Appends records in entries of at most [`CHUNK`].
+    fn record_all(
+        &mut self,
+        scan: Option<u64>,
+        records: Vec<FileRecord>,
+    ) -> Result<(), Interrupted> {
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            let files: Vec<FileRecord> = records.by_ref().take(CHUNK).collect();
+            self.record(FileIntegrity::Records { scan, files })?;
+        }
+        Ok(())
+    }
+
+    /// Handles whatever arrived while a scan runs; only stopping stops it.
+    fn between_chunks(&mut self) -> Result<(), Interrupted> {
+        while let Ok(input) = self.inputs.try_recv() {
+            self.take(input)?;
+        }
+        let now = Instant::now();
+        if let Some(first) = self.first_dirty
+            && (now >= self.last_notice + QUIET || now >= first + MAX_DELAY)
+        {
+            self.settle()?;
+            self.look()?;
+        }
+        Ok(())
+    }
+
+    /// Hashes and compares found paths with their baseline.
+    fn examine(
+        &mut self,
+        index: usize,
+        found: Vec<Found>,
+        baselined: bool,
+        while_stopped: bool,
+    ) -> Result<Examined, Interrupted> {
+        let root = &self.sets.roots[index];
+        let keys: Vec<String> = found.iter().map(|f| f.key.clone()).collect();
+        let recorded = self.shared.with_views(|v| {
+            keys.iter()
+                .map(|k| v.files.files.get(k).cloned())
+                .collect::<Vec<_>>()
+        })?;
+        let redactor = &self.shared.ingest.redactor;
+        Ok(self
+            .examiner
+            .examine(root, found, recorded, baselined, while_stopped, redactor))
+    }
+
+    /// Puts the rules' alert on each change.
+    fn alert(&self, index: usize, records: &mut [FileRecord]) {
+        let root = &self.sets.roots[index];
+        let ctx = vigil_ingest::files::AlertContext {
+            set: &root.set,
+            severity: root.severity,
+            labels: &root.labels,
+            host: &self.host,
+        };
+        for record in records {
+            if record.change != FileChangeKind::Baseline && record.alert.is_none() {
+                record.alert = self.sets.rules.alert_for(record, &ctx);
+            }
+        }
+    }
+
+    /// Watches a directory; one that cannot be is scanned instead, and
+    /// that is recorded.
+    fn watch(&mut self, dir: &std::path::Path) {
+        if let Err(error) = self.watches.add(dir) {
+            tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is scanned every minute instead");
+        }
+    }
+}
+
+/// Whether `path` is `dir` or below it.
+fn below_or_at(dir: &str, path: &str) -> bool {
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/') || dir.ends_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::below_or_at;
+
+    #[test]
+    fn below_or_at_respects_components() {
+        assert!(below_or_at("/etc/a", "/etc/a"));
+        assert!(below_or_at("/etc/a", "/etc/a/b"));
+        assert!(!below_or_at("/etc/a", "/etc/ab"));
+        assert!(below_or_at("/", "/etc"));
+    }
+}
