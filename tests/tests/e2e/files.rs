@@ -346,58 +346,57 @@ fn links_are_recorded_and_never_lead_out_of_the_allowed_roots() {
     );
 }
 
-/// Restores `fs.inotify.max_queued_events` when dropped.
-struct QueueLimit(String);
-
-impl QueueLimit {
-    const PATH: &str = "/proc/sys/fs/inotify/max_queued_events";
-
-    fn lower(to: u32) -> QueueLimit {
-        let was = fs::read_to_string(Self::PATH).unwrap();
-        fs::write(Self::PATH, to.to_string()).unwrap();
-        QueueLimit(was)
-    }
-}
-
-impl Drop for QueueLimit {
-    fn drop(&mut self) {
-        let _ = fs::write(Self::PATH, self.0.trim());
-    }
-}
-
 #[test]
 fn a_lost_notification_leads_to_a_rescan_that_misses_nothing() {
     let _alone = crate::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let (tree, config) = watched(dir.path(), "");
-    // The queue's size is fixed when vigild opens its inotify instance:
-    // lowered only while it starts.
-    let limit = QueueLimit::lower(32);
     let daemon = Daemon::in_dir(&config, dir.path());
     let first = scans_finished(&daemon, 1);
-    drop(limit);
     let mark = last_seq(&first);
 
-    const FILES: usize = 2000;
-    for i in 0..FILES {
-        fs::write(tree.join(format!("f{i:04}")), format!("{i}")).unwrap();
+    // vigild is stopped while the files are written, each raising three
+    // events (create, modify, close): more than the kernel queues.
+    let queue: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        queue <= 100_000,
+        "max_queued_events {queue}: too large to flood here"
+    );
+    let files = queue / 3 + 1000;
+    daemon.signal(nix::sys::signal::Signal::SIGSTOP);
+    for i in 0..files {
+        fs::write(tree.join(format!("f{i:05}")), format!("{i}")).unwrap();
     }
-    let c = wait_records(&daemon, "every file", mark, |later| {
-        later.iter().filter(|r| r.change == "created").count() >= FILES
+    daemon.signal(nix::sys::signal::Signal::SIGCONT);
+    // Every file recorded, and the rescan the overflow caused finished
+    // (it may come after the live looks caught up).
+    let c = wait_for("every file and the overflow's rescan", || {
+        let c = collected(&daemon);
+        let created = c
+            .records
+            .iter()
+            .filter(|r| r.seq > mark && r.change == "created")
+            .count();
+        let rescans: Vec<u64> = c
+            .started
+            .iter()
+            .filter(|(_, s)| s["reason"] == "overflow")
+            .map(|(seq, _)| *seq)
+            .collect();
+        let finished = |scan: &u64| c.finished.iter().any(|f| f["scan"] == *scan);
+        (created >= files && !rescans.is_empty() && rescans.iter().all(finished)).then_some(c)
     });
-    let overflow: Vec<&(u64, Value)> = c
-        .started
-        .iter()
-        .filter(|(_, s)| s["reason"] == "overflow")
-        .collect();
-    assert!(!overflow.is_empty(), "the overflow is recorded as a rescan");
     // Each file created once; a look may have caught one between its
     // creation and its write, so a modification may follow, never precede.
     let mut seen: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in c.records.iter().filter(|r| r.seq > mark) {
         seen.entry(&r.path).or_default().push(&r.change);
     }
-    assert_eq!(seen.len(), FILES);
+    assert_eq!(seen.len(), files);
     for (path, changes) in &seen {
         assert_eq!(changes[0], "created", "{path}: {changes:?}");
         assert!(
@@ -412,8 +411,8 @@ fn a_lost_notification_leads_to_a_rescan_that_misses_nothing() {
         .filter(|r| r.seq > mark)
         .map(|r| (r.path.as_str(), r))
         .collect();
-    for i in 0..FILES {
-        let path = tree.join(format!("f{i:04}"));
+    for i in 0..files {
+        let path = tree.join(format!("f{i:05}"));
         let record = last[path.to_str().unwrap()];
         assert_eq!(
             record.new_sha,
