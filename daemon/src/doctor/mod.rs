@@ -1,5 +1,6 @@
 //! Posture checks for `vigilctl doctor`: each finding has a severity and a fix.
 
+mod files;
 mod notify;
 mod secrets;
 mod spool;
@@ -41,6 +42,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         spool::spool(&shared, &mut out);
         notify::allowlist(&shared, &mut out);
         notify::deliveries(&shared, &mut out);
+        files::files(&shared, &mut out);
         out
     })
     .await

@@ -39,9 +39,16 @@ struct Session {
 
 impl Session {
     fn start(extra: &str) -> Session {
+        Session::start_with(|_| extra.to_string())
+    }
+
+    /// [`Session::start`] with the extra configuration made from the
+    /// session's directory, before the daemon starts (a tree to watch).
+    fn start_with(extra: impl FnOnce(&Path) -> String) -> Session {
         use std::os::unix::fs::PermissionsExt;
         let tmp = shared_tempdir();
         let dir = tmp.path().to_path_buf();
+        let extra = extra(&dir);
         let run = open_dir(&dir, "run");
         let socket = run.join("control.sock");
         let key = dir.join("master.key");
@@ -95,6 +102,32 @@ driver = "alertmanager"
     fn stop(&mut self) {
         let daemon = self.daemon.take().expect("the daemon is running");
         assert!(daemon.stop().success());
+    }
+
+    /// Starts the daemon again on the same configuration and state.
+    fn restart(&mut self) {
+        assert!(self.daemon.is_none(), "stop it first");
+        let daemon = Daemon::with_config(
+            &self.dir.join("vigil.toml"),
+            &self.dir.join("run/control.sock"),
+            &self.dir.join("state"),
+        );
+        self.daemon = Some(daemon);
+    }
+
+    /// Waits until the daemon's log holds `needle` `n` times. Waiting on
+    /// the log, not with vigilctl: each connection is an entry in the log,
+    /// so polling would move the seqs the transcript shows.
+    fn wait_log(&self, needle: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.daemon().stderr().matches(needle).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not {n} times in the log:\n{}",
+                self.daemon().stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Runs `vigilctl ARGS` and adds it to the transcript; returns stdout.
@@ -236,6 +269,16 @@ fn filters(dir: &Path) -> insta::Settings {
         "[AGE] ago",
     );
     s.add_filter(r"(uptime\s+)\S.*", "${1}[UPTIME]");
+    // How long a file integrity scan took.
+    s.add_filter(r"bytes hashed in \S+", "bytes hashed in [DURATION]");
+    s.add_filter(r#""duration_ms":\d+"#, r#""duration_ms":"[N]""#);
+    // A directory's size is the file system's (4096 on ext4, its entries'
+    // on tmpfs), in a listing's row and in JSON.
+    s.add_filter(r"(\bdir +\d{4} +\S+ +)\d+", "${1}[DIRSIZE]");
+    s.add_filter(
+        r#"("file_type":"dir","sha256":null,"size":)\d+"#,
+        r#"${1}"[DIRSIZE]""#,
+    );
     s.add_filter(r#""uptime_secs":\d+"#, r#""uptime_secs":"[UPTIME]""#);
     // What depends on timing inside the daemon: how its writer batched
     // commits, and how far the start-up verification (run beside the
@@ -269,6 +312,8 @@ fn filters(dir: &Path) -> insta::Settings {
     s.add_filter(&format!(r"\buid {me}\b"), "uid [UID]");
     s.add_filter(&format!(r#""uid":( ?){me}\b"#), r#""uid":${1}"[UID]""#);
     s.add_filter(&format!(r#""gid":( ?){gid}\b"#), r#""gid":${1}"[GID]""#);
+    // A recorded file's owner, in numbers (`vigilctl files show`).
+    s.add_filter(&format!(r"\({me}:{gid}\)"), "([UID]:[GID])");
     if let Some(name) = name {
         s.add_filter(&format!(r"\b{}\b", regex_escape(&name)), "[USER]");
     }
@@ -737,6 +782,62 @@ fn files_without_file_integrity() {
     s.both(&["files", "scan"]);
     s.run_as_viewer(&["files", "scan"]);
     s.snapshot("files_without_file_integrity");
+}
+
+/// `vigilctl files …` and `status` with the collector running on a small
+/// tree (`report_changes`): the baseline, a subtree, a path's history with
+/// a change made while vigild was stopped and its diff, a scan on request,
+/// and the status lines. The daemon is restarted rather than polled, so
+/// the seqs shown are the same every run.
+#[test]
+fn files_with_file_integrity() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = Session::start_with(|dir| {
+        let tree = dir.join("w");
+        std::fs::create_dir_all(tree.join("sub")).unwrap();
+        for (path, text, mode) in [
+            ("conf", "port = 22\n", 0o644),
+            ("sub/a", "alpha\n", 0o644),
+            ("sub/b", "beta\n", 0o600),
+        ] {
+            std::fs::write(tree.join(path), text).unwrap();
+            std::fs::set_permissions(tree.join(path), std::fs::Permissions::from_mode(mode))
+                .unwrap();
+        }
+        for d in [&tree, &tree.join("sub")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::os::unix::fs::symlink("conf", tree.join("link")).unwrap();
+        let root = tree.canonicalize().unwrap();
+        format!(
+            "[collect]\nallowed_roots = [\"{root}\"]\n\n[[collect.files]]\nname = \"w\"\npaths = [\"{root}\"]\nreport_changes = true\n",
+            root = root.display()
+        )
+    });
+    const FINISHED: &str = "file integrity scan finished";
+    s.wait_log(FINISHED, 1);
+    let tree = s.dir.canonicalize().unwrap().join("w");
+    let at = |p: &str| format!("{}{p}", tree.display());
+    s.both_squeezed(&["files", "list"]);
+    s.both_squeezed(&["files", "list", "--path", &at("/sub")]);
+    s.both(&["files", "show", &at("/conf")]);
+
+    // Changed while vigild is stopped: the next start reports it.
+    s.stop();
+    std::fs::write(tree.join("conf"), "port = 22\nPermitRootLogin yes\n").unwrap();
+    s.restart();
+    s.wait_log(FINISHED, 1);
+    s.both(&["files", "show", &at("/conf")]);
+    s.both(&["files", "show", &at("/link")]);
+    s.both(&["status"]);
+
+    // A scan on request (not on a terminal: no progress bar).
+    s.run(&["files", "scan"]);
+    s.wait_log(FINISHED, 2);
+    s.run(&["--json", "files", "scan"]);
+    s.wait_log(FINISHED, 3);
+    s.both_squeezed(&["files", "list"]);
+    s.snapshot("files_with_file_integrity");
 }
 
 #[test]
