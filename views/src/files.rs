@@ -56,7 +56,8 @@ pub struct FilesView {
     pub baselined: BTreeSet<String>,
     /// The scan under way.
     pub scanning: Option<ScanUnderway>,
-    /// The last scan that finished.
+    /// The last scan of watched paths that finished (a rescan of a
+    /// directory that could not be watched is not one).
     pub last_scan: Option<ScanDone>,
     /// Changes recorded since the store began (baselines not counted).
     pub changes: u64,
@@ -95,14 +96,17 @@ impl View for FilesView {
                 totals,
             } => {
                 self.baselined.extend(roots.iter().cloned());
-                if self.scanning.as_ref().is_some_and(|s| s.scan == *scan) {
-                    self.scanning = None;
+                let underway = self.scanning.take_if(|s| s.scan == *scan);
+                // The rescan of a directory that could not be watched is
+                // not the last scan of the watched paths: it says nothing
+                // of the rest.
+                if underway.is_none_or(|s| s.reason != "watch_failed") {
+                    self.last_scan = Some(ScanDone {
+                        scan: *scan,
+                        finished_at: seal.time,
+                        totals: totals.clone(),
+                    });
                 }
-                self.last_scan = Some(ScanDone {
-                    scan: *scan,
-                    finished_at: seal.time,
-                    totals: totals.clone(),
-                });
             }
         }
     }
@@ -252,6 +256,34 @@ mod tests {
         assert_eq!(view.files["/etc/a"].changes, 1);
         assert_eq!(view.files["/etc/a"].seq, 4);
         assert_eq!(view.changes, 4);
+    }
+
+    #[test]
+    fn the_rescan_of_an_unwatched_directory_is_not_the_last_scan() {
+        let mut view = FilesView::default();
+        let finished = |scan| {
+            Event::FileIntegrity(FileIntegrity::ScanFinished {
+                scan,
+                roots: vec![],
+                totals: ScanTotals::default(),
+            })
+        };
+        let started = |reason| {
+            Event::FileIntegrity(FileIntegrity::ScanStarted {
+                reason,
+                roots: vec!["/etc".into()],
+            })
+        };
+        view.apply(&test_seal(1, 0), Some(&started(ScanReason::Start)));
+        view.apply(&test_seal(2, 0), Some(&finished(1)));
+        let failed = ScanReason::WatchFailed {
+            path: "/etc/x".into(),
+            error: "no space left on device".into(),
+        };
+        view.apply(&test_seal(3, 0), Some(&started(failed)));
+        view.apply(&test_seal(4, 0), Some(&finished(3)));
+        assert!(view.scanning.is_none());
+        assert_eq!(view.last_scan.as_ref().map(|s| s.scan), Some(1));
     }
 
     #[test]

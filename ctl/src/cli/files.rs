@@ -330,6 +330,7 @@ fn show(client: &mut Client, path: String, out: &Out) -> Result<(), Failure> {
     }
     text.push_str(&match (detail.history.len(), detail.older) {
         (0, _) => "history: none in the log\n".to_string(),
+        (1, 0) => "history (1 record)\n".to_string(),
         (n, 0) => format!("history ({n} records, oldest first)\n"),
         (n, older) => {
             format!("history (the newest {n} records, oldest first; {older} older not shown)\n")

@@ -552,3 +552,37 @@ fn a_reload_that_adds_a_path_baselines_it_and_watches_it() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(collected(&daemon).started.len(), 2);
 }
+
+#[test]
+fn overlapping_paths_record_each_file_once_and_a_missing_path_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tree, config) = watched(dir.path(), "");
+    fs::create_dir(tree.join("sub")).unwrap();
+    fs::write(tree.join("sub/f"), "f").unwrap();
+    let text = fs::read_to_string(&config).unwrap().replace(
+        &format!("paths = [\"{}\"]", tree.display()),
+        &format!(
+            "paths = [\"{0}\", \"{0}/sub\", \"{0}/missing/deeper\"]",
+            tree.display()
+        ),
+    );
+    fs::write(&config, text).unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let c = scans_finished(&daemon, 1);
+    assert_eq!(
+        changes_of(&c, 0, &tree.join("sub/f")).len(),
+        1,
+        "baselined once"
+    );
+    assert_eq!(changes_of(&c, 0, &tree.join("sub")).len(), 1);
+    let mark = last_seq(&c);
+    fs::write(tree.join("sub/f"), "changed").unwrap();
+    let c = wait_records(&daemon, "the change", mark, |later| !later.is_empty());
+    std::thread::sleep(Duration::from_millis(1500));
+    let c2 = collected(&daemon);
+    assert_eq!(changes_of(&c, mark, &tree.join("sub/f")).len(), 1);
+    assert_eq!(last_seq(&c2), last_seq(&c), "recorded once");
+    // The missing path is the doctor's to report: no scan is recorded for
+    // its missing parent, now or every minute.
+    assert_eq!(c2.started.len(), 1, "{:#?}", c2.started);
+}

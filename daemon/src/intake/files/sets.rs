@@ -112,14 +112,6 @@ impl Sets {
         Ok(Sets { roots, rules })
     }
 
-    /// The root a path belongs to, if any.
-    pub fn root_of(&self, key: &str) -> Option<&Root> {
-        self.roots
-            .iter()
-            .find(|r| depth_below(&r.key, key).is_some())
-            .filter(|r| r.covers(key))
-    }
-
     /// Every root's key.
     pub fn keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.roots.iter().map(|r| r.key.clone()).collect();

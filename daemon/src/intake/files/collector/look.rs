@@ -26,21 +26,15 @@ impl Collector {
             if looked.iter().any(|l| below_or_at(l, &key)) {
                 continue;
             }
-            let Some(index) = self.sets.roots.iter().position(|r| r.covers(&key)) else {
+            let Some(index) = self.owner(&key) else {
                 continue;
             };
-            // The most specific root decides.
-            let index = self
-                .sets
-                .root_of(&key)
-                .and_then(|r| self.sets.roots.iter().position(|x| std::ptr::eq(x, r)))
-                .unwrap_or(index);
             looked.push(key.clone());
             records.extend(self.look_at(index, &path, &key)?);
         }
         let mut records = pair_renames(records);
         for record in &mut records {
-            if let Some(index) = self.sets.roots.iter().position(|r| r.covers(&record.path)) {
+            if let Some(index) = self.owner(&record.path) {
                 self.alert(index, std::slice::from_mut(record));
             }
         }
@@ -65,21 +59,27 @@ impl Collector {
         }
         let complete = !found.over_limit;
         let unreadable: Vec<String> = found.errors.iter().map(|(p, _)| p.clone()).collect();
-        let seen: BTreeSet<String> = found.found.iter().map(|f| f.key.clone()).collect();
-        let examined = self.examine(index, found.found, baselined, false)?;
+        // A path under a more specific root is that root's.
+        let mine: Vec<_> = found
+            .found
+            .into_iter()
+            .filter(|f| self.owner(&f.key) == Some(index))
+            .collect();
+        let seen: BTreeSet<String> = mine.iter().map(|f| f.key.clone()).collect();
+        let examined = self.examine(index, mine, baselined, false)?;
         let mut records = examined.records;
         let unreadable: Vec<String> = unreadable
             .into_iter()
             .chain(examined.errors.into_iter().map(|(p, _)| p))
             .collect();
-        let root = &self.sets.roots[index];
+        let owner = |path: &str| self.owner(path);
         let gone: Vec<FileRecord> = self.shared.with_views(|v| {
             v.files
                 .under(key)
                 .filter(|(p, _)| {
                     complete
                         && !seen.contains(*p)
-                        && root.covers(p)
+                        && owner(p) == Some(index)
                         && !unreadable.iter().any(|u| below_or_at(u, p))
                 })
                 .map(|(p, entry)| FileRecord {
@@ -102,47 +102,71 @@ impl Collector {
         Ok(records)
     }
 
-    /// Tries failed watches again; what still fails is looked at now.
+    /// Tries the directories that could not be watched again. One that
+    /// fails for the first time gets a recorded rescan of its tree (reason
+    /// `watch_failed`, with the kernel's error); one still failing since
+    /// is looked at, recording only changes; one gone is forgotten.
     pub(super) fn retry_watches(&mut self) -> Result<(), Interrupted> {
         let failed = self.watches.take_failed();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        let first = failed[0].clone();
-        let mut still = Vec::new();
+        let (mut new, mut old) = (Vec::new(), Vec::new());
         for (dir, _) in failed {
-            if self.watches.add(&dir).is_err() {
-                still.push(dir);
+            if !dir.is_dir() {
+                self.reported.remove(&dir);
+                continue;
+            }
+            match self.watches.add(&dir) {
+                Ok(()) => {
+                    self.reported.remove(&dir);
+                }
+                Err(error) if self.reported.insert(dir.clone()) => new.push((dir, error)),
+                Err(_) => old.push(dir),
             }
         }
-        if still.is_empty() {
-            return Ok(());
+        if let Some((first, error)) = new.first().cloned() {
+            let dirs: Vec<PathBuf> = new.into_iter().map(|(d, _)| d).collect();
+            let id = self.record(FileIntegrity::ScanStarted {
+                reason: ScanReason::WatchFailed {
+                    path: path_key(&first),
+                    error,
+                },
+                roots: dirs.iter().map(|d| path_key(d)).collect(),
+            })?;
+            let started = Instant::now();
+            let records = self.look_at_dirs(&dirs)?;
+            let mut totals = ScanTotals::default();
+            count(&mut totals, &records);
+            totals.files = records.len() as u64;
+            self.record_all(Some(id), records)?;
+            totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.record(FileIntegrity::ScanFinished {
+                scan: id,
+                roots: Vec::new(),
+                totals,
+            })?;
         }
-        let id = self.record(FileIntegrity::ScanStarted {
-            reason: ScanReason::WatchFailed {
-                path: path_key(&first.0),
-                error: first.1,
-            },
-            roots: still.iter().map(|d| path_key(d)).collect(),
-        })?;
-        let started = Instant::now();
+        if !old.is_empty() {
+            let records = self.look_at_dirs(&old)?;
+            self.record_all(None, records)?;
+        }
+        self.publish_watches();
+        Ok(())
+    }
+
+    /// The records for directories looked at whole, with their alerts.
+    fn look_at_dirs(&mut self, dirs: &[PathBuf]) -> Result<Vec<FileRecord>, Interrupted> {
         let mut records = Vec::new();
-        for dir in &still {
+        for dir in dirs {
             let key = path_key(dir);
-            if let Some(index) = self.sets.roots.iter().position(|r| r.covers(&key)) {
+            if let Some(index) = self.owner(&key) {
                 records.extend(self.look_at(index, dir, &key)?);
             }
         }
-        let records = pair_renames(records);
-        let mut totals = ScanTotals::default();
-        count(&mut totals, &records);
-        self.record_all(Some(id), records)?;
-        totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.record(FileIntegrity::ScanFinished {
-            scan: id,
-            roots: Vec::new(),
-            totals,
-        })?;
-        Ok(())
+        let mut records = pair_renames(records);
+        for record in &mut records {
+            if let Some(index) = self.owner(&record.path) {
+                self.alert(index, std::slice::from_mut(record));
+            }
+        }
+        Ok(records)
     }
 }

@@ -75,6 +75,8 @@ pub struct Collector {
     scan_requests: Vec<oneshot::Sender<Result<u64, FilesRefusal>>>,
     next_scan: BTreeMap<String, Instant>,
     next_retry: Instant,
+    /// Directories whose failure to be watched was recorded.
+    reported: BTreeSet<PathBuf>,
     host: String,
 }
 
@@ -108,6 +110,7 @@ impl Collector {
             scan_requests: Vec::new(),
             next_scan: BTreeMap::new(),
             next_retry: Instant::now() + RETRY_WATCHES,
+            reported: BTreeSet::new(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
@@ -351,6 +354,22 @@ impl Collector {
             .examine(root, found, recorded, baselined, while_stopped, redactor))
     }
 
+    /// The root a path belongs to: the most specific one covering it
+    /// (roots are sorted so), so overlapping roots examine a path once.
+    fn owner(&self, key: &str) -> Option<usize> {
+        self.sets.roots.iter().position(|r| r.covers(key))
+    }
+
+    /// Publishes how many directories are watched and how many could not be.
+    fn publish_watches(&self) {
+        let watched = self.watches.count() as u64;
+        let unwatched = self.watches.failed.len() as u64;
+        self.progress.send_modify(|p| {
+            p.watched_dirs = watched;
+            p.unwatched_dirs = unwatched;
+        });
+    }
+
     /// Puts the rules' alert on each change.
     fn alert(&self, index: usize, records: &mut [FileRecord]) {
         let root = &self.sets.roots[index];
@@ -371,6 +390,8 @@ impl Collector {
     /// that is recorded.
     fn watch(&mut self, dir: &std::path::Path) {
         if let Err(error) = self.watches.add(dir) {
+            // Its recorded rescan comes with the next retry, now.
+            self.next_retry = self.next_retry.min(Instant::now() + Duration::from_secs(1));
             tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is scanned every minute instead");
         }
     }

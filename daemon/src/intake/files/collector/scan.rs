@@ -3,7 +3,7 @@
 
 use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, below_or_at};
 use crate::intake::files::compare::pair_renames;
-use crate::intake::files::walk::Walker;
+use crate::intake::files::walk::{Found, Walker};
 use crate::state::messages::FilesRefusal;
 use std::collections::{BTreeSet, HashSet};
 use std::time::Instant;
@@ -72,14 +72,11 @@ impl Collector {
             roots,
             totals: totals.clone(),
         })?;
-        let watched = self.watches.count() as u64;
-        let unwatched = self.watches.failed.len() as u64;
         self.progress.send_modify(|p| {
             p.scan = None;
             p.finished = Some(id);
-            p.watched_dirs = watched;
-            p.unwatched_dirs = unwatched;
         });
+        self.publish_watches();
         tracing::info!(
             scan = id,
             files = totals.files,
@@ -122,6 +119,11 @@ impl Collector {
             if chunk.is_empty() {
                 break;
             }
+            // A path under a more specific root is that root's.
+            let chunk: Vec<Found> = chunk
+                .into_iter()
+                .filter(|f| self.owner(&f.key) == Some(index))
+                .collect();
             for found in &chunk {
                 seen.insert(&found.key);
             }
@@ -151,7 +153,9 @@ impl Collector {
         }
         self.settle()?;
         for (path, error) in &walker.errors {
-            note_error(totals, path, error);
+            if self.owner(path) == Some(index) {
+                note_error(totals, path, error);
+            }
             unreadable.insert(path.clone());
         }
         let over_limit = walker.over_limit;
@@ -167,12 +171,13 @@ impl Collector {
         // read where it was.
         let mut gone = Vec::new();
         if !over_limit {
+            let owner = |path: &str| self.owner(path);
             gone = self.shared.with_views(|v| {
                 v.files
                     .under(&key)
                     .filter(|(path, _)| {
                         !seen.contains(path)
-                            && root.covers(path)
+                            && owner(path) == Some(index)
                             && !unreadable.iter().any(|u| below_or_at(u, path))
                     })
                     .map(|(path, entry)| FileRecord {
