@@ -3,13 +3,13 @@
 //! watched, looked at every minute instead.
 
 use super::scan::count;
-use super::{Collector, Interrupted, below_or_at};
+use super::{Collector, Interrupted, below_or_at, deleted};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{path_key, walk};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
-use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, ScanTotals};
+use vigil_store::{FileIntegrity, FileRecord, ScanReason, ScanTotals};
 
 impl Collector {
     /// Looks again at the paths the kernel named: each one, and below a
@@ -82,17 +82,7 @@ impl Collector {
                         && owner(p) == Some(index)
                         && !unreadable.iter().any(|u| below_or_at(u, p))
                 })
-                .map(|(p, entry)| FileRecord {
-                    path: p.clone(),
-                    change: FileChangeKind::Deleted,
-                    from: None,
-                    old: Some(entry.attrs.clone()),
-                    new: None,
-                    while_stopped: false,
-                    diff: None,
-                    content: None,
-                    alert: None,
-                })
+                .map(|(p, entry)| deleted(p, entry, false))
                 .collect()
         })?;
         if gone.iter().any(|g| g.path == key) {

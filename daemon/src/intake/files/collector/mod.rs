@@ -397,6 +397,21 @@ impl Collector {
     }
 }
 
+/// The record of a path the baseline holds and the disk no longer does.
+fn deleted(path: &str, entry: &vigil_views::BaselineEntry, while_stopped: bool) -> FileRecord {
+    FileRecord {
+        path: path.to_string(),
+        change: FileChangeKind::Deleted,
+        from: None,
+        old: Some(entry.attrs.clone()),
+        new: None,
+        while_stopped,
+        diff: None,
+        content: None,
+        alert: None,
+    }
+}
+
 /// Whether `path` is `dir` or below it.
 fn below_or_at(dir: &str, path: &str) -> bool {
     path == dir

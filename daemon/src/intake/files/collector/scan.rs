@@ -1,7 +1,7 @@
 //! Scans: every path under the roots against the baseline, a chunk at a
 //! time, and then what the baseline holds that the disk no longer does.
 
-use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, below_or_at};
+use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, below_or_at, deleted};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{Found, Walker};
 use crate::state::messages::FilesRefusal;
@@ -180,17 +180,7 @@ impl Collector {
                             && owner(path) == Some(index)
                             && !unreadable.iter().any(|u| below_or_at(u, path))
                     })
-                    .map(|(path, entry)| FileRecord {
-                        path: path.clone(),
-                        change: FileChangeKind::Deleted,
-                        from: None,
-                        old: Some(entry.attrs.clone()),
-                        new: None,
-                        while_stopped,
-                        diff: None,
-                        content: None,
-                        alert: None,
-                    })
+                    .map(|(path, entry)| deleted(path, entry, while_stopped))
                     .collect::<Vec<_>>()
             })?;
         }
