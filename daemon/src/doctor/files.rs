@@ -232,7 +232,7 @@ fn watching(progress: &ScanProgress) -> Vec<Finding> {
             "files-watch",
             Sev::Warning,
             format!(
-                "{} director(ies) could not be watched live at the end of the last full scan: a change there is seen only by the scan vigild runs on them every minute",
+                "{} director(ies) could not be watched live: a change there is seen only when vigild looks at them, every minute",
                 progress.unwatched_dirs
             ),
             // The count comes without the kernel's reasons: the log has them.
