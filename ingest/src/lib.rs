@@ -14,4 +14,5 @@
 
 pub mod drivers;
 pub mod files;
+pub mod logs;
 pub mod redact;
