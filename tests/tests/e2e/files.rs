@@ -586,3 +586,44 @@ fn overlapping_paths_record_each_file_once_and_a_missing_path_records_nothing() 
     // its missing parent, now or every minute.
     assert_eq!(c2.started.len(), 1, "{:#?}", c2.started);
 }
+
+#[test]
+fn a_burst_across_nested_paths_and_a_watched_directory_made_anew_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tree, config) = watched(dir.path(), "");
+    let app = tree.join("app");
+    fs::create_dir(&app).unwrap();
+    fs::write(app.join("x"), "x").unwrap();
+    // `app` is a watched path of its own, inside the watched tree.
+    let text = fs::read_to_string(&config).unwrap().replace(
+        &format!("paths = [\"{}\"]", tree.display()),
+        &format!("paths = [\"{0}\", \"{0}/app\"]", tree.display()),
+    );
+    fs::write(&config, text).unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let mark = last_seq(&scans_finished(&daemon, 1));
+
+    // The outer directory's change and the inner file's, in one burst.
+    fs::set_permissions(&tree, fs::Permissions::from_mode(0o750)).unwrap();
+    fs::write(app.join("x"), "evil").unwrap();
+    let c = wait_records(&daemon, "both changes", mark, |later| later.len() >= 2);
+    assert_eq!(changes_of(&c, mark, &app.join("x"))[0].change, "modified");
+    assert_eq!(changes_of(&c, mark, &tree)[0].change, "metadata");
+    let mark = last_seq(&c);
+
+    // The inner watched directory removed, then made anew with a file.
+    fs::remove_dir_all(&app).unwrap();
+    let c = wait_records(&daemon, "the removal", mark, |later| later.len() >= 2);
+    let mark = last_seq(&c);
+    fs::create_dir(&app).unwrap();
+    fs::write(app.join("y"), "y").unwrap();
+    let c = wait_records(&daemon, "the new directory's file", mark, |later| {
+        later.iter().any(|r| r.path.ends_with("/app/y"))
+    });
+    assert_eq!(changes_of(&c, mark, &app.join("y"))[0].change, "created");
+    // And it is watched again: a change in it is seen live.
+    let mark = last_seq(&c);
+    fs::write(app.join("y"), "y2").unwrap();
+    let c = wait_records(&daemon, "a change in it", mark, |later| !later.is_empty());
+    assert_eq!(changes_of(&c, mark, &app.join("y"))[0].change, "modified");
+}

@@ -431,9 +431,11 @@ fn files_list_show_scan_and_status_with_the_collector_running() {
             .join(" ")
     };
     assert_eq!(line("files"), "6 recorded, 1 changes since the log began");
+    // The tree's two directories and the tree's parent (where the tree
+    // itself would be seen made anew).
     assert_eq!(
         line("watching"),
-        "2 dirs, 0 unwatched (scanned on schedule), 0 queue overflows"
+        "3 dirs, 0 unwatched (scanned on schedule), 0 queue overflows"
     );
     let last = line("last scan");
     assert!(
@@ -444,7 +446,10 @@ fn files_list_show_scan_and_status_with_the_collector_running() {
     let files = &status[0]["files"];
     assert_eq!(files["files"], 6, "{files}");
     assert_eq!(files["changes"], 1);
-    assert_eq!(files["watched_dirs"], 2);
+    assert_eq!(
+        files["watched_dirs"], 3,
+        "the tree's two directories and its parent"
+    );
     assert_eq!(files["last_scan"]["scan"], json[0]["scan"]);
     assert!(files["scanning"].is_null());
 
@@ -461,7 +466,7 @@ fn files_list_show_scan_and_status_with_the_collector_running() {
     assert_eq!(
         mine[0]["message"],
         format!(
-            "1 watched path(s) readable; scan {} read every path; 2 directories watched live",
+            "1 watched path(s) readable; scan {} read every path; 3 directories watched live",
             json[0]["scan"]
         )
     );

@@ -115,7 +115,10 @@ pub fn attrs_of(meta: &Metadata, sha256: Option<Hash>, link_target: Option<Strin
         mode: meta.mode(),
         uid: meta.uid(),
         gid: meta.gid(),
-        mtime: meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1_000,
+        mtime: meta
+            .mtime()
+            .saturating_mul(1_000_000)
+            .saturating_add(meta.mtime_nsec() / 1_000),
         inode: meta.ino(),
         dev: meta.dev(),
         link_target,

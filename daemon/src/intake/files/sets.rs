@@ -53,14 +53,21 @@ impl Root {
         depth_below(&self.key, key).is_some_and(|d| d <= self.depth) && !self.excluded(key)
     }
 
-    /// The directory whose events concern this root: itself, or for a
-    /// file its parent (a file replaced by a rename keeps no watch).
-    pub fn watch_dir(&self) -> Option<&Path> {
+    /// The directories whose events concern this root: itself when it is
+    /// a directory, and its parent (a file replaced by a rename, or a
+    /// directory removed and made anew, keeps no watch of its own).
+    pub fn watch_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
         if self.path.is_dir() {
-            Some(&self.path)
-        } else {
-            self.path.parent()
+            dirs.push(self.path.clone());
         }
+        dirs.extend(
+            self.path
+                .parent()
+                .filter(|p| p.is_dir())
+                .map(Path::to_path_buf),
+        );
+        dirs
     }
 }
 

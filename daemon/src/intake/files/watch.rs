@@ -79,9 +79,10 @@ impl Watches {
         }
     }
 
-    /// Watches `dir`'s entries; `Err` says why not (it is then scanned
-    /// every minute).
-    pub fn add(&mut self, dir: &Path) -> Result<(), String> {
+    /// Watches `dir`'s entries: `Ok(true)` when this inode was not
+    /// watched at this path before; `Err` says why not (it is then looked
+    /// at every minute).
+    pub fn add(&mut self, dir: &Path) -> Result<bool, String> {
         let Some(handle) = &mut self.handle else {
             return Err("inotify is unavailable".into());
         };
@@ -91,9 +92,9 @@ impl Watches {
         let mut directories = self.directories.lock().unwrap_or_else(|p| p.into_inner());
         match handle.add(dir, mask()) {
             Ok(wd) => {
-                directories.insert(wd, dir.to_path_buf());
+                let before = directories.insert(wd, dir.to_path_buf());
                 self.watched.insert(dir.to_path_buf());
-                Ok(())
+                Ok(before.as_deref() != Some(dir))
             }
             Err(e) => {
                 let error = e.to_string();

@@ -19,18 +19,25 @@ impl Collector {
         self.first_dirty = None;
         let dirty: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
         let mut records = Vec::new();
-        let mut looked: Vec<String> = Vec::new();
+        // (path, root) looked at in this round: each root examines only
+        // the paths it owns, so a path is looked at by every root covering
+        // it, unless that root looked at a directory above it already.
+        let mut looked: Vec<(String, usize)> = Vec::new();
         for path in dirty {
             let key = path_key(&path);
-            // Inside a directory looked at already in this round.
-            if looked.iter().any(|l| below_or_at(l, &key)) {
-                continue;
+            let covering: Vec<usize> = (0..self.sets.roots.len())
+                .filter(|i| self.sets.roots[*i].covers(&key))
+                .collect();
+            for index in covering {
+                if looked
+                    .iter()
+                    .any(|(l, i)| *i == index && below_or_at(l, &key))
+                {
+                    continue;
+                }
+                looked.push((key.clone(), index));
+                records.extend(self.look_at(index, &path, &key)?);
             }
-            let Some(index) = self.owner(&key) else {
-                continue;
-            };
-            looked.push(key.clone());
-            records.extend(self.look_at(index, &path, &key)?);
         }
         let mut records = pair_renames(records);
         for record in &mut records {
@@ -55,7 +62,12 @@ impl Collector {
             .with_views(|v| v.files.baselined.contains(&root_key))?;
         let found = walk(root, path, root.max_files);
         for dir in &found.dirs {
-            self.watch(dir);
+            // Listed before it was watched: what was written into it in
+            // between is found by one more look, now that it is.
+            if self.watch(dir) {
+                self.dirty.insert(dir.clone());
+                self.first_dirty.get_or_insert_with(Instant::now);
+            }
         }
         let complete = !found.over_limit;
         let unreadable: Vec<String> = found.errors.iter().map(|(p, _)| p.clone()).collect();
@@ -85,8 +97,15 @@ impl Collector {
                 .map(|(p, entry)| deleted(p, entry, false))
                 .collect()
         })?;
-        if gone.iter().any(|g| g.path == key) {
-            self.watches.remove_under(path);
+        // Watches of directories gone are forgotten, not left to name a
+        // path that is something else now.
+        for g in &gone {
+            if g.old
+                .as_ref()
+                .is_some_and(|o| o.file_type == vigil_store::FileType::Dir)
+            {
+                self.watches.remove_under(std::path::Path::new(&g.path));
+            }
         }
         records.extend(gone);
         Ok(records)
@@ -100,12 +119,12 @@ impl Collector {
         let failed = self.watches.take_failed();
         let (mut new, mut old) = (Vec::new(), Vec::new());
         for (dir, _) in failed {
-            if !dir.is_dir() {
+            if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 self.reported.remove(&dir);
                 continue;
             }
             match self.watches.add(&dir) {
-                Ok(()) => {
+                Ok(_) => {
                     self.reported.remove(&dir);
                 }
                 Err(error) if self.reported.insert(dir.clone()) => new.push((dir, error)),

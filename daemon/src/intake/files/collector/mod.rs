@@ -123,6 +123,10 @@ impl Collector {
             Ok(()) | Err(Interrupted::Stopping) => {}
             Err(e) => tracing::error!("file integrity monitoring stopped: {e}"),
         }
+        // A chunk still being appended finishes before the store closes.
+        if let Err(e) = self.settle() {
+            tracing::error!("file integrity monitoring stopped: {e}");
+        }
         for reply in self.scan_requests.drain(..) {
             let _ = reply.send(Err(FilesRefusal::NotConfigured));
         }
@@ -388,11 +392,19 @@ impl Collector {
 
     /// Watches a directory; one that cannot be is scanned instead, and
     /// that is recorded.
-    fn watch(&mut self, dir: &std::path::Path) {
-        if let Err(error) = self.watches.add(dir) {
-            // Its recorded rescan comes with the next retry, now.
-            self.next_retry = self.next_retry.min(Instant::now() + Duration::from_secs(1));
-            tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is scanned every minute instead");
+    /// Whether the watch is new (see [`Watches::add`]).
+    fn watch(&mut self, dir: &std::path::Path) -> bool {
+        match self.watches.add(dir) {
+            Ok(new) => new,
+            Err(error) => {
+                // A first failure's recorded rescan comes with the next
+                // retry, now; a known one waits its minute.
+                if !self.reported.contains(dir) {
+                    self.next_retry = self.next_retry.min(Instant::now() + Duration::from_secs(1));
+                    tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is looked at every minute instead");
+                }
+                false
+            }
         }
     }
 }

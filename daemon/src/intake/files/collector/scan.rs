@@ -103,7 +103,9 @@ impl Collector {
         let baselined = self
             .shared
             .with_views(|v| v.files.baselined.contains(&key))?;
-        if let Some(dir) = root.watch_dir().map(std::path::Path::to_path_buf) {
+        // Its parent too: a watched directory removed and made anew is
+        // seen there (events of its siblings cover no root).
+        for dir in root.watch_dirs() {
             self.watch(&dir);
         }
         let mut walker = Walker::new(root, &root.path, root.max_files);
