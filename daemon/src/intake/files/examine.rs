@@ -23,6 +23,8 @@ pub struct Examined {
     pub bytes: u64,
     /// Paths that could not be read, with why.
     pub errors: Vec<(String, String)>,
+    /// Paths found by the walk and gone before they were read.
+    pub gone: Vec<String>,
 }
 
 /// The hashing threads and their read budget.
@@ -42,8 +44,8 @@ enum Read {
     },
     /// Could not be read.
     Failed(String, String),
-    /// Gone between the walk and the read.
-    Gone,
+    /// Gone between the walk and the read (its key).
+    Gone(String),
 }
 
 impl Examiner {
@@ -92,7 +94,10 @@ impl Examiner {
                     out.errors.push((path, error));
                     continue;
                 }
-                Read::Gone => continue,
+                Read::Gone(key) => {
+                    out.gone.push(key);
+                    continue;
+                }
             };
             // Read here, one path at a time: only when asked for.
             let xattrs = if root.checked.xattrs {
@@ -151,7 +156,7 @@ const DIFF_MAX: usize = 16 * 1024;
 fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
     let mut meta = match std::fs::symlink_metadata(&found.path) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone(found.key),
         Err(e) => return Read::Failed(found.key, e.to_string()),
     };
     // Once more if it was replaced while being opened.
@@ -165,7 +170,7 @@ fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
                     found,
                     meta: Box::new(meta),
                 },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone(found.key),
                 Err(e) => Read::Failed(found.key, e.to_string()),
             };
         }
@@ -188,9 +193,11 @@ fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
             }
             Err(HashError::Replaced) => match std::fs::symlink_metadata(&found.path) {
                 Ok(now) => meta = now,
-                Err(_) => return Read::Gone,
+                Err(_) => return Read::Gone(found.key),
             },
-            Err(HashError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone,
+            Err(HashError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Read::Gone(found.key);
+            }
             Err(HashError::Io(e)) => return Read::Failed(found.key, e.to_string()),
         }
     }

@@ -77,8 +77,11 @@ impl Collector {
             .into_iter()
             .filter(|f| self.owner(&f.key) == Some(index))
             .collect();
-        let seen: BTreeSet<String> = mine.iter().map(|f| f.key.clone()).collect();
+        let mut seen: BTreeSet<String> = mine.iter().map(|f| f.key.clone()).collect();
         let examined = self.examine(index, mine, baselined, false)?;
+        for key in &examined.gone {
+            seen.remove(key);
+        }
         let mut records = examined.records;
         let unreadable: Vec<String> = unreadable
             .into_iter()

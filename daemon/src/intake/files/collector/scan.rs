@@ -130,6 +130,11 @@ impl Collector {
                 seen.insert(&found.key);
             }
             let examined = self.examine(index, chunk, baselined, while_stopped)?;
+            // Gone since the walk: not seen, so the baseline's record of
+            // it is found gone at the end.
+            for key in &examined.gone {
+                seen.remove(key);
+            }
             totals.files += examined.examined;
             totals.bytes += examined.bytes;
             for (path, error) in &examined.errors {
@@ -221,6 +226,11 @@ impl Seen {
     fn insert(&mut self, key: &str) {
         let hash = std::hash::BuildHasher::hash_one(&self.hasher, key);
         self.hashes.insert(hash);
+    }
+
+    fn remove(&mut self, key: &str) {
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        self.hashes.remove(&hash);
     }
 
     fn contains(&self, key: &str) -> bool {
