@@ -161,23 +161,19 @@ fn default_depth() -> Depth {
 }
 
 fn default_attributes() -> Vec<Spanned<String>> {
-    crate_names()
+    DEFAULT_ATTRIBUTES
         .iter()
         .map(|n| Spanned::new(0..0, n.to_string()))
         .collect()
 }
 
-/// Every attribute `attributes` may name.
-const ATTRIBUTES: &[&str] = &[
+/// Every attribute `attributes` may name; `xattrs` last.
+pub const ATTRIBUTES: &[&str] = &[
     "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link", "xattrs",
 ];
 
-/// The attributes checked unless `attributes` is set (all but `xattrs`).
-fn crate_names() -> &'static [&'static str] {
-    &[
-        "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link",
-    ]
-}
+/// The attributes checked unless `attributes` is set: all but `xattrs`.
+const DEFAULT_ATTRIBUTES: &[&str] = ATTRIBUTES.split_last().expect("attributes").1;
 
 fn default_severity() -> Severity {
     Severity::Warning
@@ -248,10 +244,6 @@ pub fn resolved(path: &Path) -> PathBuf {
     }
 }
 
-fn under(path: &Path, root: &Path) -> bool {
-    path.starts_with(root)
-}
-
 impl CollectConfig {
     /// The checks the types cannot make: roots, every path under them
     /// (as written and resolved), globs, attributes, rules, bounds.
@@ -318,7 +310,7 @@ impl CollectConfig {
                     ));
                 }
                 let written = Path::new(text);
-                if !roots.iter().any(|(_, root)| under(written, root)) {
+                if !roots.iter().any(|(_, root)| written.starts_with(root)) {
                     return Err(CollectProblem::at(
                         offset,
                         format!(
@@ -328,7 +320,7 @@ impl CollectConfig {
                     ));
                 }
                 let real = resolved(written);
-                if !roots.iter().any(|(root, _)| under(&real, root)) {
+                if !roots.iter().any(|(root, _)| real.starts_with(root)) {
                     return Err(CollectProblem::at(
                         offset,
                         format!(

@@ -12,7 +12,7 @@ mod sources;
 mod spool;
 mod values;
 
-pub use collect::{CollectConfig, resolved};
+pub use collect::{ATTRIBUTES, CollectConfig, resolved};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};

@@ -2,6 +2,7 @@
 //! ones on disk, and a deletion and a creation of the same file paired
 //! into a rename. Pure: no I/O.
 
+use crate::config::ATTRIBUTES;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use vigil_store::{FileAttrs, FileChangeKind, FileRecord, FileType, Hash};
@@ -48,12 +49,8 @@ impl Checked {
         xattrs: true,
     };
 
-    /// The names `attributes` accepts.
-    pub const NAMES: &[&str] = &[
-        "sha256", "size", "mode", "uid", "gid", "mtime", "inode", "type", "link", "xattrs",
-    ];
-
-    /// From the configured names (each one of [`Checked::NAMES`]).
+    /// From the configured names (each one of [`ATTRIBUTES`], which the
+    /// configuration checked at load).
     pub fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Checked, String> {
         let mut c = Checked {
             sha256: false,
@@ -82,7 +79,7 @@ impl Checked {
                 other => {
                     return Err(format!(
                         "unknown attribute `{other}`; expected any of {}",
-                        Checked::NAMES.join(", ")
+                        ATTRIBUTES.join(", ")
                     ));
                 }
             };
