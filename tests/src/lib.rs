@@ -31,6 +31,19 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Polls `found` every 50 ms until it gives something, for up to 30 s;
+/// panics naming `what` when it never does.
+pub fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(t) = found() {
+            return t;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// Writes `DIR/vigil.toml` in the layout [`Daemon::in_dir`] expects (state
 /// in `DIR/state`, socket `DIR/control.sock`, mode 0600) followed by
 /// `rest`, and returns its path.

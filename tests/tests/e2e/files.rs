@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-use vigil_tests::{Daemon, json_lines, ok, write_config};
+use std::time::Duration;
+use vigil_tests::{Daemon, json_lines, ok, wait_for, write_config};
 
 /// One recorded path, as `events list --kind collect` shows it.
 #[derive(Debug, Clone)]
@@ -70,17 +70,6 @@ fn collected(daemon: &Daemon) -> Collected {
         }
     }
     out
-}
-
-fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Some(t) = found() {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Waits until `n` scans have finished.

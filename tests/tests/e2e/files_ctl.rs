@@ -21,8 +21,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, Instant};
-use vigil_tests::{Daemon, json_lines, ok, open_dir, shared_tempdir, write_config};
+use vigil_tests::{Daemon, json_lines, ok, open_dir, shared_tempdir, wait_for, write_config};
 
 const VIEWER: u32 = 4242;
 /// A uid whose role may read file records but not scan.
@@ -177,18 +176,6 @@ fn collecting(dir: &Path, sets: &str) -> (PathBuf, Daemon) {
         ),
     );
     (tree, Daemon::in_dir(&config, dir))
-}
-
-/// Polls `found` until it gives something, for up to 30 s.
-fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Some(t) = found() {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The collector's entries (`event.file_integrity`) with their seqs.
