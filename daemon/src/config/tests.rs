@@ -498,6 +498,12 @@ fn collect_mistakes_name_their_line() {
     let e = err("[[collect.files]]\npaths = [\"/etc\"]\nexclude = [\"/etc/[x\"]\n");
     assert_eq!(e.line, 3, "{e}");
     assert!(e.message.contains("unclosed"), "{e}");
+    let e = err("[collect]\nhash_threads = 0\n");
+    assert!(e.message.contains("hash_threads must be 1 to 32"), "{e}");
+    let e = err("[[collect.files]]\npaths = [\"/etc\"]\nmax_files = 0\n");
+    assert!(e.message.contains("max_files must be at least 1"), "{e}");
+    let e = err("[[collect.files]]\npaths = []\n");
+    assert!(e.message.contains("has no paths"), "{e}");
     let e = err("[collect]\nread_rate = 0\n");
     assert_eq!(e.line, 2, "{e}");
     assert!(e.message.contains("at least 1MiB"), "{e}");
