@@ -100,6 +100,9 @@ pub struct Incident {
 /// The source of incidents raised by file integrity monitoring.
 pub const FILES_SOURCE: &str = "files";
 
+/// The source of incidents raised by log collection.
+pub const LOGS_SOURCE: &str = "logs";
+
 /// All incidents.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentView {
@@ -132,6 +135,11 @@ impl View for IncidentView {
                 let alerts = files.iter().filter_map(|f| f.alert.as_ref());
                 for (i, alert) in alerts.enumerate() {
                     self.alert(seal, i, FILES_SOURCE, alert);
+                }
+            }
+            Some(Event::Logs(logs)) => {
+                for (i, alert) in logs.alerts().enumerate() {
+                    self.alert(seal, i, LOGS_SOURCE, alert);
                 }
             }
             Some(Event::IncidentAction(action)) => {

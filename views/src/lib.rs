@@ -13,6 +13,7 @@ pub mod delivery_ids;
 pub mod files;
 pub mod incidents;
 pub mod keys;
+pub mod logs;
 pub mod silences;
 pub mod status;
 
@@ -22,6 +23,7 @@ pub use delivery_ids::DeliveryIdView;
 pub use files::{BaselineEntry, FilesView, ScanDone, ScanUnderway};
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
+pub use logs::{FollowedLog, LogsView};
 pub use silences::{SilenceRecord, SilenceState, SilencesView};
 pub use status::StatusView;
 
@@ -156,6 +158,8 @@ every_view! {
     deliveries: DeliveriesView,
     /// The file integrity baseline.
     files: FilesView,
+    /// Followed logs' positions and threshold counts.
+    logs: LogsView,
 }
 
 impl Resume {

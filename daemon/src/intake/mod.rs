@@ -12,7 +12,7 @@ use vigil_ingest::drivers::{DriverKind, Normalized};
 use vigil_ingest::redact::Redactor;
 use vigil_notify::route::{MatchOp, Matcher, Matchers};
 use vigil_store::{
-    Actor, AlertsIngested, ApiKeyChange, Event, FileIntegrity, Labels, WebhookReceived,
+    Actor, AlertsIngested, ApiKeyChange, Event, FileIntegrity, Labels, LogEvent, WebhookReceived,
 };
 
 /// Parses `bytes` as JSON nested at most `max_depth` deep.
@@ -112,8 +112,11 @@ pub enum Intake<'a> {
     Control(Event),
     /// What file integrity monitoring recorded: the text of a file (kept
     /// for `report_changes`), its diff, and the alert a rule made.
-    #[allow(dead_code, reason = "the file watcher lands next")]
     Files(FileIntegrity),
+    /// What log collection read: the lines kept, the alerts their rules
+    /// made, a rotation's detail.
+    #[allow(dead_code, reason = "the log follower lands next")]
+    Logs(LogEvent),
 }
 
 /// The event an intake becomes.
@@ -144,6 +147,7 @@ pub fn admit(redactor: &Redactor, intake: Intake<'_>) -> Admitted {
             alerts: 1,
         },
         Intake::Files(files) => files_event(redactor, files),
+        Intake::Logs(logs) => logs_event(redactor, logs),
     }
 }
 
@@ -167,6 +171,28 @@ fn files_event(redactor: &Redactor, mut files: FileIntegrity) -> Admitted {
     }
     Admitted {
         event: Event::FileIntegrity(files),
+        alerts,
+    }
+}
+
+/// Lines with their text and alerts redacted. Paths and positions are
+/// kept as the disk has them: they say where to resume.
+fn logs_event(redactor: &Redactor, mut logs: LogEvent) -> Admitted {
+    let mut alerts = 0;
+    match &mut logs {
+        LogEvent::Lines(lines) => {
+            for line in &mut lines.lines {
+                redact_text(redactor, &mut line.text);
+                for alert in line.matches.iter_mut().filter_map(|m| m.alert.as_mut()) {
+                    redactor.redact_alert(alert);
+                    alerts += 1;
+                }
+            }
+        }
+        LogEvent::Source(change) => redact_text(redactor, &mut change.detail),
+    }
+    Admitted {
+        event: Event::Logs(logs),
         alerts,
     }
 }
@@ -267,7 +293,8 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
         | Event::NotificationIntended(_)
         | Event::BodiesPruned(_)
         | Event::TailLost(_)
-        | Event::FileIntegrity(_) => {}
+        | Event::FileIntegrity(_)
+        | Event::Logs(_) => {}
     }
     event
 }

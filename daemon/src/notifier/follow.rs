@@ -54,7 +54,7 @@ impl Notifier {
         for (seq, time, event) in events {
             let at = timestamp(time);
             match event {
-                Event::AlertsIngested(_) | Event::FileIntegrity(_) => {
+                Event::AlertsIngested(_) | Event::FileIntegrity(_) | Event::Logs(_) => {
                     for alert in alerts_of(&event) {
                         for route in policy.route(&alert.labels) {
                             self.dispatcher.observe(&route, alert, at);
@@ -119,6 +119,10 @@ pub(super) fn relevant(
                     out.push((entry.seq(), entry.time(), event));
                 }
             }
+            // Only lines whose rules alerted: most entries carry none.
+            Some(Event::Logs(logs)) if logs.alerts().next().is_some() => {
+                out.push((entry.seq(), entry.time(), Event::Logs(logs)));
+            }
             _ => {}
         }
     }
@@ -132,6 +136,7 @@ fn alerts_of(event: &Event) -> Vec<&Alert> {
         Event::FileIntegrity(FileIntegrity::Records { files, .. }) => {
             files.iter().filter_map(|f| f.alert.as_ref()).collect()
         }
+        Event::Logs(logs) => logs.alerts().collect(),
         _ => Vec::new(),
     }
 }

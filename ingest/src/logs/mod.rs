@@ -1,18 +1,21 @@
 //! Log collection's pure half: rules that turn a line into a match
 //! ([`LineRules`]: regexes with named captures, one [`regex::RegexSet`]
-//! pass per line), thresholds over a window grouped by captured fields
-//! ([`Thresholds`], state the daemon keeps in a view so a restart does not
-//! reset a count), and the built-in pack for sshd, sudo, su, systemd and
-//! the kernel ([`builtin_rules`]).
+//! pass per line, optionally only for lines of named programs),
+//! thresholds over a window grouped by captured fields ([`Threshold`]; the
+//! counts are a view's, so a restart does not reset them), and the
+//! built-in pack for sshd, sudo, su, systemd and the kernel
+//! ([`builtin_rules`]).
 //!
 //! The daemon follows the files and the journal, commits offsets with the
 //! events, and redacts; nothing here reads a file, a clock or the log.
 
 mod pack;
 mod rules;
+mod syslog;
 mod template;
 mod threshold;
 
 pub use pack::builtin_rules;
 pub use rules::{LineMatch, LineRule, LineRuleConfig, LineRuleError, LineRules, ThresholdConfig};
-pub use threshold::{Counted, Threshold, Thresholds};
+pub use syslog::program;
+pub use threshold::Threshold;

@@ -9,7 +9,13 @@ use std::collections::BTreeMap;
 /// An address as sshd prints it (IPv4 or IPv6).
 const ADDRESS: &str = r"(?P<src_ip>[0-9A-Fa-f:.]+)";
 
-fn rule(name: &str, pattern: &str, severity: &str, summary: &str) -> LineRuleConfig {
+fn rule(
+    programs: &[&str],
+    name: &str,
+    pattern: &str,
+    severity: &str,
+    summary: &str,
+) -> LineRuleConfig {
     LineRuleConfig {
         name: name.into(),
         pattern: pattern.into(),
@@ -18,8 +24,12 @@ fn rule(name: &str, pattern: &str, severity: &str, summary: &str) -> LineRuleCon
         labels: BTreeMap::new(),
         threshold: None,
         alert: true,
+        programs: programs.iter().map(|p| p.to_string()).collect(),
     }
 }
+
+/// sshd, and the per-connection process newer OpenSSH logs as.
+const SSHD: &[&str] = &["sshd", "sshd-session"];
 
 fn per_address(count: u32, within: &str, cooldown: &str) -> Option<ThresholdConfig> {
     Some(ThresholdConfig {
@@ -33,6 +43,7 @@ fn per_address(count: u32, within: &str, cooldown: &str) -> Option<ThresholdConf
 /// The pack, in the order it is tried.
 pub fn builtin_rules() -> Vec<LineRuleConfig> {
     let mut failed = rule(
+        SSHD,
         "sshd-failed-password",
         &format!(
             r"Failed (?:password|publickey|keyboard-interactive/pam) for (?:invalid user )?(?P<user>\S+) from {ADDRESS} port \d+"
@@ -42,6 +53,7 @@ pub fn builtin_rules() -> Vec<LineRuleConfig> {
     );
     failed.threshold = per_address(5, "60s", "10m");
     let mut invalid = rule(
+        SSHD,
         "sshd-invalid-user",
         &format!(r"Invalid user (?P<user>\S*) from {ADDRESS}"),
         "warning",
@@ -49,6 +61,7 @@ pub fn builtin_rules() -> Vec<LineRuleConfig> {
     );
     invalid.threshold = per_address(5, "60s", "10m");
     let mut su = rule(
+        &["su"],
         "su-auth-failure",
         r"pam_unix\(su(?:-l)?:auth\): authentication failure;.*?\bruser=(?P<ruser>\S*).*\buser=(?P<user>\S+)",
         "warning",
@@ -64,6 +77,7 @@ pub fn builtin_rules() -> Vec<LineRuleConfig> {
         failed,
         invalid,
         rule(
+            SSHD,
             "sshd-max-auth-attempts",
             &format!(
                 r"maximum authentication attempts exceeded for (?:invalid user )?(?P<user>\S+) from {ADDRESS}"
@@ -72,18 +86,21 @@ pub fn builtin_rules() -> Vec<LineRuleConfig> {
             "too many SSH authentication attempts for {user} from {src_ip}",
         ),
         rule(
+            &["sudo"],
             "sudo-auth-failure",
             r"pam_unix\(sudo(?:-i)?:auth\): authentication failure;.*\buser=(?P<user>\S+)",
             "warning",
             "sudo password failed for {user}",
         ),
         rule(
+            &["sudo"],
             "sudo-incorrect-password",
             r"(?P<user>\S+) : (?P<attempts>\d+) incorrect password attempts? ;.*COMMAND=(?P<command>.*)$",
             "error",
             "{user} failed sudo {attempts} times for {command}",
         ),
         rule(
+            &["sudo"],
             "sudo-not-in-sudoers",
             r"(?P<user>\S+) : (?:user NOT in sudoers|user NOT authorized on host) ;.*COMMAND=(?P<command>.*)$",
             "critical",
@@ -91,18 +108,21 @@ pub fn builtin_rules() -> Vec<LineRuleConfig> {
         ),
         su,
         rule(
+            &["su"],
             "su-failed",
             r"FAILED SU \(to (?P<user>\S+)\) (?P<ruser>\S+) on",
             "warning",
             "su to {user} failed for {ruser}",
         ),
         rule(
+            &["systemd"],
             "systemd-unit-failed",
             r"(?P<unit>[\w@.:\\-]+\.(?:service|socket|timer|mount|path|target)): Failed with result '(?P<result>[^']+)'",
             "error",
             "{unit} failed ({result})",
         ),
         rule(
+            &["kernel"],
             "kernel-oom-kill",
             r"Out of memory: Killed process (?P<pid>\d+) \((?P<process>[^)]+)\)",
             "error",
@@ -133,12 +153,12 @@ mod tests {
             &[("user", "admin"), ("src_ip", "203.0.113.5")],
         ),
         (
-            "Failed password for root from 2001:db8::7 port 40022 ssh2",
+            "sshd[77]: Failed password for root from 2001:db8::7 port 40022 ssh2",
             "sshd-failed-password",
             &[("user", "root"), ("src_ip", "2001:db8::7")],
         ),
         (
-            "Failed publickey for deploy from 198.51.100.9 port 2222 ssh2: ED25519 SHA256:abc",
+            "sshd-session[78]: Failed publickey for deploy from 198.51.100.9 port 2222 ssh2: ED25519 SHA256:abc",
             "sshd-failed-password",
             &[("user", "deploy")],
         ),
@@ -148,12 +168,12 @@ mod tests {
             &[("user", "oracle"), ("src_ip", "203.0.113.5")],
         ),
         (
-            "error: maximum authentication attempts exceeded for root from 203.0.113.5 port 51234 ssh2 [preauth]",
+            "sshd[79]: error: maximum authentication attempts exceeded for root from 203.0.113.5 port 51234 ssh2 [preauth]",
             "sshd-max-auth-attempts",
             &[("user", "root")],
         ),
         (
-            "pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=alice",
+            "sudo[990]: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=alice",
             "sudo-auth-failure",
             &[("user", "alice")],
         ),
@@ -167,12 +187,12 @@ mod tests {
             ],
         ),
         (
-            "bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/usr/bin/id",
+            "sudo[992]:      bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/usr/bin/id",
             "sudo-not-in-sudoers",
             &[("user", "bob"), ("command", "/usr/bin/id")],
         ),
         (
-            "pam_unix(su:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=root",
+            "su[1201]: pam_unix(su:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=root",
             "su-auth-failure",
             &[("user", "root"), ("ruser", "alice")],
         ),
@@ -187,7 +207,7 @@ mod tests {
             &[("unit", "nginx.service"), ("result", "exit-code")],
         ),
         (
-            "getty@tty1.service: Failed with result 'timeout'.",
+            "systemd[1]: getty@tty1.service: Failed with result 'timeout'.",
             "systemd-unit-failed",
             &[("unit", "getty@tty1.service")],
         ),
@@ -221,7 +241,7 @@ mod tests {
 
     #[test]
     fn five_failed_ssh_logins_from_one_address_in_a_minute_make_one_alert() {
-        use crate::logs::{Counted, Thresholds};
+        use vigil_views::logs::{Counted, Thresholds};
         let rules = LineRules::compile(&builtin_rules()).unwrap();
         let mut state = Thresholds::default();
         let mut reached = Vec::new();
@@ -237,14 +257,13 @@ mod tests {
         .iter()
         .enumerate()
         {
-            let line = format!("Failed password for root from {ip} port 22 ssh2");
+            let line = format!("sshd[42]: Failed password for root from {ip} port 22 ssh2");
             let found = &rules.matches(&line)[0];
             let rule = &rules.rules()[found.rule];
-            let threshold = rule.threshold.as_ref().unwrap();
-            let key = Thresholds::key(threshold, &found.captures);
+            let counted = rule.threshold.as_ref().unwrap().count_for(&found.captures);
             let at = i64::try_from(i).unwrap() * 5_000_000;
-            if let Counted::Reached { count } = state.observe(&rule.name, threshold, &key, at) {
-                reached.push((i, key, count));
+            if let Counted::Reached { count } = state.observe(&rule.name, &counted, at) {
+                reached.push((i, counted.key, count));
             }
         }
         assert_eq!(reached, [(5, "203.0.113.5".to_string(), 5)]);
@@ -258,6 +277,10 @@ mod tests {
             "pam_unix(sudo:session): session opened for user root(uid=0) by alice(uid=1000)",
             "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
             "nginx.service: Deactivated successfully.",
+            // The right words from the wrong program: anyone can `logger` them.
+            "Dec  6 10:00:01 bastion myapp[7]: Failed password for root from 203.0.113.5 port 22 ssh2",
+            "Failed password for root from 203.0.113.5 port 22 ssh2",
+            "alice: nginx.service: Failed with result 'exit-code'.",
             "Started nginx.service - A high performance web server.",
             "",
         ] {

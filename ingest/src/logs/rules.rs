@@ -36,6 +36,10 @@ pub struct LineRuleConfig {
     /// `false`: record matches, never alert.
     #[serde(default = "yes")]
     pub alert: bool,
+    /// Only lines these programs wrote (the syslog tag: `sshd` of
+    /// `sshd[42]: ...`); empty: any line.
+    #[serde(default)]
+    pub programs: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -86,6 +90,8 @@ pub struct LineRule {
     pub threshold: Option<Threshold>,
     /// Whether it alerts.
     pub alert: bool,
+    /// The programs whose lines it applies to (empty: any).
+    pub programs: Vec<String>,
 }
 
 /// What a rule made of a line.
@@ -143,11 +149,19 @@ impl LineRules {
 
     /// Every rule `line` matches, in the rules' order.
     pub fn matches(&self, line: &str) -> Vec<LineMatch> {
-        self.set
-            .matches(line)
-            .iter()
+        let hits = self.set.matches(line);
+        if !hits.matched_any() {
+            return Vec::new();
+        }
+        let program = super::syslog::program(line);
+        hits.iter()
             .filter_map(|index| {
                 let rule = &self.rules[index];
+                if !rule.programs.is_empty()
+                    && !program.is_some_and(|p| rule.programs.iter().any(|r| r == p))
+                {
+                    return None;
+                }
                 let found = rule.regex.captures(line)?;
                 let captures: BTreeMap<String, String> = rule
                     .regex
@@ -182,6 +196,16 @@ fn compile_one(index: usize, rule: &LineRuleConfig) -> Result<LineRule, LineRule
         field: field.to_string(),
         reason,
     };
+    if let Some(bad) = rule
+        .programs
+        .iter()
+        .find(|p| p.is_empty() || p.contains([':', '[', ' ']))
+    {
+        return Err(fail(
+            "programs",
+            format!("`{bad}` is no program name (as in `sshd` of `sshd[42]:`)"),
+        ));
+    }
     if rule.name.is_empty() || rule.name.chars().any(char::is_control) {
         return Err(fail(
             "name",
@@ -222,6 +246,7 @@ fn compile_one(index: usize, rule: &LineRuleConfig) -> Result<LineRule, LineRule
         labels,
         threshold,
         alert: rule.alert,
+        programs: rule.programs.clone(),
     })
 }
 
@@ -277,6 +302,7 @@ mod tests {
             labels: BTreeMap::new(),
             threshold: None,
             alert: true,
+            programs: Vec::new(),
         }
     }
 

@@ -13,9 +13,11 @@
 //! covered by its link), used for filtering without decoding bodies.
 
 mod files;
+mod logs;
 mod payload;
 
 pub use files::*;
+pub use logs::*;
 pub use payload::*;
 
 use serde::{Deserialize, Serialize};
@@ -203,6 +205,8 @@ pub enum Event {
     TailLost(TailLost),
     /// File integrity monitoring: a scan, a baseline, a change.
     FileIntegrity(FileIntegrity),
+    /// Log collection: lines read with their position, a rotation.
+    Logs(LogEvent),
 }
 
 impl Event {
@@ -213,9 +217,10 @@ impl Event {
             Event::EpochStarted(_) => EventKind::Epoch,
             Event::Checkpoint(_) => EventKind::Checkpoint,
             Event::AlertsIngested(_) | Event::WebhookReceived(_) => EventKind::Ingest,
-            Event::FileChanged(_) | Event::LogMatched(_) | Event::FileIntegrity(_) => {
-                EventKind::Collect
-            }
+            Event::FileChanged(_)
+            | Event::LogMatched(_)
+            | Event::FileIntegrity(_)
+            | Event::Logs(_) => EventKind::Collect,
             Event::Auth(_) | Event::AuthRejections(_) => EventKind::Auth,
             Event::Notification(_) | Event::NotificationIntended(_) => EventKind::Notify,
             Event::ConfigLoaded(_) => EventKind::Config,

@@ -342,6 +342,53 @@ pub(crate) fn samples() -> Vec<(&'static str, Event)> {
                 },
             }),
         ),
+        (
+            "log_lines",
+            Event::Logs(LogEvent::Lines(LogLines {
+                set: "auth".into(),
+                path: "/var/log/auth.log".into(),
+                at: 1_700_000_000_000_000,
+                position: LogPosition::File(FilePosition {
+                    dev: 2049,
+                    inode: 131,
+                    offset: 4096,
+                    head: Hash([6; 32]),
+                    head_len: 256,
+                    tail: Hash([7; 32]),
+                    tail_len: 256,
+                }),
+                read: 12,
+                bytes: 1200,
+                lines: vec![LogLine {
+                    offset: 4000,
+                    cursor: None,
+                    text: "sshd[42]: Failed password for root from 10.0.0.9 port 22 ssh2".into(),
+                    truncated: false,
+                    matches: vec![LogRuleMatch {
+                        rule: "sshd-failed-password".into(),
+                        threshold: Some(ThresholdCount {
+                            key: "10.0.0.9".into(),
+                            count: 5,
+                            within: 60_000_000,
+                            cooldown: 600_000_000,
+                        }),
+                        alert: Some(alert()),
+                    }],
+                }],
+            })),
+        ),
+        (
+            "log_source",
+            Event::Logs(LogEvent::Source(LogSourceChange {
+                set: "journal".into(),
+                path: "journal".into(),
+                change: LogChangeKind::Rotated,
+                position: Some(LogPosition::Journal {
+                    cursor: "s=abc;i=1".into(),
+                }),
+                detail: "renamed to /var/log/auth.log.1".into(),
+            })),
+        ),
     ]
 }
 
