@@ -10,6 +10,8 @@ use std::time::Duration;
 use toml::Spanned;
 use vigil_ingest::files::GlobSet;
 use vigil_ingest::files::RuleConfig;
+use vigil_ingest::logs::LineRuleConfig;
+use super::logs::{JournalSet, LogSet};
 use vigil_store::Severity;
 
 /// `[collect]`.
@@ -29,6 +31,12 @@ pub struct CollectConfig {
     pub files: Vec<Spanned<FileSet>>,
     /// Rules turning a change into an alert, first match wins.
     pub file_rules: Vec<RuleConfig>,
+    /// The followed log files.
+    pub logs: Vec<Spanned<LogSet>>,
+    /// The followed journal (or journals).
+    pub journal: Vec<Spanned<JournalSet>>,
+    /// Rules turning a log line into a match, an alert, a count.
+    pub log_rules: Vec<LineRuleConfig>,
 }
 
 /// `allowed_roots` unless set.
@@ -37,6 +45,7 @@ pub const DEFAULT_ROOTS: &[&str] = &[
     "/usr/bin",
     "/usr/sbin",
     "/usr/lib/systemd",
+    "/var/log",
     "/var/www",
 ];
 
@@ -52,6 +61,9 @@ impl Default for CollectConfig {
             default_rules: true,
             files: Vec::new(),
             file_rules: Vec::new(),
+            logs: Vec::new(),
+            journal: Vec::new(),
+            log_rules: Vec::new(),
         }
     }
 }
@@ -201,24 +213,25 @@ fn default_max_files() -> u64 {
 pub struct CollectProblem {
     /// Byte offset in the file (0: unknown).
     pub offset: usize,
-    /// The `[[collect.file_rules]]` element at fault, if it is one.
-    pub rule: Option<usize>,
+    /// The `[[collect.file_rules]]` or `[[collect.log_rules]]` element
+    /// at fault, if it is one: the list's key and the index.
+    pub element: Option<(&'static str, usize)>,
     /// What is wrong.
     pub message: String,
 }
 
 impl CollectProblem {
-    fn at(offset: usize, message: impl Into<String>) -> CollectProblem {
+    pub(super) fn at(offset: usize, message: impl Into<String>) -> CollectProblem {
         CollectProblem {
             offset,
-            rule: None,
+            element: None,
             message: message.into(),
         }
     }
 }
 
 /// A path made of normal components only, absolute.
-fn plain_absolute(path: &str) -> bool {
+pub(super) fn plain_absolute(path: &str) -> bool {
     let p = Path::new(path);
     p.is_absolute()
         && p.components()
@@ -242,6 +255,38 @@ pub fn resolved(path: &Path) -> PathBuf {
             _ => return path.to_path_buf(),
         }
     }
+}
+
+/// Checks that `text` lies under one of `roots` (resolved, written), as
+/// written and once every link in it is resolved.
+fn under_roots(
+    roots: &[(PathBuf, PathBuf)],
+    text: &str,
+    offset: usize,
+    shown: &dyn Fn() -> String,
+) -> Result<(), CollectProblem> {
+    let written = Path::new(text);
+    if !roots.iter().any(|(_, root)| written.starts_with(root)) {
+        return Err(CollectProblem::at(
+            offset,
+            format!(
+                "`{text}` is not under an allowed root ({}); add its tree to [collect] allowed_roots",
+                shown()
+            ),
+        ));
+    }
+    let real = resolved(written);
+    if !roots.iter().any(|(root, _)| real.starts_with(root)) {
+        return Err(CollectProblem::at(
+            offset,
+            format!(
+                "`{text}` resolves to `{}`, outside the allowed roots ({}): a link may not lead out of them",
+                real.display(),
+                shown()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl CollectConfig {
@@ -309,27 +354,7 @@ impl CollectConfig {
                         format!("`{text}` must be an absolute path without `.` or `..`"),
                     ));
                 }
-                let written = Path::new(text);
-                if !roots.iter().any(|(_, root)| written.starts_with(root)) {
-                    return Err(CollectProblem::at(
-                        offset,
-                        format!(
-                            "`{text}` is not under an allowed root ({}); add its tree to [collect] allowed_roots",
-                            shown()
-                        ),
-                    ));
-                }
-                let real = resolved(written);
-                if !roots.iter().any(|(root, _)| real.starts_with(root)) {
-                    return Err(CollectProblem::at(
-                        offset,
-                        format!(
-                            "`{text}` resolves to `{}`, outside the allowed roots ({}): a link may not lead out of them",
-                            real.display(),
-                            shown()
-                        ),
-                    ));
-                }
+                under_roots(&roots, text, offset, &shown)?;
             }
             for glob in &set.exclude {
                 if let Err(e) = GlobSet::new(&[glob.get_ref()]) {
@@ -355,10 +380,12 @@ impl CollectConfig {
         vigil_ingest::files::RuleSet::compile(&self.file_rules, self.default_rules).map_err(
             |e| CollectProblem {
                 offset: 0,
-                rule: (e.list == "file_rules").then_some(e.index),
+                element: (e.list == "file_rules").then_some(("file_rules", e.index)),
                 message: e.to_string(),
             },
         )?;
+        let allowed = |text: &str, offset: usize| under_roots(&roots, text, offset, &shown);
+        super::logs::check(&self.logs, &self.journal, &self.log_rules, &allowed)?;
         Ok(())
     }
 }
@@ -367,6 +394,11 @@ impl CollectConfig {
     /// Whether file integrity monitoring has anything to watch.
     pub fn watches_files(&self) -> bool {
         !self.files.is_empty()
+    }
+
+    /// Whether log collection has anything to follow.
+    pub fn follows_logs(&self) -> bool {
+        !self.logs.is_empty() || !self.journal.is_empty()
     }
 }
 

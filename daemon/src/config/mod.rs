@@ -5,6 +5,7 @@
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
 mod collect;
+mod logs;
 mod dev;
 mod notify;
 pub mod secret_ref;
@@ -13,6 +14,7 @@ mod spool;
 mod values;
 
 pub use collect::{ATTRIBUTES, CollectConfig, resolved};
+pub use logs::{JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
@@ -462,9 +464,9 @@ impl ConfigFile {
             ));
         }
         self.collect.check().map_err(|p| {
-            let offset = match (p.offset, p.rule) {
-                (0, Some(rule)) => at
-                    .element(&["collect", "file_rules"], rule)
+            let offset = match (p.offset, p.element) {
+                (0, Some((list, index))) => at
+                    .element(&["collect", list], index)
                     .or_else(|| at.value(&["collect"]))
                     .unwrap_or(0),
                 (0, None) => at.value(&["collect"]).unwrap_or(0),
