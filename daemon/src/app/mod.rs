@@ -246,6 +246,11 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
         "file integrity",
         crate::intake::files::run(shared.clone(), files_rx, progress_tx),
     );
+    running.spawn(
+        Stage::Doors,
+        "log collection",
+        crate::intake::logs::run(shared.clone()),
+    );
     let http_config = shared.config().http.clone();
     let mut http_addr = None;
     if http_config.enabled {

@@ -2,6 +2,7 @@
 //! is file integrity monitoring: every path must lie under one of
 //! `allowed_roots`, as written and once every link in it is resolved.
 
+use super::logs::{JournalSet, LogSet};
 use super::values::{ByteSize, Interval};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -11,7 +12,6 @@ use toml::Spanned;
 use vigil_ingest::files::GlobSet;
 use vigil_ingest::files::RuleConfig;
 use vigil_ingest::logs::LineRuleConfig;
-use super::logs::{JournalSet, LogSet};
 use vigil_store::Severity;
 
 /// `[collect]`.

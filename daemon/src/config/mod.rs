@@ -5,8 +5,8 @@
 //! Development mode starts from an embedded configuration (`dev.toml`).
 
 mod collect;
-mod logs;
 mod dev;
+mod logs;
 mod notify;
 pub mod secret_ref;
 mod sources;

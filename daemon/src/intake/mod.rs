@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod http;
+pub mod logs;
 pub mod spool;
 
 use std::borrow::Cow;
@@ -115,7 +116,6 @@ pub enum Intake<'a> {
     Files(FileIntegrity),
     /// What log collection read: the lines kept, the alerts their rules
     /// made, a rotation's detail.
-    #[allow(dead_code, reason = "the log follower lands next")]
     Logs(LogEvent),
 }
 

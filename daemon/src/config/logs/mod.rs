@@ -367,9 +367,10 @@ pub(super) fn check(
             Some((dir, _)) => dir.to_string_lossy().into_owned(),
             None => {
                 let parent = Path::new(path).parent().map(Path::to_path_buf);
-                if parent.as_deref().is_some_and(|p| {
-                    p.to_str().is_some_and(|p| p.contains(['*', '?', '[']))
-                }) {
+                if parent
+                    .as_deref()
+                    .is_some_and(|p| p.to_str().is_some_and(|p| p.contains(['*', '?', '['])))
+                {
                     return Err(CollectProblem::at(
                         set.path.span().start,
                         format!("{what}: only the last component of `{path}` may be a glob"),
@@ -379,9 +380,14 @@ pub(super) fn check(
             }
         };
         if set.glob().is_none()
-            && let Some(name) = path.rsplit('/').next().filter(|n| n.contains(['*', '?', '[']))
+            && let Some(name) = path
+                .rsplit('/')
+                .next()
+                .filter(|n| n.contains(['*', '?', '[']))
         {
-            let reason = Glob::new(path).err().map_or_else(String::new, |e| format!(": {e}"));
+            let reason = Glob::new(path)
+                .err()
+                .map_or_else(String::new, |e| format!(": {e}"));
             return Err(CollectProblem::at(
                 set.path.span().start,
                 format!("{what}: `{name}` is not a valid glob{reason}"),
@@ -389,7 +395,10 @@ pub(super) fn check(
         }
         allowed(&listed, set.path.span().start)?;
         if set.format == LogFormat::Json && set.message_field.is_empty() {
-            return Err(CollectProblem::at(at, format!("{what}: message_field is empty")));
+            return Err(CollectProblem::at(
+                at,
+                format!("{what}: message_field is empty"),
+            ));
         }
         set.reading().check(&what, rules, at)?;
         if let Some(other) = names.insert(set.name().to_string(), what.clone()) {

@@ -21,7 +21,10 @@ fn a_log_set_reads_with_its_defaults() {
     let rules = reading.rules(&c.collect.log_rules).unwrap();
     assert!(rules.iter().any(|r| r.name == "sshd-failed-password"));
     let journal = c.collect.journal[0].get_ref();
-    assert_eq!((journal.name.as_str(), journal.priority.unwrap().0), ("journal", 3));
+    assert_eq!(
+        (journal.name.as_str(), journal.priority.unwrap().0),
+        ("journal", 3)
+    );
     assert!(c.collect.follows_logs());
 }
 
@@ -50,7 +53,10 @@ fn rules_are_chosen_by_name_and_configured_ones_come_first() {
 fn log_mistakes_name_their_line() {
     let e = err("[[collect.logs]]\npath = \"/var/log/auth.log\"\nrules = [\"sshd-typo\"]\n");
     assert_eq!(e.line, 3, "{e}");
-    assert!(e.message.contains("sshd-typo") && e.message.contains("builtin"), "{e}");
+    assert!(
+        e.message.contains("sshd-typo") && e.message.contains("builtin"),
+        "{e}"
+    );
     let e = err("[[collect.logs]]\npath = \"/home/x/app.log\"\n");
     assert!(e.message.contains("allowed root"), "{e}");
     assert_eq!(e.line, 2, "{e}");
@@ -88,14 +94,15 @@ fn a_log_rule_that_does_not_compile_is_found_at_its_table() {
         "[collect]\nhash_threads = 1\n\n[[collect.log_rules]]\nname = \"ok\"\npattern = \"a\"\n\n[[collect.log_rules]]\nname = \"bad\"\npattern = \"(\"\n",
     );
     assert_eq!(e.line, 8, "{e}");
-    assert!(e.message.contains("bad") && e.message.contains("pattern"), "{e}");
+    assert!(
+        e.message.contains("bad") && e.message.contains("pattern"),
+        "{e}"
+    );
     let e = err(
         "[[collect.log_rules]]\nname = \"x\"\npattern = \"a\"\n[[collect.log_rules]]\nname = \"x\"\npattern = \"b\"\n",
     );
     assert!(e.message.contains("distinct name"), "{e}");
     assert_eq!(e.line, 4, "{e}");
-    let e = err(
-        "[[collect.log_rules]]\nname = \"x\"\npattern = \"a\"\nprograms = [\"sshd[1]\"]\n",
-    );
+    let e = err("[[collect.log_rules]]\nname = \"x\"\npattern = \"a\"\nprograms = [\"sshd[1]\"]\n");
     assert!(e.message.contains("programs"), "{e}");
 }

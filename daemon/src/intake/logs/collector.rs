@@ -1,0 +1,483 @@
+//! The collector's loop, on its own thread: polls every followed file
+//! when woken (inotify) or every second, turns lines into events with the
+//! position after them, and appends them in one durable append each, so
+//! the position commits with what its lines produced.
+
+use super::lines;
+use super::matcher::SetRules;
+use super::tail::{Start, Step, Tail};
+use super::wake::Wake;
+use crate::config::{Config, StartAt, resolved};
+use crate::intake::{Intake, admit};
+use crate::state::Shared;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use vigil_ingest::files::Glob;
+use vigil_store::{
+    Event, FilePosition, LogEvent, LogLine, LogLines, LogPosition, LogSourceChange, StoreError,
+};
+use vigil_views::logs::Thresholds;
+
+/// What reaches the collector's thread.
+pub enum Input {
+    /// Something changed in a watched directory.
+    Wake,
+    /// vigild is stopping.
+    Stop,
+}
+
+/// How often files are looked at without being woken.
+const POLL: Duration = Duration::from_secs(1);
+/// How often globs are listed again without being woken.
+const RELIST: Duration = Duration::from_secs(5);
+/// A position read past and not yet committed (no line kept since) is
+/// committed after this long...
+const COMMIT_AFTER: Duration = Duration::from_secs(30);
+/// ... or this many bytes.
+const COMMIT_BYTES: u64 = 16 << 20;
+/// Lines per log entry.
+const LINES_PER_ENTRY: usize = 1000;
+/// The longest wait between tries after the store refused an append.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Read, not committed: no line of it was kept yet.
+struct Pending {
+    position: FilePosition,
+    read: u64,
+    bytes: u64,
+    since: Instant,
+}
+
+/// A followed path and the set it belongs to.
+struct Followed {
+    set: usize,
+    tail: Tail,
+    pending: Option<Pending>,
+}
+
+/// The collector's state.
+pub struct Collector {
+    shared: Arc<Shared>,
+    inputs: flume::Receiver<Input>,
+    config: Arc<Config>,
+    sets: Vec<SetRules>,
+    /// `[[collect.logs]]` index → (directory, glob) for globbed sets.
+    globs: Vec<(usize, PathBuf, Glob)>,
+    followed: Vec<Followed>,
+    roots: Vec<PathBuf>,
+    thresholds: Thresholds,
+    wake: Wake,
+    woken: Arc<AtomicBool>,
+    listed: Instant,
+    backoff: Option<(Instant, Duration)>,
+    host: String,
+}
+
+impl Collector {
+    /// A collector on the configuration in force.
+    pub fn new(
+        shared: Arc<Shared>,
+        inputs: flume::Receiver<Input>,
+        sender: flume::Sender<Input>,
+    ) -> Collector {
+        let woken = Arc::new(AtomicBool::new(false));
+        let wake = Wake::new(woken.clone(), move || {
+            let _ = sender.send(Input::Wake);
+        });
+        let config = shared.config();
+        let mut collector = Collector {
+            shared,
+            inputs,
+            config: config.clone(),
+            sets: Vec::new(),
+            globs: Vec::new(),
+            followed: Vec::new(),
+            roots: Vec::new(),
+            thresholds: Thresholds::default(),
+            wake,
+            woken,
+            listed: Instant::now(),
+            backoff: None,
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
+        };
+        collector.configure(&config);
+        collector
+    }
+
+    /// Runs until vigild stops.
+    pub fn run(mut self) {
+        loop {
+            self.follow_config();
+            if self
+                .backoff
+                .is_none_or(|(until, _)| Instant::now() >= until)
+            {
+                if self.listed.elapsed() >= RELIST {
+                    self.list_globs();
+                }
+                self.poll_all();
+            }
+            match self.inputs.recv_timeout(POLL) {
+                Ok(Input::Wake) => {
+                    self.woken.store(false, Ordering::Release);
+                    self.list_globs();
+                }
+                Ok(Input::Stop) | Err(flume::RecvTimeoutError::Disconnected) => break,
+                Err(flume::RecvTimeoutError::Timeout) => {}
+            }
+        }
+        // What was read and not committed is committed now: the next start
+        // does not read it again.
+        self.poll_all();
+        self.flush(true);
+    }
+
+    /// Compiles the sets of `config` and follows their files from the
+    /// positions the log holds.
+    fn configure(&mut self, config: &Config) {
+        let collect = &config.collect;
+        if !collect.follows_logs() {
+            self.followed.clear();
+            self.globs.clear();
+            self.sets.clear();
+            return;
+        }
+        let mut sets = Vec::new();
+        for set in &collect.logs {
+            match SetRules::of_logs(set.get_ref(), &collect.log_rules, &self.host) {
+                Ok(rules) => sets.push(rules),
+                Err(e) => {
+                    tracing::error!(
+                        "log collection: {} does not compile ({e}); keeping the previous configuration",
+                        set.get_ref().name()
+                    );
+                    return;
+                }
+            }
+        }
+        self.sets = sets;
+        self.roots = collect
+            .allowed_roots
+            .iter()
+            .map(|r| resolved(std::path::Path::new(r.get_ref())))
+            .collect();
+        let recorded = match self.shared.with_views(|v| v.logs.clone()) {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::error!("log collection cannot read its positions: {e}");
+                return;
+            }
+        };
+        self.thresholds = recorded.thresholds.clone();
+        self.followed.clear();
+        self.globs.clear();
+        for (index, set) in collect.logs.iter().enumerate() {
+            let set = set.get_ref();
+            match set.glob() {
+                Some((dir, glob)) => {
+                    self.wake.watch(dir);
+                    self.globs.push((index, dir.to_path_buf(), glob));
+                }
+                None => {
+                    let path = PathBuf::from(set.path.get_ref());
+                    if let Some(dir) = path.parent() {
+                        self.wake.watch(dir);
+                    }
+                    self.follow(index, path, &recorded);
+                }
+            }
+        }
+        // Files a glob named before, gone or not, keep their positions.
+        for (index, _, _) in self.globs.clone() {
+            let name = &self.sets[index].name;
+            if let Some(paths) = recorded.sources.get(name) {
+                for path in paths.keys() {
+                    self.follow(index, PathBuf::from(path), &recorded);
+                }
+            }
+        }
+        self.list_globs_in(&recorded);
+    }
+
+    /// Follows `path` of set `index`, from its recorded position.
+    fn follow(&mut self, index: usize, path: PathBuf, recorded: &vigil_views::LogsView) {
+        if self
+            .followed
+            .iter()
+            .any(|f| f.set == index && f.tail.path == path)
+        {
+            return;
+        }
+        let set = self.config.collect.logs[index].get_ref();
+        let name = &self.sets[index].name;
+        let known = recorded.sources.get(name);
+        let position = known
+            .and_then(|paths| paths.get(path.to_str().unwrap_or_default()))
+            .and_then(|f| match &f.position {
+                Some(LogPosition::File(p)) => Some(p.clone()),
+                _ => None,
+            });
+        // A set never followed starts where it says; a file that appeared
+        // in a set already followed is news from its first line.
+        let start = match (known, set.reading().start_at) {
+            (None, StartAt::End) => Start::End,
+            _ => Start::Beginning,
+        };
+        self.followed.push(Followed {
+            set: index,
+            tail: Tail::new(path, set.max_line_bytes.0, position, start),
+            pending: None,
+        });
+    }
+
+    fn list_globs(&mut self) {
+        match self.shared.with_views(|v| v.logs.clone()) {
+            Ok(recorded) => self.list_globs_in(&recorded),
+            Err(e) => tracing::error!("log collection cannot read its positions: {e}"),
+        }
+    }
+
+    /// Follows the files a glob names now.
+    fn list_globs_in(&mut self, recorded: &vigil_views::LogsView) {
+        self.listed = Instant::now();
+        for (index, dir, glob) in self.globs.clone() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.to_str().is_some_and(|p| glob.matches(p)) {
+                    self.follow(index, path, recorded);
+                }
+            }
+        }
+    }
+
+    /// Applies a reloaded `[collect]` when its logs changed.
+    fn follow_config(&mut self) {
+        let config = self.shared.config();
+        if Arc::ptr_eq(&config, &self.config) {
+            return;
+        }
+        let old = std::mem::replace(&mut self.config, config.clone());
+        let changed = old.collect.logs != config.collect.logs
+            || old.collect.log_rules != config.collect.log_rules
+            || old.collect.allowed_roots != config.collect.allowed_roots;
+        if changed {
+            // Committed first: the new tails resume from the log.
+            self.flush(true);
+            self.configure(&config);
+        }
+    }
+
+    /// Polls every followed file and records what it found.
+    fn poll_all(&mut self) {
+        for i in 0..self.followed.len() {
+            let mut steps = Vec::new();
+            self.followed[i].tail.poll(&self.roots, &mut steps);
+            if steps.is_empty() {
+                continue;
+            }
+            let events = self.events(i, steps);
+            if !events.is_empty() && self.append(events).is_err() {
+                return;
+            }
+        }
+        self.flush(false);
+        self.backoff = None;
+    }
+
+    /// The events `steps` of followed file `i` make.
+    fn events(&mut self, i: usize, steps: Vec<Step>) -> Vec<Event> {
+        let at = now_micros();
+        let set = self.followed[i].set;
+        let path = self.followed[i].tail.path.display().to_string();
+        let name = self.sets[set].name.clone();
+        let mut events = Vec::new();
+        for step in steps {
+            match step {
+                Step::Lines {
+                    lines,
+                    position,
+                    bytes,
+                } => {
+                    let read = lines.len() as u64;
+                    let mut kept: Vec<LogLine> = Vec::new();
+                    for raw in lines {
+                        let text = lines::text(&raw);
+                        if let Some(mut line) = self.sets[set].line(
+                            &path,
+                            text,
+                            raw.truncated,
+                            at,
+                            &mut self.thresholds,
+                        ) {
+                            line.offset = raw.offset;
+                            kept.push(line);
+                        }
+                    }
+                    let followed = &mut self.followed[i];
+                    let pending = followed.pending.get_or_insert(Pending {
+                        position: position.clone(),
+                        read: 0,
+                        bytes: 0,
+                        since: Instant::now(),
+                    });
+                    pending.position = position;
+                    pending.read += read;
+                    pending.bytes += bytes;
+                    if kept.is_empty() && pending.bytes < COMMIT_BYTES {
+                        continue;
+                    }
+                    let pending = followed.pending.take().expect("just set");
+                    push_lines(&mut events, &name, &path, at, pending, kept);
+                }
+                Step::Change {
+                    change,
+                    position,
+                    detail,
+                } => {
+                    if let Some(pending) = self.followed[i].pending.take() {
+                        push_lines(&mut events, &name, &path, at, pending, Vec::new());
+                    }
+                    let level = if matches!(change, vigil_store::LogChangeKind::Refused) {
+                        tracing::Level::WARN
+                    } else {
+                        tracing::Level::INFO
+                    };
+                    if level == tracing::Level::WARN {
+                        tracing::warn!(path = %path, "log collection: {}: {detail}", change.name());
+                    } else {
+                        tracing::info!(path = %path, "log collection: {}: {detail}", change.name());
+                    }
+                    events.push(Event::Logs(LogEvent::Source(LogSourceChange {
+                        set: name.clone(),
+                        path: path.clone(),
+                        change,
+                        position,
+                        detail,
+                    })));
+                }
+            }
+        }
+        events
+    }
+
+    /// Commits positions read past with no line kept: those waiting long
+    /// enough, or all of them (`all`: vigild stops, or the configuration
+    /// changes).
+    fn flush(&mut self, all: bool) {
+        let at = now_micros();
+        let mut events = Vec::new();
+        for followed in &mut self.followed {
+            let due = followed
+                .pending
+                .as_ref()
+                .is_some_and(|p| all || p.since.elapsed() >= COMMIT_AFTER);
+            if due && let Some(pending) = followed.pending.take() {
+                let name = &self.sets[followed.set].name;
+                let path = followed.tail.path.display().to_string();
+                push_lines(&mut events, name, &path, at, pending, Vec::new());
+            }
+        }
+        if !events.is_empty() {
+            let _ = self.append(events);
+        }
+    }
+
+    /// Appends `events` in one durable, all-or-nothing append, redacted.
+    /// Refused: every file goes back to its committed position, the
+    /// counts to the log's, and polling waits a while.
+    fn append(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
+        let redactor = &self.shared.ingest.redactor;
+        let admitted: Vec<Event> = events
+            .into_iter()
+            .map(|event| match event {
+                Event::Logs(logs) => admit(redactor, Intake::Logs(logs)).event,
+                other => other,
+            })
+            .collect();
+        match self.shared.log.append_all(&admitted) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let wait = self
+                    .backoff
+                    .map_or(Duration::from_secs(1), |(_, d)| (d * 2).min(MAX_BACKOFF));
+                tracing::error!(
+                    "log collection cannot record lines ({e}); reading again from the last recorded positions in {}s",
+                    wait.as_secs()
+                );
+                self.backoff = Some((Instant::now() + wait, wait));
+                self.rewind();
+                Err(e)
+            }
+        }
+    }
+
+    /// Every file back to the position the log holds.
+    fn rewind(&mut self) {
+        let Ok(recorded) = self.shared.with_views(|v| v.logs.clone()) else {
+            return;
+        };
+        self.thresholds = recorded.thresholds.clone();
+        for followed in &mut self.followed {
+            followed.pending = None;
+            let name = &self.sets[followed.set].name;
+            let position = recorded
+                .get(name, followed.tail.path.to_str().unwrap_or_default())
+                .and_then(|f| match &f.position {
+                    Some(LogPosition::File(p)) => Some(p.clone()),
+                    _ => None,
+                });
+            followed.tail.reset(position);
+        }
+    }
+}
+
+/// Appends `LogLines` events for `kept` (at most [`LINES_PER_ENTRY`]
+/// each); the counts ride on the last, and all carry the position after
+/// the last line (they are appended together).
+fn push_lines(
+    events: &mut Vec<Event>,
+    set: &str,
+    path: &str,
+    at: i64,
+    pending: Pending,
+    kept: Vec<LogLine>,
+) {
+    let mut chunks: Vec<Vec<LogLine>> = Vec::new();
+    let mut kept = kept.into_iter().peekable();
+    while kept.peek().is_some() {
+        chunks.push(kept.by_ref().take(LINES_PER_ENTRY).collect());
+    }
+    if chunks.is_empty() {
+        chunks.push(Vec::new());
+    }
+    let last = chunks.len() - 1;
+    for (n, lines) in chunks.into_iter().enumerate() {
+        let (read, bytes) = if n == last {
+            (pending.read, pending.bytes)
+        } else {
+            (0, 0)
+        };
+        events.push(Event::Logs(LogEvent::Lines(LogLines {
+            set: set.to_string(),
+            path: path.to_string(),
+            at,
+            position: LogPosition::File(pending.position.clone()),
+            read,
+            bytes,
+            lines,
+        })));
+    }
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}

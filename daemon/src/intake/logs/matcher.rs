@@ -1,0 +1,280 @@
+//! What a followed set does with a line: tries its rules, counts the
+//! matches of thresholds, makes alerts, decides whether the line is kept.
+
+use crate::config::{JournalSet, LogFormat, LogSet, Reading, StoreLines};
+use std::collections::BTreeMap;
+use vigil_ingest::logs::{LineRuleConfig, LineRules};
+use vigil_store::{Alert, AlertStatus, Hash, LogLine, LogRuleMatch, Severity};
+use vigil_views::logs::{Counted, Thresholds};
+
+/// The `alertname` of every log alert.
+pub const ALERT_NAME: &str = "LogMatched";
+/// Most characters of the line an alert's annotation quotes.
+const QUOTED: usize = 1024;
+
+/// One set's rules and settings, compiled.
+pub struct SetRules {
+    /// The set's name.
+    pub name: String,
+    rules: LineRules,
+    store: StoreLines,
+    json_field: Option<String>,
+    labels: BTreeMap<String, String>,
+    host: String,
+}
+
+impl SetRules {
+    /// A `[[collect.logs]]` set's rules.
+    pub fn of_logs(
+        set: &LogSet,
+        configured: &[LineRuleConfig],
+        host: &str,
+    ) -> Result<SetRules, String> {
+        let json_field = (set.format == LogFormat::Json).then(|| set.message_field.clone());
+        SetRules::compile(set.name(), set.reading(), json_field, configured, host)
+    }
+
+    /// A `[[collect.journal]]` set's rules.
+    #[allow(dead_code, reason = "the journal follower lands next")]
+    pub fn of_journal(
+        set: &JournalSet,
+        configured: &[LineRuleConfig],
+        host: &str,
+    ) -> Result<SetRules, String> {
+        SetRules::compile(&set.name, set.reading(), None, configured, host)
+    }
+
+    fn compile(
+        name: &str,
+        reading: Reading<'_>,
+        json_field: Option<String>,
+        configured: &[LineRuleConfig],
+        host: &str,
+    ) -> Result<SetRules, String> {
+        let mut rules = reading.rules(configured)?;
+        if let Some(severity) = reading.severity {
+            for rule in rules.iter_mut().filter(|r| r.severity.is_none()) {
+                rule.severity = Some(severity.to_string());
+            }
+        }
+        Ok(SetRules {
+            name: name.to_string(),
+            rules: LineRules::compile(&rules).map_err(|e| e.to_string())?,
+            store: reading.store,
+            json_field,
+            labels: reading.labels.clone(),
+            host: host.to_string(),
+        })
+    }
+
+    /// What `text` (a line of `path`, read at `at`) makes: the line to
+    /// keep, if any. Threshold counts go into `thresholds`.
+    pub fn line(
+        &self,
+        path: &str,
+        text: String,
+        truncated: bool,
+        at: i64,
+        thresholds: &mut Thresholds,
+    ) -> Option<LogLine> {
+        let subject = match &self.json_field {
+            Some(field) => message_of(&text, field),
+            None => None,
+        };
+        let found = self.rules.matches(subject.as_deref().unwrap_or(&text));
+        if found.is_empty() && self.store == StoreLines::Matches {
+            return None;
+        }
+        let mut matches = Vec::with_capacity(found.len());
+        for m in found {
+            let rule = &self.rules.rules()[m.rule];
+            let threshold = rule.threshold.as_ref().map(|t| t.count_for(&m.captures));
+            let counted = threshold
+                .as_ref()
+                .map(|t| thresholds.observe(&rule.name, t, at));
+            let fires = rule.alert && matches!(counted, None | Some(Counted::Reached { .. }));
+            let alert = fires.then(|| {
+                let group = threshold.as_ref().map(|t| {
+                    let within = t.within / 1_000_000;
+                    (
+                        t.key.clone(),
+                        format!("{} matches within {within}s", t.count),
+                    )
+                });
+                self.alert(
+                    path,
+                    rule.severity,
+                    &m.name,
+                    &m.summary,
+                    m.labels,
+                    group,
+                    &text,
+                    at,
+                )
+            });
+            matches.push(LogRuleMatch {
+                rule: m.name,
+                threshold,
+                alert,
+            });
+        }
+        Some(LogLine {
+            offset: 0,
+            cursor: None,
+            text,
+            truncated,
+            matches,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the parts of one alert")]
+    fn alert(
+        &self,
+        path: &str,
+        severity: Severity,
+        rule: &str,
+        summary: &str,
+        rule_labels: BTreeMap<String, String>,
+        group: Option<(String, String)>,
+        line: &str,
+        at: i64,
+    ) -> Alert {
+        // One incident per rule and group (the threshold's, else the
+        // rule's labels): repeated matches update it, not multiply it.
+        let identity = match &group {
+            Some((key, _)) => key.clone(),
+            None => format!("{rule_labels:?}"),
+        };
+        let digest = Hash::sha256(format!("logs\0{}\0{rule}\0{identity}", self.name).as_bytes());
+        let mut labels = self.labels.clone();
+        labels.extend(rule_labels);
+        for (key, value) in [
+            ("alertname", ALERT_NAME),
+            ("rule", rule),
+            ("set", &self.name),
+            ("path", path),
+            ("host", &self.host),
+            ("severity", &severity.to_string()),
+        ] {
+            labels.insert(key.to_string(), value.to_string());
+        }
+        let mut annotations = BTreeMap::from([(
+            "line".to_string(),
+            line.chars().take(QUOTED).collect::<String>(),
+        )]);
+        if let Some((_, count)) = group {
+            annotations.insert("threshold".into(), count);
+        }
+        Alert {
+            fingerprint: hex::encode(&digest.0[..16]),
+            status: AlertStatus::Firing,
+            severity,
+            summary: summary.to_string(),
+            labels,
+            annotations,
+            starts_at: Some(at),
+            ends_at: None,
+            links: Vec::new(),
+        }
+    }
+}
+
+/// The text of `field` in a JSON line, if it is one and has it.
+fn message_of(line: &str, field: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    match value.get(field)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn set(extra: &str) -> SetRules {
+        let config = Config::parse(
+            "t.toml",
+            &format!("[[collect.logs]]\npath = \"/var/log/auth.log\"\n{extra}"),
+        )
+        .unwrap();
+        SetRules::of_logs(
+            config.collect.logs[0].get_ref(),
+            &config.collect.log_rules,
+            "h1",
+        )
+        .unwrap()
+    }
+
+    const FAILED: &str =
+        "Dec  6 10:00:01 h1 sshd[42]: Failed password for root from 203.0.113.5 port 22 ssh2";
+
+    #[test]
+    fn the_fifth_failed_login_alerts_with_the_address_and_the_rest_only_count() {
+        let rules = set("");
+        let mut thresholds = Thresholds::default();
+        let mut alerts = Vec::new();
+        for i in 0..7 {
+            let line = rules
+                .line(
+                    "/var/log/auth.log",
+                    FAILED.into(),
+                    false,
+                    i * 1_000_000,
+                    &mut thresholds,
+                )
+                .expect("a match is kept");
+            let m = &line.matches[0];
+            assert_eq!(m.threshold.as_ref().unwrap().key, "203.0.113.5");
+            alerts.extend(m.alert.clone());
+        }
+        assert_eq!(alerts.len(), 1, "one alert, then the cooldown");
+        let alert = &alerts[0];
+        assert_eq!(alert.labels["alertname"], ALERT_NAME);
+        assert_eq!(alert.labels["rule"], "sshd-failed-password");
+        assert_eq!(alert.labels["host"], "h1");
+        assert_eq!(alert.annotations["threshold"], "5 matches within 60s");
+        assert!(alert.summary.contains("203.0.113.5"), "{}", alert.summary);
+        assert_eq!(alert.severity, Severity::Error);
+    }
+
+    #[test]
+    fn unmatched_lines_are_kept_only_when_the_set_stores_all() {
+        let mut t = Thresholds::default();
+        assert!(
+            set("")
+                .line("p", "hello".into(), false, 0, &mut t)
+                .is_none()
+        );
+        let all = set("store = \"all\"\n")
+            .line("p", "hello".into(), true, 0, &mut t)
+            .unwrap();
+        assert!(all.matches.is_empty() && all.truncated);
+    }
+
+    #[test]
+    fn a_json_line_is_matched_on_its_message_field() {
+        let rules = set(
+            "format = \"json\"\nrules = [\"oops\"]\n\n[[collect.log_rules]]\nname = \"oops\"\npattern = '^panic: (?P<what>.+)'\nlabels = { what = \"{what}\" }\n",
+        );
+        let mut t = Thresholds::default();
+        let line = rules
+            .line(
+                "p",
+                r#"{"level":"error","message":"panic: disk"}"#.into(),
+                false,
+                0,
+                &mut t,
+            )
+            .unwrap();
+        let alert = line.matches[0].alert.as_ref().unwrap();
+        assert_eq!(alert.labels["what"], "disk");
+        assert_eq!(alert.severity, Severity::Warning);
+        assert!(
+            rules
+                .line("p", r#"{"message":"fine"}"#.into(), false, 0, &mut t)
+                .is_none()
+        );
+    }
+}
