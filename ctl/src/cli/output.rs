@@ -122,6 +122,26 @@ fn files_summary(event: &FileIntegrity) -> String {
     }
 }
 
+/// One line describing a log collection event.
+fn logs_summary(event: &vigil_store::LogEvent) -> String {
+    match event {
+        vigil_store::LogEvent::Lines(l) => {
+            let alerts = event.alerts().count();
+            let mut text = format!("{} line(s) read from {} ({})", l.read, l.path, l.set);
+            if !l.lines.is_empty() {
+                text.push_str(&format!(", {} kept", l.lines.len()));
+            }
+            if alerts > 0 {
+                text.push_str(&format!(", {alerts} alert(s)"));
+            }
+            text
+        }
+        vigil_store::LogEvent::Source(s) => {
+            format!("{} {} ({}): {}", s.path, s.change.name(), s.set, s.detail)
+        }
+    }
+}
+
 /// One line describing an event.
 pub fn summary(event: Option<&Event>) -> String {
     let Some(event) = event else {
@@ -141,6 +161,7 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::FileChanged(f) => format!("{:?} {}", f.change, f.path).to_lowercase(),
         Event::LogMatched(l) => format!("{} matched {}: {}", l.file, l.rule, l.line),
         Event::FileIntegrity(f) => files_summary(f),
+        Event::Logs(l) => logs_summary(l),
         Event::Auth(a) => format!(
             "{} {} by {}{}{}",
             match a.decision {

@@ -1,0 +1,478 @@
+//! Log collection, end to end: real files, real rotation (Debian's
+//! logrotate), the real daemon killed with SIGKILL. Every line is kept
+//! exactly once whatever happens to the file or the daemon; long lines are
+//! cut, links are refused, threshold counts survive a restart.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use vigil_tests::{Daemon, json_lines, ok, wait_for, write_config};
+
+/// A line kept in the log.
+#[derive(Debug, Clone)]
+struct Kept {
+    path: String,
+    text: String,
+    truncated: bool,
+    alerts: usize,
+}
+
+/// Everything log collection recorded, in log order: kept lines and
+/// source changes (path, change).
+struct Recorded {
+    lines: Vec<Kept>,
+    changes: Vec<(String, String)>,
+}
+
+fn recorded(daemon: &Daemon) -> Recorded {
+    let out = ok(&daemon.ctl(&[
+        "--json", "events", "list", "--kind", "collect", "--limit", "1000000",
+    ]));
+    let mut rec = Recorded {
+        lines: Vec::new(),
+        changes: Vec::new(),
+    };
+    for entry in json_lines(&out) {
+        let event = &entry["event"]["logs"];
+        if let Some(lines) = event.get("lines") {
+            for line in lines["lines"].as_array().unwrap() {
+                rec.lines.push(Kept {
+                    path: lines["path"].as_str().unwrap().into(),
+                    text: line["text"].as_str().unwrap().into(),
+                    truncated: line["truncated"].as_bool().unwrap(),
+                    alerts: line["matches"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|m| !m["alert"].is_null())
+                        .count(),
+                });
+            }
+        } else if let Some(change) = event.get("source") {
+            rec.changes.push((
+                change["path"].as_str().unwrap().into(),
+                change["change"].as_str().unwrap().into(),
+            ));
+        }
+    }
+    rec
+}
+
+/// Waits until `n` lines are kept; fails if more are.
+fn kept(daemon: &Daemon, n: usize) -> Recorded {
+    let rec = wait_for(&format!("{n} kept lines"), || {
+        let rec = recorded(daemon);
+        (rec.lines.len() >= n).then_some(rec)
+    });
+    assert_eq!(
+        rec.lines.len(),
+        n,
+        "more lines than written: {:?}",
+        texts(&rec)
+    );
+    rec
+}
+
+fn texts(rec: &Recorded) -> Vec<&str> {
+    rec.lines.iter().map(|l| l.text.as_str()).collect()
+}
+
+/// `DIR/logs` (the only allowed root) with `extra` appended to the
+/// configuration.
+fn logs_dir(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+    let logs = dir.join("logs");
+    fs::create_dir_all(&logs).unwrap();
+    let logs = logs.canonicalize().unwrap();
+    let config = write_config(
+        dir,
+        &format!(
+            "[http]\nenabled = false\n\n[collect]\nallowed_roots = [\"{}\"]\n\n{extra}",
+            logs.display()
+        ),
+    );
+    (logs, config)
+}
+
+/// A set keeping every line of `path`, from the beginning.
+fn keep_all(path: &Path) -> String {
+    format!(
+        "[[collect.logs]]\nname = \"app\"\npath = \"{}\"\nstore = \"all\"\nstart_at = \"beginning\"\n",
+        path.display()
+    )
+}
+
+fn append(path: &Path, lines: impl IntoIterator<Item = String>) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for line in lines {
+        writeln!(f, "{line}").unwrap();
+    }
+}
+
+fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{prefix} {i}")).collect()
+}
+
+fn logrotate(dir: &Path, log: &Path, how: &str) {
+    let conf = dir.join(format!("logrotate-{how}.conf"));
+    fs::write(
+        &conf,
+        format!(
+            "{} {{\n  rotate 5\n  {how}\n  missingok\n  nocompress\n}}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("/usr/sbin/logrotate")
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.join("logrotate.state"))
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn verified(daemon: &Daemon) {
+    let key = daemon.state_dir.join("verification.key");
+    let out = ok(&daemon.ctl(&["verify", "--key", key.to_str().unwrap()]));
+    assert!(out.contains("chain OK"), "{out}");
+}
+
+#[test]
+fn every_line_is_kept_once_through_logrotate_create_copytruncate_and_recreation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    let mut written = numbered("first", 0..100);
+    append(&log, written.clone());
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 100);
+
+    // logrotate's `create`: the file is renamed away and a new one made;
+    // the writer keeps writing to the old one until it reopens.
+    let mut old = OpenOptions::new().append(true).open(&log).unwrap();
+    logrotate(dir.path(), &log, "create");
+    for line in numbered("late", 0..10) {
+        writeln!(old, "{line}").unwrap();
+        written.push(line);
+    }
+    drop(old);
+    let reopened = numbered("second", 0..10);
+    append(&log, reopened.clone());
+    written.extend(reopened);
+    let rec = kept(&daemon, 120);
+    assert_eq!(
+        texts(&rec),
+        written,
+        "the old file to its end, then the new one"
+    );
+
+    // copytruncate: copied away, then cut to nothing under the writer.
+    let more = numbered("third", 0..20);
+    append(&log, more.clone());
+    written.extend(more);
+    kept(&daemon, 140);
+    logrotate(dir.path(), &log, "copytruncate");
+    let after = numbered("fourth", 0..5);
+    append(&log, after.clone());
+    written.extend(after);
+    kept(&daemon, 145);
+
+    // Deleted, then made anew.
+    fs::remove_file(&log).unwrap();
+    wait_for("the deletion recorded", || {
+        recorded(&daemon)
+            .changes
+            .iter()
+            .any(|(_, c)| c == "gone")
+            .then_some(())
+    });
+    let anew = numbered("fifth", 0..7);
+    append(&log, anew.clone());
+    written.extend(anew);
+    let rec = kept(&daemon, 152);
+    assert_eq!(texts(&rec), written);
+    let changes: Vec<&str> = rec.changes.iter().map(|(_, c)| c.as_str()).collect();
+    for expected in ["started", "rotated", "truncated", "gone", "resumed"] {
+        assert!(changes.contains(&expected), "{expected} in {changes:?}");
+    }
+    verified(&daemon);
+}
+
+#[test]
+fn a_file_rotated_while_vigild_was_stopped_is_finished_before_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    append(&log, numbered("a", 0..3));
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 3);
+    daemon.stop();
+
+    append(&log, numbered("b", 0..4));
+    logrotate(dir.path(), &log, "create");
+    append(&log, numbered("c", 0..2));
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 9);
+    let mut expected = numbered("a", 0..3);
+    expected.extend(numbered("b", 0..4));
+    expected.extend(numbered("c", 0..2));
+    assert_eq!(texts(&rec), expected);
+}
+
+#[test]
+fn a_file_truncated_while_stopped_and_grown_past_the_offset_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    append(&log, numbered("old", 0..3));
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 3);
+    daemon.stop();
+
+    // Same inode, cut, then more written than there was (loki #924).
+    let f = OpenOptions::new().write(true).open(&log).unwrap();
+    f.set_len(0).unwrap();
+    drop(f);
+    let new = numbered("new and longer", 0..6);
+    append(&log, new.clone());
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 9);
+    assert_eq!(
+        texts(&rec)[3..],
+        new.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+    assert!(
+        rec.changes.iter().any(|(_, c)| c == "truncated"),
+        "{:?}",
+        rec.changes
+    );
+}
+
+#[test]
+fn history_before_the_first_start_is_skipped_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(
+        dir.path(),
+        &format!(
+            "[[collect.logs]]\npath = \"{}\"\nstore = \"all\"\n",
+            log.display()
+        ),
+    )
+    .1;
+    append(&log, numbered("history", 0..50));
+    let daemon = Daemon::in_dir(&config, dir.path());
+    wait_for("the file followed", || {
+        (!recorded(&daemon).changes.is_empty()).then_some(())
+    });
+    append(&log, numbered("news", 0..2));
+    let rec = kept(&daemon, 2);
+    assert_eq!(texts(&rec), ["news 0", "news 1"]);
+}
+
+#[test]
+fn sigkill_under_a_steady_writer_loses_and_repeats_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(
+        dir.path(),
+        &format!(
+            "[[collect.log_rules]]\nname = \"numbered\"\npattern = '^line (?P<n>\\d+)$'\nalert = false\n\n[[collect.logs]]\npath = \"{}\"\nrules = [\"numbered\"]\nstart_at = \"beginning\"\n",
+            log.display()
+        ),
+    )
+    .1;
+    fs::write(&log, "").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (log, stop) = (log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut f = OpenOptions::new().append(true).open(&log).unwrap();
+            let mut n = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Now and then a line and a piece of the next: a crash
+                // between them must not make the piece a line.
+                write!(f, "line {n}\nnoise that matches nothing\n").unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_micros(300));
+            }
+            n
+        })
+    };
+    let mut daemon = Daemon::in_dir(&config, dir.path());
+    for round in 0..24u64 {
+        std::thread::sleep(Duration::from_millis(60 + (round * 37) % 250));
+        daemon.kill9();
+        daemon = Daemon::in_dir(&config, dir.path());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(
+        written > 1000,
+        "the writer wrote through the crashes: {written}"
+    );
+    let rec = wait_for(&format!("{written} lines"), || {
+        let rec = recorded(&daemon);
+        (rec.lines.len() >= written).then_some(rec)
+    });
+    let mut seen = vec![0u32; written];
+    for line in &rec.lines {
+        let n: usize = line.text.strip_prefix("line ").unwrap().parse().unwrap();
+        seen[n] += 1;
+    }
+    let wrong: Vec<(usize, u32)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c != 1)
+        .map(|(n, c)| (n, *c))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "lines kept other than once (line, times): {wrong:?}"
+    );
+    verified(&daemon);
+}
+
+#[test]
+fn a_10_mb_line_is_cut_and_flagged_and_the_next_line_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(
+        dir.path(),
+        &format!("{}max_line_bytes = \"4KiB\"\n", keep_all(&log)),
+    )
+    .1;
+    fs::write(&log, "before\n").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 1);
+    let mut f = OpenOptions::new().append(true).open(&log).unwrap();
+    let chunk = "x".repeat(1 << 20);
+    for _ in 0..10 {
+        f.write_all(chunk.as_bytes()).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f.write_all(b"\nafter\n").unwrap();
+    let rec = kept(&daemon, 3);
+    let long = &rec.lines[1];
+    assert!(long.truncated);
+    assert_eq!(long.text.len(), 4096);
+    assert_eq!(
+        (rec.lines[2].text.as_str(), rec.lines[2].truncated),
+        ("after", false)
+    );
+}
+
+#[test]
+fn a_file_replaced_by_a_link_out_of_the_roots_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("app.log");
+    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    fs::write(&log, "one\n").unwrap();
+    let outside = dir.path().join("outside");
+    fs::write(&outside, "root:$6$secret-hash:19000:0:99999:7:::\n").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 1);
+
+    fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink(&outside, &log).unwrap();
+    wait_for("the link refused", || {
+        recorded(&daemon)
+            .changes
+            .iter()
+            .any(|(_, c)| c == "refused")
+            .then_some(())
+    });
+    append(&outside, ["more secrets".to_string()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let rec = recorded(&daemon);
+    assert!(
+        rec.lines.iter().all(|l| !l.text.contains("secret")),
+        "{:?}",
+        texts(&rec)
+    );
+
+    // A regular file again: followed again, from its beginning.
+    fs::remove_file(&log).unwrap();
+    fs::write(&log, "two\n").unwrap();
+    let rec = kept(&daemon, 2);
+    assert_eq!(texts(&rec), ["one", "two"]);
+    assert!(
+        rec.changes.iter().any(|(_, c)| c == "resumed"),
+        "{:?}",
+        rec.changes
+    );
+}
+
+#[test]
+fn a_threshold_counts_across_a_restart_and_alerts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let log = logs.join("auth.log");
+    let config = logs_dir(
+        dir.path(),
+        &format!(
+            "[[collect.logs]]\nname = \"auth\"\npath = \"{}\"\nrules = [\"builtin\"]\n",
+            log.display()
+        ),
+    )
+    .1;
+    fs::write(&log, "").unwrap();
+    let failed = |n: usize| {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "Dec  6 10:00:0{i} bastion sshd[4242]: Failed password for root from 203.0.113.5 port 5123{i} ssh2"
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let daemon = Daemon::in_dir(&config, dir.path());
+    wait_for("the file followed", || {
+        (!recorded(&daemon).changes.is_empty()).then_some(())
+    });
+    append(&log, failed(3));
+    // The same words from another program count for nothing.
+    append(
+        &log,
+        ["Dec  6 10:00:09 bastion myapp[7]: Failed password for root from 203.0.113.5 port 1 ssh2".to_string()],
+    );
+    let rec = kept(&daemon, 3);
+    assert_eq!(rec.lines.iter().map(|l| l.alerts).sum::<usize>(), 0);
+    daemon.stop();
+
+    let daemon = Daemon::in_dir(&config, dir.path());
+    append(&log, failed(3));
+    let rec = kept(&daemon, 6);
+    let alerts: Vec<usize> = rec.lines.iter().map(|l| l.alerts).collect();
+    assert_eq!(
+        alerts,
+        [0, 0, 0, 0, 1, 0],
+        "the fifth alerts, the sixth cools down"
+    );
+    let incidents = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])));
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident: &Value = &incidents[0];
+    assert_eq!(incident["source"], "logs");
+    assert!(incident.to_string().contains("203.0.113.5"), "{incident}");
+}
