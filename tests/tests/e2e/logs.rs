@@ -179,6 +179,10 @@ fn every_line_is_kept_once_through_logrotate_create_copytruncate_and_recreation(
         written,
         "the old file to its end, then the new one"
     );
+    assert!(
+        rec.lines.iter().all(|l| Path::new(&l.path) == log),
+        "kept under the followed name"
+    );
 
     // copytruncate: copied away, then cut to nothing under the writer.
     let more = numbered("third", 0..20);
