@@ -480,3 +480,144 @@ fn a_threshold_counts_across_a_restart_and_alerts_once() {
     assert_eq!(incident["source"], "logs");
     assert!(incident.to_string().contains("203.0.113.5"), "{incident}");
 }
+
+/// Appends entries (unit, identifier, message) to `DIR/remote.journal`
+/// with Debian's systemd-journal-remote, as journald would have.
+fn journal_write(dir: &Path, entries: &[(&str, &str, String)]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let mut export = String::new();
+    for (i, (unit, identifier, message)) in entries.iter().enumerate() {
+        export.push_str(&format!(
+            "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER={identifier}\n_PID=42\nPRIORITY=6\nMESSAGE={message}\n\n",
+            now + i as u128,
+            now + i as u128,
+        ));
+    }
+    let mut child = Command::new("/lib/systemd/systemd-journal-remote")
+        .arg(format!("--output={}", dir.join("remote.journal").display()))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(export.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Pids of processes whose command line names `path`.
+fn processes_naming(path: &Path) -> Vec<u32> {
+    let needle = path.to_str().unwrap().as_bytes();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
+
+fn ssh(message: &str) -> (&'static str, &'static str, String) {
+    ("ssh.service", "sshd", message.to_string())
+}
+
+#[test]
+fn the_journal_is_followed_from_its_cursor_across_a_restart_and_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let journal = logs.join("journal");
+    fs::create_dir(&journal).unwrap();
+    let config = logs_dir(
+        dir.path(),
+        &format!(
+            "[[collect.journal]]\nname = \"ssh\"\ndirectory = \"{}\"\nmatches = [\"_SYSTEMD_UNIT=ssh.service\"]\nstore = \"all\"\n",
+            journal.display()
+        ),
+    )
+    .1;
+    journal_write(&journal, &[ssh("history before the first start")]);
+    let daemon = Daemon::in_dir(&config, dir.path());
+    wait_for("the journal followed", || {
+        (!recorded(&daemon).changes.is_empty()).then_some(())
+    });
+    journal_write(
+        &journal,
+        &[
+            ssh("one"),
+            ("cron.service", "CRON", "another unit".into()),
+            ssh("two"),
+        ],
+    );
+    let rec = kept(&daemon, 2);
+    assert_eq!(texts(&rec), ["sshd[42]: one", "sshd[42]: two"]);
+    daemon.stop();
+
+    journal_write(&journal, &[ssh("three, while stopped")]);
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 3);
+    journal_write(&journal, &[ssh("four")]);
+    kept(&daemon, 4);
+    daemon.kill9();
+    wait_for("journalctl gone with the killed vigild", || {
+        processes_naming(&journal).is_empty().then_some(())
+    });
+    journal_write(&journal, &[ssh("five, after a crash")]);
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 5);
+    assert_eq!(
+        texts(&rec),
+        [
+            "sshd[42]: one",
+            "sshd[42]: two",
+            "sshd[42]: three, while stopped",
+            "sshd[42]: four",
+            "sshd[42]: five, after a crash"
+        ]
+    );
+    verified(&daemon);
+}
+
+#[test]
+fn failed_ssh_logins_in_the_journal_raise_one_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = logs_dir(dir.path(), "");
+    let journal = logs.join("journal");
+    fs::create_dir(&journal).unwrap();
+    let config = logs_dir(
+        dir.path(),
+        &format!(
+            "[[collect.journal]]\ndirectory = \"{}\"\nstart_at = \"beginning\"\n",
+            journal.display()
+        ),
+    )
+    .1;
+    let failed: Vec<_> = (0..6)
+        .map(|i| {
+            ssh(&format!(
+                "Failed password for invalid user admin from 198.51.100.{} port 4000{i} ssh2",
+                7
+            ))
+        })
+        .collect();
+    journal_write(&journal, &failed);
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 6);
+    assert_eq!(rec.lines.iter().map(|l| l.alerts).sum::<usize>(), 1);
+    let incidents = json_lines(&ok(&daemon.ctl(&["--json", "incidents", "list"])));
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert!(incidents[0].to_string().contains("198.51.100.7"));
+}

@@ -3,8 +3,10 @@
 //! position after them, and appends them in one durable append each, so
 //! the position commits with what its lines produced.
 
+use super::journal::JournalTail;
 use super::lines;
 use super::matcher::SetRules;
+use super::source::Source;
 use super::tail::{Start, Step, Tail};
 use super::wake::Wake;
 use crate::config::{Config, StartAt, resolved};
@@ -15,9 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use vigil_ingest::files::Glob;
-use vigil_store::{
-    Event, FilePosition, LogEvent, LogLine, LogLines, LogPosition, LogSourceChange, StoreError,
-};
+use vigil_store::{Event, LogEvent, LogLine, LogLines, LogPosition, LogSourceChange, StoreError};
 use vigil_views::logs::Thresholds;
 
 /// What reaches the collector's thread.
@@ -44,16 +44,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Read, not committed: no line of it was kept yet.
 struct Pending {
-    position: FilePosition,
+    position: LogPosition,
     read: u64,
     bytes: u64,
     since: Instant,
 }
 
-/// A followed path and the set it belongs to.
+/// A followed source and the set it belongs to.
 struct Followed {
+    /// Index in `sets`: `[[collect.logs]]` first, then `[[collect.journal]]`.
     set: usize,
-    tail: Tail,
+    source: Source,
     pending: Option<Pending>,
 }
 
@@ -70,6 +71,8 @@ pub struct Collector {
     thresholds: Thresholds,
     wake: Wake,
     woken: Arc<AtomicBool>,
+    /// Wakes the collector (for journal entries).
+    waker: Arc<dyn Fn() + Send + Sync>,
     listed: Instant,
     backoff: Option<(Instant, Duration)>,
     host: String,
@@ -83,9 +86,18 @@ impl Collector {
         sender: flume::Sender<Input>,
     ) -> Collector {
         let woken = Arc::new(AtomicBool::new(false));
-        let wake = Wake::new(woken.clone(), move || {
-            let _ = sender.send(Input::Wake);
-        });
+        let waker: Arc<dyn Fn() + Send + Sync> = {
+            let woken = woken.clone();
+            Arc::new(move || {
+                if !woken.swap(true, Ordering::AcqRel) {
+                    let _ = sender.send(Input::Wake);
+                }
+            })
+        };
+        let wake = {
+            let waker = waker.clone();
+            Wake::new(move || waker())
+        };
         let config = shared.config();
         let mut collector = Collector {
             shared,
@@ -98,6 +110,7 @@ impl Collector {
             thresholds: Thresholds::default(),
             wake,
             woken,
+            waker,
             listed: Instant::now(),
             backoff: None,
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -147,13 +160,20 @@ impl Collector {
             return;
         }
         let mut sets = Vec::new();
-        for set in &collect.logs {
-            match SetRules::of_logs(set.get_ref(), &collect.log_rules, &self.host) {
+        let compiled =
+            collect
+                .logs
+                .iter()
+                .map(|set| SetRules::of_logs(set.get_ref(), &collect.log_rules, &self.host))
+                .chain(collect.journal.iter().map(|set| {
+                    SetRules::of_journal(set.get_ref(), &collect.log_rules, &self.host)
+                }));
+        for rules in compiled {
+            match rules {
                 Ok(rules) => sets.push(rules),
                 Err(e) => {
                     tracing::error!(
-                        "log collection: {} does not compile ({e}); keeping the previous configuration",
-                        set.get_ref().name()
+                        "log collection: a set does not compile ({e}); keeping the previous configuration"
                     );
                     return;
                 }
@@ -191,6 +211,30 @@ impl Collector {
                 }
             }
         }
+        for (j, set) in collect.journal.iter().enumerate() {
+            let index = collect.logs.len() + j;
+            let name = &self.sets[index].name;
+            let cursor = recorded
+                .get(name, super::source::JOURNAL_PATH)
+                .and_then(|f| match &f.position {
+                    Some(LogPosition::Journal { cursor }) => Some(cursor.clone()),
+                    _ => None,
+                });
+            let start = match (recorded.sources.get(name), set.get_ref().reading().start_at) {
+                (None, StartAt::End) => Start::End,
+                _ => Start::Beginning,
+            };
+            self.followed.push(Followed {
+                set: index,
+                source: Source::Journal(JournalTail::new(
+                    set.get_ref().clone(),
+                    cursor,
+                    start,
+                    self.waker.clone(),
+                )),
+                pending: None,
+            });
+        }
         // Files a glob named before, gone or not, keep their positions.
         for (index, _, _) in self.globs.clone() {
             let name = &self.sets[index].name;
@@ -208,7 +252,7 @@ impl Collector {
         if self
             .followed
             .iter()
-            .any(|f| f.set == index && f.tail.path == path)
+            .any(|f| f.set == index && f.source.is_file(&path))
         {
             return;
         }
@@ -229,7 +273,7 @@ impl Collector {
         };
         self.followed.push(Followed {
             set: index,
-            tail: Tail::new(path, set.max_line_bytes.0, position, start),
+            source: Source::File(Tail::new(path, set.max_line_bytes.0, position, start)),
             pending: None,
         });
     }
@@ -265,6 +309,7 @@ impl Collector {
         }
         let old = std::mem::replace(&mut self.config, config.clone());
         let changed = old.collect.logs != config.collect.logs
+            || old.collect.journal != config.collect.journal
             || old.collect.log_rules != config.collect.log_rules
             || old.collect.allowed_roots != config.collect.allowed_roots;
         if changed {
@@ -278,7 +323,7 @@ impl Collector {
     fn poll_all(&mut self) {
         for i in 0..self.followed.len() {
             let mut steps = Vec::new();
-            self.followed[i].tail.poll(&self.roots, &mut steps);
+            self.followed[i].source.poll(&self.roots, &mut steps);
             if steps.is_empty() {
                 continue;
             }
@@ -295,7 +340,7 @@ impl Collector {
     fn events(&mut self, i: usize, steps: Vec<Step>) -> Vec<Event> {
         let at = now_micros();
         let set = self.followed[i].set;
-        let path = self.followed[i].tail.path.display().to_string();
+        let path = self.followed[i].source.path();
         let name = self.sets[set].name.clone();
         let mut events = Vec::new();
         for step in steps {
@@ -380,7 +425,7 @@ impl Collector {
                 .is_some_and(|p| all || p.since.elapsed() >= COMMIT_AFTER);
             if due && let Some(pending) = followed.pending.take() {
                 let name = &self.sets[followed.set].name;
-                let path = followed.tail.path.display().to_string();
+                let path = followed.source.path();
                 push_lines(&mut events, name, &path, at, pending, Vec::new());
             }
         }
@@ -428,12 +473,9 @@ impl Collector {
             followed.pending = None;
             let name = &self.sets[followed.set].name;
             let position = recorded
-                .get(name, followed.tail.path.to_str().unwrap_or_default())
-                .and_then(|f| match &f.position {
-                    Some(LogPosition::File(p)) => Some(p.clone()),
-                    _ => None,
-                });
-            followed.tail.reset(position);
+                .get(name, &followed.source.path())
+                .and_then(|f| f.position.as_ref());
+            followed.source.reset(position);
         }
     }
 }
@@ -468,7 +510,7 @@ fn push_lines(
             set: set.to_string(),
             path: path.to_string(),
             at,
-            position: LogPosition::File(pending.position.clone()),
+            position: pending.position.clone(),
             read,
             bytes,
             lines,

@@ -19,6 +19,8 @@ pub struct RawLine {
     pub bytes: Vec<u8>,
     /// Whether bytes were cut off.
     pub truncated: bool,
+    /// The journal entry's cursor (files: none).
+    pub cursor: Option<String>,
 }
 
 /// Bytes read but not yet a whole line.
@@ -96,6 +98,7 @@ impl Splitter {
             end: self.at,
             bytes,
             truncated: self.cut,
+            cursor: None,
         };
         self.start = self.at;
         self.cut = false;
@@ -185,6 +188,7 @@ mod tests {
             end: 10,
             bytes: "é".as_bytes()[..1].to_vec(),
             truncated: true,
+            cursor: None,
         };
         assert_eq!(text(&line), "");
         let whole = RawLine {

@@ -35,7 +35,6 @@ impl SetRules {
     }
 
     /// A `[[collect.journal]]` set's rules.
-    #[allow(dead_code, reason = "the journal follower lands next")]
     pub fn of_journal(
         set: &JournalSet,
         configured: &[LineRuleConfig],

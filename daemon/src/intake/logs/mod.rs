@@ -11,10 +11,12 @@
 //!   whole ([`lines`]); rules, thresholds and alerts are [`matcher`]'s.
 
 mod collector;
+mod journal;
 mod lines;
 mod matcher;
 mod open;
 mod position;
+mod source;
 mod tail;
 mod wake;
 

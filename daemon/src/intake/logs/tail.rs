@@ -40,7 +40,7 @@ pub enum Step {
         /// The complete lines.
         lines: Vec<RawLine>,
         /// Where reading resumes.
-        position: FilePosition,
+        position: LogPosition,
         /// Bytes the lines took.
         bytes: u64,
     },
@@ -148,7 +148,7 @@ impl Tail {
                 Ok(position) => out.push(Step::Lines {
                     bytes: last.end - last.offset,
                     lines: vec![last],
-                    position,
+                    position: LogPosition::File(position),
                 }),
                 Err(e) => {
                     tracing::warn!(path = %name, "log collection: cannot finish a rotated file: {e}")
@@ -382,7 +382,7 @@ impl Tail {
             current.position = position::at(&current.file, current.splitter.line_start())?;
             out.push(Step::Lines {
                 lines,
-                position: current.position.clone(),
+                position: LogPosition::File(current.position.clone()),
                 bytes: current.splitter.line_start() - start,
             });
         }

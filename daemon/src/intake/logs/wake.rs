@@ -6,8 +6,6 @@
 use inotify::{Inotify, WatchMask, Watches};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The watches, and the thread turning their events into wake-ups.
 pub struct Wake {
@@ -16,8 +14,8 @@ pub struct Wake {
 }
 
 impl Wake {
-    /// Calls `wake` after changes, once until `pending` is cleared.
-    pub fn new(pending: Arc<AtomicBool>, wake: impl Fn() + Send + 'static) -> Wake {
+    /// Calls `wake` after changes (it coalesces them).
+    pub fn new(wake: impl Fn() + Send + 'static) -> Wake {
         let started = Inotify::init().and_then(|mut inotify| {
             let handle = inotify.watches();
             std::thread::Builder::new()
@@ -27,9 +25,7 @@ impl Wake {
                     // Ends when the collector drops the watches' descriptor
                     // (read then fails) or the process ends.
                     while inotify.read_events_blocking(&mut buffer).is_ok() {
-                        if !pending.swap(true, Ordering::AcqRel) {
-                            wake();
-                        }
+                        wake();
                     }
                 })
                 .map(|_| handle)
