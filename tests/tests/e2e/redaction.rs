@@ -387,3 +387,49 @@ fn emit_limits_hold_for_what_is_stored() {
     assert!(!text.contains(canary::CANARY), "{text}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn followed_log_lines_keep_no_canary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let logs = logs.canonicalize().unwrap();
+    let log = logs.join("app.log");
+    std::fs::write(&log, "").unwrap();
+    // A rule that puts the whole line in the alert's summary and a label.
+    let config = vigil_tests::write_config(
+        tmp.path(),
+        &format!(
+            "[http]\nenabled = false\n\n[collect]\nallowed_roots = [\"{}\"]\n\n[[collect.log_rules]]\nname = \"row\"\npattern = '^(?P<row>row\\d\\d) (?P<rest>.*)$'\nsummary = \"{{row}} {{rest}}\"\nlabels = {{ ctx = \"{{rest}}\" }}\n\n[[collect.logs]]\npath = \"{}\"\nrules = [\"row\"]\nstart_at = \"beginning\"\n",
+            logs.display(),
+            log.display()
+        ),
+    );
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    let lines = canary::lines();
+    let collected = |daemon: &Daemon| {
+        json_lines(&ok(&daemon.ctl(&[
+            "--json", "events", "list", "--kind", "collect", "--limit", "10000",
+        ])))
+        .len()
+    };
+    vigil_tests::wait_for("the file followed", || {
+        (collected(&daemon) == 1).then_some(())
+    });
+    for (i, text) in lines.iter().enumerate() {
+        // One line per entry: each stays under 4 KiB, where the store
+        // keeps it uncompressed for the disk search to see.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        use std::io::Write;
+        writeln!(f, "{} {text}", row(i)).unwrap();
+        vigil_tests::wait_for(&format!("line {i} kept"), || {
+            (collected(&daemon) == i + 2).then_some(())
+        });
+    }
+    assert_nothing_kept_in(
+        daemon,
+        "collect",
+        lines.len() + 1,
+        &[(&["incidents", "list"], false)],
+    );
+}

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use vigil_ingest::files::Glob;
-use vigil_store::{Event, LogEvent, LogLine, LogLines, LogPosition, LogSourceChange, StoreError};
+use vigil_store::{
+    Event, FilePosition, LogEvent, LogLine, LogLines, LogPosition, LogSourceChange, StoreError,
+};
 use vigil_views::logs::Thresholds;
 
 /// What reaches the collector's thread.
@@ -244,11 +246,24 @@ impl Collector {
                 }
             }
         }
-        self.list_globs_in(&recorded);
+        self.list_globs();
     }
 
     /// Follows `path` of set `index`, from its recorded position.
     fn follow(&mut self, index: usize, path: PathBuf, recorded: &vigil_views::LogsView) {
+        let (known, position) = recorded_for(recorded, &self.sets[index].name, &path);
+        self.follow_from(index, path, known, position);
+    }
+
+    /// Follows `path` of set `index` from `position`; `known`: whether
+    /// the set was followed before.
+    fn follow_from(
+        &mut self,
+        index: usize,
+        path: PathBuf,
+        known: bool,
+        position: Option<FilePosition>,
+    ) {
         if self
             .followed
             .iter()
@@ -257,18 +272,10 @@ impl Collector {
             return;
         }
         let set = self.config.collect.logs[index].get_ref();
-        let name = &self.sets[index].name;
-        let known = recorded.sources.get(name);
-        let position = known
-            .and_then(|paths| paths.get(path.to_str().unwrap_or_default()))
-            .and_then(|f| match &f.position {
-                Some(LogPosition::File(p)) => Some(p.clone()),
-                _ => None,
-            });
         // A set never followed starts where it says; a file that appeared
         // in a set already followed is news from its first line.
         let start = match (known, set.reading().start_at) {
-            (None, StartAt::End) => Start::End,
+            (false, StartAt::End) => Start::End,
             _ => Start::Beginning,
         };
         self.followed.push(Followed {
@@ -278,26 +285,46 @@ impl Collector {
         });
     }
 
+    /// Follows the files globs name now that are not followed yet (the
+    /// view is read only when there is one).
     fn list_globs(&mut self) {
-        match self.shared.with_views(|v| v.logs.clone()) {
-            Ok(recorded) => self.list_globs_in(&recorded),
-            Err(e) => tracing::error!("log collection cannot read its positions: {e}"),
-        }
-    }
-
-    /// Follows the files a glob names now.
-    fn list_globs_in(&mut self, recorded: &vigil_views::LogsView) {
         self.listed = Instant::now();
-        for (index, dir, glob) in self.globs.clone() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
+        let mut fresh = Vec::new();
+        for (index, dir, glob) in &self.globs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.to_str().is_some_and(|p| glob.matches(p)) {
-                    self.follow(index, path, recorded);
+                let followed = self
+                    .followed
+                    .iter()
+                    .any(|f| f.set == *index && f.source.is_file(&path));
+                if !followed && path.to_str().is_some_and(|p| glob.matches(p)) {
+                    fresh.push((*index, path));
                 }
             }
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        let sets = &self.sets;
+        let found = self.shared.with_views(|v| {
+            fresh
+                .into_iter()
+                .map(|(index, path)| {
+                    let (known, position) = recorded_for(&v.logs, &sets[index].name, &path);
+                    (index, path, known, position)
+                })
+                .collect::<Vec<_>>()
+        });
+        match found {
+            Ok(found) => {
+                for (index, path, known, position) in found {
+                    self.follow_from(index, path, known, position);
+                }
+            }
+            Err(e) => tracing::error!("log collection cannot read its positions: {e}"),
         }
     }
 
@@ -478,6 +505,23 @@ impl Collector {
             followed.source.reset(position);
         }
     }
+}
+
+/// Whether set `name` was followed before, and the position of `path`
+/// in it.
+fn recorded_for(
+    view: &vigil_views::LogsView,
+    name: &str,
+    path: &std::path::Path,
+) -> (bool, Option<FilePosition>) {
+    let known = view.sources.get(name);
+    let position = known
+        .and_then(|paths| paths.get(path.to_str().unwrap_or_default()))
+        .and_then(|f| match &f.position {
+            Some(LogPosition::File(p)) => Some(p.clone()),
+            _ => None,
+        });
+    (known.is_some(), position)
 }
 
 /// Appends `LogLines` events for `kept` (at most [`LINES_PER_ENTRY`]
