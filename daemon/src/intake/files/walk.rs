@@ -144,23 +144,32 @@ pub struct Walk {
     pub over_limit: bool,
 }
 
-/// The recorded form of a path: itself when it is UTF-8, otherwise each
-/// byte that is not UTF-8 written `\xNN` (so such a name is reported, not
-/// skipped).
+/// The recorded form of a path: itself when it is UTF-8 without a `\`,
+/// otherwise each `\` written `\\` and each byte that is not UTF-8
+/// written `\xNN` (so such a name is reported, not skipped). The
+/// backslash is escaped too so that no two paths share a key: the UTF-8
+/// name `a\xffb` is not the name with the byte 0xff.
 pub fn path_key(path: &Path) -> String {
-    match path.to_str() {
-        Some(s) => s.to_string(),
-        None => {
-            let mut out = String::new();
-            for chunk in path.as_os_str().as_bytes().utf8_chunks() {
-                out.push_str(chunk.valid());
-                for b in chunk.invalid() {
-                    out.push_str(&format!("\\x{b:02x}"));
-                }
+    let bytes = path.as_os_str().as_bytes();
+    if let Some(s) = path.to_str()
+        && !s.contains('\\')
+    {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
             }
-            out
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
         }
     }
+    out
 }
 
 /// How many levels `path` is below `root` (0: the root itself).
@@ -280,6 +289,18 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(b"/etc/a\xffb"));
         assert_eq!(path_key(p), "/etc/a\\xffb");
+    }
+
+    #[test]
+    fn keys_are_injective_a_backslash_is_escaped_too() {
+        use std::os::unix::ffi::OsStrExt;
+        let byte = Path::new(std::ffi::OsStr::from_bytes(b"/etc/a\xffb"));
+        let spelled = Path::new("/etc/a\\xffb");
+        assert_ne!(path_key(byte), path_key(spelled));
+        assert_eq!(path_key(spelled), "/etc/a\\\\xffb");
+        assert_eq!(path_key(Path::new("/etc/plain")), "/etc/plain");
+        let both = Path::new(std::ffi::OsStr::from_bytes(b"/e\\\xfe"));
+        assert_eq!(path_key(both), "/e\\\\\\xfe");
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! (below a directory, everything), and directories that could not be
 //! watched, looked at every minute instead.
 
+use super::prefixes::Prefixes;
 use super::scan::count;
-use super::{Collector, Interrupted, below_or_at, deleted};
+use super::{Collector, Interrupted, deleted};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{path_key, walk};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 use vigil_store::{FileIntegrity, FileRecord, ScanReason, ScanTotals};
@@ -19,23 +20,22 @@ impl Collector {
         self.first_dirty = None;
         let dirty: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
         let mut records = Vec::new();
-        // (path, root) looked at in this round: each root examines only
-        // the paths it owns, so a path is looked at by every root covering
-        // it, unless that root looked at a directory above it already.
-        let mut looked: Vec<(String, usize)> = Vec::new();
+        // The paths each root looked at in this round: each root examines
+        // only the paths it owns, so a path is looked at by every root
+        // covering it, unless that root looked at a directory above it
+        // already.
+        let mut looked: HashMap<usize, Prefixes> = HashMap::new();
         for path in dirty {
             let key = path_key(&path);
             let covering: Vec<usize> = (0..self.sets.roots.len())
                 .filter(|i| self.sets.roots[*i].covers(&key))
                 .collect();
             for index in covering {
-                if looked
-                    .iter()
-                    .any(|(l, i)| *i == index && below_or_at(l, &key))
-                {
+                let done = looked.entry(index).or_default();
+                if done.holds(&key) {
                     continue;
                 }
-                looked.push((key.clone(), index));
+                done.insert(key.clone());
                 records.extend(self.look_at(index, &path, &key)?);
             }
         }
@@ -59,7 +59,7 @@ impl Collector {
         let root_key = root.key.clone();
         let baselined = self
             .shared
-            .with_views(|v| v.files.baselined.contains(&root_key))?;
+            .with_views(|v| v.files.is_baselined(&root_key))?;
         let found = walk(root, path, root.max_files);
         for dir in &found.dirs {
             // Listed before it was watched: what was written into it in
@@ -83,7 +83,7 @@ impl Collector {
             seen.remove(key);
         }
         let mut records = examined.records;
-        let unreadable: Vec<String> = unreadable
+        let unreadable: Prefixes = unreadable
             .into_iter()
             .chain(examined.errors.into_iter().map(|(p, _)| p))
             .collect();
@@ -95,7 +95,7 @@ impl Collector {
                     complete
                         && !seen.contains(*p)
                         && owner(p) == Some(index)
-                        && !unreadable.iter().any(|u| below_or_at(u, p))
+                        && !unreadable.holds(p)
                 })
                 .map(|(p, entry)| deleted(p, entry, false))
                 .collect()

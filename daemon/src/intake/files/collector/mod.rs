@@ -3,6 +3,7 @@
 //! the baseline view and recorded through [`admit`](crate::intake::admit).
 
 mod look;
+mod prefixes;
 mod scan;
 
 use super::examine::{Examined, Examiner};
@@ -421,26 +422,5 @@ fn deleted(path: &str, entry: &vigil_views::BaselineEntry, while_stopped: bool) 
         diff: None,
         content: None,
         alert: None,
-    }
-}
-
-/// Whether `path` is `dir` or below it.
-fn below_or_at(dir: &str, path: &str) -> bool {
-    path == dir
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with('/') || dir.ends_with('/'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::below_or_at;
-
-    #[test]
-    fn below_or_at_respects_components() {
-        assert!(below_or_at("/etc/a", "/etc/a"));
-        assert!(below_or_at("/etc/a", "/etc/a/b"));
-        assert!(!below_or_at("/etc/a", "/etc/ab"));
-        assert!(below_or_at("/", "/etc"));
     }
 }

@@ -1,11 +1,12 @@
 //! Scans: every path under the roots against the baseline, a chunk at a
 //! time, and then what the baseline holds that the disk no longer does.
 
-use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, below_or_at, deleted};
+use super::prefixes::Prefixes;
+use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, deleted};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{Found, Walker};
 use crate::state::messages::FilesRefusal;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 use tokio::sync::oneshot;
 use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, ScanTotals};
@@ -100,16 +101,14 @@ impl Collector {
         let sets = self.sets.clone();
         let root = &sets.roots[index];
         let key = root.key.clone();
-        let baselined = self
-            .shared
-            .with_views(|v| v.files.baselined.contains(&key))?;
+        let baselined = self.shared.with_views(|v| v.files.is_baselined(&key))?;
         // Its parent too: a watched directory removed and made anew is
         // seen there (events of its siblings cover no root).
         for dir in root.watch_dirs() {
             self.watch(&dir);
         }
         let mut walker = Walker::new(root, &root.path, root.max_files);
-        let mut unreadable: BTreeSet<String> = BTreeSet::new();
+        let mut unreadable = Prefixes::default();
         let mut seen = Seen::default();
         let mut created = Vec::new();
         loop {
@@ -185,7 +184,7 @@ impl Collector {
                     .filter(|(path, _)| {
                         !seen.contains(path)
                             && owner(path) == Some(index)
-                            && !unreadable.iter().any(|u| below_or_at(u, path))
+                            && !unreadable.holds(path)
                     })
                     .map(|(path, entry)| deleted(path, entry, while_stopped))
                     .collect::<Vec<_>>()
@@ -242,7 +241,7 @@ impl Seen {
 /// Whether something is at the recorded path now (`None`: a name that is
 /// not UTF-8, recorded escaped, cannot be looked up by its record).
 fn on_disk(key: &str) -> Option<bool> {
-    if key.contains("\\x") {
+    if key.contains('\\') {
         return None;
     }
     Some(std::fs::symlink_metadata(key).is_ok())
