@@ -2,10 +2,9 @@
 //! ones on disk, and a deletion and a creation of the same file paired
 //! into a rename. Pure: no I/O.
 
+use super::beneath::Meta;
 use crate::config::ATTRIBUTES;
 use std::collections::HashMap;
-use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
 use vigil_store::{FileAttrs, FileChangeKind, FileRecord, FileType, Hash};
 
 /// Which attributes count as a change (`attributes` of a `[[collect.files]]`).
@@ -90,35 +89,18 @@ impl Checked {
     }
 }
 
-/// The type of what `lstat` saw.
-pub fn file_type(meta: &Metadata) -> FileType {
-    let t = meta.file_type();
-    if t.is_file() {
-        FileType::File
-    } else if t.is_dir() {
-        FileType::Dir
-    } else if t.is_symlink() {
-        FileType::Symlink
-    } else {
-        FileType::Other
-    }
-}
-
 /// The attributes recorded for what `lstat` saw.
-pub fn attrs_of(meta: &Metadata, sha256: Option<Hash>, link_target: Option<String>) -> FileAttrs {
+pub fn attrs_of(meta: &Meta, sha256: Option<Hash>, link_target: Option<String>) -> FileAttrs {
     FileAttrs {
-        file_type: file_type(meta),
+        file_type: meta.file_type,
         sha256,
-        size: meta.size(),
-        mode: meta.mode(),
-        uid: meta.uid(),
-        gid: meta.gid(),
-        mtime: meta
-            .mtime()
-            .saturating_mul(1_000_000)
-            .saturating_add(meta.mtime_nsec() / 1_000),
-        inode: meta.ino(),
-        dev: meta.dev(),
+        size: meta.size,
+        mode: meta.mode,
+        uid: meta.uid,
+        gid: meta.gid,
+        mtime: meta.mtime,
+        inode: meta.ino,
+        dev: meta.dev,
         link_target,
         xattrs: Vec::new(),
     }

@@ -1,6 +1,7 @@
 //! The configured `[[collect.files]]`, compiled: one [`Root`] per watched
 //! path, each carrying its set's settings, and the rules.
 
+use super::beneath::{Dir, open_dir_path};
 use super::compare::Checked;
 use super::walk::{Scope, depth_below, path_key};
 use crate::config::CollectConfig;
@@ -58,20 +59,14 @@ impl Root {
             && !ancestors_below(&self.key, key).any(|a| self.excluded(a))
     }
 
-    /// The directories whose events concern this root: itself when it is
-    /// a directory, and its parent (a file replaced by a rename, or a
-    /// directory removed and made anew, keeps no watch of its own).
-    pub fn watch_dirs(&self) -> Vec<PathBuf> {
+    /// The directories whose events concern this root, open: itself
+    /// when it is a directory, and its parent (a file replaced by a
+    /// rename, or a directory removed and made anew, keeps no watch of its
+    /// own). Neither is reached through a link.
+    pub fn watch_dirs(&self) -> Vec<Dir> {
         let mut dirs = Vec::new();
-        if self.path.is_dir() {
-            dirs.push(self.path.clone());
-        }
-        dirs.extend(
-            self.path
-                .parent()
-                .filter(|p| p.is_dir())
-                .map(Path::to_path_buf),
-        );
+        dirs.extend(open_dir_path(&self.path).ok());
+        dirs.extend(self.path.parent().and_then(|p| open_dir_path(p).ok()));
         dirs
     }
 }

@@ -6,10 +6,11 @@ mod look;
 mod prefixes;
 mod scan;
 
+use super::beneath::Dir;
 use super::examine::{Examined, Examiner};
 use super::sets::Sets;
 use super::walk::Found;
-use super::watch::{Notice, Watches};
+use super::watch::{EventMask, Notice, Sent, Watches};
 use crate::config::Config;
 use crate::intake::{Intake, admit};
 use crate::state::Shared;
@@ -31,6 +32,9 @@ pub enum Input {
     Stop,
 }
 
+/// Inputs queued for the collector, at most: a flood of notifications
+/// beyond it becomes a rescan, not memory.
+pub const QUEUE: usize = 64;
 /// Records per log entry.
 const CHUNK: usize = 512;
 /// A burst of changes is looked at once it has been quiet this long...
@@ -69,7 +73,8 @@ pub struct Collector {
     /// The append of the last scan chunk, still being made durable.
     in_flight: Option<std::thread::JoinHandle<Result<(), Interrupted>>>,
     watches: Watches,
-    dirty: BTreeSet<PathBuf>,
+    /// Paths to look at, with the events that named them.
+    dirty: BTreeMap<PathBuf, EventMask>,
     first_dirty: Option<Instant>,
     last_notice: Instant,
     rescan: Option<String>,
@@ -78,6 +83,9 @@ pub struct Collector {
     next_retry: Instant,
     /// Directories whose failure to be watched was recorded.
     reported: BTreeSet<PathBuf>,
+    /// Roots whose walk went past `max_files`, said once in the log
+    /// (each scan's end records it too), until a scan fits again.
+    over_limit_said: BTreeSet<String>,
     host: String,
 }
 
@@ -92,8 +100,10 @@ impl Collector {
         let config = shared.config();
         let sets = Arc::new(Sets::compile(&config.collect)?);
         let examiner = Examiner::new(&config.collect)?;
-        let watches = Watches::new(move |notice| {
-            let _ = sender.send(Input::Notice(notice));
+        let watches = Watches::new(move |notice| match sender.try_send(Input::Notice(notice)) {
+            Err(flume::TrySendError::Full(_)) => Sent::Full,
+            // Sent, or the collector is gone: nothing more to do.
+            _ => Sent::Delivered,
         });
         Ok(Collector {
             shared,
@@ -104,7 +114,7 @@ impl Collector {
             examiner,
             in_flight: None,
             watches,
-            dirty: BTreeSet::new(),
+            dirty: BTreeMap::new(),
             first_dirty: None,
             last_notice: Instant::now(),
             rescan: None,
@@ -112,6 +122,7 @@ impl Collector {
             next_scan: BTreeMap::new(),
             next_retry: Instant::now() + RETRY_WATCHES,
             reported: BTreeSet::new(),
+            over_limit_said: BTreeSet::new(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
@@ -188,7 +199,9 @@ impl Collector {
                 let now = Instant::now();
                 self.first_dirty.get_or_insert(now);
                 self.last_notice = now;
-                self.dirty.extend(paths);
+                for (path, mask) in paths {
+                    *self.dirty.entry(path).or_insert(EventMask::empty()) |= mask;
+                }
             }
         }
         Ok(())
@@ -375,6 +388,18 @@ impl Collector {
         });
     }
 
+    /// A walk of the root went past its `max_files`: said once.
+    fn over_limit(&mut self, index: usize) {
+        let root = &self.sets.roots[index];
+        if self.over_limit_said.insert(root.key.clone()) {
+            tracing::error!(
+                root = %root.key,
+                max_files = root.max_files,
+                "file integrity: more paths than max_files; the rest is neither examined nor watched"
+            );
+        }
+    }
+
     /// Puts the rules' alert on each change.
     fn alert(&self, index: usize, records: &mut [FileRecord]) {
         let root = &self.sets.roots[index];
@@ -394,15 +419,15 @@ impl Collector {
     /// Watches a directory; one that cannot be is scanned instead, and
     /// that is recorded.
     /// Whether the watch is new (see [`Watches::add`]).
-    fn watch(&mut self, dir: &std::path::Path) -> bool {
+    fn watch(&mut self, dir: &Dir) -> bool {
         match self.watches.add(dir) {
             Ok(new) => new,
             Err(error) => {
                 // A first failure's recorded rescan comes with the next
                 // retry, now; a known one waits its minute.
-                if !self.reported.contains(dir) {
+                if !self.reported.contains(&dir.path) {
                     self.next_retry = self.next_retry.min(Instant::now() + Duration::from_secs(1));
-                    tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is looked at every minute instead");
+                    tracing::warn!(dir = %dir.path.display(), "file integrity: cannot watch ({error}); it is looked at every minute instead");
                 }
                 false
             }

@@ -3,6 +3,7 @@
 
 use super::prefixes::Prefixes;
 use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, deleted};
+use crate::intake::files::beneath::{open_dir_path, replaced_or_gone, stat_at};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{Found, Walker};
 use crate::state::messages::FilesRefusal;
@@ -166,12 +167,10 @@ impl Collector {
         }
         let over_limit = walker.over_limit;
         if over_limit {
-            tracing::error!(
-                root = %key,
-                max_files = root.max_files,
-                "file integrity: more paths than max_files; the rest is not examined"
-            );
+            self.over_limit(index);
             totals.over_limit.push(key.clone());
+        } else {
+            self.over_limit_said.remove(&key);
         }
         // Gone from the disk: unless the walk stopped early or could not
         // read where it was.
@@ -238,13 +237,26 @@ impl Seen {
     }
 }
 
-/// Whether something is at the recorded path now (`None`: a name that is
-/// not UTF-8, recorded escaped, cannot be looked up by its record).
+/// Whether something is at the recorded path now, looked up without
+/// following a link on the way (`None`: a key that is not the path
+/// itself, a name that is not UTF-8 or holds a `\\`, or the kernel would
+/// not say).
 fn on_disk(key: &str) -> Option<bool> {
     if key.contains('\\') {
         return None;
     }
-    Some(std::fs::symlink_metadata(key).is_ok())
+    let path = std::path::Path::new(key);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Some(true);
+    };
+    let known = |e: std::io::Error| replaced_or_gone(&e).then_some(false);
+    match open_dir_path(parent) {
+        Ok(parent) => match stat_at(&parent, name) {
+            Ok(_) => Some(true),
+            Err(e) => known(e),
+        },
+        Err(e) => known(e),
+    }
 }
 
 fn note_error(totals: &mut ScanTotals, path: &str, error: &str) {
