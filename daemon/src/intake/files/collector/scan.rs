@@ -78,6 +78,8 @@ impl Collector {
             p.scan = None;
             p.finished = Some(id);
         });
+        // The log accepts again: the next refusal waits a second.
+        self.store_failures.succeeded();
         self.publish_watches();
         tracing::info!(
             scan = id,
@@ -148,6 +150,9 @@ impl Collector {
             // Creations wait for the deletions found at the end: the two
             // halves of a move become one rename.
             created.extend(later);
+            if let Some(live) = &self.live {
+                live.relabel(&mut now);
+            }
             self.alert(index, &mut now);
             count(totals, &now);
             self.record_behind(scan, now)?;
@@ -203,6 +208,9 @@ impl Collector {
         gone.retain(|r| on_disk(&r.path) != Some(true));
         created.extend(gone);
         let mut records = pair_renames(created);
+        if let Some(live) = &self.live {
+            live.relabel(&mut records);
+        }
         self.alert(index, &mut records);
         count(totals, &records);
         self.record_all(Some(scan), records)?;
