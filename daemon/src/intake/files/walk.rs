@@ -370,6 +370,9 @@ mod tests {
         let limited = super::walk(&tree, root, 3);
         assert!(limited.over_limit);
         assert_eq!(limited.found.len(), 3);
+        // `a` was listed past the limit: not watched, as not examined.
+        assert!(limited.dirs.iter().all(|d| d.path != root.join("a")));
+        assert!(limited.dirs.iter().any(|d| d.path == root));
     }
 
     #[test]

@@ -313,3 +313,41 @@ fn an_excluded_directory_inside_a_nested_path_is_the_outer_paths() {
     assert_eq!(bench.of("app/cache").len(), 1);
     assert_eq!(bench.of("app/conf").len(), 1);
 }
+
+#[test]
+fn a_flood_beyond_the_queue_becomes_a_rescan_that_finds_every_file() {
+    let bench = Bench::new("", &[]);
+    let mut collector = bench.collector();
+    collector.scan(None, ScanReason::Start, None).unwrap();
+    // The collector busy: nothing taken while the files are made.
+    let files = 3000;
+    for i in 0..files {
+        std::fs::write(bench.tree.join(format!("f{i:04}")), format!("{i}")).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(bench.inputs.len() <= QUEUE, "{}", bench.inputs.len());
+    // Taken again: what fitted is looked at, and the rescan owed for what
+    // did not finds the rest.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        while let Ok(input) = bench.inputs.try_recv() {
+            collector.take(input).unwrap();
+        }
+        collector.due().unwrap();
+        let recorded: std::collections::BTreeSet<String> =
+            bench.records().into_iter().map(|r| r.path).collect();
+        if bench.scans().contains(&"overflow".to_string()) && recorded.len() > files {
+            break;
+        }
+        assert!(Instant::now() < until, "{} recorded", recorded.len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut first: BTreeMap<String, FileChangeKind> = BTreeMap::new();
+    for record in bench.records() {
+        first.entry(record.path).or_insert(record.change);
+    }
+    for i in 0..files {
+        let key = bench.key(&format!("f{i:04}"));
+        assert_eq!(first.get(&key), Some(&FileChangeKind::Created), "{key}");
+    }
+}
