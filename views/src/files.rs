@@ -137,6 +137,21 @@ impl FilesView {
         );
     }
 
+    /// Whether a scan has finished over `path`: it or a directory above
+    /// it is a baselined configured path. A path newly configured inside
+    /// a baselined one (added on reload) is baselined already: what
+    /// appears there before its own first scan finishes is created, not
+    /// merely not yet seen.
+    pub fn is_baselined(&self, path: &str) -> bool {
+        if self.baselined.contains(path) {
+            return true;
+        }
+        path.char_indices()
+            .filter(|(_, c)| *c == '/')
+            .map(|(i, _)| if i == 0 { "/" } else { &path[..i] })
+            .any(|above| above != path && self.baselined.contains(above))
+    }
+
     /// `path` and every recorded path below it.
     pub fn under<'a>(
         &'a self,
@@ -284,6 +299,20 @@ mod tests {
         view.apply(&test_seal(4, 0), Some(&finished(3)));
         assert!(view.scanning.is_none());
         assert_eq!(view.last_scan.as_ref().map(|s| s.scan), Some(1));
+    }
+
+    #[test]
+    fn a_path_below_a_baselined_one_is_baselined() {
+        let mut view = FilesView::default();
+        view.baselined.insert("/etc".into());
+        assert!(view.is_baselined("/etc"));
+        assert!(view.is_baselined("/etc/app"), "nested, added on reload");
+        assert!(view.is_baselined("/etc/app/deeper"));
+        assert!(!view.is_baselined("/etcx"), "by component");
+        assert!(!view.is_baselined("/"));
+        assert!(!view.is_baselined("/srv"));
+        view.baselined.insert("/".into());
+        assert!(view.is_baselined("/srv/a"));
     }
 
     #[test]

@@ -616,3 +616,42 @@ fn a_burst_across_nested_paths_and_a_watched_directory_made_anew_lose_nothing() 
     let c = wait_records(&daemon, "a change in it", mark, |later| !later.is_empty());
     assert_eq!(changes_of(&c, mark, &app.join("y"))[0].change, "modified");
 }
+
+#[test]
+fn a_watched_directory_swapped_for_a_link_out_records_the_link_and_nothing_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), "not to be read").unwrap();
+    fs::create_dir(outside.path().join("deeper")).unwrap();
+    fs::write(outside.path().join("deeper/secret2"), "nor this").unwrap();
+    let (tree, config) = watched(dir.path(), "");
+    fs::create_dir(tree.join("sub")).unwrap();
+    fs::write(tree.join("sub/f"), "f").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let mark = last_seq(&scans_finished(&daemon, 1));
+
+    // The directory, watched and baselined, becomes a link out of the root.
+    fs::remove_dir_all(tree.join("sub")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), tree.join("sub")).unwrap();
+    let c = wait_records(&daemon, "the swap", mark, |later| {
+        later
+            .iter()
+            .any(|r| r.path.ends_with("/sub") && r.raw["new"]["file_type"] == "symlink")
+            && later
+                .iter()
+                .any(|r| r.path.ends_with("/sub/f") && r.change == "deleted")
+    });
+    // A full scan too: nothing behind the link is named or read.
+    ok(&daemon.ctl(&["files", "scan"]));
+    let c2 = scans_finished(&daemon, 2);
+    assert!(
+        c.records
+            .iter()
+            .chain(&c2.records)
+            .all(|r| !r.path.contains("secret") && !r.path.contains("deeper")),
+        "{:#?}",
+        c2.records
+    );
+    let files = ok(&daemon.ctl(&["--json", "files", "list"]));
+    assert!(!files.contains("secret"), "{files}");
+}

@@ -215,6 +215,21 @@ impl Conn<'_> {
         while path.len() > 1 && path.ends_with('/') {
             path.pop();
         }
+        // A name with a `\` is recorded with it escaped (`\\`, so that no
+        // two names share a record); the path as typed is looked for first,
+        // since a name not UTF-8 is typed as recorded (`\xff`).
+        if path.contains('\\') {
+            let (typed, escaped) = (path.clone(), path.replace('\\', "\\\\"));
+            let recorded = escaped.clone();
+            let only_escaped = self
+                .view(move |v| {
+                    !v.files.files.contains_key(&typed) && v.files.files.contains_key(&recorded)
+                })
+                .await?;
+            if only_escaped {
+                path = escaped;
+            }
+        }
         let wanted = path.clone();
         let current = self
             .view(move |v| v.files.files.get(&wanted).map(|e| listing(&wanted, e)))

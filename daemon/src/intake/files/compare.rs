@@ -2,9 +2,9 @@
 //! ones on disk, and a deletion and a creation of the same file paired
 //! into a rename. Pure: no I/O.
 
+use super::beneath::Meta;
 use crate::config::ATTRIBUTES;
-use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
+use std::collections::HashMap;
 use vigil_store::{FileAttrs, FileChangeKind, FileRecord, FileType, Hash};
 
 /// Which attributes count as a change (`attributes` of a `[[collect.files]]`).
@@ -89,35 +89,18 @@ impl Checked {
     }
 }
 
-/// The type of what `lstat` saw.
-pub fn file_type(meta: &Metadata) -> FileType {
-    let t = meta.file_type();
-    if t.is_file() {
-        FileType::File
-    } else if t.is_dir() {
-        FileType::Dir
-    } else if t.is_symlink() {
-        FileType::Symlink
-    } else {
-        FileType::Other
-    }
-}
-
 /// The attributes recorded for what `lstat` saw.
-pub fn attrs_of(meta: &Metadata, sha256: Option<Hash>, link_target: Option<String>) -> FileAttrs {
+pub fn attrs_of(meta: &Meta, sha256: Option<Hash>, link_target: Option<String>) -> FileAttrs {
     FileAttrs {
-        file_type: file_type(meta),
+        file_type: meta.file_type,
         sha256,
-        size: meta.size(),
-        mode: meta.mode(),
-        uid: meta.uid(),
-        gid: meta.gid(),
-        mtime: meta
-            .mtime()
-            .saturating_mul(1_000_000)
-            .saturating_add(meta.mtime_nsec() / 1_000),
-        inode: meta.ino(),
-        dev: meta.dev(),
+        size: meta.size,
+        mode: meta.mode,
+        uid: meta.uid,
+        gid: meta.gid,
+        mtime: meta.mtime,
+        inode: meta.ino,
+        dev: meta.dev,
         link_target,
         xattrs: Vec::new(),
     }
@@ -157,27 +140,40 @@ pub fn change(
 }
 
 /// Pairs each deletion with a creation of the same file (same device,
-/// inode, type and content) into one rename, in place of the two.
+/// inode, type and content) into one rename, in place of the two. The
+/// deletions are indexed by device, inode and content, so a burst of
+/// moves costs a lookup each, not a search of every deletion.
 pub fn pair_renames(records: Vec<FileRecord>) -> Vec<FileRecord> {
-    let same_file = |a: &FileAttrs, b: &FileAttrs| {
-        (a.dev, a.inode, a.file_type, a.sha256) == (b.dev, b.inode, b.file_type, b.sha256)
-    };
-    let mut deleted: Vec<Option<FileRecord>> = Vec::new();
-    let mut out: Vec<FileRecord> = Vec::with_capacity(records.len());
     let (deletions, others): (Vec<FileRecord>, Vec<FileRecord>) = records
         .into_iter()
         .partition(|r| r.change == FileChangeKind::Deleted);
-    deleted.extend(deletions.into_iter().map(Some));
+    let mut deleted: Vec<Option<FileRecord>> = deletions.into_iter().map(Some).collect();
+    // (dev, inode, content) → the deletions of such a file, in order.
+    let mut by_file: HashMap<(u64, u64, Option<Hash>), Vec<usize>> = HashMap::new();
+    for (i, d) in deleted.iter().enumerate() {
+        if let Some(old) = d.as_ref().and_then(|d| d.old.as_ref()) {
+            by_file
+                .entry((old.dev, old.inode, old.sha256))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out: Vec<FileRecord> = Vec::with_capacity(others.len() + deleted.len());
     for mut record in others {
         if record.change == FileChangeKind::Created
             && let Some(new) = &record.new
         {
-            let gone = deleted.iter_mut().find(|d| {
-                d.as_ref()
-                    .and_then(|d| d.old.as_ref())
-                    .is_some_and(|old| same_file(old, new))
+            let candidates = by_file.get_mut(&(new.dev, new.inode, new.sha256));
+            let found = candidates.and_then(|c| {
+                let at = c.iter().position(|i| {
+                    deleted[*i]
+                        .as_ref()
+                        .and_then(|d| d.old.as_ref())
+                        .is_some_and(|old| old.file_type == new.file_type)
+                })?;
+                Some(c.remove(at))
             });
-            if let Some(gone) = gone.and_then(Option::take) {
+            if let Some(gone) = found.and_then(|i| deleted[i].take()) {
                 record.change = FileChangeKind::Renamed;
                 record.from = Some(gone.path);
                 record.old = gone.old;
@@ -191,6 +187,7 @@ pub fn pair_renames(records: Vec<FileRecord>) -> Vec<FileRecord> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn attrs(fill: u8) -> FileAttrs {
@@ -281,5 +278,36 @@ mod tests {
         assert_eq!(paired[0].from.as_deref(), Some("/etc/old"));
         assert_eq!(paired[0].old, Some(attrs(1)));
         assert_eq!(paired[1].change, FileChangeKind::Created);
+    }
+
+    #[test]
+    fn a_burst_of_moves_is_paired_without_comparing_every_pair() {
+        // 80 000 moves: pairwise, billions of comparisons.
+        let n: u64 = 80_000;
+        let file = |i: u64| {
+            let mut a = attrs(1);
+            a.inode = i;
+            a
+        };
+        let mut records = Vec::new();
+        for i in 0..n {
+            let mut gone = record(&format!("/w/old{i}"), FileChangeKind::Deleted, None, None);
+            gone.old = Some(file(i));
+            let mut made = record(&format!("/w/new{i}"), FileChangeKind::Created, None, None);
+            made.new = Some(file(n - 1 - i));
+            records.push(gone);
+            records.push(made);
+        }
+        let started = std::time::Instant::now();
+        let paired = pair_renames(records);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(paired.len(), n as usize);
+        assert!(paired.iter().all(|r| r.change == FileChangeKind::Renamed));
+        let first = paired.iter().find(|r| r.path == "/w/new0").unwrap();
+        assert_eq!(first.from.as_deref(), Some(&*format!("/w/old{}", n - 1)));
     }
 }

@@ -1,14 +1,15 @@
 //! Examining found paths: hashing the regular files in parallel within the
 //! read budget, and comparing each path with what the baseline holds.
 
+use super::beneath::{Meta, read_link_at, replaced_or_gone, stat_at};
 use super::compare::{attrs_of, change};
 use super::hash::{HashError, Hashed, ReadBudget, hash_file};
 use super::sets::Root;
 use super::walk::{Found, path_key};
 use crate::config::CollectConfig;
 use rayon::prelude::*;
-use std::fs::Metadata;
 use vigil_ingest::redact::Redactor;
+use vigil_store::FileType;
 use vigil_store::{FileChangeKind, FileRecord};
 use vigil_views::BaselineEntry;
 
@@ -40,7 +41,7 @@ enum Read {
         hashed: Option<Hashed>,
         link: Option<String>,
         found: Found,
-        meta: Box<Metadata>,
+        meta: Meta,
     },
     /// Could not be read.
     Failed(String, String),
@@ -101,7 +102,7 @@ impl Examiner {
             };
             // Read here, one path at a time: only when asked for.
             let xattrs = if root.checked.xattrs {
-                match super::xattrs::xattrs_of(&found.path) {
+                match super::xattrs::xattrs_of(&found.parent, &found.name, meta.id()) {
                     Ok(xattrs) => xattrs,
                     Err(e) => {
                         out.errors
@@ -153,52 +154,57 @@ impl Examiner {
 /// The largest diff recorded with a change.
 const DIFF_MAX: usize = 16 * 1024;
 
+/// Reads one path by its name in the directory it was found in.
 fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
-    let mut meta = match std::fs::symlink_metadata(&found.path) {
+    let gone_or_failed = |found: Found, e: std::io::Error| {
+        if replaced_or_gone(&e) {
+            Read::Gone(found.key)
+        } else {
+            Read::Failed(found.key, e.to_string())
+        }
+    };
+    let mut meta = match stat_at(&found.parent, &found.name) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Gone(found.key),
-        Err(e) => return Read::Failed(found.key, e.to_string()),
+        Err(e) => return gone_or_failed(found, e),
     };
     // Once more if it was replaced while being opened.
     for _ in 0..2 {
-        let file_type = meta.file_type();
-        if file_type.is_symlink() {
-            return match std::fs::read_link(&found.path) {
-                Ok(target) => Read::Seen {
+        match meta.file_type {
+            FileType::Symlink => {
+                return match read_link_at(&found.parent, &found.name) {
+                    Ok(target) => Read::Seen {
+                        hashed: None,
+                        link: Some(path_key(&target)),
+                        found,
+                        meta,
+                    },
+                    Err(e) => gone_or_failed(found, e),
+                };
+            }
+            FileType::File => {}
+            FileType::Dir | FileType::Other => {
+                return Read::Seen {
                     hashed: None,
-                    link: Some(path_key(&target)),
+                    link: None,
                     found,
-                    meta: Box::new(meta),
-                },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Gone(found.key),
-                Err(e) => Read::Failed(found.key, e.to_string()),
-            };
+                    meta,
+                };
+            }
         }
-        if !file_type.is_file() {
-            return Read::Seen {
-                hashed: None,
-                link: None,
-                found,
-                meta: Box::new(meta),
-            };
-        }
-        match hash_file(&found.path, &meta, budget, keep_text) {
+        match hash_file(&found.parent, &found.name, &meta, budget, keep_text) {
             Ok((hashed, opened)) => {
                 return Read::Seen {
                     hashed: Some(hashed),
                     link: None,
                     found,
-                    meta: Box::new(opened),
+                    meta: opened,
                 };
             }
-            Err(HashError::Replaced) => match std::fs::symlink_metadata(&found.path) {
+            Err(HashError::Replaced) => match stat_at(&found.parent, &found.name) {
                 Ok(now) => meta = now,
                 Err(_) => return Read::Gone(found.key),
             },
-            Err(HashError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Read::Gone(found.key);
-            }
-            Err(HashError::Io(e)) => return Read::Failed(found.key, e.to_string()),
+            Err(HashError::Io(e)) => return gone_or_failed(found, e),
         }
     }
     Read::Failed(found.key, "replaced again while being read".into())

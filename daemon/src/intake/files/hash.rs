@@ -1,23 +1,19 @@
 //! Reading a file's content for its hash, safely and within a budget.
 //!
-//! A file is opened without following a symbolic link anywhere in its
-//! path, without blocking on a fifo put in its place, and is checked to be
-//! the very file the walk saw (same device and inode), so a directory
-//! swapped for a link during a scan cannot make vigild read outside the
-//! watched roots.
+//! A file is opened by its name in the directory the walk found it in
+//! (see [`super::beneath`]), without following a link, without blocking
+//! on a fifo put in its place, and is checked to be the very file the walk
+//! saw (same device and inode), so a directory swapped for a link during a
+//! scan cannot make vigild read outside the watched roots.
 
-use nix::errno::Errno;
-use nix::fcntl::{AT_FDCWD, OFlag, OpenHow, ResolveFlag, openat2};
+use super::beneath::{Dir, Meta, open_file_beneath};
 use sha2::{Digest, Sha256};
-use std::fs::{File, Metadata, OpenOptions};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use vigil_store::Hash;
+use vigil_store::{FileType, Hash};
 
 /// What reading a file gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,54 +78,29 @@ impl ReadBudget {
 
 const BUFFER: usize = 256 * 1024;
 
-/// Hashes the regular file at `path` that the walk saw as `seen`; keeps its
-/// text when `keep_text` is the largest size to keep. Also gives the
-/// file's metadata as of its opening, fresher than the walk's.
+/// Hashes the regular file `name` in `parent` that the walk saw as
+/// `seen`; keeps its text when `keep_text` is the largest size to keep.
+/// Also gives the file's attributes as of its opening, fresher than the
+/// walk's.
 pub fn hash_file(
-    path: &Path,
-    seen: &Metadata,
+    parent: &Dir,
+    name: &OsStr,
+    seen: &Meta,
     budget: &ReadBudget,
     keep_text: Option<u64>,
-) -> Result<(Hashed, Metadata), HashError> {
-    let file = open_without_links(path)?;
-    let opened = file.metadata()?;
-    if !opened.is_file() || opened.ino() != seen.ino() || opened.dev() != seen.dev() {
+) -> Result<(Hashed, Meta), HashError> {
+    let file = match open_file_beneath(parent, name) {
+        Ok(file) => file,
+        // A link where the walk saw a file.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(HashError::Replaced),
+        Err(e) => return Err(HashError::Io(e)),
+    };
+    let opened = Meta::of(&rustix::fs::fstat(&file).map_err(io::Error::from)?);
+    if opened.file_type != FileType::File || opened.id() != seen.id() {
         return Err(HashError::Replaced);
     }
-    let keep_text = keep_text.filter(|max| opened.len() <= *max);
+    let keep_text = keep_text.filter(|max| opened.size <= *max);
     Ok((read_all(file, budget, keep_text)?, opened))
-}
-
-/// Opens `path` for reading without following a link anywhere in it
-/// (`openat2` with `RESOLVE_NO_SYMLINKS`); on a kernel without `openat2`,
-/// opens it without following a last link and checks the kernel's name
-/// for the descriptor instead.
-fn open_without_links(path: &Path) -> Result<File, HashError> {
-    static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    if !NO_OPENAT2.load(Ordering::Relaxed) {
-        let how = OpenHow::new()
-            .flags(flags)
-            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
-        match openat2(AT_FDCWD, path, how) {
-            Ok(fd) => return Ok(File::from(fd)),
-            // A link where the walk saw a directory or a file.
-            Err(Errno::ELOOP) => return Err(HashError::Replaced),
-            // No openat2 here (or a filter forbids it): the older way.
-            Err(Errno::ENOSYS | Errno::EPERM) => NO_OPENAT2.store(true, Ordering::Relaxed),
-            Err(e) => return Err(HashError::Io(e.into())),
-        }
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
-    // A parent directory replaced by a link since the walk shows here.
-    let actual = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    if actual.is_ok_and(|actual| actual != path) {
-        return Err(HashError::Replaced);
-    }
-    Ok(file)
 }
 
 thread_local! {
@@ -191,30 +162,47 @@ mod tests {
         Hash(Sha256::digest(bytes).into())
     }
 
+    /// `path`'s directory, open, and its name there.
+    fn at(path: &std::path::Path) -> (Dir, &OsStr) {
+        let parent = super::super::beneath::open_dir_path(path.parent().unwrap()).unwrap();
+        (parent, path.file_name().unwrap())
+    }
+
+    fn seen(path: &std::path::Path) -> Meta {
+        let (parent, name) = at(path);
+        super::super::beneath::stat_at(&parent, name).unwrap()
+    }
+
+    fn hash(
+        path: &std::path::Path,
+        seen: &Meta,
+        budget: &ReadBudget,
+        keep_text: Option<u64>,
+    ) -> Result<(Hashed, Meta), HashError> {
+        let (parent, name) = at(path);
+        hash_file(&parent, name, seen, budget, keep_text)
+    }
+
     #[test]
     fn hashes_the_content_and_keeps_text_within_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a");
+        let path = dir.path().canonicalize().unwrap().join("a");
         std::fs::write(&path, "hello\n").unwrap();
-        let seen = std::fs::symlink_metadata(&path).unwrap();
+        let seen = seen(&path);
         let budget = ReadBudget::new(None);
-        let h = hash_file(&path, &seen, &budget, Some(100)).unwrap().0;
+        let h = hash(&path, &seen, &budget, Some(100)).unwrap().0;
         assert_eq!(h.sha256, sha(b"hello\n"));
         assert_eq!(h.text.as_deref(), Some("hello\n"));
-        assert_eq!(
-            hash_file(&path, &seen, &budget, Some(3)).unwrap().0.text,
-            None
-        );
-        assert_eq!(hash_file(&path, &seen, &budget, None).unwrap().0.text, None);
+        assert_eq!(hash(&path, &seen, &budget, Some(3)).unwrap().0.text, None);
+        assert_eq!(hash(&path, &seen, &budget, None).unwrap().0.text, None);
     }
 
     #[test]
     fn binary_content_is_no_text() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b");
+        let path = dir.path().canonicalize().unwrap().join("b");
         std::fs::write(&path, b"a\0b").unwrap();
-        let seen = std::fs::symlink_metadata(&path).unwrap();
-        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(100))
+        let h = hash(&path, &seen(&path), &ReadBudget::new(None), Some(100))
             .unwrap()
             .0;
         assert_eq!((h.text, h.bytes), (None, 3));
@@ -223,11 +211,10 @@ mod tests {
     #[test]
     fn a_large_file_hashes_across_buffers() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big");
+        let path = dir.path().canonicalize().unwrap().join("big");
         let content: Vec<u8> = (0..BUFFER * 2 + 17).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).unwrap();
-        let seen = std::fs::symlink_metadata(&path).unwrap();
-        let h = hash_file(&path, &seen, &ReadBudget::new(None), Some(10))
+        let h = hash(&path, &seen(&path), &ReadBudget::new(None), Some(10))
             .unwrap()
             .0;
         assert_eq!(h.sha256, sha(&content));
@@ -235,29 +222,32 @@ mod tests {
     }
 
     #[test]
-    fn a_link_anywhere_in_the_path_or_a_replaced_file_is_not_read() {
+    fn a_link_or_a_replaced_file_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("t");
+        let root = dir.path().canonicalize().unwrap();
+        let target = root.join("t");
         std::fs::write(&target, "x").unwrap();
-        let link = dir.path().join("l");
+        let link = root.join("l");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let seen = std::fs::symlink_metadata(&target).unwrap();
+        let seen_target = seen(&target);
         let budget = ReadBudget::new(None);
         // The link is refused even though its target is the file the walk saw.
-        assert!(hash_file(&link, &seen, &budget, None).is_err());
-        // A directory swapped for a link: the file behind it is not read.
-        let real = dir.path().join("real");
-        std::fs::create_dir(&real).unwrap();
-        std::fs::write(real.join("f"), "y").unwrap();
-        let seen_inner = std::fs::symlink_metadata(real.join("f")).unwrap();
-        std::os::unix::fs::symlink(&real, dir.path().join("swapped")).unwrap();
-        assert!(hash_file(&dir.path().join("swapped/f"), &seen_inner, &budget, None).is_err());
-        assert!(hash_file(&real.join("f"), &seen_inner, &budget, None).is_ok());
+        assert!(matches!(
+            hash(&link, &seen_target, &budget, None),
+            Err(HashError::Replaced)
+        ));
+        // A name is one name: nothing is reached through a directory.
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::fs::write(root.join("real/f"), "y").unwrap();
+        let inner = seen(&root.join("real/f"));
+        let parent = super::super::beneath::open_dir_path(&root).unwrap();
+        assert!(hash_file(&parent, OsStr::new("real/f"), &inner, &budget, None).is_err());
+        assert!(hash(&root.join("real/f"), &inner, &budget, None).is_ok());
         // Another file at the path than the one the walk saw.
-        let other = dir.path().join("o");
+        let other = root.join("o");
         std::fs::write(&other, "y").unwrap();
         assert!(matches!(
-            hash_file(&other, &seen, &budget, None),
+            hash(&other, &seen_target, &budget, None),
             Err(HashError::Replaced)
         ));
     }

@@ -4,13 +4,20 @@
 //!
 //! * A start compares the disk with the baseline, so a change made while
 //!   vigild was stopped is reported, marked so.
-//! * A lost notification (queue overflow, a read error) or a directory
-//!   that cannot be watched leads to a rescan, recorded as one.
+//! * A lost notification (the kernel's queue overflowed, the collector's
+//!   own queue was full, a read error) or a directory that cannot be
+//!   watched leads to a rescan, recorded as one.
+//! * Every path is reached through the open directory it was listed in,
+//!   never through a link (`beneath`).
+//! * The log refusing an append (a full disk) pauses the collector, which
+//!   tries again after 1 s, 2 s, ... up to a minute, then rescans.
 //! * A change is looked at, not guessed from the notification: an editor's
 //!   save (write a temporary file, rename it over) is one modification
 //!   with the old and the new hash, a move is one rename.
 //! * Hashing runs on `hash_threads` threads within `read_rate`.
 
+mod backoff;
+mod beneath;
 mod collector;
 mod compare;
 mod examine;
@@ -32,7 +39,9 @@ pub async fn run(
     mut commands: mpsc::Receiver<FilesCommand>,
     progress: tokio::sync::watch::Sender<ScanProgress>,
 ) {
-    let (send, inputs) = flume::unbounded();
+    // Bounded: a flood of notifications cannot grow it without end (the
+    // inotify reader turns a full queue into a rescan, see `watch`).
+    let (send, inputs) = flume::bounded(collector::QUEUE);
     let collector = match Collector::new(shared.clone(), inputs, send.clone(), progress) {
         Ok(c) => c,
         Err(e) => {
@@ -55,13 +64,13 @@ pub async fn run(
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => {
-                    let _ = send.send(Input::Command(command));
+                    let _ = send.send_async(Input::Command(command)).await;
                 }
                 None => break,
             },
             _ = shutdown.changed() => break,
         }
     }
-    let _ = send.send(Input::Stop);
+    let _ = send.send_async(Input::Stop).await;
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
 }

@@ -1,6 +1,7 @@
 //! The configured `[[collect.files]]`, compiled: one [`Root`] per watched
 //! path, each carrying its set's settings, and the rules.
 
+use super::beneath::{Dir, open_dir_path};
 use super::compare::Checked;
 use super::walk::{Scope, depth_below, path_key};
 use crate::config::CollectConfig;
@@ -48,27 +49,39 @@ impl Scope for Root {
 }
 
 impl Root {
-    /// Whether `key` is this root or below it, within depth, not excluded.
+    /// Whether `key` is this root or below it, within depth, and neither
+    /// it nor a directory between it and the root is excluded (the walk
+    /// never enters an excluded directory, so what is below one is not
+    /// this root's, even when a more specific root inside it exists).
     pub fn covers(&self, key: &str) -> bool {
-        depth_below(&self.key, key).is_some_and(|d| d <= self.depth) && !self.excluded(key)
+        depth_below(&self.key, key).is_some_and(|d| d <= self.depth)
+            && !self.excluded(key)
+            && !ancestors_below(&self.key, key).any(|a| self.excluded(a))
     }
 
-    /// The directories whose events concern this root: itself when it is
-    /// a directory, and its parent (a file replaced by a rename, or a
-    /// directory removed and made anew, keeps no watch of its own).
-    pub fn watch_dirs(&self) -> Vec<PathBuf> {
+    /// The directories whose events concern this root, open: itself
+    /// when it is a directory, and its parent (a file replaced by a
+    /// rename, or a directory removed and made anew, keeps no watch of its
+    /// own). Neither is reached through a link.
+    pub fn watch_dirs(&self) -> Vec<Dir> {
         let mut dirs = Vec::new();
-        if self.path.is_dir() {
-            dirs.push(self.path.clone());
-        }
-        dirs.extend(
-            self.path
-                .parent()
-                .filter(|p| p.is_dir())
-                .map(Path::to_path_buf),
-        );
+        dirs.extend(open_dir_path(&self.path).ok());
+        dirs.extend(self.path.parent().and_then(|p| open_dir_path(p).ok()));
         dirs
     }
+}
+
+/// The directories strictly between `root` and `key` (both excluded),
+/// nearest the root first.
+fn ancestors_below<'a>(root: &'a str, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let start = if root.ends_with('/') {
+        root.len()
+    } else {
+        root.len() + 1
+    };
+    key.char_indices()
+        .filter(move |(i, c)| *c == '/' && *i > start)
+        .map(move |(i, _)| &key[..i])
 }
 
 /// Everything the collector runs on, from one configuration.
@@ -124,5 +137,52 @@ impl Sets {
         let mut keys: Vec<String> = self.roots.iter().map(|r| r.key.clone()).collect();
         keys.sort();
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn root(key: &str, exclude: &[&str], depth: usize) -> Root {
+        Root {
+            set: "s".into(),
+            key: key.into(),
+            path: PathBuf::from(key),
+            depth,
+            exclude: GlobSet::new(exclude).unwrap(),
+            checked: Checked::of(["sha256"]).unwrap(),
+            severity: Severity::Warning,
+            labels: Labels::default(),
+            keep_text: None,
+            interval: Duration::from_secs(60),
+            max_files: 100,
+        }
+    }
+
+    #[test]
+    fn a_path_below_an_excluded_directory_is_not_covered() {
+        let w = root("/w", &["/w/cache"], 10);
+        assert!(w.covers("/w"));
+        assert!(w.covers("/w/a/b"));
+        assert!(!w.covers("/w/cache"), "excluded itself");
+        assert!(!w.covers("/w/cache/x"), "below an excluded directory");
+        assert!(!w.covers("/w/cache/deeper/x"));
+        assert!(w.covers("/w/cachex/y"), "by component");
+        assert!(!w.covers("/wx"));
+        let slash = root("/", &["/tmp"], 10);
+        assert!(!slash.covers("/tmp/a"));
+        assert!(slash.covers("/etc/a"));
+    }
+
+    #[test]
+    fn ancestors_are_the_directories_between_the_root_and_the_path() {
+        let a: Vec<&str> = ancestors_below("/w", "/w/a/b/c").collect();
+        assert_eq!(a, ["/w/a", "/w/a/b"]);
+        assert_eq!(ancestors_below("/w", "/w/a").count(), 0);
+        assert_eq!(ancestors_below("/w", "/w").count(), 0);
+        let a: Vec<&str> = ancestors_below("/", "/etc/x").collect();
+        assert_eq!(a, ["/etc"]);
     }
 }

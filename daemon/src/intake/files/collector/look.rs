@@ -1,42 +1,51 @@
 //! Looks: the paths the kernel named, each compared with the baseline
-//! (below a directory, everything), and directories that could not be
-//! watched, looked at every minute instead.
+//! (below a directory made, moved or removed, everything; a directory
+//! chmod'ed, itself), and directories that could not be watched, looked
+//! at every minute instead.
 
+use super::prefixes::Prefixes;
 use super::scan::count;
-use super::{Collector, Interrupted, below_or_at, deleted};
+use super::{CHUNK, Collector, Interrupted, deleted};
+use crate::intake::files::beneath::open_dir_path;
 use crate::intake::files::compare::pair_renames;
-use crate::intake::files::walk::{path_key, walk};
-use std::collections::BTreeSet;
+use crate::intake::files::walk::{Walker, path_key};
+use crate::intake::files::watch::{EventMask, whole_tree};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 use vigil_store::{FileIntegrity, FileRecord, ScanReason, ScanTotals};
+use vigil_views::BaselineEntry;
 
 impl Collector {
     /// Looks again at the paths the kernel named: each one, and below a
-    /// directory everything (a new directory's files may predate its
-    /// watch).
+    /// directory made, moved or removed everything (a new directory's
+    /// files may predate its watch); a directory only chmod'ed is looked
+    /// at itself.
     pub(super) fn look(&mut self) -> Result<(), Interrupted> {
         self.first_dirty = None;
-        let dirty: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
+        // Sorted: a directory comes before what is below it.
+        let dirty = std::mem::take(&mut self.dirty);
         let mut records = Vec::new();
-        // (path, root) looked at in this round: each root examines only
-        // the paths it owns, so a path is looked at by every root covering
-        // it, unless that root looked at a directory above it already.
-        let mut looked: Vec<(String, usize)> = Vec::new();
-        for path in dirty {
+        // The trees each root looked at whole in this round: each root
+        // examines only the paths it owns, so a path is looked at by every
+        // root covering it, unless that root looked at a directory above
+        // it already.
+        let mut looked: HashMap<usize, Prefixes> = HashMap::new();
+        for (path, mask) in dirty {
             let key = path_key(&path);
+            let tree = whole_tree(mask);
             let covering: Vec<usize> = (0..self.sets.roots.len())
                 .filter(|i| self.sets.roots[*i].covers(&key))
                 .collect();
             for index in covering {
-                if looked
-                    .iter()
-                    .any(|(l, i)| *i == index && below_or_at(l, &key))
-                {
+                let done = looked.entry(index).or_default();
+                if done.holds(&key) {
                     continue;
                 }
-                looked.push((key.clone(), index));
-                records.extend(self.look_at(index, &path, &key)?);
+                if tree {
+                    done.insert(key.clone());
+                }
+                records.extend(self.look_at(index, &path, &key, tree)?);
             }
         }
         let mut records = pair_renames(records);
@@ -48,54 +57,77 @@ impl Collector {
         self.record_all(None, records)
     }
 
-    /// The records for one changed path (and what is below it).
+    /// The records for one changed path, and for what is below it when
+    /// `tree`.
     pub(super) fn look_at(
         &mut self,
         index: usize,
         path: &std::path::Path,
         key: &str,
+        tree: bool,
     ) -> Result<Vec<FileRecord>, Interrupted> {
-        let root = &self.sets.roots[index];
+        let sets = self.sets.clone();
+        let root = &sets.roots[index];
         let root_key = root.key.clone();
         let baselined = self
             .shared
-            .with_views(|v| v.files.baselined.contains(&root_key))?;
-        let found = walk(root, path, root.max_files);
-        for dir in &found.dirs {
-            // Listed before it was watched: what was written into it in
-            // between is found by one more look, now that it is.
-            if self.watch(dir) {
-                self.dirty.insert(dir.clone());
-                self.first_dirty.get_or_insert_with(Instant::now);
+            .with_views(|v| v.files.is_baselined(&root_key))?;
+        let mut walker = Walker::new(root, path, root.max_files);
+        if !tree {
+            walker = walker.itself_only();
+        }
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut unreadable = Prefixes::default();
+        let mut records = Vec::new();
+        // A chunk at a time: what is found holds its directory open.
+        loop {
+            let chunk = walker.next_chunk(CHUNK);
+            for dir in std::mem::take(&mut walker.dirs) {
+                // Listed before it was watched: what was written into it
+                // in between is found by one more look, now that it is.
+                if self.watch(&dir) {
+                    self.dirty.insert(dir.path.clone(), EventMask::CREATE);
+                    self.first_dirty.get_or_insert_with(Instant::now);
+                }
             }
+            if chunk.is_empty() {
+                break;
+            }
+            // A path under a more specific root is that root's.
+            let mine: Vec<_> = chunk
+                .into_iter()
+                .filter(|f| self.owner(&f.key) == Some(index))
+                .collect();
+            seen.extend(mine.iter().map(|f| f.key.clone()));
+            let examined = self.examine(index, mine, baselined, false)?;
+            for key in &examined.gone {
+                seen.remove(key);
+            }
+            for (path, _) in examined.errors {
+                unreadable.insert(path);
+            }
+            records.extend(examined.records);
         }
-        let complete = !found.over_limit;
-        let unreadable: Vec<String> = found.errors.iter().map(|(p, _)| p.clone()).collect();
-        // A path under a more specific root is that root's.
-        let mine: Vec<_> = found
-            .found
-            .into_iter()
-            .filter(|f| self.owner(&f.key) == Some(index))
-            .collect();
-        let mut seen: BTreeSet<String> = mine.iter().map(|f| f.key.clone()).collect();
-        let examined = self.examine(index, mine, baselined, false)?;
-        for key in &examined.gone {
-            seen.remove(key);
+        for (path, _) in std::mem::take(&mut walker.errors) {
+            unreadable.insert(path);
         }
-        let mut records = examined.records;
-        let unreadable: Vec<String> = unreadable
-            .into_iter()
-            .chain(examined.errors.into_iter().map(|(p, _)| p))
-            .collect();
+        if walker.over_limit {
+            self.over_limit(index);
+        }
+        let complete = !walker.over_limit;
         let owner = |path: &str| self.owner(path);
         let gone: Vec<FileRecord> = self.shared.with_views(|v| {
-            v.files
-                .under(key)
+            let recorded: Box<dyn Iterator<Item = (&String, &BaselineEntry)>> = if tree {
+                Box::new(v.files.under(key))
+            } else {
+                Box::new(v.files.files.get_key_value(key).into_iter())
+            };
+            recorded
                 .filter(|(p, _)| {
                     complete
                         && !seen.contains(*p)
                         && owner(p) == Some(index)
-                        && !unreadable.iter().any(|u| below_or_at(u, p))
+                        && !unreadable.holds(p)
                 })
                 .map(|(p, entry)| deleted(p, entry, false))
                 .collect()
@@ -122,11 +154,13 @@ impl Collector {
         let failed = self.watches.take_failed();
         let (mut new, mut old) = (Vec::new(), Vec::new());
         for (dir, _) in failed {
-            if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            // Opened without following a link: one that is gone or is
+            // something else now is forgotten.
+            let Ok(opened) = open_dir_path(&dir) else {
                 self.reported.remove(&dir);
                 continue;
-            }
-            match self.watches.add(&dir) {
+            };
+            match self.watches.add(&opened) {
                 Ok(_) => {
                     self.reported.remove(&dir);
                 }
@@ -170,7 +204,7 @@ impl Collector {
         for dir in dirs {
             let key = path_key(dir);
             if let Some(index) = self.owner(&key) {
-                records.extend(self.look_at(index, dir, &key)?);
+                records.extend(self.look_at(index, dir, &key, true)?);
             }
         }
         let mut records = pair_renames(records);

@@ -2,17 +2,25 @@
 //! on request, after lost events) and live changes, both compared with
 //! the baseline view and recorded through [`admit`](crate::intake::admit).
 
+mod live;
 mod look;
+mod prefixes;
 mod scan;
+#[cfg(test)]
+mod tests;
 
+use super::backoff::Backoff;
+use super::beneath::Dir;
 use super::examine::{Examined, Examiner};
 use super::sets::Sets;
 use super::walk::Found;
-use super::watch::{Notice, Watches};
+use super::walk::path_key;
+use super::watch::{EventMask, Notice, Sent, Watches, whole_tree};
 use crate::config::Config;
 use crate::intake::{Intake, admit};
 use crate::state::Shared;
 use crate::state::messages::{FilesCommand, FilesRefusal, ScanProgress};
+use live::Live;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +38,9 @@ pub enum Input {
     Stop,
 }
 
+/// Inputs queued for the collector, at most: a flood of notifications
+/// beyond it becomes a rescan, not memory.
+pub const QUEUE: usize = 64;
 /// Records per log entry.
 const CHUNK: usize = 512;
 /// A burst of changes is looked at once it has been quiet this long...
@@ -68,7 +79,8 @@ pub struct Collector {
     /// The append of the last scan chunk, still being made durable.
     in_flight: Option<std::thread::JoinHandle<Result<(), Interrupted>>>,
     watches: Watches,
-    dirty: BTreeSet<PathBuf>,
+    /// Paths to look at, with the events that named them.
+    dirty: BTreeMap<PathBuf, EventMask>,
     first_dirty: Option<Instant>,
     last_notice: Instant,
     rescan: Option<String>,
@@ -77,6 +89,18 @@ pub struct Collector {
     next_retry: Instant,
     /// Directories whose failure to be watched was recorded.
     reported: BTreeSet<PathBuf>,
+    /// The log's refusals in a row: the wait before trying again.
+    store_failures: Backoff,
+    /// Until the start scan finishes, the paths notified live: a change
+    /// the start scan finds there happened after vigild started, not
+    /// while it was stopped.
+    live: Option<Live>,
+    /// Test hook: appends to refuse, as a full disk would.
+    #[cfg(test)]
+    refuse_appends: Arc<std::sync::atomic::AtomicU32>,
+    /// Roots whose walk went past `max_files`, said once in the log
+    /// (each scan's end records it too), until a scan fits again.
+    over_limit_said: BTreeSet<String>,
     host: String,
 }
 
@@ -91,8 +115,10 @@ impl Collector {
         let config = shared.config();
         let sets = Arc::new(Sets::compile(&config.collect)?);
         let examiner = Examiner::new(&config.collect)?;
-        let watches = Watches::new(move |notice| {
-            let _ = sender.send(Input::Notice(notice));
+        let watches = Watches::new(move |notice| match sender.try_send(Input::Notice(notice)) {
+            Err(flume::TrySendError::Full(_)) => Sent::Full,
+            // Sent, or the collector is gone: nothing more to do.
+            _ => Sent::Delivered,
         });
         Ok(Collector {
             shared,
@@ -103,7 +129,7 @@ impl Collector {
             examiner,
             in_flight: None,
             watches,
-            dirty: BTreeSet::new(),
+            dirty: BTreeMap::new(),
             first_dirty: None,
             last_notice: Instant::now(),
             rescan: None,
@@ -111,6 +137,11 @@ impl Collector {
             next_scan: BTreeMap::new(),
             next_retry: Instant::now() + RETRY_WATCHES,
             reported: BTreeSet::new(),
+            over_limit_said: BTreeSet::new(),
+            store_failures: Backoff::default(),
+            live: Some(Live::default()),
+            #[cfg(test)]
+            refuse_appends: Arc::default(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
@@ -118,10 +149,37 @@ impl Collector {
     }
 
     /// Runs until vigild stops.
+    ///
+    /// The log refusing an append (a full disk, say) does not end it: it
+    /// says so, waits (1 s, doubling to a minute while it keeps failing),
+    /// and then rescans every watched path, so nothing that changed while
+    /// nothing could be recorded is lost. A start scan that did not finish
+    /// is taken up again as the start scan.
     pub fn run(mut self) {
-        match self.serve() {
-            Ok(()) | Err(Interrupted::Stopping) => {}
-            Err(e) => tracing::error!("file integrity monitoring stopped: {e}"),
+        let mut first = ScanReason::Start;
+        loop {
+            let error = match self.serve(first) {
+                Ok(()) | Err(Interrupted::Stopping) => break,
+                Err(error) => error,
+            };
+            // The chunk being appended failed too, or will be rescanned.
+            let _ = self.settle();
+            self.progress.send_modify(|p| p.scan = None);
+            let wait = self.store_failures.failed();
+            // The error names the store's trouble, never a file's content.
+            tracing::error!(
+                failures = self.store_failures.failures,
+                "file integrity: {error}; trying again in {}s, then rescanning every watched path",
+                wait.as_secs()
+            );
+            if self.pause(wait).is_err() {
+                break;
+            }
+            first = if self.live.is_some() {
+                ScanReason::Start
+            } else {
+                ScanReason::Overflow
+            };
         }
         // A chunk still being appended finishes before the store closes.
         if let Err(e) = self.settle() {
@@ -132,10 +190,13 @@ impl Collector {
         }
     }
 
-    fn serve(&mut self) -> Result<(), Interrupted> {
+    /// Scans (for `first`), then follows changes until stopped or the log
+    /// refuses an append.
+    fn serve(&mut self, first: ScanReason) -> Result<(), Interrupted> {
         if !self.sets.roots.is_empty() {
-            self.scan(None, ScanReason::Start, None)?;
+            self.scan(None, first, None)?;
         }
+        self.live = None;
         loop {
             let wait = self.next_wake().saturating_duration_since(Instant::now());
             match self.inputs.recv_timeout(wait) {
@@ -149,6 +210,29 @@ impl Collector {
             self.follow_config()?;
             self.due()?;
         }
+    }
+
+    /// Waits `wait` after the log refused an append, answering commands
+    /// and stopping when told to. Notifications are dropped: the rescan
+    /// that follows covers them.
+    fn pause(&mut self, wait: Duration) -> Result<(), Interrupted> {
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.inputs.recv_timeout(left) {
+                Ok(Input::Notice(_)) => {}
+                Ok(input) => self.take(input)?,
+                Err(flume::RecvTimeoutError::Timeout) => break,
+                Err(flume::RecvTimeoutError::Disconnected) => return Err(Interrupted::Stopping),
+            }
+        }
+        self.dirty.clear();
+        self.first_dirty = None;
+        self.rescan = None;
+        Ok(())
     }
 
     /// When something is due next (at least once a second: a reloaded
@@ -187,7 +271,12 @@ impl Collector {
                 let now = Instant::now();
                 self.first_dirty.get_or_insert(now);
                 self.last_notice = now;
-                self.dirty.extend(paths);
+                for (path, mask) in paths {
+                    if let Some(live) = &mut self.live {
+                        live.saw(path_key(&path), whole_tree(mask));
+                    }
+                    *self.dirty.entry(path).or_insert(EventMask::empty()) |= mask;
+                }
             }
         }
         Ok(())
@@ -267,8 +356,27 @@ impl Collector {
     /// Appends one file integrity event, redacted; its seq.
     fn record(&mut self, event: FileIntegrity) -> Result<u64, Interrupted> {
         self.settle()?;
+        self.refused()?;
         let admitted = admit(&self.shared.ingest.redactor, Intake::Files(event));
         Ok(self.shared.log.append(&admitted.event)?.seq)
+    }
+
+    /// An append refused by the test hook (never, outside tests).
+    #[cfg(test)]
+    fn refused(&self) -> Result<(), Interrupted> {
+        use std::sync::atomic::Ordering;
+        let refuse = self
+            .refuse_appends
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        match refuse {
+            Ok(_) => Err(StoreError::Engine("No space left on device (os error 28)".into()).into()),
+            Err(_) => Ok(()),
+        }
+    }
+
+    #[cfg(not(test))]
+    fn refused(&self) -> Result<(), Interrupted> {
+        Ok(())
     }
 
     /// Waits for the chunk being appended, if any.
@@ -289,6 +397,7 @@ impl Collector {
         if records.is_empty() {
             return Ok(());
         }
+        self.refused()?;
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name("vigil-files-append".into())
@@ -374,6 +483,18 @@ impl Collector {
         });
     }
 
+    /// A walk of the root went past its `max_files`: said once.
+    fn over_limit(&mut self, index: usize) {
+        let root = &self.sets.roots[index];
+        if self.over_limit_said.insert(root.key.clone()) {
+            tracing::error!(
+                root = %root.key,
+                max_files = root.max_files,
+                "file integrity: more paths than max_files; the rest is neither examined nor watched"
+            );
+        }
+    }
+
     /// Puts the rules' alert on each change.
     fn alert(&self, index: usize, records: &mut [FileRecord]) {
         let root = &self.sets.roots[index];
@@ -393,15 +514,15 @@ impl Collector {
     /// Watches a directory; one that cannot be is scanned instead, and
     /// that is recorded.
     /// Whether the watch is new (see [`Watches::add`]).
-    fn watch(&mut self, dir: &std::path::Path) -> bool {
+    fn watch(&mut self, dir: &Dir) -> bool {
         match self.watches.add(dir) {
             Ok(new) => new,
             Err(error) => {
                 // A first failure's recorded rescan comes with the next
                 // retry, now; a known one waits its minute.
-                if !self.reported.contains(dir) {
+                if !self.reported.contains(&dir.path) {
                     self.next_retry = self.next_retry.min(Instant::now() + Duration::from_secs(1));
-                    tracing::warn!(dir = %dir.display(), "file integrity: cannot watch ({error}); it is looked at every minute instead");
+                    tracing::warn!(dir = %dir.path.display(), "file integrity: cannot watch ({error}); it is looked at every minute instead");
                 }
                 false
             }
@@ -421,26 +542,5 @@ fn deleted(path: &str, entry: &vigil_views::BaselineEntry, while_stopped: bool) 
         diff: None,
         content: None,
         alert: None,
-    }
-}
-
-/// Whether `path` is `dir` or below it.
-fn below_or_at(dir: &str, path: &str) -> bool {
-    path == dir
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with('/') || dir.ends_with('/'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::below_or_at;
-
-    #[test]
-    fn below_or_at_respects_components() {
-        assert!(below_or_at("/etc/a", "/etc/a"));
-        assert!(below_or_at("/etc/a", "/etc/a/b"));
-        assert!(!below_or_at("/etc/a", "/etc/ab"));
-        assert!(below_or_at("/", "/etc"));
     }
 }

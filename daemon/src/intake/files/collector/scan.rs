@@ -1,11 +1,13 @@
 //! Scans: every path under the roots against the baseline, a chunk at a
 //! time, and then what the baseline holds that the disk no longer does.
 
-use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, below_or_at, deleted};
+use super::prefixes::Prefixes;
+use super::{CHUNK, Collector, Interrupted, NAMED_ERRORS, deleted};
+use crate::intake::files::beneath::{open_dir_path, replaced_or_gone, stat_at};
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{Found, Walker};
 use crate::state::messages::FilesRefusal;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 use tokio::sync::oneshot;
 use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, ScanTotals};
@@ -76,6 +78,8 @@ impl Collector {
             p.scan = None;
             p.finished = Some(id);
         });
+        // The log accepts again: the next refusal waits a second.
+        self.store_failures.succeeded();
         self.publish_watches();
         tracing::info!(
             scan = id,
@@ -100,16 +104,14 @@ impl Collector {
         let sets = self.sets.clone();
         let root = &sets.roots[index];
         let key = root.key.clone();
-        let baselined = self
-            .shared
-            .with_views(|v| v.files.baselined.contains(&key))?;
+        let baselined = self.shared.with_views(|v| v.files.is_baselined(&key))?;
         // Its parent too: a watched directory removed and made anew is
         // seen there (events of its siblings cover no root).
         for dir in root.watch_dirs() {
             self.watch(&dir);
         }
         let mut walker = Walker::new(root, &root.path, root.max_files);
-        let mut unreadable: BTreeSet<String> = BTreeSet::new();
+        let mut unreadable = Prefixes::default();
         let mut seen = Seen::default();
         let mut created = Vec::new();
         loop {
@@ -148,6 +150,9 @@ impl Collector {
             // Creations wait for the deletions found at the end: the two
             // halves of a move become one rename.
             created.extend(later);
+            if let Some(live) = &self.live {
+                live.relabel(&mut now);
+            }
             self.alert(index, &mut now);
             count(totals, &now);
             self.record_behind(scan, now)?;
@@ -167,12 +172,10 @@ impl Collector {
         }
         let over_limit = walker.over_limit;
         if over_limit {
-            tracing::error!(
-                root = %key,
-                max_files = root.max_files,
-                "file integrity: more paths than max_files; the rest is not examined"
-            );
+            self.over_limit(index);
             totals.over_limit.push(key.clone());
+        } else {
+            self.over_limit_said.remove(&key);
         }
         // Gone from the disk: unless the walk stopped early or could not
         // read where it was.
@@ -185,7 +188,7 @@ impl Collector {
                     .filter(|(path, _)| {
                         !seen.contains(path)
                             && owner(path) == Some(index)
-                            && !unreadable.iter().any(|u| below_or_at(u, path))
+                            && !unreadable.holds(path)
                     })
                     .map(|(path, entry)| deleted(path, entry, while_stopped))
                     .collect::<Vec<_>>()
@@ -205,6 +208,9 @@ impl Collector {
         gone.retain(|r| on_disk(&r.path) != Some(true));
         created.extend(gone);
         let mut records = pair_renames(created);
+        if let Some(live) = &self.live {
+            live.relabel(&mut records);
+        }
         self.alert(index, &mut records);
         count(totals, &records);
         self.record_all(Some(scan), records)?;
@@ -239,13 +245,26 @@ impl Seen {
     }
 }
 
-/// Whether something is at the recorded path now (`None`: a name that is
-/// not UTF-8, recorded escaped, cannot be looked up by its record).
+/// Whether something is at the recorded path now, looked up without
+/// following a link on the way (`None`: a key that is not the path
+/// itself, a name that is not UTF-8 or holds a `\\`, or the kernel would
+/// not say).
 fn on_disk(key: &str) -> Option<bool> {
-    if key.contains("\\x") {
+    if key.contains('\\') {
         return None;
     }
-    Some(std::fs::symlink_metadata(key).is_ok())
+    let path = std::path::Path::new(key);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Some(true);
+    };
+    let known = |e: std::io::Error| replaced_or_gone(&e).then_some(false);
+    match open_dir_path(parent) {
+        Ok(parent) => match stat_at(&parent, name) {
+            Ok(_) => Some(true),
+            Err(e) => known(e),
+        },
+        Err(e) => known(e),
+    }
 }
 
 fn note_error(totals: &mut ScanTotals, path: &str, error: &str) {
