@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use vigil_proto::{
     EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport, Truncated,
 };
-use vigil_store::{ApiKeyChange, Decision, Event, FileIntegrity, Head, VerifyReport};
+use vigil_store::{ApiKeyChange, Decision, Event, FileIntegrity, Head, LogEvent, VerifyReport};
 
 /// Where and how to print.
 pub struct Out {
@@ -122,6 +122,35 @@ fn files_summary(event: &FileIntegrity) -> String {
     }
 }
 
+/// One line describing a log collection event. The lines' text is left
+/// out: `vigilctl events show` has it, and one line here must stay one.
+fn logs_summary(event: &LogEvent) -> String {
+    match event {
+        LogEvent::Lines(l) => {
+            let alerts = event.alerts().count();
+            format!(
+                "{} line(s) read from {} (set {}), {} kept, {alerts} alert(s)",
+                l.read,
+                l.path,
+                l.set,
+                l.lines.len()
+            )
+        }
+        LogEvent::Source(s) if s.detail.is_empty() => {
+            format!("{} (set {}) {}", s.path, s.set, s.change.name())
+        }
+        LogEvent::Source(s) => {
+            format!(
+                "{} (set {}) {}: {}",
+                s.path,
+                s.set,
+                s.change.name(),
+                s.detail
+            )
+        }
+    }
+}
+
 /// One line describing an event.
 pub fn summary(event: Option<&Event>) -> String {
     let Some(event) = event else {
@@ -141,6 +170,7 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::FileChanged(f) => format!("{:?} {}", f.change, f.path).to_lowercase(),
         Event::LogMatched(l) => format!("{} matched {}: {}", l.file, l.rule, l.line),
         Event::FileIntegrity(f) => files_summary(f),
+        Event::Logs(l) => logs_summary(l),
         Event::Auth(a) => format!(
             "{} {} by {}{}{}",
             match a.decision {
