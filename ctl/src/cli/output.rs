@@ -455,6 +455,7 @@ impl Out {
         let counts: Vec<String> = s.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
         rows.push(vec!["events".into(), counts.join(", ")]);
         rows.extend(super::files::status_rows(s.files.as_ref()));
+        rows.extend(super::logs::status_rows(s.logs.as_ref()));
         self.print(&table(&rows))
     }
 
