@@ -24,6 +24,7 @@ mod files_ctl;
 mod follow_and_doctor;
 mod ingest;
 mod listings;
+mod logs_ctl;
 mod notify;
 mod protocol;
 mod redaction;
