@@ -39,11 +39,14 @@ pub enum Area {
     /// File integrity: the baseline and its history (read), scans on
     /// demand (write).
     Files,
+    /// Log collection: the followed sources, and rules tried on lines
+    /// (read).
+    Logs,
 }
 
 impl Area {
     /// Every area.
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Status,
         Area::Events,
         Area::Audit,
@@ -56,6 +59,7 @@ impl Area {
         Area::Sources,
         Area::Notifications,
         Area::Files,
+        Area::Logs,
     ];
 
     fn name(self) -> &'static str {
@@ -72,6 +76,7 @@ impl Area {
             Area::Sources => "sources",
             Area::Notifications => "notifications",
             Area::Files => "files",
+            Area::Logs => "logs",
         }
     }
 }
@@ -224,6 +229,7 @@ impl Role {
                 Permission::read(Sources),
                 Permission::read(Notifications),
                 Permission::read(Files),
+                Permission::read(Logs),
             ]),
             "operator" => PermissionSet::of([
                 Permission::read(Status),
@@ -233,6 +239,7 @@ impl Role {
                 Permission::read(Sources),
                 Permission::write(Notifications),
                 Permission::write(Files),
+                Permission::read(Logs),
             ]),
             "auditor" => PermissionSet::of([
                 Permission::read(Status),
@@ -247,6 +254,7 @@ impl Role {
                 Permission::read(Sources),
                 Permission::read(Notifications),
                 Permission::read(Files),
+                Permission::read(Logs),
             ]),
             "admin" => PermissionSet::all(),
             _ => return None,
@@ -330,6 +338,29 @@ mod tests {
         };
         assert!(can_scan("operator") && can_scan("admin"));
         assert!(!can_scan("viewer") && !can_scan("auditor"));
+    }
+
+    #[test]
+    fn logs_are_read_by_whoever_reads_events() {
+        for name in Role::BUILTIN {
+            let role = Role::builtin(name).unwrap().permissions;
+            assert_eq!(
+                role.allows(Permission::read(Area::Logs)),
+                role.allows(Permission::read(Area::Events)),
+                "{name}"
+            );
+        }
+        // Nothing about logs changes anything yet: only admin holds the
+        // write, as it holds every permission.
+        for name in ["viewer", "operator", "auditor"] {
+            let role = Role::builtin(name).unwrap().permissions;
+            assert!(!role.allows(Permission::write(Area::Logs)), "{name}");
+        }
+        assert_eq!(
+            "logs.read".parse::<Permission>().unwrap(),
+            Permission::read(Area::Logs)
+        );
+        assert_eq!(Permission::read(Area::Logs).to_string(), "logs.read");
     }
 
     #[test]

@@ -10,13 +10,13 @@
 
 use crate::request::{
     AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, FilesRequest, IncidentsRequest,
-    KeysRequest, SecretsRequest, SilencesRequest,
+    KeysRequest, LogsRequest, SecretsRequest, SilencesRequest,
 };
 use crate::{
     DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, FileDetail, FileListing,
     FilesHeader, Finding, FinishedScan, IncidentNote, IncidentState, IncidentSummary, KeyListing,
-    LoginsReport, Request, Response, ScanProgress, SecretListing, SilenceListing, StatusReport,
-    WireSecret,
+    LogListing, LogTestReport, LoginsReport, LogsHeader, Request, Response, ScanProgress,
+    SecretListing, SilenceListing, StatusReport, WireSecret,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -187,6 +187,11 @@ calls! {
     fn files_show(path: String) -> Box<FileDetail> {
         FilesRequest::Show { path }.into(), [Response::File(detail)] => [detail]
     }
+    /// The configured rules (a set's, or one) tried on lines; nothing is
+    /// recorded.
+    fn logs_test(lines: Vec<String>, set: Option<String>, rule: Option<String>) -> Box<LogTestReport> {
+        LogsRequest::Test { lines, set, rule }.into(), [Response::LogTest(report)] => [report]
+    }
 }
 
 /// A listing request and how to read its frames: an optional header
@@ -328,6 +333,13 @@ listings! {
         FilesRequest::List { path }.into(),
         [Response::Files { files }] => [files];
         header files_header [Response::FilesHeader(header)] => [header]
+    }
+    /// Followed sources by set and path (of `set`, if given), after the
+    /// counts.
+    fn logs_list(set: Option<String>) -> Listing<LogListing, Box<LogsHeader>> {
+        LogsRequest::List { set }.into(),
+        [Response::Logs { logs }] => [logs];
+        header logs_header [Response::LogsHeader(header)] => [header]
     }
 }
 

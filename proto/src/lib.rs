@@ -29,6 +29,7 @@ pub mod handshake;
 pub mod incidents;
 pub mod keys;
 pub mod listing;
+pub mod logs;
 pub mod request;
 pub mod response;
 pub mod secrets;
@@ -59,10 +60,15 @@ pub use handshake::{Hello, HelloReply, Identity, PROTOCOL_VERSION};
 pub use incidents::{IncidentNote, IncidentState, IncidentSummary};
 pub use keys::KeyListing;
 pub use listing::{ListEnd, PAGE_TARGET, Truncated};
+pub use logs::{
+    LOG_TEST_BATCH_LINES, LOG_TEST_LINE_MAX, LOG_TEST_SAMPLES, LogChange, LogListing, LogPlace,
+    LogRuleTested, LogSourceState, LogTestExclusion, LogTestMatch, LogTestReport, LogThreshold,
+    LogsHeader, LogsStatus,
+};
 pub use names::UnknownName;
 pub use request::{
     AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, Family, FilesRequest,
-    IncidentsRequest, KeysRequest, Request, SecretsRequest, SilencesRequest,
+    IncidentsRequest, KeysRequest, LogsRequest, Request, SecretsRequest, SilencesRequest,
 };
 pub use response::Response;
 pub use secrets::SecretListing;

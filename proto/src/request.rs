@@ -10,6 +10,8 @@
 use crate::access::{Area, Permission};
 #[allow(unused_imports)] // doc links
 use crate::deliveries::DELIVERIES_DEFAULT_LIMIT;
+#[allow(unused_imports)] // doc links
+use crate::logs::{LOG_TEST_BATCH_LINES, LOG_TEST_LINE_MAX};
 use crate::wire_secret::WireSecret;
 use crate::{DeliveryFilter, IncidentState};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,8 @@ pub enum Request {
     Deliveries(DeliveriesRequest),
     /// File integrity monitoring.
     Files(FilesRequest),
+    /// Log collection.
+    Logs(LogsRequest),
 }
 
 /// What every family says of its requests.
@@ -63,6 +67,7 @@ impl Request {
             Request::Silences(r) => r,
             Request::Deliveries(r) => r,
             Request::Files(r) => r,
+            Request::Logs(r) => r,
         }
     }
 
@@ -501,6 +506,48 @@ impl Family for FilesRequest {
     }
 }
 
+/// Log collection: the followed sources, and the rules tried on lines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum LogsRequest {
+    /// Every followed file and journal, and every configured one never
+    /// read, by set and path, after a header (counts). A listing.
+    List {
+        /// Only this set.
+        set: Option<String>,
+    },
+    /// The configured rules tried on these lines, as the collector tries
+    /// them; nothing is recorded or counted.
+    Test {
+        /// The lines, without their newlines (at most
+        /// [`LOG_TEST_BATCH_LINES`], each at most [`LOG_TEST_LINE_MAX`]
+        /// bytes).
+        lines: Vec<String>,
+        /// The rules of this set (with its severity and JSON field);
+        /// none: every rule.
+        set: Option<String>,
+        /// Only this rule.
+        rule: Option<String>,
+    },
+}
+
+impl Family for LogsRequest {
+    fn permission(&self) -> Permission {
+        Permission::read(Area::Logs)
+    }
+
+    fn is_mutating(&self) -> bool {
+        false
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            LogsRequest::List { .. } => "logs.list",
+            LogsRequest::Test { .. } => "logs.test",
+        }
+    }
+}
+
 macro_rules! into_request {
     ($($family:ident => $variant:ident,)+) => {
         $(
@@ -523,4 +570,5 @@ into_request! {
     SilencesRequest => Silences,
     DeliveriesRequest => Deliveries,
     FilesRequest => Files,
+    LogsRequest => Logs,
 }

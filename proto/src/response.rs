@@ -120,6 +120,15 @@ pub enum Response {
     ScanProgress(ScanProgress),
     /// Last frame of [`FilesRequest::Scan`]: what the scan found.
     ScanFinished(Box<FinishedScan>),
+    /// First frame of a [`LogsRequest::List`] listing.
+    LogsHeader(Box<LogsHeader>),
+    /// A page of followed sources.
+    Logs {
+        /// By set, then path.
+        logs: Vec<LogListing>,
+    },
+    /// To [`LogsRequest::Test`]: what the rules made of the lines.
+    LogTest(Box<LogTestReport>),
     /// A change is done (and recorded).
     Done {
         /// What happened.

@@ -3,6 +3,7 @@
 use crate::audit::VerifySummary;
 use crate::files::FilesStatus;
 use crate::handshake::Identity;
+use crate::logs::LogsStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_store::{Head, StoreId, WriterStats};
@@ -47,4 +48,7 @@ pub struct StatusReport {
     /// File integrity monitoring (none when no `[[collect.files]]` is
     /// configured).
     pub files: Option<FilesStatus>,
+    /// Log collection (none when no `[[collect.logs]]` or
+    /// `[[collect.journal]]` is configured and nothing was followed).
+    pub logs: Option<LogsStatus>,
 }

@@ -479,3 +479,168 @@ fn a_scan_reads_progress_then_its_result_and_nothing_else() {
     let other = Response::Progress { done: 1, total: 2 };
     assert_eq!(scan.read(other.clone()), Err(Box::new(other)));
 }
+
+fn log_listing(path: &str) -> LogListing {
+    LogListing {
+        set: "auth".into(),
+        path: path.into(),
+        state: LogSourceState::Following,
+        position: Some(LogPlace::File {
+            dev: 2049,
+            inode: 131_077,
+            offset: 4096,
+        }),
+        lines: 40,
+        bytes: 4096,
+        matched: 3,
+        alerts: 1,
+        truncated: 0,
+        last_read: Some(1_700_000_000_000_000),
+        last_change: Some(LogChange {
+            kind: vigil_store::LogChangeKind::Rotated,
+            at: 1_700_000_000_000_001,
+        }),
+        error: None,
+    }
+}
+
+fn log_test_report() -> LogTestReport {
+    LogTestReport {
+        lines: 2,
+        matched: 1,
+        json_field: None,
+        rules: vec![LogRuleTested {
+            rule: "sshd-failed-password".into(),
+            severity: Severity::Error,
+            alert: true,
+            threshold: Some(LogThreshold {
+                count: 5,
+                within: 60_000_000,
+                same: vec!["src_ip".into()],
+                cooldown: 600_000_000,
+            }),
+            programs: vec!["sshd".into(), "sshd-session".into()],
+            matched: 1,
+            excluded: 1,
+            matches: vec![LogTestMatch {
+                line: 1,
+                captures: [
+                    ("src_ip".to_string(), "203.0.113.5".to_string()),
+                    ("user".to_string(), "root".to_string()),
+                ]
+                .into(),
+                summary: "repeated failed SSH logins from 203.0.113.5 (last as root)".into(),
+                labels: Default::default(),
+            }],
+            exclusions: vec![LogTestExclusion {
+                line: 2,
+                program: Some("logger".into()),
+            }],
+            omitted: 0,
+        }],
+    }
+}
+
+#[test]
+fn logs_requests_and_answers_round_trip() {
+    let reqs = [
+        LogsRequest::List { set: None },
+        LogsRequest::List {
+            set: Some("auth".into()),
+        },
+        LogsRequest::Test {
+            lines: vec!["sshd[1]: Failed password".into(), String::new()],
+            set: Some("auth".into()),
+            rule: Some("sshd-failed-password".into()),
+        },
+    ];
+    for r in reqs {
+        let r: Request = r.into();
+        let bytes = crate::frame::encode(&r).unwrap();
+        let back: Request = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, r);
+    }
+    let list: Request = LogsRequest::List { set: None }.into();
+    assert_eq!(
+        serde_json::to_string(&list).unwrap(),
+        r#"{"family":"logs","request":"list","set":null}"#
+    );
+    let mut failing = log_listing("/var/log/auth.log");
+    failing.state = LogSourceState::Failing;
+    failing.error = Some("No such file or directory".into());
+    let journal = LogListing {
+        path: "journal".into(),
+        position: Some(LogPlace::Journal {
+            cursor: "s=1;i=2".into(),
+        }),
+        ..log_listing("journal")
+    };
+    let frames = [
+        Answer::logs_header(Box::new(LogsHeader {
+            sets: 2,
+            sources: 3,
+            failing: 1,
+            not_read: 0,
+        })),
+        Answer::logs_list(vec![log_listing("/var/log/auth.log"), failing, journal]),
+        Answer::logs_test(Box::new(log_test_report())),
+    ];
+    for frame in frames {
+        let bytes = crate::frame::encode(&frame).unwrap();
+        let back: Response = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(back, frame);
+    }
+    // States and change kinds travel as their names.
+    let json = serde_json::to_value(log_listing("/x")).unwrap();
+    assert_eq!(json["state"], "following");
+    assert_eq!(json["last_change"]["kind"], "rotated");
+    assert_eq!(json["position"]["file"]["inode"], 131_077);
+    assert_eq!("not_read".parse(), Ok(LogSourceState::NotRead));
+}
+
+#[test]
+fn logs_are_read_and_nothing_about_them_is_a_change() {
+    let list: Request = LogsRequest::List { set: None }.into();
+    let test: Request = LogsRequest::Test {
+        lines: vec!["x".into()],
+        set: None,
+        rule: None,
+    }
+    .into();
+    for r in [&list, &test] {
+        assert_eq!(r.permission(), Permission::read(Area::Logs));
+        assert!(!r.is_mutating(), "{}: nothing is recorded", r.name());
+    }
+    assert_eq!((list.name(), test.name()), ("logs.list", "logs.test"));
+}
+
+#[test]
+fn a_logs_listing_and_a_test_read_their_own_frames() {
+    let listing = Request::logs_list(Some("auth".into()));
+    assert_eq!(
+        listing.request(),
+        &Request::Logs(LogsRequest::List {
+            set: Some("auth".into())
+        })
+    );
+    let header = Box::new(LogsHeader::default());
+    assert_eq!(
+        listing.read(Answer::logs_header(header.clone())),
+        Ok(Listed::Header(header))
+    );
+    let page = vec![log_listing("/var/log/auth.log")];
+    assert_eq!(
+        listing.read(Answer::logs_list(page.clone())),
+        Ok(Listed::Page(page))
+    );
+    // Another family's header is a stray.
+    let stray = Answer::files_header(Box::default());
+    assert_eq!(listing.read(stray.clone()), Err(Box::new(stray)));
+    let test = Request::logs_test(vec!["x".into()], None, Some("r".into()));
+    let report = Box::new(log_test_report());
+    assert_eq!(test.answer(Answer::logs_test(report.clone())), Ok(report));
+    let other = Response::Done {
+        message: "x".into(),
+    };
+    assert_eq!(test.answer(other.clone()), Err(Box::new(other)));
+}

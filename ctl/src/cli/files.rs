@@ -64,7 +64,7 @@ fn printable(text: &str) -> Cow<'_, str> {
 
 /// [`printable`] for a table cell or a heading: newlines and tabs escaped
 /// too (a file name may hold them).
-fn one_line(text: &str) -> Cow<'_, str> {
+pub(super) fn one_line(text: &str) -> Cow<'_, str> {
     escaped(text, |_| false)
 }
 

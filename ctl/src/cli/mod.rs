@@ -8,6 +8,7 @@ mod events;
 mod files;
 mod incidents;
 mod keys;
+mod logs;
 mod secrets;
 mod silences;
 
@@ -87,6 +88,9 @@ enum Command {
     /// File integrity: recorded paths, their changes, a scan now.
     #[command(subcommand)]
     Files(files::FilesCommand),
+    /// Log collection: followed files and journals, rules tried on lines.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
 }
 
 /// A `--label` without `=`.
@@ -187,6 +191,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Deliveries(command) => deliveries::deliveries(&mut client, command, out),
         Command::Notify(command) => deliveries::notify(&mut client, command, out),
         Command::Files(command) => files::files(&mut client, command, out),
+        Command::Logs(command) => logs::logs(&mut client, command, out),
     }
 }
 

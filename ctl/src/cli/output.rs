@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use vigil_proto::{
     EventRecord, Finding, FindingSeverity, LoginRecord, LoginsReport, StatusReport, Truncated,
 };
-use vigil_store::{ApiKeyChange, Decision, Event, FileIntegrity, Head, VerifyReport};
+use vigil_store::{ApiKeyChange, Decision, Event, FileIntegrity, Head, LogEvent, VerifyReport};
 
 /// Where and how to print.
 pub struct Out {
@@ -122,22 +122,31 @@ fn files_summary(event: &FileIntegrity) -> String {
     }
 }
 
-/// One line describing a log collection event.
-fn logs_summary(event: &vigil_store::LogEvent) -> String {
+/// One line describing a log collection event. The lines' text is left
+/// out: `vigilctl events show` has it, and one line here must stay one.
+fn logs_summary(event: &LogEvent) -> String {
     match event {
-        vigil_store::LogEvent::Lines(l) => {
+        LogEvent::Lines(l) => {
             let alerts = event.alerts().count();
-            let mut text = format!("{} line(s) read from {} ({})", l.read, l.path, l.set);
-            if !l.lines.is_empty() {
-                text.push_str(&format!(", {} kept", l.lines.len()));
-            }
-            if alerts > 0 {
-                text.push_str(&format!(", {alerts} alert(s)"));
-            }
-            text
+            format!(
+                "{} line(s) read from {} (set {}), {} kept, {alerts} alert(s)",
+                l.read,
+                l.path,
+                l.set,
+                l.lines.len()
+            )
         }
-        vigil_store::LogEvent::Source(s) => {
-            format!("{} {} ({}): {}", s.path, s.change.name(), s.set, s.detail)
+        LogEvent::Source(s) if s.detail.is_empty() => {
+            format!("{} (set {}) {}", s.path, s.set, s.change.name())
+        }
+        LogEvent::Source(s) => {
+            format!(
+                "{} (set {}) {}: {}",
+                s.path,
+                s.set,
+                s.change.name(),
+                s.detail
+            )
         }
     }
 }
@@ -446,6 +455,7 @@ impl Out {
         let counts: Vec<String> = s.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
         rows.push(vec!["events".into(), counts.join(", ")]);
         rows.extend(super::files::status_rows(s.files.as_ref()));
+        rows.extend(super::logs::status_rows(s.logs.as_ref()));
         self.print(&table(&rows))
     }
 

@@ -212,6 +212,7 @@ impl Conn<'_> {
             Request::Silences(r) => self.serve_silences(r).await,
             Request::Deliveries(r) => self.serve_deliveries(r).await,
             Request::Files(r) => self.serve_files(r).await,
+            Request::Logs(r) => self.serve_logs(r).await,
         };
         match result {
             Ok(()) => Ok(()),

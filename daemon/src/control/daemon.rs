@@ -1,5 +1,6 @@
 //! The daemon family: status, doctor, reload.
 
+use crate::state::log_sources::configured;
 use crate::state::messages::ReloadRequest;
 use vigil_proto::{Answer, DaemonRequest, ErrorBody, ErrorCode, StatusReport};
 
@@ -18,11 +19,13 @@ impl Conn<'_> {
     pub(super) async fn status(&mut self) -> Served {
         let shared = self.shared.clone();
         let progress = self.collector_progress();
-        let (counts, files) = blocking(move || {
+        let log_sets = configured(&shared.config().collect);
+        let (counts, files, logs) = blocking(move || {
             shared.with_views(|v| {
                 (
                     v.status.counts_by_name(),
                     super::files::status(&v.files, progress.as_ref()),
+                    super::logs::status(&v.logs, &log_sets),
                 )
             })
         })
@@ -48,6 +51,7 @@ impl Conn<'_> {
             last_verify: s.last_verify.lock().expect("verify lock").clone(),
             you: self.caller.identity(),
             files,
+            logs,
         };
         self.send(&Answer::status(Box::new(report))).await
     }

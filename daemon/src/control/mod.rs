@@ -18,6 +18,7 @@ mod events;
 mod files;
 mod incidents;
 mod keys;
+mod logs;
 mod secrets;
 mod silences;
 

@@ -18,14 +18,14 @@ const NAMED: usize = 5;
 
 /// What lets the service read files only root may read (operations.md,
 /// "What vigild can read").
-const CAPABILITY: &str = "give vigild the capability to read what only root may: `systemctl edit vigild` and add under [Service] \
+pub(super) const CAPABILITY: &str = "give vigild the capability to read what only root may: `systemctl edit vigild` and add under [Service] \
      AmbientCapabilities=CAP_DAC_READ_SEARCH and CapabilityBoundingSet=CAP_DAC_READ_SEARCH \
      (operations.md, \"What vigild can read\")";
 
 /// The trees the unit's `ProtectHome=yes` hides.
-const HOME_TREES: &[&str] = &["/home", "/root", "/run/user"];
+pub(super) const HOME_TREES: &[&str] = &["/home", "/root", "/run/user"];
 /// The trees the unit's `PrivateTmp=yes` replaces with vigild's own.
-const TMP_TREES: &[&str] = &["/tmp", "/var/tmp"];
+pub(super) const TMP_TREES: &[&str] = &["/tmp", "/var/tmp"];
 
 /// Every file integrity check, when `[[collect.files]]` is configured;
 /// one `ok` finding when none has anything to say. Blocking (reads the
@@ -127,7 +127,7 @@ fn under(path: &str, tree: &str) -> bool {
     Path::new(path).starts_with(tree)
 }
 
-fn under_any(path: &str, trees: &[&str]) -> bool {
+pub(super) fn under_any(path: &str, trees: &[&str]) -> bool {
     trees.iter().any(|t| under(path, t))
 }
 
@@ -256,7 +256,7 @@ fn watching(progress: &ScanProgress) -> Vec<Finding> {
 /// `text` with control characters written `\xNN`: paths and errors come
 /// from the watched trees, where anyone who may create a file chooses its
 /// name, and must not drive the terminal `vigilctl doctor` prints to.
-fn shown(text: &str) -> String {
+pub(super) fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

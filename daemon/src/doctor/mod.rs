@@ -1,6 +1,7 @@
 //! Posture checks for `vigilctl doctor`: each finding has a severity and a fix.
 
 mod files;
+mod logs;
 mod notify;
 mod secrets;
 mod spool;
@@ -43,6 +44,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         notify::allowlist(&shared, &mut out);
         notify::deliveries(&shared, &mut out);
         files::files(&shared, &mut out);
+        logs::logs(&shared, &mut out);
         out
     })
     .await

@@ -3,6 +3,7 @@
 //! other ([`messages`]).
 
 pub mod intake;
+pub mod log_sources;
 pub mod messages;
 pub mod replay;
 

@@ -358,7 +358,7 @@ fn sort_rows(text: &str, header: bool) -> String {
 }
 
 /// Every run of two or more spaces inside a line made two.
-fn squeeze_columns(text: &str) -> String {
+pub(crate) fn squeeze_columns(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let mut spaces = 0;
@@ -377,7 +377,7 @@ fn squeeze_columns(text: &str) -> String {
 }
 
 /// `text` as a regex matching itself.
-fn regex_escape(text: &str) -> String {
+pub(crate) fn regex_escape(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if r"\.+*?()|[]{}^$#&-~".contains(c) {

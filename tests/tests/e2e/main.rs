@@ -25,6 +25,7 @@ mod follow_and_doctor;
 mod ingest;
 mod listings;
 mod logs;
+mod logs_ctl;
 mod notify;
 mod protocol;
 mod redaction;
