@@ -227,6 +227,17 @@ fn last_scan(done: &ScanDone) -> Vec<Finding> {
 /// Directories not watched live, and notifications the kernel dropped.
 fn watching(progress: &ScanProgress) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(error) = &progress.store_error {
+        out.push(finding(
+            "files-store",
+            Sev::Error,
+            format!(
+                "file integrity cannot record what it finds: {}; it tries again, waiting up to a minute, then rescans every watched path",
+                shown(error)
+            ),
+            "free space on the store's file system (or fix what the error names); nothing is lost: the rescan after the store accepts again compares every watched path with its baseline",
+        ));
+    }
     if progress.unwatched_dirs > 0 {
         out.push(finding(
             "files-watch",
@@ -327,6 +338,19 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("under /srv/a, /srv/b"));
         assert!(found[0].fix.contains("max_files") && found[0].fix.contains("exclude"));
+    }
+
+    #[test]
+    fn a_refused_append_is_an_error_until_a_scan_finishes() {
+        let progress = ScanProgress {
+            store_error: Some("cannot write to the store: No space left on device".into()),
+            ..ScanProgress::default()
+        };
+        let found = watching(&progress);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].check, "files-store");
+        assert_eq!(found[0].severity, Sev::Error);
+        assert!(found[0].message.contains("No space left"), "{:?}", found[0]);
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct ScanProgress {
     pub unwatched_dirs: u64,
     /// Times the kernel's change queue overflowed (each caused a rescan).
     pub overflows: u64,
+    /// Why the log refused the collector's last append, while it still
+    /// does (cleared by the next scan that finishes).
+    pub store_error: Option<String>,
 }
 
 /// Why a test notification was not queued.

@@ -164,7 +164,11 @@ impl Collector {
             };
             // The chunk being appended failed too, or will be rescanned.
             let _ = self.settle();
-            self.progress.send_modify(|p| p.scan = None);
+            let shown = error.to_string();
+            self.progress.send_modify(|p| {
+                p.scan = None;
+                p.store_error = Some(shown);
+            });
             let wait = self.store_failures.failed();
             // The error names the store's trouble, never a file's content.
             tracing::error!(

@@ -77,6 +77,7 @@ impl Collector {
         self.progress.send_modify(|p| {
             p.scan = None;
             p.finished = Some(id);
+            p.store_error = None;
         });
         // The log accepts again: the next refusal waits a second.
         self.store_failures.succeeded();

@@ -269,13 +269,15 @@ fn a_refused_append_is_retried_and_followed_by_a_rescan_that_misses_nothing() {
     let bench = Bench::new("", &[("a", "1")]);
     let collector = bench.collector();
     let refuse = collector.refuse_appends.clone();
+    let progress = collector.progress.subscribe();
     let thread = std::thread::spawn(move || collector.run());
     bench.wait(10, "the start scan", |b| b.of("a").len() == 1);
     // The disk is full for the next append: the look's.
     refuse.store(1, std::sync::atomic::Ordering::SeqCst);
     std::fs::write(bench.tree.join("a"), "2").unwrap();
-    bench.wait(10, "the refusal", |_| {
+    bench.wait(10, "the refusal, published for doctor", |_| {
         refuse.load(std::sync::atomic::Ordering::SeqCst) == 0
+            && progress.borrow().store_error.is_some()
     });
     // Changed while nothing could be recorded.
     std::fs::write(bench.tree.join("b"), "new").unwrap();
@@ -286,6 +288,7 @@ fn a_refused_append_is_retried_and_followed_by_a_rescan_that_misses_nothing() {
     });
     assert_eq!(bench.of("a")[1].change, FileChangeKind::Modified);
     assert_eq!(bench.of("b")[0].change, FileChangeKind::Created);
+    assert_eq!(progress.borrow().store_error, None, "cleared by the rescan");
     // And it goes on: a change after is seen live.
     std::fs::write(bench.tree.join("a"), "3").unwrap();
     bench.wait(10, "a change after", |b| b.of("a").len() == 3);
