@@ -81,20 +81,29 @@ fn texts(rec: &Recorded) -> Vec<&str> {
     rec.lines.iter().map(|l| l.text.as_str()).collect()
 }
 
-/// `DIR/logs` (the only allowed root) with `extra` appended to the
-/// configuration.
-fn logs_dir(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+/// `DIR/logs` (the only allowed root), the path of `DIR/logs/NAME`, and
+/// the configuration with what `sets` writes for that path appended.
+fn setup(dir: &Path, name: &str, sets: impl FnOnce(&Path) -> String) -> (PathBuf, PathBuf) {
     let logs = dir.join("logs");
     fs::create_dir_all(&logs).unwrap();
-    let logs = logs.canonicalize().unwrap();
+    let path = logs.canonicalize().unwrap().join(name);
     let config = write_config(
         dir,
         &format!(
-            "[http]\nenabled = false\n\n[collect]\nallowed_roots = [\"{}\"]\n\n{extra}",
-            logs.display()
+            "[http]\nenabled = false\n\n[collect]\nallowed_roots = [\"{}\"]\n\n{}",
+            path.parent().unwrap().display(),
+            sets(&path)
         ),
     );
-    (logs, config)
+    (path, config)
+}
+
+/// Waits until a change of kind `change` is recorded.
+fn change_recorded(daemon: &Daemon, change: &str) -> Recorded {
+    wait_for(&format!("a `{change}` change"), || {
+        let rec = recorded(daemon);
+        rec.changes.iter().any(|(_, c)| c == change).then_some(rec)
+    })
 }
 
 /// A set keeping every line of `path`, from the beginning.
@@ -153,9 +162,7 @@ fn verified(daemon: &Daemon) {
 #[test]
 fn every_line_is_kept_once_through_logrotate_create_copytruncate_and_recreation() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    let (log, config) = setup(dir.path(), "app.log", keep_all);
     let mut written = numbered("first", 0..100);
     append(&log, written.clone());
     let daemon = Daemon::in_dir(&config, dir.path());
@@ -197,13 +204,7 @@ fn every_line_is_kept_once_through_logrotate_create_copytruncate_and_recreation(
 
     // Deleted, then made anew.
     fs::remove_file(&log).unwrap();
-    wait_for("the deletion recorded", || {
-        recorded(&daemon)
-            .changes
-            .iter()
-            .any(|(_, c)| c == "gone")
-            .then_some(())
-    });
+    change_recorded(&daemon, "gone");
     let anew = numbered("fifth", 0..7);
     append(&log, anew.clone());
     written.extend(anew);
@@ -219,9 +220,7 @@ fn every_line_is_kept_once_through_logrotate_create_copytruncate_and_recreation(
 #[test]
 fn a_file_rotated_while_vigild_was_stopped_is_finished_before_the_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    let (log, config) = setup(dir.path(), "app.log", keep_all);
     append(&log, numbered("a", 0..3));
     let daemon = Daemon::in_dir(&config, dir.path());
     kept(&daemon, 3);
@@ -241,9 +240,7 @@ fn a_file_rotated_while_vigild_was_stopped_is_finished_before_the_new_one() {
 #[test]
 fn a_file_truncated_while_stopped_and_grown_past_the_offset_is_read_again() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    let (log, config) = setup(dir.path(), "app.log", keep_all);
     append(&log, numbered("old", 0..3));
     let daemon = Daemon::in_dir(&config, dir.path());
     kept(&daemon, 3);
@@ -271,21 +268,15 @@ fn a_file_truncated_while_stopped_and_grown_past_the_offset_is_read_again() {
 #[test]
 fn history_before_the_first_start_is_skipped_unless_asked_for() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(
-        dir.path(),
-        &format!(
+    let (log, config) = setup(dir.path(), "app.log", |log| {
+        format!(
             "[[collect.logs]]\npath = \"{}\"\nstore = \"all\"\n",
             log.display()
-        ),
-    )
-    .1;
+        )
+    });
     append(&log, numbered("history", 0..50));
     let daemon = Daemon::in_dir(&config, dir.path());
-    wait_for("the file followed", || {
-        (!recorded(&daemon).changes.is_empty()).then_some(())
-    });
+    change_recorded(&daemon, "started");
     append(&log, numbered("news", 0..2));
     let rec = kept(&daemon, 2);
     assert_eq!(texts(&rec), ["news 0", "news 1"]);
@@ -294,16 +285,12 @@ fn history_before_the_first_start_is_skipped_unless_asked_for() {
 #[test]
 fn sigkill_under_a_steady_writer_loses_and_repeats_no_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(
-        dir.path(),
-        &format!(
+    let (log, config) = setup(dir.path(), "app.log", |log| {
+        format!(
             "[[collect.log_rules]]\nname = \"numbered\"\npattern = '^line (?P<n>\\d+)$'\nalert = false\n\n[[collect.logs]]\npath = \"{}\"\nrules = [\"numbered\"]\nstart_at = \"beginning\"\n",
             log.display()
-        ),
-    )
-    .1;
+        )
+    });
     fs::write(&log, "").unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
@@ -358,13 +345,9 @@ fn sigkill_under_a_steady_writer_loses_and_repeats_no_line() {
 #[test]
 fn a_10_mb_line_is_cut_and_flagged_and_the_next_line_is_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(
-        dir.path(),
-        &format!("{}max_line_bytes = \"4KiB\"\n", keep_all(&log)),
-    )
-    .1;
+    let (log, config) = setup(dir.path(), "app.log", |log| {
+        format!("{}max_line_bytes = \"4KiB\"\n", keep_all(log))
+    });
     fs::write(&log, "before\n").unwrap();
     let daemon = Daemon::in_dir(&config, dir.path());
     kept(&daemon, 1);
@@ -389,9 +372,7 @@ fn a_10_mb_line_is_cut_and_flagged_and_the_next_line_is_whole() {
 #[test]
 fn a_file_replaced_by_a_link_out_of_the_roots_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("app.log");
-    let config = logs_dir(dir.path(), &keep_all(&log)).1;
+    let (log, config) = setup(dir.path(), "app.log", keep_all);
     fs::write(&log, "one\n").unwrap();
     let outside = dir.path().join("outside");
     fs::write(&outside, "root:$6$secret-hash:19000:0:99999:7:::\n").unwrap();
@@ -400,13 +381,7 @@ fn a_file_replaced_by_a_link_out_of_the_roots_is_refused() {
 
     fs::remove_file(&log).unwrap();
     std::os::unix::fs::symlink(&outside, &log).unwrap();
-    wait_for("the link refused", || {
-        recorded(&daemon)
-            .changes
-            .iter()
-            .any(|(_, c)| c == "refused")
-            .then_some(())
-    });
+    change_recorded(&daemon, "refused");
     append(&outside, ["more secrets".to_string()]);
     std::thread::sleep(Duration::from_millis(1500));
     let rec = recorded(&daemon);
@@ -431,16 +406,12 @@ fn a_file_replaced_by_a_link_out_of_the_roots_is_refused() {
 #[test]
 fn a_threshold_counts_across_a_restart_and_alerts_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let log = logs.join("auth.log");
-    let config = logs_dir(
-        dir.path(),
-        &format!(
+    let (log, config) = setup(dir.path(), "auth.log", |log| {
+        format!(
             "[[collect.logs]]\nname = \"auth\"\npath = \"{}\"\nrules = [\"builtin\"]\n",
             log.display()
-        ),
-    )
-    .1;
+        )
+    });
     fs::write(&log, "").unwrap();
     let failed = |n: usize| {
         (0..n)
@@ -452,9 +423,7 @@ fn a_threshold_counts_across_a_restart_and_alerts_once() {
             .collect::<Vec<_>>()
     };
     let daemon = Daemon::in_dir(&config, dir.path());
-    wait_for("the file followed", || {
-        (!recorded(&daemon).changes.is_empty()).then_some(())
-    });
+    change_recorded(&daemon, "started");
     append(&log, failed(3));
     // The same words from another program count for nothing.
     append(
@@ -538,22 +507,16 @@ fn ssh(message: &str) -> (&'static str, &'static str, String) {
 #[test]
 fn the_journal_is_followed_from_its_cursor_across_a_restart_and_a_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let journal = logs.join("journal");
-    fs::create_dir(&journal).unwrap();
-    let config = logs_dir(
-        dir.path(),
-        &format!(
+    let (journal, config) = setup(dir.path(), "journal", |journal| {
+        format!(
             "[[collect.journal]]\nname = \"ssh\"\ndirectory = \"{}\"\nmatches = [\"_SYSTEMD_UNIT=ssh.service\"]\nstore = \"all\"\n",
             journal.display()
-        ),
-    )
-    .1;
+        )
+    });
+    fs::create_dir(&journal).unwrap();
     journal_write(&journal, &[ssh("history before the first start")]);
     let daemon = Daemon::in_dir(&config, dir.path());
-    wait_for("the journal followed", || {
-        (!recorded(&daemon).changes.is_empty()).then_some(())
-    });
+    change_recorded(&daemon, "started");
     journal_write(
         &journal,
         &[
@@ -594,22 +557,17 @@ fn the_journal_is_followed_from_its_cursor_across_a_restart_and_a_crash() {
 #[test]
 fn failed_ssh_logins_in_the_journal_raise_one_alert() {
     let dir = tempfile::tempdir().unwrap();
-    let (logs, _) = logs_dir(dir.path(), "");
-    let journal = logs.join("journal");
-    fs::create_dir(&journal).unwrap();
-    let config = logs_dir(
-        dir.path(),
-        &format!(
+    let (journal, config) = setup(dir.path(), "journal", |journal| {
+        format!(
             "[[collect.journal]]\ndirectory = \"{}\"\nstart_at = \"beginning\"\n",
             journal.display()
-        ),
-    )
-    .1;
+        )
+    });
+    fs::create_dir(&journal).unwrap();
     let failed: Vec<_> = (0..6)
         .map(|i| {
             ssh(&format!(
-                "Failed password for invalid user admin from 198.51.100.{} port 4000{i} ssh2",
-                7
+                "Failed password for invalid user admin from 198.51.100.7 port 4000{i} ssh2"
             ))
         })
         .collect();
