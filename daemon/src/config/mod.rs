@@ -14,7 +14,7 @@ mod spool;
 mod values;
 
 pub use collect::{ATTRIBUTES, CollectConfig, resolved};
-pub use logs::{JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
+pub use logs::{EVERY_RULE, JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};

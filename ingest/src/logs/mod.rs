@@ -18,4 +18,14 @@ mod threshold;
 pub use pack::builtin_rules;
 pub use rules::{LineMatch, LineRule, LineRuleConfig, LineRuleError, LineRules, ThresholdConfig};
 pub use syslog::program;
+
+/// The text of `field` in a JSON line (`format = "json"`), if the line is
+/// a JSON object that has it; a value that is not a string as JSON text.
+pub fn json_message(line: &str, field: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    match value.get(field)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
 pub use threshold::Threshold;

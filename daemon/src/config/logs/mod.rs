@@ -263,8 +263,8 @@ pub fn every_rule(configured: &[LineRuleConfig]) -> Vec<LineRuleConfig> {
 }
 
 impl Reading<'_> {
-    /// The rules it names, in the order tried; an unknown name is an error
-    /// naming it.
+    /// The rules it names, in the order tried, with the set's severity
+    /// on those that set none; an unknown name is an error naming it.
     pub fn rules(&self, configured: &[LineRuleConfig]) -> Result<Vec<LineRuleConfig>, String> {
         let every = every_rule(configured);
         let builtin: Vec<String> = builtin_rules().into_iter().map(|r| r.name).collect();
@@ -288,6 +288,11 @@ impl Reading<'_> {
                 if !chosen.iter().any(|c| c.name == rule.name) {
                     chosen.push(rule.clone());
                 }
+            }
+        }
+        if let Some(severity) = self.severity {
+            for rule in chosen.iter_mut().filter(|r| r.severity.is_none()) {
+                rule.severity = Some(severity.to_string());
             }
         }
         Ok(chosen)

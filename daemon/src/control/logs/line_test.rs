@@ -10,7 +10,7 @@
 //! twice for it, once as configured and once without the filter; a rule
 //! the second matches and the first does not was left out by its filter.
 
-use crate::config::{CollectConfig, LogFormat, Reading, StartAt, StoreLines};
+use crate::config::{CollectConfig, EVERY_RULE, LogFormat, Reading, StartAt, StoreLines};
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 use vigil_ingest::logs::{LineMatch, LineRuleConfig, LineRules, program};
@@ -18,10 +18,6 @@ use vigil_ingest::redact::Redactor;
 use vigil_proto::{
     LOG_TEST_SAMPLES, LogRuleTested, LogTestExclusion, LogTestMatch, LogTestReport, LogThreshold,
 };
-
-/// In a set's `rules`: every configured and built-in rule (the config's
-/// own name for it, which its module keeps private).
-const EVERY_RULE: &str = "all";
 
 /// Why the rules asked for cannot be tried.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,13 +126,7 @@ fn selection(
             }
         }
     };
-    let mut rules = reading.rules(configured).map_err(LineTestError::Rules)?;
-    // As the collector does: the set's severity for rules that set none.
-    if let Some(severity) = reading.severity {
-        for rule in rules.iter_mut().filter(|r| r.severity.is_none()) {
-            rule.severity = Some(severity.to_string());
-        }
-    }
+    let rules = reading.rules(configured).map_err(LineTestError::Rules)?;
     Ok((rules, json_field))
 }
 
@@ -226,7 +216,7 @@ impl LineTest {
             let subject = self
                 .json_field
                 .as_deref()
-                .and_then(|field| message_of(line, field));
+                .and_then(|field| vigil_ingest::logs::json_message(line, field));
             let subject = subject.as_deref().unwrap_or(line);
             let found = self.rules.matches(subject);
             matched_lines += u64::from(!found.is_empty());
@@ -276,16 +266,6 @@ fn shown(line: u64, m: LineMatch, redactor: &Redactor) -> LogTestMatch {
         summary: redactor.redact(&m.summary).into_owned(),
         captures: redacted(m.captures),
         labels: redacted(m.labels),
-    }
-}
-
-/// The text of `field` in a JSON line, if it is one and has it: what the
-/// collector's rules see of a line of a `format = "json"` set.
-fn message_of(line: &str, field: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    match value.get(field)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 

@@ -50,12 +50,7 @@ impl SetRules {
         configured: &[LineRuleConfig],
         host: &str,
     ) -> Result<SetRules, String> {
-        let mut rules = reading.rules(configured)?;
-        if let Some(severity) = reading.severity {
-            for rule in rules.iter_mut().filter(|r| r.severity.is_none()) {
-                rule.severity = Some(severity.to_string());
-            }
-        }
+        let rules = reading.rules(configured)?;
         Ok(SetRules {
             name: name.to_string(),
             rules: LineRules::compile(&rules).map_err(|e| e.to_string())?,
@@ -77,7 +72,7 @@ impl SetRules {
         thresholds: &mut Thresholds,
     ) -> Option<LogLine> {
         let subject = match &self.json_field {
-            Some(field) => message_of(&text, field),
+            Some(field) => vigil_ingest::logs::json_message(&text, field),
             None => None,
         };
         let found = self.rules.matches(subject.as_deref().unwrap_or(&text));
@@ -175,15 +170,6 @@ impl SetRules {
             ends_at: None,
             links: Vec::new(),
         }
-    }
-}
-
-/// The text of `field` in a JSON line, if it is one and has it.
-fn message_of(line: &str, field: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    match value.get(field)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 
