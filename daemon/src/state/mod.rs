@@ -6,6 +6,8 @@ pub mod intake;
 pub mod log_sources;
 pub mod messages;
 pub mod replay;
+#[cfg(test)]
+pub mod testing;
 
 use crate::access::audit::Auditor;
 use crate::config::Config;

@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use vigil_proto::{FileDetail, Listed, Request, Step};
 use vigil_store::{
-    Event, FileAttrs, FileChangeKind, FileIntegrity, FileRecord, FileType, Hash, Head, Log,
-    LogOptions, ScanReason, ScanTotals,
+    Event, FileAttrs, FileChangeKind, FileIntegrity, FileRecord, FileType, Hash, Log, ScanReason,
+    ScanTotals,
 };
 use vigilctl::Client;
 
@@ -34,47 +34,18 @@ fn start(dir: &Path) -> Running {
     let mut config = Config::dev(Some(dir), None, me).unwrap();
     // Something to watch: otherwise a scan is refused before it is relayed.
     config.collect = toml::from_str("[[files]]\npaths = [\"/etc\"]\n").unwrap();
-    let (head_tx, head_rx) = watch::channel(Head::EMPTY);
-    let options = LogOptions {
-        on_commit: Some(Arc::new(move |h: &Head| {
-            head_tx.send_replace(*h);
-        })),
-        ..LogOptions::default()
-    };
-    let log = Log::create(
-        &config.store_dir(),
-        &config.verification_key_path(),
-        options,
-    )
-    .unwrap();
-    let (views, restore) = crate::state::replay::restore(&log).unwrap();
-    let secrets = crate::secrets::Secrets::start(&config, true, &log).unwrap();
-    let redactor = vigil_ingest::redact::Redactor::new(&config.redaction_patterns()).unwrap();
-    let ingest =
-        crate::state::intake::IngestState::new(&config.http, redactor, views.delivery_ids.clone());
     let socket = dir.join("control.sock");
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (commands_tx, commands) = mpsc::channel(4);
     let (progress, progress_rx) = watch::channel(Progress::default());
     let shared = Shared::new(Parts {
-        config,
-        config_path: None,
-        dev: true,
-        log,
-        views,
-        restore,
-        head: head_rx,
-        socket: socket.clone(),
         shutdown: shutdown_rx,
-        reload: mpsc::channel(1).0,
-        secrets,
-        ingest,
-        notifier: mpsc::channel(1).0,
         files: FilesChannel {
             commands: commands_tx,
             progress: progress_rx,
         },
+        ..crate::state::testing::parts(config, socket.clone())
     });
     let served = tokio::spawn(crate::control::serve(shared.clone(), listener));
     Running {

@@ -5,16 +5,15 @@
 //! make of them and appends nothing; bad requests are refused.
 
 use crate::config::Config;
-use crate::state::messages::ScanProgress;
-use crate::state::{FilesChannel, Parts, Shared};
+use crate::state::{Parts, Shared};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use vigil_proto::{ErrorCode, Listed, LogListing, LogPlace, LogSourceState, LogsHeader, Request};
 use vigil_store::{
-    Alert, AlertStatus, Event, FilePosition, Hash, Head, Log, LogChangeKind, LogEvent, LogLine,
-    LogLines, LogOptions, LogPosition, LogRuleMatch, LogSourceChange, Severity,
+    Alert, AlertStatus, Event, FilePosition, Hash, LogChangeKind, LogEvent, LogLine, LogLines,
+    LogPosition, LogRuleMatch, LogSourceChange, Severity,
 };
 use vigilctl::{Client, ClientError};
 
@@ -31,45 +30,12 @@ fn start(dir: &Path, collect: &str) -> Running {
     let me = nix::unistd::getuid().to_string();
     let mut config = Config::dev(Some(dir), None, me).unwrap();
     config.collect = toml::from_str(collect).unwrap();
-    let (head_tx, head_rx) = watch::channel(Head::EMPTY);
-    let options = LogOptions {
-        on_commit: Some(Arc::new(move |h: &Head| {
-            head_tx.send_replace(*h);
-        })),
-        ..LogOptions::default()
-    };
-    let log = Log::create(
-        &config.store_dir(),
-        &config.verification_key_path(),
-        options,
-    )
-    .unwrap();
-    let (views, restore) = crate::state::replay::restore(&log).unwrap();
-    let secrets = crate::secrets::Secrets::start(&config, true, &log).unwrap();
-    let redactor = vigil_ingest::redact::Redactor::new(&config.redaction_patterns()).unwrap();
-    let ingest =
-        crate::state::intake::IngestState::new(&config.http, redactor, views.delivery_ids.clone());
     let socket = dir.join("control.sock");
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Shared::new(Parts {
-        config,
-        config_path: None,
-        dev: true,
-        log,
-        views,
-        restore,
-        head: head_rx,
-        socket: socket.clone(),
         shutdown: shutdown_rx,
-        reload: mpsc::channel(1).0,
-        secrets,
-        ingest,
-        notifier: mpsc::channel(1).0,
-        files: FilesChannel {
-            commands: mpsc::channel(1).0,
-            progress: watch::channel(ScanProgress::default()).1,
-        },
+        ..crate::state::testing::parts(config, socket.clone())
     });
     let served = tokio::spawn(crate::control::serve(shared.clone(), listener));
     Running {

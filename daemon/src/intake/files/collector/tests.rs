@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::state::{FilesChannel, Parts};
 use std::path::Path;
-use tokio::sync::mpsc;
-use vigil_store::{Event, Head, Log, LogOptions};
+use vigil_store::Event;
 
 /// A store and a watched tree in a temporary directory.
 struct Bench {
@@ -45,46 +43,10 @@ impl Bench {
             tree.display()
         ))
         .unwrap();
-        let (head_tx, head_rx) = watch::channel(Head::EMPTY);
-        let options = LogOptions {
-            on_commit: Some(Arc::new(move |h: &Head| {
-                head_tx.send_replace(*h);
-            })),
-            ..LogOptions::default()
-        };
-        let log = Log::create(
-            &config.store_dir(),
-            &config.verification_key_path(),
-            options,
-        )
-        .unwrap();
-        let (views, restore) = crate::state::replay::restore(&log).unwrap();
-        let secrets = crate::secrets::Secrets::start(&config, true, &log).unwrap();
-        let redactor = vigil_ingest::redact::Redactor::new(&config.redaction_patterns()).unwrap();
-        let ingest = crate::state::intake::IngestState::new(
-            &config.http,
-            redactor,
-            views.delivery_ids.clone(),
-        );
-        let shared = Shared::new(Parts {
+        let shared = Shared::new(crate::state::testing::parts(
             config,
-            config_path: None,
-            dev: true,
-            log,
-            views,
-            restore,
-            head: head_rx,
-            socket: dir.path().join("control.sock"),
-            shutdown: watch::channel(false).1,
-            reload: mpsc::channel(1).0,
-            secrets,
-            ingest,
-            notifier: mpsc::channel(1).0,
-            files: FilesChannel {
-                commands: mpsc::channel(1).0,
-                progress: watch::channel(ScanProgress::default()).1,
-            },
-        });
+            dir.path().join("control.sock"),
+        ));
         let (send, inputs) = flume::bounded(QUEUE);
         Bench {
             _dir: dir,
