@@ -579,3 +579,43 @@ fn failed_ssh_logins_in_the_journal_raise_one_alert() {
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert!(incidents[0].to_string().contains("198.51.100.7"));
 }
+
+#[test]
+fn a_reload_under_a_steady_writer_keeps_every_line_once_and_applies_the_new_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |pattern: &str| {
+        format!(
+            "[[collect.log_rules]]\nname = \"numbered\"\npattern = '{pattern}'\nalert = false\n"
+        )
+    };
+    let set = |log: &Path| {
+        format!(
+            "[[collect.logs]]\npath = \"{}\"\nrules = [\"numbered\"]\nstart_at = \"beginning\"\n",
+            log.display()
+        )
+    };
+    let (log, config) = setup(dir.path(), "app.log", |log| {
+        format!("{}\n{}", rules(r"^line (?P<n>\d+)$"), set(log))
+    });
+    fs::write(&log, "").unwrap();
+    let daemon = Daemon::in_dir(&config, dir.path());
+    change_recorded(&daemon, "started");
+    let mut f = OpenOptions::new().append(true).open(&log).unwrap();
+    for n in 0..300 {
+        writeln!(f, "line {n}").unwrap();
+        if n == 150 {
+            // The same set, a wider rule: lines from here on also match
+            // `other ...`; nothing read before is read again.
+            setup(dir.path(), "app.log", |log| {
+                format!("{}\n{}", rules(r"^(?:line|other) (?P<n>\d+)$"), set(log))
+            });
+            ok(&daemon.ctl(&["reload"]));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    writeln!(f, "other 300").unwrap();
+    let rec = kept(&daemon, 301);
+    let mut expected = numbered("line", 0..300);
+    expected.push("other 300".into());
+    assert_eq!(texts(&rec), expected);
+}
