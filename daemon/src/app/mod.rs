@@ -214,6 +214,7 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
     let (notifier_tx, notifier_rx) = mpsc::channel(8);
     let (files_tx, files_rx) = mpsc::channel(4);
     let (progress_tx, progress_rx) = watch::channel(ScanProgress::default());
+    let (logs_error_tx, logs_error_rx) = watch::channel(None);
     let shared = Shared::new(Parts {
         config,
         config_path: loaded.path.clone(),
@@ -232,6 +233,7 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
             commands: files_tx,
             progress: progress_rx,
         },
+        logs_store_error: logs_error_rx,
     });
 
     let (fatal_tx, mut fatal_rx) = watch::channel(None);
@@ -249,7 +251,7 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
     running.spawn(
         Stage::Doors,
         "log collection",
-        crate::intake::logs::run(shared.clone()),
+        crate::intake::logs::run(shared.clone(), logs_error_tx),
     );
     let http_config = shared.config().http.clone();
     let mut http_addr = None;

@@ -57,6 +57,13 @@ pub fn logs(shared: &Shared, out: &mut Vec<Finding>) {
     // Nothing configured, nothing ever followed: nothing to say.
     let Some(status) = status else { return };
     let mut found: Vec<Finding> = failing.iter().map(failing_source).collect();
+    found.extend(
+        shared
+            .logs_store_error
+            .borrow()
+            .as_deref()
+            .map(store_refused),
+    );
     let reported = |set: &str, path: &str| failing.iter().any(|f| f.set == set && f.path == path);
     found.extend(
         missing_paths(&config.collect)
@@ -76,6 +83,19 @@ pub fn logs(shared: &Shared, out: &mut Vec<Finding>) {
         ));
     }
     out.extend(found);
+}
+
+/// The finding while the log refuses log collection's appends.
+fn store_refused(error: &str) -> Finding {
+    finding(
+        "logs-store",
+        Sev::Error,
+        format!(
+            "log collection cannot record what it reads: {}; it tries again, waiting up to a minute",
+            shown(error)
+        ),
+        "free space on the store's file system (or fix what the error names); nothing is lost: reading resumes from the last recorded position of each file once the store accepts again",
+    )
 }
 
 /// Lines read from every source recorded.
@@ -247,6 +267,15 @@ mod tests {
                 .fix
                 .contains("PrivateTmp")
         );
+    }
+
+    #[test]
+    fn a_refusing_store_is_an_error_that_says_nothing_is_lost() {
+        let f = store_refused("cannot write to the store: No space left on device\x1b[2J");
+        assert_eq!((f.check.as_str(), f.severity), ("logs-store", Sev::Error));
+        assert!(f.message.contains("No space left"), "{f:?}");
+        assert!(!f.message.contains('\x1b'), "shown, not sent to the terminal");
+        assert!(f.fix.contains("nothing is lost"), "{f:?}");
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct Shared {
     pub notifier: mpsc::Sender<messages::Command>,
     /// Requests to the file integrity collector, and its progress.
     pub files: FilesChannel,
+    /// Why the log refused log collection's last append, while it does.
+    pub logs_store_error: watch::Receiver<Option<String>>,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -99,6 +101,8 @@ pub struct Parts {
     pub notifier: mpsc::Sender<messages::Command>,
     /// The file integrity collector's channel.
     pub files: FilesChannel,
+    /// Log collection's store trouble.
+    pub logs_store_error: watch::Receiver<Option<String>>,
 }
 
 /// How the control socket reaches the file integrity collector.
@@ -135,6 +139,7 @@ impl Shared {
             ingest: p.ingest,
             notifier: p.notifier,
             files: p.files,
+            logs_store_error: p.logs_store_error,
             keys: RwLock::new(keys),
         })
     }

@@ -51,5 +51,6 @@ pub fn parts(config: Config, socket: PathBuf) -> Parts {
             commands: mpsc::channel(1).0,
             progress: watch::channel(ScanProgress::default()).1,
         },
+        logs_store_error: watch::channel(None).1,
     }
 }

@@ -77,6 +77,9 @@ pub struct Collector {
     waker: Arc<dyn Fn() + Send + Sync>,
     listed: Instant,
     backoff: Option<(Instant, Duration)>,
+    /// Why the last append was refused, for doctor (none once one is
+    /// accepted).
+    store_error: tokio::sync::watch::Sender<Option<String>>,
     host: String,
 }
 
@@ -86,6 +89,7 @@ impl Collector {
         shared: Arc<Shared>,
         inputs: flume::Receiver<Input>,
         sender: flume::Sender<Input>,
+        store_error: tokio::sync::watch::Sender<Option<String>>,
     ) -> Collector {
         let woken = Arc::new(AtomicBool::new(false));
         let waker: Arc<dyn Fn() + Send + Sync> = {
@@ -115,6 +119,7 @@ impl Collector {
             waker,
             listed: Instant::now(),
             backoff: None,
+            store_error,
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
@@ -474,8 +479,12 @@ impl Collector {
             })
             .collect();
         match self.shared.log.append_all(&admitted) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.store_error.send_if_modified(|e| e.take().is_some());
+                Ok(())
+            }
             Err(e) => {
+                self.store_error.send_replace(Some(e.to_string()));
                 let wait = self
                     .backoff
                     .map_or(Duration::from_secs(1), |(_, d)| (d * 2).min(MAX_BACKOFF));

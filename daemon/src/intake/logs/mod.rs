@@ -25,11 +25,12 @@ use collector::{Collector, Input};
 use std::sync::Arc;
 
 /// Runs log collection until vigild stops.
-pub async fn run(shared: Arc<Shared>) {
+/// `store_error` says why the log refuses its appends, while it does.
+pub async fn run(shared: Arc<Shared>, store_error: tokio::sync::watch::Sender<Option<String>>) {
     let (send, inputs) = flume::unbounded();
     let collector = {
         let (shared, send) = (shared.clone(), send.clone());
-        tokio::task::spawn_blocking(move || Collector::new(shared, inputs, send)).await
+        tokio::task::spawn_blocking(move || Collector::new(shared, inputs, send, store_error)).await
     };
     let Ok(collector) = collector else {
         tracing::error!("log collection cannot start");
