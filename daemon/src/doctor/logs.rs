@@ -274,7 +274,10 @@ mod tests {
         let f = store_refused("cannot write to the store: No space left on device\x1b[2J");
         assert_eq!((f.check.as_str(), f.severity), ("logs-store", Sev::Error));
         assert!(f.message.contains("No space left"), "{f:?}");
-        assert!(!f.message.contains('\x1b'), "shown, not sent to the terminal");
+        assert!(
+            !f.message.contains('\x1b'),
+            "shown, not sent to the terminal"
+        );
         assert!(f.fix.contains("nothing is lost"), "{f:?}");
     }
 

@@ -619,3 +619,30 @@ fn a_reload_under_a_steady_writer_keeps_every_line_once_and_applies_the_new_rule
     expected.push("other 300".into());
     assert_eq!(texts(&rec), expected);
 }
+
+#[test]
+fn long_journal_messages_are_kept_up_to_max_line_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, config) = setup(dir.path(), "journal", |journal| {
+        format!(
+            "[[collect.journal]]\ndirectory = \"{}\"\nstart_at = \"beginning\"\nstore = \"all\"\nmax_line_bytes = \"8KiB\"\n",
+            journal.display()
+        )
+    });
+    fs::create_dir(&journal).unwrap();
+    // journalctl sends fields over 4096 bytes as null unless asked.
+    journal_write(
+        &journal,
+        &[ssh(&"a".repeat(6000)), ssh(&"b".repeat(20_000))],
+    );
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 2);
+    let whole = format!("sshd[42]: {}", "a".repeat(6000));
+    assert_eq!(
+        (rec.lines[0].text.as_str(), rec.lines[0].truncated),
+        (whole.as_str(), false)
+    );
+    assert!(rec.lines[1].truncated);
+    assert_eq!(rec.lines[1].text.len(), 8192);
+    assert!(rec.lines[1].text.ends_with('b'));
+}

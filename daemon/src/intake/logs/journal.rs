@@ -251,6 +251,8 @@ impl JournalTail {
             "--output=json",
             "--no-pager",
             "--quiet",
+            // Without it, fields over 4096 bytes come as null.
+            "--all",
         ]);
         if let Some(dir) = &self.set.directory {
             command.arg(format!("--directory={}", dir.get_ref()));
