@@ -132,6 +132,7 @@ impl Collector {
     pub fn run(mut self) {
         loop {
             self.follow_config();
+            let mut more = false;
             if self
                 .backoff
                 .is_none_or(|(until, _)| Instant::now() >= until)
@@ -139,9 +140,12 @@ impl Collector {
                 if self.listed.elapsed() >= RELIST {
                     self.list_globs();
                 }
-                self.poll_all();
+                more = self.poll_all();
             }
-            match self.inputs.recv_timeout(POLL) {
+            // A file with more to read is read on at once; the rest wait
+            // for a change or the next second.
+            let wait = if more { Duration::ZERO } else { POLL };
+            match self.inputs.recv_timeout(wait) {
                 Ok(Input::Wake) => {
                     self.woken.store(false, Ordering::Release);
                     self.list_globs();
@@ -351,26 +355,40 @@ impl Collector {
         }
     }
 
-    /// Polls every followed file and records what it found.
-    fn poll_all(&mut self) {
+    /// Polls every followed file and records what it found; whether one
+    /// has more to read now (it is polled again at once, not in a second).
+    fn poll_all(&mut self) -> bool {
+        let mut more = false;
         for i in 0..self.followed.len() {
+            let at = now_micros();
             let mut steps = Vec::new();
-            self.followed[i].source.poll(&self.roots, &mut steps);
+            let followed = &mut self.followed[i];
+            let path = followed.source.path();
+            let rules = &self.sets[followed.set];
+            let thresholds = &mut self.thresholds;
+            let mut keep = |line: lines::Line<'_>| {
+                let text = lines::text(line.bytes, line.truncated);
+                let mut kept = rules.line(&path, text, line.truncated, at, thresholds)?;
+                kept.offset = line.offset;
+                kept.cursor = line.cursor.map(str::to_string);
+                Some(kept)
+            };
+            more |= followed.source.poll(&self.roots, &mut keep, &mut steps);
             if steps.is_empty() {
                 continue;
             }
-            let events = self.events(i, steps);
+            let events = self.events(i, at, steps);
             if !events.is_empty() && self.append(events).is_err() {
-                return;
+                return false;
             }
         }
         self.flush(false);
         self.backoff = None;
+        more
     }
 
-    /// The events `steps` of followed file `i` make.
-    fn events(&mut self, i: usize, steps: Vec<Step>) -> Vec<Event> {
-        let at = now_micros();
+    /// The events `steps` of followed file `i`, read at `at`, make.
+    fn events(&mut self, i: usize, at: i64, steps: Vec<Step>) -> Vec<Event> {
         let set = self.followed[i].set;
         let path = self.followed[i].source.path();
         let name = self.sets[set].name.clone();
@@ -378,25 +396,11 @@ impl Collector {
         for step in steps {
             match step {
                 Step::Lines {
-                    lines,
+                    kept,
+                    read,
                     position,
                     bytes,
                 } => {
-                    let read = lines.len() as u64;
-                    let mut kept: Vec<LogLine> = Vec::new();
-                    for raw in lines {
-                        let text = lines::text(&raw);
-                        if let Some(mut line) = self.sets[set].line(
-                            &path,
-                            text,
-                            raw.truncated,
-                            at,
-                            &mut self.thresholds,
-                        ) {
-                            line.offset = raw.offset;
-                            kept.push(line);
-                        }
-                    }
                     let followed = &mut self.followed[i];
                     let pending = followed.pending.get_or_insert(Pending {
                         position: position.clone(),

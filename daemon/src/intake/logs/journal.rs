@@ -7,7 +7,7 @@
 //! becomes a line as syslog would write it (`sshd[42]: message`), so the
 //! same rules fit a file and the journal.
 
-use super::lines::RawLine;
+use super::lines::{Keep, Line};
 use super::tail::{Start, Step};
 use crate::config::JournalSet;
 use std::io::{BufRead, BufReader, Read};
@@ -81,31 +81,37 @@ impl JournalTail {
         }
     }
 
-    /// Takes what journalctl read since the last poll.
-    pub fn poll(&mut self, out: &mut Vec<Step>) {
+    /// Takes what journalctl read since the last poll, each line through
+    /// `keep`; whether more is waiting.
+    pub fn poll(&mut self, keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
         if self.child.is_none() {
             if self.retry_at.is_some_and(|at| Instant::now() < at) {
-                return;
+                return false;
             }
             self.spawn(out);
         }
         let Some(entries) = &self.entries else {
-            return;
+            return false;
         };
-        let mut lines = Vec::new();
+        let mut kept = Vec::new();
+        let (mut read, mut bytes) = (0u64, 0u64);
+        let mut last = None;
         let mut ended = false;
-        for read in entries.try_iter().take(PER_POLL) {
-            match read {
-                FromJournal::Entry { cursor, mut text } => {
+        for entry in entries.try_iter().take(PER_POLL) {
+            match entry {
+                FromJournal::Entry { cursor, text } => {
                     let truncated = text.len() as u64 > self.max_line;
-                    text.truncate(self.max_line as usize);
-                    lines.push(RawLine {
+                    let cut = &text[..text.len().min(self.max_line as usize)];
+                    read += 1;
+                    bytes += cut.len() as u64;
+                    kept.extend(keep(Line {
                         offset: 0,
                         end: 0,
-                        bytes: text,
+                        bytes: cut,
                         truncated,
-                        cursor: Some(cursor),
-                    });
+                        cursor: Some(&cursor),
+                    }));
+                    last = Some(cursor);
                 }
                 FromJournal::Ended => {
                     ended = true;
@@ -113,13 +119,14 @@ impl JournalTail {
                 }
             }
         }
-        if let Some(cursor) = lines.last().and_then(|l| l.cursor.clone()) {
+        let more = !ended && !entries.is_empty();
+        if let Some(cursor) = last {
             self.cursor = Some(cursor.clone());
             self.failures = 0;
             self.noted = None;
-            let bytes = lines.iter().map(|l| l.bytes.len() as u64).sum();
             out.push(Step::Lines {
-                lines,
+                kept,
+                read,
                 position: LogPosition::Journal { cursor },
                 bytes,
             });
@@ -141,6 +148,7 @@ impl JournalTail {
             };
             self.note(out, LogChangeKind::Refused, detail);
         }
+        more
     }
 
     /// Starts again after `cursor` (an append failed).

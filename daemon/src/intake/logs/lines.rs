@@ -7,27 +7,32 @@
 //! line is never half-read, and a cut line never yields its tail as
 //! another line.
 
-/// One complete line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawLine {
+/// One complete line, borrowed from what was read (or from the
+/// splitter, for a line that spanned reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
     /// Where it starts in the file.
     pub offset: u64,
     /// Where the next line starts (past its newline).
     pub end: u64,
     /// Its bytes, without the newline (and a `\r` before it), at most
     /// `max_line_bytes`.
-    pub bytes: Vec<u8>,
+    pub bytes: &'a [u8],
     /// Whether bytes were cut off.
     pub truncated: bool,
     /// The journal entry's cursor (files: none).
-    pub cursor: Option<String>,
+    pub cursor: Option<&'a str>,
 }
+
+/// What is made of each line read: the line to keep, if any (matching,
+/// counting and alerting happen there, on the borrowed line).
+pub type Keep<'k> = dyn FnMut(Line<'_>) -> Option<vigil_store::LogLine> + 'k;
 
 /// Bytes read but not yet a whole line.
 #[derive(Debug)]
 pub struct Splitter {
     max: usize,
-    /// The current line's first bytes (at most `max`).
+    /// The current line's first bytes (at most `max`), when it spans reads.
     pending: Vec<u8>,
     /// Where the current line starts.
     start: u64,
@@ -59,24 +64,38 @@ impl Splitter {
         self.at
     }
 
-    /// Feeds the bytes read next; every line they complete goes to `out`.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<RawLine>) {
+    /// Feeds the bytes read next; every line they complete goes to
+    /// `line`, borrowed (copied only when it spans reads).
+    pub fn feed(&mut self, mut bytes: &[u8], line: &mut dyn FnMut(Line<'_>)) {
         while !bytes.is_empty() {
-            let newline = memchr(bytes);
+            let newline = memchr::memchr(b'\n', bytes);
             let (body, rest) = match newline {
                 Some(i) => (&bytes[..i], &bytes[i + 1..]),
                 None => (bytes, &[][..]),
             };
-            let room = self.max.saturating_sub(self.pending.len());
-            if body.len() > room {
-                self.cut = true;
-            }
-            self.pending
-                .extend_from_slice(&body[..body.len().min(room)]);
             self.at += body.len() as u64;
-            if newline.is_some() {
+            if newline.is_some() && self.pending.is_empty() && !self.cut {
+                // The whole line is in this read: no copy.
                 self.at += 1;
-                out.push(self.take());
+                let cut = body.len() > self.max;
+                let kept = if cut { &body[..self.max] } else { body };
+                self.emit(kept, cut, line);
+            } else {
+                let room = self.max.saturating_sub(self.pending.len());
+                if body.len() > room {
+                    self.cut = true;
+                }
+                self.pending
+                    .extend_from_slice(&body[..body.len().min(room)]);
+                if newline.is_some() {
+                    self.at += 1;
+                    let pending = std::mem::take(&mut self.pending);
+                    let cut = self.cut;
+                    self.emit(&pending, cut, line);
+                    // Keep the allocation for the next long line.
+                    self.pending = pending;
+                    self.pending.clear();
+                }
             }
             bytes = rest;
         }
@@ -84,55 +103,73 @@ impl Splitter {
 
     /// The unfinished line as a line: the file will not grow any more (it
     /// was rotated away and read to its end).
-    pub fn finish(&mut self) -> Option<RawLine> {
-        (self.at > self.start).then(|| self.take())
+    pub fn finish(&mut self, line: &mut dyn FnMut(Line<'_>)) {
+        if self.at > self.start {
+            let pending = std::mem::take(&mut self.pending);
+            let cut = self.cut;
+            self.emit(&pending, cut, line);
+        }
     }
 
-    fn take(&mut self) -> RawLine {
-        let mut bytes = std::mem::take(&mut self.pending);
-        if !self.cut && bytes.last() == Some(&b'\r') {
-            bytes.pop();
-        }
-        let line = RawLine {
+    fn emit(&mut self, bytes: &[u8], cut: bool, line: &mut dyn FnMut(Line<'_>)) {
+        let bytes = match bytes.split_last() {
+            Some((b'\r', rest)) if !cut => rest,
+            _ => bytes,
+        };
+        line(Line {
             offset: self.start,
             end: self.at,
             bytes,
-            truncated: self.cut,
+            truncated: cut,
             cursor: None,
-        };
+        });
         self.start = self.at;
         self.cut = false;
-        line
     }
 }
 
-fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'\n')
-}
-
-/// `bytes` as text: invalid UTF-8 replaced, and a cut that split a
-/// character dropped rather than replaced.
-pub fn text(line: &RawLine) -> String {
-    let bytes = if line.truncated {
-        match std::str::from_utf8(&line.bytes) {
-            Err(e) if e.error_len().is_none() => &line.bytes[..e.valid_up_to()],
-            _ => &line.bytes[..],
+/// A line's bytes as text: borrowed when they are UTF-8, else with
+/// invalid bytes replaced; a cut that split a character drops it rather
+/// than replacing it.
+pub fn text<'a>(bytes: &'a [u8], truncated: bool) -> std::borrow::Cow<'a, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(e) if truncated && e.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()])
         }
-    } else {
-        &line.bytes[..]
-    };
-    String::from_utf8_lossy(bytes).into_owned()
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn split(max: u64, chunks: &[&[u8]]) -> (Vec<RawLine>, Splitter) {
+    /// A line as the tests compare it.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Owned {
+        offset: u64,
+        end: u64,
+        bytes: Vec<u8>,
+        truncated: bool,
+    }
+
+    fn owned(out: &mut Vec<Owned>) -> impl FnMut(Line<'_>) + '_ {
+        |l| {
+            out.push(Owned {
+                offset: l.offset,
+                end: l.end,
+                bytes: l.bytes.to_vec(),
+                truncated: l.truncated,
+            })
+        }
+    }
+
+    fn split(max: u64, chunks: &[&[u8]]) -> (Vec<Owned>, Splitter) {
         let mut s = Splitter::new(max, 100);
         let mut out = Vec::new();
         for chunk in chunks {
-            s.feed(chunk, &mut out);
+            s.feed(chunk, &mut owned(&mut out));
         }
         (out, s)
     }
@@ -162,40 +199,45 @@ mod tests {
         let mut s = Splitter::new(1024, 0);
         let mut out = Vec::new();
         for chunk in long.chunks(64 << 10) {
-            s.feed(chunk, &mut out);
+            s.feed(chunk, &mut owned(&mut out));
             assert!(s.pending.len() <= 1024);
         }
         assert!(out.is_empty(), "not a line before its newline");
-        s.feed(b"\nnext\n", &mut out);
+        s.feed(b"\nnext\n", &mut owned(&mut out));
         assert_eq!(out.len(), 2);
         assert!(out[0].truncated && out[0].bytes.len() == 1024);
         assert_eq!(out[0].end, (10 << 20) + 1);
         assert_eq!((&out[1].bytes[..], out[1].truncated), (&b"next"[..], false));
+        // Cut within one read too.
+        s.feed(&[b'y'; 2000], &mut owned(&mut out));
+        s.feed(b"\n", &mut owned(&mut out));
+        let mut whole = vec![b'z'; 2000];
+        whole.push(b'\n');
+        s.feed(&whole, &mut owned(&mut out));
+        assert_eq!((out[2].bytes.len(), out[2].truncated), (1024, true));
+        assert_eq!(
+            (out[3].bytes.len(), out[3].truncated, out[3].bytes[0]),
+            (1024, true, b'z')
+        );
     }
 
     #[test]
     fn the_unfinished_line_of_a_rotated_file_is_a_line() {
         let (mut out, mut s) = split(64, &[b"a\nlast"]);
-        out.extend(s.finish());
+        s.finish(&mut owned(&mut out));
         assert_eq!(out[1].bytes, b"last");
-        assert_eq!(s.finish(), None);
+        let before = out.len();
+        s.finish(&mut owned(&mut out));
+        assert_eq!(out.len(), before);
     }
 
     #[test]
     fn a_cut_inside_a_character_drops_the_broken_character() {
-        let line = RawLine {
-            offset: 0,
-            end: 10,
-            bytes: "é".as_bytes()[..1].to_vec(),
-            truncated: true,
-            cursor: None,
-        };
-        assert_eq!(text(&line), "");
-        let whole = RawLine {
-            truncated: false,
-            bytes: vec![0xff, b'a'],
-            ..line
-        };
-        assert_eq!(text(&whole), "\u{fffd}a");
+        assert_eq!(text(&"é".as_bytes()[..1], true), "");
+        assert_eq!(text(&[0xff, b'a'], false), "\u{fffd}a");
+        assert!(matches!(
+            text(b"plain", false),
+            std::borrow::Cow::Borrowed("plain")
+        ));
     }
 }

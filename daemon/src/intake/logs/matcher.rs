@@ -2,6 +2,7 @@
 //! matches of thresholds, makes alerts, decides whether the line is kept.
 
 use crate::config::{JournalSet, LogFormat, LogSet, Reading, StoreLines};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use vigil_ingest::logs::{LineRuleConfig, LineRules};
 use vigil_store::{Alert, AlertStatus, Hash, LogLine, LogRuleMatch, Severity};
@@ -66,7 +67,7 @@ impl SetRules {
     pub fn line(
         &self,
         path: &str,
-        text: String,
+        text: Cow<'_, str>,
         truncated: bool,
         at: i64,
         thresholds: &mut Thresholds,
@@ -115,7 +116,7 @@ impl SetRules {
         Some(LogLine {
             offset: 0,
             cursor: None,
-            text,
+            text: text.into_owned(),
             truncated,
             matches,
         })

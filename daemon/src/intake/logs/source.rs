@@ -2,6 +2,7 @@
 //! for steps, rewound to a recorded position.
 
 use super::journal::JournalTail;
+use super::lines::Keep;
 use super::tail::{Step, Tail};
 use std::path::PathBuf;
 use vigil_store::LogPosition;
@@ -18,11 +19,12 @@ pub enum Source {
 }
 
 impl Source {
-    /// What it read since the last poll.
-    pub fn poll(&mut self, roots: &[PathBuf], out: &mut Vec<Step>) {
+    /// What it read since the last poll, each line through `keep`;
+    /// whether more is there to read now.
+    pub fn poll(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
         match self {
-            Source::File(tail) => tail.poll(roots, out),
-            Source::Journal(journal) => journal.poll(out),
+            Source::File(tail) => tail.poll(roots, keep, out),
+            Source::Journal(journal) => journal.poll(keep, out),
         }
     }
 

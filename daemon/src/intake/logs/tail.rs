@@ -12,14 +12,14 @@
 //! * Deleted, replaced by a link, unreadable: recorded once, followed
 //!   again when a regular file is back.
 
-use super::lines::{RawLine, Splitter};
+use super::lines::{Keep, Splitter};
 use super::open::{Refusal, open};
 use super::position::{self, Verdict};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vigil_store::{FilePosition, LogChangeKind, LogPosition};
+use vigil_store::{FilePosition, LogChangeKind, LogLine, LogPosition};
 
 /// How long a file renamed away must have stopped growing before the
 /// one that replaced it is read: the writer may still be writing to it.
@@ -37,8 +37,10 @@ const ROTATED_SEARCH: usize = 4096;
 pub enum Step {
     /// Lines read, and the position after them.
     Lines {
-        /// The complete lines.
-        lines: Vec<RawLine>,
+        /// The lines kept.
+        kept: Vec<LogLine>,
+        /// How many were read.
+        read: u64,
         /// Where reading resumes.
         position: LogPosition,
         /// Bytes the lines took.
@@ -110,25 +112,32 @@ impl Tail {
         }
     }
 
-    /// Reads what is new; `roots` are the allowed roots, resolved.
-    pub fn poll(&mut self, roots: &[PathBuf], out: &mut Vec<Step>) {
+    /// Reads what is new, each line through `keep`; `roots` are the
+    /// allowed roots, resolved. Whether more is there to read now.
+    pub fn poll(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
         if !self.started {
             self.started = true;
             self.first(roots, out);
         }
         let Some(mut current) = self.current.take() else {
-            self.appear(roots, out);
-            return;
+            return self.appear(roots, keep, out);
         };
-        if let Err(e) = self.read(&mut current, out) {
+        let more = match self.read(&mut current, keep, out) {
+            Ok(more) => more,
+            Err(e) => {
+                self.current = Some(current);
+                self.note(
+                    out,
+                    LogChangeKind::Refused,
+                    None,
+                    format!("cannot read it: {e}"),
+                );
+                return false;
+            }
+        };
+        if more {
             self.current = Some(current);
-            self.note(
-                out,
-                LogChangeKind::Refused,
-                None,
-                format!("cannot read it: {e}"),
-            );
-            return;
+            return true;
         }
         let quiet = current.grew_at.elapsed() >= ROTATE_WAIT;
         let at_path = std::fs::symlink_metadata(&self.path);
@@ -139,15 +148,24 @@ impl Tail {
         let deleted = at_path.is_err() && current.file.metadata().is_ok_and(|m| m.nlink() == 0);
         if !(quiet && (replaced || deleted)) {
             self.current = Some(current);
-            return;
+            return false;
         }
         // Read to its end; its last line needs no newline any more.
         let name = self.path.display().to_string();
-        if let Some(last) = current.splitter.finish() {
-            match position::at(&current.file, last.end) {
+        let start = current.splitter.line_start();
+        let mut kept = Vec::new();
+        let mut read = 0;
+        current.splitter.finish(&mut |line| {
+            read += 1;
+            kept.extend(keep(line));
+        });
+        if read > 0 {
+            let end = current.splitter.line_start();
+            match position::at(&current.file, end) {
                 Ok(position) => out.push(Step::Lines {
-                    bytes: last.end - last.offset,
-                    lines: vec![last],
+                    kept,
+                    read,
+                    bytes: end - start,
                     position: LogPosition::File(position),
                 }),
                 Err(e) => {
@@ -162,7 +180,7 @@ impl Tail {
                 None,
                 "deleted (read to its end)".into(),
             );
-            return;
+            return false;
         }
         match self.open_at(roots, 0) {
             Ok(next) => {
@@ -176,6 +194,7 @@ impl Tail {
             }
             Err(refusal) => self.refused(out, refusal),
         }
+        false
     }
 
     /// Drops what was read and not committed: the next poll starts again
@@ -247,8 +266,8 @@ impl Tail {
         }
     }
 
-    /// Nothing open: is a file there now?
-    fn appear(&mut self, roots: &[PathBuf], out: &mut Vec<Step>) {
+    /// Nothing open: is a file there now? Whether more is there to read.
+    fn appear(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
         match open(&self.path, roots) {
             Ok(file) => {
                 let change = if self.noted.is_some() {
@@ -266,13 +285,22 @@ impl Tail {
                 );
                 // Read what it already holds now, not a poll later.
                 if let Some(mut current) = self.current.take() {
-                    if let Err(e) = self.read(&mut current, out) {
-                        tracing::warn!(path = %self.path.display(), "log collection: {e}");
-                    }
+                    let more = match self.read(&mut current, keep, out) {
+                        Ok(more) => more,
+                        Err(e) => {
+                            tracing::warn!(path = %self.path.display(), "log collection: {e}");
+                            false
+                        }
+                    };
                     self.current = Some(current);
+                    return more;
                 }
+                false
             }
-            Err(refusal) => self.refused(out, refusal),
+            Err(refusal) => {
+                self.refused(out, refusal);
+                false
+            }
         }
     }
 
@@ -345,8 +373,14 @@ impl Tail {
         None
     }
 
-    /// Reads what `current` holds past what was read.
-    fn read(&mut self, current: &mut Current, out: &mut Vec<Step>) -> std::io::Result<()> {
+    /// Reads what `current` holds past what was read (at most
+    /// [`PER_POLL`]); whether more is there.
+    fn read(
+        &mut self,
+        current: &mut Current,
+        keep: &mut Keep<'_>,
+        out: &mut Vec<Step>,
+    ) -> std::io::Result<bool> {
         let size = current.file.metadata()?.len();
         let truncated = size < current.splitter.read_to()
             || (size != current.size
@@ -362,7 +396,12 @@ impl Tail {
         }
         let start = current.splitter.line_start();
         let until = size.min(current.splitter.read_to().saturating_add(PER_POLL));
-        let mut lines = Vec::new();
+        let mut kept = Vec::new();
+        let mut read = 0;
+        let mut on_line = |line: super::lines::Line<'_>| {
+            read += 1;
+            kept.extend(keep(line));
+        };
         let mut buf = vec![0u8; READ];
         while current.splitter.read_to() < until {
             let want = (until - current.splitter.read_to()).min(READ as u64) as usize;
@@ -372,7 +411,7 @@ impl Tail {
             if n == 0 {
                 break;
             }
-            current.splitter.feed(&buf[..n], &mut lines);
+            current.splitter.feed(&buf[..n], &mut on_line);
         }
         if size != current.size {
             current.grew_at = Instant::now();
@@ -381,12 +420,13 @@ impl Tail {
         if current.splitter.line_start() != start {
             current.position = position::at(&current.file, current.splitter.line_start())?;
             out.push(Step::Lines {
-                lines,
+                kept,
+                read,
                 position: LogPosition::File(current.position.clone()),
                 bytes: current.splitter.line_start() - start,
             });
         }
-        Ok(())
+        Ok(current.splitter.read_to() < size)
     }
 
     fn refused(&mut self, out: &mut Vec<Step>, refusal: Refusal) {
