@@ -3,6 +3,7 @@
 //! position after them, and appends them in one durable append each, so
 //! the position commits with what its lines produced.
 
+use super::appender::Appender;
 use super::journal::JournalTail;
 use super::lines;
 use super::matcher::SetRules;
@@ -10,7 +11,6 @@ use super::source::Source;
 use super::tail::{Start, Step, Tail};
 use super::wake::Wake;
 use crate::config::{Config, StartAt, resolved};
-use crate::intake::{Intake, admit};
 use crate::state::Shared;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +73,8 @@ pub struct Collector {
     thresholds: Thresholds,
     wake: Wake,
     woken: Arc<AtomicBool>,
+    /// Where batches are made durable, behind the reading.
+    appender: Appender,
     /// Wakes the collector (for journal entries).
     waker: Arc<dyn Fn() + Send + Sync>,
     listed: Instant,
@@ -105,7 +107,9 @@ impl Collector {
             Wake::new(move || waker())
         };
         let config = shared.config();
+        let appender = Appender::new(shared.clone());
         let mut collector = Collector {
+            appender,
             shared,
             inputs,
             config: config.clone(),
@@ -158,6 +162,7 @@ impl Collector {
         // does not read it again.
         self.poll_all();
         self.flush(true);
+        let _ = self.settle();
     }
 
     /// Compiles the sets of `config` and follows their files from the
@@ -196,6 +201,11 @@ impl Collector {
             .iter()
             .map(|r| resolved(std::path::Path::new(r.get_ref())))
             .collect();
+        // What is in flight is durable first: the positions read below
+        // must be the last ones.
+        if self.settle().is_err() {
+            return;
+        }
         let recorded = match self.shared.with_views(|v| v.logs.clone()) {
             Ok(view) => view,
             Err(e) => {
@@ -314,7 +324,7 @@ impl Collector {
                 }
             }
         }
-        if fresh.is_empty() {
+        if fresh.is_empty() || self.settle().is_err() {
             return;
         }
         let sets = &self.sets;
@@ -474,16 +484,21 @@ impl Collector {
     /// Refused: every file goes back to its committed position, the
     /// counts to the log's, and polling waits a while.
     fn append(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
-        let redactor = &self.shared.ingest.redactor;
-        let admitted: Vec<Event> = events
-            .into_iter()
-            .map(|event| match event {
-                Event::Logs(logs) => admit(redactor, Intake::Logs(logs)).event,
-                other => other,
-            })
-            .collect();
-        match self.shared.log.append_all(&admitted) {
-            Ok(_) => {
+        let submitted = self.appender.submit(events);
+        self.after(submitted)
+    }
+
+    /// Waits until what was handed to the appender is durable.
+    fn settle(&mut self) -> Result<(), StoreError> {
+        let settled = self.appender.settle();
+        self.after(settled)
+    }
+
+    /// What an append's outcome means: a refusal rewinds every source to
+    /// the log's position and waits before reading on.
+    fn after(&mut self, outcome: Result<(), StoreError>) -> Result<(), StoreError> {
+        match outcome {
+            Ok(()) => {
                 self.store_error.send_if_modified(|e| e.take().is_some());
                 Ok(())
             }

@@ -10,6 +10,7 @@
 //! * Lines longer than `max_line_bytes` are cut and flagged, never held
 //!   whole ([`lines`]); rules, thresholds and alerts are [`matcher`]'s.
 
+mod appender;
 mod collector;
 mod journal;
 mod lines;
