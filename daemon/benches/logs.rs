@@ -27,6 +27,7 @@
 //!   read, minus an idle daemon's with the same config minus the set.
 
 #![allow(missing_docs, clippy::unwrap_used)]
+#![recursion_limit = "256"]
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
