@@ -263,6 +263,6 @@ mod tests {
         views.snapshot_saved();
         assert_eq!(views.since_snapshot(), 0);
         let names: Vec<String> = views.states().into_iter().map(|s| s.view).collect();
-        assert_eq!(names.len(), 8, "every view is saved: {names:?}");
+        assert_eq!(names.len(), 9, "every view is saved: {names:?}");
     }
 }
