@@ -61,12 +61,15 @@ impl Thresholds {
     /// Counts a match of `rule` in the group and threshold `counted` at
     /// `at` (UTC microseconds).
     pub fn observe(&mut self, rule: &str, counted: &ThresholdCount, at: i64) -> Counted {
-        let group = self
-            .groups
-            .entry(rule.to_string())
-            .or_default()
-            .entry(counted.key.clone())
-            .or_default();
+        // Looked up before inserting: a known group costs no allocation.
+        let groups = match self.groups.get_mut(rule) {
+            Some(groups) => groups,
+            None => self.groups.entry(rule.to_string()).or_default(),
+        };
+        let group = match groups.get_mut(&counted.key) {
+            Some(group) => group,
+            None => groups.entry(counted.key.clone()).or_default(),
+        };
         group.last = group.last.max(at);
         group.within = counted.within;
         while group
