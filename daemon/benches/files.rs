@@ -20,17 +20,18 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+#[path = "common/collecting.rs"]
+mod collecting;
+
+use collecting::{Collecting, round};
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use vigil_proto::{EventRecord, Listed, Request};
-use vigil_store::{Event, EventKind, FileIntegrity, ScanReason, ScanTotals, now_micros};
-use vigilctl::Client;
-
-const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
+use vigil_store::{Event, FileIntegrity, ScanReason, ScanTotals, now_micros};
 
 /// Files per leaf directory of the small tree.
 const PER_DIR: usize = 100;
@@ -264,173 +265,51 @@ fn aide(aide: &Path, tree: &Tree, work: &Path, name: &str) -> (f64, f64, u64) {
 
 // --------------------------------------------------------------- vigild
 
-/// A running `vigild`, killed if dropped before [`Vigild::stop`].
+/// A collecting `vigild`, and word that its scans finished.
 struct Vigild {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    ready: mpsc::Receiver<()>,
+    daemon: Collecting,
     scan_finished: mpsc::Receiver<()>,
-    /// UTC microseconds just before the spawn.
-    spawned_us: i64,
+}
+
+impl std::ops::Deref for Vigild {
+    type Target = Collecting;
+    fn deref(&self) -> &Collecting {
+        &self.daemon
+    }
 }
 
 impl Vigild {
     /// `[collect]` on `tree`; `[[collect.files]]` on it unless `idle`.
     fn start(tree: &Path, idle: bool) -> Vigild {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("vigil.toml");
         let tree = tree.to_str().unwrap();
         let files = if idle {
             String::new()
         } else {
             format!("[[collect.files]]\nname = \"bench\"\npaths = [\"{tree}\"]\n")
         };
-        std::fs::write(
-            &config,
-            format!(
-                r#"[daemon]
-state_dir = "{state}"
-socket = "{socket}"
-socket_mode = "0600"
-log_level = "info"
-
-[access.users]
-root = "admin"
-
-[http]
-enabled = false
-
-[collect]
-allowed_roots = ["{tree}"]
-hash_threads = {THREADS}
-# No way to say "unlimited": an absent key is 64MiB.
-read_rate = "unlimited"
-
-{files}"#,
-                state = dir.path().join("state").display(),
-                socket = dir.path().join("control.sock").display(),
-            ),
-        )
-        .unwrap();
-        let spawned_us = now_micros();
-        let mut child = Command::new(VIGILD)
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (ready_tx, ready) = mpsc::channel();
         let (finished_tx, scan_finished) = mpsc::channel();
-        // Reads to the end, so the daemon never blocks on its log.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("vigild ready") {
-                    let _ = ready_tx.send(());
-                }
+        let finished_tx = std::sync::Mutex::new(finished_tx);
+        let daemon = Collecting::start(
+            &format!(
+                // No way to say "unlimited" but saying it: an absent key is 64MiB.
+                "[collect]\nallowed_roots = [\"{tree}\"]\nhash_threads = {THREADS}\nread_rate = \"unlimited\"\n\n{files}"
+            ),
+            move |line| {
                 if line.contains("file integrity scan finished") {
-                    let _ = finished_tx.send(());
+                    let _ = finished_tx.lock().unwrap().send(());
                 }
-                if line.contains("ERROR") || line.contains("WARN") {
-                    eprintln!("vigild: {line}");
-                }
-            }
-        });
-        let daemon = Vigild {
-            child: Some(child),
-            dir,
-            ready,
+            },
+        );
+        Vigild {
+            daemon,
             scan_finished,
-            spawned_us,
-        };
-        daemon
-            .ready
-            .recv_timeout(Duration::from_secs(120))
-            .expect("vigild ready within 2 minutes");
-        daemon
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.dir.path().join("control.sock")).unwrap()
-    }
-
-    /// Collect events from `from` on (all when `None`).
-    fn collect_events(&self, from: Option<u64>) -> Vec<EventRecord> {
-        let mut client = self.client();
-        let listing = Request::events_list(Some(EventKind::Collect), from, None);
-        client.send(listing.request()).unwrap();
-        let mut out = Vec::new();
-        loop {
-            match listing.read(client.receive().unwrap()).unwrap() {
-                Listed::Page(page) => out.extend(page),
-                Listed::End(_) => return out,
-                Listed::Header(()) => {}
-            }
         }
-    }
-
-    /// `VmRSS` and `VmHWM`, MB.
-    fn rss_mb(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let field = |name: &str| -> f64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .expect(name)
-                / 1024.0
-        };
-        (round(field("VmRSS:"), 1), round(field("VmHWM:"), 1))
-    }
-
-    /// CPU seconds used so far (USER_HZ = 100).
-    fn cpu_s(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
-        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
-            .split_whitespace()
-            .collect();
-        (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) as f64 / 100.0
     }
 
     /// SIGTERM; asserts exit 0 within two minutes.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-        let t = Instant::now();
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "vigild exited with {status}");
-                return;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(120),
-                "vigild did not stop within 2 minutes of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    fn stop(self) {
+        self.daemon.stop();
     }
-}
-
-impl Drop for Vigild {
-    fn drop(&mut self) {
-        // Only when stop() did not run (a panic): this child, by its handle.
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
 }
 
 /// What the first scan of a fresh daemon took.

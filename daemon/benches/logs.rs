@@ -29,19 +29,20 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 #![recursion_limit = "256"]
 
+#[path = "common/collecting.rs"]
+mod collecting;
+
+use collecting::{Collecting, round};
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vigil_ingest::logs::builtin_rules;
-use vigil_proto::{EventRecord, Listed, Request};
-use vigil_store::{Event, EventKind, LogChangeKind, LogEvent, now_micros};
-use vigilctl::Client;
-
-const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
+use vigil_proto::EventRecord;
+use vigil_store::{Event, LogChangeKind, LogEvent, now_micros};
 
 const DEFAULT_LINES: usize = 1_000_000;
 const HOST: &str = "bastion";
@@ -961,165 +962,24 @@ fn fail2ban(bin: &Path, file: &Path, work: &Path) -> Baseline {
 
 // --------------------------------------------------------------- vigild
 
-/// A running `vigild`, killed if dropped before [`Vigild::stop`].
-struct Vigild {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    /// UTC microseconds just before the spawn.
-    spawned_us: i64,
-}
-
-impl Vigild {
-    /// `[collect]` on `logs`; the `[[collect.logs]]` set on `file` unless
-    /// `idle`.
-    fn start(logs: &Path, file: &Path, idle: bool) -> Vigild {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("vigil.toml");
-        let set = if idle {
-            String::new()
-        } else {
-            format!(
-                "[[collect.logs]]\nname = \"{SET}\"\npath = \"{}\"\nrules = [\"builtin\"]\nstore = \"matches\"\nstart_at = \"beginning\"\n",
-                file.display()
-            )
-        };
-        std::fs::write(
-            &config,
-            format!(
-                r#"[daemon]
-state_dir = "{state}"
-socket = "{socket}"
-socket_mode = "0600"
-log_level = "info"
-
-[access.users]
-root = "admin"
-
-[http]
-enabled = false
-
-[collect]
-allowed_roots = ["{logs}"]
-
-{set}"#,
-                state = dir.path().join("state").display(),
-                socket = dir.path().join("control.sock").display(),
-                logs = logs.display(),
-            ),
+/// `vigild` with `[collect]` on `logs`; the `[[collect.logs]]` set on
+/// `file` unless `idle`.
+fn start_vigild(logs: &Path, file: &Path, idle: bool) -> Collecting {
+    let set = if idle {
+        String::new()
+    } else {
+        format!(
+            "[[collect.logs]]\nname = \"{SET}\"\npath = \"{}\"\nrules = [\"builtin\"]\nstore = \"matches\"\nstart_at = \"beginning\"\n",
+            file.display()
         )
-        .unwrap();
-        let spawned_us = now_micros();
-        let mut child = Command::new(VIGILD)
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (ready_tx, ready) = mpsc::channel();
-        // Reads to the end, so the daemon never blocks on its log.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("vigild ready") {
-                    let _ = ready_tx.send(());
-                }
-                if line.contains("ERROR") || line.contains("WARN") {
-                    eprintln!("vigild: {line}");
-                }
-            }
-        });
-        let daemon = Vigild {
-            child: Some(child),
-            dir,
-            spawned_us,
-        };
-        ready
-            .recv_timeout(Duration::from_secs(120))
-            .expect("vigild ready within 2 minutes");
-        daemon
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.dir.path().join("control.sock")).unwrap()
-    }
-
-    /// Collect events from `from` on (all when `None`).
-    fn collect_events(&self, from: Option<u64>) -> Vec<EventRecord> {
-        let mut client = self.client();
-        let listing = Request::events_list(Some(EventKind::Collect), from, None);
-        client.send(listing.request()).unwrap();
-        let mut out = Vec::new();
-        loop {
-            match listing.read(client.receive().unwrap()).unwrap() {
-                Listed::Page(page) => out.extend(page),
-                Listed::End(_) => return out,
-                Listed::Header(()) => {}
-            }
-        }
-    }
-
-    /// `VmRSS` and `VmHWM`, MB.
-    fn rss_mb(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let field = |name: &str| -> f64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .expect(name)
-                / 1024.0
-        };
-        (round(field("VmRSS:"), 1), round(field("VmHWM:"), 1))
-    }
-
-    /// CPU seconds used so far (USER_HZ = 100).
-    fn cpu_s(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
-        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
-            .split_whitespace()
-            .collect();
-        (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) as f64 / 100.0
-    }
-
-    /// SIGTERM; asserts exit 0 within two minutes.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-        let t = Instant::now();
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "vigild exited with {status}");
-                return;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(120),
-                "vigild did not stop within 2 minutes of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Vigild {
-    fn drop(&mut self) {
-        // Only when stop() did not run (a panic): this child, by its handle.
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
+    };
+    Collecting::start(
+        &format!(
+            "[collect]\nallowed_roots = [\"{}\"]\n\n{set}",
+            logs.display()
+        ),
+        |_| {},
+    )
 }
 
 /// What the daemon recorded of the file.
@@ -1193,8 +1053,8 @@ struct Throughput {
 }
 
 /// Starts a daemon on the file and waits until it has recorded every line.
-fn vigil_read(logs: &Path, file: &Path, lines: usize) -> (Vigild, Throughput) {
-    let daemon = Vigild::start(logs, file, false);
+fn vigil_read(logs: &Path, file: &Path, lines: usize) -> (Collecting, Throughput) {
+    let daemon = start_vigild(logs, file, false);
     let mut reading = Reading::default();
     let deadline = Instant::now() + Duration::from_secs(3600);
     let mut reported = Instant::now();
@@ -1261,7 +1121,7 @@ struct Latency {
 
 /// Appends [`LATENCY_LINES`] lines to the followed file, one a
 /// millisecond, then finds each in the `LogLines` entries after `cursor`.
-fn latency(daemon: &Vigild, file: &Path, cursor: u64) -> Latency {
+fn latency(daemon: &Collecting, file: &Path, cursor: u64) -> Latency {
     let mut out = std::fs::OpenOptions::new().append(true).open(file).unwrap();
     let mut writes = Vec::with_capacity(LATENCY_LINES);
     let mut late_writes = 0;
@@ -1370,7 +1230,7 @@ fn main() {
     let fail2ban = fail2ban(&fail2ban_bin, &file, &base);
 
     eprintln!("vigil: idle daemon");
-    let idle = Vigild::start(&logs, &file, true);
+    let idle = start_vigild(&logs, &file, true);
     std::thread::sleep(Duration::from_secs(2));
     let (idle_rss, _) = idle.rss_mb();
     idle.stop();
