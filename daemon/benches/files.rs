@@ -189,26 +189,10 @@ fn ensure_aide() -> PathBuf {
     if let Some(aide) = aide_binary() {
         return aide;
     }
-    if nix::unistd::geteuid().is_root() {
-        eprintln!("aide: not installed; apt-get install -y aide");
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "--no-install-recommends", "aide"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let _ = Command::new("apt-get")
-                .args(["update", "-qq"])
-                .stdout(Stdio::null())
-                .status();
-            install();
-        }
-        if let Some(aide) = aide_binary() {
-            return aide;
-        }
+    if collecting::apt_install("aide")
+        && let Some(aide) = aide_binary()
+    {
+        return aide;
     }
     eprintln!(
         "files bench: AIDE is the baseline and is not installed; install it first (Debian/Ubuntu: `apt-get install aide`) and run again"

@@ -889,32 +889,10 @@ fn ensure_fail2ban() -> PathBuf {
     if let Some(path) = found() {
         return path;
     }
-    if nix::unistd::geteuid().is_root() {
-        eprintln!("fail2ban: not installed; apt-get install -y fail2ban");
-        let install = || {
-            Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "-qq",
-                    "--no-install-recommends",
-                    "fail2ban",
-                ])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let _ = Command::new("apt-get")
-                .args(["update", "-qq"])
-                .stdout(Stdio::null())
-                .status();
-            install();
-        }
-        if let Some(path) = found() {
-            return path;
-        }
+    if collecting::apt_install("fail2ban")
+        && let Some(path) = found()
+    {
+        return path;
     }
     eprintln!(
         "logs bench: fail2ban is a baseline and is not installed; install it first (Debian/Ubuntu: `apt-get install fail2ban`) and run again"

@@ -173,3 +173,28 @@ pub fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
+
+/// Installs Debian's `package` (a peer tool a benchmark compares with),
+/// updating the package lists once if the first try fails; as root only.
+pub fn apt_install(package: &str) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    eprintln!("{package}: not installed; apt-get install -y {package}");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if install() {
+        return true;
+    }
+    let _ = Command::new("apt-get")
+        .args(["update", "-qq"])
+        .stdout(Stdio::null())
+        .status();
+    install()
+}
