@@ -73,6 +73,8 @@ pub struct Collector {
     thresholds: Thresholds,
     wake: Wake,
     woken: Arc<AtomicBool>,
+    /// A name appeared in a watched directory since globs were listed.
+    appeared: Arc<AtomicBool>,
     /// Where batches are made durable, behind the reading.
     appender: Appender,
     /// Wakes the collector (for journal entries).
@@ -102,9 +104,13 @@ impl Collector {
                 }
             })
         };
+        let appeared = Arc::new(AtomicBool::new(false));
         let wake = {
-            let waker = waker.clone();
-            Wake::new(move || waker())
+            let (waker, appeared) = (waker.clone(), appeared.clone());
+            Wake::new(
+                move || appeared.store(true, Ordering::Release),
+                move || waker(),
+            )
         };
         let config = shared.config();
         let appender = Appender::new(shared.clone());
@@ -120,6 +126,7 @@ impl Collector {
             thresholds: Thresholds::default(),
             wake,
             woken,
+            appeared,
             waker,
             listed: Instant::now(),
             backoff: None,
@@ -152,7 +159,10 @@ impl Collector {
             match self.inputs.recv_timeout(wait) {
                 Ok(Input::Wake) => {
                     self.woken.store(false, Ordering::Release);
-                    self.list_globs();
+                    // Listed when a name appeared, not at every write.
+                    if self.appeared.swap(false, Ordering::AcqRel) {
+                        self.list_globs();
+                    }
                 }
                 Ok(Input::Stop) | Err(flume::RecvTimeoutError::Disconnected) => break,
                 Err(flume::RecvTimeoutError::Timeout) => {}

@@ -138,7 +138,13 @@ impl SetRules {
         // rule's labels): repeated matches update it, not multiply it.
         let identity = match &group {
             Some((key, _)) => key.clone(),
-            None => format!("{rule_labels:?}"),
+            // Spelled out, not Debug-formatted: the fingerprint must not
+            // change with the standard library's formatting.
+            None => rule_labels
+                .iter()
+                .map(|(k, v)| format!("{k}\u{1f}{v}"))
+                .collect::<Vec<_>>()
+                .join("\u{1e}"),
         };
         let digest = Hash::sha256(format!("logs\0{}\0{rule}\0{identity}", self.name).as_bytes());
         let mut labels = self.labels.clone();

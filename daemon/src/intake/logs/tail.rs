@@ -95,6 +95,8 @@ pub struct Tail {
     /// The last thing recorded about an absence or a refusal, so it is
     /// recorded once.
     noted: Option<String>,
+    /// The read buffer, kept between polls (a poll happens per write).
+    buf: Vec<u8>,
 }
 
 impl Tail {
@@ -109,6 +111,7 @@ impl Tail {
             started: false,
             current: None,
             noted: None,
+            buf: Vec::new(),
         }
     }
 
@@ -402,7 +405,10 @@ impl Tail {
             read += 1;
             kept.extend(keep(line));
         };
-        let mut buf = vec![0u8; READ];
+        if until > current.splitter.read_to() && self.buf.is_empty() {
+            self.buf = vec![0u8; READ];
+        }
+        let buf = &mut self.buf;
         while current.splitter.read_to() < until {
             let want = (until - current.splitter.read_to()).min(READ as u64) as usize;
             let n = current

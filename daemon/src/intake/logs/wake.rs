@@ -3,7 +3,7 @@
 //! Looking costs an `fstat` per file, so a burst of writes is one look,
 //! and a lost event is no loss: the collector also looks every second.
 
-use inotify::{Inotify, WatchMask, Watches};
+use inotify::{EventMask, Inotify, WatchMask, Watches};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -14,8 +14,10 @@ pub struct Wake {
 }
 
 impl Wake {
-    /// Calls `wake` after changes (it coalesces them).
-    pub fn new(wake: impl Fn() + Send + 'static) -> Wake {
+    /// Calls `wake` after changes (it coalesces them), and first
+    /// `entries` when a name appeared in a directory (a glob may now match
+    /// one more file: the directory is listed only then).
+    pub fn new(entries: impl Fn() + Send + 'static, wake: impl Fn() + Send + 'static) -> Wake {
         let started = Inotify::init().and_then(|mut inotify| {
             let handle = inotify.watches();
             std::thread::Builder::new()
@@ -24,7 +26,12 @@ impl Wake {
                     let mut buffer = [0u8; 16 << 10];
                     // Ends when the collector drops the watches' descriptor
                     // (read then fails) or the process ends.
-                    while inotify.read_events_blocking(&mut buffer).is_ok() {
+                    while let Ok(events) = inotify.read_events_blocking(&mut buffer) {
+                        let appeared =
+                            EventMask::CREATE | EventMask::MOVED_TO | EventMask::Q_OVERFLOW;
+                        if events.into_iter().any(|e| e.mask.intersects(appeared)) {
+                            entries();
+                        }
                         wake();
                     }
                 })
