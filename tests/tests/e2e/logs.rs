@@ -646,3 +646,42 @@ fn long_journal_messages_are_kept_up_to_max_line_bytes() {
     assert_eq!(rec.lines[1].text.len(), 8192);
     assert!(rec.lines[1].text.ends_with('b'));
 }
+
+#[test]
+fn a_glob_follows_each_matching_file_once_including_new_ones_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, config) = setup(dir.path(), "a.log", |log| {
+        format!(
+            "[[collect.logs]]\nname = \"app\"\npath = \"{}\"\nstore = \"all\"\nstart_at = \"beginning\"\n",
+            log.with_file_name("*.log").display()
+        )
+    });
+    append(&first, numbered("a", 0..2));
+    let other = first.with_file_name("notes.txt");
+    append(&other, ["not a log".to_string()]);
+    let daemon = Daemon::in_dir(&config, dir.path());
+    kept(&daemon, 2);
+
+    // A file made after the start is news from its first line.
+    let second = first.with_file_name("b.log");
+    append(&second, numbered("b", 0..3));
+    append(&first, numbered("a", 2..3));
+    let rec = kept(&daemon, 6);
+    let of = |path: &Path| -> Vec<&str> {
+        rec.lines
+            .iter()
+            .filter(|l| Path::new(&l.path) == path)
+            .map(|l| l.text.as_str())
+            .collect()
+    };
+    assert_eq!(of(&first), ["a 0", "a 1", "a 2"]);
+    assert_eq!(of(&second), ["b 0", "b 1", "b 2"]);
+    assert!(of(&other).is_empty());
+
+    // After a restart, each file resumes where it was: nothing again.
+    daemon.stop();
+    append(&second, numbered("b", 3..4));
+    let daemon = Daemon::in_dir(&config, dir.path());
+    let rec = kept(&daemon, 7);
+    assert_eq!(rec.lines[6].text, "b 3");
+}

@@ -200,9 +200,11 @@ fn read(found: Found, budget: &ReadBudget, keep_text: Option<u64>) -> Read {
                     meta: opened,
                 };
             }
+            // Gone only when it is: a stat that fails otherwise (EACCES,
+            // EIO) is a failure to read, not a deletion.
             Err(HashError::Replaced) => match stat_at(&found.parent, &found.name) {
                 Ok(now) => meta = now,
-                Err(_) => return Read::Gone(found.key),
+                Err(e) => return gone_or_failed(found, e),
             },
             Err(HashError::Io(e)) => return gone_or_failed(found, e),
         }
