@@ -11,6 +11,8 @@
 //! the second matches and the first does not was left out by its filter.
 
 use crate::config::{CollectConfig, EVERY_RULE, LogFormat, Reading, StartAt, StoreLines};
+use crate::control::conn::Fail;
+use crate::control::listing::json_len;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 use vigil_ingest::logs::{LineMatch, LineRuleConfig, LineRules, program};
@@ -188,7 +190,12 @@ impl LineTest {
     /// shown redacted as the collector stores it, and samples dropped
     /// (counted in `omitted`) until the report takes at most `budget`
     /// bytes of JSON.
-    pub fn run(&self, lines: &[String], redactor: &Redactor, budget: usize) -> LogTestReport {
+    pub fn run(
+        &self,
+        lines: &[String],
+        redactor: &Redactor,
+        budget: usize,
+    ) -> Result<LogTestReport, Fail> {
         let mut tested: Vec<LogRuleTested> = self
             .rules
             .rules()
@@ -248,8 +255,8 @@ impl LineTest {
             json_field: self.json_field.clone(),
             rules: tested,
         };
-        fit(&mut report, budget);
-        report
+        fit(&mut report, budget)?;
+        Ok(report)
     }
 }
 
@@ -269,19 +276,14 @@ fn shown(line: u64, m: LineMatch, redactor: &Redactor) -> LogTestMatch {
     }
 }
 
-/// Bytes `value` takes as JSON (and a separator).
-fn json_len<T: serde::Serialize>(value: &T) -> usize {
-    serde_json::to_vec(value).map_or(0, |v| v.len()) + 1
-}
-
 /// Drops matches, the newest first from the rule showing the most,
 /// until `report` takes at most `budget` bytes of JSON: captures can be
 /// as long as their lines, and a line as long as [`LOG_TEST_LINE_MAX`],
 /// so a few rules' samples could outgrow a frame.
 ///
 /// [`LOG_TEST_LINE_MAX`]: vigil_proto::LOG_TEST_LINE_MAX
-fn fit(report: &mut LogTestReport, budget: usize) {
-    let mut total = json_len(report);
+fn fit(report: &mut LogTestReport, budget: usize) -> Result<(), Fail> {
+    let mut total = json_len(report)?;
     while total > budget {
         let Some(rule) = report
             .rules
@@ -289,13 +291,15 @@ fn fit(report: &mut LogTestReport, budget: usize) {
             .filter(|r| !r.matches.is_empty())
             .max_by_key(|r| r.matches.len())
         else {
-            return;
+            return Ok(());
         };
         if let Some(dropped) = rule.matches.pop() {
-            total = total.saturating_sub(json_len(&dropped));
+            // And the comma before it.
+            total = total.saturating_sub(json_len(&dropped)? + 1);
             rule.omitted += 1;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -330,7 +334,9 @@ mod tests {
     #[test]
     fn a_debian_sshd_line_matches_the_builtin_rule_with_its_captures_and_threshold() {
         let test = LineTest::new(&collect(""), None, None).unwrap();
-        let report = test.run(&[FAILED.to_string()], &redactor(), 1 << 20);
+        let report = test
+            .run(&[FAILED.to_string()], &redactor(), 1 << 20)
+            .unwrap();
         assert_eq!((report.lines, report.matched), (1, 1));
         let r = rule(&report, "sshd-failed-password");
         assert_eq!((r.matched, r.excluded, r.severity), (1, 0, Severity::Error));
@@ -353,11 +359,13 @@ mod tests {
     #[test]
     fn a_line_from_another_program_is_reported_as_left_out_by_the_filter() {
         let test = LineTest::new(&collect(""), None, None).unwrap();
-        let report = test.run(
-            &[FORGED.to_string(), FAILED.to_string()],
-            &redactor(),
-            1 << 20,
-        );
+        let report = test
+            .run(
+                &[FORGED.to_string(), FAILED.to_string()],
+                &redactor(),
+                1 << 20,
+            )
+            .unwrap();
         assert_eq!(report.matched, 1, "only sshd's own line");
         let r = rule(&report, "sshd-failed-password");
         assert_eq!((r.matched, r.excluded), (1, 1));
@@ -369,11 +377,13 @@ mod tests {
             }]
         );
         // No syslog header at all: no program to name.
-        let report = test.run(
-            &["Failed password for root from 10.0.0.1 port 22".into()],
-            &redactor(),
-            1 << 20,
-        );
+        let report = test
+            .run(
+                &["Failed password for root from 10.0.0.1 port 22".into()],
+                &redactor(),
+                1 << 20,
+            )
+            .unwrap();
         let r = rule(&report, "sshd-failed-password");
         assert_eq!(r.exclusions[0].program, None);
     }
@@ -384,14 +394,16 @@ mod tests {
             "\n[[collect.logs]]\nname = \"app\"\npath = \"/var/log/app.json\"\nformat = \"json\"\nrules = [\"oops\"]\nseverity = \"critical\"\n\n[[collect.log_rules]]\nname = \"oops\"\npattern = '^panic: (?P<what>.+)'\nlabels = { what = \"{what}\" }\n",
         );
         let test = LineTest::new(&collect, Some("app"), None).unwrap();
-        let report = test.run(
-            &[
-                r#"{"message":"panic: disk full"}"#.into(),
-                "panic: not json".into(),
-            ],
-            &redactor(),
-            1 << 20,
-        );
+        let report = test
+            .run(
+                &[
+                    r#"{"message":"panic: disk full"}"#.into(),
+                    "panic: not json".into(),
+                ],
+                &redactor(),
+                1 << 20,
+            )
+            .unwrap();
         assert_eq!(report.json_field.as_deref(), Some("message"));
         assert_eq!(report.rules.len(), 1, "the set's selection only");
         let r = &report.rules[0];
@@ -443,7 +455,9 @@ mod tests {
         );
         let test = LineTest::new(&collect, None, Some("token")).unwrap();
         let secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
-        let report = test.run(&[format!("app: token={secret}")], &redactor(), 1 << 20);
+        let report = test
+            .run(&[format!("app: token={secret}")], &redactor(), 1 << 20)
+            .unwrap();
         let m = &report.rules[0].matches[0];
         assert!(!m.summary.contains(secret), "{}", m.summary);
         assert!(!m.captures["token"].contains(secret), "{:?}", m.captures);
@@ -453,17 +467,17 @@ mod tests {
     fn samples_are_few_and_dropped_to_fit_the_budget() {
         let test = LineTest::new(&collect(""), None, Some("sshd-failed-password")).unwrap();
         let lines = vec![FAILED.to_string(); 12];
-        let report = test.run(&lines, &redactor(), 1 << 20);
+        let report = test.run(&lines, &redactor(), 1 << 20).unwrap();
         let r = &report.rules[0];
         assert_eq!(
             (r.matched, r.matches.len(), r.omitted),
             (12, LOG_TEST_SAMPLES, 0)
         );
-        let small = test.run(&lines, &redactor(), 700);
+        let small = test.run(&lines, &redactor(), 700).unwrap();
         let r = &small.rules[0];
         assert_eq!(r.matched, 12, "still counted");
         assert!(r.matches.len() < LOG_TEST_SAMPLES && r.omitted > 0, "{r:?}");
         assert_eq!(r.matches.len() as u64 + r.omitted, LOG_TEST_SAMPLES as u64);
-        assert!(json_len(&small) <= 700);
+        assert!(json_len(&small).unwrap() <= 700);
     }
 }

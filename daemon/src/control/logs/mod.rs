@@ -161,7 +161,7 @@ impl Conn<'_> {
         let report = blocking_with(move || {
             let config = shared.config();
             let test = LineTest::new(&config.collect, set.as_deref(), rule.as_deref())?;
-            Ok::<_, LineTestError>(test.run(&lines, &shared.ingest.redactor, MAX_FRAME - ENVELOPE))
+            test.run(&lines, &shared.ingest.redactor, MAX_FRAME - ENVELOPE)
         })
         .await??;
         self.send(&Answer::logs_test(Box::new(report))).await
