@@ -119,8 +119,29 @@ impl Conn<'_> {
             // Closed: the collector stopped (its last word is still read).
             let closed = progress.has_changed().is_err();
             let now = progress.borrow_and_update().clone();
-            if now.finished.is_some_and(|f| f >= id) {
+            if now.finished == Some(id) {
                 break;
+            }
+            // The log refused the scan's records: the collector waits,
+            // then rescans under another id. Said as it is, not as a scan
+            // that finished without an end.
+            if now.scan != Some(id)
+                && let Some(error) = &now.store_error
+            {
+                return Err(refuse(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "scan {id} stopped: {error}; file integrity rescans every watched path once the store accepts again (`vigilctl doctor` shows it)"
+                    ),
+                ));
+            }
+            if now.finished.is_some_and(|f| f > id) {
+                return Err(refuse(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "scan {id} did not finish: a later scan took over; `vigilctl files list` shows what it recorded"
+                    ),
+                ));
             }
             if closed {
                 return Err(refuse(

@@ -166,6 +166,62 @@ async fn collect_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_the_store_refused_is_refused_with_the_stores_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = start(tmp.path());
+    let socket = d.socket.clone();
+    let client = tokio::task::spawn_blocking(move || {
+        let mut client = Client::connect(&socket).unwrap();
+        let scan = Request::files_scan();
+        client.send(scan.request()).unwrap();
+        loop {
+            let frame = match client.receive() {
+                Ok(frame) => frame,
+                Err(refused) => return refused.to_string(),
+            };
+            match scan.read(frame) {
+                Ok(Step::Progress(_)) => {}
+                Ok(Step::Done(done)) => panic!("a refused scan finished: {done:?}"),
+                Err(other) => panic!("not a scan's answer: {other:?}"),
+            }
+        }
+    });
+    // As the collector does when an append is refused mid-scan: the scan
+    // is no longer under way, the error is published, and the rescan
+    // after the wait finishes under a later id.
+    let Some(FilesCommand::Scan { reply }) = d.commands.recv().await else {
+        panic!("no scan asked for");
+    };
+    let id = d
+        .shared
+        .log
+        .append_async(&integrity(FileIntegrity::ScanStarted {
+            reason: ScanReason::Operator,
+            roots: vec!["/etc".into()],
+        }))
+        .await
+        .unwrap()
+        .seq;
+    reply.send(Ok(id)).unwrap();
+    d.progress.send_modify(|p| {
+        p.scan = None;
+        p.store_error = Some("cannot write to the store: No space left on device".into());
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.progress.send_modify(|p| {
+        p.store_error = None;
+        p.finished = Some(id + 1);
+    });
+    let error = client.await.unwrap();
+    assert!(
+        error.contains(&format!("scan {id} stopped"))
+            && error.contains("No space left on device")
+            && !error.contains("not in the log"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_is_relayed_and_what_it_recorded_is_listed_and_shown() {
     let tmp = tempfile::tempdir().unwrap();
     let mut d = start(tmp.path());
