@@ -89,20 +89,30 @@ impl SetRules {
                 .map(|t| thresholds.observe(&rule.name, t, at));
             let fires = rule.alert && matches!(counted, None | Some(Counted::Reached { .. }));
             let alert = fires.then(|| {
-                let group = threshold.as_ref().map(|t| {
-                    let within = t.within / 1_000_000;
-                    (
+                // One incident per rule and group: the threshold's group,
+                // else what the rule's labels (or, without any, its
+                // captures) say, so `nginx.service` failing and
+                // `cron.service` failing are two incidents, and nginx
+                // failing again updates its own.
+                let (identity, count) = match &threshold {
+                    Some(t) => (
                         t.key.clone(),
-                        format!("{} matches within {within}s", t.count),
-                    )
-                });
+                        Some(format!(
+                            "{} matches within {}s",
+                            t.count,
+                            t.within / 1_000_000
+                        )),
+                    ),
+                    None if m.labels.is_empty() => (spelled(&m.captures), None),
+                    None => (spelled(&m.labels), None),
+                };
                 self.alert(
                     path,
                     rule.severity,
                     &m.name,
                     &m.summary,
                     m.labels,
-                    group,
+                    (identity, count),
                     &text,
                     at,
                 )
@@ -130,22 +140,10 @@ impl SetRules {
         rule: &str,
         summary: &str,
         rule_labels: BTreeMap<String, String>,
-        group: Option<(String, String)>,
+        (identity, count): (String, Option<String>),
         line: &str,
         at: i64,
     ) -> Alert {
-        // One incident per rule and group (the threshold's, else the
-        // rule's labels): repeated matches update it, not multiply it.
-        let identity = match &group {
-            Some((key, _)) => key.clone(),
-            // Spelled out, not Debug-formatted: the fingerprint must not
-            // change with the standard library's formatting.
-            None => rule_labels
-                .iter()
-                .map(|(k, v)| format!("{k}\u{1f}{v}"))
-                .collect::<Vec<_>>()
-                .join("\u{1e}"),
-        };
         let digest = Hash::sha256(format!("logs\0{}\0{rule}\0{identity}", self.name).as_bytes());
         let mut labels = self.labels.clone();
         labels.extend(rule_labels);
@@ -163,7 +161,7 @@ impl SetRules {
             "line".to_string(),
             line.chars().take(QUOTED).collect::<String>(),
         )]);
-        if let Some((_, count)) = group {
+        if let Some(count) = count {
             annotations.insert("threshold".into(), count);
         }
         Alert {
@@ -178,6 +176,15 @@ impl SetRules {
             links: Vec::new(),
         }
     }
+}
+
+/// `map` spelled out as `name␟value␞...` (not Debug-formatted: a
+/// fingerprint must not change with the standard library's formatting).
+fn spelled(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}\u{1f}{v}"))
+        .collect::<Vec<_>>()
+        .join("\u{1e}")
 }
 
 #[cfg(test)]
@@ -229,6 +236,23 @@ mod tests {
         assert_eq!(alert.annotations["threshold"], "5 matches within 60s");
         assert!(alert.summary.contains("203.0.113.5"), "{}", alert.summary);
         assert_eq!(alert.severity, Severity::Error);
+    }
+
+    #[test]
+    fn one_rule_and_one_group_make_one_fingerprint_and_others_another() {
+        let rules = set("rules = [\"builtin\"]\n");
+        let mut t = Thresholds::default();
+        let unit = |name: &str, t: &mut Thresholds| {
+            let line = format!(
+                "Dec  6 10:04:00 web systemd[1]: {name}.service: Failed with result 'exit-code'."
+            );
+            let kept = rules.line("p", line.into(), false, 0, t).unwrap();
+            kept.matches[0].alert.clone().unwrap().fingerprint
+        };
+        let nginx = unit("nginx", &mut t);
+        assert_eq!(unit("nginx", &mut t), nginx, "the same unit failing again");
+        assert_ne!(unit("cron", &mut t), nginx, "another unit");
+        assert_eq!(nginx.len(), 32);
     }
 
     #[test]
