@@ -14,6 +14,9 @@ use vigil_store::{Event, StoreError};
 
 /// The appending thread and the batch it holds.
 pub struct Appender {
+    /// Test hook: appends to refuse, as a full disk would.
+    #[cfg(test)]
+    pub refuse: Arc<std::sync::atomic::AtomicU32>,
     batches: Option<flume::Sender<Vec<Event>>>,
     results: flume::Receiver<Result<(), StoreError>>,
     in_flight: bool,
@@ -25,6 +28,10 @@ impl Appender {
     pub fn new(shared: Arc<Shared>) -> Appender {
         let (batches, to_append) = flume::bounded::<Vec<Event>>(1);
         let (answer, results) = flume::bounded(1);
+        #[cfg(test)]
+        let refuse = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        #[cfg(test)]
+        let refusing = refuse.clone();
         let thread = std::thread::Builder::new()
             .name("vigil-logs-append".into())
             .spawn(move || {
@@ -37,6 +44,22 @@ impl Appender {
                             other => other,
                         })
                         .collect();
+                    #[cfg(test)]
+                    if refusing
+                        .fetch_update(
+                            std::sync::atomic::Ordering::SeqCst,
+                            std::sync::atomic::Ordering::SeqCst,
+                            |n| n.checked_sub(1),
+                        )
+                        .is_ok()
+                    {
+                        let full =
+                            StoreError::Engine("No space left on device (os error 28)".into());
+                        if answer.send(Err(full)).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     let result = shared.log.append_all(&admitted).map(|_| ());
                     if answer.send(result).is_err() {
                         return;
@@ -45,6 +68,8 @@ impl Appender {
             });
         match thread {
             Ok(thread) => Appender {
+                #[cfg(test)]
+                refuse,
                 batches: Some(batches),
                 results,
                 in_flight: false,
@@ -53,6 +78,8 @@ impl Appender {
             Err(e) => {
                 tracing::error!("log collection cannot start its appending thread: {e}");
                 Appender {
+                    #[cfg(test)]
+                    refuse,
                     batches: None,
                     results,
                     in_flight: false,

@@ -152,6 +152,12 @@ impl Collector {
                     self.list_globs();
                 }
                 more = self.poll_all();
+                // Caught up: what is in flight is known durable (or
+                // refused, and read again) before waiting, not at the
+                // next append, which a quiet file may never make.
+                if !more {
+                    let _ = self.settle();
+                }
             }
             // A file with more to read is read on at once; the rest wait
             // for a change or the next second.
@@ -604,4 +610,80 @@ fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Every kept line's text in the log, in order.
+    fn kept(shared: &Shared) -> Vec<String> {
+        let head = shared.log.head().seq;
+        let mut out = Vec::new();
+        for entry in shared.log.entries_between(1, head) {
+            if let Ok(Some(Event::Logs(LogEvent::Lines(lines)))) = entry.unwrap().event() {
+                out.extend(lines.lines.into_iter().map(|l| l.text));
+            }
+        }
+        out
+    }
+
+    fn wait(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_refused_append_reads_again_from_the_recorded_position_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().canonicalize().unwrap().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let log = logs.join("app.log");
+        std::fs::write(&log, "one\n").unwrap();
+        let me = nix::unistd::getuid().to_string();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        let mut config = Config::dev(Some(&state), None, me).unwrap();
+        config.collect = toml::from_str(&format!(
+            "allowed_roots = [\"{}\"]\n[[logs]]\npath = \"{}\"\nstore = \"all\"\nstart_at = \"beginning\"\n",
+            logs.display(),
+            log.display()
+        ))
+        .unwrap();
+        let shared = Shared::new(crate::state::testing::parts(
+            config,
+            dir.path().join("control.sock"),
+        ));
+        let (send, inputs) = flume::unbounded();
+        let (error_tx, error) = tokio::sync::watch::channel(None);
+        let collector = Collector::new(shared.clone(), inputs, send.clone(), error_tx);
+        // The first append (the file followed, and `one`) is refused.
+        collector
+            .appender
+            .refuse
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let refuse = collector.appender.refuse.clone();
+        let thread = std::thread::spawn(move || collector.run());
+        wait("the refusal, published", || {
+            refuse.load(std::sync::atomic::Ordering::SeqCst) == 0 && error.borrow().is_some()
+        });
+        // Written while nothing could be recorded.
+        writeln!(
+            std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            "two"
+        )
+        .unwrap();
+        wait("both lines kept after the wait", || {
+            kept(&shared).len() >= 2
+        });
+        assert_eq!(kept(&shared), ["one", "two"], "each once, in order");
+        assert_eq!(*error.borrow(), None, "cleared once the store accepts");
+        send.send(Input::Stop).unwrap();
+        thread.join().unwrap();
+        assert_eq!(kept(&shared), ["one", "two"]);
+    }
 }
