@@ -23,7 +23,7 @@
 #[path = "common/collecting.rs"]
 mod collecting;
 
-use collecting::{Collecting, round};
+use collecting::{Collecting, percentile, round};
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -433,13 +433,6 @@ fn latency(daemon: &Vigild, tree: &Tree, cursor: u64) -> Latency {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 // ---------------------------------------------------------------- main

@@ -32,7 +32,7 @@
 #[path = "common/collecting.rs"]
 mod collecting;
 
-use collecting::{Collecting, round};
+use collecting::{Collecting, percentile, round};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -1161,14 +1161,6 @@ fn latency(daemon: &Collecting, file: &Path, cursor: u64) -> Latency {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// 0 for no samples (JSON has no NaN).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 // ---------------------------------------------------------------- main

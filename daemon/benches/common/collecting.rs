@@ -198,3 +198,11 @@ pub fn apt_install(package: &str) -> bool {
         .status();
     install()
 }
+
+/// The `p` quantile of `sorted`; 0 for no samples (JSON has no NaN).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}

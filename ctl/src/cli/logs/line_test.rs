@@ -81,8 +81,10 @@ impl Tally {
         self.matched += report.matched;
         self.json_field = report.json_field;
         let text = |line: u64| {
-            usize::try_from(line - 1)
-                .ok()
+            // Lines are numbered from 1; a 0 from a daemon shows no text
+            // rather than panicking here.
+            line.checked_sub(1)
+                .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| lines.get(i))
                 .cloned()
                 .unwrap_or_default()
@@ -127,7 +129,7 @@ impl Tally {
             for m in matches {
                 if tally.matches.len() < LOG_TEST_SAMPLES {
                     tally.matches.push(Shown {
-                        line: first + m.line - 1,
+                        line: (first + m.line).saturating_sub(1),
                         text: text(m.line),
                         captures: m.captures,
                         summary: m.summary,
@@ -138,7 +140,7 @@ impl Tally {
             for e in exclusions {
                 if tally.exclusions.len() < LOG_TEST_SAMPLES {
                     tally.exclusions.push(LeftOut {
-                        line: first + e.line - 1,
+                        line: (first + e.line).saturating_sub(1),
                         text: text(e.line),
                         program: e.program,
                     });
