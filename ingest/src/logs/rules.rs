@@ -149,45 +149,54 @@ impl LineRules {
 
     /// Every rule `line` matches, in the rules' order.
     pub fn matches(&self, line: &str) -> Vec<LineMatch> {
+        self.matches_and_left_out(line).0
+    }
+
+    /// Every rule `line` matches, and the rules whose pattern matched a
+    /// line their `programs` filter left out (by position): what `vigilctl
+    /// logs test` explains.
+    pub fn matches_and_left_out(&self, line: &str) -> (Vec<LineMatch>, Vec<usize>) {
         // Most lines match nothing: a yes-or-no pass costs less than
         // asking which rules matched.
         if !self.set.is_match(line) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
-        let hits = self.set.matches(line);
         let program = super::syslog::program(line);
-        hits.iter()
-            .filter_map(|index| {
-                let rule = &self.rules[index];
-                if !rule.programs.is_empty()
-                    && !program.is_some_and(|p| rule.programs.iter().any(|r| r == p))
-                {
-                    return None;
-                }
-                let found = rule.regex.captures(line)?;
-                let captures: BTreeMap<String, String> = rule
-                    .regex
-                    .capture_names()
-                    .flatten()
-                    .filter_map(|name| {
-                        found
-                            .name(name)
-                            .map(|m| (name.to_string(), m.as_str().to_string()))
-                    })
-                    .collect();
-                Some(LineMatch {
-                    rule: index,
-                    name: rule.name.clone(),
-                    summary: rule.summary.render(&captures),
-                    labels: rule
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.render(&captures)))
-                        .collect(),
-                    captures,
+        let mut found = Vec::new();
+        let mut left_out = Vec::new();
+        for index in self.set.matches(line).iter() {
+            let rule = &self.rules[index];
+            if !rule.programs.is_empty()
+                && !program.is_some_and(|p| rule.programs.iter().any(|r| r == p))
+            {
+                left_out.push(index);
+                continue;
+            }
+            let Some(hit) = rule.regex.captures(line) else {
+                continue;
+            };
+            let captures: BTreeMap<String, String> = rule
+                .regex
+                .capture_names()
+                .flatten()
+                .filter_map(|name| {
+                    hit.name(name)
+                        .map(|m| (name.to_string(), m.as_str().to_string()))
                 })
-            })
-            .collect()
+                .collect();
+            found.push(LineMatch {
+                rule: index,
+                name: rule.name.clone(),
+                summary: rule.summary.render(&captures),
+                labels: rule
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.render(&captures)))
+                    .collect(),
+                captures,
+            });
+        }
+        (found, left_out)
     }
 }
 
@@ -332,6 +341,18 @@ mod tests {
         assert_eq!(found[0].captures["user"], "root");
         assert_eq!(found[1].name, "any-sshd");
         assert!(rules.matches("nothing here").is_empty());
+    }
+
+    #[test]
+    fn a_pattern_that_matched_another_programs_line_is_left_out_and_named() {
+        let mut sshd = rule("failed", r"Failed password for (?P<user>\S+)");
+        sshd.programs = vec!["sshd".into()];
+        let rules = LineRules::compile(&[rule("any", "password"), sshd]).unwrap();
+        let (found, left_out) = rules.matches_and_left_out("myapp[7]: Failed password for root");
+        assert_eq!(found.iter().map(|m| m.rule).collect::<Vec<_>>(), [0]);
+        assert_eq!(left_out, [1]);
+        let (found, left_out) = rules.matches_and_left_out("sshd[7]: Failed password for root");
+        assert_eq!((found.len(), left_out.len()), (2, 0));
     }
 
     #[test]

@@ -6,14 +6,14 @@
 //!
 //! The confusing case gets its own answer: a rule whose pattern matched a
 //! line its `programs` filter left out (`logger "Failed password ..."`
-//! written by another program is not sshd's line). The rules are compiled
-//! twice for it, once as configured and once without the filter; a rule
-//! the second matches and the first does not was left out by its filter.
+//! written by another program is not sshd's line): the rules' one pass
+//! says which patterns matched a line their filter then left out
+//! (`LineRules::matches_and_left_out`).
 
 use crate::config::{CollectConfig, EVERY_RULE, LogFormat, Reading, StartAt, StoreLines};
 use crate::control::conn::Fail;
 use crate::control::listing::json_len;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use toml::Spanned;
 use vigil_ingest::logs::{LineMatch, LineRuleConfig, LineRules, program};
 use vigil_ingest::redact::Redactor;
@@ -74,9 +74,6 @@ fn listed(what: &str, names: &[String]) -> String {
 pub struct LineTest {
     /// As the collector compiles them.
     rules: LineRules,
-    /// The same without their `programs` filters: what each pattern
-    /// alone matches.
-    unfiltered: LineRules,
     /// With a JSON set: the field the rules see.
     json_field: Option<String>,
 }
@@ -168,20 +165,8 @@ impl LineTest {
                 }
             }
         }
-        let compile = |rules: &[LineRuleConfig]| {
-            LineRules::compile(rules).map_err(|e| LineTestError::Rules(e.to_string()))
-        };
-        let unfiltered: Vec<LineRuleConfig> = rules
-            .iter()
-            .cloned()
-            .map(|mut r| {
-                r.programs.clear();
-                r
-            })
-            .collect();
         Ok(LineTest {
-            rules: compile(&rules)?,
-            unfiltered: compile(&unfiltered)?,
+            rules: LineRules::compile(&rules).map_err(|e| LineTestError::Rules(e.to_string()))?,
             json_field,
         })
     }
@@ -225,9 +210,8 @@ impl LineTest {
                 .as_deref()
                 .and_then(|field| vigil_ingest::logs::json_message(line, field));
             let subject = subject.as_deref().unwrap_or(line);
-            let found = self.rules.matches(subject);
+            let (found, left_out) = self.rules.matches_and_left_out(subject);
             matched_lines += u64::from(!found.is_empty());
-            let hit: BTreeSet<usize> = found.iter().map(|m| m.rule).collect();
             for m in found {
                 let rule = &mut tested[m.rule];
                 rule.matched += 1;
@@ -235,11 +219,8 @@ impl LineTest {
                     rule.matches.push(shown(number, m, redactor));
                 }
             }
-            for m in self.unfiltered.matches(subject) {
-                let rule = &mut tested[m.rule];
-                if hit.contains(&m.rule) || rule.programs.is_empty() {
-                    continue;
-                }
+            for index in left_out {
+                let rule = &mut tested[index];
                 rule.excluded += 1;
                 if rule.exclusions.len() < LOG_TEST_SAMPLES {
                     rule.exclusions.push(LogTestExclusion {
