@@ -67,8 +67,9 @@ pub use logs::{
 };
 pub use names::UnknownName;
 pub use request::{
-    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, Family, FilesRequest,
-    IncidentsRequest, KeysRequest, LogsRequest, Request, SecretsRequest, SilencesRequest,
+    AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, ExportRequest, Family,
+    FilesRequest, IncidentsRequest, KeysRequest, LogsRequest, Request, SecretsRequest,
+    SilencesRequest,
 };
 pub use response::Response;
 pub use secrets::SecretListing;

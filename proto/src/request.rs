@@ -201,6 +201,26 @@ pub enum AuditRequest {
     /// Stream the raw chain for verification by the client with its key:
     /// `ChainHeader`, `Chain` pages, `End`.
     Chain,
+    /// Export a range of the log as JSON lines (`docs/export.md`):
+    /// `ExportLines` frames, then `End`.
+    Export(ExportRequest),
+}
+
+/// What to export; every bound is optional and they combine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// First seq.
+    pub from: Option<u64>,
+    /// Last seq.
+    pub to: Option<u64>,
+    /// Entries at or after this time (UTC micros).
+    pub since: Option<i64>,
+    /// Entries at or before this time (UTC micros).
+    pub until: Option<i64>,
+    /// Only these kinds in full (none: all).
+    pub kinds: Option<Vec<vigil_store::EventKind>>,
+    /// Only this source's events in full.
+    pub source: Option<String>,
 }
 
 impl Family for AuditRequest {
@@ -217,6 +237,7 @@ impl Family for AuditRequest {
             AuditRequest::Logins { .. } => "logins",
             AuditRequest::Verify { .. } => "verify",
             AuditRequest::Chain => "chain",
+            AuditRequest::Export(_) => "export",
         }
     }
 }

@@ -43,6 +43,11 @@ pub enum Response {
         /// Entries in seq order.
         entries: Vec<RawEntry>,
     },
+    /// A piece of an export's text: lines may continue in the next frame.
+    ExportLines {
+        /// UTF-8 text.
+        text: String,
+    },
     /// To [`Request::Doctor`].
     Doctor {
         /// Findings, worst first.

@@ -98,6 +98,14 @@ pub enum StoreError {
     /// An error from the storage engine.
     #[error("storage engine: {0}")]
     Engine(String),
+    /// An entry of an export's range went away while the export was written.
+    #[error(
+        "entry {seq} is gone: retention truncated it while the export was being written; export again from a later seq"
+    )]
+    ExportGap {
+        /// The missing seq.
+        seq: u64,
+    },
     /// An I/O error on a file the store owns.
     #[error("{context}: {source}")]
     Io {

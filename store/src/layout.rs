@@ -30,8 +30,11 @@ pub const OLDEST_FORMAT: u32 = 1;
 
 /// Keyspace of entries: seq (u64 BE) → entry value.
 pub const LOG_KEYSPACE: &str = "log";
-/// Keyspace of store metadata (the retention cut).
+/// Keyspace of store metadata (the retention cut, the key fingerprint).
 pub const META_KEYSPACE: &str = "meta";
+/// Meta key of the verification key's fingerprint (UTF-8 hex), written at
+/// creation; absent in stores created before it was recorded.
+pub const FINGERPRINT_KEY: &str = "vk_fingerprint";
 /// Keyspace of view snapshots: view name → snapshot.
 pub const VIEWS_KEYSPACE: &str = "views";
 /// Keyspace of the vault: keyring header, wrapped data keys, sealed secrets.

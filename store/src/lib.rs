@@ -11,6 +11,7 @@
 //!   writer thread, reads and replay, epoch advance, retention (prune
 //!   bodies, truncate behind a checkpoint, reclaim space);
 //! * verification ([`Log::verify`], [`EntryRules`]);
+//! * [`export`]s: a range of the log as JSON lines, verifiable offline;
 //! * the [`vault`]: secret values encrypted under a keyring of data keys
 //!   wrapped by a master key, in their own keyspace (never in the log), and
 //!   [`SecretValue`], the in-memory type that cannot be printed.
@@ -36,6 +37,7 @@ pub mod chain;
 mod entry;
 mod error;
 pub mod event;
+pub mod export;
 mod hash;
 pub mod head_file;
 pub mod key_file;

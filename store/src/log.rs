@@ -8,7 +8,8 @@ use crate::hash::Hash;
 use crate::head_file::{self, TailMismatch};
 use crate::key_file::{self, sync_dir};
 use crate::layout::{
-    self, DB_DIR, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, SECRETS_KEYSPACE, VIEWS_KEYSPACE,
+    self, DB_DIR, FINGERPRINT_KEY, FORMAT, LOG_KEYSPACE, META_KEYSPACE, Marker, SECRETS_KEYSPACE,
+    VIEWS_KEYSPACE,
 };
 use crate::seal::{EpochKey, StoreId, VerificationKey};
 use crate::writer::{
@@ -373,6 +374,10 @@ impl Log {
         writer.record_head()?;
         drop(writer);
         opened
+            .meta
+            .insert(FINGERPRINT_KEY, crate::seal::fingerprint_of(&k0))
+            .map_err(StoreError::engine)?;
+        opened
             .db
             .persist(PersistMode::SyncAll)
             .map_err(StoreError::engine)?;
@@ -581,6 +586,15 @@ impl Log {
         // next natural flush; the tombstone itself is dropped by compaction.
         log.remove(entry::key(0)).map_err(StoreError::engine)?;
         log.rotate_memtable_and_wait().map_err(StoreError::engine)?;
+        // A journal file is deleted only once every keyspace has flushed
+        // what it holds from it: a small unflushed write to another
+        // keyspace (the cut record, a snapshot) would pin every journal
+        // written since, with the truncated entries in them.
+        for other in [&self.shared.meta, &self.shared.views, &self.shared.secrets] {
+            other
+                .rotate_memtable_and_wait()
+                .map_err(StoreError::engine)?;
+        }
         self.shared
             .db
             .persist(PersistMode::SyncAll)
@@ -647,6 +661,22 @@ impl Log {
     /// (what [`Log::verify`] checks when given no anchor).
     pub fn recorded_head(&self) -> Result<Option<(u64, Hash)>> {
         Ok(head_file::read(&self.shared.root)?.map(|r| (r.seq, r.link)))
+    }
+
+    /// The verification key's fingerprint (see
+    /// [`VerificationKey::fingerprint`]), if the store recorded it.
+    pub fn key_fingerprint(&self) -> Result<Option<String>> {
+        let shared = self.shared();
+        let Some(bytes) = shared
+            .meta
+            .get(FINGERPRINT_KEY)
+            .map_err(StoreError::engine)?
+        else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| StoreError::Decode("the key fingerprint record is not text".into()))
     }
 
     /// The store directory.

@@ -49,7 +49,19 @@ impl PruneLedger {
     /// The first seq below `limit` whose body is missing and that no record
     /// below `limit` names. Beyond the first chain failure (`limit`) nothing
     /// is trusted, so what lies there neither fails nor accounts.
-    pub fn first_unaccounted(mut self, limit: u64) -> Option<u64> {
+    pub fn first_unaccounted(self, limit: u64) -> Option<u64> {
+        self.uncovered(limit).first().map(|r| r.first)
+    }
+
+    /// How many seqs below `limit` are missing their body with no record
+    /// below `limit` naming them.
+    pub fn unaccounted_count(self, limit: u64) -> u64 {
+        self.uncovered(limit).iter().map(SeqRange::count).sum()
+    }
+
+    /// The missing bodies below `limit` that no record below `limit` names,
+    /// sorted.
+    fn uncovered(mut self, limit: u64) -> Vec<SeqRange> {
         let mut covered: Vec<SeqRange> = self
             .records
             .into_iter()
@@ -59,19 +71,36 @@ impl PruneLedger {
         covered.sort_unstable();
         let covered = merge_ranges(covered);
         self.pruned.sort_unstable();
+        let mut out = Vec::new();
         for r in self.pruned.iter().filter(|r| r.first < limit) {
-            let at = covered.partition_point(|c| c.last < r.first);
-            match covered.get(at) {
-                Some(c) if c.first <= r.first => {
-                    if c.last < r.last && c.last + 1 < limit {
-                        // Merged ranges are maximal: the next seq is not covered.
-                        return Some(c.last + 1);
+            let last = r.last.min(limit - 1);
+            let mut at = r.first;
+            // Covered ranges are maximal and sorted: walk those that overlap.
+            let mut i = covered.partition_point(|c| c.last < at);
+            while at <= last {
+                match covered.get(i) {
+                    Some(c) if c.first <= at => {
+                        at = c.last.saturating_add(1);
+                        i += 1;
+                        if c.last == u64::MAX {
+                            break;
+                        }
+                    }
+                    Some(c) if c.first <= last => {
+                        out.push(SeqRange {
+                            first: at,
+                            last: c.first - 1,
+                        });
+                        at = c.first;
+                    }
+                    _ => {
+                        out.push(SeqRange { first: at, last });
+                        break;
                     }
                 }
-                _ => return Some(r.first),
             }
         }
-        None
+        out
     }
 }
 
@@ -135,6 +164,21 @@ mod tests {
         let l = || ledger(&[10, 11, 12], &[(8, &[(10, 10)])]);
         assert_eq!(l().first_unaccounted(11), None);
         assert_eq!(l().first_unaccounted(12), Some(11));
+    }
+
+    #[test]
+    fn unaccounted_seqs_are_counted_around_records() {
+        let l = ledger(&[3, 4, 5, 6, 7, 9], &[(20, &[(4, 5)]), (21, &[(9, 9)])]);
+        assert_eq!(l.unaccounted_count(u64::MAX), 3); // 3, 6, 7
+        let l = ledger(&[3, 4, 5, 6, 7, 9], &[(8, &[(4, 5)])]);
+        assert_eq!(l.unaccounted_count(9), 3); // 3, 6, 7: 9 is past the limit
+        let l = ledger(&[3, 4, 5], &[(20, &[(3, 5)])]);
+        assert_eq!(
+            l.unaccounted_count(7),
+            3,
+            "a record past the limit names nothing"
+        );
+        assert_eq!(ledger(&[], &[]).unaccounted_count(u64::MAX), 0);
     }
 
     #[test]

@@ -207,6 +207,13 @@ impl VerificationKey {
         ))
     }
 
+    /// `hex(SHA-256("vigil-vk-fingerprint" ‖ K(0)))`: names the key in an
+    /// export header so a verifier can tell it holds the right one, without
+    /// revealing it.
+    pub fn fingerprint(&self) -> String {
+        fingerprint_of(&self.key)
+    }
+
     /// Every epoch key from `K(0)` to `K(last)` inclusive, in order.
     pub fn epoch_keys(&self, last: u64) -> Vec<EpochKey> {
         let mut keys = Vec::with_capacity(usize::try_from(last).unwrap_or(0).saturating_add(1));
@@ -217,6 +224,16 @@ impl VerificationKey {
         }
         keys
     }
+}
+
+/// Domain separator of [`VerificationKey::fingerprint`].
+pub const FINGERPRINT_LABEL: &[u8] = b"vigil-vk-fingerprint";
+
+pub(crate) fn fingerprint_of(k0: &EpochKey) -> String {
+    let mut input = Zeroizing::new(Vec::with_capacity(FINGERPRINT_LABEL.len() + 32));
+    input.extend_from_slice(FINGERPRINT_LABEL);
+    input.extend_from_slice(k0.raw());
+    Hash::sha256(&input).to_hex()
 }
 
 impl fmt::Debug for VerificationKey {

@@ -125,6 +125,11 @@ pub enum Problem {
         /// Its kind code.
         kind: u16,
     },
+    /// A line of an export is malformed or contradicts its entry.
+    BadExport {
+        /// Details.
+        detail: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -146,6 +151,7 @@ impl fmt::Display for Problem {
             Problem::Truncated { anchored, head } => write!(f, "the log ends at {head} but seq {anchored} was anchored: its tail was removed"),
             Problem::AnchorMismatch { expected, found } => write!(f, "anchored link {expected} but found {found}"),
             Problem::UnaccountedPrune => f.write_str("unaccounted prune: the body is gone and no retention entry names it (removed outside retention)"),
+            Problem::BadExport { detail } => write!(f, "bad export: {detail}"),
             Problem::PrunedChainEntry { kind } => write!(f, "the body of this {} entry is gone, and the chain's own entries are never pruned", kind_name(*kind)),
         }
     }
@@ -187,6 +193,10 @@ pub struct VerifyReport {
     /// entry (stores of format 2; format 1 did not record prunes).
     #[serde(default)]
     pub prunes_accounted: bool,
+    /// Dropped bodies whose retention record may lie past the end of what
+    /// was verified (an export that stops before the head): not failures.
+    #[serde(default)]
+    pub prunes_unresolved: u64,
     /// The retention cut the chain starts from, if any.
     pub cut: Option<Cut>,
     /// The first problem, if any.
@@ -448,17 +458,27 @@ impl ChunkOutcome {
     }
 
     /// Adds the first unaccounted prune below the first chain failure.
+    ///
+    /// A record names older seqs, so one past the failure may account for a
+    /// body missing before it: that body is unproven, not a failure, and
+    /// the failure found stays the one reported.
     fn settle(mut self, accounted: bool) -> ChunkOutcome {
-        if accounted {
-            let limit = self.failure.as_ref().map_or(u64::MAX, |f| f.seq);
-            if let Some(seq) = std::mem::take(&mut self.ledger).first_unaccounted(limit) {
-                self.failure = Some(Failure {
-                    seq,
-                    problem: Problem::UnaccountedPrune,
-                });
-            }
+        if accounted
+            && self.failure.is_none()
+            && let Some(seq) = std::mem::take(&mut self.ledger).first_unaccounted(u64::MAX)
+        {
+            self.failure = Some(Failure {
+                seq,
+                problem: Problem::UnaccountedPrune,
+            });
         }
         self
+    }
+
+    /// Counts the prunes no record seen so far names, below the first failure.
+    fn unresolved(&mut self) -> u64 {
+        let limit = self.failure.as_ref().map_or(u64::MAX, |f| f.seq);
+        std::mem::take(&mut self.ledger).unaccounted_count(limit)
     }
 }
 
@@ -664,6 +684,11 @@ pub struct StreamVerifier {
     seen: ChunkOutcome,
     anchor: Option<(u64, Hash)>,
     prunes_accounted: bool,
+    /// Starts after a given entry rather than at seq 1 or a cut.
+    starts_after: bool,
+    /// The source may stop before the records that name its prunes.
+    open_ended: bool,
+    omitted: u64,
 }
 
 impl StreamVerifier {
@@ -713,7 +738,43 @@ impl StreamVerifier {
             },
             anchor: None,
             prunes_accounted: true,
+            starts_after: false,
+            open_ended: false,
+            omitted: 0,
         })
+    }
+
+    /// Prepares to verify a stretch of the chain of `store_id` that starts
+    /// right after `before` (an export's first entry links to it), or at
+    /// seq 1 when `before` is `None`. With a key, `before`'s tag is
+    /// checked, so the start itself is authenticated.
+    pub fn after(
+        store_id: StoreId,
+        key: Option<&VerificationKey>,
+        deep: bool,
+        before: Option<&Seal>,
+    ) -> Result<StreamVerifier> {
+        let mut verifier = StreamVerifier::new(store_id, key, deep, None, None)?;
+        if let Some(before) = before {
+            verifier.prev = Head::from(before);
+            verifier.first_seq = before.seq + 1;
+            verifier.starts_after = true;
+            if let Err(problem) = verifier.rules.check_tag(before) {
+                verifier.seen.failure = Some(Failure {
+                    seq: before.seq,
+                    problem,
+                });
+            }
+        }
+        Ok(verifier)
+    }
+
+    /// Whether the entries may stop before the retention records that name
+    /// their pruned bodies (a range that ends before the head): such prunes
+    /// are counted as unresolved rather than failing.
+    pub fn open_ended(mut self, open_ended: bool) -> StreamVerifier {
+        self.open_ended = open_ended;
+        self
     }
 
     /// Also checks that the chain still holds `(seq, link)`, published earlier.
@@ -735,7 +796,7 @@ impl StreamVerifier {
         if self.seen.failure.is_some() {
             return;
         }
-        if self.seen.entries == 0 && self.cut.is_none() && seal.seq > 1 {
+        if self.seen.entries == 0 && self.cut.is_none() && !self.starts_after && seal.seq > 1 {
             self.seen.failure = Some(Failure {
                 seq: 1,
                 problem: Problem::MissingCheckpoint {
@@ -772,6 +833,64 @@ impl StreamVerifier {
         self.prev = Head::from(seal);
     }
 
+    /// Checks the next entry, whose body was left out on purpose (an
+    /// export's compact line): linkage and seal only, and it is neither a
+    /// checked nor a pruned body. The chain's own entries cannot be left out.
+    pub fn push_omitted(&mut self, seal: &Seal) {
+        if self.seen.failure.is_some() {
+            return;
+        }
+        let structural = [
+            EventKind::Genesis,
+            EventKind::Epoch,
+            EventKind::Checkpoint,
+            EventKind::Retention,
+        ]
+        .iter()
+        .any(|k| k.code() == seal.kind);
+        if structural {
+            self.fail(
+                seal.seq,
+                Problem::BadExport {
+                    detail: format!(
+                        "the {} entry is left out, and the chain's own entries and retention records are always exported in full",
+                        kind_name(seal.kind)
+                    ),
+                },
+            );
+            return;
+        }
+        let entries = self.seen.entries;
+        // Checked as a pruned entry, then not counted as one.
+        let pruned = self.seen.pruned;
+        let mut ledger = std::mem::take(&mut self.seen.ledger);
+        self.push(seal, None);
+        std::mem::swap(&mut self.seen.ledger, &mut ledger);
+        if self.seen.pruned > pruned {
+            self.seen.pruned = pruned;
+            self.omitted += 1;
+        }
+        debug_assert!(self.seen.failure.is_some() || self.seen.entries == entries + 1);
+    }
+
+    /// Records a failure found outside the entry rules (a malformed line),
+    /// unless an earlier one was found.
+    pub fn fail(&mut self, seq: u64, problem: Problem) {
+        if self.seen.failure.is_none() {
+            self.seen.failure = Some(Failure { seq, problem });
+        }
+    }
+
+    /// Bodies left out on purpose so far (see [`StreamVerifier::push_omitted`]).
+    pub fn omitted(&self) -> u64 {
+        self.omitted
+    }
+
+    /// The last entry accepted.
+    pub fn last(&self) -> Head {
+        self.prev
+    }
+
     /// Whether a failure was found already.
     pub fn failed(&self) -> bool {
         self.seen.failure.is_some()
@@ -799,15 +918,22 @@ impl StreamVerifier {
                 },
             });
         }
-        let seen = std::mem::take(seen).settle(self.prunes_accounted);
-        report(ReportParts {
+        let unresolved = if self.open_ended {
+            seen.unresolved()
+        } else {
+            0
+        };
+        let seen = std::mem::take(seen).settle(self.prunes_accounted && !self.open_ended);
+        let mut report = report(ReportParts {
             seen,
             first_seq: self.first_seq,
             head: self.prev,
             keyed: self.keyed,
             cut: self.cut,
             prunes_accounted: self.prunes_accounted,
-        })
+        });
+        report.prunes_unresolved = unresolved;
+        report
     }
 }
 
@@ -848,6 +974,7 @@ fn report(p: ReportParts) -> VerifyReport {
         bodies_checked: seen.bodies,
         bodies_pruned: seen.pruned,
         prunes_accounted,
+        prunes_unresolved: 0,
         cut,
         failure: seen.failure,
     }

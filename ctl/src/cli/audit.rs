@@ -31,6 +31,9 @@ pub struct VerifyArgs {
     /// The daemon's state directory (with --offline).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Verify an export file made by `vigilctl export` (no store, no daemon).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["offline", "state_dir", "anchor", "deep"])]
+    pub export: Option<PathBuf>,
 }
 
 /// An `--anchor` that is not `SEQ:LINK`.
@@ -160,6 +163,13 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
             out.verify(&verifier.finish(header.head))
         }
     }
+}
+
+/// On an export file.
+pub fn exported(args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
+    let path = args.export.as_ref().expect("called with --export");
+    let key = args.key.as_deref().map(load_key).transpose()?;
+    super::export::verify(path, key.as_ref(), out)
 }
 
 /// On a stopped daemon's store.

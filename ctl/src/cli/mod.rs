@@ -5,6 +5,7 @@ mod audit;
 mod daemon;
 mod deliveries;
 mod events;
+mod export;
 mod files;
 mod incidents;
 mod keys;
@@ -61,8 +62,10 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
-    /// Verify the chain (exit status 1 if it is damaged).
+    /// Verify the chain, or an export (exit status 1 if it is damaged).
     Verify(audit::VerifyArgs),
+    /// Export a range of the log as JSON lines an auditor can verify offline.
+    Export(export::ExportArgs),
     /// Check the deployment's security posture (exit status 1 on errors).
     Doctor,
     /// Make the daemon re-read its configuration file.
@@ -165,10 +168,11 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
-    if let Command::Verify(args) = &cli.command
-        && args.offline
-    {
-        return audit::offline(args, out);
+    match &cli.command {
+        Command::Verify(args) if args.export.is_some() => return audit::exported(args, out),
+        Command::Verify(args) if args.offline => return audit::offline(args, out),
+        Command::Export(args) if args.offline() => return export::offline(args, out),
+        _ => {}
     }
     let path = socket_path(cli.socket)?;
     let mut client = Client::connect(&path)?;
@@ -182,6 +186,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Events(command) => events::run(&mut client, command, out),
         Command::Logins { limit } => audit::logins(&mut client, limit, out),
         Command::Verify(args) => audit::online(&mut client, &args, out),
+        Command::Export(args) => export::online(&mut client, &args, out),
         Command::Doctor => daemon::doctor(&mut client, out),
         Command::Reload => daemon::reload(&mut client, out),
         Command::Secrets(command) => secrets::run(&mut client, command, out),

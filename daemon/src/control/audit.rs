@@ -21,6 +21,7 @@ impl Conn<'_> {
             AuditRequest::Logins { limit } => self.logins(limit).await,
             AuditRequest::Verify { deep, anchor } => self.verify(deep, anchor).await,
             AuditRequest::Chain => self.chain().await,
+            AuditRequest::Export(request) => self.export(request).await,
         }
     }
 

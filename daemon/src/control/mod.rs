@@ -15,6 +15,7 @@ mod audit;
 mod daemon;
 mod deliveries;
 mod events;
+mod export;
 mod files;
 mod incidents;
 mod keys;

@@ -234,6 +234,22 @@ impl Event {
         }
     }
 
+    /// The configured source it came from, when it came from one: an
+    /// ingestion source's name, a log set's name. Retention rules and export
+    /// filters select by it.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Event::AlertsIngested(e) => Some(&e.source),
+            Event::WebhookReceived(e) => Some(&e.source),
+            Event::Logs(e) => Some(e.source().0),
+            Event::Custom(Custom {
+                actor: Actor::Source { name },
+                ..
+            }) => Some(name),
+            _ => None,
+        }
+    }
+
     /// Encodes to body bytes: `BODY_FORMAT` ‖ postcard.
     pub fn encode(&self) -> Vec<u8> {
         self.encode_after(Vec::with_capacity(384))

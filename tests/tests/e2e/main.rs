@@ -19,6 +19,7 @@ mod ctl_output;
 mod daemon_crash;
 mod deliveries_cli;
 mod dev_mode;
+mod export;
 mod files;
 mod files_ctl;
 mod follow_and_doctor;

@@ -1,0 +1,17 @@
+//! Exports: a contiguous range of the log as JSON lines, framed by a header
+//! and a trailer, that an auditor verifies with no store and no daemon.
+//!
+//! The format is specified in `docs/export.md`: [`plan`] decides the range
+//! and writes nothing, [`Exporter`] writes the lines, [`verify_export`]
+//! reads them back and checks them with the same rules as [`Log::verify`]
+//! (through a [`StreamVerifier`](crate::StreamVerifier)).
+//!
+//! [`Log::verify`]: crate::Log::verify
+
+mod check;
+mod lines;
+mod write;
+
+pub use check::{ExportReport, verify_export};
+pub use lines::{Before, EXPORT_VERSION, ExportFilter, ExportHeader, Record, Trailer};
+pub use write::{ExportRange, Exporter, export_to, plan};

@@ -1,0 +1,554 @@
+//! Exports: what is written is what the chain holds, it verifies with no
+//! store, and any change to a line fails at that line's seq, in Rust and in
+//! the standard-library Python verifier of `docs/examples`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use vigil_store::export::{
+    ExportFilter, ExportRange, ExportReport, export_to, plan, verify_export,
+};
+use vigil_store::*;
+
+/// A store with ingest and custom events, two epochs, and three pruned bodies.
+fn store() -> TestStore {
+    let s = TestStore::new();
+    for i in 0..30u64 {
+        let event = if i % 3 == 0 {
+            ingest(
+                &format!("alert {i}"),
+                if i % 2 == 0 { "grafana" } else { "am" },
+            )
+        } else {
+            custom(&format!("entry {i}"))
+        };
+        s.log.append(&event).unwrap();
+        if i == 14 {
+            s.log.advance_epoch("test").unwrap();
+        }
+    }
+    s.log.prune(vec![5, 6, 7], "test").unwrap();
+    s
+}
+
+fn ingest(message: &str, source: &str) -> Event {
+    Event::AlertsIngested(AlertsIngested {
+        source: source.into(),
+        driver: "generic".into(),
+        delivery_id: None,
+        actor: Actor::Source {
+            name: source.into(),
+        },
+        alerts: vec![Alert {
+            fingerprint: message.into(),
+            status: AlertStatus::Firing,
+            severity: Severity::Warning,
+            summary: message.into(),
+            labels: [("alertname".to_string(), message.to_string())].into(),
+            annotations: Default::default(),
+            starts_at: Some(1),
+            ends_at: None,
+            links: vec![],
+        }],
+        raw: None,
+    })
+}
+
+fn export(log: &Log, range: ExportRange, filter: ExportFilter) -> Vec<String> {
+    let header = plan(log, &range, filter, "vigil-test").unwrap();
+    let bytes = export_to(log, &header, Vec::new(), |_| {}).unwrap();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn whole(log: &Log) -> Vec<String> {
+    export(log, ExportRange::default(), ExportFilter::default())
+}
+
+fn check(lines: &[String], key: Option<&VerificationKey>) -> ExportReport {
+    let text = lines.join("\n") + "\n";
+    verify_export(text.as_bytes(), key, None).unwrap()
+}
+
+fn failure(report: &ExportReport) -> (u64, Problem) {
+    let f = report
+        .report
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("expected a failure: {report:?}"));
+    (f.seq, f.problem)
+}
+
+/// The line of entry `seq` (line 0 is the header).
+fn at(lines: &[String], seq: u64) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(&format!("\"seq\":{seq},")) && l.contains("\"record\":\"entry\""))
+        .unwrap()
+}
+
+fn edit(lines: &[String], seq: u64, f: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
+    let mut out = lines.to_vec();
+    let i = at(&out, seq);
+    let mut v: serde_json::Value = serde_json::from_str(&out[i]).unwrap();
+    f(&mut v);
+    out[i] = v.to_string();
+    out
+}
+
+#[test]
+fn a_whole_export_verifies_with_and_without_the_key() {
+    let s = store();
+    let lines = whole(&s.log);
+    let head = s.log.head();
+    assert_eq!(
+        lines.len() as u64,
+        head.seq + 2,
+        "header, every entry, trailer"
+    );
+    let key = s.key();
+    let report = check(&lines, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.report.entries, head.seq);
+    assert_eq!(report.report.sealed_up_to, Some(head.seq));
+    assert_eq!(report.report.bodies_pruned, 3);
+    assert_eq!(report.report.prunes_unresolved, 0);
+    let header = report.header.unwrap();
+    assert_eq!(header.key_fingerprint, Some(key.fingerprint()));
+    assert_eq!(
+        (header.first, header.last, header.head),
+        (1, head.seq, head)
+    );
+    assert!(check(&lines, None).report.ok);
+    // Each line is what the store holds: chain fields, body, and its decoding.
+    let line: serde_json::Value = serde_json::from_str(&lines[at(&lines, 2)]).unwrap();
+    let entry = s.log.get(2).unwrap().unwrap();
+    assert_eq!(line["link"], entry.seal().link.to_hex());
+    assert_eq!(line["kind"], "ingest");
+    assert_eq!(
+        line["event"],
+        serde_json::to_value(entry.event().unwrap().unwrap()).unwrap()
+    );
+    let pruned: serde_json::Value = serde_json::from_str(&lines[at(&lines, 6)]).unwrap();
+    assert_eq!(pruned["pruned"], true);
+    assert!(pruned.get("body").is_none() && pruned.get("event").is_none());
+}
+
+#[test]
+fn ranges_by_seq_and_time_verify_from_the_entry_before_them() {
+    let s = store();
+    let key = s.key();
+    let by_seq = export(
+        &s.log,
+        ExportRange {
+            from: Some(10),
+            to: Some(20),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    let report = check(&by_seq, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    let header = report.header.unwrap();
+    assert_eq!((header.first, header.last), (10, 20));
+    assert_eq!(header.before.unwrap().seq, 9);
+    assert_eq!(report.report.entries, 11);
+
+    let t = |seq| s.log.get(seq).unwrap().unwrap().time();
+    let by_time = export(
+        &s.log,
+        ExportRange {
+            since: Some(t(12)),
+            until: Some(t(15)),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    let header = check(&by_time, Some(&key)).header.unwrap();
+    // Equal times are possible: the range is every entry inside the bounds.
+    assert!(header.first <= 12 && header.last >= 15, "{header:?}");
+    assert!(header.first == 1 || t(header.first - 1) < t(12));
+    assert!(header.last == s.log.head().seq || t(header.last + 1) > t(15));
+
+    // A range past the head is empty, and still a valid export.
+    let empty = export(
+        &s.log,
+        ExportRange {
+            from: Some(10_000),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    assert_eq!(empty.len(), 2);
+    let report = check(&empty, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.report.entries, 0);
+}
+
+#[test]
+fn a_range_that_stops_before_the_prune_record_reports_its_prunes_unresolved() {
+    let s = store();
+    let lines = export(
+        &s.log,
+        ExportRange {
+            to: Some(10),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    let report = check(&lines, Some(&s.key()));
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.report.prunes_unresolved, 3);
+    // The same prunes in an export that reaches the head must be named.
+    let whole = whole(&s.log);
+    let record = s.log.head().seq; // the prune record is the newest entry
+    let without_record: Vec<String> = whole
+        .iter()
+        .filter(|l| !(l.contains(&format!("\"seq\":{record},")) && l.contains("\"entry\"")))
+        .cloned()
+        .collect();
+    let (seq, _) = failure(&check(&without_record, None));
+    assert_eq!(seq, record, "the removed record is a gap first");
+}
+
+#[test]
+fn a_filter_keeps_the_range_verifiable_with_compact_lines() {
+    let s = store();
+    let key = s.key();
+    let kinds = export(
+        &s.log,
+        ExportRange::default(),
+        ExportFilter {
+            kinds: Some(vec![EventKind::Ingest]),
+            source: None,
+        },
+    );
+    let report = check(&kinds, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.report.entries, s.log.head().seq);
+    let custom_line = &kinds[at(&kinds, 3)];
+    assert!(custom_line.contains("\"omitted\":true") && !custom_line.contains("\"body\""));
+    // The chain's own entries stay in full whatever the filter.
+    assert!(kinds[at(&kinds, 1)].contains("\"body\""));
+    assert!(report.omitted > 0);
+
+    let source = export(
+        &s.log,
+        ExportRange::default(),
+        ExportFilter {
+            kinds: None,
+            source: Some("grafana".into()),
+        },
+    );
+    let report = check(&source, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    let full: Vec<&String> = source
+        .iter()
+        .filter(|l| l.contains("\"alerts_ingested\""))
+        .collect();
+    assert!(!full.is_empty());
+    assert!(full.iter().all(|l| l.contains("\"source\":\"grafana\"")));
+
+    // A compact line where the header says the kind is in full is refused.
+    let hidden = edit(&kinds, 8, |v| {
+        let o = v.as_object_mut().unwrap();
+        o.remove("body");
+        o.remove("event");
+        o.insert("omitted".into(), true.into());
+    });
+    let (seq, problem) = failure(&check(&hidden, Some(&key)));
+    assert_eq!(seq, 8);
+    assert!(matches!(problem, Problem::BadExport { .. }), "{problem:?}");
+}
+
+/// What a tampering case must be reported as.
+type Expect = Box<dyn Fn(&Problem) -> bool>;
+
+#[test]
+fn every_kind_of_tampering_fails_at_its_seq() {
+    let s = store();
+    let key = s.key();
+    let lines = whole(&s.log);
+    let last = s.log.head().seq;
+    let cases: Vec<(&str, Vec<String>, u64, Expect)> = vec![
+        (
+            "altered body",
+            edit(&lines, 9, |v| {
+                let other = whole(&s.log)[at(&lines, 10)].clone();
+                let other: serde_json::Value = serde_json::from_str(&other).unwrap();
+                v["body"] = other["body"].clone();
+            }),
+            9,
+            Box::new(|p| *p == Problem::BadDigest),
+        ),
+        (
+            "altered rendering",
+            edit(&lines, 9, |v| {
+                v["event"]["custom"]["message"] = "nothing happened".into();
+            }),
+            9,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "an added field in the rendering",
+            edit(&lines, 9, |v| {
+                v["event"]["custom"]["note"] = "approved".into();
+            }),
+            9,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "altered time",
+            edit(&lines, 9, |v| {
+                v["time"] = (v["time"].as_i64().unwrap() + 1).into();
+            }),
+            9,
+            Box::new(|p| *p == Problem::BrokenLink),
+        ),
+        (
+            "removed line",
+            {
+                let mut l = lines.clone();
+                l.remove(at(&lines, 9));
+                l
+            },
+            9,
+            Box::new(|p| *p == Problem::Gap { expected: 9 }),
+        ),
+        (
+            "swapped lines",
+            {
+                let mut l = lines.clone();
+                l.swap(at(&lines, 9), at(&lines, 10));
+                l
+            },
+            9,
+            Box::new(|p| *p == Problem::Gap { expected: 9 }),
+        ),
+        (
+            "re-tagged line",
+            edit(&lines, 9, |v| {
+                v["tag"] = Hash([7; 32]).to_hex().into();
+            }),
+            9,
+            Box::new(|p| *p == Problem::BadTag),
+        ),
+        (
+            "body dropped without a record",
+            edit(&lines, 9, |v| {
+                let o = v.as_object_mut().unwrap();
+                o.remove("body");
+                o.remove("event");
+                o.insert("pruned".into(), true.into());
+            }),
+            9,
+            Box::new(|p| *p == Problem::UnaccountedPrune),
+        ),
+        (
+            "missing trailer",
+            lines[..lines.len() - 1].to_vec(),
+            last + 1,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "last entry removed with the trailer patched",
+            {
+                let mut l = lines.clone();
+                l.remove(l.len() - 2);
+                l
+            },
+            last,
+            Box::new(move |p| *p == Problem::Gap { expected: last }),
+        ),
+        (
+            "a line after the trailer",
+            {
+                let mut l = lines.clone();
+                l.push(lines[at(&lines, 9)].clone());
+                l
+            },
+            last + 1,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "an unknown field",
+            edit(&lines, 9, |v| {
+                v["approved"] = true.into();
+            }),
+            9,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "a line cut in half",
+            {
+                let mut l = lines.clone();
+                let i = at(&lines, 9);
+                let half = l[i].len() / 2;
+                l[i].truncate(half);
+                l
+            },
+            9,
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+    ];
+    for (name, tampered, seq, expected) in cases {
+        let report = check(&tampered, Some(&key));
+        let (found, problem) = failure(&report);
+        assert_eq!(found, seq, "{name}: {problem:?}");
+        assert!(expected(&problem), "{name}: {problem:?}");
+    }
+}
+
+#[test]
+fn the_start_of_a_range_is_authenticated_by_the_key() {
+    let s = store();
+    let key = s.key();
+    let lines = export(
+        &s.log,
+        ExportRange {
+            from: Some(10),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    let mut header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    header["before"]["tag"] = Hash([1; 32]).to_hex().into();
+    let mut forged = lines.clone();
+    forged[0] = header.to_string();
+    let (seq, problem) = failure(&check(&forged, Some(&key)));
+    assert_eq!((seq, problem), (9, Problem::BadTag));
+    // Without the key only linkage is checked: the start is taken on trust.
+    assert!(check(&forged, None).report.ok);
+}
+
+#[test]
+fn a_key_of_another_store_or_fingerprint_is_refused_before_any_entry() {
+    let s = store();
+    let other = TestStore::new();
+    let lines = whole(&s.log);
+    let (seq, problem) = failure(&check(&lines, Some(&other.key())));
+    assert_eq!(seq, 0);
+    let Problem::BadExport { detail } = problem else {
+        panic!("{problem:?}")
+    };
+    assert!(detail.contains("belongs to store"), "{detail}");
+
+    let mut header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    header["key_fingerprint"] = "00".repeat(32).into();
+    let mut forged = lines.clone();
+    forged[0] = header.to_string();
+    let (_, problem) = failure(&check(&forged, Some(&s.key())));
+    assert!(format!("{problem}").contains("fingerprint"), "{problem}");
+
+    for garbage in ["", "not json", "{\"record\":\"entry\"}"] {
+        let report = verify_export(garbage.as_bytes(), None, None).unwrap();
+        assert!(!report.report.ok, "{garbage:?}");
+    }
+}
+
+#[test]
+fn an_export_after_truncation_starts_from_the_checkpoint() {
+    let s = store();
+    let states = vec![];
+    s.log.truncate(12, states).unwrap();
+    s.log.append(&custom("after the cut")).unwrap();
+    let key = s.key();
+    let lines = whole(&s.log);
+    let report = check(&lines, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    let header = report.header.unwrap();
+    assert_eq!(header.first, 13);
+    let before = header.before.unwrap();
+    assert_eq!(before.seq, 12);
+    // The entry that linked to the cut was exported, and verifies from it.
+    assert_eq!(report.report.entries, s.log.head().seq - 12);
+    // Asking for what was truncated exports what is left.
+    let from_one = export(
+        &s.log,
+        ExportRange {
+            from: Some(1),
+            ..Default::default()
+        },
+        ExportFilter::default(),
+    );
+    assert_eq!(from_one, {
+        let mut l = lines.clone();
+        l[0] = from_one[0].clone();
+        l
+    });
+}
+
+fn python_verifier() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/verify_export.py")
+}
+
+fn python(lines: &[String], key: Option<&Path>) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(python_verifier()).arg(&file);
+    if let Some(key) = key {
+        cmd.arg("--key").arg(key);
+    }
+    let out = cmd
+        .output()
+        .expect("python3 must be installed to run the reference verifier");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_python_verifier_agrees_on_good_and_tampered_exports() {
+    let s = store();
+    let lines = whole(&s.log);
+    let (ok, text) = python(&lines, Some(&s.vk_path));
+    assert!(ok, "{text}");
+    assert!(text.contains("sealed: yes"), "{text}");
+    let filtered = export(
+        &s.log,
+        ExportRange {
+            from: Some(3),
+            to: Some(20),
+            ..Default::default()
+        },
+        ExportFilter {
+            kinds: Some(vec![EventKind::Custom]),
+            source: None,
+        },
+    );
+    let (ok, text) = python(&filtered, Some(&s.vk_path));
+    assert!(ok, "{text}");
+    let tampered = [
+        edit(&lines, 9, |v| v["tag"] = Hash([7; 32]).to_hex().into()),
+        edit(&lines, 9, |v| {
+            v["time"] = (v["time"].as_i64().unwrap() + 1).into();
+        }),
+        {
+            let mut l = lines.clone();
+            l.remove(at(&lines, 9));
+            l
+        },
+        edit(&lines, 9, |v| {
+            let o = v.as_object_mut().unwrap();
+            o.remove("body");
+            o.remove("event");
+            o.insert("pruned".into(), true.into());
+        }),
+    ];
+    for t in &tampered {
+        let (ok, text) = python(t, Some(&s.vk_path));
+        assert!(!ok, "{text}");
+        assert!(text.contains("FAILED at seq 9"), "{text}");
+    }
+}
