@@ -23,6 +23,7 @@ mod control;
 mod doctor;
 mod intake;
 mod notifier;
+mod retention;
 mod secrets;
 mod state;
 mod sys;

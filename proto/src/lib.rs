@@ -32,6 +32,7 @@ pub mod listing;
 pub mod logs;
 pub mod request;
 pub mod response;
+pub mod retention;
 pub mod secrets;
 pub mod silences;
 pub mod status;
@@ -68,10 +69,11 @@ pub use logs::{
 pub use names::UnknownName;
 pub use request::{
     AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, ExportRequest, Family,
-    FilesRequest, IncidentsRequest, KeysRequest, LogsRequest, Request, SecretsRequest,
-    SilencesRequest,
+    FilesRequest, IncidentsRequest, KeysRequest, LogsRequest, Request, RetentionRequest,
+    SecretsRequest, SilencesRequest,
 };
 pub use response::Response;
+pub use retention::{Erased, KindRetention, RetentionCounts, RetentionRan, RetentionStatus};
 pub use secrets::SecretListing;
 pub use silences::{SilenceListing, SilenceState};
 pub use status::StatusReport;

@@ -43,6 +43,8 @@ pub enum Request {
     Files(FilesRequest),
     /// Log collection.
     Logs(LogsRequest),
+    /// Retention and erasure.
+    Retention(RetentionRequest),
 }
 
 /// What every family says of its requests.
@@ -68,6 +70,7 @@ impl Request {
             Request::Deliveries(r) => r,
             Request::Files(r) => r,
             Request::Logs(r) => r,
+            Request::Retention(r) => r,
         }
     }
 
@@ -592,4 +595,56 @@ into_request! {
     DeliveriesRequest => Deliveries,
     FilesRequest => Files,
     LogsRequest => Logs,
+}
+
+/// Retention: what is kept and what a run would remove, a run now, erasure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum RetentionRequest {
+    /// Per kind: retained, oldest, bytes, and what a run now would remove.
+    Status,
+    /// Run retention now (`RetentionRan`); with `dry_run`, only say what it would do.
+    Run {
+        /// Change nothing.
+        dry_run: bool,
+    },
+    /// Drop the bodies of matching events, recorded with who and why.
+    Erase {
+        /// `(label, value)` pairs every matching event carries.
+        labels: Vec<(String, String)>,
+        /// Only this kind.
+        kind: Option<vigil_store::EventKind>,
+        /// Only events at or after this time (UTC micros).
+        since: Option<i64>,
+        /// Only events at or before this time (UTC micros).
+        until: Option<i64>,
+        /// Why (recorded).
+        reason: String,
+    },
+}
+
+impl Family for RetentionRequest {
+    fn permission(&self) -> Permission {
+        match self {
+            RetentionRequest::Status | RetentionRequest::Run { dry_run: true } => {
+                Permission::read(Area::Retention)
+            }
+            _ => Permission::write(Area::Retention),
+        }
+    }
+
+    fn is_mutating(&self) -> bool {
+        !matches!(
+            self,
+            RetentionRequest::Status | RetentionRequest::Run { dry_run: true }
+        )
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            RetentionRequest::Status => "retention.status",
+            RetentionRequest::Run { .. } => "retention.run",
+            RetentionRequest::Erase { .. } => "erase",
+        }
+    }
 }

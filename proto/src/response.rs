@@ -43,6 +43,12 @@ pub enum Response {
         /// Entries in seq order.
         entries: Vec<RawEntry>,
     },
+    /// To [`RetentionRequest::Status`](crate::RetentionRequest::Status).
+    RetentionStatus(Box<RetentionStatus>),
+    /// To [`RetentionRequest::Run`](crate::RetentionRequest::Run).
+    RetentionRan(Box<RetentionRan>),
+    /// To [`RetentionRequest::Erase`](crate::RetentionRequest::Erase).
+    Erased(Erased),
     /// A piece of an export's text: lines may continue in the next frame.
     ExportLines {
         /// UTF-8 text.

@@ -595,10 +595,63 @@ impl Log {
                 .rotate_memtable_and_wait()
                 .map_err(StoreError::engine)?;
         }
+        // Old snapshots hold what views derived from dropped bodies.
+        self.shared
+            .views
+            .major_compact()
+            .map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncAll)
             .map_err(StoreError::engine)
+    }
+
+    /// [`Log::reclaim`], and also retires the write-ahead journal, so that
+    /// nothing written before the call (such as a body just erased) is
+    /// left in any file of the store. The storage engine starts a new
+    /// journal only once the current one passes 64 MB, so this writes that
+    /// much filler (and drops it): for erasures, not for every retention run.
+    pub fn purge(&self) -> Result<()> {
+        const PURGE_KEY: &str = "journal-purge";
+        const FILLER: usize = 1 << 20;
+        let meta = &self.shared.meta;
+        // Random, so the journal's compression cannot shrink it.
+        let mut filler = vec![0u8; FILLER];
+        getrandom::fill(&mut filler)
+            .map_err(|e| StoreError::io("reading OS randomness", e.into()))?;
+        for _ in 0..65 {
+            meta.insert(PURGE_KEY, filler.as_slice())
+                .map_err(StoreError::engine)?;
+        }
+        meta.remove(PURGE_KEY).map_err(StoreError::engine)?;
+        // The first flush now seals the journal; once every keyspace has
+        // flushed what it holds from it, the engine deletes it.
+        self.reclaim()?;
+        meta.major_compact().map_err(StoreError::engine)?;
+        for keyspace in [
+            &self.shared.log,
+            meta,
+            &self.shared.views,
+            &self.shared.secrets,
+        ] {
+            keyspace
+                .rotate_memtable_and_wait()
+                .map_err(StoreError::engine)?;
+        }
+        // The engine looks for journals to delete after a flush: one more,
+        // now that every keyspace has flushed past the sealed journal.
+        meta.remove(PURGE_KEY).map_err(StoreError::engine)?;
+        meta.rotate_memtable_and_wait()
+            .map_err(StoreError::engine)?;
+        self.shared
+            .db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)
+    }
+
+    /// Journal files of the storage engine (see [`Log::purge`]).
+    pub fn journal_count(&self) -> usize {
+        self.shared.db.journal_count()
     }
 
     /// Makes everything appended so far durable (for [`Durability::Buffered`]).
@@ -722,13 +775,21 @@ impl Log {
     /// event (`None` when pruned) to `apply`. A background thread scans the
     /// store while the caller decodes and applies, so replay runs at close
     /// to the speed of a raw scan. Returns the number of entries replayed.
-    pub fn replay<F>(&self, from: u64, mut apply: F) -> Result<u64>
+    pub fn replay<F>(&self, from: u64, apply: F) -> Result<u64>
+    where
+        F: FnMut(&Entry, Option<Event>) -> Result<()>,
+    {
+        self.replay_between(from, u64::MAX, apply)
+    }
+
+    /// [`Log::replay`] of the entries with `from <= seq <= to`.
+    pub fn replay_between<F>(&self, from: u64, to: u64, mut apply: F) -> Result<u64>
     where
         F: FnMut(&Entry, Option<Event>) -> Result<()>,
     {
         const CHUNK: usize = 1024;
         let (tx, rx) = flume::bounded::<Result<Vec<Entry>>>(4);
-        let entries = self.entries(from);
+        let entries = self.entries_between(from, to);
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut chunk = Vec::with_capacity(CHUNK);
@@ -771,6 +832,24 @@ impl Log {
             .views
             .insert(view, value)
             .map_err(StoreError::engine)?;
+        self.shared
+            .db
+            .persist(PersistMode::SyncData)
+            .map_err(StoreError::engine)
+    }
+
+    /// Forgets every view snapshot (durably), so the next start replays
+    /// from the log: retention calls it before it drops bodies the
+    /// snapshots were made from.
+    pub fn clear_snapshots(&self) -> Result<()> {
+        let views = &self.shared.views;
+        let keys: Vec<_> = views
+            .iter()
+            .map(|g| g.key().map_err(StoreError::engine))
+            .collect::<Result<_>>()?;
+        for key in keys {
+            views.remove(key).map_err(StoreError::engine)?;
+        }
         self.shared
             .db
             .persist(PersistMode::SyncData)

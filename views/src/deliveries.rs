@@ -94,6 +94,11 @@ impl View for DeliveriesView {
     // 2: `cause` is an enum.
     const VERSION: u32 = 2;
 
+    /// The intents of pending deliveries.
+    fn pins(&self, out: &mut Vec<u64>) {
+        out.extend(self.pending.keys().map(|slot| slot.0));
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::NotificationIntended(intent)) => self.intend(seal, intent),

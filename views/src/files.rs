@@ -54,6 +54,8 @@ pub struct FilesView {
     /// Configured paths a scan has finished: a path found under one of
     /// them that is not in `files` was created, not merely not yet seen.
     pub baselined: BTreeSet<String>,
+    /// The seq of the scan end that last baselined each of them.
+    pub baselined_at: BTreeMap<String, u64>,
     /// The scan under way.
     pub scanning: Option<ScanUnderway>,
     /// The last scan of watched paths that finished (a rescan of a
@@ -65,7 +67,16 @@ pub struct FilesView {
 
 impl View for FilesView {
     const NAME: &'static str = "files";
-    const VERSION: u32 = 1;
+    // 2: the seq that baselined each configured path.
+    const VERSION: u32 = 2;
+
+    /// The baseline: each path's last record, the scan ends that made
+    /// paths baselined, and the start of a scan under way.
+    fn pins(&self, out: &mut Vec<u64>) {
+        out.extend(self.files.values().map(|e| e.seq));
+        out.extend(self.baselined_at.values().copied());
+        out.extend(self.scanning.as_ref().map(|s| s.scan));
+    }
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         let Some(Event::FileIntegrity(event)) = event else {
@@ -96,6 +107,9 @@ impl View for FilesView {
                 totals,
             } => {
                 self.baselined.extend(roots.iter().cloned());
+                for root in roots {
+                    self.baselined_at.insert(root.clone(), seal.seq);
+                }
                 let underway = self.scanning.take_if(|s| s.scan == *scan);
                 // The rescan of a directory that could not be watched is
                 // not the last scan of the watched paths: it says nothing

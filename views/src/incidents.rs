@@ -119,6 +119,21 @@ impl View for IncidentView {
     // 2: an annotation's `op` is an enum.
     const VERSION: u32 = 2;
 
+    /// An incident still open: the event that opened it (its id is that
+    /// seq), those that carried its alerts, and the operators' actions.
+    fn pins(&self, out: &mut Vec<u64>) {
+        for incident in self.incidents.values() {
+            if incident.state == IncidentState::Resolved {
+                continue;
+            }
+            if let Some(opened) = incident.id.split('.').next().and_then(|s| s.parse().ok()) {
+                out.push(opened);
+            }
+            out.extend(incident.history.iter().copied());
+            out.extend(incident.annotations.iter().map(|a| a.seq));
+        }
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::AlertsIngested(a)) => {

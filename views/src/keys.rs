@@ -30,6 +30,8 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     /// Last accepted delivery made with it.
     pub last_used: Option<i64>,
+    /// Seq of the event that created it.
+    pub seq: u64,
 }
 
 impl ApiKey {
@@ -58,19 +60,40 @@ pub struct KeysView {
     /// Bumped on every creation or revocation (not on use): tells when the
     /// daemon's published key table is stale. Per process, not persisted.
     #[serde(skip)]
-    generation: u64,
+    generation: Generation,
+}
+
+/// A per-process change counter: not part of what a view *is*, so two
+/// views with the same keys are equal whatever their counters say.
+#[derive(Clone, Copy, Debug, Default)]
+struct Generation(u64);
+
+impl PartialEq for Generation {
+    fn eq(&self, _: &Generation) -> bool {
+        true
+    }
 }
 
 impl KeysView {
     /// Changes to the set of keys seen by this process.
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.generation.0
     }
 }
 
 impl View for KeysView {
     const NAME: &'static str = "keys";
-    const VERSION: u32 = 1;
+    // 2: a key knows the seq that created it.
+    const VERSION: u32 = 2;
+
+    fn pins(&self, out: &mut Vec<u64>) {
+        out.extend(
+            self.keys
+                .values()
+                .filter(|k| k.revoked_at.is_none())
+                .map(|k| k.seq),
+        );
+    }
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         let used_by = match event {
@@ -96,16 +119,17 @@ impl View for KeysView {
                         expires_at: *expires_at,
                         revoked_at: None,
                         last_used: None,
+                        seq: seal.seq,
                     },
                 );
-                self.generation += 1;
+                self.generation.0 += 1;
                 return;
             }
             Some(Event::ApiKey(ApiKeyChange::Revoked { id, .. })) => {
                 if let Some(k) = self.keys.get_mut(id) {
                     k.revoked_at.get_or_insert(seal.time);
                 }
-                self.generation += 1;
+                self.generation.0 += 1;
                 return;
             }
             Some(Event::AlertsIngested(a)) => &a.actor,

@@ -39,6 +39,13 @@ pub trait View: Default + Serialize + DeserializeOwned {
     const VERSION: u32;
     /// Folds one entry in (`event` is `None` when retention dropped the body).
     fn apply(&mut self, seal: &Seal, event: Option<&Event>);
+
+    /// Adds the seqs whose bodies the view's live state still comes from
+    /// (an active key, an open incident, a pending delivery, a baselined
+    /// file, a log position): retention keeps those bodies, so a view
+    /// rebuilt after a prune holds the same live state. History (resolved
+    /// incidents, past logins) is not pinned: retention may drop it.
+    fn pins(&self, _out: &mut Vec<u64>) {}
 }
 
 /// A view's state as of a seq: where it can start before replay.
@@ -136,6 +143,25 @@ macro_rules! every_view {
             /// what a snapshot or a retention checkpoint keeps.
             pub fn states(&self) -> Vec<ViewState> {
                 vec![$(state(&self.$field),)+]
+            }
+
+            /// The names of the views whose state differs from `other`'s.
+            pub fn differing(&self, other: &Views) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $(if self.$field != other.$field {
+                    out.push(<$view as View>::NAME);
+                })+
+                out
+            }
+
+            /// Every seq some view's live state still needs the body of,
+            /// sorted, each once (see [`View::pins`]).
+            pub fn pins(&self) -> Vec<u64> {
+                let mut out = Vec::new();
+                $(self.$field.pins(&mut out);)+
+                out.sort_unstable();
+                out.dedup();
+                out
             }
         }
     };

@@ -87,6 +87,11 @@ impl View for SilencesView {
     const NAME: &'static str = "silences";
     const VERSION: u32 = 1;
 
+    /// Every silence still remembered (active, or ended and not yet forgotten).
+    fn pins(&self, out: &mut Vec<u64>) {
+        out.extend(self.silences.keys().copied());
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::Silence(s)) => {

@@ -68,9 +68,9 @@ impl ExportArgs {
 /// A `--since`/`--until` that is neither a time nor a duration.
 #[derive(Debug, thiserror::Error)]
 #[error("`{0}` is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a duration ago (7d, 12h)")]
-struct BadTime(String);
+pub(super) struct BadTime(String);
 
-fn parse_time(s: &str) -> Result<i64, BadTime> {
+pub(super) fn parse_time(s: &str) -> Result<i64, BadTime> {
     let bad = || BadTime(s.to_string());
     let at = match humantime::parse_rfc3339_weak(s) {
         Ok(t) => t,

@@ -10,6 +10,7 @@ mod files;
 mod incidents;
 mod keys;
 mod logs;
+mod retention;
 mod secrets;
 mod silences;
 
@@ -94,6 +95,11 @@ enum Command {
     /// Log collection: followed files and journals, rules tried on lines.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
+    /// Retention: what is kept, what a run would remove, a run now.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
+    /// Drop the bodies of matching events (recorded with who, why and what).
+    Erase(retention::EraseArgs),
 }
 
 /// A `--label` without `=`.
@@ -197,6 +203,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Notify(command) => deliveries::notify(&mut client, command, out),
         Command::Files(command) => files::files(&mut client, command, out),
         Command::Logs(command) => logs::logs(&mut client, command, out),
+        Command::Retention(command) => retention::retention(&mut client, command, out),
+        Command::Erase(args) => retention::erase(&mut client, args, out),
     }
 }
 

@@ -20,6 +20,21 @@ pub fn time(micros: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A byte count as people read it (`512 B`, `3.2 MiB`).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 pub(super) fn table(rows: &[Vec<String>]) -> String {
     let mut widths = Vec::new();
     widen(&mut widths, rows);
@@ -210,6 +225,38 @@ pub fn summary(event: Option<&Event>) -> String {
             "retention {}: {} pruned, truncated to {:?}",
             r.policy, r.pruned, r.truncated_to
         ),
+        Event::RetentionApplied(r) => {
+            let pruned: u64 = r
+                .rules
+                .iter()
+                .flat_map(|o| &o.pruned)
+                .map(|p| p.count())
+                .sum();
+            let truncated: u64 = r.rules.iter().map(|o| o.truncated).sum();
+            let cut = r
+                .truncated_to
+                .map(|c| format!(", log now starts after seq {c}"))
+                .unwrap_or_default();
+            format!(
+                "retention ({}): {truncated} entries truncated, {pruned} bodies dropped, {} held for live state{cut}; {} -> {} bytes",
+                match r.trigger {
+                    vigil_store::RetentionTrigger::Schedule => "scheduled",
+                    vigil_store::RetentionTrigger::Request => "requested",
+                },
+                r.held,
+                r.bytes_before,
+                r.bytes_after
+            )
+        }
+        Event::Erasure(e) => {
+            let count: u64 = e.ranges.iter().map(|r| r.count()).sum();
+            format!(
+                "ERASURE by {} of {count} bodies matching {}: {}",
+                describe(&e.actor),
+                e.selector,
+                e.reason
+            )
+        }
         Event::Custom(c) => {
             let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let labels = if labels.is_empty() {

@@ -289,6 +289,11 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
     );
     running.spawn(Stage::Upkeep, "epochs", tasks::epochs(shared.clone()));
     running.spawn(Stage::Upkeep, "view upkeep", tasks::views(shared.clone()));
+    running.spawn(
+        Stage::Upkeep,
+        "retention",
+        crate::retention::schedule(shared.clone()),
+    );
     running.spawn(Stage::Upkeep, "denials", tasks::denials(shared.clone()));
     running.spawn(
         Stage::Upkeep,

@@ -8,6 +8,7 @@ mod collect;
 mod dev;
 mod logs;
 mod notify;
+mod retention;
 pub mod secret_ref;
 mod sources;
 mod spool;
@@ -16,6 +17,7 @@ mod values;
 pub use collect::{ATTRIBUTES, CollectConfig, resolved};
 pub use logs::{EVERY_RULE, JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
+pub use retention::{RetentionConfig, RetentionMode, Rule, Scope};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;
@@ -101,6 +103,8 @@ pub struct Config {
     pub collect: CollectConfig,
     /// Outbound notifications, as written.
     pub notify: NotifyConfig,
+    /// How long events are kept.
+    pub retention: RetentionConfig,
     /// `[notify]` compiled when the file was loaded: what the notifier runs on.
     pub compiled_notify: Arc<CompiledNotify>,
     /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
@@ -123,6 +127,7 @@ struct ConfigFile {
     spool: SpoolConfig,
     collect: CollectConfig,
     notify: NotifyConfig,
+    retention: RetentionConfig,
     redaction: BTreeMap<String, Spanned<String>>,
 }
 
@@ -261,6 +266,7 @@ impl Config {
             spool,
             collect,
             notify,
+            retention,
             redaction,
         } = file;
         Ok(Config {
@@ -274,6 +280,7 @@ impl Config {
             spool,
             collect,
             notify,
+            retention,
             compiled_notify: Arc::new(compiled_notify),
             redaction,
             references,
@@ -471,6 +478,16 @@ impl ConfigFile {
                     .unwrap_or(0),
                 (0, None) => at.value(&["collect"]).unwrap_or(0),
                 (offset, _) => offset,
+            };
+            at.error(offset, p.message)
+        })?;
+        self.retention.check().map_err(|p| {
+            let offset = match p.offset {
+                0 => at
+                    .key(&["retention", "truncate_at_least"])
+                    .or_else(|| at.value(&["retention"]))
+                    .unwrap_or(0),
+                offset => offset,
             };
             at.error(offset, p.message)
         })?;

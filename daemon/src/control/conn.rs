@@ -213,6 +213,7 @@ impl Conn<'_> {
             Request::Deliveries(r) => self.serve_deliveries(r).await,
             Request::Files(r) => self.serve_files(r).await,
             Request::Logs(r) => self.serve_logs(r).await,
+            Request::Retention(r) => self.serve_retention(r).await,
         };
         match result {
             Ok(()) => Ok(()),

@@ -20,6 +20,7 @@ mod files;
 mod incidents;
 mod keys;
 mod logs;
+mod retention;
 mod secrets;
 mod silences;
 

@@ -3,6 +3,7 @@
 mod files;
 mod logs;
 mod notify;
+mod retention;
 mod secrets;
 mod spool;
 
@@ -45,6 +46,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         notify::deliveries(&shared, &mut out);
         files::files(&shared, &mut out);
         logs::logs(&shared, &mut out);
+        retention::retention(&shared, &mut out);
         out
     })
     .await

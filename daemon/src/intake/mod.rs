@@ -269,6 +269,7 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
             redact_text(redactor, &mut silence.comment);
         }
         Event::ApiKey(ApiKeyChange::Created { name, .. }) => redact_text(redactor, name),
+        Event::Erasure(erasure) => redact_text(redactor, &mut erasure.reason),
         // Identifiers the request checked against the daemon's state (a key
         // id, a silence id, a secret's name, which the configuration
         // refers to), and the daemon's own events, which no control
@@ -294,7 +295,8 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
         | Event::BodiesPruned(_)
         | Event::TailLost(_)
         | Event::FileIntegrity(_)
-        | Event::Logs(_) => {}
+        | Event::Logs(_)
+        | Event::RetentionApplied(_) => {}
     }
     event
 }

@@ -59,6 +59,8 @@ pub struct Shared {
     pub files: FilesChannel,
     /// Why the log refused log collection's last append, while it does.
     pub logs_store_error: watch::Receiver<Option<String>>,
+    /// Held by a retention run or an erasure: one at a time.
+    pub retention: Mutex<()>,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -141,6 +143,7 @@ impl Shared {
             files: p.files,
             logs_store_error: p.logs_store_error,
             keys: RwLock::new(keys),
+            retention: Mutex::new(()),
         })
     }
 
@@ -172,6 +175,20 @@ impl Shared {
             Ok(Err(e)) => tracing::error!("cannot refresh API keys: {e}"),
             Err(e) => tracing::error!("cannot refresh API keys: {e}"),
         }
+    }
+
+    /// Puts views rebuilt from the log in place of the live ones (after
+    /// retention dropped bodies they were made from), caught up with the
+    /// log, and republishes the key table. Blocking.
+    pub fn replace_views(&self, rebuilt: Views) -> Result<(), StoreError> {
+        let mut views = self.views.lock().expect("views lock");
+        *views = rebuilt;
+        crate::state::replay::catch_up(&mut views, &self.log)?;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = PublishedKeys {
+            generation: views.keys.generation(),
+            keys: Arc::new(views.keys.keys.clone()),
+        };
+        Ok(())
     }
 
     /// Runs `f` on the views once they have caught up with the log.

@@ -22,6 +22,8 @@ pub struct Restore {
 struct LogStarts<'a> {
     log: &'a Log,
     checkpoint: Vec<ViewState>,
+    /// Whether snapshots may be used (not when rebuilding from the log alone).
+    snapshots: bool,
 }
 
 impl Starts for LogStarts<'_> {
@@ -29,7 +31,12 @@ impl Starts for LogStarts<'_> {
         let log = self.log;
         let floor = log.first_seq() - 1;
         let head = log.head().seq;
-        match log.load_snapshot(V::NAME) {
+        let snapshot = if self.snapshots {
+            log.load_snapshot(V::NAME)
+        } else {
+            Ok(None)
+        };
+        match snapshot {
             Ok(Some(snap))
                 if snap.version == V::VERSION && snap.as_of >= floor && snap.as_of <= head =>
             {
@@ -101,17 +108,12 @@ impl Starts for LogStarts<'_> {
 
 /// Restores every view from snapshots and replays the rest of the log.
 pub fn restore(log: &Log) -> Result<(Views, Restore)> {
-    let checkpoint = match log.cut() {
-        Some(cut) => match log
-            .get(cut.checkpoint_seq)?
-            .and_then(|e| e.event().ok().flatten())
-        {
-            Some(Event::Checkpoint(cp)) => cp.views,
-            _ => Vec::new(),
-        },
-        None => Vec::new(),
-    };
-    let mut resume = Views::resume(&LogStarts { log, checkpoint });
+    let checkpoint = checkpoint_states(log)?;
+    let mut resume = Views::resume(&LogStarts {
+        log,
+        checkpoint,
+        snapshots: true,
+    });
     let snapshot_as_of = resume.snapshot_as_of();
     let replayed = log.replay(resume.replay_from(), |entry, event| {
         resume.apply(entry.seal(), event.as_ref());
@@ -124,6 +126,39 @@ pub fn restore(log: &Log) -> Result<(Views, Restore)> {
             snapshot_as_of,
         },
     ))
+}
+
+/// The views rebuilt from the log alone, as of seq `upto`: the retention
+/// checkpoint's carried state, then every entry after it up to `upto`.
+/// What a start without snapshots would see; what a new checkpoint at
+/// `upto` must carry.
+pub fn rebuild(log: &Log, upto: u64) -> Result<Views> {
+    let checkpoint = checkpoint_states(log)?;
+    let mut resume = Views::resume(&LogStarts {
+        log,
+        checkpoint,
+        snapshots: false,
+    });
+    let upto = upto.min(log.head().seq);
+    log.replay_between(resume.replay_from(), upto, |entry, event| {
+        resume.apply(entry.seal(), event.as_ref());
+        Ok(())
+    })?;
+    Ok(resume.finish(upto))
+}
+
+/// The view states the newest retention checkpoint carries.
+fn checkpoint_states(log: &Log) -> Result<Vec<ViewState>> {
+    Ok(match log.cut() {
+        Some(cut) => match log
+            .get(cut.checkpoint_seq)?
+            .and_then(|e| e.event().ok().flatten())
+        {
+            Some(Event::Checkpoint(cp)) => cp.views,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    })
 }
 
 /// Applies whatever the log holds beyond what the views have seen.

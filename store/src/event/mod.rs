@@ -12,13 +12,16 @@
 //! [`EventKind`] is the coarse category stored in every entry's header (and
 //! covered by its link), used for filtering without decoding bodies.
 
+pub mod examples;
 mod files;
 mod logs;
 mod payload;
+mod retention;
 
 pub use files::*;
 pub use logs::*;
 pub use payload::*;
+pub use retention::*;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -207,6 +210,10 @@ pub enum Event {
     FileIntegrity(FileIntegrity),
     /// Log collection: lines read with their position, a rotation.
     Logs(LogEvent),
+    /// A retention run finished: what each rule removed.
+    RetentionApplied(RetentionApplied),
+    /// An operator erased the bodies of matching events.
+    Erasure(Erasure),
 }
 
 impl Event {
@@ -227,7 +234,10 @@ impl Event {
             Event::ApiKey(_) => EventKind::Key,
             Event::Secret(_) => EventKind::Secret,
             Event::IncidentAction(_) => EventKind::Incident,
-            Event::Retention(_) | Event::BodiesPruned(_) => EventKind::Retention,
+            Event::Retention(_)
+            | Event::BodiesPruned(_)
+            | Event::RetentionApplied(_)
+            | Event::Erasure(_) => EventKind::Retention,
             Event::Custom(_) => EventKind::Custom,
             Event::Lifecycle(_) | Event::TailLost(_) => EventKind::System,
             Event::Silence(_) | Event::SilenceExpired(_) => EventKind::Silence,

@@ -17,6 +17,8 @@ use vigil_store::{Event, LogChangeKind, LogEvent, LogPosition, Seal};
 pub struct FollowedLog {
     /// Where reading resumes (none before anything was read).
     pub position: Option<LogPosition>,
+    /// Seq of the event that recorded the position.
+    pub seq: Option<u64>,
     /// Lines read.
     pub lines: u64,
     /// Bytes read.
@@ -61,7 +63,15 @@ impl LogsView {
 
 impl View for LogsView {
     const NAME: &'static str = "logs";
-    const VERSION: u32 = 1;
+    // 2: a followed log knows the seq of its position.
+    const VERSION: u32 = 2;
+
+    /// Each followed log's position: a rebuild must resume there.
+    fn pins(&self, out: &mut Vec<u64>) {
+        for paths in self.sources.values() {
+            out.extend(paths.values().filter_map(|f| f.seq));
+        }
+    }
 
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         let Some(Event::Logs(event)) = event else {
@@ -78,6 +88,7 @@ impl View for LogsView {
                 }
                 let followed = self.entry(&lines.set, &lines.path);
                 followed.position = Some(lines.position.clone());
+                followed.seq = Some(seal.seq);
                 followed.lines += lines.read;
                 followed.bytes += lines.bytes;
                 followed.last_read = Some(seal.time);
@@ -93,6 +104,7 @@ impl View for LogsView {
                 let followed = self.entry(&change.set, &change.path);
                 if let Some(position) = &change.position {
                     followed.position = Some(position.clone());
+                    followed.seq = Some(seal.seq);
                 }
                 followed.last_change = Some((change.change, seal.time));
                 followed.error = match change.change {

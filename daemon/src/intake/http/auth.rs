@@ -117,6 +117,7 @@ mod tests {
             expires_at: Some(100),
             revoked_at: None,
             last_used: None,
+            seq: 2,
         };
         BTreeMap::from([(key.id.clone(), key)])
     }

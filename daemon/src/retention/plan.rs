@@ -1,0 +1,162 @@
+//! What a retention run would remove, decided by one scan of the log.
+//!
+//! The prefix of entries that may all go whole (due under a `truncate`
+//! rule, or the chain's own entries among them) is truncated behind a
+//! checkpoint carrying the views' state; when that prefix is shorter than
+//! `truncate_at_least`, its due bodies are dropped instead and the
+//! truncation waits until it is worth a checkpoint. Past the prefix, every due body is dropped unless
+//! a view's live state still comes from it (it is *held*).
+
+use super::policy::{Policy, follows};
+use std::collections::BTreeMap;
+use vigil_store::{Log, Result};
+
+/// Entries and bytes of one kind, as retained.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KindStats {
+    /// Entries.
+    pub count: u64,
+    /// Bytes of their stored values (headers and bodies).
+    pub bytes: u64,
+    /// The oldest one's time.
+    pub oldest: Option<i64>,
+    /// Entries a run now would remove whole.
+    pub truncate: u64,
+    /// Bodies a run now would drop.
+    pub prune: u64,
+    /// Due bodies kept because a view's live state comes from them.
+    pub held: u64,
+}
+
+/// The outcome of the scan.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// The new retention cut, if the prefix is truncated.
+    pub cut: Option<u64>,
+    /// Entries removed whole, per rule.
+    pub truncated: Vec<u64>,
+    /// Seqs whose bodies go, per rule, ascending.
+    pub pruned: Vec<Vec<u64>>,
+    /// Due bodies held for live state.
+    pub held: u64,
+    /// By kind code.
+    pub kinds: BTreeMap<u16, KindStats>,
+}
+
+impl Plan {
+    /// Whether the run would remove nothing.
+    pub fn is_empty(&self) -> bool {
+        self.cut.is_none() && self.pruned.iter().all(Vec::is_empty)
+    }
+
+    /// Bodies the run would drop.
+    pub fn prune_count(&self) -> u64 {
+        self.pruned.iter().map(|p| p.len() as u64).sum()
+    }
+
+    /// Entries the run would remove whole.
+    pub fn truncate_count(&self) -> u64 {
+        self.truncated.iter().sum()
+    }
+}
+
+/// Scans the retained log once. `pins` (sorted) are the seqs views still
+/// need the bodies of; `now` is the time entries are judged against.
+pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> {
+    let rules = policy.rules().len();
+    let head = log.head().seq;
+    let first = log.first_seq();
+    let mut plan = Plan {
+        truncated: vec![0; rules],
+        pruned: vec![Vec::new(); rules],
+        ..Plan::default()
+    };
+    let pinned = |seq: u64| pins.binary_search(&seq).is_ok();
+    // The removable prefix: its end, and what it holds.
+    let mut prefix_open = true;
+    let mut prefix = Prefix {
+        end: None,
+        by_rule: vec![0; rules],
+        by_kind: BTreeMap::new(),
+        bodies: Vec::new(),
+    };
+    for entry in log.entries_between(first, head) {
+        let entry = entry?;
+        let seal = entry.seal();
+        let stats = plan.kinds.entry(seal.kind).or_default();
+        stats.count += 1;
+        stats.bytes += 116 + entry.body().map_or(0, |b| b.len() as u64);
+        stats.oldest.get_or_insert(seal.time);
+        let due = policy
+            .rule_for(&entry)
+            .filter(|&r| policy.due(r, seal.time, now));
+        if prefix_open {
+            let removable = match due {
+                Some(r) => policy.truncates(r),
+                None => follows(seal.kind),
+            };
+            if removable {
+                prefix.end = Some(seal.seq);
+                *prefix.by_kind.entry(seal.kind).or_default() += 1;
+                if let Some(r) = due {
+                    prefix.by_rule[r] += 1;
+                    if entry.body().is_some() {
+                        prefix.bodies.push((r, seal.seq, seal.kind));
+                    }
+                }
+                continue;
+            }
+            prefix_open = false;
+        }
+        if let Some(r) = due
+            && entry.body().is_some()
+        {
+            plan.drop_body(r, seal.seq, seal.kind, pinned(seal.seq));
+        }
+    }
+    // Only the due entries count: a prefix of the chain's own entries alone
+    // is not worth a checkpoint.
+    let due: u64 = prefix.by_rule.iter().sum();
+    match prefix.end {
+        Some(end) if due > 0 && due >= policy.truncate_at_least() => {
+            // A checkpoint carries the views' state: pins do not hold here.
+            plan.cut = Some(end);
+            plan.truncated = prefix.by_rule;
+            for (kind, n) in prefix.by_kind {
+                plan.kinds.entry(kind).or_default().truncate = n;
+            }
+        }
+        _ => {
+            for (r, seq, kind) in prefix.bodies {
+                plan.drop_body(r, seq, kind, pinned(seq));
+            }
+            for seqs in &mut plan.pruned {
+                seqs.sort_unstable();
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The leading entries that may all go whole.
+struct Prefix {
+    end: Option<u64>,
+    by_rule: Vec<u64>,
+    by_kind: BTreeMap<u16, u64>,
+    /// Due bodies in it: `(rule, seq, kind)`.
+    bodies: Vec<(usize, u64, u16)>,
+}
+
+impl Plan {
+    /// A due body: dropped, or held when a view still needs it.
+    fn drop_body(&mut self, rule: usize, seq: u64, kind: u16, pinned: bool) {
+        let stats = self.kinds.entry(kind).or_default();
+        if pinned {
+            self.held += 1;
+            stats.held += 1;
+        } else {
+            self.pruned[rule].push(seq);
+            stats.prune += 1;
+        }
+    }
+}

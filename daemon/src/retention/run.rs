@@ -1,0 +1,124 @@
+//! Applying a plan: drop bodies, truncate behind a checkpoint, reclaim the
+//! space, record the run, and rebuild the views from what is left.
+
+use super::plan::{Plan, plan};
+use super::policy::Policy;
+use crate::state::Shared;
+use crate::state::replay;
+use vigil_store::{
+    Actor, Event, Log, RetentionApplied, RetentionTrigger, RuleOutcome, SeqRange, StoreError,
+    now_micros,
+};
+
+/// A run that did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Another run holds the store.
+    #[error("a retention run is already under way; try again when it has finished")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Debug)]
+pub struct Outcome {
+    /// The plan.
+    pub plan: Plan,
+    /// The record appended, unless dry or there was nothing to do.
+    pub recorded: Option<(u64, RetentionApplied)>,
+}
+
+/// The plan of a run now, without running it.
+pub fn preview(shared: &Shared, policy: &Policy) -> Result<Plan, StoreError> {
+    let pins = shared.with_views(|v| v.pins())?;
+    plan(&shared.log, policy, &pins, now_micros())
+}
+
+/// Runs retention once. Blocking. A scheduled run with nothing to remove
+/// records nothing; a requested one always records its outcome.
+pub fn run(
+    shared: &Shared,
+    policy: &Policy,
+    trigger: RetentionTrigger,
+    actor: Actor,
+    dry_run: bool,
+) -> Result<Outcome, RunError> {
+    run_at(shared, policy, trigger, actor, dry_run, now_micros())
+}
+
+/// [`run`], judging entries' ages as of `started_at` (tests look ahead).
+pub(super) fn run_at(
+    shared: &Shared,
+    policy: &Policy,
+    trigger: RetentionTrigger,
+    actor: Actor,
+    dry_run: bool,
+    started_at: i64,
+) -> Result<Outcome, RunError> {
+    // One run at a time: a scheduled run and a requested one never overlap.
+    let _running = shared.retention.try_lock().map_err(|_| RunError::Busy)?;
+    let pins = shared.with_views(|v| v.pins())?;
+    let plan = plan(&shared.log, policy, &pins, started_at)?;
+    if dry_run || (plan.is_empty() && trigger == RetentionTrigger::Schedule) {
+        return Ok(Outcome {
+            plan,
+            recorded: None,
+        });
+    }
+    let log = &shared.log;
+    let bytes_before = log.disk_usage();
+    if !plan.is_empty() {
+        apply(log, policy, &plan)?;
+    }
+    let record = RetentionApplied {
+        actor,
+        trigger,
+        started_at,
+        rules: policy
+            .rules()
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| RuleOutcome {
+                rule: rule.name(),
+                truncated: plan.truncated[i],
+                pruned: SeqRange::collapse(&plan.pruned[i]),
+            })
+            .filter(|o| o.truncated > 0 || !o.pruned.is_empty())
+            .collect(),
+        truncated_to: plan.cut,
+        held: plan.held,
+        bytes_before,
+        bytes_after: log.disk_usage(),
+    };
+    let head = log.append(&Event::RetentionApplied(record.clone()))?;
+    if !plan.is_empty() {
+        // The live views may hold what the dropped bodies said: replace
+        // them with views rebuilt from the log as it now is.
+        let rebuilt = replay::rebuild(log, head.seq)?;
+        shared.replace_views(rebuilt)?;
+        shared.with_views(|v| replay::snapshot(v, log))??;
+    }
+    Ok(Outcome {
+        plan,
+        recorded: Some((head.seq, record)),
+    })
+}
+
+/// Drops the planned bodies, truncates, reclaims.
+fn apply(log: &Log, policy: &Policy, plan: &Plan) -> Result<(), StoreError> {
+    // Snapshots were made from bodies about to go: a start after a crash
+    // in the middle of this must replay from the log, not from them.
+    log.clear_snapshots()?;
+    for (rule, seqs) in policy.rules().iter().zip(&plan.pruned) {
+        if !seqs.is_empty() {
+            log.prune(seqs.clone(), &format!("retention: {}", rule.name()))?;
+        }
+    }
+    if let Some(cut) = plan.cut {
+        let states = replay::rebuild(log, cut)?.states();
+        log.truncate(cut, states)?;
+    }
+    log.reclaim()
+}
