@@ -31,6 +31,7 @@ mod notify;
 mod protocol;
 mod redaction;
 mod reload;
+mod retention;
 mod secrets;
 mod silences;
 mod snapshots;
