@@ -21,13 +21,38 @@ impl Hash {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex_str(&mut [0; 64]).to_string()
     }
 
-    /// Parses 64 hex digits.
+    /// Lowercase hex, written into `buf` (no allocation: exports write
+    /// three per entry).
+    pub fn hex_str<'a>(&self, buf: &'a mut [u8; 64]) -> &'a str {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 * i] = DIGITS[usize::from(b >> 4)];
+            buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        std::str::from_utf8(buf).expect("hex digits are ASCII")
+    }
+
+    /// Parses 64 hex digits (either case).
     pub fn from_hex(text: &str) -> Option<Hash> {
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        let text = text.trim().as_bytes();
+        if text.len() != 64 {
+            return None;
+        }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut out).ok()?;
+        for (i, pair) in text.chunks_exact(2).enumerate() {
+            out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+        }
         Some(Hash(out))
     }
 
@@ -53,7 +78,7 @@ impl fmt::Debug for Hash {
 impl Serialize for Hash {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
-            s.serialize_str(&self.to_hex())
+            s.serialize_str(self.hex_str(&mut [0; 64]))
         } else {
             self.0.serialize(s)
         }
@@ -63,11 +88,25 @@ impl Serialize for Hash {
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
-            let text = String::deserialize(d)?;
-            Hash::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+            d.deserialize_str(HexVisitor)
         } else {
             Ok(Hash(<[u8; 32]>::deserialize(d)?))
         }
+    }
+}
+
+/// Parses the text where it lies (an export reads three hashes per line).
+struct HexVisitor;
+
+impl serde::de::Visitor<'_> for HexVisitor {
+    type Value = Hash;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("64 hex digits")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Hash, E> {
+        Hash::from_hex(text).ok_or_else(|| E::custom("expected 64 hex digits"))
     }
 }
 

@@ -3,13 +3,15 @@
 //! its trailer, an `event` that is not what its `body` decodes to).
 
 use super::lines::{EXPORT_VERSION, EntryIn, ExportHeader, Record, Trailer, kind_label};
-use crate::chain::Head;
+use crate::chain::{Head, Seal};
 use crate::error::{Result, StoreError};
 use crate::event::Event;
 use crate::seal::{StoreId, VerificationKey};
 use crate::verify::{Problem, StreamVerifier, VerifyReport};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use rayon::prelude::*;
+use serde_json::value::RawValue;
 use std::io::BufRead;
 
 /// What verifying an export found.
@@ -71,16 +73,38 @@ pub fn verify_export<R: BufRead>(
         count: 0,
         trailer: None,
     };
+    // Lines are parsed, decoded and hashed in parallel a chunk at a time;
+    // the chain is then checked in order.
     let mut number = 1u64;
-    while read(&mut input, &mut line)? > 0 {
-        number += 1;
-        checker.line(number, line.trim_end_matches(['\n', '\r']));
-        if checker.verifier.failed() {
-            break;
+    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut done = false;
+    while !done && !checker.verifier.failed() {
+        chunk.clear();
+        while chunk.len() < CHUNK {
+            let mut text = String::new();
+            let n = input
+                .read_line(&mut text)
+                .map_err(|e| StoreError::io("reading the export", e))?;
+            if n == 0 {
+                done = true;
+                break;
+            }
+            chunk.push(text);
         }
-        if let Some(progress) = progress
-            && checker.count.is_multiple_of(16_384)
-        {
+        let first = number + 1;
+        number += chunk.len() as u64;
+        let parsed: Vec<Parsed> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, text)| parse(first + i as u64, text.trim_end_matches(['\n', '\r'])))
+            .collect();
+        for p in parsed {
+            checker.take(p);
+            if checker.verifier.failed() {
+                break;
+            }
+        }
+        if let Some(progress) = progress {
             progress(checker.count);
         }
     }
@@ -96,6 +120,9 @@ pub fn verify_export<R: BufRead>(
         omitted,
     })
 }
+
+/// Lines checked in parallel at a time.
+const CHUNK: usize = 4096;
 
 /// What is wrong with a header before any entry is read, if anything.
 fn header_problem(header: &ExportHeader, key: Option<&VerificationKey>) -> Option<String> {
@@ -156,6 +183,94 @@ struct Lines<'a> {
     trailer: Option<Trailer>,
 }
 
+/// One line, parsed and checked on its own (in parallel with others).
+enum Parsed {
+    /// An entry line whose own fields agree.
+    Entry(Box<Checked>),
+    /// The trailer.
+    Trailer(Trailer),
+    /// An empty line.
+    Blank,
+    /// A line that is neither, or an entry that contradicts itself.
+    Bad {
+        /// Its entry's seq, if it got that far.
+        seq: Option<u64>,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// An entry line and what it says of itself.
+struct Checked {
+    number: u64,
+    seal: Seal,
+    kind: String,
+    shape: Shape,
+    /// What is wrong with its `event` rendering, if anything.
+    rendering: Option<String>,
+}
+
+/// What an entry line carries.
+enum Shape {
+    Full(Vec<u8>),
+    Pruned,
+    Omitted,
+}
+
+fn parse(number: u64, text: &str) -> Parsed {
+    if text.trim().is_empty() {
+        return Parsed::Blank;
+    }
+    let e = match serde_json::from_str::<EntryIn>(text) {
+        Ok(e) => e,
+        Err(entry_error) => {
+            return match serde_json::from_str::<Trailer>(text) {
+                Ok(t) if t.record == Record::Trailer => Parsed::Trailer(t),
+                _ => Parsed::Bad {
+                    seq: None,
+                    detail: format!("line {number} is not an entry: {entry_error}"),
+                },
+            };
+        }
+    };
+    let bad = |detail: String| Parsed::Bad {
+        seq: Some(e.seq),
+        detail,
+    };
+    if e.record != Record::Entry {
+        return bad(format!("line {number} is not an entry line"));
+    }
+    if e.kind != kind_label(e.kind_code) {
+        return bad(format!(
+            "kind `{}` is not the name of kind code {}",
+            e.kind, e.kind_code
+        ));
+    }
+    let (shape, rendering) = match (e.pruned, e.omitted, &e.body, e.event) {
+        (true, false, None, None) => (Shape::Pruned, None),
+        (false, true, None, None) => (Shape::Omitted, None),
+        (false, false, Some(body), Some(event)) => {
+            let Ok(bytes) = BASE64.decode(body.as_bytes()) else {
+                return bad("the body is not base64".into());
+            };
+            let rendering = rendering_matches(&bytes, e.kind_code, event).err();
+            (Shape::Full(bytes), rendering)
+        }
+        _ => {
+            return bad(
+                "its fields contradict each other (pruned, omitted, body and event)".into(),
+            );
+        }
+    };
+    Parsed::Entry(Box::new(Checked {
+        number,
+        seal: e.seal(),
+        kind: e.kind.into_owned(),
+        shape,
+        rendering,
+    }))
+}
+
 impl Lines<'_> {
     fn expected(&self) -> u64 {
         self.verifier.last().seq.max(self.header.first - 1) + 1
@@ -165,56 +280,43 @@ impl Lines<'_> {
         self.verifier.fail(seq, Problem::BadExport { detail });
     }
 
-    fn line(&mut self, number: u64, text: &str) {
+    /// Takes the next line, in order.
+    fn take(&mut self, line: Parsed) {
         if self.trailer.is_some() {
-            if !text.trim().is_empty() {
+            if !matches!(line, Parsed::Blank) {
                 let seq = self.expected();
-                self.bad(seq, format!("line {number} follows the trailer"));
+                self.bad(seq, "a line follows the trailer".into());
             }
             return;
         }
-        match serde_json::from_str::<EntryIn>(text) {
-            Ok(entry) => self.entry(number, entry),
-            Err(entry_error) => match serde_json::from_str::<Trailer>(text) {
-                Ok(t) if t.record == Record::Trailer => self.trailer = Some(t),
-                _ => {
-                    let seq = self.expected();
-                    self.bad(seq, format!("line {number} is not an entry: {entry_error}"));
-                }
-            },
+        match line {
+            Parsed::Blank => {}
+            Parsed::Trailer(t) => self.trailer = Some(t),
+            Parsed::Bad { seq, detail } => {
+                let seq = seq.unwrap_or_else(|| self.expected());
+                self.bad(seq, detail);
+            }
+            Parsed::Entry(e) => self.entry(*e),
         }
     }
 
-    fn entry(&mut self, number: u64, e: EntryIn) {
-        let seq = e.seq;
-        if e.record != Record::Entry {
-            return self.bad(seq, format!("line {number} is not an entry line"));
-        }
+    fn entry(&mut self, e: Checked) {
+        let seq = e.seal.seq;
         if seq > self.header.last {
             return self.bad(
                 seq,
                 format!(
-                    "line {number} is past the last entry the header names ({})",
-                    self.header.last
-                ),
-            );
-        }
-        if e.kind != kind_label(e.kind_code) {
-            return self.bad(
-                seq,
-                format!(
-                    "kind `{}` is not the name of kind code {}",
-                    e.kind, e.kind_code
+                    "line {} is past the last entry the header names ({})",
+                    e.number, self.header.last
                 ),
             );
         }
         self.count += 1;
-        let seal = e.seal();
-        match (e.pruned, e.omitted, &e.body, &e.event) {
-            (true, false, None, None) => self.verifier.push(&seal, None),
-            (false, true, None, None) => {
+        match e.shape {
+            Shape::Pruned => self.verifier.push(&e.seal, None),
+            Shape::Omitted => {
                 let filter = &self.header.filter;
-                if filter.source.is_none() && !filter.excludes_kind(seal.kind) {
+                if filter.source.is_none() && !filter.excludes_kind(e.seal.kind) {
                     return self.bad(
                         seq,
                         format!(
@@ -223,23 +325,16 @@ impl Lines<'_> {
                         ),
                     );
                 }
-                self.verifier.push_omitted(&seal);
+                self.verifier.push_omitted(&e.seal);
             }
-            (false, false, Some(body), Some(event)) => {
-                let Ok(bytes) = BASE64.decode(body) else {
-                    return self.bad(seq, "the body is not base64".into());
-                };
-                self.verifier.push(&seal, Some(&bytes));
-                if !self.verifier.failed()
-                    && let Err(detail) = rendering_matches(&bytes, seal.kind, event)
+            Shape::Full(body) => {
+                self.verifier.push(&e.seal, Some(&body));
+                if let Some(detail) = e.rendering
+                    && !self.verifier.failed()
                 {
                     self.bad(seq, detail);
                 }
             }
-            _ => self.bad(
-                seq,
-                "its fields contradict each other (pruned, omitted, body and event)".into(),
-            ),
         }
     }
 
@@ -285,8 +380,9 @@ impl Lines<'_> {
 }
 
 /// Whether `event` is exactly what `body` decodes to (`null` for a body
-/// this build cannot decode).
-fn rendering_matches(body: &[u8], kind: u16, event: &serde_json::Value) -> Result<(), String> {
+/// this build cannot decode). Vigil's own compact rendering is compared
+/// byte for byte; any other spelling of the same JSON is parsed and compared.
+fn rendering_matches(body: &[u8], kind: u16, event: &RawValue) -> Result<(), String> {
     match Event::decode(body) {
         Ok(decoded) => {
             if decoded.kind().code() != kind {
@@ -296,14 +392,20 @@ fn rendering_matches(body: &[u8], kind: u16, event: &serde_json::Value) -> Resul
                     kind_label(kind)
                 ));
             }
-            let rendered = serde_json::to_value(&decoded).expect("an event renders as JSON");
-            if rendered == *event {
+            let rendered = serde_json::to_vec(&decoded).expect("an event renders as JSON");
+            if rendered == event.get().as_bytes() {
+                return Ok(());
+            }
+            let written: serde_json::Value = serde_json::from_str(event.get())
+                .map_err(|e| format!("`event` is not JSON: {e}"))?;
+            let decoded = serde_json::to_value(&decoded).expect("an event renders as JSON");
+            if written == decoded {
                 Ok(())
             } else {
                 Err("`event` is not what `body` decodes to (the rendering was altered)".into())
             }
         }
-        Err(_) if event.is_null() => Ok(()),
+        Err(_) if event.get() == "null" => Ok(()),
         Err(e) => Err(format!(
             "the body does not decode ({e}), and `event` renders one"
         )),

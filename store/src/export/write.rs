@@ -1,7 +1,7 @@
 //! Writing an export: [`plan`] picks the range, [`Exporter`] writes it.
 
 use super::lines::{
-    Before, EXPORT_VERSION, EntryOut, ExportFilter, ExportHeader, Record, Trailer, kind_label,
+    Before, EXPORT_VERSION, ExportFilter, ExportHeader, Record, Trailer, kind_label,
 };
 use crate::entry::Entry;
 use crate::error::{Result, StoreError};
@@ -10,6 +10,7 @@ use crate::hash::Hash;
 use crate::log::{Log, now_micros};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use rayon::prelude::*;
 use std::io::Write;
 
 /// Which entries an export covers; every bound is optional and they combine.
@@ -132,8 +133,6 @@ pub struct Exporter<W: Write> {
     next: u64,
     last: u64,
     last_link: Hash,
-    line: Vec<u8>,
-    body: String,
 }
 
 impl<W: Write> Exporter<W> {
@@ -150,55 +149,36 @@ impl<W: Write> Exporter<W> {
             next: header.first,
             last: header.last,
             last_link: header.before.map_or(Hash::ZERO, |b| b.link),
-            line,
-            body: String::new(),
         })
     }
 
     /// Writes the line of the next entry of the range.
     pub fn write(&mut self, entry: &Entry) -> Result<()> {
-        if entry.seq() != self.next || entry.seq() > self.last {
-            return Err(StoreError::ExportGap { seq: self.next });
+        self.write_all(std::slice::from_ref(entry))
+    }
+
+    /// Writes the lines of the next entries of the range, in order; the
+    /// lines are rendered in parallel.
+    pub fn write_all(&mut self, entries: &[Entry]) -> Result<()> {
+        for (i, entry) in entries.iter().enumerate() {
+            let expected = self.next + i as u64;
+            if entry.seq() != expected || entry.seq() > self.last {
+                return Err(StoreError::ExportGap { seq: expected });
+            }
         }
-        let seal = entry.seal();
-        let event = entry.body().map(|_| entry.event().ok().flatten());
-        let full = entry.body().is_some()
-            && self
-                .filter
-                .selects(seal.kind, event.as_ref().and_then(Option::as_ref));
-        let body = if full {
-            self.body.clear();
-            BASE64.encode_string(entry.body().expect("checked"), &mut self.body);
-            Some(self.body.as_str())
+        let filter = &self.filter;
+        let lines: Vec<Vec<u8>> = if entries.len() > 1 {
+            entries.par_iter().map(|e| line(filter, e)).collect()
         } else {
-            None
+            entries.iter().map(|e| line(filter, e)).collect()
         };
-        let kind = kind_label(seal.kind);
-        let line = EntryOut {
-            record: Record::Entry,
-            seq: seal.seq,
-            time: seal.time,
-            kind: &kind,
-            kind_code: seal.kind,
-            epoch: seal.epoch,
-            digest: seal.digest,
-            link: seal.link,
-            tag: seal.tag,
-            pruned: entry.is_pruned(),
-            omitted: !entry.is_pruned() && !full,
-            body,
-            event: if full {
-                Some(event.as_ref().and_then(Option::as_ref))
-            } else {
-                None
-            },
-        };
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &line).expect("an entry line encodes");
-        self.line.push(b'\n');
-        self.out.write_all(&self.line).map_err(write_failed)?;
-        self.next += 1;
-        self.last_link = seal.link;
+        for l in &lines {
+            self.out.write_all(l).map_err(write_failed)?;
+        }
+        if let Some(last) = entries.last() {
+            self.next = last.seq() + 1;
+            self.last_link = last.seal().link;
+        }
         Ok(())
     }
 
@@ -225,6 +205,61 @@ impl<W: Write> Exporter<W> {
     }
 }
 
+/// The line of one entry, newline included. The fixed fields are written
+/// by hand (none needs escaping, and the body is base64); only the event
+/// goes through the JSON serializer. The shape is [`EntryOut`]'s, which
+/// the tests compare this with.
+fn line(filter: &ExportFilter, entry: &Entry) -> Vec<u8> {
+    let seal = entry.seal();
+    let event = entry.body().map(|_| entry.event().ok().flatten());
+    let full = entry.body().is_some()
+        && filter.selects(seal.kind, event.as_ref().and_then(Option::as_ref));
+    let body_len = entry.body().map_or(0, <[u8]>::len);
+    let mut text = Vec::with_capacity(400 + body_len * 3);
+    let mut hex = [0u8; 64];
+    let field = |text: &mut Vec<u8>, name: &str, value: &str| {
+        text.extend_from_slice(b",\"");
+        text.extend_from_slice(name.as_bytes());
+        text.extend_from_slice(b"\":");
+        text.extend_from_slice(value.as_bytes());
+    };
+    text.extend_from_slice(b"{\"record\":\"entry\"");
+    field(&mut text, "seq", &seal.seq.to_string());
+    field(&mut text, "time", &seal.time.to_string());
+    field(&mut text, "kind", &format!("\"{}\"", kind_label(seal.kind)));
+    field(&mut text, "kind_code", &seal.kind.to_string());
+    field(&mut text, "epoch", &seal.epoch.to_string());
+    for (name, hash) in [
+        ("digest", seal.digest),
+        ("link", seal.link),
+        ("tag", seal.tag),
+    ] {
+        field(&mut text, name, &format!("\"{}\"", hash.hex_str(&mut hex)));
+    }
+    field(
+        &mut text,
+        "pruned",
+        if entry.is_pruned() { "true" } else { "false" },
+    );
+    if !entry.is_pruned() && !full {
+        field(&mut text, "omitted", "true");
+    }
+    if full {
+        text.extend_from_slice(b",\"body\":\"");
+        let at = text.len();
+        text.resize(at + body_len.div_ceil(3) * 4, 0);
+        let written = BASE64
+            .encode_slice(entry.body().expect("checked"), &mut text[at..])
+            .expect("room for the base64");
+        text.truncate(at + written);
+        text.extend_from_slice(b"\",\"event\":");
+        serde_json::to_writer(&mut text, &event.as_ref().and_then(Option::as_ref))
+            .expect("an event encodes");
+    }
+    text.extend_from_slice(b"}\n");
+    text
+}
+
 fn write_failed(e: std::io::Error) -> StoreError {
     StoreError::io("writing the export", e)
 }
@@ -237,17 +272,100 @@ pub fn export_to<W: Write>(
     out: W,
     mut progress: impl FnMut(u64),
 ) -> Result<W> {
+    const CHUNK: usize = 4096;
     let mut exporter = Exporter::start(out, header)?;
-    let mut done = 0u64;
     if header.last >= header.first {
-        for entry in log.entries_between(header.first, header.last) {
-            exporter.write(&entry?)?;
-            done += 1;
-            if done.is_multiple_of(16_384) {
-                progress(done);
+        // One thread reads the store while the lines of the chunk before
+        // are rendered and written.
+        let (tx, rx) = flume::bounded::<Result<Vec<Entry>>>(2);
+        let entries = log.entries_between(header.first, header.last);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for entry in entries {
+                    match entry {
+                        Ok(e) => chunk.push(e),
+                        Err(err) => {
+                            let _ = tx.send(Err(err));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if tx.send(Ok(full)).is_err() {
+                            return; // the writer stopped
+                        }
+                    }
+                }
+                let _ = tx.send(Ok(chunk));
+            });
+            for chunk in rx.iter() {
+                exporter.write_all(&chunk?)?;
+                progress(exporter.written());
+            }
+            Ok::<(), StoreError>(())
+        })?;
+    }
+    progress(exporter.written());
+    exporter.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::examples::every_variant;
+    use crate::export::lines::EntryOut;
+    use crate::log::LogOptions;
+
+    /// The hand-written line is byte for byte what serde makes of
+    /// [`EntryOut`], for every kind of event, in full, compact and pruned.
+    #[test]
+    fn lines_are_the_documented_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::create(
+            &dir.path().join("s"),
+            &dir.path().join("vk"),
+            LogOptions::default(),
+        )
+        .unwrap();
+        let events: Vec<Event> = every_variant().into_iter().map(|(_, e)| e).collect();
+        log.append_all(&events).unwrap();
+        log.prune(vec![3], "test").unwrap();
+        let only_custom = ExportFilter {
+            kinds: Some(vec![crate::EventKind::Custom]),
+            source: None,
+        };
+        for filter in [ExportFilter::default(), only_custom] {
+            for entry in log.entries(1) {
+                let entry = entry.unwrap();
+                let seal = entry.seal();
+                let event = entry.body().map(|_| entry.event().ok().flatten());
+                let full = entry.body().is_some()
+                    && filter.selects(seal.kind, event.as_ref().and_then(Option::as_ref));
+                let body = full.then(|| BASE64.encode(entry.body().unwrap()));
+                let kind = kind_label(seal.kind);
+                let expected = EntryOut {
+                    record: Record::Entry,
+                    seq: seal.seq,
+                    time: seal.time,
+                    kind: &kind,
+                    kind_code: seal.kind,
+                    epoch: seal.epoch,
+                    digest: seal.digest,
+                    link: seal.link,
+                    tag: seal.tag,
+                    pruned: entry.is_pruned(),
+                    omitted: !entry.is_pruned() && !full,
+                    body: body.as_deref(),
+                    event: full.then(|| event.as_ref().and_then(Option::as_ref)),
+                };
+                let mut expected = serde_json::to_vec(&expected).unwrap();
+                expected.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(line(&filter, &entry)).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
             }
         }
     }
-    progress(done);
-    exporter.finish()
 }
