@@ -486,7 +486,7 @@ class Verifier:
 
     def check_body(self, seq, kind, epoch, body, pruned):
         if body is None:
-            if kind in CHAIN_KINDS:
+            if kind in FULL_KINDS:  # retention's records account for the rest
                 self.fail(seq, "pruned_chain_entry",
                           f"the body of this {kind_name(kind)} entry is gone, "
                           "and the chain's own entries are never pruned")

@@ -131,6 +131,9 @@ impl Drop for Shared {
     }
 }
 
+/// Meta key set while a purge is owed (see [`Log::request_purge`]).
+const PURGE_PENDING_KEY: &str = "purge_pending";
+
 /// Drops truncated entries whenever compaction rewrites them.
 struct TruncatedPrefix(Arc<AtomicU64>);
 
@@ -641,12 +644,37 @@ impl Log {
         // The engine looks for journals to delete after a flush: one more,
         // now that every keyspace has flushed past the sealed journal.
         meta.remove(PURGE_KEY).map_err(StoreError::engine)?;
+        meta.remove(PURGE_PENDING_KEY).map_err(StoreError::engine)?;
         meta.rotate_memtable_and_wait()
             .map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncAll)
             .map_err(StoreError::engine)
+    }
+
+    /// Records, durably, that a [`Log::purge`] is owed: set before dropping
+    /// bodies that must leave the disk, cleared by the purge, so a crash in
+    /// between is finished at the next start ([`Log::purge_requested`]).
+    pub fn request_purge(&self) -> Result<()> {
+        self.shared
+            .meta
+            .insert(PURGE_PENDING_KEY, b"1")
+            .map_err(StoreError::engine)?;
+        self.shared
+            .db
+            .persist(PersistMode::SyncAll)
+            .map_err(StoreError::engine)
+    }
+
+    /// Whether a purge was requested and not finished.
+    pub fn purge_requested(&self) -> Result<bool> {
+        Ok(self
+            .shared
+            .meta
+            .get(PURGE_PENDING_KEY)
+            .map_err(StoreError::engine)?
+            .is_some())
     }
 
     /// Journal files of the storage engine (see [`Log::purge`]).

@@ -282,7 +282,7 @@ impl EntryRules {
                 found: seal.epoch,
             });
         }
-        if seal.epoch > prev.epoch + 1 {
+        if seal.epoch > prev.epoch.saturating_add(1) {
             return Err(Problem::EpochGap {
                 previous: prev.epoch,
                 found: seal.epoch,
@@ -293,7 +293,10 @@ impl EntryRules {
         } else {
             EventKind::Epoch
         };
-        if seal.epoch == prev.epoch + 1 && seal.kind != opens.code() {
+        if seal.epoch == prev.epoch.saturating_add(1)
+            && seal.epoch != prev.epoch
+            && seal.kind != opens.code()
+        {
             return Err(Problem::EpochNotOpened { epoch: seal.epoch });
         }
         if seal.time < prev.time {
@@ -366,8 +369,11 @@ impl EntryRules {
         let chain_entry = [EventKind::Genesis, EventKind::Epoch, EventKind::Checkpoint]
             .iter()
             .any(|k| k.code() == seal.kind);
+        // Retention's own records account for every other missing body;
+        // nothing may drop theirs.
+        let kept = chain_entry || seal.kind == EventKind::Retention.code();
         let Some(body) = body else {
-            return if chain_entry {
+            return if kept {
                 Err(Problem::PrunedChainEntry { kind: seal.kind })
             } else {
                 Ok(BodyCheck::Pruned)

@@ -397,6 +397,31 @@ fn every_kind_of_tampering_fails_at_its_seq() {
             Box::new(|p| matches!(p, Problem::BadExport { .. })),
         ),
     ];
+    let record = last; // the prune record is the newest entry
+    let mut cases = cases;
+    cases.push((
+        "the prune record stripped of its body",
+        edit(&lines, record, |v| {
+            let o = v.as_object_mut().unwrap();
+            o.remove("body");
+            o.remove("event");
+            o.insert("pruned".into(), true.into());
+        }),
+        record,
+        Box::new(|p| matches!(p, Problem::PrunedChainEntry { .. })),
+    ));
+    cases.push((
+        "a header that claims entries past its head",
+        {
+            let mut l = lines.clone();
+            let mut h: serde_json::Value = serde_json::from_str(&l[0]).unwrap();
+            h["head"]["seq"] = (last - 1).into();
+            l[0] = h.to_string();
+            l
+        },
+        0,
+        Box::new(|p| matches!(p, Problem::BadExport { .. })),
+    ));
     for (name, tampered, seq, expected) in cases {
         let report = check(&tampered, Some(&key));
         let (found, problem) = failure(&report);

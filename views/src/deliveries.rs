@@ -99,6 +99,20 @@ impl View for DeliveriesView {
         out.extend(self.pending.keys().map(|slot| slot.0));
     }
 
+    /// The steps of a pending delivery, and of the others of its intent
+    /// (a dropped `sent` would make a delivery pending again), come after
+    /// the oldest pending intent.
+    fn holds(&self, out: &mut Vec<(vigil_store::EventKind, u64)>) {
+        if let Some(slot) = self.pending.keys().next() {
+            out.push((vigil_store::EventKind::Notify, slot.0));
+        }
+    }
+
+    /// The notifier reads what to send from the intent entry.
+    fn reads(&self, out: &mut Vec<u64>) {
+        out.extend(self.pending.keys().next().map(|slot| slot.0));
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::NotificationIntended(intent)) => self.intend(seal, intent),

@@ -134,6 +134,17 @@ impl View for IncidentView {
         }
     }
 
+    /// Operators' actions on an incident still remembered (an ack, a
+    /// resolve) come after the event that opened it.
+    fn holds(&self, out: &mut Vec<(vigil_store::EventKind, u64)>) {
+        let oldest = self
+            .incidents
+            .keys()
+            .filter_map(|id| id.split('.').next()?.parse::<u64>().ok())
+            .min();
+        out.extend(oldest.map(|seq| (vigil_store::EventKind::Incident, seq)));
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::AlertsIngested(a)) => {

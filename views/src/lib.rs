@@ -29,7 +29,7 @@ pub use status::StatusView;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use vigil_store::{Event, Seal, ViewState};
+use vigil_store::{Event, EventKind, Seal, ViewState};
 
 /// A reducer over the log.
 pub trait View: Default + Serialize + DeserializeOwned {
@@ -46,6 +46,17 @@ pub trait View: Default + Serialize + DeserializeOwned {
     /// rebuilt after a prune holds the same live state. History (resolved
     /// incidents, past logins) is not pinned: retention may drop it.
     fn pins(&self, _out: &mut Vec<u64>) {}
+
+    /// Adds `(kind, seq)`: every body of that kind from that seq on may
+    /// change the live state (a later step of a pending delivery, the end
+    /// of a silence still remembered, an operator's action on an incident
+    /// still remembered), so retention keeps them all.
+    fn holds(&self, _out: &mut Vec<(EventKind, u64)>) {}
+
+    /// Adds seqs whose bodies the daemon reads from the log while it runs
+    /// (a pending delivery's intent holds what to send): retention neither
+    /// drops nor truncates them.
+    fn reads(&self, _out: &mut Vec<u64>) {}
 }
 
 /// A view's state as of a seq: where it can start before replay.
@@ -152,6 +163,27 @@ macro_rules! every_view {
                     out.push(<$view as View>::NAME);
                 })+
                 out
+            }
+
+            /// For each kind, the first seq from which every body of that
+            /// kind must stay (see [`View::holds`]).
+            pub fn holds(&self) -> std::collections::BTreeMap<EventKind, u64> {
+                let mut all = Vec::new();
+                $(self.$field.holds(&mut all);)+
+                let mut out = std::collections::BTreeMap::new();
+                for (kind, seq) in all {
+                    let at = out.entry(kind).or_insert(seq);
+                    *at = (*at).min(seq);
+                }
+                out
+            }
+
+            /// The oldest seq the daemon reads from the log while it runs
+            /// (see [`View::reads`]): the log may not be truncated past it.
+            pub fn log_floor(&self) -> Option<u64> {
+                let mut all = Vec::new();
+                $(self.$field.reads(&mut all);)+
+                all.into_iter().min()
             }
 
             /// Every seq some view's live state still needs the body of,

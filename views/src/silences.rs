@@ -92,6 +92,13 @@ impl View for SilencesView {
         out.extend(self.silences.keys().copied());
     }
 
+    /// An early end of a silence still remembered comes after it.
+    fn holds(&self, out: &mut Vec<(vigil_store::EventKind, u64)>) {
+        if let Some(&oldest) = self.silences.keys().next() {
+            out.push((vigil_store::EventKind::Silence, oldest));
+        }
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::Silence(s)) => {

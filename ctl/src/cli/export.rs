@@ -355,7 +355,7 @@ fn print_report(r: &ExportReport, out: &Out) -> Result<(), Failure> {
             ));
             if v.prunes_unresolved > 0 {
                 text.push_str(&format!(
-                    "; {} of them are named by a retention record after the export's end (export up to the head to check them)\n",
+                    "; {} of them could not be checked: no retention record in the export names them, and the export stops before the head its header names (export up to the head to check them)\n",
                     v.prunes_unresolved
                 ));
             } else {

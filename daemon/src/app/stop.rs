@@ -115,11 +115,7 @@ pub async fn close_store(shared: &Arc<Shared>) {
         tracing::error!("cannot record the stop: {e}");
     }
     let s = shared.clone();
-    match tokio::task::spawn_blocking(move || {
-        s.with_views(|v| crate::state::replay::snapshot(v, &s.log))
-    })
-    .await
-    {
+    match tokio::task::spawn_blocking(move || s.with_views(|v| s.snapshot(v))).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e)) | Err(e)) => tracing::warn!("final view snapshot failed: {e}"),
         Err(e) => tracing::warn!("final view snapshot failed: {e}"),

@@ -54,7 +54,7 @@ pub async fn views(shared: Arc<Shared>) {
         let done = tokio::task::spawn_blocking(move || {
             s.with_views(|v| {
                 if v.since_snapshot() >= every {
-                    crate::state::replay::snapshot(v, &s.log)
+                    s.snapshot(v)
                 } else {
                     Ok(())
                 }

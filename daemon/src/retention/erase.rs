@@ -1,14 +1,14 @@
 //! Erasure: an operator drops the bodies of the events that match a
 //! selector (a person's data, a secret redaction missed). The erasure is
 //! recorded first, with who and why, and names what it drops; the values
-//! it matched on are recorded only as digests, so the record does not keep
-//! what it erased.
+//! it matched on are not recorded, so the record does not keep what it
+//! erased.
 
 use super::policy::follows;
 use super::run::RunError;
 use crate::state::Shared;
 use crate::state::replay;
-use vigil_store::{Actor, Alert, Erasure, Event, EventKind, Hash, Labels, SeqRange, StoreError};
+use vigil_store::{Actor, Alert, Erasure, Event, EventKind, Labels, SeqRange, StoreError};
 
 /// What an erasure matches: every label pair, in one label set of the
 /// event (an alert's labels or annotations, a custom event's labels).
@@ -45,15 +45,13 @@ impl Selector {
         Ok(())
     }
 
-    /// As recorded: label values as digests, never in the clear.
+    /// As recorded: the label names, never the values (a digest of an
+    /// email address or a name would let anyone confirm a guess).
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self
             .labels
             .iter()
-            .map(|(k, v)| {
-                let digest = Hash::sha256(v.as_bytes()).to_hex();
-                format!("label {k}=sha256:{}", &digest[..16])
-            })
+            .map(|(k, _)| format!("label {k}=(value not recorded)"))
             .collect();
         if let Some(kind) = self.kind {
             parts.push(format!("kind {kind}"));
@@ -90,6 +88,10 @@ fn label_sets(event: &Event) -> Vec<&Labels> {
     match event {
         Event::Custom(c) => vec![&c.labels],
         Event::AlertsIngested(a) => a.alerts.iter().flat_map(alert).collect(),
+        // A notification copies the alerts it is about.
+        Event::NotificationIntended(n) => std::iter::once(&n.group_labels)
+            .chain(n.alerts.iter().flat_map(alert))
+            .collect(),
         Event::LogMatched(l) => l.alert.iter().flat_map(alert).collect(),
         Event::Logs(l) => l.alerts().flat_map(alert).collect(),
         Event::FileIntegrity(vigil_store::FileIntegrity::Records { files, .. }) => files
@@ -147,7 +149,10 @@ pub fn record(actor: Actor, reason: String, selector: &Selector, seqs: &[u64]) -
 /// journal), so what was erased leaves the store's files.
 pub fn apply(shared: &Shared, seqs: Vec<u64>, record_seq: u64) -> Result<(), RunError> {
     let _running = shared.retention.lock().unwrap_or_else(|p| p.into_inner());
+    let _paused = shared.pause_snapshots();
     let log = &shared.log;
+    // If vigild stops before the purge, the next start finishes it.
+    log.request_purge()?;
     log.clear_snapshots()?;
     log.prune(seqs, &format!("erasure recorded at seq {record_seq}"))?;
     let rebuilt = replay::rebuild(log, log.head().seq)?;

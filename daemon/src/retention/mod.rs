@@ -37,6 +37,21 @@ pub fn policy(shared: &Shared) -> Policy {
 /// Runs retention on the configured schedule (re-read after each run).
 pub async fn schedule(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
+    // An erasure stopped before its purge: finish it, so what was erased
+    // leaves the disk.
+    let s = shared.clone();
+    let purged = tokio::task::spawn_blocking(move || match s.log.purge_requested() {
+        Ok(true) => s.log.purge().map(|()| true),
+        Ok(false) => Ok(false),
+        Err(e) => Err(e),
+    })
+    .await;
+    match purged {
+        Ok(Ok(true)) => tracing::info!("finished the purge of an interrupted erasure"),
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => tracing::error!("cannot finish an interrupted erasure's purge: {e}"),
+        Err(e) => tracing::error!("purge task failed: {e}"),
+    }
     loop {
         let every = shared.config().retention.schedule.0;
         let due = now_micros().saturating_add(i64::try_from(every.as_micros()).unwrap_or(i64::MAX));

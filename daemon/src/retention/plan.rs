@@ -60,9 +60,40 @@ impl Plan {
     }
 }
 
-/// Scans the retained log once. `pins` (sorted) are the seqs views still
-/// need the bodies of; `now` is the time entries are judged against.
-pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> {
+/// What the views need kept, taken from them just before a plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needed {
+    /// Seqs whose bodies live state comes from, sorted.
+    pub pins: Vec<u64>,
+    /// Per kind, the seq from which every body must stay.
+    pub holds: BTreeMap<u16, u64>,
+    /// The oldest seq the daemon reads from the log while it runs.
+    pub log_floor: Option<u64>,
+}
+
+impl Needed {
+    /// What `views` need.
+    pub fn of(views: &vigil_views::Views) -> Needed {
+        Needed {
+            pins: views.pins(),
+            holds: views
+                .holds()
+                .into_iter()
+                .map(|(k, seq)| (k.code(), seq))
+                .collect(),
+            log_floor: views.log_floor(),
+        }
+    }
+
+    /// Whether the body of entry `seq` of kind `kind` must stay.
+    pub fn holds(&self, seq: u64, kind: u16) -> bool {
+        self.pins.binary_search(&seq).is_ok() || self.holds.get(&kind).is_some_and(|&s| seq >= s)
+    }
+}
+
+/// Scans the retained log once. `needed` is what the views still need the
+/// bodies of; `now` is the time entries are judged against.
+pub fn plan(log: &Log, policy: &Policy, needed: &Needed, now: i64) -> Result<Plan> {
     let rules = policy.rules().len();
     let head = log.head().seq;
     let first = log.first_seq();
@@ -71,7 +102,6 @@ pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> 
         pruned: vec![Vec::new(); rules],
         ..Plan::default()
     };
-    let pinned = |seq: u64| pins.binary_search(&seq).is_ok();
     // The removable prefix: its end, and what it holds.
     let mut prefix_open = true;
     let mut prefix = Prefix {
@@ -90,6 +120,10 @@ pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> 
         let due = policy
             .rule_for(&entry)
             .filter(|&r| policy.due(r, seal.time, now));
+        // The daemon reads this entry while it runs: the prefix ends here.
+        if needed.log_floor.is_some_and(|floor| seal.seq >= floor) {
+            prefix_open = false;
+        }
         if prefix_open {
             let removable = match due {
                 Some(r) => policy.truncates(r),
@@ -111,7 +145,7 @@ pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> 
         if let Some(r) = due
             && entry.body().is_some()
         {
-            plan.drop_body(r, seal.seq, seal.kind, pinned(seal.seq));
+            plan.drop_body(r, seal.seq, seal.kind, needed.holds(seal.seq, seal.kind));
         }
     }
     // Only the due entries count: a prefix of the chain's own entries alone
@@ -128,7 +162,7 @@ pub fn plan(log: &Log, policy: &Policy, pins: &[u64], now: i64) -> Result<Plan> 
         }
         _ => {
             for (r, seq, kind) in prefix.bodies {
-                plan.drop_body(r, seq, kind, pinned(seq));
+                plan.drop_body(r, seq, kind, needed.holds(seq, kind));
             }
             for seqs in &mut plan.pruned {
                 seqs.sort_unstable();
@@ -149,14 +183,30 @@ struct Prefix {
 
 impl Plan {
     /// A due body: dropped, or held when a view still needs it.
-    fn drop_body(&mut self, rule: usize, seq: u64, kind: u16, pinned: bool) {
+    fn drop_body(&mut self, rule: usize, seq: u64, kind: u16, held: bool) {
         let stats = self.kinds.entry(kind).or_default();
-        if pinned {
+        if held {
             self.held += 1;
             stats.held += 1;
         } else {
             self.pruned[rule].push(seq);
             stats.prune += 1;
+        }
+    }
+}
+
+impl Plan {
+    /// Holds back the planned drops that views came to need since the plan
+    /// was made (an incident reopened meanwhile, say).
+    pub fn hold_also(&mut self, needed: &Needed, kinds: impl Fn(u64) -> Option<u16>) {
+        for seqs in &mut self.pruned {
+            seqs.retain(|&seq| {
+                let held = kinds(seq).is_some_and(|kind| needed.holds(seq, kind));
+                if held {
+                    self.held += 1;
+                }
+                !held
+            });
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Applying a plan: drop bodies, truncate behind a checkpoint, reclaim the
 //! space, record the run, and rebuild the views from what is left.
 
-use super::plan::{Plan, plan};
+use super::plan::{Needed, Plan, plan};
 use super::policy::Policy;
 use crate::state::Shared;
 use crate::state::replay;
@@ -32,8 +32,8 @@ pub struct Outcome {
 
 /// The plan of a run now, without running it.
 pub fn preview(shared: &Shared, policy: &Policy) -> Result<Plan, StoreError> {
-    let pins = shared.with_views(|v| v.pins())?;
-    plan(&shared.log, policy, &pins, now_micros())
+    let needed = shared.with_views(|v| Needed::of(v))?;
+    plan(&shared.log, policy, &needed, now_micros())
 }
 
 /// Runs retention once. Blocking. A scheduled run with nothing to remove
@@ -58,9 +58,14 @@ pub(super) fn run_at(
     started_at: i64,
 ) -> Result<Outcome, RunError> {
     // One run at a time: a scheduled run and a requested one never overlap.
-    let _running = shared.retention.try_lock().map_err(|_| RunError::Busy)?;
-    let pins = shared.with_views(|v| v.pins())?;
-    let plan = plan(&shared.log, policy, &pins, started_at)?;
+    let _running = match shared.retention.try_lock() {
+        Ok(guard) => guard,
+        // A run that panicked left nothing half-done the next cannot redo.
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return Err(RunError::Busy),
+    };
+    let needed = shared.with_views(|v| Needed::of(v))?;
+    let mut plan = plan(&shared.log, policy, &needed, started_at)?;
     if dry_run || (plan.is_empty() && trigger == RetentionTrigger::Schedule) {
         return Ok(Outcome {
             plan,
@@ -70,7 +75,21 @@ pub(super) fn run_at(
     let log = &shared.log;
     let bytes_before = log.disk_usage();
     if !plan.is_empty() {
+        // Snapshots made meanwhile would hold what is about to go.
+        let _paused = shared.pause_snapshots();
+        // The views moved on while the log was scanned.
+        let now_needed = shared.with_views(|v| Needed::of(v))?;
+        if now_needed != needed {
+            plan.hold_also(&now_needed, |seq| {
+                log.get(seq).ok().flatten().map(|e| e.seal().kind)
+            });
+        }
         apply(log, policy, &plan)?;
+        // The live views may hold what the dropped bodies said: replace
+        // them with views rebuilt from the log as it now is.
+        let rebuilt = replay::rebuild(log, log.head().seq)?;
+        shared.replace_views(rebuilt)?;
+        shared.with_views(|v| replay::snapshot(v, log))??;
     }
     let record = RetentionApplied {
         actor,
@@ -93,13 +112,6 @@ pub(super) fn run_at(
         bytes_after: log.disk_usage(),
     };
     let head = log.append(&Event::RetentionApplied(record.clone()))?;
-    if !plan.is_empty() {
-        // The live views may hold what the dropped bodies said: replace
-        // them with views rebuilt from the log as it now is.
-        let rebuilt = replay::rebuild(log, head.seq)?;
-        shared.replace_views(rebuilt)?;
-        shared.with_views(|v| replay::snapshot(v, log))??;
-    }
     Ok(Outcome {
         plan,
         recorded: Some((head.seq, record)),

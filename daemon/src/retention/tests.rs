@@ -51,12 +51,14 @@ impl Store {
         run_at(&self.shared, policy, trigger, Actor::Daemon, false, later).unwrap()
     }
 
-    fn live(&self) -> Views {
-        let log = &self.shared.log;
-        // The live views, as the daemon holds them, compared through a
-        // rebuild of their own state: `Views` has no Clone.
-        self.shared.with_views(|v| v.applied()).unwrap();
-        rebuild(log, log.head().seq).unwrap()
+    /// Which live views differ from `other`.
+    fn live_differs(&self, other: &Views) -> Vec<&'static str> {
+        self.shared.with_views(|v| v.differing(other)).unwrap()
+    }
+
+    /// The live views' state that must survive a prune.
+    fn live_state(&self) -> LiveState {
+        self.shared.with_views(|v| LiveState::of(v)).unwrap()
     }
 
     fn verifies(&self) {
@@ -113,10 +115,14 @@ fn key(id: &str) -> Event {
 fn a_truncation_keeps_every_view_equal_to_a_reader_of_the_whole_log() {
     let s = store("default = \"1s\"\ntruncate_at_least = 1\n");
     // One event of every kind the views fold (the chain's own entries and
-    // retention records are the store's to write).
+    // retention records are the store's to write; a pending delivery stops
+    // a truncation, which the next test shows).
     for (_, event) in every_variant() {
         let kind = event.kind();
-        if !super::policy::follows(kind.code()) && kind != EventKind::System {
+        if !super::policy::follows(kind.code())
+            && kind != EventKind::System
+            && !matches!(event, Event::NotificationIntended(_))
+        {
             s.append(event);
         }
     }
@@ -140,11 +146,31 @@ fn a_truncation_keeps_every_view_equal_to_a_reader_of_the_whole_log() {
     }
     let rebuilt = rebuild(log, log.head().seq).unwrap();
     assert_eq!(rebuilt.differing(&reader), Vec::<&str>::new());
-    assert_eq!(s.live().differing(&reader), Vec::<&str>::new());
+    assert_eq!(s.live_differs(&reader), Vec::<&str>::new());
     // And a start with no snapshot (from the checkpoint) sees the same.
     log.clear_snapshots().unwrap();
     let (restored, _) = crate::state::replay::restore(log).unwrap();
     assert_eq!(restored.differing(&reader), Vec::<&str>::new());
+}
+
+#[test]
+fn a_pending_deliverys_intent_stops_the_truncation_before_it() {
+    let s = store("default = \"1s\"\ntruncate_at_least = 1\n");
+    s.append(custom("before"));
+    let intent = every_variant()
+        .into_iter()
+        .find_map(|(_, e)| matches!(e, Event::NotificationIntended(_)).then_some(e))
+        .unwrap();
+    let at = s.append(intent);
+    s.append(custom("after"));
+    let outcome = s.run();
+    assert_eq!(
+        outcome.plan.cut,
+        Some(at - 1),
+        "the notifier still reads seq {at}"
+    );
+    assert!(s.shared.log.get(at).unwrap().unwrap().body().is_some());
+    s.verifies();
 }
 
 #[test]
@@ -169,12 +195,17 @@ fn bodies_live_state_comes_from_are_held_and_the_rest_dropped() {
         assert!(s.shared.log.get(seq).unwrap().unwrap().body().is_some());
     }
     s.verifies();
-    let views = s.live();
-    assert!(views.keys.keys.contains_key("ab12cd34"));
-    let ids: Vec<&String> = views.incidents.incidents.keys().collect();
+    let (has_key, ids) = s
+        .shared
+        .with_views(|v| {
+            let ids: Vec<String> = v.incidents.incidents.keys().cloned().collect();
+            (v.keys.keys.contains_key("ab12cd34"), ids)
+        })
+        .unwrap();
+    assert!(has_key);
     assert_eq!(
         ids,
-        vec![&open.to_string()],
+        vec![open.to_string()],
         "the open incident keeps its id"
     );
     let recorded = outcome.recorded.unwrap().1;
@@ -271,6 +302,93 @@ fn an_erasure_drops_matching_bodies_keeps_no_copy_and_records_only_a_digest() {
         ..selector
     };
     assert!(chain.check().unwrap_err().contains("cannot be erased"));
+}
+
+/// What a prune must leave as it was: the state the daemon acts on.
+#[derive(Debug, PartialEq)]
+struct LiveState {
+    active_keys: Vec<String>,
+    silences: Vec<(u64, i64, i64)>,
+    pending: Vec<(String, u32)>,
+    baseline: Vec<(String, u64)>,
+    positions: Vec<(String, String, u64)>,
+    open: Vec<(String, u64)>,
+}
+
+impl LiveState {
+    fn of(v: &Views) -> LiveState {
+        LiveState {
+            active_keys: v
+                .keys
+                .keys
+                .values()
+                .filter(|k| k.revoked_at.is_none())
+                .map(|k| k.id.clone())
+                .collect(),
+            silences: v
+                .silences
+                .silences
+                .iter()
+                .map(|(id, s)| (*id, s.starts_at, s.ends_at))
+                .collect(),
+            pending: v
+                .deliveries
+                .pending()
+                .map(|d| (d.id.clone(), d.attempts))
+                .collect(),
+            baseline: v
+                .files
+                .files
+                .iter()
+                .map(|(p, e)| (p.clone(), e.seq))
+                .collect(),
+            positions: v
+                .logs
+                .sources
+                .iter()
+                .flat_map(|(set, paths)| {
+                    paths
+                        .iter()
+                        .map(|(path, f)| (set.clone(), path.clone(), f.seq.unwrap_or(0)))
+                })
+                .collect(),
+            open: v
+                .incidents
+                .incidents
+                .values()
+                .filter(|i| i.state != vigil_views::IncidentState::Resolved)
+                .map(|i| (i.id.clone(), i.fired))
+                .collect(),
+        }
+    }
+}
+
+#[test]
+fn a_prune_of_everything_due_leaves_the_live_state_of_every_view_as_it_was() {
+    let s = store("default = \"1s\"\ntruncate_at_least = 1000000\n");
+    for (_, event) in every_variant() {
+        let kind = event.kind();
+        if !super::policy::follows(kind.code()) && kind != EventKind::System {
+            s.append(event);
+        }
+    }
+    for i in 0..5 {
+        s.append(custom(&format!("filler {i}")));
+    }
+    let before = s.live_state();
+    assert!(
+        !before.pending.is_empty() && !before.open.is_empty(),
+        "{before:?}"
+    );
+    let outcome = s.run();
+    assert_eq!(outcome.plan.cut, None);
+    assert!(outcome.plan.prune_count() > 0 && outcome.plan.held > 0);
+    s.verifies();
+    assert_eq!(s.live_state(), before);
+    // And a start from the log alone sees the same.
+    s.shared.log.clear_snapshots().unwrap();
+    let (restored, _) = crate::state::replay::restore(&s.shared.log).unwrap();
+    assert_eq!(LiveState::of(&restored), before);
 }
 
 fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {

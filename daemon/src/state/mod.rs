@@ -61,6 +61,9 @@ pub struct Shared {
     pub logs_store_error: watch::Receiver<Option<String>>,
     /// Held by a retention run or an erasure: one at a time.
     pub retention: Mutex<()>,
+    /// While set, view snapshots are not saved (retention is dropping
+    /// bodies they would be made from).
+    snapshots_paused: std::sync::atomic::AtomicBool,
     /// API keys, as the HTTP listener checks them: a copy of the key view,
     /// republished under the views lock whenever its generation moves, so
     /// a revocation can never be overwritten by an older copy.
@@ -144,6 +147,7 @@ impl Shared {
             logs_store_error: p.logs_store_error,
             keys: RwLock::new(keys),
             retention: Mutex::new(()),
+            snapshots_paused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -177,6 +181,24 @@ impl Shared {
         }
     }
 
+    /// Stops view snapshots until the guard is dropped.
+    pub fn pause_snapshots(&self) -> SnapshotsPaused<'_> {
+        self.snapshots_paused
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        SnapshotsPaused(self)
+    }
+
+    /// Saves the views' snapshots, unless retention paused them.
+    pub fn snapshot(&self, views: &mut Views) -> Result<(), StoreError> {
+        if self
+            .snapshots_paused
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        crate::state::replay::snapshot(views, &self.log)
+    }
+
     /// Puts views rebuilt from the log in place of the live ones (after
     /// retention dropped bodies they were made from), caught up with the
     /// log, and republishes the key table. Blocking.
@@ -207,5 +229,16 @@ impl Shared {
         }
         drop(published);
         Ok(f(&mut views))
+    }
+}
+
+/// Snapshots resume when this is dropped (see [`Shared::pause_snapshots`]).
+pub struct SnapshotsPaused<'a>(&'a Shared);
+
+impl Drop for SnapshotsPaused<'_> {
+    fn drop(&mut self) {
+        self.0
+            .snapshots_paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }

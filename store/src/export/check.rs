@@ -139,6 +139,12 @@ fn header_problem(header: &ExportHeader, key: Option<&VerificationKey>) -> Optio
         None => header.first == 1,
         Some(b) => b.seq.checked_add(1) == Some(header.first),
     };
+    if header.last > header.head.seq {
+        return Some(format!(
+            "the header's last entry {} is past the head it names ({})",
+            header.last, header.head.seq
+        ));
+    }
     if !before_fits || header.last.checked_add(1).is_none_or(|l| l < header.first) {
         return Some(format!(
             "the header's range {}..={} does not fit the entry before it",
