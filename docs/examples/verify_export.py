@@ -142,6 +142,20 @@ class Keys:
         expected = hmac.new(self.key, link, hashlib.sha256).digest()
         return hmac.compare_digest(expected, tag)
 
+    def header_sealed(self, epoch, header_line, tag):
+        """Whether `tag` is HMAC(K(epoch), HEADER_SEAL_LABEL + header line)."""
+        key = self.k0
+        for e in range(epoch):
+            key = evolve(key, e)
+        expected = hmac.new(key, HEADER_SEAL_LABEL + header_line, hashlib.sha256).digest()
+        return hmac.compare_digest(expected, tag)
+
+
+# What a header's seal covers, before the header line's bytes (docs/export.md).
+HEADER_SEAL_LABEL = b"vigil-export-header\n"
+# A header is sealed at most this many epochs after its head's.
+MAX_SEAL_EPOCHS_AFTER_HEAD = 1000
+
 
 # ---------------------------------------------------------------- chain
 
@@ -554,6 +568,27 @@ class Verifier:
         if not (is_hash(last_link) and bytes.fromhex(last_link) == self.prev["link"]):
             whose = "the last entry's" if self.entries else "`before`'s (zeros when `first` is 1)"
             bad(f"`last_link` is {last_link!r} but {whose} link is {self.prev['link'].hex()}")
+        seal = trailer.get("header_seal")
+        if seal is not None and not (
+            isinstance(seal, dict) and is_int(seal.get("epoch"), 0, U64_MAX) and is_hash(seal.get("tag"))
+        ):
+            bad("`header_seal` is neither null nor {epoch, tag}")
+        self.header_seal = seal
+
+    def check_header_seal(self, header_line):
+        """With the key: the header's range, head and filter are the daemon's.
+        Returns whether the header was sealed."""
+        seal = self.header_seal
+        if seal is None:
+            return False
+        epoch, head_epoch = seal["epoch"], self.header.head["epoch"]
+        ok = (head_epoch <= epoch <= head_epoch + MAX_SEAL_EPOCHS_AFTER_HEAD
+              and self.keys.header_sealed(epoch, header_line, bytes.fromhex(seal["tag"])))
+        if not ok:
+            raise Failed("bad_export",
+                         "the header's seal does not match: its range, head or filter was changed",
+                         line=1)
+        return True
 
 
 UNACCOUNTED = ("the body is gone and no retention entry names it "
@@ -609,8 +644,13 @@ def verify(path, key):
                          f"(the header's last is {header.last}): it was cut short",
                          line=number + 1)
         v.finish(trailer, trailer_line)
+        header_sealed = None
+        if key is not None:
+            header_sealed = v.check_header_seal(first_line.rstrip(b"\r\n"))
     unresolved = v.prunes.unresolved()
     sealed = "yes" if key is not None else "no (no key)"
+    if header_sealed is False:
+        sealed += ", header not sealed (its range and filter are claims)"
     return (f"ok: {v.entries} entries ({header.first}..{header.last}), "
             f"{v.bodies} bodies checked, {v.prunes.count} pruned ({unresolved} unresolved), "
             f"sealed: {sealed}")

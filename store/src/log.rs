@@ -682,6 +682,12 @@ impl Log {
         self.shared.db.journal_count()
     }
 
+    /// HMAC-SHA256 of `bytes` under the current epoch key, and that epoch:
+    /// what seals an export's header. The key never leaves the writer.
+    pub fn tag_bytes(&self, bytes: Vec<u8>) -> Result<(u64, Hash)> {
+        self.call(|reply| Request::Tag { bytes, reply })
+    }
+
     /// Makes everything appended so far durable (for [`Durability::Buffered`]).
     pub fn sync(&self) -> Result<()> {
         self.call(|reply| Request::Sync { reply })

@@ -115,6 +115,14 @@ impl EpochKey {
         Hash(mac.finalize().into_bytes().into())
     }
 
+    /// HMAC-SHA256 of arbitrary bytes under this key (an export's header,
+    /// prefixed by its own label so it can never pass for a link's tag).
+    pub fn tag_bytes(&self, bytes: &[u8]) -> Hash {
+        let mut mac = self.mac.clone();
+        mac.update(bytes);
+        Hash(mac.finalize().into_bytes().into())
+    }
+
     /// `K(e+1) = HMAC-SHA256(K(e), "vigil-evolve" ‖ e)`.
     pub fn evolve(&self) -> EpochKey {
         let mut mac = self.mac.clone();
@@ -224,6 +232,10 @@ impl VerificationKey {
         }
         keys
     }
+}
+
+pub(crate) fn tag_bytes(key: &EpochKey, bytes: &[u8]) -> Hash {
+    key.tag_bytes(bytes)
 }
 
 /// Domain separator of [`VerificationKey::fingerprint`].

@@ -117,6 +117,11 @@ pub(crate) enum Request {
     Sync {
         reply: Reply<()>,
     },
+    /// HMAC of bytes under the current epoch key (an export's header).
+    Tag {
+        bytes: Vec<u8>,
+        reply: Reply<(u64, Hash)>,
+    },
     /// Persist everything and stop accepting work ([`Log::close`](crate::Log::close)).
     Shutdown {
         reply: Reply<()>,
@@ -252,6 +257,7 @@ impl Writer {
             // Closing a stopped writer: it is already closed.
             Request::Shutdown { reply } => drop(reply.send(Ok(()))),
             Request::Sync { reply } => drop(reply.send(Err(err()))),
+            Request::Tag { reply, .. } => drop(reply.send(Err(err()))),
         }
     }
 
@@ -289,6 +295,10 @@ impl Writer {
                     .persist(PersistMode::SyncData)
                     .map_err(StoreError::engine);
                 drop(reply.send(self.fatal(result)));
+            }
+            Request::Tag { bytes, reply } => {
+                let tag = crate::seal::tag_bytes(&self.key, &bytes);
+                drop(reply.send(Ok((self.key.epoch(), tag))));
             }
             Request::Shutdown { reply } => {
                 let result = self.persist_and_record();

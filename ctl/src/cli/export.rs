@@ -319,6 +319,7 @@ fn print_report(r: &ExportReport, out: &Out) -> Result<(), Failure> {
             "bodies_pruned": v.bodies_pruned,
             "bodies_omitted": r.omitted,
             "prunes_unresolved": v.prunes_unresolved,
+            "header_sealed": r.header_sealed,
             "first_bad_seq": v.failure.as_ref().map(|f| f.seq),
             "reason": v.failure.as_ref().map(|f| f.problem.to_string()),
             "problem": v.failure.as_ref().map(|f| &f.problem),
@@ -338,6 +339,10 @@ fn print_report(r: &ExportReport, out: &Out) -> Result<(), Failure> {
                 text.push_str(&format!(
                     "seals checked with the verification key: intact up to seq {s}\n"
                 ));
+                text.push_str(match r.header_sealed {
+                    Some(true) => "the header (range, head, filter) is sealed by the daemon\n",
+                    _ => "the header is NOT sealed (an offline export): its range, head and filter are claims; compare the head with a chain anchor\n",
+                });
             }
             (true, _) => {}
             (false, _) => text.push_str("seals NOT checked (no --key): linkage and digests only\n"),

@@ -2,7 +2,9 @@
 //! over its entry lines, plus what only an export can get wrong (its header,
 //! its trailer, an `event` that is not what its `body` decodes to).
 
-use super::lines::{EXPORT_VERSION, EntryIn, ExportHeader, Record, Trailer, kind_label};
+use super::lines::{
+    EXPORT_VERSION, EntryIn, ExportHeader, HEADER_SEAL_LABEL, Record, Trailer, kind_label,
+};
 use crate::chain::{Head, Seal};
 use crate::error::{Result, StoreError};
 use crate::event::Event;
@@ -23,6 +25,10 @@ pub struct ExportReport {
     pub report: VerifyReport,
     /// Compact lines (bodies left out by the export's filter).
     pub omitted: u64,
+    /// Whether the header's seal was checked with the key (`None`: no key,
+    /// or the export failed first; `Some(false)`: the export has no seal,
+    /// so its range, head and filter are claims).
+    pub header_sealed: Option<bool>,
 }
 
 /// Verifies an export read line by line from `input`: with `key`, every
@@ -67,11 +73,13 @@ pub fn verify_export<R: BufRead>(
     // the header is not sealed: a claimed format 1 excuses nothing.
     .open_ended(header.last < header.head.seq);
 
+    let header_line = line.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
     let mut checker = Lines {
         header: &header,
         verifier: &mut verifier,
         count: 0,
         trailer: None,
+        header_sealed: None,
     };
     // Lines are parsed, decoded and hashed in parallel a chunk at a time;
     // the chain is then checked in order.
@@ -108,7 +116,8 @@ pub fn verify_export<R: BufRead>(
             progress(checker.count);
         }
     }
-    checker.end();
+    checker.end(key, &header_line);
+    let header_sealed = checker.header_sealed;
     let omitted = verifier.omitted();
     let report = verifier.finish(Head {
         seq: header.last,
@@ -118,8 +127,13 @@ pub fn verify_export<R: BufRead>(
         header: Some(header),
         report,
         omitted,
+        header_sealed,
     })
 }
+
+/// How many epochs after the head's a header may be sealed in: an export
+/// takes minutes, not years (15-minute epochs: about a week).
+const MAX_SEAL_EPOCHS_AFTER_HEAD: u64 = 1000;
 
 /// Lines checked in parallel at a time.
 const CHUNK: usize = 4096;
@@ -178,6 +192,7 @@ fn rejected(header: Option<ExportHeader>, seq: u64, detail: String) -> ExportRep
         header,
         report: verifier.finish(Head::EMPTY),
         omitted: 0,
+        header_sealed: None,
     }
 }
 
@@ -187,6 +202,7 @@ struct Lines<'a> {
     verifier: &'a mut StreamVerifier,
     count: u64,
     trailer: Option<Trailer>,
+    header_sealed: Option<bool>,
 }
 
 /// One line, parsed and checked on its own (in parallel with others).
@@ -344,8 +360,9 @@ impl Lines<'_> {
         }
     }
 
-    /// Checks the trailer once every line is read.
-    fn end(&mut self) {
+    /// Checks the trailer once every line is read, and with the key the
+    /// header's seal.
+    fn end(&mut self, key: Option<&VerificationKey>, header_line: &[u8]) {
         if self.verifier.failed() {
             return;
         }
@@ -377,9 +394,37 @@ impl Lines<'_> {
             );
         }
         if self.header.last == self.header.head.seq && last.link != self.header.head.link {
-            self.bad(
+            return self.bad(
                 last.seq,
                 "the export reaches the head its header names, with another link".into(),
+            );
+        }
+        let Some(key) = key else { return };
+        let Some(seal) = trailer.header_seal else {
+            self.header_sealed = Some(false);
+            return;
+        };
+        // Sealed at or after the head it names, and never past what any
+        // entry could reach (keys are derived one epoch at a time).
+        let epoch_ok = seal.epoch >= self.header.head.epoch
+            && seal.epoch
+                <= self
+                    .header
+                    .head
+                    .epoch
+                    .saturating_add(MAX_SEAL_EPOCHS_AFTER_HEAD);
+        let sealed = epoch_ok && {
+            let keys = key.epoch_keys(seal.epoch);
+            let k = keys.last().expect("K(0) at least");
+            k.tag_bytes(&[HEADER_SEAL_LABEL, header_line].concat())
+                .ct_eq(&seal.tag)
+        };
+        if sealed {
+            self.header_sealed = Some(true);
+        } else {
+            self.bad(
+                self.header.first.saturating_sub(1),
+                "the header's seal does not match: its range, head or filter was changed".into(),
             );
         }
     }

@@ -137,6 +137,22 @@ impl ExportFilter {
     }
 }
 
+/// What a header's seal covers: this label, then the header line's bytes
+/// (without its newline).
+pub const HEADER_SEAL_LABEL: &[u8] = b"vigil-export-header\n";
+
+/// A header sealed by the daemon with the epoch key current when it wrote
+/// the trailer: a verifier holding `K(0)` derives that key and checks the
+/// header's range, head and filter were not changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderSeal {
+    /// The epoch whose key made the tag.
+    pub epoch: u64,
+    /// `HMAC-SHA256(K(epoch), HEADER_SEAL_LABEL ‖ header line)`.
+    pub tag: Hash,
+}
+
 /// The last line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,6 +165,10 @@ pub struct Trailer {
     pub last_seq: u64,
     /// Its link (with no entry line: `before`'s, or zeros).
     pub last_link: Hash,
+    /// The header's seal (`None`: written without the sealing key, as
+    /// `vigilctl export --offline` does).
+    #[serde(default)]
+    pub header_seal: Option<HeaderSeal>,
 }
 
 /// An entry line as written (the exporter writes it by hand; a test holds

@@ -13,5 +13,8 @@ mod lines;
 mod write;
 
 pub use check::{ExportReport, verify_export};
-pub use lines::{Before, EXPORT_VERSION, ExportFilter, ExportHeader, Record, Trailer};
+pub use lines::{
+    Before, EXPORT_VERSION, ExportFilter, ExportHeader, HEADER_SEAL_LABEL, HeaderSeal, Record,
+    Trailer,
+};
 pub use write::{ExportRange, Exporter, export_to, plan};

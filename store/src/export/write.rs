@@ -1,7 +1,8 @@
 //! Writing an export: [`plan`] picks the range, [`Exporter`] writes it.
 
 use super::lines::{
-    Before, EXPORT_VERSION, ExportFilter, ExportHeader, Record, Trailer, kind_label,
+    Before, EXPORT_VERSION, ExportFilter, ExportHeader, HEADER_SEAL_LABEL, HeaderSeal, Record,
+    Trailer, kind_label,
 };
 use crate::entry::Entry;
 use crate::error::{Result, StoreError};
@@ -128,6 +129,8 @@ fn before(log: &Log, first: u64) -> Result<Option<Before>> {
 /// [`Exporter::write`], the trailer at [`Exporter::finish`].
 pub struct Exporter<W: Write> {
     out: W,
+    /// The header line as written (without its newline), for its seal.
+    header_line: Vec<u8>,
     filter: ExportFilter,
     first: u64,
     next: u64,
@@ -140,10 +143,11 @@ impl<W: Write> Exporter<W> {
     pub fn start(mut out: W, header: &ExportHeader) -> Result<Exporter<W>> {
         let mut line = Vec::with_capacity(4096);
         serde_json::to_writer(&mut line, header).expect("a header encodes");
-        line.push(b'\n');
         out.write_all(&line).map_err(write_failed)?;
+        out.write_all(b"\n").map_err(write_failed)?;
         Ok(Exporter {
             out,
+            header_line: line,
             filter: header.filter.clone(),
             first: header.first,
             next: header.first,
@@ -187,8 +191,14 @@ impl<W: Write> Exporter<W> {
         self.next - self.first
     }
 
-    /// Writes the trailer and flushes; fails if the range was not written in full.
-    pub fn finish(mut self) -> Result<W> {
+    /// The bytes a header seal covers.
+    pub fn sealed_bytes(&self) -> Vec<u8> {
+        [HEADER_SEAL_LABEL, &self.header_line].concat()
+    }
+
+    /// Writes the trailer (with the header's seal, if given) and flushes;
+    /// fails if the range was not written in full.
+    pub fn finish(mut self, header_seal: Option<HeaderSeal>) -> Result<W> {
         if self.next != self.last + 1 {
             return Err(StoreError::ExportGap { seq: self.next });
         }
@@ -197,6 +207,7 @@ impl<W: Write> Exporter<W> {
             count: self.written(),
             last_seq: self.last,
             last_link: self.last_link,
+            header_seal,
         };
         serde_json::to_writer(&mut self.out, &trailer).map_err(|e| write_failed(e.into()))?;
         self.out.write_all(b"\n").map_err(write_failed)?;
@@ -307,7 +318,13 @@ pub fn export_to<W: Write>(
         })?;
     }
     progress(exporter.written());
-    exporter.finish()
+    // Sealed by the writer with the current epoch key, when this log has
+    // one (a store opened read-only does not).
+    let seal = log
+        .tag_bytes(exporter.sealed_bytes())
+        .ok()
+        .map(|(epoch, tag)| HeaderSeal { epoch, tag });
+    exporter.finish(seal)
 }
 
 #[cfg(test)]
