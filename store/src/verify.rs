@@ -199,6 +199,10 @@ pub struct VerifyReport {
     pub prunes_unresolved: u64,
     /// The retention cut the chain starts from, if any.
     pub cut: Option<Cut>,
+    /// Which runs and erasures dropped the missing bodies, by the reason
+    /// their sealed records give (at most 100, oldest first).
+    #[serde(default)]
+    pub prune_accounts: Vec<PruneAccount>,
     /// The first problem, if any.
     pub failure: Option<Failure>,
 }
@@ -238,8 +242,9 @@ pub enum BodyCheck {
     Checked,
     /// Dropped by retention.
     Pruned,
-    /// Hashed and decoded: a retention entry naming the bodies it drops.
-    Accounts(Vec<SeqRange>),
+    /// Hashed and decoded: a retention entry naming the bodies it drops,
+    /// and why.
+    Accounts(Vec<SeqRange>, String),
 }
 
 /// The per-entry rules, usable on any ordered source of entries (the store,
@@ -407,14 +412,18 @@ impl EntryRules {
                     g.store_id, self.store_id
                 ),
             }),
-            Event::BodiesPruned(p) => check_prune_record(seal.seq, p.ranges),
+            Event::BodiesPruned(p) => check_prune_record(seal.seq, p.ranges, p.reason),
             _ => Ok(BodyCheck::Checked),
         }
     }
 }
 
 /// A prune record names older entries, in order, each once.
-fn check_prune_record(seq: u64, ranges: Vec<SeqRange>) -> Result<BodyCheck, Problem> {
+fn check_prune_record(
+    seq: u64,
+    ranges: Vec<SeqRange>,
+    reason: String,
+) -> Result<BodyCheck, Problem> {
     let mut after = 0;
     for r in &ranges {
         if r.first > r.last || r.first <= after || r.last >= seq {
@@ -427,7 +436,7 @@ fn check_prune_record(seq: u64, ranges: Vec<SeqRange>) -> Result<BodyCheck, Prob
         }
         after = r.last;
     }
-    Ok(BodyCheck::Accounts(ranges))
+    Ok(BodyCheck::Accounts(ranges, reason))
 }
 
 #[derive(Default)]
@@ -436,15 +445,54 @@ struct ChunkOutcome {
     bodies: u64,
     pruned: u64,
     ledger: PruneLedger,
+    accounts: Vec<PruneAccount>,
     failure: Option<Failure>,
+}
+
+/// Bodies dropped for one reason (a retention rule of a run, an erasure),
+/// as the sealed records that name them say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneAccount {
+    /// The records' reason.
+    pub reason: String,
+    /// The first record giving it.
+    pub first_record: u64,
+    /// Records giving it.
+    pub records: u64,
+    /// Bodies they name.
+    pub bodies: u64,
+}
+
+/// Most distinct reasons a report lists (the oldest first).
+const MAX_ACCOUNTS: usize = 100;
+
+fn add_account(accounts: &mut Vec<PruneAccount>, a: PruneAccount) {
+    match accounts.iter_mut().find(|x| x.reason == a.reason) {
+        Some(x) => {
+            x.first_record = x.first_record.min(a.first_record);
+            x.records += a.records;
+            x.bodies += a.bodies;
+        }
+        None => accounts.push(a),
+    }
 }
 
 impl ChunkOutcome {
     fn note(&mut self, seq: u64, check: BodyCheck) {
         match check {
             BodyCheck::Checked => self.bodies += 1,
-            BodyCheck::Accounts(ranges) => {
+            BodyCheck::Accounts(ranges, reason) => {
                 self.bodies += 1;
+                let bodies = ranges.iter().map(SeqRange::count).sum();
+                add_account(
+                    &mut self.accounts,
+                    PruneAccount {
+                        reason,
+                        first_record: seq,
+                        records: 1,
+                        bodies,
+                    },
+                );
                 self.ledger.note_record(seq, ranges);
             }
             BodyCheck::Pruned => {
@@ -459,6 +507,9 @@ impl ChunkOutcome {
         self.bodies += other.bodies;
         self.pruned += other.pruned;
         self.ledger.merge(other.ledger);
+        for a in other.accounts {
+            add_account(&mut self.accounts, a);
+        }
         self.failure = earliest(self.failure, other.failure);
         self
     }
@@ -982,6 +1033,12 @@ fn report(p: ReportParts) -> VerifyReport {
         prunes_accounted,
         prunes_unresolved: 0,
         cut,
+        prune_accounts: {
+            let mut a = seen.accounts;
+            a.sort_by_key(|x| x.first_record);
+            a.truncate(MAX_ACCOUNTS);
+            a
+        },
         failure: seen.failure,
     }
 }

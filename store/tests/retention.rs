@@ -49,6 +49,16 @@ fn pruned_bodies_keep_the_chain_verifiable() {
     assert!(report.prunes_accounted);
     assert_eq!(report.bodies_pruned, 3);
     assert_eq!(report.bodies_checked, 19);
+    // The report says who dropped them: the record's reason.
+    assert_eq!(
+        report.prune_accounts,
+        vec![PruneAccount {
+            reason: "test".into(),
+            first_record: 22,
+            records: 1,
+            bodies: 3
+        }]
+    );
     // Nothing to drop: no record.
     assert_eq!(s.log.prune(vec![5], "test").unwrap().already, 1);
     assert_eq!(s.log.head().seq, 22);

@@ -125,7 +125,11 @@ fn the_documented_vector_matches_the_implementation() {
             tag: Hash(e.field("tag").try_into().unwrap()),
         };
         let expected = if e.seq == 5 {
-            BodyCheck::Accounts(vec![SeqRange { first: 2, last: 2 }])
+            let reason = match Event::decode(body).unwrap() {
+                Event::BodiesPruned(p) => p.reason,
+                other => panic!("seq 5 is the prune record, not {other:?}"),
+            };
+            BodyCheck::Accounts(vec![SeqRange { first: 2, last: 2 }], reason)
         } else {
             BodyCheck::Checked
         };

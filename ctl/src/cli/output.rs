@@ -654,6 +654,7 @@ impl Out {
                 "bodies_checked": r.bodies_checked,
                 "bodies_pruned": r.bodies_pruned,
                 "prunes_accounted": r.prunes_accounted,
+                "prune_accounts": r.prune_accounts,
                 "first_bad_seq": r.failure.as_ref().map(|f| f.seq),
                 "reason": r.failure.as_ref().map(|f| f.problem.to_string()),
                 "problem": r.failure.as_ref().map(|f| &f.problem),
@@ -683,6 +684,16 @@ impl Out {
                     "{} bodies were dropped by retention, each named by a sealed retention entry (their digests still chain)\n",
                     r.bodies_pruned
                 ));
+                for a in &r.prune_accounts {
+                    text.push_str(&format!(
+                        "  {} bodies by {} ({} record{} from seq {})\n",
+                        a.bodies,
+                        a.reason,
+                        a.records,
+                        if a.records == 1 { "" } else { "s" },
+                        a.first_record
+                    ));
+                }
             } else if r.bodies_pruned > 0 {
                 text.push_str(&format!(
                     "{} bodies are missing; this format 1 store did not record its prunes, so none can be accounted for\n",

@@ -17,7 +17,7 @@ mod values;
 pub use collect::{ATTRIBUTES, CollectConfig, resolved};
 pub use logs::{EVERY_RULE, JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
-pub use retention::{RetentionConfig, RetentionMode, Rule, Scope};
+pub use retention::{Period, RetentionConfig, RetentionMode, Rule, Scope};
 pub use secret_ref::SecretRef;
 pub use sources::{HttpConfig, SourceConfig, Verify};
 pub use spool::SpoolConfig;

@@ -8,6 +8,7 @@
 //! default = "400d"     # everything no rule below names (absent: forever)
 //! mode = "truncate"    # of `default` and the kinds below
 //! truncate_at_least = 10000
+//! after_resolve = "7d"  # an incident's alerts: while open, then this long
 //! collect = "30d"
 //! ingest = "90d"
 //!
@@ -91,6 +92,9 @@ pub struct RetentionConfig {
     pub default: Option<Spanned<Period>>,
     /// The mode of `default` and of the per-kind periods.
     pub mode: RetentionMode,
+    /// The alerts of an incident are kept while it is open and this long
+    /// after it resolves, whatever their kind's period says.
+    pub after_resolve: Option<Spanned<Period>>,
     /// A removable prefix shorter than this is not truncated yet (its due
     /// bodies are dropped instead): a checkpoint carries every view's state
     /// and is not worth writing for a few entries.
@@ -129,6 +133,7 @@ impl Default for RetentionConfig {
             default: None,
             mode: RetentionMode::Truncate,
             truncate_at_least: 10_000,
+            after_resolve: None,
             ingest: None,
             collect: None,
             auth: None,

@@ -31,7 +31,13 @@ pub fn next_run() -> Option<i64> {
 /// The policy of the configuration in force.
 pub fn policy(shared: &Shared) -> Policy {
     let config = shared.config();
-    Policy::new(config.retention.rules(), config.retention.truncate_at_least)
+    Policy::new(config.retention.rules(), config.retention.truncate_at_least).with_after_resolve(
+        config
+            .retention
+            .after_resolve
+            .as_ref()
+            .map(|p| *p.get_ref()),
+    )
 }
 
 /// Runs retention on the configured schedule (re-read after each run).

@@ -72,10 +72,31 @@ pub struct Needed {
 }
 
 impl Needed {
-    /// What `views` need.
-    pub fn of(views: &vigil_views::Views) -> Needed {
+    /// What `views` need at `now` under `policy` (which may keep a
+    /// resolved incident's alerts for a while after it resolved).
+    pub fn of(views: &vigil_views::Views, policy: &Policy, now: i64) -> Needed {
+        let mut pins = views.pins();
+        if let Some(after) = policy.after_resolve() {
+            let since = now.saturating_sub(after);
+            let resolved_lately = views.incidents.incidents.values().filter(|i| {
+                i.state == vigil_views::IncidentState::Resolved
+                    && i.resolved_at.is_some_and(|t| t >= since)
+            });
+            for incident in resolved_lately {
+                pins.extend(
+                    incident
+                        .id
+                        .split('.')
+                        .next()
+                        .and_then(|s| s.parse::<u64>().ok()),
+                );
+                pins.extend(incident.history.iter().copied());
+            }
+            pins.sort_unstable();
+            pins.dedup();
+        }
         Needed {
-            pins: views.pins(),
+            pins,
             holds: views
                 .holds()
                 .into_iter()

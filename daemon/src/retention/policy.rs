@@ -8,6 +8,7 @@ use vigil_store::{Entry, Event, EventKind};
 pub struct Policy {
     rules: Vec<Rule>,
     truncate_at_least: u64,
+    after_resolve: Option<i64>,
     /// Whether a rule names a source (then bodies must be read to match).
     by_source: bool,
 }
@@ -39,8 +40,20 @@ impl Policy {
         Policy {
             rules,
             truncate_at_least,
+            after_resolve: None,
             by_source,
         }
+    }
+
+    /// Keeps a resolved incident's alerts this long after it resolved.
+    pub fn with_after_resolve(mut self, period: Option<crate::config::Period>) -> Policy {
+        self.after_resolve = period.map(|p| p.micros());
+        self
+    }
+
+    /// Micros a resolved incident's alerts are kept after it resolved.
+    pub fn after_resolve(&self) -> Option<i64> {
+        self.after_resolve
     }
 
     /// The shortest prefix worth truncating.

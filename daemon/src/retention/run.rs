@@ -32,8 +32,9 @@ pub struct Outcome {
 
 /// The plan of a run now, without running it.
 pub fn preview(shared: &Shared, policy: &Policy) -> Result<Plan, StoreError> {
-    let needed = shared.with_views(|v| Needed::of(v))?;
-    plan(&shared.log, policy, &needed, now_micros())
+    let now = now_micros();
+    let needed = shared.with_views(|v| Needed::of(v, policy, now))?;
+    plan(&shared.log, policy, &needed, now)
 }
 
 /// Runs retention once. Blocking. A scheduled run with nothing to remove
@@ -64,7 +65,7 @@ pub(super) fn run_at(
         Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return Err(RunError::Busy),
     };
-    let needed = shared.with_views(|v| Needed::of(v))?;
+    let needed = shared.with_views(|v| Needed::of(v, policy, started_at))?;
     let mut plan = plan(&shared.log, policy, &needed, started_at)?;
     if dry_run || (plan.is_empty() && trigger == RetentionTrigger::Schedule) {
         return Ok(Outcome {
@@ -78,13 +79,13 @@ pub(super) fn run_at(
         // Snapshots made meanwhile would hold what is about to go.
         let _paused = shared.pause_snapshots();
         // The views moved on while the log was scanned.
-        let now_needed = shared.with_views(|v| Needed::of(v))?;
+        let now_needed = shared.with_views(|v| Needed::of(v, policy, started_at))?;
         if now_needed != needed {
             plan.hold_also(&now_needed, |seq| {
                 log.get(seq).ok().flatten().map(|e| e.seal().kind)
             });
         }
-        apply(log, policy, &plan)?;
+        apply(log, policy, &plan, started_at)?;
         // The live views may hold what the dropped bodies said: replace
         // them with views rebuilt from the log as it now is.
         let rebuilt = replay::rebuild(log, log.head().seq)?;
@@ -118,14 +119,22 @@ pub(super) fn run_at(
     })
 }
 
-/// Drops the planned bodies, truncates, reclaims.
-fn apply(log: &Log, policy: &Policy, plan: &Plan) -> Result<(), StoreError> {
+/// Drops the planned bodies, truncates, reclaims. Each prune record names
+/// the run (by its start, as its `retention_applied` record does) and the rule.
+fn apply(log: &Log, policy: &Policy, plan: &Plan, started_at: i64) -> Result<(), StoreError> {
+    let run = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_micros(u64::try_from(started_at).unwrap_or(0)),
+    );
     // Snapshots were made from bodies about to go: a start after a crash
     // in the middle of this must replay from the log, not from them.
     log.clear_snapshots()?;
     for (rule, seqs) in policy.rules().iter().zip(&plan.pruned) {
         if !seqs.is_empty() {
-            log.prune(seqs.clone(), &format!("retention: {}", rule.name()))?;
+            log.prune(
+                seqs.clone(),
+                &format!("retention run of {run}: {}", rule.name()),
+            )?;
         }
     }
     if let Some(cut) = plan.cut {

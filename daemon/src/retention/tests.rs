@@ -214,6 +214,22 @@ fn bodies_live_state_comes_from_are_held_and_the_rest_dropped() {
 }
 
 #[test]
+fn a_resolved_incidents_alerts_stay_for_the_period_after_it_resolved() {
+    let s = store("ingest = \"1s\"\nafter_resolve = \"30d\"\ntruncate_at_least = 1000000\n");
+    let fired = s.append(alert("am", "CpuHot", AlertStatus::Firing));
+    let resolved = s.append(alert("am", "CpuHot", AlertStatus::Resolved));
+    let outcome = s.run();
+    let dropped: Vec<u64> = outcome.plan.pruned.iter().flatten().copied().collect();
+    assert!(
+        !dropped.contains(&fired),
+        "resolved an hour before the run, within 30d"
+    );
+    assert!(outcome.plan.held >= 1, "{:?}", outcome.plan);
+    assert!(s.shared.log.get(fired).unwrap().unwrap().body().is_some());
+    let _ = resolved;
+}
+
+#[test]
 fn prune_mode_keeps_every_entry_and_drops_bodies_only() {
     let s = store("custom = \"1s\"\nmode = \"prune\"\ntruncate_at_least = 1\n");
     let seqs: Vec<u64> = (0..5).map(|i| s.append(custom(&format!("c{i}")))).collect();
