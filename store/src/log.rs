@@ -821,40 +821,54 @@ impl Log {
     where
         F: FnMut(&Entry, Option<Event>) -> Result<()>,
     {
-        const CHUNK: usize = 1024;
+        let mut count = 0;
+        self.read_ahead(from, to, 1024, |chunk| {
+            for entry in chunk {
+                let event = entry.event()?;
+                apply(&entry, event)?;
+                count += 1;
+            }
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    /// Hands the entries with `from <= seq <= to` to `each` in order, in
+    /// chunks of `chunk`, read by a background thread meanwhile: reading
+    /// the store overlaps with what `each` does with the chunk before.
+    /// Stops at the first error, from the store or from `each`.
+    pub fn read_ahead<F>(&self, from: u64, to: u64, chunk: usize, mut each: F) -> Result<()>
+    where
+        F: FnMut(Vec<Entry>) -> Result<()>,
+    {
         let (tx, rx) = flume::bounded::<Result<Vec<Entry>>>(4);
         let entries = self.entries_between(from, to);
         std::thread::scope(|scope| {
             scope.spawn(move || {
-                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut full = Vec::with_capacity(chunk);
                 for entry in entries {
                     match entry {
-                        Ok(e) => chunk.push(e),
+                        Ok(e) => full.push(e),
                         Err(err) => {
                             let _ = tx.send(Err(err));
                             return;
                         }
                     }
-                    if chunk.len() == CHUNK {
-                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                        if tx.send(Ok(full)).is_err() {
+                    if full.len() == chunk {
+                        let next = std::mem::replace(&mut full, Vec::with_capacity(chunk));
+                        if tx.send(Ok(next)).is_err() {
                             return; // the caller stopped
                         }
                     }
                 }
-                if !chunk.is_empty() {
-                    let _ = tx.send(Ok(chunk));
+                if !full.is_empty() {
+                    let _ = tx.send(Ok(full));
                 }
             });
-            let mut count = 0;
-            for chunk in rx.iter() {
-                for entry in chunk? {
-                    let event = entry.event()?;
-                    apply(&entry, event)?;
-                    count += 1;
-                }
+            for entries in rx.iter() {
+                each(entries?)?;
             }
-            Ok(count)
+            Ok(())
         })
     }
 

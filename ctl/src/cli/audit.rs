@@ -165,6 +165,19 @@ pub fn online(client: &mut Client, args: &VerifyArgs, out: &Out) -> Result<(), F
     }
 }
 
+/// Opens a stopped daemon's store read-only for `vigilctl COMMAND --offline`;
+/// a store a running vigild holds is refused with what to do instead.
+pub fn open_stopped(state_dir: &Path, command: &str) -> Result<Log, Failure> {
+    let store = state_dir.join("store");
+    Log::open_read_only(&store).map_err(|e| match e {
+        StoreError::Locked { .. } => Failure::Error(format!(
+            "the store at {} is in use by a running vigild; nothing was touched. Run `vigilctl {command}` against the daemon instead, or stop it first",
+            store.display()
+        )),
+        other => Failure::Error(other.to_string()),
+    })
+}
+
 /// On an export file.
 pub fn exported(args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
     let path = args.export.as_ref().expect("called with --export");
@@ -178,14 +191,7 @@ pub fn offline(args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
         .state_dir
         .as_ref()
         .expect("clap requires --state-dir with --offline");
-    let store = state_dir.join("store");
-    let log = Log::open_read_only(&store).map_err(|e| match e {
-        StoreError::Locked { .. } => Failure::Error(format!(
-            "the store at {} is in use by a running vigild; nothing was touched. Run `vigilctl verify` against the daemon instead, or stop it first",
-            store.display()
-        )),
-        other => Failure::Error(other.to_string()),
-    })?;
+    let log = open_stopped(state_dir, "verify")?;
     let key = args.key.as_deref().map(load_key).transpose()?;
     let total = log.head().seq.saturating_sub(log.first_seq()) + 1;
     let progress = bar(out, total);

@@ -13,7 +13,7 @@ use vigil_proto::{AuditRequest, ExportRequest, Request, Response};
 use vigil_store::export::{
     ExportFilter, ExportRange, ExportReport, export_to, plan, verify_export,
 };
-use vigil_store::{EventKind, Log, StoreError, VerificationKey};
+use vigil_store::{EventKind, VerificationKey};
 use vigilctl::Client;
 
 #[derive(Args, Debug)]
@@ -212,14 +212,7 @@ pub fn offline(args: &ExportArgs, out: &Out) -> Result<(), Failure> {
         .state_dir
         .as_ref()
         .expect("clap requires --state-dir with --offline");
-    let store = state_dir.join("store");
-    let log = Log::open_read_only(&store).map_err(|e| match e {
-        StoreError::Locked { .. } => Failure::Error(format!(
-            "the store at {} is in use by a running vigild; nothing was exported. Run `vigilctl export` against the daemon instead, or stop it first",
-            store.display()
-        )),
-        other => Failure::Error(other.to_string()),
-    })?;
+    let log = super::audit::open_stopped(state_dir, "export")?;
     let request = args.request();
     let range = ExportRange {
         from: request.from,

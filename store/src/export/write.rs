@@ -283,38 +283,13 @@ pub fn export_to<W: Write>(
     out: W,
     mut progress: impl FnMut(u64),
 ) -> Result<W> {
-    const CHUNK: usize = 4096;
     let mut exporter = Exporter::start(out, header)?;
     if header.last >= header.first {
-        // One thread reads the store while the lines of the chunk before
-        // are rendered and written.
-        let (tx, rx) = flume::bounded::<Result<Vec<Entry>>>(2);
-        let entries = log.entries_between(header.first, header.last);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                for entry in entries {
-                    match entry {
-                        Ok(e) => chunk.push(e),
-                        Err(err) => {
-                            let _ = tx.send(Err(err));
-                            return;
-                        }
-                    }
-                    if chunk.len() == CHUNK {
-                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                        if tx.send(Ok(full)).is_err() {
-                            return; // the writer stopped
-                        }
-                    }
-                }
-                let _ = tx.send(Ok(chunk));
-            });
-            for chunk in rx.iter() {
-                exporter.write_all(&chunk?)?;
-                progress(exporter.written());
-            }
-            Ok::<(), StoreError>(())
+        // The store is read ahead while the chunk before is rendered and written.
+        log.read_ahead(header.first, header.last, 4096, |chunk| {
+            exporter.write_all(&chunk)?;
+            progress(exporter.written());
+            Ok(())
         })?;
     }
     progress(exporter.written());
