@@ -31,6 +31,17 @@ fn eps(n: u64, d: Duration) -> f64 {
     (n as f64 / d.as_secs_f64()).round()
 }
 
+/// Resident set size now, in MB: the export streams, so it must not grow
+/// with the store.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     ((a / b) * 100.0).round() / 100.0
 }
@@ -69,6 +80,8 @@ fn main() {
     let file = tmp.path().join("export.jsonl");
     let key = read_verification_key(&vk).unwrap();
     let mut export_bytes = 0;
+    let rss_before_mb = rss_mb();
+    let mut rss_after_export_mb = 0.0;
     for round in 0..3 {
         eprintln!("round {round}");
         let start = Instant::now();
@@ -93,6 +106,7 @@ fn main() {
         export_to(&log, &header, out, |_| {}).unwrap();
         export_t = export_t.min(start.elapsed());
         export_bytes = std::fs::metadata(&file).unwrap().len();
+        rss_after_export_mb = f64::max(rss_after_export_mb, rss_mb());
 
         let start = Instant::now();
         let input = BufReader::with_capacity(1 << 20, std::fs::File::open(&file).unwrap());
@@ -125,7 +139,7 @@ fn main() {
         })
         .collect();
     println!(
-        "{{\"entries\":{entries},\"raw_scan_eps\":{raw_scan_eps},\"export_eps\":{export_eps},\"verify_export_eps\":{verify_export_eps},\"export_bytes\":{export_bytes},{}}}",
+        "{{\"entries\":{entries},\"raw_scan_eps\":{raw_scan_eps},\"export_eps\":{export_eps},\"verify_export_eps\":{verify_export_eps},\"export_bytes\":{export_bytes},\"rss_before_mb\":{rss_before_mb},\"rss_after_export_mb\":{rss_after_export_mb},{}}}",
         checks.join(",")
     );
 }
