@@ -10,13 +10,13 @@
 
 use crate::request::{
     AuditRequest, DaemonRequest, DeliveriesRequest, EventsRequest, FilesRequest, IncidentsRequest,
-    KeysRequest, LogsRequest, SecretsRequest, SilencesRequest,
+    KeysRequest, LogsRequest, RetentionRequest, SecretsRequest, SilencesRequest,
 };
 use crate::{
-    DeliveryFilter, DeliveryListing, DeliveryTotals, EventRecord, FileDetail, FileListing,
+    DeliveryFilter, DeliveryListing, DeliveryTotals, Erased, EventRecord, FileDetail, FileListing,
     FilesHeader, Finding, FinishedScan, IncidentNote, IncidentState, IncidentSummary, KeyListing,
-    LogListing, LogTestReport, LoginsReport, LogsHeader, Request, Response, ScanProgress,
-    SecretListing, SilenceListing, StatusReport, WireSecret,
+    LogListing, LogTestReport, LoginsReport, LogsHeader, Request, Response, RetentionRan,
+    RetentionStatus, ScanProgress, SecretListing, SilenceListing, StatusReport, WireSecret,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -191,6 +191,25 @@ calls! {
     /// recorded.
     fn logs_test(lines: Vec<String>, set: Option<String>, rule: Option<String>) -> Box<LogTestReport> {
         LogsRequest::Test { lines, set, rule }.into(), [Response::LogTest(report)] => [report]
+    }
+    /// Per kind: what is kept, and what a retention run now would remove.
+    fn retention_status() -> Box<RetentionStatus> {
+        RetentionRequest::Status.into(), [Response::RetentionStatus(status)] => [status]
+    }
+    /// Run retention now (or say what a run would do).
+    fn retention_run(dry_run: bool) -> Box<RetentionRan> {
+        RetentionRequest::Run { dry_run }.into(), [Response::RetentionRan(ran)] => [ran]
+    }
+    /// Drop the bodies of matching events, recorded with who and why.
+    fn erase(
+        labels: Vec<(String, String)>,
+        kind: Option<EventKind>,
+        since: Option<i64>,
+        until: Option<i64>,
+        reason: String
+    ) -> Erased {
+        RetentionRequest::Erase { labels, kind, since, until, reason }.into(),
+        [Response::Erased(erased)] => [erased]
     }
 }
 

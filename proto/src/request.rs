@@ -595,6 +595,7 @@ into_request! {
     DeliveriesRequest => Deliveries,
     FilesRequest => Files,
     LogsRequest => Logs,
+    RetentionRequest => Retention,
 }
 
 /// Retention: what is kept and what a run would remove, a run now, erasure.

@@ -1,12 +1,12 @@
 //! `vigilctl retention status`, `retention run [--dry-run]`, `erase`.
 
 use super::output::{Out, Table, bytes, time};
-use super::{Failure, export::parse_time, parse_label, unexpected};
+use super::{Failure, export::parse_time, parse_label};
 use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use std::io::IsTerminal;
 use std::time::Duration;
-use vigil_proto::{Erased, Request, Response, RetentionRan, RetentionRequest, RetentionStatus};
+use vigil_proto::{Erased, Request, RetentionRan, RetentionStatus};
 use vigil_store::EventKind;
 use vigilctl::Client;
 
@@ -45,10 +45,7 @@ pub struct EraseArgs {
 pub fn retention(client: &mut Client, command: RetentionCommand, out: &Out) -> Result<(), Failure> {
     match command {
         RetentionCommand::Status => {
-            let status = match client.call(&Request::Retention(RetentionRequest::Status))? {
-                Response::RetentionStatus(s) => s,
-                other => return Err(unexpected(&other)),
-            };
+            let status = client.ask(Request::retention_status())?;
             print_status(&status, out)
         }
         RetentionCommand::Run { dry_run } => {
@@ -62,31 +59,24 @@ pub fn retention(client: &mut Client, command: RetentionCommand, out: &Out) -> R
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar
             });
-            let answer = client.call(&Request::Retention(RetentionRequest::Run { dry_run }));
+            let answer = client.ask(Request::retention_run(dry_run));
             if let Some(bar) = spinner {
                 bar.finish_and_clear();
             }
-            match answer? {
-                Response::RetentionRan(ran) => print_run(&ran, out),
-                other => Err(unexpected(&other)),
-            }
+            print_run(&*answer?, out)
         }
     }
 }
 
 /// `vigilctl erase`.
 pub fn erase(client: &mut Client, args: EraseArgs, out: &Out) -> Result<(), Failure> {
-    let request = Request::Retention(RetentionRequest::Erase {
-        labels: args.matches,
-        kind: args.kind,
-        since: args.since,
-        until: args.until,
-        reason: args.reason,
-    });
-    let erased = match client.call(&request)? {
-        Response::Erased(e) => e,
-        other => return Err(unexpected(&other)),
-    };
+    let erased = client.ask(Request::erase(
+        args.matches,
+        args.kind,
+        args.since,
+        args.until,
+        args.reason,
+    ))?;
     print_erased(&erased, out)
 }
 

@@ -6,7 +6,7 @@ use crate::retention::plan::Plan;
 use crate::retention::run::{self, RunError};
 use crate::retention::{erase, policy};
 use vigil_proto::{
-    ErrorBody, ErrorCode, KindRetention, Response, RetentionCounts, RetentionRan, RetentionRequest,
+    Answer, ErrorBody, ErrorCode, KindRetention, RetentionCounts, RetentionRan, RetentionRequest,
     RetentionStatus,
 };
 use vigil_store::{EventKind, RetentionTrigger};
@@ -72,8 +72,7 @@ impl Conn<'_> {
         })
         .await?
         .map_err(unavailable)?;
-        self.send(&Response::RetentionStatus(Box::new(status)))
-            .await
+        self.send(&Answer::retention_status(Box::new(status))).await
     }
 
     async fn retention_run(&mut self, dry_run: bool) -> Served {
@@ -116,7 +115,7 @@ impl Conn<'_> {
             bytes_before: bytes.0,
             bytes_after: bytes.1,
         };
-        self.send(&Response::RetentionRan(Box::new(ran))).await
+        self.send(&Answer::retention_run(Box::new(ran))).await
     }
 
     async fn erase(&mut self, selector: erase::Selector, reason: String) -> Served {
@@ -140,7 +139,7 @@ impl Conn<'_> {
         .map_err(unavailable)?;
         if found.seqs.is_empty() {
             return self
-                .send(&Response::Erased(vigil_proto::Erased {
+                .send(&Answer::erase(vigil_proto::Erased {
                     erased: 0,
                     live: 0,
                     recorded: None,
@@ -155,7 +154,7 @@ impl Conn<'_> {
         blocking_with(move || erase::apply(&shared, seqs, head.seq))
             .await?
             .map_err(run_refusal)?;
-        self.send(&Response::Erased(vigil_proto::Erased {
+        self.send(&Answer::erase(vigil_proto::Erased {
             erased: found.seqs.len() as u64,
             live: found.live,
             recorded: Some(head.seq),
