@@ -401,6 +401,22 @@ class Header:
         if fp is not None and not is_hash(fp):
             bad("`key_fingerprint` is neither null nor 64 lowercase hex digits")
         self.key_fingerprint = fp
+        flt = obj.get("filter")
+        if not isinstance(flt, dict):
+            bad("`filter` is missing")
+        kinds, source = flt.get("kinds"), flt.get("source")
+        if kinds is not None and not (isinstance(kinds, list) and all(isinstance(k, str) for k in kinds)):
+            bad("`filter.kinds` is neither null nor a list of kind names")
+        if source is not None and not isinstance(source, str):
+            bad("`filter.source` is neither null nor a name")
+        self.filter_kinds, self.filter_source = kinds, source
+
+    def excludes(self, kind):
+        """Whether the filter may leave this kind's bodies out (a source
+        filter may leave out any kind: the source is in the body)."""
+        if self.filter_source is not None:
+            return True
+        return self.filter_kinds is not None and kind_name(kind) not in self.filter_kinds
 
     @property
     def reaches_head(self):
@@ -417,7 +433,7 @@ class Verifier:
             self.prev = {"seq": 0, "time": I64_MIN, "epoch": 0, "link": ZERO}
         else:
             self.prev = {k: b[k] for k in ("seq", "time", "epoch", "link")}
-        self.entries = self.bodies = 0
+        self.entries = self.bodies = self.omitted = 0
         self.prunes = PruneBook()
 
     def fail(self, seq, problem, detail):
@@ -470,6 +486,10 @@ class Verifier:
         if omitted and kind in FULL_KINDS:
             bad(f"the {kind_name(kind)} entry is left out, and the chain's own entries "
                 "and retention records are always exported in full")
+        if omitted and not self.header.excludes(kind):
+            bad(f"a compact line, but the header says {kind_name(kind)} entries are exported in full")
+        if omitted:
+            self.omitted += 1
 
         # The entry rules (store/src/verify.rs, EntryRules::check), in order.
         epoch = e["epoch"]
@@ -595,7 +615,7 @@ UNACCOUNTED = ("the body is gone and no retention entry names it "
                "(removed outside retention)")
 
 
-def verify(path, key):
+def verify(path, key, allow_unsealed=False):
     """The summary line; raises Failed."""
     try:
         f = open(path, "rb")
@@ -647,12 +667,19 @@ def verify(path, key):
         header_sealed = None
         if key is not None:
             header_sealed = v.check_header_seal(first_line.rstrip(b"\r\n"))
+            if not header_sealed and not allow_unsealed:
+                raise Failed("unsealed_header",
+                             "the header is not sealed, so its range, head and filter are claims "
+                             "(an export made with --offline is never sealed: pass --allow-unsealed "
+                             "for one, and compare its head with a chain anchor)", line=1)
     unresolved = v.prunes.unresolved()
     sealed = "yes" if key is not None else "no (no key)"
     if header_sealed is False:
         sealed += ", header not sealed (its range and filter are claims)"
+    sealed += "; `event` renderings not checked (vigilctl verify --export checks them)"
     return (f"ok: {v.entries} entries ({header.first}..{header.last}), "
-            f"{v.bodies} bodies checked, {v.prunes.count} pruned ({unresolved} unresolved), "
+            f"{v.bodies} bodies checked, {v.omitted} left out by the filter, "
+            f"{v.prunes.count} pruned ({unresolved} unresolved), "
             f"sealed: {sealed}")
 
 
@@ -662,10 +689,12 @@ def main():
     parser.add_argument("export", metavar="EXPORT", help="the export file (vigilctl export)")
     parser.add_argument("--key", metavar="FILE",
                         help="the verification key file (vigil-vk1:...); checks every seal")
+    parser.add_argument("--allow-unsealed", action="store_true",
+                        help="accept a header without a seal (an export made with --offline)")
     args = parser.parse_args()
     key = read_key(args.key) if args.key is not None else None
     try:
-        summary = verify(args.export, key)
+        summary = verify(args.export, key, args.allow_unsealed)
     except Failed as failure:
         print(failure)
         sys.exit(1)

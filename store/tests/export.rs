@@ -576,11 +576,15 @@ fn python_verifier() -> PathBuf {
 }
 
 fn python(lines: &[String], key: Option<&Path>) -> (bool, String) {
+    python_with(lines, key, &[])
+}
+
+fn python_with(lines: &[String], key: Option<&Path>, extra: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("export.jsonl");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let mut cmd = std::process::Command::new("python3");
-    cmd.arg(python_verifier()).arg(&file);
+    cmd.arg(python_verifier()).arg(&file).args(extra);
     if let Some(key) = key {
         cmd.arg("--key").arg(key);
     }
@@ -641,13 +645,26 @@ fn the_python_verifier_agrees_on_good_and_tampered_exports() {
     // A changed filter breaks the header's seal there too.
     let mut forged = filtered.clone();
     let mut h: serde_json::Value = serde_json::from_str(&forged[0]).unwrap();
-    h["filter"]["kinds"] = serde_json::json!(["custom", "ingest"]);
+    // (A source filter lets any body be left out: what a forger would want.)
+    h["filter"]["source"] = "anything".into();
     forged[0] = h.to_string();
     let (ok, text) = python(&forged, Some(&s.vk_path));
     assert!(!ok && text.contains("seal does not match"), "{text}");
-    // Unsealed (a store opened read-only) is said, not failed.
+    // A compact line where the header says everything is in full fails.
+    let hidden = edit(&lines, 9, |v| {
+        let o = v.as_object_mut().unwrap();
+        o.remove("body");
+        o.remove("event");
+        o.insert("omitted".into(), true.into());
+    });
+    let (ok, text) = python(&hidden, Some(&s.vk_path));
+    assert!(!ok && text.contains("FAILED at seq 9"), "{text}");
+    // Unsealed (a store opened read-only) fails unless allowed, then is said.
     let (_tmp, dir, vk) = s.close();
     let log = Log::open_read_only(&dir).unwrap();
-    let (ok, text) = python(&whole(&log), Some(&vk));
+    let unsealed = whole(&log);
+    let (ok, text) = python(&unsealed, Some(&vk));
+    assert!(!ok && text.contains("--allow-unsealed"), "{text}");
+    let (ok, text) = python_with(&unsealed, Some(&vk), &["--allow-unsealed"]);
     assert!(ok && text.contains("header not sealed"), "{text}");
 }

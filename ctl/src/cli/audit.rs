@@ -34,6 +34,9 @@ pub struct VerifyArgs {
     /// Verify an export file made by `vigilctl export` (no store, no daemon).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["offline", "state_dir", "anchor", "deep"])]
     pub export: Option<PathBuf>,
+    /// With --export and --key: accept a header without a seal (an export made with --offline).
+    #[arg(long, requires = "export")]
+    pub allow_unsealed: bool,
 }
 
 /// An `--anchor` that is not `SEQ:LINK`.
@@ -182,7 +185,7 @@ pub fn open_stopped(state_dir: &Path, command: &str) -> Result<Log, Failure> {
 pub fn exported(args: &VerifyArgs, out: &Out) -> Result<(), Failure> {
     let path = args.export.as_ref().expect("called with --export");
     let key = args.key.as_deref().map(load_key).transpose()?;
-    super::export::verify(path, key.as_ref(), out)
+    super::export::verify(path, key.as_ref(), args.allow_unsealed, out)
 }
 
 /// On a stopped daemon's store.

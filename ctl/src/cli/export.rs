@@ -43,7 +43,7 @@ pub struct ExportArgs {
     #[arg(long, requires = "state_dir")]
     offline: bool,
     /// The daemon's state directory (with --offline).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "offline")]
     state_dir: Option<PathBuf>,
 }
 
@@ -253,7 +253,7 @@ pub fn offline(args: &ExportArgs, out: &Out) -> Result<(), Failure> {
 fn summarize(args: &ExportArgs, range: Option<(u64, u64)>, path: Option<&Path>) {
     let Some((first, last)) = range else { return };
     if let Some(from) = args.from
-        && from < first
+        && first > from.max(1)
         && args.since.is_none()
     {
         eprintln!(
@@ -272,7 +272,12 @@ fn summarize(args: &ExportArgs, range: Option<(u64, u64)>, path: Option<&Path>) 
 }
 
 /// `vigilctl verify --export FILE [--key K]`.
-pub fn verify(path: &Path, key: Option<&VerificationKey>, out: &Out) -> Result<(), Failure> {
+pub fn verify(
+    path: &Path,
+    key: Option<&VerificationKey>,
+    allow_unsealed: bool,
+    out: &Out,
+) -> Result<(), Failure> {
     let file = File::open(path)
         .map_err(|e| Failure::Error(format!("cannot open {}: {e}", path.display())))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -294,7 +299,14 @@ pub fn verify(path: &Path, key: Option<&VerificationKey>, out: &Out) -> Result<(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    print_report(&report, out)
+    print_report(&report, out)?;
+    if report.header_sealed == Some(false) && !allow_unsealed {
+        eprintln!(
+            "vigilctl: the header is not sealed, so its range, head and filter are claims; an export made with --offline is never sealed: pass --allow-unsealed for one, and compare its head with a chain anchor"
+        );
+        return Err(Failure::Check);
+    }
+    Ok(())
 }
 
 fn print_report(r: &ExportReport, out: &Out) -> Result<(), Failure> {
@@ -338,6 +350,7 @@ fn print_report(r: &ExportReport, out: &Out) -> Result<(), Failure> {
                 });
             }
             (true, _) => {}
+            (false, _) if v.failure.as_ref().is_some_and(|f| f.seq == 0) => {}
             (false, _) => text.push_str("seals NOT checked (no --key): linkage and digests only\n"),
         }
         if r.omitted > 0 {

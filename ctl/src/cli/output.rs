@@ -169,7 +169,7 @@ fn logs_summary(event: &LogEvent) -> String {
 /// One line describing an event.
 pub fn summary(event: Option<&Event>) -> String {
     let Some(event) = event else {
-        return "(body dropped by retention)".into();
+        return "(body dropped by retention or an erasure: vigilctl verify says which)".into();
     };
     match event {
         Event::Genesis(g) => format!("store {} created by {}", g.store_id, g.software),
@@ -681,7 +681,7 @@ impl Out {
             }
             if r.bodies_pruned > 0 && r.prunes_accounted {
                 text.push_str(&format!(
-                    "{} bodies were dropped by retention, each named by a sealed retention entry (their digests still chain)\n",
+                    "{} bodies were dropped by retention or erasure, each named by a sealed retention entry (their digests still chain)\n",
                     r.bodies_pruned
                 ));
                 for a in &r.prune_accounts {

@@ -56,9 +56,20 @@ impl Period {
         i64::try_from(self.0.as_micros()).unwrap_or(i64::MAX)
     }
 
-    /// As written back (`30days`).
+    /// As people write it: `30d`, `12h`, `1d 12h`, `90s`.
     pub fn text(self) -> String {
-        humantime::format_duration(self.0).to_string()
+        let mut left = self.0.as_secs();
+        let mut parts = Vec::new();
+        for (unit, secs) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if left >= secs {
+                parts.push(format!("{}{unit}", left / secs));
+                left %= secs;
+            }
+        }
+        if parts.is_empty() {
+            parts.push(format!("{}ms", self.0.as_millis()));
+        }
+        parts.join(" ")
     }
 }
 

@@ -54,9 +54,10 @@ impl Plan {
         self.pruned.iter().map(|p| p.len() as u64).sum()
     }
 
-    /// Entries the run would remove whole.
+    /// Entries the run would remove whole (the chain's own entries in the
+    /// prefix included, which no rule counts).
     pub fn truncate_count(&self) -> u64 {
-        self.truncated.iter().sum()
+        self.kinds.values().map(|k| k.truncate).sum()
     }
 }
 

@@ -138,7 +138,18 @@ fn filters_and_ranges_through_the_daemon_and_offline_give_the_same_lines() {
         .arg(&key)
         .output()
         .unwrap();
+    // An offline export is not sealed: refused unless the auditor says so.
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-unsealed"));
+    let out = Command::new(bin("vigilctl"))
+        .args(["--json", "verify", "--allow-unsealed", "--export"])
+        .arg(&file)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
     let report = &json_lines(&ok(&out))[0];
+    assert_eq!(report["header_sealed"], false, "{report}");
     assert_eq!(report["ok"], true, "{report}");
     assert!(report["bodies_omitted"].as_u64().unwrap() > 0, "{report}");
 }
