@@ -400,6 +400,18 @@ fn every_kind_of_tampering_fails_at_its_seq() {
     let record = last; // the prune record is the newest entry
     let mut cases = cases;
     cases.push((
+        "a duplicated key in the rendering (readers differ on which wins)",
+        {
+            let mut l = lines.clone();
+            let i = at(&lines, 9);
+            l[i] = l[i].replacen("\"message\":", "\"message\":\"forged\",\"message\":", 1);
+            assert_ne!(l[i], lines[i]);
+            l
+        },
+        9,
+        Box::new(|p| matches!(p, Problem::BadExport { .. })),
+    ));
+    cases.push((
         "the prune record stripped of its body",
         edit(&lines, record, |v| {
             let o = v.as_object_mut().unwrap();

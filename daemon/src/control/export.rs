@@ -2,7 +2,7 @@
 //! store's exporter on a blocking thread and streamed in `ExportLines`
 //! frames as it goes, so memory stays bounded whatever the range.
 
-use super::conn::{Conn, Fail, Served, blocking, refuse, unavailable};
+use super::conn::{Conn, Fail, Served, refuse, unavailable};
 use std::io::Write;
 use tokio::sync::mpsc;
 use vigil_proto::{ErrorCode, ExportRequest, Response};
@@ -44,14 +44,13 @@ impl Conn<'_> {
             source: request.source,
         };
         let software = format!("vigild {}", env!("CARGO_PKG_VERSION"));
-        let header = blocking({
-            let log = log.clone();
-            move || plan(&log, &range, filter, &software)
-        })
-        .await?;
-
         let (tx, mut rx) = mpsc::channel::<String>(4);
+        let shared = self.shared.clone();
         let writer = tokio::task::spawn_blocking(move || {
+            // No retention run or erasure drops bodies while the range is
+            // read: a record naming them would land past the export's end.
+            let _retention = shared.retention.lock().unwrap_or_else(|p| p.into_inner());
+            let header = plan(&log, &range, filter, &software)?;
             let out = Chunks {
                 tx,
                 pending: Vec::with_capacity(CHUNK),
