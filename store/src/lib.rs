@@ -59,7 +59,7 @@ pub use log::{Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verificat
 pub use seal::{EVOLVE_LABEL, EpochKey, StoreId, VERIFICATION_KEY_PREFIX, VerificationKey};
 pub use secret::SecretValue;
 pub use verify::{
-    BodyCheck, EntryRules, Failure, Problem, PruneAccount, StreamVerifier, VerifyOptions,
+    BodyCheck, EntryRules, Failure, Precheck, Problem, PruneAccount, StreamVerifier, VerifyOptions,
     VerifyReport,
 };
 pub use writer::{CommitListener, Cut, Durability, PruneOutcome, WriterStats};

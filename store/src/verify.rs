@@ -235,6 +235,14 @@ impl fmt::Debug for VerifyOptions<'_> {
     }
 }
 
+/// An entry's digest and seal, checked ahead of the chain (see
+/// [`EntryRules::precheck`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Precheck {
+    digest_ok: bool,
+    tag: Result<(), Problem>,
+}
+
 /// Whether a body was checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyCheck {
@@ -276,6 +284,18 @@ impl EntryRules {
         seal: &Seal,
         body: Option<&[u8]>,
     ) -> Result<BodyCheck, Problem> {
+        self.check_with(prev, seal, body, None)
+    }
+
+    /// [`EntryRules::check`], with the body's digest and the seal already
+    /// checked elsewhere (in parallel, by [`EntryRules::precheck`]).
+    fn check_with(
+        &self,
+        prev: &Head,
+        seal: &Seal,
+        body: Option<&[u8]>,
+        pre: Option<Precheck>,
+    ) -> Result<BodyCheck, Problem> {
         if seal.seq != prev.seq + 1 {
             return Err(Problem::Gap {
                 expected: prev.seq + 1,
@@ -310,16 +330,30 @@ impl EntryRules {
                 found: seal.time,
             });
         }
-        if let Some(body) = body
-            && Hash::sha256(body) != seal.digest
-        {
+        let digest_ok = match &pre {
+            Some(p) => p.digest_ok,
+            None => body.is_none_or(|b| Hash::sha256(b) == seal.digest),
+        };
+        if !digest_ok {
             return Err(Problem::BadDigest);
         }
         if chain::link(&prev.link, seal.seq, seal.time, seal.kind, &seal.digest) != seal.link {
             return Err(Problem::BrokenLink);
         }
-        self.check_tag(seal)?;
+        match pre {
+            Some(p) => p.tag?,
+            None => self.check_tag(seal)?,
+        };
         self.check_body(seal, body)
+    }
+
+    /// What of an entry can be checked without its predecessor, so on
+    /// any thread: its body's digest and its seal.
+    pub fn precheck(&self, seal: &Seal, body: Option<&[u8]>) -> Precheck {
+        Precheck {
+            digest_ok: body.is_none_or(|b| Hash::sha256(b) == seal.digest),
+            tag: self.check_tag(seal),
+        }
     }
 
     /// Checks what an entry proves without its predecessor: digest, tag, body.
@@ -848,8 +882,24 @@ impl StreamVerifier {
         self
     }
 
+    /// The rules it checks entries with (for [`EntryRules::precheck`] on
+    /// other threads).
+    pub fn rules(&self) -> &EntryRules {
+        &self.rules
+    }
+
+    /// [`StreamVerifier::push`] of an entry whose digest and seal were
+    /// prechecked.
+    pub fn push_prechecked(&mut self, seal: &Seal, body: Option<&[u8]>, pre: Precheck) {
+        self.push_with(seal, body, Some(pre));
+    }
+
     /// Checks the next entry. After the first failure, further entries are ignored.
     pub fn push(&mut self, seal: &Seal, body: Option<&[u8]>) {
+        self.push_with(seal, body, None);
+    }
+
+    fn push_with(&mut self, seal: &Seal, body: Option<&[u8]>, pre: Option<Precheck>) {
         if self.seen.failure.is_some() {
             return;
         }
@@ -863,7 +913,7 @@ impl StreamVerifier {
             return;
         }
         self.seen.entries += 1;
-        match self.rules.check(&self.prev, seal, body) {
+        match self.rules.check_with(&self.prev, seal, body, pre) {
             Ok(check) => self.seen.note(seal.seq, check),
             Err(problem) => {
                 let seq = match problem {

@@ -9,7 +9,7 @@ use crate::chain::{Head, Seal};
 use crate::error::{Result, StoreError};
 use crate::event::Event;
 use crate::seal::{StoreId, VerificationKey};
-use crate::verify::{Problem, StreamVerifier, VerifyReport};
+use crate::verify::{EntryRules, Precheck, Problem, StreamVerifier, VerifyReport};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rayon::prelude::*;
@@ -83,28 +83,38 @@ pub fn verify_export<R: BufRead>(
     };
     // Lines are parsed, decoded and hashed in parallel a chunk at a time;
     // the chain is then checked in order.
+    // Lines are read into one block (no allocation or UTF-8 pass per
+    // line), then parsed, decoded and hashed in parallel.
     let mut number = 1u64;
-    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+    let mut ends: Vec<usize> = Vec::with_capacity(CHUNK);
     let mut done = false;
     while !done && !checker.verifier.failed() {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            let mut text = String::new();
+        block.clear();
+        ends.clear();
+        while block.len() < BLOCK && ends.len() < CHUNK {
             let n = input
-                .read_line(&mut text)
+                .read_until(b'\n', &mut block)
                 .map_err(|e| StoreError::io("reading the export", e))?;
             if n == 0 {
                 done = true;
                 break;
             }
-            chunk.push(text);
+            ends.push(block.len());
         }
         let first = number + 1;
-        number += chunk.len() as u64;
-        let parsed: Vec<Parsed> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(i, text)| parse(first + i as u64, text.trim_end_matches(['\n', '\r'])))
+        number += ends.len() as u64;
+        let rules = checker.verifier.rules();
+        let parsed: Vec<Parsed> = (0..ends.len())
+            .into_par_iter()
+            .map(|i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                let mut line = &block[start..ends[i]];
+                while let [rest @ .., b'\n' | b'\r'] = line {
+                    line = rest;
+                }
+                parse(first + i as u64, line, rules)
+            })
             .collect();
         for p in parsed {
             checker.take(p);
@@ -136,7 +146,9 @@ pub fn verify_export<R: BufRead>(
 const MAX_SEAL_EPOCHS_AFTER_HEAD: u64 = 1000;
 
 /// Lines checked in parallel at a time.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 8192;
+/// Bytes of lines read at a time.
+const BLOCK: usize = 8 << 20;
 
 /// What is wrong with a header before any entry is read, if anything.
 fn header_problem(header: &ExportHeader, key: Option<&VerificationKey>) -> Option<String> {
@@ -234,19 +246,20 @@ struct Checked {
 
 /// What an entry line carries.
 enum Shape {
-    Full(Vec<u8>),
+    /// The body, and its digest and the seal checked already.
+    Full(Vec<u8>, Precheck),
     Pruned,
     Omitted,
 }
 
-fn parse(number: u64, text: &str) -> Parsed {
-    if text.trim().is_empty() {
+fn parse(number: u64, text: &[u8], rules: &EntryRules) -> Parsed {
+    if text.iter().all(u8::is_ascii_whitespace) {
         return Parsed::Blank;
     }
-    let e = match serde_json::from_str::<EntryIn>(text) {
+    let e = match serde_json::from_slice::<EntryIn>(text) {
         Ok(e) => e,
         Err(entry_error) => {
-            return match serde_json::from_str::<Trailer>(text) {
+            return match serde_json::from_slice::<Trailer>(text) {
                 Ok(t) if t.record == Record::Trailer => Parsed::Trailer(t),
                 _ => Parsed::Bad {
                     seq: None,
@@ -276,7 +289,8 @@ fn parse(number: u64, text: &str) -> Parsed {
                 return bad("the body is not base64".into());
             };
             let rendering = rendering_matches(&bytes, e.kind_code, event).err();
-            (Shape::Full(bytes), rendering)
+            let pre = rules.precheck(&e.seal(), Some(&bytes));
+            (Shape::Full(bytes, pre), rendering)
         }
         _ => {
             return bad(
@@ -349,8 +363,8 @@ impl Lines<'_> {
                 }
                 self.verifier.push_omitted(&e.seal);
             }
-            Shape::Full(body) => {
-                self.verifier.push(&e.seal, Some(&body));
+            Shape::Full(body, pre) => {
+                self.verifier.push_prechecked(&e.seal, Some(&body), pre);
                 if let Some(detail) = e.rendering
                     && !self.verifier.failed()
                 {
