@@ -209,6 +209,26 @@ pub enum AuditRequest {
     Export(ExportRequest),
 }
 
+impl ExportRequest {
+    /// The range it asks for.
+    pub fn range(&self) -> vigil_store::export::ExportRange {
+        vigil_store::export::ExportRange {
+            from: self.from,
+            to: self.to,
+            since: self.since,
+            until: self.until,
+        }
+    }
+
+    /// What it asks to have in full.
+    pub fn filter(&self) -> vigil_store::export::ExportFilter {
+        vigil_store::export::ExportFilter {
+            kinds: self.kinds.clone(),
+            source: self.source.clone(),
+        }
+    }
+}
+
 /// What to export; every bound is optional and they combine.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportRequest {

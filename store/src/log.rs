@@ -677,11 +677,6 @@ impl Log {
             .is_some())
     }
 
-    /// Journal files of the storage engine (see [`Log::purge`]).
-    pub fn journal_count(&self) -> usize {
-        self.shared.db.journal_count()
-    }
-
     /// HMAC-SHA256 of `bytes` under the current epoch key, and that epoch:
     /// what seals an export's header. The key never leaves the writer.
     pub fn tag_bytes(&self, bytes: Vec<u8>) -> Result<(u64, Hash)> {

@@ -10,9 +10,7 @@ use std::io::{BufReader, IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use vigil_proto::{AuditRequest, ExportRequest, Request, Response};
-use vigil_store::export::{
-    ExportFilter, ExportRange, ExportReport, export_to, plan, verify_export,
-};
+use vigil_store::export::{ExportReport, export_to, plan, verify_export};
 use vigil_store::{EventKind, VerificationKey};
 use vigilctl::Client;
 
@@ -212,18 +210,10 @@ pub fn offline(args: &ExportArgs, out: &Out) -> Result<(), Failure> {
         .state_dir
         .as_ref()
         .expect("clap requires --state-dir with --offline");
-    let log = super::audit::open_stopped(state_dir, "export")?;
     let request = args.request();
-    let range = ExportRange {
-        from: request.from,
-        to: request.to,
-        since: request.since,
-        until: request.until,
-    };
-    let filter = ExportFilter {
-        kinds: request.kinds,
-        source: request.source,
-    };
+    let (range, filter) = (request.range(), request.filter());
+    range.check().map_err(|e| Failure::Error(e.to_string()))?;
+    let log = super::audit::open_stopped(state_dir, "export")?;
     let software = format!("vigilctl {}", env!("CARGO_PKG_VERSION"));
     let header =
         plan(&log, &range, filter, &software).map_err(|e| Failure::Error(e.to_string()))?;

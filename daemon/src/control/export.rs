@@ -7,42 +7,20 @@ use std::io::Write;
 use tokio::sync::mpsc;
 use vigil_proto::{ErrorCode, ExportRequest, Response};
 use vigil_store::StoreError;
-use vigil_store::export::{ExportFilter, ExportRange, export_to, plan};
+use vigil_store::export::{export_to, plan};
 
 /// Text per frame: JSON-escaped, it stays well under the frame limit.
 const CHUNK: usize = 192 * 1024;
 
 impl Conn<'_> {
     pub(super) async fn export(&mut self, request: ExportRequest) -> Served {
-        if let (Some(from), Some(to)) = (request.from, request.to)
-            && from > to
-        {
-            return Err(refuse(
-                ErrorCode::BadRequest,
-                format!("--from {from} is after --to {to}"),
-            ));
-        }
-        if let (Some(since), Some(until)) = (request.since, request.until)
-            && since > until
-        {
-            return Err(refuse(
-                ErrorCode::BadRequest,
-                "--since is after --until".to_string(),
-            ));
-        }
+        let (range, filter) = (request.range(), request.filter());
+        range
+            .check()
+            .map_err(|e| refuse(ErrorCode::BadRequest, e.to_string()))?;
         // Who took a copy of the log is itself in the log.
         self.record_decision("export").await?;
         let log = self.shared.log.clone();
-        let range = ExportRange {
-            from: request.from,
-            to: request.to,
-            since: request.since,
-            until: request.until,
-        };
-        let filter = ExportFilter {
-            kinds: request.kinds,
-            source: request.source,
-        };
         let software = format!("vigild {}", env!("CARGO_PKG_VERSION"));
         let (tx, mut rx) = mpsc::channel::<String>(4);
         let shared = self.shared.clone();

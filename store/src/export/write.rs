@@ -27,6 +27,28 @@ pub struct ExportRange {
     pub until: Option<i64>,
 }
 
+impl ExportRange {
+    /// Refuses bounds that cross (nothing could be exported, and saying so
+    /// beats an empty file).
+    pub fn check(&self) -> Result<()> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(StoreError::InvalidRequest(format!(
+                "the range starts at seq {from}, after its end at seq {to}"
+            )));
+        }
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since > until
+        {
+            return Err(StoreError::InvalidRequest(
+                "the range starts at a time after its end".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Resolves `range` against the log as it is now into the header of an
 /// export: the seqs it covers (clamped to what is retained, never past the
 /// head) and the entry before them. Writes nothing.
@@ -36,6 +58,7 @@ pub fn plan(
     filter: ExportFilter,
     software: &str,
 ) -> Result<ExportHeader> {
+    range.check()?;
     let head = log.head();
     let mut first = range.from.unwrap_or(1).max(log.first_seq());
     if let Some(since) = range.since {
@@ -154,11 +177,6 @@ impl<W: Write> Exporter<W> {
             last: header.last,
             last_link: header.before.map_or(Hash::ZERO, |b| b.link),
         })
-    }
-
-    /// Writes the line of the next entry of the range.
-    pub fn write(&mut self, entry: &Entry) -> Result<()> {
-        self.write_all(std::slice::from_ref(entry))
     }
 
     /// Writes the lines of the next entries of the range, in order; the

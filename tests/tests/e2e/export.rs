@@ -163,8 +163,23 @@ fn impossible_exports_are_refused_and_leave_no_file() {
 
     let out = daemon.ctl(&["export", "--from", "9", "--to", "3", "--output", path]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--from 9 is after --to 3"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the range starts at seq 9, after its end at seq 3")
+    );
     assert!(!file.exists(), "a refused export leaves no file");
+    // The same refusal offline: no empty file passed off as an export.
+    let stopped = Command::new(bin("vigilctl"))
+        .args(["export", "--offline", "--state-dir"])
+        .arg(tmp.path().join("nowhere"))
+        .args(["--from", "9", "--to", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(stopped.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr)
+            .contains("the range starts at seq 9, after its end at seq 3")
+    );
 
     let out = daemon.ctl(&["export", "--since", "yesterday-ish"]);
     assert_eq!(out.status.code(), Some(2));
