@@ -7,13 +7,21 @@ use vigil_proto::{
     Call, ErrorBody, ErrorCode, Hello, HelloReply, Identity, PROTOCOL_VERSION, Request, Response,
 };
 
+/// What to do about a socket that cannot be reached.
+fn connect_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            "the system socket admits root and group vigil: ask an administrator to add you to the group"
+        }
+        _ => "is vigild running? pass --socket or set VIGIL_SOCKET",
+    }
+}
+
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The socket could not be reached.
-    #[error(
-        "cannot connect to {path}: {source} (is vigild running? pass --socket or set VIGIL_SOCKET)"
-    )]
+    #[error("cannot connect to {path}: {source} ({})", connect_hint(source))]
     Connect {
         /// Socket path.
         path: PathBuf,

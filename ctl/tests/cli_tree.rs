@@ -107,6 +107,58 @@ fn check(path: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Every command path. The tree is the product's surface: a command that
+/// appears or disappears is a decision, so the list is spelled out.
+const COMMANDS: [&str; 47] = [
+    "",
+    "deliveries",
+    "deliveries list",
+    "doctor",
+    "emit",
+    "erase",
+    "events",
+    "events list",
+    "events show",
+    "events tail",
+    "export",
+    "files",
+    "files list",
+    "files scan",
+    "files show",
+    "incidents",
+    "incidents ack",
+    "incidents list",
+    "incidents note",
+    "incidents resolve",
+    "incidents show",
+    "keys",
+    "keys create",
+    "keys list",
+    "keys revoke",
+    "logins",
+    "logs",
+    "logs list",
+    "logs test",
+    "notify",
+    "notify test",
+    "reload",
+    "retention",
+    "retention run",
+    "retention status",
+    "secrets",
+    "secrets delete",
+    "secrets list",
+    "secrets rewrap",
+    "secrets rotate",
+    "secrets set",
+    "silences",
+    "silences add",
+    "silences expire",
+    "silences list",
+    "status",
+    "verify",
+];
+
 #[test]
 fn every_command_has_a_complete_help() {
     let mut queue: Vec<Vec<String>> = vec![Vec::new()];
@@ -121,58 +173,7 @@ fn every_command_has_a_complete_help() {
         seen.push(path.join(" "));
     }
     seen.sort();
-    // The tree is the product's surface: a command that appears or
-    // disappears is a decision, so the list is spelled out.
-    let expected = [
-        "",
-        "deliveries",
-        "deliveries list",
-        "doctor",
-        "emit",
-        "erase",
-        "events",
-        "events list",
-        "events show",
-        "events tail",
-        "export",
-        "files",
-        "files list",
-        "files scan",
-        "files show",
-        "incidents",
-        "incidents ack",
-        "incidents list",
-        "incidents note",
-        "incidents resolve",
-        "incidents show",
-        "keys",
-        "keys create",
-        "keys list",
-        "keys revoke",
-        "logins",
-        "logs",
-        "logs list",
-        "logs test",
-        "notify",
-        "notify test",
-        "reload",
-        "retention",
-        "retention run",
-        "retention status",
-        "secrets",
-        "secrets delete",
-        "secrets list",
-        "secrets rewrap",
-        "secrets rotate",
-        "secrets set",
-        "silences",
-        "silences add",
-        "silences expire",
-        "silences list",
-        "status",
-        "verify",
-    ];
-    assert_eq!(seen, expected);
+    assert_eq!(seen, COMMANDS);
 }
 
 #[test]
@@ -199,6 +200,69 @@ fn every_command_takes_the_global_flags_and_version() {
         assert!(
             err.contains("Usage: vigilctl") || err.contains("try '--help'"),
             "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_command_has_a_manual_page_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(VIGILCTL)
+        .arg("generate")
+        .arg(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1796601599")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path().join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = COMMANDS
+        .iter()
+        .map(|path| match path {
+            &"" => "vigilctl.1".to_string(),
+            path => format!("vigilctl-{}.1", path.replace(' ', "-")),
+        })
+        .collect();
+    expected.sort();
+    // The hidden `generate` itself has no page.
+    assert_eq!(pages, expected);
+    let list = std::fs::read_to_string(dir.path().join("man/vigilctl-incidents-list.1")).unwrap();
+    assert!(
+        list.starts_with(".ie") || list.starts_with(".TH"),
+        "not roff: {list}"
+    );
+    assert!(
+        list.contains(".TH vigilctl-incidents-list 1 2026-12-06"),
+        "the page's title carries the release date: {list}"
+    );
+    assert!(
+        list.contains("\\fBvigilctl\\fR(1)"),
+        "no SEE ALSO vigilctl(1)"
+    );
+    let top = std::fs::read_to_string(dir.path().join("man/vigilctl.1")).unwrap();
+    for section in ["ENVIRONMENT", "FILES", "\"EXIT STATUS\"", "\"SEE ALSO\""] {
+        assert!(
+            top.contains(&format!(".SH {section}")),
+            "vigilctl.1 lacks {section}"
+        );
+    }
+    for (file, word) in [
+        ("vigilctl.bash", "incidents"),
+        ("_vigilctl", "incidents"),
+        ("vigilctl.fish", "incidents"),
+    ] {
+        let text = std::fs::read_to_string(dir.path().join("completions").join(file)).unwrap();
+        assert!(text.contains(word), "{file} does not complete `{word}`");
+        assert!(
+            !text.contains("generate"),
+            "{file} offers the hidden `generate`"
         );
     }
 }

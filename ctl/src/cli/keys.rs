@@ -28,7 +28,7 @@ pub enum KeysCommand {
     },
     /// Revoke a key at once.
     Revoke {
-        /// Its id or prefix (`vgl_…`).
+        /// Its id or prefix (`vgl_...`).
         id: String,
     },
 }

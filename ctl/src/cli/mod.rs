@@ -7,6 +7,7 @@ mod deliveries;
 mod events;
 mod export;
 mod files;
+mod generate;
 mod incidents;
 mod keys;
 mod logs;
@@ -100,6 +101,9 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Drop the bodies of matching events (recorded with who, why and what).
     Erase(retention::EraseArgs),
+    /// Write the manual pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 /// A `--label` without `=`.
@@ -143,7 +147,10 @@ fn socket_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
         PathBuf::from("/run/vigil/control.sock"),
         PathBuf::from("./vigil-data/control.sock"),
     ];
-    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+    // A socket we may not even look at (a directory only group vigil may
+    // enter) is still the one: connecting to it says "permission denied".
+    let present = |p: &&PathBuf| !matches!(p.try_exists(), Ok(false));
+    candidates.iter().find(present).cloned().ok_or_else(|| {
         Failure::Error(format!(
             "no control socket at {} or {}; is vigild running? pass --socket or set VIGIL_SOCKET",
             candidates[0].display(),
@@ -178,6 +185,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Verify(args) if args.export.is_some() => return audit::exported(args, out),
         Command::Verify(args) if args.offline => return audit::offline(args, out),
         Command::Export(args) if args.offline() => return export::offline(args, out),
+        Command::Generate(args) => return generate::run(args),
         _ => {}
     }
     let path = socket_path(cli.socket)?;
@@ -205,6 +213,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Logs(command) => logs::logs(&mut client, command, out),
         Command::Retention(command) => retention::retention(&mut client, command, out),
         Command::Erase(args) => retention::erase(&mut client, args, out),
+        // Handled above, before connecting.
+        Command::Generate(args) => generate::run(&args),
     }
 }
 
