@@ -11,7 +11,7 @@ use vigil_proto::{
 fn connect_hint(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => {
-            "the system socket admits root and group vigil: ask an administrator to add you to the group"
+            "only the socket's owner and group may connect; the system daemon's admits root and group vigil"
         }
         _ => "is vigild running? pass --socket or set VIGIL_SOCKET",
     }

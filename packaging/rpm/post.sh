@@ -11,12 +11,13 @@ if [ "$1" -eq 1 ]; then
 		systemctl --no-reload preset vigild.socket vigild.service >/dev/null 2>&1 || :
 	fi
 	cat <<'MSG'
-vigil is installed but not started. Review /etc/vigil/vigil.toml, then:
+vigil is installed. Review /etc/vigil/vigil.toml, then enable and start it
+with: systemctl enable --now vigild.socket vigild.service
+(the preset shipped in /usr/lib/systemd/system-preset/50-vigil.preset enables
+it at the next boot unless your distribution's presets say otherwise).
 
-    systemctl enable --now vigild.socket vigild.service
-
-At its first start vigild creates its store in /var/lib/vigil and writes the
-verification key to /var/lib/vigil/verification.key. Copy that key off this
+At its first start vigild creates its store in /var/lib/vigil/store and writes
+the verification key to /var/lib/vigil/verification.key. Copy that key off this
 host and delete it here. See /usr/share/doc/vigil/install.md.
 MSG
 fi

@@ -147,10 +147,16 @@ fn socket_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
         PathBuf::from("/run/vigil/control.sock"),
         PathBuf::from("./vigil-data/control.sock"),
     ];
-    // A socket we may not even look at (a directory only group vigil may
-    // enter) is still the one: connecting to it says "permission denied".
-    let present = |p: &&PathBuf| !matches!(p.try_exists(), Ok(false));
-    candidates.iter().find(present).cloned().ok_or_else(|| {
+    // The first socket that is there; failing that, one we may not even
+    // look at (a directory only group vigil may enter), so that connecting
+    // says "permission denied" rather than "no socket".
+    let there = |p: &&PathBuf| matches!(p.try_exists(), Ok(true));
+    let hidden = |p: &&PathBuf| p.try_exists().is_err();
+    let found = candidates
+        .iter()
+        .find(there)
+        .or_else(|| candidates.iter().find(hidden));
+    found.cloned().ok_or_else(|| {
         Failure::Error(format!(
             "no control socket at {} or {}; is vigild running? pass --socket or set VIGIL_SOCKET",
             candidates[0].display(),
