@@ -58,7 +58,10 @@ pub fn banner(
     println!("  you ({}) are admin", me.as_deref().unwrap_or("this user"));
     if let (Some(key), Some(addr)) = (key, http) {
         println!(
-            "  ingestion         http://{addr}/v1/ingest/<source> (sources: alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic)"
+            "  ingestion         http://{addr}/v1/ingest/<source> (sources: alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic, prometheus)"
+        );
+        println!(
+            "  Alertmanager API  http://{addr}/api/v2/alerts (point Prometheus's alertmanagers or amtool --alertmanager.url at http://{addr})"
         );
         println!(
             "  API key           {key} (development only; `vigilctl keys create` makes real ones)"

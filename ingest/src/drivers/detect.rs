@@ -5,7 +5,9 @@
 //! verification (still a rejection, never a bypass) or produce odd alerts, so
 //! anything ambiguous is `None` and the operator configures the driver.
 
-use super::{DriverKind, alertmanager, generic, github, gitlab, grafana, jenkins, pagerduty};
+use super::{
+    DriverKind, alertmanager, generic, github, gitlab, grafana, jenkins, pagerduty, prometheus,
+};
 use http::HeaderMap;
 use serde_json::Value;
 
@@ -33,6 +35,7 @@ pub(super) fn detect(headers: &HeaderMap, body: &Value) -> Option<DriverKind> {
         (alertmanager::looks_like(body), DriverKind::Alertmanager),
         (grafana::looks_like(body), DriverKind::Grafana),
         (jenkins::looks_like(body), DriverKind::Jenkins),
+        (prometheus::looks_like(body), DriverKind::Prometheus),
     ];
     match only(&by_body) {
         Candidates::One(kind) => Some(kind),

@@ -18,6 +18,7 @@
 //! | driver | header(s) | check |
 //! | --- | --- | --- |
 //! | `alertmanager` | none | Alertmanager cannot sign; its `http_config` sends the API key |
+//! | `prometheus` | none | Prometheus cannot sign; its `authorization` sends the API key |
 //! | `grafana` | `X-Grafana-Alerting-Signature`, optional `X-Grafana-Alerting-Signature-Timestamp` | hex HMAC-SHA256 of the body, or of `timestamp + ":" + body` when the timestamp header is present (then the timestamp must be within the tolerance) |
 //! | `github` | `X-Hub-Signature-256: sha256=<hex>` | HMAC-SHA256 of the raw body |
 //! | `gitlab` | `X-Gitlab-Token` | equals the secret |
@@ -55,6 +56,7 @@ mod gitlab;
 mod grafana;
 mod jenkins;
 mod pagerduty;
+mod prometheus;
 mod shape;
 mod signature;
 #[cfg(test)]
@@ -96,11 +98,14 @@ pub enum DriverKind {
     /// Standard Webhooks: its envelope (alerts when `data` is Vigil's alert
     /// JSON, else a webhook event of its `type`) or Vigil's alert JSON.
     Generic,
+    /// Prometheus (or `amtool alert add`) pushing alerts: the Alertmanager
+    /// v2 API's `POST /api/v2/alerts` body.
+    Prometheus,
 }
 
 impl DriverKind {
     /// Every driver, in documentation order.
-    pub const ALL: [DriverKind; 7] = [
+    pub const ALL: [DriverKind; 8] = [
         DriverKind::Alertmanager,
         DriverKind::Grafana,
         DriverKind::Github,
@@ -108,6 +113,7 @@ impl DriverKind {
         DriverKind::Jenkins,
         DriverKind::Pagerduty,
         DriverKind::Generic,
+        DriverKind::Prometheus,
     ];
 
     /// The name used in configuration and events (`"alertmanager"`, …).
@@ -120,22 +126,24 @@ impl DriverKind {
             DriverKind::Jenkins => "jenkins",
             DriverKind::Pagerduty => "pagerduty",
             DriverKind::Generic => "generic",
+            DriverKind::Prometheus => "prometheus",
         }
     }
 
     /// Whether the sender can sign/authenticate deliveries itself (then a
     /// secret is required unless the operator says `verify = "none"`).
     ///
-    /// Alertmanager cannot: it authenticates with the API key only.
+    /// Alertmanager and Prometheus cannot: they authenticate with the API
+    /// key only.
     pub fn supports_signature(self) -> bool {
-        !matches!(self, DriverKind::Alertmanager)
+        !matches!(self, DriverKind::Alertmanager | DriverKind::Prometheus)
     }
 
     /// Header names that carry this driver's signature or token (for docs and
     /// for refusing to log them).
     pub fn signature_headers(self) -> &'static [&'static str] {
         match self {
-            DriverKind::Alertmanager => &[],
+            DriverKind::Alertmanager | DriverKind::Prometheus => &[],
             DriverKind::Grafana => &[grafana::SIGNATURE_HEADER],
             // The legacy SHA-1 header is never checked, but it is still a MAC
             // of the body under the secret: keep it out of logs too.
@@ -154,7 +162,8 @@ impl DriverKind {
     /// `webhook-signature`, `X-Grafana-Alerting-Signature`,
     /// `X-Jenkins-Token`); without one, the body's shape does (Alertmanager
     /// version 4, Grafana's `orgId`/`state`/`title` with `alerts`, the Jenkins
-    /// Notification plugin's `build.phase`). Two candidates mean `None`.
+    /// Notification plugin's `build.phase`, a Prometheus push's array of
+    /// alerts with `labels`). Two candidates mean `None`.
     /// Detection never replaces verification: the detected driver's signature
     /// is checked like a configured one.
     pub fn detect(headers: &http::HeaderMap, body: &serde_json::Value) -> Option<DriverKind> {
@@ -164,10 +173,10 @@ impl DriverKind {
     /// Verifies the delivery's signature or token against the source's
     /// secrets (several during rotation: any may match).
     ///
-    /// Alertmanager has nothing to verify and always passes.
+    /// Alertmanager and Prometheus have nothing to verify and always pass.
     pub fn verify(self, delivery: &Delivery<'_>, verifier: &Verifier) -> Result<(), Rejection> {
         match self {
-            DriverKind::Alertmanager => Ok(()),
+            DriverKind::Alertmanager | DriverKind::Prometheus => Ok(()),
             DriverKind::Grafana => grafana::verify(delivery, verifier),
             DriverKind::Github => github::verify(delivery, verifier),
             DriverKind::Gitlab => gitlab::verify(delivery, verifier),
@@ -185,7 +194,10 @@ impl DriverKind {
     /// Trimmed; `None` unless 1 to 200 printable ASCII characters.
     pub fn delivery_id(self, delivery: &Delivery<'_>) -> Option<String> {
         match self {
-            DriverKind::Alertmanager | DriverKind::Grafana | DriverKind::Jenkins => None,
+            DriverKind::Alertmanager
+            | DriverKind::Grafana
+            | DriverKind::Jenkins
+            | DriverKind::Prometheus => None,
             DriverKind::Github => github::delivery_id(delivery),
             DriverKind::Gitlab => gitlab::delivery_id(delivery),
             DriverKind::Pagerduty => pagerduty::delivery_id(delivery),
@@ -212,6 +224,7 @@ impl DriverKind {
             DriverKind::Jenkins => jenkins::normalize(delivery),
             DriverKind::Pagerduty => pagerduty::normalize(delivery),
             DriverKind::Generic => generic::normalize(delivery),
+            DriverKind::Prometheus => prometheus::normalize(delivery),
         }
     }
 }
@@ -225,7 +238,7 @@ impl fmt::Display for DriverKind {
 /// A driver name that is not one of [`DriverKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown driver; expected one of alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic"
+    "unknown driver; expected one of alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic, prometheus"
 )]
 pub struct UnknownDriver;
 
@@ -252,7 +265,7 @@ pub enum DriverChoice {
 
 impl DriverChoice {
     /// The names a configuration may write, `auto` first.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "auto",
         "alertmanager",
         "grafana",
@@ -261,6 +274,7 @@ impl DriverChoice {
         "jenkins",
         "pagerduty",
         "generic",
+        "prometheus",
     ];
 
     /// The name as configured.

@@ -14,6 +14,7 @@
 //! thread of the run, not a link of its own.
 
 mod access;
+mod alertmanager_api;
 mod clap_help;
 mod ctl_output;
 mod daemon_crash;

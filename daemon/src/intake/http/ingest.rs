@@ -48,7 +48,8 @@ fn reject(shared: &Shared, source: &str, reason: &str, actor: Actor, error: ApiE
     error
 }
 
-async fn accept(
+/// Every check, then the append; the caller shapes the success answer.
+pub(super) async fn accept(
     shared: &Arc<Shared>,
     peer: Peer,
     source: &str,

@@ -1,11 +1,14 @@
 //! The ingestion listener: HTTP/1.1 on loopback by default, TLS when
-//! configured, `GET /v1/health` unauthenticated and everything else behind
-//! an API key.
+//! configured, `GET /v1/health` (and Alertmanager's `/-/healthy`,
+//! `/-/ready`) unauthenticated and everything else behind an API key:
+//! `/v1/ingest/<source>`, and Alertmanager's `POST /api/v2/alerts`
+//! ([`alertmanager_api`]).
 //!
 //! Limits live at the edges: a connection cap (accept waits for a slot),
 //! a header read timeout (slowloris), one global body-size layer, a body
 //! timeout, then the per-request checks in [`ingest`].
 
+mod alertmanager_api;
 mod auth;
 mod error;
 mod ingest;
@@ -51,6 +54,9 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/ingest/{source}", post(ingest::ingest))
+        .route("/api/v2/alerts", post(alertmanager_api::post_alerts))
+        .route("/-/healthy", get(alertmanager_api::ok))
+        .route("/-/ready", get(alertmanager_api::ok))
         .fallback(fallback)
         .with_state(shared)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))

@@ -2,7 +2,8 @@
 //! anything ambiguous is `None`.
 
 use super::{
-    AM_FIRING, GENERIC_ALERT, GRAFANA_FIRING, JENKINS_FAILURE, PD_TRIGGERED, Req, fixtures, value,
+    AM_FIRING, GENERIC_ALERT, GRAFANA_FIRING, JENKINS_FAILURE, PD_TRIGGERED, PROM_ALERTS, Req,
+    fixtures, value,
 };
 use crate::drivers::DriverKind;
 use serde_json::json;
@@ -40,8 +41,9 @@ fn every_fixture_signed_by_its_sender_detects_its_driver() {
 }
 
 #[test]
-fn body_shape_alone_detects_alertmanager_grafana_and_jenkins_only() {
+fn body_shape_alone_detects_alertmanager_grafana_jenkins_and_prometheus_only() {
     let body = |text: &str| Req::raw(text.as_bytes());
+    assert_eq!(detect(&body(PROM_ALERTS)), Some(DriverKind::Prometheus));
     assert_eq!(detect(&body(AM_FIRING)), Some(DriverKind::Alertmanager));
     assert_eq!(detect(&body(GRAFANA_FIRING)), Some(DriverKind::Grafana));
     assert_eq!(detect(&body(JENKINS_FAILURE)), Some(DriverKind::Jenkins));
@@ -145,9 +147,10 @@ fn a_driver_choice_is_auto_or_a_driver_and_names_them_all() {
     let err = "nagios".parse::<DriverChoice>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown driver `nagios`; expected one of auto, alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic"
+        "unknown driver `nagios`; expected one of auto, alertmanager, grafana, github, gitlab, jenkins, pagerduty, generic, prometheus"
     );
     assert!(!DriverChoice::Kind(DriverKind::Alertmanager).may_sign());
+    assert!(!DriverChoice::Kind(DriverKind::Prometheus).may_sign());
     assert!(DriverChoice::Auto.may_sign());
     let headers = http::HeaderMap::new();
     let body = serde_json::json!({});

@@ -65,6 +65,7 @@ const PD_TRIGGERED: &str = fixture!("pagerduty/incident_triggered.json");
 const PD_RESOLVED: &str = fixture!("pagerduty/incident_resolved.json");
 const GENERIC_ALERT: &str = fixture!("generic/alert.json");
 const GENERIC_BATCH: &str = fixture!("generic/batch.json");
+const PROM_ALERTS: &str = fixture!("prometheus/alerts.json");
 
 /// One fixture: its name, driver, and the event header its sender would add
 /// (GitHub and GitLab select the payload's shape by it).
@@ -141,6 +142,7 @@ fn fixtures() -> Vec<Fixture> {
         f("pagerduty/incident_resolved", Pagerduty, None, PD_RESOLVED),
         f("generic/alert", Generic, None, GENERIC_ALERT),
         f("generic/batch", Generic, None, GENERIC_BATCH),
+        f("prometheus/alerts", Prometheus, None, PROM_ALERTS),
     ]
 }
 
@@ -260,7 +262,7 @@ impl Req {
         let now = self.now.to_string();
         let body = self.body.clone();
         match kind {
-            DriverKind::Alertmanager => self,
+            DriverKind::Alertmanager | DriverKind::Prometheus => self,
             DriverKind::Grafana => {
                 let sig = hex::encode(hmac(secret.as_bytes(), &[now.as_bytes(), b":", &body]));
                 self.header("X-Grafana-Alerting-Signature", &sig)

@@ -4,7 +4,7 @@
 
 use super::{
     AM_FIRING, AM_RESOLVED, GENERIC_ALERT, GENERIC_BATCH, GRAFANA_FIRING, PD_RESOLVED,
-    PD_TRIGGERED, Req, value,
+    PD_TRIGGERED, PROM_ALERTS, Req, value,
 };
 use crate::drivers::{DriverKind, fingerprint};
 use serde_json::json;
@@ -423,5 +423,72 @@ fn every_fixture_normalizes_identically_twice_with_meaningful_summaries() {
             }
             Err(e) => panic!("{}: {e}", fixture.name),
         }
+    }
+}
+
+#[test]
+fn prometheus_push_is_firing_until_its_end_has_passed() {
+    const PROM: DriverKind = DriverKind::Prometheus;
+    // The fixture's receive time is 10:00: the first alert ends at 10:04
+    // (an expiry: firing), the second ended at 09:59:30 (resolved).
+    let alerts = Req::raw(PROM_ALERTS.as_bytes()).alerts(PROM);
+    assert_eq!(alerts.len(), 2);
+    let errors = &alerts[0];
+    assert_eq!(errors.status, AlertStatus::Firing);
+    assert_eq!(
+        errors.ends_at, None,
+        "a firing alert's endsAt is its expiry"
+    );
+    assert_eq!(errors.severity, Severity::Critical);
+    assert_eq!(errors.summary, "5xx rate on api-1 above 5% for 5 minutes");
+    assert_eq!(errors.starts_at, Some(1_737_539_700_000_000));
+    assert!(errors.links[0].starts_with("http://prometheus.example.internal:9090/graph?"));
+    assert_eq!(
+        errors.fingerprint,
+        fingerprint("prometheus", &errors.labels, &[])
+    );
+    let down = &alerts[1];
+    assert_eq!(down.status, AlertStatus::Resolved);
+    assert_eq!(down.ends_at, Some(1_737_539_970_000_000));
+    assert_eq!(down.severity, Severity::Warning, "no severity label");
+    assert_eq!(
+        down.summary,
+        "api-2:8080 has been down for more than 1 minute."
+    );
+
+    // The same push a minute after the first alert's end: resolved too.
+    let later = Req::raw(PROM_ALERTS.as_bytes())
+        .at(1_737_540_000 + 300)
+        .alerts(PROM);
+    assert_eq!(later[0].status, AlertStatus::Resolved);
+    assert_eq!(later[0].ends_at, Some(1_737_540_240_000_000));
+    // A resend with a later end keeps the fingerprint: same incident.
+    let mut resent = value(PROM_ALERTS);
+    resent[0]["endsAt"] = json!("2025-01-22T10:08:00.000Z");
+    let resent = Req::json(&resent).alerts(PROM);
+    assert_eq!(resent[0].fingerprint, errors.fingerprint);
+    assert_eq!(resent[0].status, AlertStatus::Firing);
+}
+
+#[test]
+fn prometheus_push_refuses_what_alertmanager_would() {
+    const PROM: DriverKind = DriverKind::Prometheus;
+    for (body, path) in [
+        (json!({"alerts": []}), "body"),
+        (json!([]), "body"),
+        (json!([{"labels": {}}]), "body[0].labels"),
+        (json!([{"annotations": {"a": "b"}}]), "body[0].labels"),
+        (json!([{"labels": {"a": 1}}]), "body[0].labels"),
+        (
+            json!([{"labels": {"a": "b"}, "status": "firing"}]),
+            "body[0]",
+        ),
+        (
+            json!([{"labels": {"a": "b"}, "endsAt": "yesterday"}]),
+            "body[0].endsAt",
+        ),
+    ] {
+        let e = Req::json(&body).shape_error(PROM);
+        assert!(e.starts_with(&format!("{path}: ")), "{body}: {e}");
     }
 }

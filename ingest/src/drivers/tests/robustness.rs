@@ -188,14 +188,20 @@ fn odd_input_never_panics_in_any_driver() {
 }
 
 #[test]
-fn every_driver_refuses_a_body_that_is_not_an_object() {
+fn every_driver_refuses_a_body_of_the_wrong_json_type() {
     for json in [json!(null), json!(1), json!("s"), json!([{}]), json!(true)] {
         for kind in DriverKind::ALL {
             let req = Req::json(&json)
                 .header("X-GitHub-Event", "push")
                 .header("X-Gitlab-Event", "Push Hook");
             let message = req.shape_error(kind);
-            assert_eq!(message, "body: expected a JSON object", "{kind}");
+            // Prometheus pushes an array; every other sender an object.
+            let expected = match (kind, json.is_array()) {
+                (DriverKind::Prometheus, true) => "body[0].labels: expected at least one label",
+                (DriverKind::Prometheus, false) => "body: expected a JSON array of alerts",
+                _ => "body: expected a JSON object",
+            };
+            assert_eq!(message, expected, "{kind}");
         }
     }
 }
