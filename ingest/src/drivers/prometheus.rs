@@ -35,7 +35,12 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
         .as_array()
         .ok_or_else(|| err("body", "expected a JSON array of alerts"))?;
     let items = shape::alert_items(items, "body")?;
-    let now = delivery.now.saturating_mul(1_000_000);
+    // The receive time is whole seconds (rounded down); Prometheus resolves
+    // an alert with `endsAt` the evaluation that found it gone and sends it
+    // within that same second. Any end before the next second may have
+    // passed already, so it counts as passed (a firing alert's end is
+    // minutes ahead: several evaluation or resend intervals).
+    let passed = delivery.now.saturating_add(1).saturating_mul(1_000_000);
     let mut alerts = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = shape::index("", i);
@@ -56,7 +61,7 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
         let ends_at = obj.opt_time("endsAt")?;
         // Alertmanager's rule: resolved once its end has passed.
         let status = match ends_at {
-            Some(end) if end <= now => AlertStatus::Resolved,
+            Some(end) if end < passed => AlertStatus::Resolved,
             _ => AlertStatus::Firing,
         };
         let summary = ["summary", "description"]

@@ -259,3 +259,113 @@ fn which(tool: &str) -> std::path::PathBuf {
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("{tool} is not installed (scripts/test installs it)"))
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_opens_and_resolves_an_incident() {
+    let prometheus = which("prometheus");
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    let key_file = tmp.path().join("vigil.key");
+    std::fs::copy(daemon.state_dir.join("dev-api-key"), &key_file).unwrap();
+    // A rule that fires at once and stops by itself some seconds later, so
+    // Prometheus sends both the alert and its resolution. (Prometheus finds
+    // its alertmanagers some seconds after it starts; sends before that are
+    // dropped, so the window leaves time for resends after it.)
+    let until = http::now_secs() + 20;
+    std::fs::write(
+        tmp.path().join("rules.yml"),
+        format!(
+            "groups:\n- name: vigil-e2e\n  interval: 1s\n  rules:\n  - alert: VigilE2E\n    \
+             expr: vector(time()) < {until}\n    labels: {{severity: critical}}\n    \
+             annotations: {{summary: raised by a real Prometheus}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("prometheus.yml"),
+        format!(
+            "global: {{evaluation_interval: 1s, scrape_interval: 1h}}\n\
+             rule_files: [rules.yml]\n\
+             alerting:\n  alertmanagers:\n  - static_configs: [{{targets: [\"{}\"]}}]\n    \
+             authorization: {{credentials_file: {}}}\n",
+            daemon.http_addr(),
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
+    let _prometheus = Killed(
+        Command::new(prometheus)
+            .arg(format!(
+                "--config.file={}",
+                tmp.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
+            .arg("--web.listen-address=127.0.0.1:0")
+            // Resend firing alerts every second (default a minute), as many
+            // refreshes of the one incident as the window holds.
+            .arg("--rules.alert.resend-delay=1s")
+            .current_dir(tmp.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let prometheus_log = || std::fs::read_to_string(tmp.path().join("prometheus.log")).unwrap();
+    let by_rule = |daemon: &Daemon| -> Vec<serde_json::Value> {
+        incidents(daemon)
+            .into_iter()
+            .filter(|i| i["summary"] == "raised by a real Prometheus")
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let opened = loop {
+        let found = by_rule(&daemon);
+        if let Some(i) = found.first() {
+            break i.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no incident from Prometheus:\n{}",
+            prometheus_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(opened["source"], "prometheus");
+    assert_eq!(opened["severity"], "critical");
+    let resolved = loop {
+        let found = by_rule(&daemon);
+        if found.iter().any(|i| i["state"] == "resolved") {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus's resolution never closed the incident: {found:?}\n{}",
+            prometheus_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // Every send of the firing alert (Prometheus resent it each second)
+    // went to the one incident.
+    let pushes = json_lines(&ok(
+        &daemon.ctl(&["--json", "events", "list", "--kind", "ingest", "--all"])
+    ))
+    .len();
+    assert!(pushes >= 3, "only {pushes} pushes: no resend was seen");
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["id"], opened["id"]);
+    assert!(daemon.stop().success());
+}

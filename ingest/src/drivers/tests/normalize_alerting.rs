@@ -462,6 +462,19 @@ fn prometheus_push_is_firing_until_its_end_has_passed() {
         .alerts(PROM);
     assert_eq!(later[0].status, AlertStatus::Resolved);
     assert_eq!(later[0].ends_at, Some(1_737_540_240_000_000));
+    // Resolved within the second it is received (the receive time is
+    // whole seconds): an end 10:00:00.960 received "at 10:00:00" has passed.
+    let mut just_now = value(PROM_ALERTS);
+    just_now[0]["endsAt"] = json!("2025-01-22T10:00:00.960Z");
+    assert_eq!(
+        Req::json(&just_now).alerts(PROM)[0].status,
+        AlertStatus::Resolved
+    );
+    just_now[0]["endsAt"] = json!("2025-01-22T10:00:01.000Z");
+    assert_eq!(
+        Req::json(&just_now).alerts(PROM)[0].status,
+        AlertStatus::Firing
+    );
     // A resend with a later end keeps the fingerprint: same incident.
     let mut resent = value(PROM_ALERTS);
     resent[0]["endsAt"] = json!("2025-01-22T10:08:00.000Z");
