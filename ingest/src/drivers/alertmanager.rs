@@ -74,14 +74,7 @@ fn one(obj: &Obj<'_>, driver: DriverKind) -> Result<Alert, ShapeError> {
         Some(fp) => shape::sender_fingerprint(fp, &obj.at("fingerprint"))?,
         None => shape::fingerprint(driver.name(), &labels, &[]),
     };
-    // The first candidate that is not blank: a template may render empty.
-    let summary = ["summary", "description"]
-        .iter()
-        .filter_map(|k| annotations.get(*k))
-        .chain(labels.get("alertname"))
-        .map(|s| shape::summary(s))
-        .find(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("{driver} alert"));
+    let summary = shape::alert_summary(&annotations, &labels, driver.name());
     let mut links = Vec::new();
     shape::push_link(&mut links, obj.opt_str("generatorURL")?);
     Ok(Alert {

@@ -64,13 +64,7 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
             Some(end) if end < passed => AlertStatus::Resolved,
             _ => AlertStatus::Firing,
         };
-        let summary = ["summary", "description"]
-            .iter()
-            .filter_map(|k| annotations.get(*k))
-            .chain(labels.get("alertname"))
-            .map(|s| shape::summary(s))
-            .find(|s| !s.is_empty())
-            .unwrap_or_else(|| "prometheus alert".to_string());
+        let summary = shape::alert_summary(&annotations, &labels, DriverKind::Prometheus.name());
         let mut links = Vec::new();
         shape::push_link(&mut links, obj.opt_str("generatorURL")?);
         alerts.push(Alert {

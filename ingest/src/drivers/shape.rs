@@ -296,6 +296,19 @@ pub(super) fn summary(s: &str) -> String {
     truncate(line.trim(), MAX_SUMMARY_BYTES)
 }
 
+/// A Prometheus-style alert's summary: its `summary` annotation, else its
+/// `description`, else its `alertname` label, the first that is not blank
+/// (a template may render empty), else "<driver> alert".
+pub(super) fn alert_summary(annotations: &Labels, labels: &Labels, driver: &str) -> String {
+    ["summary", "description"]
+        .iter()
+        .filter_map(|k| annotations.get(*k))
+        .chain(labels.get("alertname"))
+        .map(|s| summary(s))
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("{driver} alert"))
+}
+
 /// `"firing"` or `"resolved"`.
 pub(super) fn status(value: &str, path: &str) -> Result<AlertStatus, ShapeError> {
     match value {
