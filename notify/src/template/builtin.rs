@@ -9,6 +9,9 @@ use super::set::TemplateSource;
 
 /// Webhook body (JSON), modelled on Alertmanager's webhook payload.
 pub const WEBHOOK_JSON: &str = "vigil.webhook.json";
+/// Webhook body (JSON) exactly as Alertmanager's webhook sends it (payload
+/// version 4), for receivers written for Alertmanager.
+pub const ALERTMANAGER_V4_JSON: &str = "alertmanager.v4.json";
 /// Slack message text (`mrkdwn`).
 pub const SLACK_TEXT: &str = "vigil.slack.text";
 /// Email subject (one line, plain text).
@@ -27,6 +30,11 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
             WEBHOOK_JSON,
             Escape::Json,
             include_str!("builtin/webhook.json.j2"),
+        ),
+        (
+            ALERTMANAGER_V4_JSON,
+            Escape::Json,
+            include_str!("builtin/alertmanager_v4.json.j2"),
         ),
         (
             SLACK_TEXT,

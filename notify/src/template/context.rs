@@ -22,6 +22,9 @@ pub struct Context {
     pub status: AlertStatus,
     /// The labels the route grouped by, with their values for this group.
     pub group_labels: Labels,
+    /// The group's identity as Alertmanager spells it (`{}:{alertname="X"}`):
+    /// receivers written for Alertmanager key their deduplication on it.
+    pub group_key: String,
     /// Labels every alert of the group carries with the same value.
     pub common_labels: Labels,
     /// Annotations every alert of the group carries with the same value.
@@ -79,6 +82,8 @@ pub struct Counts {
     pub firing: usize,
     /// Alerts resolved.
     pub resolved: usize,
+    /// Both (before a receiver's `max_alerts` cut the list short).
+    pub total: usize,
 }
 
 impl Context {
@@ -88,6 +93,7 @@ impl Context {
         "receiver",
         "status",
         "group_labels",
+        "group_key",
         "common_labels",
         "common_annotations",
         "alerts",
@@ -117,6 +123,7 @@ impl Context {
             } else {
                 AlertStatus::Resolved
             },
+            group_key: group_key(&group_labels),
             group_labels,
             common_labels: common(alerts.iter().map(|alert| &alert.labels)),
             common_annotations: common(alerts.iter().map(|alert| &alert.annotations)),
@@ -126,6 +133,7 @@ impl Context {
             counts: Counts {
                 firing,
                 resolved: alerts.len() - firing,
+                total: alerts.len(),
             },
         }
     }
@@ -151,6 +159,14 @@ impl Context {
     pub fn sample(status: AlertStatus) -> Context {
         super::sample::context(status)
     }
+}
+
+/// Alertmanager's group key for a group under the root route: the route's
+/// matchers (`{}`), a colon, and the group labels as a label set, sorted,
+/// values quoted as Go's `%q` quotes them.
+fn group_key(labels: &Labels) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{}}:{{{}}}", pairs.join(", "))
 }
 
 impl From<&Alert> for AlertContext {

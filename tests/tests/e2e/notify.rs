@@ -1022,3 +1022,36 @@ fn a_receiver_url_with_an_unsupported_scheme_is_refused_at_load_by_scheme_and_fi
     );
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn an_alertmanager_v4_webhook_is_taken_by_an_alertmanager_receiver_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{FAST_RETRY}\n\
+         [[notify.receivers]]\nname = \"am-receiver\"\n\
+         [[notify.receivers.webhook_configs]]\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
+         template = \"alertmanager.v4.json\"\n",
+        route("am-receiver", BY_NAME),
+        hook.url("/alertmanager"),
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = daemon.api_key();
+    send(
+        &daemon,
+        &key,
+        &[(&[("alertname", "DiskFull"), ("instance", "db1")], "firing")],
+    );
+    let got = hook.wait_for(1, WAIT);
+    let body = got[0].json();
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["groupKey"], "{}:{alertname=\"DiskFull\"}");
+    assert_eq!(body["receiver"], "am-receiver");
+    assert_eq!(body["alerts"][0]["labels"]["instance"], "db1");
+    assert_eq!(body["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+    // An Alertmanager webhook consumer takes the body as it came: Vigil's
+    // own `alertmanager` driver (strict on version 4's fields) accepts it.
+    let relay = http::ingest(daemon.http_addr(), "am", &key, &[], &got[0].body);
+    assert_eq!(relay.status, 202, "{}", relay.body);
+    assert!(daemon.stop().success());
+}

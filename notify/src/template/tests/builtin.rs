@@ -16,6 +16,7 @@ fn every_builtin_compiles_with_its_escape() {
     assert_eq!(
         names,
         [
+            ALERTMANAGER_V4_JSON,
             EMAIL_HTML,
             EMAIL_SUBJECT,
             EMAIL_TEXT,
@@ -51,6 +52,92 @@ fn webhook_body_is_json_with_the_group() {
     assert_eq!(json["status"], "resolved");
     assert_eq!(json["incident"], serde_json::Value::Null);
     assert_eq!(json["external_url"], serde_json::Value::Null);
+}
+
+#[test]
+fn alertmanager_v4_body_is_what_alertmanager_sends() {
+    let body = render(ALERTMANAGER_V4_JSON, &Context::sample(AlertStatus::Firing));
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // Every field of Alertmanager's webhook_config payload, and no other.
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "alerts",
+            "commonAnnotations",
+            "commonLabels",
+            "externalURL",
+            "groupKey",
+            "groupLabels",
+            "receiver",
+            "status",
+            "truncatedAlerts",
+            "version"
+        ]
+    );
+    assert_eq!(json["version"], "4");
+    assert_eq!(json["groupKey"], "{}:{alertname=\"DiskFull\"}");
+    assert_eq!(json["status"], "firing");
+    assert_eq!(json["receiver"], "sample");
+    assert_eq!(json["groupLabels"]["alertname"], "DiskFull");
+    assert_eq!(json["commonLabels"]["job"], "node");
+    assert_eq!(json["externalURL"], "https://vigil.example");
+    assert_eq!(json["truncatedAlerts"], 0);
+    let first = &json["alerts"][0];
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "annotations",
+            "endsAt",
+            "fingerprint",
+            "generatorURL",
+            "labels",
+            "startsAt",
+            "status"
+        ]
+    );
+    assert_eq!(first["status"], "firing");
+    assert_eq!(first["startsAt"], "2024-05-01T12:00:00Z");
+    // Unset times are Go's zero time, as Alertmanager sends them.
+    assert_eq!(first["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(json["alerts"][1]["status"], "resolved");
+
+    let body = render(
+        ALERTMANAGER_V4_JSON,
+        &Context::sample(AlertStatus::Resolved),
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "resolved");
+    assert_eq!(json["externalURL"], "", "Alertmanager sends a string");
+
+    // A receiver's max_alerts cut: the rest is counted, as Alertmanager does.
+    let alerts: Vec<_> = (0..25)
+        .map(|i| alert(AlertStatus::Firing, &format!("alert number {i}"), &[]))
+        .collect();
+    let mut context = Context::from_alerts("team", labels(&[]), &alerts);
+    let json: serde_json::Value =
+        serde_json::from_str(&render(ALERTMANAGER_V4_JSON, &context)).unwrap();
+    assert_eq!(json["alerts"].as_array().unwrap().len(), 20);
+    assert_eq!(json["truncatedAlerts"], 5);
+    assert_eq!(json["groupKey"], "{}:{}");
+    context.alerts.truncate(3);
+    let json: serde_json::Value =
+        serde_json::from_str(&render(ALERTMANAGER_V4_JSON, &context)).unwrap();
+    assert_eq!(json["alerts"].as_array().unwrap().len(), 3);
+    assert_eq!(json["truncatedAlerts"], 22);
 }
 
 #[test]
@@ -206,6 +293,17 @@ fn single_line_builtins_stay_single_line_and_bounded() {
 fn builtins_keep_hostile_text_inert() {
     let context = hostile_context();
     let set = TemplateSet::builtin();
+
+    let body = set.render(ALERTMANAGER_V4_JSON, &context).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["groupLabels"]["alertname"], HOSTILE);
+    assert!(
+        json["groupKey"]
+            .as_str()
+            .unwrap()
+            .starts_with("{}:{alertname=")
+    );
+    assert!(!body.contains("</script>"));
 
     let body = set.render(WEBHOOK_JSON, &context).unwrap();
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -34,7 +34,8 @@ fn status_and_counts_follow_the_alerts() {
         context.counts,
         Counts {
             firing: 1,
-            resolved: 1
+            resolved: 1,
+            total: 2
         }
     );
 
