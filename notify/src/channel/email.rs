@@ -250,13 +250,20 @@ async fn open(
             // lettre reports a failed handshake as a connection error:
             // anything but the server's reply to STARTTLS is TLS failing.
             if let Err(e) = conn.starttls(parameters, hello).await {
-                let error = if e.status().is_some() {
-                    classify(e)
-                } else {
-                    SendError::Tls(format!("{origin}: {}", redactor.clean(&e.to_string())))
-                };
-                conn.abort().await;
-                return Err(error);
+                if e.status().is_some() {
+                    // The server refused STARTTLS: the plain session is
+                    // intact, so say goodbye on it.
+                    conn.abort().await;
+                    return Err(classify(e));
+                }
+                // The handshake failed: lettre has already given up the
+                // stream, and writing QUIT to it trips lettre's own debug
+                // assertion; dropping the connection closes the socket.
+                drop(conn);
+                return Err(SendError::Tls(format!(
+                    "{origin}: {}",
+                    redactor.clean(&e.to_string())
+                )));
             }
             Ok(conn)
         }
