@@ -169,6 +169,25 @@ fn http_deliveries_keep_no_canary() {
         });
         let r = http::ingest(addr, "alertmanager", &key, &[], body.to_string().as_bytes());
         assert_eq!(r.status, 202, "{}", r.body);
+        // Prometheus's push, at Alertmanager's own path: the same line again.
+        let body = serde_json::json!([{
+            "labels": {"alertname": row(i), "ctx": text},
+            "annotations": {"summary": format!("{} {text}", row(i)), "description": text},
+            "startsAt": "2026-11-23T07:00:00Z",
+            "generatorURL": format!("https://prometheus.example.com/graph?{text}"),
+        }]);
+        let auth = format!("Bearer {key}");
+        let r = http::request(
+            addr,
+            "POST",
+            "/api/v2/alerts",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
     }
     // A Standard Webhooks envelope that is no alert: its type is stored.
     let body = serde_json::to_vec(&serde_json::json!({
@@ -180,7 +199,7 @@ fn http_deliveries_keep_no_canary() {
     let headers = standard_webhooks_headers(DEV_GENERIC_KEY, "msg_type", now_secs(), &body);
     let r = http::ingest_with(addr, "generic", &key, &headers, &body);
     assert_eq!(r.status, 202, "{}", r.body);
-    assert_nothing_kept(daemon, "ingest", lines.len() * 2 + 1);
+    assert_nothing_kept(daemon, "ingest", lines.len() * 3 + 1);
 }
 
 #[test]
