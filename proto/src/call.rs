@@ -143,9 +143,10 @@ calls! {
     fn keys_create(
         name: String,
         sources: Vec<String>,
+        scopes: Vec<vigil_store::KeyScope>,
         expires_in_secs: Option<u64>
     ) -> (KeyListing, WireSecret) {
-        KeysRequest::Create { name, sources, expires_in_secs }.into(),
+        KeysRequest::Create { name, sources, scopes, expires_in_secs }.into(),
         [Response::KeyCreated { key, secret }] => [(key, secret)]
     }
     /// Revoke an API key.

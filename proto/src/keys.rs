@@ -11,8 +11,11 @@ pub struct KeyListing {
     pub name: String,
     /// Display prefix.
     pub prefix: String,
-    /// Sources it may post to (empty: all).
+    /// Sources it may post to and read (empty: all).
     pub sources: Vec<String>,
+    /// What it may do (`ingest`, `alerts.read`, `silences.write`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// Created (UTC micros).
     pub created: i64,
     /// Who created it.

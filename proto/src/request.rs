@@ -330,8 +330,11 @@ pub enum KeysRequest {
     Create {
         /// Human name.
         name: String,
-        /// Sources it may post to (empty: all).
+        /// Sources it may post to and read (empty: all).
         sources: Vec<String>,
+        /// What it may do (empty: `ingest`).
+        #[serde(default)]
+        scopes: Vec<vigil_store::KeyScope>,
         /// Lifetime in seconds (none: until revoked).
         expires_in_secs: Option<u64>,
     },

@@ -5,7 +5,7 @@
 use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use vigil_store::{Actor, ApiKeyChange, Event, Hash, Seal};
+use vigil_store::{Actor, ApiKeyChange, Event, Hash, KeyScope, Seal};
 
 /// One API key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,8 +18,10 @@ pub struct ApiKey {
     pub prefix: String,
     /// SHA-256 of the whole key.
     pub digest: Hash,
-    /// Sources it may post to (empty: all).
+    /// Sources it may post to and read (empty: all).
     pub sources: Vec<String>,
+    /// What it may do, as recorded (see [`KeyScope`]).
+    pub scopes: Vec<String>,
     /// Created (entry time, micros).
     pub created: i64,
     /// Who created it.
@@ -46,9 +48,14 @@ impl ApiKey {
         Ok(())
     }
 
-    /// Whether it may post to `source`.
+    /// Whether it may post to (or read alerts of) `source`.
     pub fn allows(&self, source: &str) -> bool {
         self.sources.is_empty() || self.sources.iter().any(|s| s == source)
+    }
+
+    /// Whether it was given `scope`.
+    pub fn has_scope(&self, scope: KeyScope) -> bool {
+        self.scopes.iter().any(|s| s == scope.name())
     }
 }
 
@@ -81,10 +88,45 @@ impl KeysView {
     }
 }
 
+/// The fields both creation events carry.
+struct Created<'e> {
+    id: &'e String,
+    name: &'e String,
+    prefix: &'e String,
+    digest: &'e Hash,
+    sources: &'e Vec<String>,
+    scopes: &'e Vec<String>,
+    expires_at: &'e Option<i64>,
+    actor: &'e Actor,
+}
+
+impl KeysView {
+    fn create(&mut self, seal: &Seal, c: Created<'_>) {
+        self.keys.insert(
+            c.id.clone(),
+            ApiKey {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                prefix: c.prefix.clone(),
+                digest: *c.digest,
+                sources: c.sources.clone(),
+                scopes: c.scopes.clone(),
+                created: seal.time,
+                created_by: super::describe(c.actor),
+                expires_at: *c.expires_at,
+                revoked_at: None,
+                last_used: None,
+                seq: seal.seq,
+            },
+        );
+        self.generation.0 += 1;
+    }
+}
+
 impl View for KeysView {
     const NAME: &'static str = "keys";
-    // 2: a key knows the seq that created it.
-    const VERSION: u32 = 2;
+    // 2: a key knows the seq that created it. 3: and its scopes.
+    const VERSION: u32 = 3;
 
     fn pins(&self, out: &mut Vec<u64>) {
         out.extend(
@@ -106,23 +148,42 @@ impl View for KeysView {
                 expires_at,
                 actor,
             })) => {
-                self.keys.insert(
-                    id.clone(),
-                    ApiKey {
-                        id: id.clone(),
-                        name: name.clone(),
-                        prefix: prefix.clone(),
-                        digest: *digest,
-                        sources: sources.clone(),
-                        created: seal.time,
-                        created_by: super::describe(actor),
-                        expires_at: *expires_at,
-                        revoked_at: None,
-                        last_used: None,
-                        seq: seal.seq,
-                    },
-                );
-                self.generation.0 += 1;
+                // Before scopes, a key could only post alerts.
+                let scopes = vec![KeyScope::Ingest.name().to_string()];
+                let created = Created {
+                    id,
+                    name,
+                    prefix,
+                    digest,
+                    sources,
+                    scopes: &scopes,
+                    expires_at,
+                    actor,
+                };
+                self.create(seal, created);
+                return;
+            }
+            Some(Event::ApiKey(ApiKeyChange::CreatedWithScopes {
+                id,
+                name,
+                prefix,
+                digest,
+                sources,
+                scopes,
+                expires_at,
+                actor,
+            })) => {
+                let created = Created {
+                    id,
+                    name,
+                    prefix,
+                    digest,
+                    sources,
+                    scopes,
+                    expires_at,
+                    actor,
+                };
+                self.create(seal, created);
                 return;
             }
             Some(Event::ApiKey(ApiKeyChange::Revoked { id, .. })) => {
@@ -168,6 +229,11 @@ mod tests {
         );
         let k = &v.keys["ab12cd34"];
         assert!(k.allows("github") && !k.allows("gitlab"));
+        assert!(
+            k.has_scope(KeyScope::Ingest),
+            "a key from before scopes ingests"
+        );
+        assert!(!k.has_scope(KeyScope::AlertsRead) && !k.has_scope(KeyScope::SilencesWrite));
         assert_eq!(k.usable(999), Ok(()));
         assert_eq!(k.usable(1_000), Err("expired"));
         assert_eq!(v.generation(), 1);
@@ -196,5 +262,28 @@ mod tests {
         );
         assert_eq!(v.keys["ab12cd34"].usable(0), Err("revoked"));
         assert_eq!(v.generation(), 2);
+    }
+
+    #[test]
+    fn scoped_keys_have_exactly_their_scopes() {
+        let mut v = KeysView::default();
+        v.apply(
+            &seal(1, 100),
+            Some(&Event::ApiKey(ApiKeyChange::CreatedWithScopes {
+                id: "cd34ef56".into(),
+                name: "amtool".into(),
+                prefix: "vgl_cd34ef56".into(),
+                digest: Hash([8; 32]),
+                sources: vec![],
+                scopes: vec!["alerts.read".into(), "silences.write".into()],
+                expires_at: None,
+                actor: Actor::Daemon,
+            })),
+        );
+        let k = &v.keys["cd34ef56"];
+        assert!(k.has_scope(KeyScope::AlertsRead) && k.has_scope(KeyScope::SilencesWrite));
+        assert!(!k.has_scope(KeyScope::Ingest));
+        assert_eq!(k.seq, 1);
+        assert_eq!(v.generation(), 1);
     }
 }

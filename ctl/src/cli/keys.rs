@@ -4,18 +4,24 @@ use super::output::{Out, Table, opt_time, time};
 use super::{Failure, done, finish, listing};
 use clap::Subcommand;
 use vigil_proto::Request;
+use vigil_store::KeyScope;
 use vigilctl::Client;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Create an API key for ingestion; the key is printed once, only now.
+    /// Create an API key; the key is printed once, only now.
     Create {
         /// What it is for.
         #[arg(long)]
         name: String,
-        /// A source it may post to (repeatable; default: all).
+        /// A source it may post to and read alerts of (repeatable; default: all).
         #[arg(long = "source", value_name = "SOURCE")]
         sources: Vec<String>,
+        /// What it may do (repeatable; default: ingest): `ingest` posts
+        /// alerts, `alerts.read` reads Alertmanager's API (amtool alert
+        /// query), `silences.write` adds and expires silences through it.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<KeyScope>,
         /// Lifetime, e.g. `90d`, `12h` (default: until revoked).
         #[arg(long, value_parser = humantime::parse_duration)]
         expires: Option<std::time::Duration>,
@@ -39,11 +45,13 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
         KeysCommand::Create {
             name,
             sources,
+            scopes,
             expires,
         } => {
             let (key, secret) = client.ask(Request::keys_create(
                 name,
                 sources,
+                scopes,
                 expires.map(|d| d.as_secs().max(1)),
             ))?;
             if out.json() {
@@ -62,6 +70,7 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
                 "PREFIX",
                 "NAME",
                 "SOURCES",
+                "SCOPES",
                 "CREATED",
                 "EXPIRES",
                 "LAST USED",
@@ -78,6 +87,7 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
                         } else {
                             k.sources.join(",")
                         },
+                        k.scopes.join(","),
                         time(k.created),
                         opt_time(k.expires_at),
                         opt_time(k.last_used),

@@ -213,6 +213,15 @@ pub fn summary(event: Option<&Event>) -> String {
         Event::ApiKey(ApiKeyChange::Created { name, prefix, .. }) => {
             format!("API key {name} ({prefix}) created")
         }
+        Event::ApiKey(ApiKeyChange::CreatedWithScopes {
+            name,
+            prefix,
+            scopes,
+            ..
+        }) => format!(
+            "API key {name} ({prefix}) created, scopes {}",
+            scopes.join(",")
+        ),
         Event::ApiKey(ApiKeyChange::Revoked { id, .. }) => format!("API key {id} revoked"),
         Event::Secret(s) => format!("secret {} {:?}", s.name, s.action).to_lowercase(),
         Event::IncidentAction(i) => format!(

@@ -101,6 +101,7 @@ driver = "alertmanager"
             .call(&Request::Keys(KeysRequest::Create {
                 name: "bench".into(),
                 sources: vec![],
+                scopes: vec![],
                 expires_in_secs: None,
             }))
             .unwrap()

@@ -17,15 +17,22 @@ pub async fn api_key(shared: &Arc<Shared>, state_dir: &Path) -> anyhow::Result<S
     let (id, raw) = crate::intake::http::mint_key(|id| taken.contains_key(id))?;
     shared
         .log
-        .append_async(&Event::ApiKey(vigil_store::ApiKeyChange::Created {
-            id: id.clone(),
-            name: "development".into(),
-            prefix: format!("vgl_{id}"),
-            digest: Hash::sha256(raw.as_bytes()),
-            sources: Vec::new(),
-            expires_at: None,
-            actor: vigil_store::Actor::Daemon,
-        }))
+        .append_async(&Event::ApiKey(
+            vigil_store::ApiKeyChange::CreatedWithScopes {
+                id: id.clone(),
+                name: "development".into(),
+                prefix: format!("vgl_{id}"),
+                digest: Hash::sha256(raw.as_bytes()),
+                sources: Vec::new(),
+                // Development: amtool may read and silence with it too.
+                scopes: vigil_store::KeyScope::ALL
+                    .iter()
+                    .map(|s| s.name().to_string())
+                    .collect(),
+                expires_at: None,
+                actor: vigil_store::Actor::Daemon,
+            },
+        ))
         .await?;
     shared.refresh_keys().await;
     crate::sys::files::create_private(&path, raw.as_bytes())?;

@@ -4,7 +4,7 @@ use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
 use std::ops::Bound;
 use vigil_proto::{Answer, ErrorCode, KeyListing, KeysRequest, WireSecret};
-use vigil_store::{ApiKeyChange, Event, Hash, now_micros};
+use vigil_store::{ApiKeyChange, Event, Hash, KeyScope, now_micros};
 use vigil_views::ApiKey;
 
 fn listing(k: &ApiKey) -> KeyListing {
@@ -13,12 +13,24 @@ fn listing(k: &ApiKey) -> KeyListing {
         name: k.name.clone(),
         prefix: k.prefix.clone(),
         sources: k.sources.clone(),
+        scopes: k.scopes.clone(),
         created: k.created,
         created_by: k.created_by.clone(),
         expires_at: k.expires_at,
         revoked_at: k.revoked_at,
         last_used: k.last_used,
     }
+}
+
+/// The scopes as recorded: sorted, each once; none asked means `ingest`,
+/// what every key could do before scopes.
+fn scope_names(mut scopes: Vec<KeyScope>) -> Vec<String> {
+    if scopes.is_empty() {
+        scopes.push(KeyScope::Ingest);
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes.iter().map(|s| s.name().to_string()).collect()
 }
 
 impl Conn<'_> {
@@ -28,8 +40,12 @@ impl Conn<'_> {
             KeysRequest::Create {
                 name,
                 sources,
+                scopes,
                 expires_in_secs,
-            } => self.keys_create(name, sources, expires_in_secs).await,
+            } => {
+                self.keys_create(name, sources, scopes, expires_in_secs)
+                    .await
+            }
             KeysRequest::List { limit } => self.keys_list(limit).await,
             KeysRequest::Revoke { id } => self.keys_revoke(id).await,
         }
@@ -39,6 +55,7 @@ impl Conn<'_> {
         &mut self,
         name: String,
         sources: Vec<String>,
+        scopes: Vec<KeyScope>,
         expires_in_secs: Option<u64>,
     ) -> Served {
         if name.trim().is_empty() || name.len() > MAX_TEXT {
@@ -84,17 +101,18 @@ impl Conn<'_> {
                 )
             })?;
         let prefix = format!("vgl_{id}");
-        let event = Event::ApiKey(ApiKeyChange::Created {
+        let event = Event::ApiKey(ApiKeyChange::CreatedWithScopes {
             id: id.clone(),
             name,
             prefix,
             digest: Hash::sha256(raw.as_bytes()),
             sources,
+            scopes: scope_names(scopes),
             expires_at,
             actor: self.caller.actor(),
         });
         let admitted = self.admit(event);
-        if let Event::ApiKey(ApiKeyChange::Created { name, .. }) = &admitted.event {
+        if let Event::ApiKey(ApiKeyChange::CreatedWithScopes { name, .. }) = &admitted.event {
             stored_within("--name", name, MAX_TEXT)?;
         }
         self.record("keys.create", admitted).await?;

@@ -4,13 +4,12 @@
 
 use super::conn::{Conn, MAX_TEXT, Served, refuse, stored_within, view_of};
 use super::listing::Page;
+use crate::intake::silence::{self, MAX_MATCHERS, SilenceProblem};
 use std::ops::Bound;
 use vigil_proto::{Answer, ErrorCode, SilenceListing, SilencesRequest};
 use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigil_views::{SilenceRecord, SilenceState};
 
-/// At most this many matchers per silence.
-const MAX_MATCHERS: usize = 32;
 /// The longest silence: a year. Longer means "disable the route".
 const MAX_DURATION_SECS: u64 = 366 * 24 * 3600;
 
@@ -91,34 +90,19 @@ impl Conn<'_> {
                 "a silence was admitted as another event",
             ));
         };
+        stored_within("--comment", &stored.comment, MAX_TEXT)?;
         // Alerts are matched as they are stored, redacted: a matcher
         // holding a secret could not match as written, nor may it be kept.
-        // Checked before parsing, whose errors quote the matcher.
-        if let Some((n, redacted)) = matchers
-            .iter()
-            .zip(&stored.matchers)
-            .enumerate()
-            .find_map(|(n, (given, kept))| (given != kept).then_some((n + 1, kept)))
-        {
-            return Err(refuse(
-                ErrorCode::BadRequest,
-                format!(
-                    "--matcher {n} holds what the redactor takes for a secret; alerts are \
-                     stored with a marker in its place ({redacted}), so match the marker, \
-                     not the secret"
-                ),
-            ));
-        }
-        stored_within("--comment", &stored.comment, MAX_TEXT)?;
-        let parsed = vigil_notify::route::Matchers::parse_all(&stored.matchers)
-            .map_err(|e| refuse(ErrorCode::BadRequest, format!("--matcher: {e}")))?;
-        // The notifier's own rules for a silence (no match-everything set).
-        // Start and length are each capped at 366 days from now, well
-        // inside a timestamp's range.
-        let at =
-            |micros| jiff::Timestamp::from_microsecond(micros).expect("within 732 days of now");
-        vigil_notify::route::Silence::new("", parsed, at(starts_at), at(ends_at), "", "")
-            .map_err(|e| refuse(ErrorCode::BadRequest, e.to_string()))?;
+        silence::check(&matchers, stored).map_err(|problem| {
+            let message = match &problem {
+                SilenceProblem::Redacted { index, .. } => {
+                    format!("--matcher {} {problem}", index + 1)
+                }
+                SilenceProblem::Matchers(_) => format!("--matcher: {problem}"),
+                SilenceProblem::Rule(_) => problem.to_string(),
+            };
+            refuse(ErrorCode::BadRequest, message)
+        })?;
         let head = self.record("silences.add", admitted).await?;
         self.send(&Answer::silences_add(format!(
             "silence {} created",

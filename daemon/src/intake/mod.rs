@@ -6,6 +6,7 @@
 pub mod files;
 pub mod http;
 pub mod logs;
+pub mod silence;
 pub mod spool;
 
 use std::borrow::Cow;
@@ -268,7 +269,9 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
             }
             redact_text(redactor, &mut silence.comment);
         }
-        Event::ApiKey(ApiKeyChange::Created { name, .. }) => redact_text(redactor, name),
+        Event::ApiKey(
+            ApiKeyChange::Created { name, .. } | ApiKeyChange::CreatedWithScopes { name, .. },
+        ) => redact_text(redactor, name),
         Event::Erasure(erasure) => redact_text(redactor, &mut erasure.reason),
         // Identifiers the request checked against the daemon's state (a key
         // id, a silence id, a secret's name, which the configuration
@@ -512,6 +515,16 @@ mod tests {
                 prefix: "vgl_k1".into(),
                 digest: vigil_store::Hash([0; 32]),
                 sources: vec![],
+                expires_at: None,
+                actor: Actor::Daemon,
+            }),
+            Event::ApiKey(ApiKeyChange::CreatedWithScopes {
+                id: "k2".into(),
+                name: secret.into(),
+                prefix: "vgl_k2".into(),
+                digest: vigil_store::Hash([0; 32]),
+                sources: vec![],
+                scopes: vec!["ingest".into()],
                 expires_at: None,
                 actor: Actor::Daemon,
             }),

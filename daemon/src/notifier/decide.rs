@@ -22,18 +22,10 @@ impl Notifier {
         if self.dispatcher.next_due().is_none_or(|due| due > now) {
             return;
         }
-        let silences = match &self.silences {
-            Some(silences) => silences.clone(),
-            None => match self.load_silences().await {
-                Some(loaded) => {
-                    let loaded = Arc::new(loaded);
-                    self.silences = Some(loaded.clone());
-                    loaded
-                }
-                // Unreadable now (the store is failing): decide nothing
-                // rather than send what a silence may mute.
-                None => return,
-            },
+        // Unreadable now (the store is failing): decide nothing rather
+        // than send what a silence may mute.
+        let Some(silences) = self.silences().await else {
+            return;
         };
         let flushes = self.dispatcher.due_gated(now, &policy.gate(&silences));
         self.dirty = true;
@@ -106,8 +98,18 @@ impl Notifier {
         Ok(())
     }
 
+    /// The silences, read from their view when one changed since.
+    pub(super) async fn silences(&mut self) -> Option<Arc<Vec<Silence>>> {
+        if let Some(silences) = &self.silences {
+            return Some(silences.clone());
+        }
+        let loaded = Arc::new(self.load_silences().await?);
+        self.silences = Some(loaded.clone());
+        Some(loaded)
+    }
+
     /// The silences, as the gate reads them.
-    pub(super) async fn load_silences(&self) -> Option<Vec<Silence>> {
+    async fn load_silences(&self) -> Option<Vec<Silence>> {
         let s = self.shared.clone();
         let records = tokio::task::spawn_blocking(move || {
             s.with_views(|v| v.silences.silences.values().cloned().collect::<Vec<_>>())

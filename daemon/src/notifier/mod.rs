@@ -28,6 +28,7 @@ mod error;
 mod follow;
 mod intent;
 mod outbox;
+mod query;
 mod send;
 mod snapshot;
 
@@ -273,6 +274,9 @@ impl Notifier {
                 reply,
             } => {
                 let _ = reply.send(self.test(&receiver, actor, *allowed).await);
+            }
+            Command::Held { reply } => {
+                let _ = reply.send(self.held().await);
             }
         }
     }

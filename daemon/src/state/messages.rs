@@ -40,6 +40,33 @@ pub enum Command {
         /// The notification id and its deliveries, or why not.
         reply: oneshot::Sender<Result<(String, Vec<String>), TestRefusal>>,
     },
+    /// Alertmanager's `GET /api/v2/alerts` and `/alerts/groups`: the
+    /// aggregation groups as they stand, once the notifier has read the
+    /// log up to now (`None`: no `[notify.route]`, so no groups).
+    Held {
+        /// The groups.
+        reply: oneshot::Sender<Option<Vec<HeldGroup>>>,
+    },
+}
+
+/// One aggregation group, as the Alertmanager API lists it.
+#[derive(Clone, Debug)]
+pub struct HeldGroup {
+    /// The receiver its route notifies.
+    pub receiver: String,
+    /// The labels its alerts share.
+    pub labels: vigil_store::Labels,
+    /// Its firing alerts whose end has not passed.
+    pub alerts: Vec<HeldAlert>,
+}
+
+/// A firing alert and what holds it back.
+#[derive(Clone, Debug)]
+pub struct HeldAlert {
+    /// The alert.
+    pub alert: vigil_store::Alert,
+    /// The silences and alerts that mute it now.
+    pub suppression: vigil_notify::route::Suppression,
 }
 
 /// A request to the file integrity collector from the control socket.

@@ -93,6 +93,18 @@ pub struct Flush {
     pub resolved: usize,
 }
 
+/// One group as [`Dispatcher::groups`] shows it.
+pub struct GroupState<'a> {
+    /// Its key.
+    pub key: &'a GroupKey,
+    /// The receiver its route notifies.
+    pub receiver: &'a str,
+    /// The labels its alerts share.
+    pub labels: &'a Labels,
+    /// Its alerts, by fingerprint.
+    pub alerts: std::collections::btree_map::Values<'a, String, Alert>,
+}
+
 /// The aggregation groups.
 ///
 /// Serialized as its groups alone; the schedule is rebuilt on load.
@@ -335,6 +347,45 @@ impl Dispatcher {
             .values()
             .flat_map(|g| g.alerts.values())
             .filter(move |a| a.status == AlertStatus::Firing && seen.insert(a.fingerprint.as_str()))
+    }
+
+    /// Every group as it stands: its receiver, labels and alerts (resolved
+    /// ones stay until the group's next tick). What Alertmanager's
+    /// `GET /api/v2/alerts/groups` lists.
+    pub fn groups(&self) -> impl Iterator<Item = GroupState<'_>> {
+        self.groups.iter().map(|(key, g)| GroupState {
+            key,
+            receiver: &g.route.receiver,
+            labels: &g.labels,
+            alerts: g.alerts.values(),
+        })
+    }
+
+    /// Resolves the alert `expired` names (by fingerprint, in `matched`'s
+    /// group) because its lifetime ended: only if the group holds it firing
+    /// with an end no later than `expired.ends_at`. A copy that arrived
+    /// after the expiry was decided (its end moved later) stays firing. The
+    /// held copy keeps its annotations and links; only its status and end
+    /// change. Returns whether it was resolved.
+    pub fn expire(&mut self, matched: &MatchedRoute, expired: &Alert) -> bool {
+        let key = GroupKey::new(&matched.route_id, &group_labels(matched, &expired.labels));
+        let Some(held) = self
+            .groups
+            .get_mut(&key)
+            .and_then(|g| g.alerts.get_mut(&expired.fingerprint))
+        else {
+            return false;
+        };
+        let due = match (held.ends_at, expired.ends_at) {
+            (Some(held_end), Some(end)) => held_end <= end,
+            _ => false,
+        };
+        if held.status != AlertStatus::Firing || !due {
+            return false;
+        }
+        held.status = AlertStatus::Resolved;
+        held.ends_at = expired.ends_at;
+        true
     }
 
     /// The keys of the current groups.

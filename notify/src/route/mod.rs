@@ -45,7 +45,8 @@
 //!   (Alertmanager keeps its notification log for days); this only matters
 //!   for an alert that resolved unannounced during a mute and fires again.
 //!   Alerts resolve by their status, not by `ends_at` or a resolve timeout:
-//!   the ingest side normalizes that.
+//!   the daemon records an alert whose lifetime ended as a resolved copy
+//!   ([`Dispatcher::expire`]), so the log says when and why it resolved.
 //! * **Inhibition.** A rule needs at least one source and one target
 //!   matcher (an empty side matches every alert).
 //! * **Time intervals.** `location: Local` is refused (name the zone).
@@ -67,12 +68,12 @@ pub mod tree;
 #[cfg(test)]
 mod tests;
 
-pub use dispatch::{Dispatcher, Flush, Gate, Ungated};
+pub use dispatch::{Dispatcher, Flush, Gate, GroupState, Ungated};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use group::{GroupKey, group_labels};
 pub use inhibit::{InhibitError, InhibitRule, InhibitRuleConfig, Inhibitor};
 pub use matcher::{MatchOp, Matcher, MatcherError, MatcherErrorKind, Matchers, RegexError};
-pub use policy::{Policy, PolicyConfig, PolicyError, PolicyGate};
+pub use policy::{Policy, PolicyConfig, PolicyError, PolicyGate, Suppression};
 pub use silence::{Silence, SilenceError};
 pub use time::{
     RangeItem, TimeInterval, TimeIntervalConfig, TimeIntervalError, TimeIntervals,

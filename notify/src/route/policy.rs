@@ -119,6 +119,56 @@ impl Policy {
     }
 }
 
+/// Why an alert is held back now, as Alertmanager's API reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Suppression {
+    /// Ids of the active silences that mute it.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints of the firing alerts that inhibit it.
+    pub inhibited_by: Vec<String>,
+}
+
+impl Suppression {
+    /// Whether anything holds the alert back.
+    pub fn is_suppressed(&self) -> bool {
+        !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
+    }
+}
+
+impl Policy {
+    /// Which silences and which of `firing` hold `alert` back at `now`:
+    /// the same decision [`PolicyGate`] makes at a tick, with its reasons.
+    pub fn suppression<'a>(
+        &self,
+        silences: &[Silence],
+        alert: &Alert,
+        firing: impl IntoIterator<Item = &'a Alert>,
+        now: Timestamp,
+    ) -> Suppression {
+        let silenced_by = silences
+            .iter()
+            .filter(|s| s.mutes_at(&alert.labels, now))
+            .map(|s| s.id().to_string())
+            .collect();
+        let inhibited_by = if self.inhibitor.is_empty() {
+            Vec::new()
+        } else {
+            firing
+                .into_iter()
+                .filter(|source| {
+                    self.inhibitor
+                        .is_inhibited(&alert.labels, std::iter::once(&source.labels))
+                })
+                .map(|source| source.fingerprint.clone())
+                .collect()
+        };
+        Suppression {
+            silenced_by,
+            inhibited_by,
+        }
+    }
+}
+
 /// Mutes by a policy's time intervals and inhibit rules and by silences.
 #[derive(Clone, Copy, Debug)]
 pub struct PolicyGate<'a> {

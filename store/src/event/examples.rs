@@ -191,6 +191,19 @@ pub fn every_variant() -> Vec<(&'static str, Event)> {
             }),
         ),
         (
+            "api_key_scoped",
+            Event::ApiKey(ApiKeyChange::CreatedWithScopes {
+                id: "k2".into(),
+                name: "amtool".into(),
+                prefix: "vgl_cd34".into(),
+                digest: Hash([6; 32]),
+                sources: vec![],
+                scopes: vec!["alerts.read".into(), "silences.write".into()],
+                expires_at: None,
+                actor: local(),
+            }),
+        ),
+        (
             "secret",
             Event::Secret(SecretChange {
                 name: "slack-url".into(),

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "openapi.rs"]
+mod openapi;
+
 use std::net::SocketAddr;
 use std::process::Command;
 use vigil_tests::http::{self, Reply};
@@ -367,5 +370,400 @@ fn a_real_prometheus_opens_and_resolves_an_incident() {
     assert!(pushes >= 3, "only {pushes} pushes: no resend was seen");
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0]["id"], opened["id"]);
+    assert!(daemon.stop().success());
+}
+
+/// A config with a Prometheus source and a route tree: `db` alerts go to
+/// the `db` receiver, the rest to `ops`; a critical alert inhibits a
+/// warning of the same alertname. The receivers' webhooks point at a
+/// closed port: nothing here is about delivery.
+fn routed_config(dir: &std::path::Path) -> std::path::PathBuf {
+    write_config(
+        dir,
+        r#"[http]
+listen = "127.0.0.1:0"
+
+[sources.prometheus]
+driver = "prometheus"
+
+[notify]
+allow = ["127.0.0.1"]
+
+[notify.route]
+receiver = "ops"
+group_by = ["alertname"]
+group_wait = "1h"
+
+[[notify.route.routes]]
+matchers = ['team="db"']
+receiver = "db"
+
+[[notify.inhibit_rules]]
+source_matchers = ['severity="critical"']
+target_matchers = ['severity="warning"']
+equal = ["alertname"]
+
+[[notify.receivers]]
+name = "ops"
+[[notify.receivers.webhook_configs]]
+url = "http://127.0.0.1:9/ops"
+secret = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk="
+
+[[notify.receivers]]
+name = "db"
+[[notify.receivers.webhook_configs]]
+url = "http://127.0.0.1:9/db"
+secret = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk="
+"#,
+    )
+}
+
+/// A key with these scopes.
+fn scoped_key(daemon: &Daemon, name: &str, scopes: &[&str]) -> String {
+    let mut args = vec!["--json", "keys", "create", "--name", name];
+    for scope in scopes {
+        args.extend(["--scope", scope]);
+    }
+    let created: serde_json::Value = serde_json::from_str(ok(&daemon.ctl(&args)).trim()).unwrap();
+    assert_eq!(
+        created["key"]["scopes"],
+        serde_json::json!(scopes),
+        "{created}"
+    );
+    created["secret"].as_str().unwrap().to_string()
+}
+
+fn get(addr: SocketAddr, key: &str, path: &str) -> Reply {
+    let auth = format!("Bearer {key}");
+    http::request(addr, "GET", path, &[("Authorization", auth.as_str())], b"")
+}
+
+/// amtool with `key` as its bearer credentials.
+fn amtool(
+    daemon: &Daemon,
+    dir: &std::path::Path,
+    key: &str,
+    args: &[&str],
+) -> std::process::Output {
+    let config = dir.join(format!("amtool-{}.yml", &key[..12]));
+    std::fs::write(
+        &config,
+        format!("authorization:\n  type: Bearer\n  credentials: {key}\n"),
+    )
+    .unwrap();
+    Command::new(which("amtool"))
+        .args(args)
+        .arg(format!("--alertmanager.url=http://{}", daemon.http_addr()))
+        .arg(format!("--http.config.file={}", config.display()))
+        .output()
+        .unwrap()
+}
+
+fn labelled(labels: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "labels": labels,
+        "annotations": {"summary": "from the read API test"},
+        "startsAt": at(-60),
+        "endsAt": at(600),
+        "generatorURL": "http://prometheus.example.internal:9090/graph"
+    })
+}
+
+#[test]
+fn amtool_queries_alerts_and_manages_silences_with_scoped_keys() {
+    let schema = openapi::schema();
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::in_dir(&routed_config(tmp.path()), tmp.path());
+    let addr = daemon.http_addr();
+    let ingest = daemon.api_key();
+    let reader = scoped_key(&daemon, "grafana", &["alerts.read"]);
+    let operator = scoped_key(&daemon, "oncall", &["alerts.read", "silences.write"]);
+
+    let disk_critical = labelled(serde_json::json!(
+        {"alertname": "DiskFull", "severity": "critical", "instance": "db-1"}
+    ));
+    let disk_warning = labelled(serde_json::json!(
+        {"alertname": "DiskFull", "severity": "warning", "instance": "web-1"}
+    ));
+    let replication = labelled(serde_json::json!(
+        {"alertname": "ReplicationLag", "severity": "warning", "team": "db"}
+    ));
+    let r = push(
+        addr,
+        Some(&ingest),
+        &serde_json::json!([disk_critical, disk_warning, replication]),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A reading key may not push.
+    let r = push(addr, Some(&reader), &serde_json::json!([replication]));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("ingest scope"), "{}", r.body);
+
+    // Every read endpoint answers in Alertmanager's schema.
+    for (path, spec) in [
+        ("/api/v2/alerts", "/alerts"),
+        ("/api/v2/alerts/groups", "/alerts/groups"),
+        ("/api/v2/silences", "/silences"),
+        ("/api/v2/status", "/status"),
+        ("/api/v2/receivers", "/receivers"),
+    ] {
+        let r = get(addr, &reader, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        openapi::check(&schema, "GET", spec, &r.json());
+        // An ingest-only key may not read; no key at all is a 401.
+        assert_eq!(get(addr, &ingest, path).status, 403, "{path}");
+        assert_eq!(
+            http::request(addr, "GET", path, &[], b"").status,
+            401,
+            "{path}"
+        );
+    }
+
+    let alerts = get(addr, &reader, "/api/v2/alerts").json();
+    let by_name = |alerts: &serde_json::Value, instance_or_team: &str| -> serde_json::Value {
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| {
+                a["labels"]["instance"] == instance_or_team
+                    || a["labels"]["team"] == instance_or_team
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no alert for {instance_or_team} in {alerts:#}"))
+    };
+    assert_eq!(alerts.as_array().unwrap().len(), 3, "{alerts:#}");
+    let critical = by_name(&alerts, "db-1");
+    let warning = by_name(&alerts, "web-1");
+    let lag = by_name(&alerts, "db");
+    assert_eq!(critical["status"]["state"], "active");
+    assert_eq!(critical["receivers"], serde_json::json!([{"name": "ops"}]));
+    assert_eq!(lag["receivers"], serde_json::json!([{"name": "db"}]));
+    // The warning is inhibited by the critical alert of the same name.
+    assert_eq!(warning["status"]["state"], "suppressed");
+    assert_eq!(
+        warning["status"]["inhibitedBy"],
+        serde_json::json!([critical["fingerprint"]])
+    );
+    assert_eq!(
+        critical["generatorURL"],
+        "http://prometheus.example.internal:9090/graph"
+    );
+    // Filters: matchers, receiver regex, inhibited=false.
+    let only_db = get(addr, &reader, "/api/v2/alerts?receiver=d.").json();
+    assert_eq!(only_db.as_array().unwrap().len(), 1, "{only_db:#}");
+    let not_inhibited = get(addr, &reader, "/api/v2/alerts?inhibited=false").json();
+    assert_eq!(
+        not_inhibited.as_array().unwrap().len(),
+        2,
+        "{not_inhibited:#}"
+    );
+    let filtered = get(
+        addr,
+        &reader,
+        "/api/v2/alerts?filter=alertname%3D%22DiskFull%22&filter=severity%3D~%22crit.*%22",
+    )
+    .json();
+    assert_eq!(filtered.as_array().unwrap().len(), 1, "{filtered:#}");
+    for bad in [
+        "/api/v2/alerts?filter=%7B%7D%7D",
+        "/api/v2/alerts?active=maybe",
+        "/api/v2/alerts?receiver=%28",
+    ] {
+        let r = get(addr, &reader, bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.json()["error"]["message"].is_string(), "{}", r.body);
+    }
+    let groups = get(addr, &reader, "/api/v2/alerts/groups").json();
+    assert_eq!(
+        groups.as_array().unwrap().len(),
+        2,
+        "by alertname: {groups:#}"
+    );
+
+    // amtool reads the same alerts: by default only the active ones.
+    let out = amtool(
+        &daemon,
+        tmp.path(),
+        &reader,
+        &["alert", "query", "-o", "json"],
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed:#}");
+    let out = amtool(
+        &daemon,
+        tmp.path(),
+        &reader,
+        &["alert", "query", "--active", "--inhibited", "-o", "json"],
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed:#}");
+    let out = amtool(
+        &daemon,
+        tmp.path(),
+        &reader,
+        &["alert", "query", "alertname=ReplicationLag"],
+    );
+    let text = ok(&out);
+    assert!(
+        text.contains("ReplicationLag") && !text.contains("DiskFull"),
+        "{text}"
+    );
+
+    // amtool draws Vigil's route tree from the status.
+    let tree = ok(&amtool(&daemon, tmp.path(), &reader, &["config", "routes"]));
+    assert!(
+        tree.contains("ops") && tree.contains("team=\"db\"") && tree.contains("db"),
+        "{tree}"
+    );
+    let status = get(addr, &reader, "/api/v2/status").json();
+    let original = status["config"]["original"].as_str().unwrap();
+    assert!(
+        !original.contains("whsec_") && !original.contains("127.0.0.1:9"),
+        "{original}"
+    );
+
+    // A reading key cannot silence; the operator's key can.
+    let out = amtool(
+        &daemon,
+        tmp.path(),
+        &reader,
+        &[
+            "silence",
+            "add",
+            "team=db",
+            "--comment=failover drill",
+            "--duration=1h",
+        ],
+    );
+    assert!(!out.status.success(), "a read-only key made a silence");
+    let out = amtool(
+        &daemon,
+        tmp.path(),
+        &operator,
+        &[
+            "silence",
+            "add",
+            "team=db",
+            "--comment=failover drill",
+            "--duration=1h",
+        ],
+    );
+    let id = ok(&out).trim().to_string();
+    assert!(!id.is_empty());
+    // Visible to amtool, to the API (in schema), and to vigilctl, under one id.
+    let out = amtool(&daemon, tmp.path(), &reader, &["silence", "query", "-q"]);
+    assert_eq!(ok(&out).trim(), id);
+    let silence = get(addr, &reader, &format!("/api/v2/silence/{id}"));
+    assert_eq!(silence.status, 200, "{}", silence.body);
+    openapi::check(&schema, "GET", "/silence/{silenceID}", &silence.json());
+    assert_eq!(silence.json()["status"]["state"], "active");
+    assert_eq!(silence.json()["comment"], "failover drill");
+    assert!(
+        silence.json()["createdBy"]
+            .as_str()
+            .unwrap()
+            .contains("key vgl_"),
+        "the key that made it: {}",
+        silence.body
+    );
+    let listed = json_lines(&ok(&daemon.ctl(&["--json", "silences", "list"])));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    // The silenced alert says by what.
+    let lag = by_name(&get(addr, &reader, "/api/v2/alerts").json(), "db");
+    assert_eq!(lag["status"]["state"], "suppressed");
+    assert_eq!(lag["status"]["silencedBy"], serde_json::json!([id]));
+    let unsilenced = get(addr, &reader, "/api/v2/alerts?silenced=false").json();
+    assert_eq!(unsilenced.as_array().unwrap().len(), 2);
+
+    // Bad silences: refused with the field named, nothing recorded.
+    let post_silence = |key: &str, body: &serde_json::Value| {
+        let auth = format!("Bearer {key}");
+        http::request(
+            addr,
+            "POST",
+            "/api/v2/silences",
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let silence_body = |matchers: serde_json::Value, ends_in: i64, comment: &str| {
+        serde_json::json!({
+            "matchers": matchers, "startsAt": at(0), "endsAt": at(ends_in),
+            "createdBy": "alice", "comment": comment
+        })
+    };
+    let one = serde_json::json!([{"name": "team", "value": "db", "isRegex": false}]);
+    for (body, needle) in [
+        (silence_body(serde_json::json!([]), 600, "x"), "matchers"),
+        (
+            silence_body(
+                serde_json::json!([{"name": "a", "value": ".*", "isRegex": true}]),
+                600,
+                "x",
+            ),
+            "every alert",
+        ),
+        (silence_body(one.clone(), -60, "x"), "endsAt"),
+        (silence_body(one.clone(), 600, " "), "comment"),
+        (
+            serde_json::json!({"matchers": one, "surprise": 1}),
+            "postableSilence",
+        ),
+    ] {
+        let r = post_silence(&operator, &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    let r = post_silence(&operator, &{
+        let mut b = silence_body(one.clone(), 600, "x");
+        b["id"] = "99999".into();
+        b
+    });
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        json_lines(&ok(&daemon.ctl(&["--json", "silences", "list", "--all"]))).len(),
+        1,
+        "a refused silence was recorded"
+    );
+
+    // Replacing a silence (amtool silence update) expires the old one.
+    let r = post_silence(&operator, &{
+        let mut b = silence_body(one.clone(), 1200, "longer drill");
+        b["id"] = id.as_str().into();
+        b
+    });
+    assert_eq!(r.status, 200, "{}", r.body);
+    let replacement = r.json()["silenceID"].as_str().unwrap().to_string();
+    assert_ne!(replacement, id);
+    let old = get(addr, &reader, &format!("/api/v2/silence/{id}")).json();
+    assert_eq!(old["status"]["state"], "expired");
+
+    // amtool silence expire, then the alert is active again.
+    ok(&amtool(
+        &daemon,
+        tmp.path(),
+        &operator,
+        &["silence", "expire", &replacement],
+    ));
+    let after = get(addr, &reader, &format!("/api/v2/silence/{replacement}")).json();
+    assert_eq!(after["status"]["state"], "expired");
+    let lag = by_name(&get(addr, &reader, "/api/v2/alerts").json(), "db");
+    assert_eq!(lag["status"]["state"], "active");
+    assert_eq!(get(addr, &reader, "/api/v2/silence/424242").status, 404);
+    let silences = get(addr, &reader, "/api/v2/silences").json();
+    openapi::check(&schema, "GET", "/silences", &silences);
+    assert_eq!(silences.as_array().unwrap().len(), 2);
+
+    // Each change is in the log with the key that made it.
+    let audit = ok(&daemon.ctl(&["--json", "events", "list", "--kind", "auth", "--all"]));
+    for action in ["silences.add", "silences.update", "silences.expire"] {
+        assert!(audit.contains(action), "no {action} in the audit:\n{audit}");
+    }
     assert!(daemon.stop().success());
 }

@@ -447,6 +447,7 @@ fn keys_list_prints_all_6000_and_says_when_it_stops_at_a_limit() {
             Request::Keys(KeysRequest::Create {
                 name: format!("key {i}"),
                 sources: Vec::new(),
+                scopes: vec![],
                 expires_in_secs: None,
             })
         },

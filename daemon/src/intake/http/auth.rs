@@ -112,6 +112,7 @@ mod tests {
             prefix: "vgl_ab12cd34".into(),
             digest: Hash::sha256(raw.as_bytes()),
             sources: vec![],
+            scopes: vec!["ingest".into()],
             created: 0,
             created_by: "test".into(),
             expires_at: Some(100),

@@ -1,7 +1,7 @@
 //! `POST /v1/ingest/{source}`: every check in the order that protects the
 //! daemon best (cheap and unauthenticated first), then one durable append.
 //!
-//! address rate → API key → key rate → source and scope → content type →
+//! address rate → API key → key rate → ingest scope → source → content type →
 //! body (size, time) → JSON depth and syntax → signature → duplicate
 //! delivery → shape → redaction → append (fsync) → `202`.
 
@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use std::sync::Arc;
 use vigil_ingest::drivers::{Delivery, Verifier};
-use vigil_store::{Actor, now_micros};
+use vigil_store::{Actor, KeyScope, now_micros};
 
 /// The handler.
 pub async fn ingest(
@@ -89,6 +89,19 @@ pub(super) async fn accept(
             "rate_limited_key",
             actor,
             ApiError::rate_limited("API key", wait),
+        ));
+    }
+    if !key.has_scope(KeyScope::Ingest) {
+        return Err(reject(
+            shared,
+            source,
+            "missing_scope",
+            actor,
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this API key may not post alerts (it lacks the ingest scope)",
+            ),
         ));
     }
     let config = shared.config();

@@ -8,7 +8,7 @@
 //! a header read timeout (slowloris), one global body-size layer, a body
 //! timeout, then the per-request checks in [`ingest`].
 
-mod alertmanager_api;
+mod alertmanager;
 mod auth;
 mod error;
 mod ingest;
@@ -54,9 +54,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/ingest/{source}", post(ingest::ingest))
-        .route("/api/v2/alerts", post(alertmanager_api::post_alerts))
-        .route("/-/healthy", get(alertmanager_api::ok))
-        .route("/-/ready", get(alertmanager_api::ok))
+        .merge(alertmanager::routes())
         .fallback(fallback)
         .with_state(shared)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))

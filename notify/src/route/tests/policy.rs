@@ -216,3 +216,91 @@ fn without_inhibit_rules_a_tick_does_not_collect_firing_alerts() {
     let p = Policy::compile(&config, &["team"]).unwrap();
     assert!(!p.gate(&[]).uses_firing());
 }
+
+#[test]
+fn suppression_names_the_silences_and_the_inhibiting_alerts() {
+    let p = policy();
+    let warning = firing(&[
+        ("alertname", "Disk"),
+        ("severity", "warning"),
+        ("host", "h1"),
+    ]);
+    let critical = firing(&[
+        ("alertname", "Disk"),
+        ("severity", "critical"),
+        ("host", "h2"),
+    ]);
+    let other = firing(&[("alertname", "Cpu"), ("severity", "critical")]);
+    let silences = [
+        Silence::new(
+            "7",
+            Matchers::parse("host=\"h1\"").expect("matchers"),
+            at(0),
+            at(600),
+            "disk swap",
+            "alice",
+        )
+        .expect("silence"),
+        Silence::new(
+            "8",
+            Matchers::parse("host=\"h9\"").expect("matchers"),
+            at(0),
+            at(600),
+            "elsewhere",
+            "alice",
+        )
+        .expect("silence"),
+    ];
+    let held = p.suppression(&silences, &warning, [&critical, &other, &warning], at(10));
+    assert_eq!(held.silenced_by, vec!["7".to_string()]);
+    // Inhibited by the critical Disk alert only (equal alertname).
+    assert_eq!(held.inhibited_by, vec![critical.fingerprint.clone()]);
+    assert!(held.is_suppressed());
+    // After the silence ends only the inhibition remains; the critical
+    // alert itself is held back by nothing.
+    assert!(
+        p.suppression(&silences, &warning, [&critical], at(600))
+            .silenced_by
+            .is_empty()
+    );
+    assert!(
+        !p.suppression(&silences, &critical, [&critical, &warning], at(10))
+            .is_suppressed()
+    );
+}
+
+#[test]
+fn an_expiry_resolves_only_the_copy_whose_end_it_saw() {
+    let p = policy();
+    let mut d = Dispatcher::new();
+    let mut alert = firing(&[("alertname", "Disk"), ("host", "h1")]);
+    alert.ends_at = Some(at(240).as_microsecond());
+    alert.annotations = labels(&[("runbook", "https://runbooks.example/disk")]);
+    observe(&mut d, &p, &alert, at(0));
+    let route = &p.route(&alert.labels)[0];
+    let mut expiry = resolved(&alert);
+    expiry.annotations = Default::default();
+    // A refresh moved the end to 480 before the expiry (for 240) arrived.
+    let mut refreshed = alert.clone();
+    refreshed.ends_at = Some(at(480).as_microsecond());
+    observe(&mut d, &p, &refreshed, at(200));
+    expiry.ends_at = Some(at(240).as_microsecond());
+    assert!(!d.expire(route, &expiry), "a refreshed alert stays firing");
+    assert_eq!(d.firing().count(), 1);
+    expiry.ends_at = Some(at(480).as_microsecond());
+    assert!(d.expire(route, &expiry));
+    assert_eq!(d.firing().count(), 0);
+    let held: Vec<&Alert> = d.groups().flat_map(|g| g.alerts).collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        held[0].annotations, alert.annotations,
+        "the held copy keeps its annotations"
+    );
+    assert!(!d.expire(route, &expiry), "only once");
+    // An alert without an end never expires.
+    let forever = firing(&[("alertname", "Cpu")]);
+    observe(&mut d, &p, &forever, at(0));
+    let mut late = resolved(&forever);
+    late.ends_at = Some(at(10_000).as_microsecond());
+    assert!(!d.expire(&p.route(&forever.labels)[0], &late));
+}

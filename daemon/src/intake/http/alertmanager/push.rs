@@ -1,15 +1,11 @@
-//! The parts of Alertmanager's v2 API that Prometheus and `amtool` need,
-//! under Alertmanager's own paths, so a Prometheus `alertmanagers` entry
-//! needs only Vigil's address and an API key:
-//!
-//! * `POST /api/v2/alerts`: the push, stored as a delivery to the source
-//!   configured with `driver = "prometheus"` (every check of
-//!   `/v1/ingest/<source>` applies: rate limits, the key and its sources,
-//!   size, depth, redaction, one durable append before `200`).
-//! * `GET /-/healthy`, `GET /-/ready`: unauthenticated, as Alertmanager's.
+//! `POST /api/v2/alerts`: Prometheus's push, stored as a delivery to the
+//! source configured with `driver = "prometheus"` (every check of
+//! `/v1/ingest/<source>` applies: rate limits, the key, its `ingest` scope
+//! and its sources, size, depth, redaction, one durable append before
+//! `200`).
 
-use super::error::ApiError;
-use super::{Peer, auth, ingest};
+use crate::intake::http::error::ApiError;
+use crate::intake::http::{Peer, auth, ingest};
 use crate::state::Shared;
 use axum::body::Body;
 use axum::extract::State;
@@ -17,11 +13,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 use vigil_ingest::drivers::{DriverChoice, DriverKind};
-
-/// `GET /-/healthy` and `GET /-/ready`: Alertmanager answers `OK`.
-pub async fn ok() -> &'static str {
-    "OK"
-}
 
 /// `POST /api/v2/alerts`.
 pub async fn post_alerts(

@@ -1,0 +1,46 @@
+//! What the notifier holds, for Alertmanager's read API: the groups, each
+//! firing alert in them, and which silences and alerts hold it back.
+
+use super::Notifier;
+use crate::state::messages::{HeldAlert, HeldGroup};
+use vigil_store::{Alert, AlertStatus};
+
+impl Notifier {
+    /// The groups as they stand, after reading the log up to its head (an
+    /// alert pushed just before the question is in the answer).
+    pub(super) async fn held(&mut self) -> Option<Vec<HeldGroup>> {
+        self.follow().await;
+        let channels = self.channels.clone()?;
+        let policy = channels.notify.policy.as_ref()?;
+        let silences = self.silences().await?;
+        let now = jiff::Timestamp::now();
+        let live = |a: &Alert| {
+            a.status == AlertStatus::Firing
+                && a.ends_at.is_none_or(|end| end > now.as_microsecond())
+        };
+        let firing: Vec<&Alert> = self.dispatcher.firing().filter(|a| live(a)).collect();
+        let groups = self
+            .dispatcher
+            .groups()
+            .map(|group| HeldGroup {
+                receiver: group.receiver.to_string(),
+                labels: group.labels.clone(),
+                alerts: group
+                    .alerts
+                    .filter(|a| live(a))
+                    .map(|alert| HeldAlert {
+                        suppression: policy.suppression(
+                            &silences,
+                            alert,
+                            firing.iter().copied(),
+                            now,
+                        ),
+                        alert: alert.clone(),
+                    })
+                    .collect(),
+            })
+            .filter(|g| !g.alerts.is_empty())
+            .collect();
+        Some(groups)
+    }
+}
