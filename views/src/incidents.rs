@@ -7,11 +7,19 @@
 //! Ids come from the seq of the event that opened the incident, so they are
 //! the same after every restart and replay. Times are the entries' times,
 //! never the clock, so a replay reproduces the view exactly.
+//!
+//! A firing alert with an end (Prometheus's `endsAt`, or a source's
+//! `resolve_timeout`) expires then unless a fresh copy moves the end: the
+//! view indexes those ends ([`IncidentView::expired`]), the daemon appends
+//! the resolution as an event from [`LIFETIME_DRIVER`], and the view applies
+//! it only if no copy moved the end after the daemon looked.
 
 use crate::View;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use vigil_store::{Alert, AlertStatus, Event, FileIntegrity, IncidentOp, Labels, Seal, Severity};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use vigil_store::{
+    Actor, Alert, AlertStatus, Event, FileIntegrity, IncidentOp, Labels, Seal, Severity,
+};
 
 /// Status flips within this window count towards flapping (micros).
 pub const FLAP_WINDOW: i64 = 60 * 60 * 1_000_000;
@@ -95,6 +103,9 @@ pub struct Incident {
     pub history: VecDeque<u64>,
     /// Operator actions.
     pub annotations: Vec<Annotation>,
+    /// When it resolves unless its alert is sent again (micros), while it
+    /// is not resolved.
+    pub expires_at: Option<i64>,
 }
 
 /// The source of incidents raised by file integrity monitoring.
@@ -102,6 +113,9 @@ pub const FILES_SOURCE: &str = "files";
 
 /// The source of incidents raised by log collection.
 pub const LOGS_SOURCE: &str = "logs";
+
+/// The driver of the daemon's own resolutions of alerts whose end passed.
+pub const LIFETIME_DRIVER: &str = "lifetime";
 
 /// All incidents.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -112,12 +126,14 @@ pub struct IncidentView {
     by_fingerprint: HashMap<(String, String), String>,
     /// Resolved ids, oldest first, for forgetting.
     resolved_order: VecDeque<String>,
+    /// (end, id) of every incident not resolved whose alert has an end.
+    expiries: BTreeSet<(i64, String)>,
 }
 
 impl View for IncidentView {
     const NAME: &'static str = "incidents";
-    // 2: an annotation's `op` is an enum.
-    const VERSION: u32 = 2;
+    // 2: an annotation's `op` is an enum. 3: incidents expire.
+    const VERSION: u32 = 3;
 
     /// An incident still open: the event that opened it (its id is that
     /// seq), those that carried its alerts, and the operators' actions.
@@ -148,7 +164,11 @@ impl View for IncidentView {
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::AlertsIngested(a)) => {
+                let expiry = a.driver == LIFETIME_DRIVER && a.actor == Actor::Daemon;
                 for (i, alert) in a.alerts.iter().enumerate() {
+                    if expiry && !self.expiry_holds(&a.source, alert) {
+                        continue;
+                    }
                     self.alert(seal, i, &a.source, alert);
                 }
             }
@@ -183,7 +203,11 @@ impl View for IncidentView {
                         if inc.state != IncidentState::Resolved {
                             inc.state = IncidentState::Resolved;
                             inc.resolved_at = Some(seal.time);
+                            let expired = inc.expires_at.take();
                             self.resolved_order.push_back(action.incident.clone());
+                            if let Some(t) = expired {
+                                self.expiries.remove(&(t, action.incident.clone()));
+                            }
                         }
                     }
                     IncidentOp::Note => {}
@@ -239,8 +263,12 @@ impl IncidentView {
                     flapping: false,
                     history: VecDeque::from([seal.seq]),
                     annotations: Vec::new(),
+                    expires_at: alert.ends_at,
                 },
             );
+            if let Some(t) = alert.ends_at {
+                self.expiries.insert((t, id.clone()));
+            }
             self.by_fingerprint.insert(key, id);
             return;
         };
@@ -256,6 +284,17 @@ impl IncidentView {
             }
         }
         let was_resolved = inc.state == IncidentState::Resolved;
+        // A firing copy sets the end (none: no end); a resolution clears it.
+        let end = if firing { alert.ends_at } else { None };
+        let old_end = std::mem::replace(&mut inc.expires_at, end);
+        if old_end != end {
+            if let Some(t) = old_end {
+                self.expiries.remove(&(t, id.clone()));
+            }
+            if let Some(t) = end {
+                self.expiries.insert((t, id.clone()));
+            }
+        }
         if firing {
             inc.fired += 1;
             inc.severity = alert.severity;
@@ -274,6 +313,38 @@ impl IncidentView {
         }
     }
 
+    /// Whether an expiry of `alert` (its end as the daemon saw it) still
+    /// applies: the incident is not resolved and no copy since moved its
+    /// end later (or took it away).
+    fn expiry_holds(&self, source: &str, alert: &Alert) -> bool {
+        let key = (source.to_string(), alert.fingerprint.clone());
+        let Some(inc) = self
+            .by_fingerprint
+            .get(&key)
+            .and_then(|id| self.incidents.get(id))
+        else {
+            return false;
+        };
+        match (inc.expires_at, alert.ends_at) {
+            (Some(current), Some(seen)) => inc.state != IncidentState::Resolved && current <= seen,
+            _ => false,
+        }
+    }
+
+    /// Incidents whose end is at or before `now` (micros) and that are not
+    /// resolved, earliest end first.
+    pub fn expired(&self, now: i64) -> impl Iterator<Item = &Incident> {
+        self.expiries
+            .iter()
+            .take_while(move |(t, _)| *t <= now)
+            .filter_map(|(_, id)| self.incidents.get(id))
+    }
+
+    /// The earliest end of an incident not resolved, if any.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.expiries.first().map(|(t, _)| *t)
+    }
+
     /// Drops the oldest resolved incidents beyond the bound.
     fn forget_old(&mut self) {
         while self.resolved_order.len() > MAX_RESOLVED {
@@ -286,6 +357,9 @@ impl IncidentView {
                 .is_some_and(|i| i.state == IncidentState::Resolved);
             if still_resolved && let Some(inc) = self.incidents.remove(&id) {
                 self.by_fingerprint.remove(&(inc.source, inc.fingerprint));
+                if let Some(t) = inc.expires_at {
+                    self.expiries.remove(&(t, id));
+                }
             }
         }
     }
@@ -524,5 +598,78 @@ mod tests {
             again.apply(&s, Some(&e));
         }
         assert_eq!(again, v);
+    }
+
+    fn ending(fp: &str, end: i64) -> Alert {
+        Alert {
+            ends_at: Some(end),
+            ..alert(fp, AlertStatus::Firing)
+        }
+    }
+
+    /// The daemon's resolution of `fp` whose end it saw at `end`.
+    fn expiry(fp: &str, end: i64) -> Event {
+        Event::AlertsIngested(AlertsIngested {
+            driver: LIFETIME_DRIVER.into(),
+            alerts: vec![Alert {
+                ends_at: Some(end),
+                ..alert(fp, AlertStatus::Resolved)
+            }],
+            ..match ingest(vec![]) {
+                Event::AlertsIngested(a) => a,
+                _ => unreachable!(),
+            }
+        })
+    }
+
+    #[test]
+    fn alerts_with_an_end_expire_unless_sent_again() {
+        let mut v = IncidentView::default();
+        v.apply(
+            &seal(1, 1),
+            Some(&ingest(vec![ending("a", 100), ending("b", 300)])),
+        );
+        v.apply(
+            &seal(2, 2),
+            Some(&ingest(vec![alert("c", AlertStatus::Firing)])),
+        );
+        assert_eq!(v.next_expiry(), Some(100));
+        let due: Vec<&str> = v.expired(100).map(|i| i.fingerprint.as_str()).collect();
+        assert_eq!(due, ["a"], "ends at or before now; c has no end");
+        // A resend moves a's end: it is no longer due.
+        v.apply(&seal(3, 50), Some(&ingest(vec![ending("a", 400)])));
+        assert_eq!(v.expired(100).count(), 0);
+        assert_eq!(v.next_expiry(), Some(300));
+        // An expiry decided before the resend (it saw end 100) is stale.
+        v.apply(&seal(4, 101), Some(&expiry("a", 100)));
+        assert_eq!(v.incidents["1"].state, IncidentState::Open);
+        // One that saw the current end resolves it, and it leaves the index.
+        v.apply(&seal(5, 401), Some(&expiry("a", 400)));
+        assert_eq!(v.incidents["1"].state, IncidentState::Resolved);
+        assert_eq!(v.incidents["1"].expires_at, None);
+        assert_eq!(v.expired(i64::MAX).count(), 1, "only b");
+        // An expiry never opens an incident nor reopens a resolved one.
+        v.apply(&seal(6, 402), Some(&expiry("a", 400)));
+        v.apply(&seal(7, 403), Some(&expiry("zz", 400)));
+        assert_eq!(v.incidents["1"].state, IncidentState::Resolved);
+        assert_eq!(v.incidents.len(), 3);
+        // An operator's resolve clears the end too.
+        v.apply(
+            &seal(8, 404),
+            Some(&Event::IncidentAction(IncidentAction {
+                incident: "1.1".into(),
+                op: IncidentOp::Resolve,
+                note: None,
+                actor: Actor::Daemon,
+            })),
+        );
+        assert_eq!(v.next_expiry(), None);
+        // A firing copy without an end takes the end away.
+        v.apply(&seal(9, 405), Some(&ingest(vec![ending("c", 500)])));
+        v.apply(
+            &seal(10, 406),
+            Some(&ingest(vec![alert("c", AlertStatus::Firing)])),
+        );
+        assert_eq!(v.next_expiry(), None);
     }
 }

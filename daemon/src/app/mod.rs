@@ -287,6 +287,11 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
         "ingestion housekeeping",
         tasks::ingest_housekeeping(shared.clone()),
     );
+    running.spawn(
+        Stage::Upkeep,
+        "alert lifetimes",
+        crate::intake::lifetimes::run(shared.clone()),
+    );
     running.spawn(Stage::Upkeep, "epochs", tasks::epochs(shared.clone()));
     running.spawn(Stage::Upkeep, "view upkeep", tasks::views(shared.clone()));
     running.spawn(

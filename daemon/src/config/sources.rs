@@ -116,6 +116,27 @@ pub struct SourceConfig {
     /// Replay window for timestamped signatures.
     #[serde(default = "default_tolerance")]
     pub tolerance: Interval,
+    /// How long a firing alert without an end stays firing unless sent
+    /// again (Alertmanager's `resolve_timeout`); `0s` never. Default: 5m
+    /// for `driver = "prometheus"`, never for the rest.
+    #[serde(default)]
+    pub resolve_timeout: Option<Interval>,
+}
+
+/// Alertmanager's default `resolve_timeout`.
+const PROMETHEUS_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl SourceConfig {
+    /// The lifetime given to firing alerts without an end, if any.
+    pub fn resolve_timeout(&self) -> Option<Duration> {
+        let prometheus =
+            self.driver == DriverChoice::Kind(vigil_ingest::drivers::DriverKind::Prometheus);
+        match self.resolve_timeout {
+            Some(Interval(d)) if d.is_zero() => None,
+            Some(Interval(d)) => Some(d),
+            None => prometheus.then_some(PROMETHEUS_RESOLVE_TIMEOUT),
+        }
+    }
 }
 
 fn default_tolerance() -> Interval {

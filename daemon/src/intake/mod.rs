@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod http;
+pub mod lifetimes;
 pub mod logs;
 pub mod silence;
 pub mod spool;

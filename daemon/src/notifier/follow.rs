@@ -3,7 +3,8 @@
 //! recorded before it bring the groups forward.
 
 use super::{FOLLOW_CHUNK, Notifier, group_key, timestamp};
-use vigil_store::{Alert, AlertStatus, Event, EventKind, FileIntegrity, IntentCause, Log};
+use vigil_store::{Actor, Alert, AlertStatus, Event, EventKind, FileIntegrity, IntentCause, Log};
+use vigil_views::incidents::LIFETIME_DRIVER;
 
 impl Notifier {
     /// Feeds the entries after the cursor to the groups.
@@ -54,6 +55,17 @@ impl Notifier {
         for (seq, time, event) in events {
             let at = timestamp(time);
             match event {
+                // The end of an alert's lifetime: resolves the copy held,
+                // unless a fresh one moved its end since.
+                Event::AlertsIngested(expiry)
+                    if expiry.driver == LIFETIME_DRIVER && expiry.actor == Actor::Daemon =>
+                {
+                    for alert in &expiry.alerts {
+                        for route in policy.route(&alert.labels) {
+                            self.dirty |= self.dispatcher.expire(&route, alert);
+                        }
+                    }
+                }
                 Event::AlertsIngested(_) | Event::FileIntegrity(_) | Event::Logs(_) => {
                     for alert in alerts_of(&event) {
                         for route in policy.route(&alert.labels) {

@@ -425,6 +425,21 @@ pub enum Normalized {
     },
 }
 
+impl Normalized {
+    /// Gives every firing alert that has no end one, `lifetime` micros
+    /// after `now` (micros): Alertmanager's `resolve_timeout`. The daemon
+    /// resolves a firing alert whose end passes without a fresh copy.
+    pub fn end_unended(&mut self, now: i64, lifetime: i64) {
+        if let Normalized::Alerts(alerts) = self {
+            for alert in alerts {
+                if alert.status == vigil_store::AlertStatus::Firing && alert.ends_at.is_none() {
+                    alert.ends_at = Some(now.saturating_add(lifetime));
+                }
+            }
+        }
+    }
+}
+
 /// The payload does not have the shape the driver expects.
 ///
 /// The message names the JSON path and what was expected, e.g.

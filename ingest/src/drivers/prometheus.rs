@@ -72,9 +72,9 @@ pub(super) fn normalize(delivery: &Delivery<'_>) -> Result<Normalized, ShapeErro
             status,
             severity: shape::severity_label(&labels),
             summary,
-            // A firing alert's `endsAt` is when it expires unless resent,
-            // not when it ended.
-            ends_at: ends_at.filter(|_| status == AlertStatus::Resolved),
+            // A firing alert's `endsAt` is when it expires unless resent
+            // (the daemon resolves it then), not when it ended.
+            ends_at,
             labels,
             annotations,
             starts_at,

@@ -767,3 +767,174 @@ fn amtool_queries_alerts_and_manages_silences_with_scoped_keys() {
     }
     assert!(daemon.stop().success());
 }
+
+/// A Prometheus source whose alerts without an end live `resolve_timeout`,
+/// routed to a webhook at `url` with short timers.
+fn lifetime_config(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    write_config(
+        dir,
+        &format!(
+            r#"[http]
+listen = "127.0.0.1:0"
+
+[sources.prometheus]
+driver = "prometheus"
+resolve_timeout = "3s"
+
+[notify]
+allow = ["127.0.0.1"]
+
+[notify.route]
+receiver = "ops"
+group_by = ["alertname"]
+group_wait = "1s"
+group_interval = "1s"
+
+[[notify.receivers]]
+name = "ops"
+[[notify.receivers.webhook_configs]]
+url = "{url}"
+secret = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk="
+"#
+        ),
+    )
+}
+
+fn state_of(daemon: &Daemon, alertname: &str) -> String {
+    let found: Vec<serde_json::Value> = incidents(daemon)
+        .into_iter()
+        .filter(|i| i["labels"]["alertname"] == alertname)
+        .collect();
+    assert!(found.len() <= 1, "one incident per alert: {found:?}");
+    found.first().map_or_else(
+        || "none".into(),
+        |i| i["state"].as_str().unwrap().to_string(),
+    )
+}
+
+fn wait_state(daemon: &Daemon, alertname: &str, want: &str, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let state = state_of(daemon, alertname);
+        if state == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{alertname} is {state}, not {want}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn alerts_expire_at_their_end_unless_sent_again_even_across_a_crash() {
+    let receiver = vigil_tests::receiver::Receiver::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = lifetime_config(tmp.path(), &receiver.url("/hook"));
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    let key = daemon.api_key();
+    let addr = daemon.http_addr();
+    let with = |name: &str, ends_in: Option<i64>| {
+        let mut a = alert(name, 0);
+        match ends_in {
+            Some(secs) => a["endsAt"] = at(secs).into(),
+            None => {
+                a.as_object_mut().unwrap().remove("endsAt");
+            }
+        }
+        a
+    };
+    // Gone: its end (2 s ahead) passes without a resend. Kept: resent with a
+    // later end each second. Silent: no end, so the source's 3 s timeout.
+    let r = push(
+        addr,
+        Some(&key),
+        &serde_json::json!([
+            with("Gone", Some(2)),
+            with("Kept", Some(2)),
+            with("Silent", None)
+        ]),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for name in ["Gone", "Kept", "Silent"] {
+        assert_eq!(state_of(&daemon, name), "open", "{name}");
+    }
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        let r = push(
+            addr,
+            Some(&key),
+            &serde_json::json!([with("Kept", Some(2))]),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    wait_state(
+        &daemon,
+        "Gone",
+        "resolved",
+        std::time::Duration::from_secs(10),
+    );
+    wait_state(
+        &daemon,
+        "Silent",
+        "resolved",
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(
+        state_of(&daemon, "Kept"),
+        "open",
+        "a resent alert stays firing"
+    );
+
+    // The resolutions are the daemon's, in the log, and were notified.
+    let events = json_lines(&ok(
+        &daemon.ctl(&["--json", "events", "list", "--kind", "ingest", "--all"])
+    ));
+    let expiries: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e.to_string().contains("\"lifetime\""))
+        .collect();
+    assert!(!expiries.is_empty(), "no lifetime event in {events:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let resolved: Vec<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.json())
+            .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+            .filter(|a| a["status"] == "resolved")
+            .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_string))
+            .collect();
+        if resolved.contains(&"Gone".to_string()) && resolved.contains(&"Silent".to_string()) {
+            assert!(!resolved.contains(&"Kept".to_string()), "{resolved:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "resolutions not notified: {resolved:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    // Kept stops being sent; vigild is killed before its end and comes
+    // back after it: the end is in the log, so it still resolves.
+    let r = push(
+        addr,
+        Some(&key),
+        &serde_json::json!([with("Kept", Some(2))]),
+    );
+    assert_eq!(r.status, 200);
+    daemon.kill9();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let daemon = Daemon::in_dir(&config, tmp.path());
+    wait_state(
+        &daemon,
+        "Kept",
+        "resolved",
+        std::time::Duration::from_secs(10),
+    );
+    ok(&daemon.ctl(&["verify"]));
+    assert!(daemon.stop().success());
+}

@@ -210,13 +210,17 @@ pub(super) async fn accept(
         })?),
         None => None,
     };
-    let normalized = driver.normalize(source, &delivery).map_err(|e| {
+    let mut normalized = driver.normalize(source, &delivery).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_payload",
             e.to_string(),
         )
     })?;
+    if let Some(lifetime) = source_config.resolve_timeout() {
+        let lifetime = i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX);
+        normalized.end_unended(now, lifetime);
+    }
     let origin = Origin {
         source,
         driver,

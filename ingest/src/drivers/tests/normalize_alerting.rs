@@ -6,7 +6,7 @@ use super::{
     AM_FIRING, AM_RESOLVED, GENERIC_ALERT, GENERIC_BATCH, GRAFANA_FIRING, PD_RESOLVED,
     PD_TRIGGERED, PROM_ALERTS, Req, value,
 };
-use crate::drivers::{DriverKind, fingerprint};
+use crate::drivers::{DriverKind, Normalized, fingerprint};
 use serde_json::json;
 use vigil_store::{AlertStatus, Labels, Severity};
 
@@ -436,8 +436,9 @@ fn prometheus_push_is_firing_until_its_end_has_passed() {
     let errors = &alerts[0];
     assert_eq!(errors.status, AlertStatus::Firing);
     assert_eq!(
-        errors.ends_at, None,
-        "a firing alert's endsAt is its expiry"
+        errors.ends_at,
+        Some(1_737_540_240_000_000),
+        "a firing alert keeps its endsAt: its expiry"
     );
     assert_eq!(errors.severity, Severity::Critical);
     assert_eq!(errors.summary, "5xx rate on api-1 above 5% for 5 minutes");
@@ -504,4 +505,28 @@ fn prometheus_push_refuses_what_alertmanager_would() {
         let e = Req::json(&body).shape_error(PROM);
         assert!(e.starts_with(&format!("{path}: ")), "{body}: {e}");
     }
+}
+
+#[test]
+fn end_unended_gives_only_firing_alerts_without_an_end_a_lifetime() {
+    let mut normalized =
+        Normalized::Alerts(Req::raw(PROM_ALERTS.as_bytes()).alerts(DriverKind::Prometheus));
+    let Normalized::Alerts(alerts) = &mut normalized else {
+        unreachable!()
+    };
+    alerts[0].ends_at = None;
+    let resolved_end = alerts[1].ends_at;
+    normalized.end_unended(1_000, 300);
+    let Normalized::Alerts(alerts) = &normalized else {
+        unreachable!()
+    };
+    assert_eq!(
+        alerts[0].ends_at,
+        Some(1_300),
+        "firing, no end: now + lifetime"
+    );
+    assert_eq!(
+        alerts[1].ends_at, resolved_end,
+        "a resolved alert keeps its end"
+    );
 }
