@@ -8,6 +8,7 @@ mod events;
 mod export;
 mod files;
 mod generate;
+mod import;
 mod incidents;
 mod keys;
 mod logs;
@@ -101,6 +102,9 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Drop the bodies of matching events (recorded with who, why and what).
     Erase(retention::EraseArgs),
+    /// Convert another tool's configuration into Vigil's (no daemon needed).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Write the manual pages and shell completions (for packaging).
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -192,6 +196,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Verify(args) if args.offline => return audit::offline(args, out),
         Command::Export(args) if args.offline() => return export::offline(args, out),
         Command::Generate(args) => return generate::run(args),
+        Command::Import(command) => return import::run(command),
         _ => {}
     }
     let path = socket_path(cli.socket)?;
@@ -221,6 +226,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Erase(args) => retention::erase(&mut client, args, out),
         // Handled above, before connecting.
         Command::Generate(args) => generate::run(&args),
+        Command::Import(command) => import::run(&command),
     }
 }
 

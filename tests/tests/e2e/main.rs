@@ -24,6 +24,7 @@ mod export;
 mod files;
 mod files_ctl;
 mod follow_and_doctor;
+mod import_alertmanager;
 mod ingest;
 mod listings;
 mod logs;

@@ -1,0 +1,211 @@
+//! `receivers`: each becomes a `[[notify.receivers]]` with its webhook,
+//! Slack, email and PagerDuty integrations, the `global` defaults pushed
+//! in as Alertmanager does, each integration's own `send_resolved`
+//! default written out (Vigil's is always true), credentials replaced by
+//! references, and the integrations Vigil lacks reported.
+
+mod email;
+mod pagerduty;
+mod slack;
+mod urls;
+mod webhook;
+
+use super::emit::{Table, Toml, basic};
+use super::error::ImportError;
+use super::global::Global;
+use super::http::{self, Files};
+use super::report::Report;
+use super::template::{self, Translated};
+use super::yaml::{Fields, Node};
+
+/// Most integrations one Vigil receiver may have.
+const MAX_INTEGRATIONS: usize = 16;
+
+/// Receiver kinds Vigil has no integration for, with their names.
+const FOREIGN: [(&str, &str); 14] = [
+    ("opsgenie_configs", "Opsgenie"),
+    ("wechat_configs", "WeChat"),
+    ("pushover_configs", "Pushover"),
+    ("victorops_configs", "VictorOps"),
+    ("sns_configs", "Amazon SNS"),
+    ("telegram_configs", "Telegram"),
+    ("webex_configs", "Webex"),
+    ("discord_configs", "Discord"),
+    ("msteams_configs", "Microsoft Teams"),
+    ("msteamsv2_configs", "Microsoft Teams (Workflows)"),
+    ("jira_configs", "Jira"),
+    ("rocketchat_configs", "Rocket.Chat"),
+    ("incidentio_configs", "incident.io"),
+    ("mattermost_configs", "Mattermost"),
+];
+
+/// What converting receivers needs and gathers.
+pub struct Conv<'a> {
+    /// Notes.
+    pub report: &'a mut Report,
+    /// The global defaults.
+    pub global: &'a Global,
+    /// Where relative file paths resolve.
+    pub files: &'a Files,
+    /// Hosts to add to `notify.allow`.
+    pub allow: Vec<String>,
+    /// Templates translated from inline Go templates.
+    pub templates: Vec<Table>,
+    /// Webhooks whose notifications Vigil's body caps at 20 alerts.
+    pub capped: Vec<(String, usize)>,
+}
+
+/// The receivers' tables, in order.
+pub fn receivers(list: &[(String, &Node)], conv: &mut Conv<'_>) -> Result<Vec<Table>, ImportError> {
+    let mut out = Vec::new();
+    for (path, node) in list {
+        out.extend(receiver(path, node, conv)?);
+    }
+    if let Some((path, line)) = conv.capped.first() {
+        let others = match conv.capped.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other webhook)".to_string(),
+            n => format!(" (and {n} other webhooks)"),
+        };
+        let (path, line) = (path.clone(), *line);
+        conv.report.note(
+            format!("{path}{others}"),
+            line,
+            "Vigil's Alertmanager-format body carries at most 20 alerts per notification (the rest are counted in truncatedAlerts); Alertmanager sent them all",
+        );
+    }
+    Ok(out)
+}
+
+/// The name of the receiver at `node` (for the first pass).
+pub fn name(path: &str, node: &Node) -> Result<String, ImportError> {
+    let mut f = Fields::new(node, path)?;
+    f.str("name")?
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ImportError::Invalid {
+            line: node.line,
+            path: f.at("name"),
+            why: "a receiver needs a name".into(),
+        })
+}
+
+type Convert = fn(&mut Conv<'_>, &Site<'_>, &Node) -> Result<Option<Table>, ImportError>;
+
+/// Which integration is being converted.
+pub(super) struct Site<'a> {
+    pub(super) receiver: &'a str,
+    pub(super) kind: &'static str,
+    pub(super) index: usize,
+    pub(super) path: String,
+}
+
+impl Site<'_> {
+    pub(super) fn secret_parts<'b>(&'b self, index: &'b str, field: &'b str) -> [&'b str; 4] {
+        [self.receiver, self.kind, index, field]
+    }
+}
+
+fn receiver(path: &str, node: &Node, conv: &mut Conv<'_>) -> Result<Vec<Table>, ImportError> {
+    let name = name(path, node)?;
+    let mut f = Fields::new(node, path)?;
+    f.node("name");
+    let mut head = Table::array("notify.receivers");
+    head.str("name", name.clone());
+    let mut tables = vec![head];
+    let kinds: [(&str, &'static str, Convert); 4] = [
+        ("webhook_configs", "webhook", webhook::convert),
+        ("slack_configs", "slack", slack::convert),
+        ("email_configs", "email", email::convert),
+        ("pagerduty_configs", "pagerduty", pagerduty::convert),
+    ];
+    for (key, kind, convert) in kinds {
+        for (index, (item_path, item)) in f.list(key)?.into_iter().enumerate() {
+            let site = Site {
+                receiver: &name,
+                kind,
+                index,
+                path: item_path,
+            };
+            if let Some(table) = convert(conv, &site, item)? {
+                if tables.len() > MAX_INTEGRATIONS {
+                    conv.report.note(
+                        site.path,
+                        item.line,
+                        format!("a Vigil receiver has at most {MAX_INTEGRATIONS} integrations; not carried"),
+                    );
+                    continue;
+                }
+                tables.push(table);
+            }
+        }
+    }
+    for (key, integration) in FOREIGN {
+        if f.node(key).is_some() {
+            conv.report.note(
+                f.at(key),
+                f.line_of(key),
+                format!("Vigil has no {integration} integration yet; not carried"),
+            );
+        }
+    }
+    conv.report
+        .unread(&f, "not an Alertmanager receiver setting; ignored");
+    Ok(tables)
+}
+
+/// `send_resolved`, with Alertmanager's default for the integration.
+pub(super) fn send_resolved(
+    f: &mut Fields<'_>,
+    table: &mut Table,
+    default: bool,
+) -> Result<(), ImportError> {
+    let value = f.bool("send_resolved")?.unwrap_or(default);
+    table.set("send_resolved", Toml::Bool(value));
+    Ok(())
+}
+
+/// The CA file: the integration's own `http_config` if it has one, else
+/// the global one (Alertmanager takes one or the other whole).
+pub(super) fn http_ca(
+    f: &mut Fields<'_>,
+    conv: &mut Conv<'_>,
+) -> Result<Option<String>, ImportError> {
+    match f.fields("http_config")? {
+        Some(h) => http::http_config(Some(h), conv.files, conv.report),
+        None => Ok(conv.global.http_ca_file.clone()),
+    }
+}
+pub(super) fn template_name(site: &Site<'_>, field: &str) -> String {
+    format!("am.{}.{}.{}.{field}", site.receiver, site.kind, site.index)
+}
+
+/// Translates the Go template `go` into `[notify.templates."NAME"]` and
+/// returns the name to use, or notes why not (the field keeps Vigil's
+/// default). Alertmanager's own default gives `None` silently.
+pub(super) fn add_template(
+    conv: &mut Conv<'_>,
+    name: &str,
+    escape: &str,
+    go: &str,
+    at: &str,
+    line: usize,
+) -> Option<String> {
+    match template::translate(go) {
+        Ok(Translated::Default) => None,
+        Ok(Translated::Source(source)) => {
+            let mut table = Table::single(format!("notify.templates.{}", basic(name)));
+            table.str("escape", escape);
+            table.str("source", source);
+            conv.templates.push(table);
+            Some(name.to_string())
+        }
+        Err(why) => {
+            conv.report.note(
+                at,
+                line,
+                format!("the Go template cannot be translated to Vigil's minijinja ({why}); Vigil's default is used: port it to a [notify.templates] entry by hand"),
+            );
+            None
+        }
+    }
+}

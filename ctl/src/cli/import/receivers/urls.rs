@@ -1,0 +1,134 @@
+//! Receiver URLs: whether one carries a credential (so it must become a
+//! `secret:` reference), and which hosts Vigil's SSRF guard must be told
+//! about (`notify.allow`).
+
+use super::super::emit::basic;
+use super::Conv;
+
+/// What makes a URL a credential.
+pub(super) enum Found {
+    /// `user:password@`.
+    UserInfo,
+    /// A token in the query or path.
+    Token,
+}
+
+/// Whether `url` carries a credential: user information, a query
+/// parameter named like one, a known webhook service whose path is the
+/// secret, or a path segment that looks like a token.
+pub(super) fn credential_in(url: &str) -> Option<Found> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Some(Found::UserInfo);
+    }
+    let host = authority.to_ascii_lowercase();
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    const WORDS: [&str; 9] = [
+        "token",
+        "key",
+        "secret",
+        "pass",
+        "auth",
+        "sig",
+        "code",
+        "credential",
+        "session",
+    ];
+    let named_like_credential = query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+        WORDS.iter().any(|w| name.contains(w))
+    });
+    const SERVICES: [&str; 6] = [
+        "hooks.slack.com",
+        "discord.com",
+        "discordapp.com",
+        "webhook.office.com",
+        "outlook.office.com",
+        "api.telegram.org",
+    ];
+    let service = SERVICES
+        .iter()
+        .any(|s| host == *s || host.ends_with(&format!(".{s}")));
+    let token_segment = path.split('/').any(|segment| {
+        segment.len() >= 24
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && segment.chars().any(|c| c.is_ascii_digit())
+            && segment.chars().any(|c| c.is_ascii_alphabetic())
+    });
+    (named_like_credential || service || token_segment).then_some(Found::Token)
+}
+
+/// Adds the host of `url` to `notify.allow` when Vigil's SSRF guard would
+/// refuse it otherwise: plain `http`, or an address on this machine or a
+/// private network (Alertmanager reached it, so the operator meant it).
+pub(super) fn allow_for(url: &str, at: &str, line: usize, conv: &mut Conv<'_>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return;
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+        None => authority.split(':').next().unwrap_or("").to_string(),
+    };
+    if host.is_empty() {
+        return;
+    }
+    let internal = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    let why = if scheme.eq_ignore_ascii_case("http") {
+        "plain http"
+    } else if internal {
+        "an internal address"
+    } else {
+        return;
+    };
+    if conv.allow.contains(&host) {
+        return;
+    }
+    conv.report.note(
+        at,
+        line,
+        format!(
+            "Vigil's SSRF guard refuses {why} unless allowlisted: added {} to notify.allow",
+            basic(&host)
+        ),
+    );
+    conv.allow.push(host);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_recognised() {
+        assert!(matches!(
+            credential_in("https://u:p@hooks.example/x"),
+            Some(Found::UserInfo)
+        ));
+        for url in [
+            "https://hooks.example/x?token=abc",
+            "https://hooks.slack.com/services/T0/B0/XXXX",
+            "https://hooks.example/a1b2c3d4e5f6g7h8i9j0k1l2m3",
+        ] {
+            assert!(matches!(credential_in(url), Some(Found::Token)), "{url}");
+        }
+        for url in [
+            "https://hooks.example/alertmanager",
+            "http://127.0.0.1:9099/ops?format=v4",
+        ] {
+            assert!(credential_in(url).is_none(), "{url}");
+        }
+    }
+}
