@@ -116,8 +116,21 @@ pub struct WebhookConfig {
     /// Where to POST (https, or http to an allowlisted destination):
     /// inline, or a secret reference when it embeds a credential.
     pub url: SecretRef,
-    /// The signing secret (`whsec_…` or raw bytes).
-    pub secret: SecretRef,
+    /// The signing secret (`whsec_…` or raw bytes); required unless
+    /// `sign = false`.
+    #[serde(default)]
+    pub secret: Option<SecretRef>,
+    /// Sign each delivery (Standard Webhooks). Off only for a receiver that
+    /// cannot check signatures (an Alertmanager-format receiver); doctor
+    /// names every unsigned webhook.
+    #[serde(default = "yes")]
+    pub sign: bool,
+    /// An `Authorization` header, as Alertmanager's `http_config.authorization`.
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    /// HTTP basic authentication, as Alertmanager's `http_config.basic_auth`.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
     /// Also notify when alerts resolve.
     #[serde(default = "yes")]
     pub send_resolved: bool,
@@ -130,6 +143,31 @@ pub struct WebhookConfig {
     /// Extra PEM roots to trust (an internal CA).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+}
+
+/// `authorization = { type = "Bearer", credentials = "secret:NAME" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// The scheme (default `Bearer`).
+    #[serde(default = "bearer", rename = "type")]
+    pub scheme: String,
+    /// The credentials: a secret reference.
+    pub credentials: SecretRef,
+}
+
+fn bearer() -> String {
+    "Bearer".into()
+}
+
+/// `basic_auth = { username = "vigil", password = "secret:NAME" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// The user name.
+    pub username: String,
+    /// The password: a secret reference.
+    pub password: SecretRef,
 }
 
 /// `slack_configs`: an incoming webhook.
@@ -458,6 +496,16 @@ pub enum ReceiverError {
     /// Email without recipients.
     #[error("receiver `{0}`: email `to` is empty")]
     NoRecipient(String),
+    /// A webhook's signing settings disagree.
+    #[error("receiver `{receiver}` {label}: {problem}")]
+    Signing {
+        /// The receiver.
+        receiver: String,
+        /// The integration (`webhook/0`).
+        label: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// A smarthost that is not `host:port`.
     #[error("receiver `{0}`: smarthost must be host:port")]
     Smarthost(String),
@@ -678,6 +726,11 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Rec
             Integration::Webhook(c) => {
                 want("webhook", &c.template, template::WEBHOOK_JSON, Escape::Json)?;
                 check_url_ref(field("url"), &c.url)?;
+                check_webhook_auth(c).map_err(|problem| ReceiverError::Signing {
+                    receiver: name.clone(),
+                    label: label.clone(),
+                    problem,
+                })?;
             }
             Integration::Slack(c) => {
                 want("text", &c.text, template::SLACK_TEXT, Escape::SlackMrkdwn)?;
@@ -749,6 +802,41 @@ fn check_url_ref(field: UrlField, url: &SecretRef) -> Result<(), ReceiverError> 
     }
 }
 
+/// A webhook signs with a secret unless told not to, and authenticates in
+/// at most one way.
+fn check_webhook_auth(c: &WebhookConfig) -> Result<(), &'static str> {
+    match (c.sign, &c.secret) {
+        (true, None) => {
+            return Err(
+                "a signing `secret` is required (or `sign = false` for a receiver \
+                        that cannot check signatures)",
+            );
+        }
+        (false, Some(_)) => return Err("`secret` is set but `sign = false`: remove one"),
+        _ => {}
+    }
+    if c.authorization.is_some() && c.basic_auth.is_some() {
+        return Err("set `authorization` or `basic_auth`, not both");
+    }
+    if let Some(a) = &c.authorization {
+        let token_char = |ch: char| ch.is_ascii_alphanumeric() || "-._~+".contains(ch);
+        if a.scheme.is_empty() || !a.scheme.chars().all(token_char) {
+            return Err("authorization `type` must be one word, such as Bearer");
+        }
+        if a.scheme.eq_ignore_ascii_case("basic") {
+            return Err("for `type = \"Basic\"` use `basic_auth = { username, password }`");
+        }
+    }
+    if let Some(b) = &c.basic_auth
+        && (b.username.is_empty()
+            || b.username.contains(':')
+            || b.username.chars().any(char::is_control))
+    {
+        return Err("basic_auth `username` must be non-empty, without `:` or control characters");
+    }
+    Ok(())
+}
+
 /// What an HTTP channel's URL may start with.
 const HTTP_SCHEMES: &str =
     "an HTTP receiver takes https (or http to a destination in notify.allow)";
@@ -793,6 +881,21 @@ fn check_email(receiver: &str, c: &EmailConfig) -> Result<(), ReceiverError> {
 }
 
 impl NotifyConfig {
+    /// Webhooks that send unsigned deliveries (`sign = false`), for `doctor`.
+    pub fn unsigned_webhooks(&self) -> Vec<String> {
+        self.receivers
+            .iter()
+            .map(Spanned::get_ref)
+            .flat_map(|r| {
+                r.integrations()
+                    .into_iter()
+                    .filter(|(_, i)| matches!(i, Integration::Webhook(c) if !c.sign))
+                    .map(|(label, _)| format!("notify.receivers.{}.{label}", r.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Receiver credentials written inline: (where) for `doctor`.
     pub fn inline_secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -800,7 +903,15 @@ impl NotifyConfig {
             let r = r.get_ref();
             for (label, integration) in r.integrations() {
                 let inline = match &integration {
-                    Integration::Webhook(c) => c.secret.is_inline(),
+                    Integration::Webhook(c) => {
+                        c.secret.as_ref().is_some_and(SecretRef::is_inline)
+                            || c.authorization
+                                .as_ref()
+                                .is_some_and(|a| a.credentials.is_inline())
+                            || c.basic_auth
+                                .as_ref()
+                                .is_some_and(|b| b.password.is_inline())
+                    }
                     Integration::Slack(c) => c.api_url.is_inline(),
                     Integration::Email(c) => {
                         c.auth_password.as_ref().is_some_and(SecretRef::is_inline)

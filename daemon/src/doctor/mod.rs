@@ -43,6 +43,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         secrets::sources(&shared, &mut out);
         spool::spool(&shared, &mut out);
         notify::allowlist(&shared, &mut out);
+        notify::unsigned(&shared, &mut out);
         notify::deliveries(&shared, &mut out);
         files::files(&shared, &mut out);
         logs::logs(&shared, &mut out);

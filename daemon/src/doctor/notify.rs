@@ -1,5 +1,6 @@
 //! Doctor checks about outbound notifications: allowlist entries so broad
-//! that the SSRF guard no longer protects much, and deliveries given up.
+//! that the SSRF guard no longer protects much, webhooks that do not sign,
+//! and deliveries given up.
 
 use super::finding;
 use crate::state::Shared;
@@ -16,6 +17,19 @@ pub fn allowlist(shared: &Shared, out: &mut Vec<Finding>) {
             Sev::Warning,
             entry,
             "narrow the entry to the receivers' own addresses or names",
+        ));
+    }
+}
+
+/// Names every webhook with `sign = false`: its receiver cannot tell a
+/// delivery from Vigil from a forged one.
+pub fn unsigned(shared: &Shared, out: &mut Vec<Finding>) {
+    for key in shared.config().notify.unsigned_webhooks() {
+        out.push(finding(
+            "unsigned-webhook",
+            Sev::Warning,
+            format!("{key} sends unsigned deliveries (sign = false): its receiver cannot tell them from forged ones"),
+            "give the receiver a way to check signatures (secret = \"secret:NAME\"), or at least authorization over https",
         ));
     }
 }

@@ -159,11 +159,30 @@ impl Channels {
                 }
                 let name = c.template.as_deref().unwrap_or(template::WEBHOOK_JSON);
                 let body = templates.render(name, &context)?.into_bytes();
-                let secret = resolve(shared, &c.secret).await?;
                 let url = resolve(shared, &c.url).await?;
-                let now = vigil_store::now_micros() / 1_000_000;
-                let headers = webhook::signed_headers(&secret, delivery, now, &body)
-                    .map_err(|e| AttemptError::Secret(e.to_string()))?;
+                let mut headers = match &c.secret {
+                    Some(secret) => {
+                        let secret = resolve(shared, secret).await?;
+                        let now = vigil_store::now_micros() / 1_000_000;
+                        webhook::signed_headers(&secret, delivery, now, &body)
+                            .map_err(|e| AttemptError::Secret(e.to_string()))?
+                    }
+                    None => webhook::unsigned_headers(delivery),
+                };
+                if let Some(a) = &c.authorization {
+                    let credentials = resolve(shared, &a.credentials).await?;
+                    headers.push(
+                        webhook::authorization(&a.scheme, &credentials)
+                            .map_err(|e| AttemptError::Secret(e.to_string()))?,
+                    );
+                }
+                if let Some(b) = &c.basic_auth {
+                    let password = resolve(shared, &b.password).await?;
+                    headers.push(
+                        webhook::basic_auth(&b.username, &password)
+                            .map_err(|e| AttemptError::Secret(e.to_string()))?,
+                    );
+                }
                 let sent = self
                     .client(c.ca_file.as_ref())
                     .post(text(&url)?, &headers, body, timeout)

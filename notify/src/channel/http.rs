@@ -161,11 +161,13 @@ fn request(
             )));
         }
         // The value is not quoted: it may be a token.
-        let value = HeaderValue::from_str(value).map_err(|_| {
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
             SendError::Config(format!(
                 "the value of header {name} contains a character not allowed in HTTP headers"
             ))
         })?;
+        // Credentials stay out of hyper's debug output.
+        value.set_sensitive(name == header::AUTHORIZATION);
         map.append(name, value);
     }
     let host = HeaderValue::from_str(&destination.host_header())

@@ -1055,3 +1055,112 @@ fn an_alertmanager_v4_webhook_is_taken_by_an_alertmanager_receiver_unchanged() {
     assert_eq!(relay.status, 202, "{}", relay.body);
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn webhooks_authenticate_as_alertmanager_http_config_and_signing_can_be_turned_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let token = tmp.path().join("bearer-token");
+    std::fs::write(&token, "am-receiver-token\n").unwrap();
+    let password = tmp.path().join("basic-password");
+    std::fs::write(&password, "open sesame").unwrap();
+    let webhooks = format!(
+        "[[notify.receivers]]\nname = \"am-receiver\"\n\
+         [[notify.receivers.webhook_configs]]\nurl = \"{}\"\nsign = false\n\
+         template = \"alertmanager.v4.json\"\n\
+         authorization = {{ credentials = \"file:{}\" }}\n\
+         [[notify.receivers.webhook_configs]]\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
+         basic_auth = {{ username = \"vigil\", password = \"file:{}\" }}\n",
+        hook.url("/bearer"),
+        token.display(),
+        hook.url("/basic"),
+        password.display(),
+    );
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{FAST_RETRY}\n{webhooks}",
+        route("am-receiver", BY_NAME),
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = daemon.api_key();
+    send(&daemon, &key, &[(&[("alertname", "DiskFull")], "firing")]);
+    let got = hook.wait_for(2, WAIT);
+    let on = |path: &str| got.iter().find(|r| r.path == path).unwrap();
+    let bearer = on("/bearer");
+    assert_eq!(
+        bearer.header("authorization"),
+        Some("Bearer am-receiver-token")
+    );
+    assert_eq!(bearer.header("webhook-signature"), None, "unsigned");
+    assert!(bearer.header("webhook-id").is_some(), "the id still dedups");
+    assert_eq!(bearer.json()["version"], "4");
+    let basic = on("/basic");
+    // base64("vigil:open sesame")
+    assert_eq!(
+        basic.header("authorization"),
+        Some("Basic dmlnaWw6b3BlbiBzZXNhbWU=")
+    );
+    assert!(python_verifies(basic), "still signed");
+    // Doctor names the unsigned webhook, and no credential anywhere.
+    let doctor = daemon.ctl(&["doctor"]);
+    let text = String::from_utf8_lossy(&doctor.stdout).to_string();
+    assert!(
+        text.contains("unsigned-webhook") && text.contains("am-receiver.webhook/0"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("unsigned-webhook") && l.contains("webhook/1")),
+        "the signed one is fine: {text}"
+    );
+    let events = ok(&daemon.ctl(&["--json", "events", "list", "--all"]));
+    for secret in ["am-receiver-token", "open sesame", "dmlnaWw6"] {
+        assert!(!events.contains(secret), "{secret} in the log");
+        assert!(
+            !daemon.stderr().contains(secret),
+            "{secret} in the daemon's log"
+        );
+    }
+    assert!(daemon.stop().success());
+
+    // Signing and authentication settings that disagree are refused at load.
+    for (webhook, needle) in [
+        (
+            "url = \"https://hooks.example/x\"\n",
+            "signing `secret` is required",
+        ),
+        (
+            "url = \"https://hooks.example/x\"\nsign = false\nsecret = \"whsec_eA==\"\n",
+            "`secret` is set but `sign = false`",
+        ),
+        (
+            "url = \"https://hooks.example/x\"\nsign = false\n\
+             authorization = { credentials = \"env:T\" }\n\
+             basic_auth = { username = \"u\", password = \"env:P\" }\n",
+            "not both",
+        ),
+        (
+            "url = \"https://hooks.example/x\"\nsign = false\n\
+             authorization = { type = \"Basic\", credentials = \"env:T\" }\n",
+            "basic_auth",
+        ),
+    ] {
+        let notify = format!(
+            "{}[[notify.receivers]]\nname = \"ops\"\n[[notify.receivers.webhook_configs]]\n{webhook}",
+            route("ops", BY_NAME)
+        );
+        let out = Command::new(vigil_tests::bin("vigild"))
+            .arg("--config")
+            .arg(config(tmp.path(), &notify))
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{needle}: accepted");
+        assert!(
+            said.contains(needle) && said.contains("webhook/0"),
+            "{needle}: {said}"
+        );
+    }
+}
