@@ -3,6 +3,8 @@
 //! API key, and what `/proc` says about the process.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod load;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
