@@ -11,7 +11,7 @@ pub struct KeyListing {
     pub name: String,
     /// Display prefix.
     pub prefix: String,
-    /// Sources it may post to and read (empty: all).
+    /// Sources it may post to (empty: all).
     pub sources: Vec<String>,
     /// What it may do (`ingest`, `alerts.read`, `silences.write`).
     #[serde(default)]

@@ -330,7 +330,7 @@ pub enum KeysRequest {
     Create {
         /// Human name.
         name: String,
-        /// Sources it may post to and read (empty: all).
+        /// Sources it may post to (empty: all; only with the ingest scope).
         sources: Vec<String>,
         /// What it may do (empty: `ingest`).
         #[serde(default)]

@@ -161,6 +161,46 @@ impl View for IncidentView {
         out.extend(oldest.map(|seq| (vigil_store::EventKind::Incident, seq)));
     }
 
+    /// Version 2 had no ends: its incidents read with none.
+    fn migrate(version: u32, state: &[u8]) -> Option<Self> {
+        if version != 2 {
+            return None;
+        }
+        let old: v2::IncidentView = postcard::from_bytes(state).ok()?;
+        let incidents = old
+            .incidents
+            .into_iter()
+            .map(|(id, i)| {
+                let incident = Incident {
+                    id: i.id,
+                    source: i.source,
+                    fingerprint: i.fingerprint,
+                    state: i.state,
+                    severity: i.severity,
+                    summary: i.summary,
+                    labels: i.labels,
+                    opened_at: i.opened_at,
+                    updated_at: i.updated_at,
+                    resolved_at: i.resolved_at,
+                    fired: i.fired,
+                    reopened: i.reopened,
+                    flips: i.flips,
+                    flapping: i.flapping,
+                    history: i.history,
+                    annotations: i.annotations,
+                    expires_at: None,
+                };
+                (id, incident)
+            })
+            .collect();
+        Some(IncidentView {
+            incidents,
+            by_fingerprint: old.by_fingerprint,
+            resolved_order: old.resolved_order,
+            expiries: BTreeSet::new(),
+        })
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         match event {
             Some(Event::AlertsIngested(a)) => {
@@ -405,6 +445,43 @@ fn flip(inc: &mut Incident, time: i64) {
         inc.flips.pop_front();
     }
     inc.flapping = inc.flips.len() >= FLAP_TRANSITIONS;
+}
+
+/// The view's shape at version 2, as retention checkpoints may carry it.
+mod v2 {
+    use super::{Annotation, IncidentState};
+    use serde::Deserialize;
+    use std::collections::{BTreeMap, HashMap, VecDeque};
+    use vigil_store::{Labels, Severity};
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct IncidentView {
+        pub incidents: BTreeMap<String, Incident>,
+        pub by_fingerprint: HashMap<(String, String), String>,
+        pub resolved_order: VecDeque<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct Incident {
+        pub id: String,
+        pub source: String,
+        pub fingerprint: String,
+        pub state: IncidentState,
+        pub severity: Severity,
+        pub summary: String,
+        pub labels: Labels,
+        pub opened_at: i64,
+        pub updated_at: i64,
+        pub resolved_at: Option<i64>,
+        pub fired: u64,
+        pub reopened: u64,
+        pub flips: VecDeque<i64>,
+        pub flapping: bool,
+        pub history: VecDeque<u64>,
+        pub annotations: Vec<Annotation>,
+    }
 }
 
 #[cfg(test)]
@@ -671,5 +748,50 @@ mod tests {
             Some(&ingest(vec![alert("c", AlertStatus::Firing)])),
         );
         assert_eq!(v.next_expiry(), None);
+    }
+
+    #[test]
+    fn a_version_2_checkpoint_state_reads_with_no_ends() {
+        let mut current = IncidentView::default();
+        current.apply(
+            &seal(1, 1),
+            Some(&ingest(vec![alert("a", AlertStatus::Firing)])),
+        );
+        let i = &current.incidents["1"];
+        let old = v2::IncidentView {
+            incidents: BTreeMap::from([(
+                "1".to_string(),
+                v2::Incident {
+                    id: i.id.clone(),
+                    source: i.source.clone(),
+                    fingerprint: i.fingerprint.clone(),
+                    state: i.state,
+                    severity: i.severity,
+                    summary: i.summary.clone(),
+                    labels: i.labels.clone(),
+                    opened_at: i.opened_at,
+                    updated_at: i.updated_at,
+                    resolved_at: i.resolved_at,
+                    fired: i.fired,
+                    reopened: i.reopened,
+                    flips: i.flips.clone(),
+                    flapping: i.flapping,
+                    history: i.history.clone(),
+                    annotations: i.annotations.clone(),
+                },
+            )]),
+            by_fingerprint: current.by_fingerprint.clone(),
+            resolved_order: current.resolved_order.clone(),
+        };
+        let state = postcard::to_allocvec(&old).unwrap();
+        let mut migrated = IncidentView::migrate(2, &state).expect("version 2 reads");
+        assert_eq!(migrated, current, "the same view, with no ends");
+        // And it goes on: the same alert updates the same incident.
+        migrated.apply(
+            &seal(2, 2),
+            Some(&ingest(vec![alert("a", AlertStatus::Resolved)])),
+        );
+        assert_eq!(migrated.incidents["1"].state, IncidentState::Resolved);
+        assert!(IncidentView::migrate(3, &state).is_none());
     }
 }

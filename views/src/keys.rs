@@ -18,7 +18,7 @@ pub struct ApiKey {
     pub prefix: String,
     /// SHA-256 of the whole key.
     pub digest: Hash,
-    /// Sources it may post to and read (empty: all).
+    /// Sources it may post to (empty: all).
     pub sources: Vec<String>,
     /// What it may do, as recorded (see [`KeyScope`]).
     pub scopes: Vec<String>,
@@ -48,7 +48,7 @@ impl ApiKey {
         Ok(())
     }
 
-    /// Whether it may post to (or read alerts of) `source`.
+    /// Whether it may post to `source`.
     pub fn allows(&self, source: &str) -> bool {
         self.sources.is_empty() || self.sources.iter().any(|s| s == source)
     }
@@ -137,6 +137,39 @@ impl View for KeysView {
         );
     }
 
+    /// Version 2 had no scopes: every key then could only post alerts.
+    fn migrate(version: u32, state: &[u8]) -> Option<Self> {
+        if version != 2 {
+            return None;
+        }
+        let old: v2::KeysView = postcard::from_bytes(state).ok()?;
+        let keys = old
+            .keys
+            .into_iter()
+            .map(|(id, k)| {
+                let key = ApiKey {
+                    id: k.id,
+                    name: k.name,
+                    prefix: k.prefix,
+                    digest: k.digest,
+                    sources: k.sources,
+                    scopes: vec![KeyScope::Ingest.name().to_string()],
+                    created: k.created,
+                    created_by: k.created_by,
+                    expires_at: k.expires_at,
+                    revoked_at: k.revoked_at,
+                    last_used: k.last_used,
+                    seq: k.seq,
+                };
+                (id, key)
+            })
+            .collect();
+        Some(KeysView {
+            keys,
+            generation: Generation::default(),
+        })
+    }
+
     fn apply(&mut self, seal: &Seal, event: Option<&Event>) {
         let used_by = match event {
             Some(Event::ApiKey(ApiKeyChange::Created {
@@ -202,6 +235,35 @@ impl View for KeysView {
         {
             k.last_used = Some(seal.time);
         }
+    }
+}
+
+/// The view's shape at version 2, as retention checkpoints may carry it.
+mod v2 {
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+    use vigil_store::Hash;
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct KeysView {
+        pub keys: BTreeMap<String, ApiKey>,
+    }
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct ApiKey {
+        pub id: String,
+        pub name: String,
+        pub prefix: String,
+        pub digest: Hash,
+        pub sources: Vec<String>,
+        pub created: i64,
+        pub created_by: String,
+        pub expires_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+        pub last_used: Option<i64>,
+        pub seq: u64,
     }
 }
 
@@ -285,5 +347,37 @@ mod tests {
         assert!(!k.has_scope(KeyScope::Ingest));
         assert_eq!(k.seq, 1);
         assert_eq!(v.generation(), 1);
+    }
+
+    #[test]
+    fn a_version_2_checkpoint_state_reads_as_ingest_keys() {
+        let old = v2::KeysView {
+            keys: BTreeMap::from([(
+                "ab12cd34".to_string(),
+                v2::ApiKey {
+                    id: "ab12cd34".into(),
+                    name: "prometheus".into(),
+                    prefix: "vgl_ab12cd34".into(),
+                    digest: Hash([9; 32]),
+                    sources: vec!["prom".into()],
+                    created: 10,
+                    created_by: "vigild".into(),
+                    expires_at: None,
+                    revoked_at: None,
+                    last_used: Some(20),
+                    seq: 3,
+                },
+            )]),
+        };
+        let state = postcard::to_allocvec(&old).unwrap();
+        let view = KeysView::migrate(2, &state).expect("version 2 reads");
+        let k = &view.keys["ab12cd34"];
+        assert!(k.has_scope(KeyScope::Ingest) && !k.has_scope(KeyScope::AlertsRead));
+        assert_eq!(
+            (k.seq, k.last_used, k.sources.clone()),
+            (3, Some(20), vec!["prom".to_string()])
+        );
+        assert!(KeysView::migrate(1, &state).is_none());
+        assert!(KeysView::migrate(2, b"garbage").is_none());
     }
 }

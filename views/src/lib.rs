@@ -57,6 +57,14 @@ pub trait View: Default + Serialize + DeserializeOwned {
     /// (a pending delivery's intent holds what to send): retention neither
     /// drops nor truncates them.
     fn reads(&self, _out: &mut Vec<u64>) {}
+
+    /// Reads `state` written by an older `version` of this view, for a
+    /// retention checkpoint: its state is all there is of the events
+    /// behind the cut, so a view that changes shape keeps a reader of
+    /// every shape a checkpoint may carry. `None`: not readable.
+    fn migrate(_version: u32, _state: &[u8]) -> Option<Self> {
+        None
+    }
 }
 
 /// A view's state as of a seq: where it can start before replay.

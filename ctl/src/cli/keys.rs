@@ -14,7 +14,8 @@ pub enum KeysCommand {
         /// What it is for.
         #[arg(long)]
         name: String,
-        /// A source it may post to and read alerts of (repeatable; default: all).
+        /// A source it may post to (repeatable; default: all; only with
+        /// the ingest scope).
         #[arg(long = "source", value_name = "SOURCE")]
         sources: Vec<String>,
         /// What it may do (repeatable; default: ingest): `ingest` posts
@@ -48,12 +49,22 @@ pub fn run(client: &mut Client, command: KeysCommand, out: &Out) -> Result<(), F
             scopes,
             expires,
         } => {
+            let asked: Vec<String> = scopes.iter().map(|s| s.name().to_string()).collect();
             let (key, secret) = client.ask(Request::keys_create(
                 name,
                 sources,
                 scopes,
                 expires.map(|d| d.as_secs().max(1)),
             ))?;
+            // A daemon older than scopes ignores them: say so rather than
+            // hand out a key that cannot do what was asked.
+            if let Some(missing) = asked.iter().find(|s| !key.scopes.contains(s)) {
+                return Err(Failure::Error(format!(
+                    "vigild did not give key {} the {missing} scope (it predates scopes; \
+                     restart it on this version); revoke it with `vigilctl keys revoke {}`",
+                    key.prefix, key.id
+                )));
+            }
             if out.json() {
                 return out.json_line(&serde_json::json!({ "key": key, "secret": secret }));
             }

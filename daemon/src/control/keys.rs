@@ -79,6 +79,15 @@ impl Conn<'_> {
                 ),
             ));
         }
+        // Alertmanager's reads and silences span every source: a key held
+        // to some sources must not see or mute the others'.
+        if !sources.is_empty() && scopes.iter().any(|s| *s != KeyScope::Ingest) {
+            return Err(refuse(
+                ErrorCode::BadRequest,
+                "--scope alerts.read and silences.write cover every source (alerts and silences \
+                 are not per source); create such a key without --source",
+            ));
+        }
         let now = now_micros();
         let expires_at = match expires_in_secs {
             Some(secs) => Some(

@@ -61,9 +61,7 @@ impl Notifier {
                     if expiry.driver == LIFETIME_DRIVER && expiry.actor == Actor::Daemon =>
                 {
                     for alert in &expiry.alerts {
-                        for route in policy.route(&alert.labels) {
-                            self.dirty |= self.dispatcher.expire(&route, alert);
-                        }
+                        self.dirty |= self.dispatcher.expire(alert);
                     }
                 }
                 Event::AlertsIngested(_) | Event::FileIntegrity(_) | Event::Logs(_) => {

@@ -2,17 +2,23 @@
 //! firing alert in them, and which silences and alerts hold it back.
 
 use super::Notifier;
-use crate::state::messages::{HeldAlert, HeldGroup};
+use crate::state::messages::{Held, HeldAlert, HeldGroup};
 use vigil_store::{Alert, AlertStatus};
 
 impl Notifier {
     /// The groups as they stand, after reading the log up to its head (an
     /// alert pushed just before the question is in the answer).
-    pub(super) async fn held(&mut self) -> Option<Vec<HeldGroup>> {
+    pub(super) async fn held(&mut self) -> Held {
         self.follow().await;
-        let channels = self.channels.clone()?;
-        let policy = channels.notify.policy.as_ref()?;
-        let silences = self.silences().await?;
+        let Some(channels) = self.channels.clone() else {
+            return Held::NoRoute;
+        };
+        let Some(policy) = channels.notify.policy.as_ref() else {
+            return Held::NoRoute;
+        };
+        let Some(silences) = self.silences().await else {
+            return Held::Unavailable;
+        };
         let now = jiff::Timestamp::now();
         let live = |a: &Alert| {
             a.status == AlertStatus::Firing
@@ -41,6 +47,6 @@ impl Notifier {
             })
             .filter(|g| !g.alerts.is_empty())
             .collect();
-        Some(groups)
+        Held::Groups(groups)
     }
 }

@@ -42,11 +42,22 @@ pub enum Command {
     },
     /// Alertmanager's `GET /api/v2/alerts` and `/alerts/groups`: the
     /// aggregation groups as they stand, once the notifier has read the
-    /// log up to now (`None`: no `[notify.route]`, so no groups).
+    /// log up to now.
     Held {
-        /// The groups.
-        reply: oneshot::Sender<Option<Vec<HeldGroup>>>,
+        /// The groups, or why there are none to show.
+        reply: oneshot::Sender<Held>,
     },
+}
+
+/// What the notifier holds.
+#[derive(Clone, Debug)]
+pub enum Held {
+    /// The groups.
+    Groups(Vec<HeldGroup>),
+    /// No `[notify.route]`: nothing is grouped.
+    NoRoute,
+    /// The silences cannot be read now, so what is muted is unknown.
+    Unavailable,
 }
 
 /// One aggregation group, as the Alertmanager API lists it.

@@ -79,15 +79,26 @@ impl Starts for LogStarts<'_> {
                         None
                     }
                 },
-                Some(s) => {
-                    tracing::warn!(
-                        view = V::NAME,
-                        "the retention checkpoint carries state version {} for this view and this build reads {}; it starts empty at seq {floor}",
-                        s.version,
-                        V::VERSION
-                    );
-                    None
-                }
+                Some(s) => match V::migrate(s.version, &s.state) {
+                    Some(view) => {
+                        tracing::info!(
+                            view = V::NAME,
+                            from = s.version,
+                            to = V::VERSION,
+                            "the retention checkpoint's state was read from an earlier version"
+                        );
+                        Some(view)
+                    }
+                    None => {
+                        tracing::warn!(
+                            view = V::NAME,
+                            "the retention checkpoint carries state version {} for this view and this build reads {}; it starts empty at seq {floor}",
+                            s.version,
+                            V::VERSION
+                        );
+                        None
+                    }
+                },
                 None => {
                     tracing::warn!(
                         view = V::NAME,

@@ -361,31 +361,31 @@ impl Dispatcher {
         })
     }
 
-    /// Resolves the alert `expired` names (by fingerprint, in `matched`'s
-    /// group) because its lifetime ended: only if the group holds it firing
-    /// with an end no later than `expired.ends_at`. A copy that arrived
-    /// after the expiry was decided (its end moved later) stays firing. The
-    /// held copy keeps its annotations and links; only its status and end
-    /// change. Returns whether it was resolved.
-    pub fn expire(&mut self, matched: &MatchedRoute, expired: &Alert) -> bool {
-        let key = GroupKey::new(&matched.route_id, &group_labels(matched, &expired.labels));
-        let Some(held) = self
-            .groups
-            .get_mut(&key)
-            .and_then(|g| g.alerts.get_mut(&expired.fingerprint))
-        else {
+    /// Resolves the alert `expired` names (by fingerprint, in every group
+    /// that holds it: the route tree or its grouping may have changed since
+    /// it arrived) because its lifetime ended: each copy held firing with an
+    /// end no later than `expired.ends_at`. A copy that arrived after the
+    /// expiry was decided (its end moved later, perhaps sent by another
+    /// source) stays firing. The held copy keeps its annotations and links;
+    /// only its status and end change. Returns whether any was resolved.
+    ///
+    /// Visits every group: expiries are few next to alerts.
+    pub fn expire(&mut self, expired: &Alert) -> bool {
+        let Some(end) = expired.ends_at else {
             return false;
         };
-        let due = match (held.ends_at, expired.ends_at) {
-            (Some(held_end), Some(end)) => held_end <= end,
-            _ => false,
-        };
-        if held.status != AlertStatus::Firing || !due {
-            return false;
+        let mut resolved = false;
+        for group in self.groups.values_mut() {
+            let Some(held) = group.alerts.get_mut(&expired.fingerprint) else {
+                continue;
+            };
+            if held.status == AlertStatus::Firing && held.ends_at.is_some_and(|e| e <= end) {
+                held.status = AlertStatus::Resolved;
+                held.ends_at = Some(end);
+                resolved = true;
+            }
         }
-        held.status = AlertStatus::Resolved;
-        held.ends_at = expired.ends_at;
-        true
+        resolved
     }
 
     /// The keys of the current groups.

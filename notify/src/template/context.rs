@@ -54,7 +54,7 @@ pub struct AlertContext {
     pub annotations: Labels,
     /// Start as RFC 3339 (UTC), if known.
     pub starts_at: Option<String>,
-    /// End as RFC 3339 (UTC), if known.
+    /// End as RFC 3339 (UTC), for a resolved alert.
     pub ends_at: Option<String>,
     /// Stable identity of the alert.
     pub fingerprint: String,
@@ -178,7 +178,13 @@ impl From<&Alert> for AlertContext {
             labels: alert.labels.clone(),
             annotations: alert.annotations.clone(),
             starts_at: alert.starts_at.and_then(rfc3339),
-            ends_at: alert.ends_at.and_then(rfc3339),
+            // A firing alert's end is only when it would expire unless
+            // sent again (Prometheus's endsAt), not when it ended: as in
+            // Alertmanager's notifications, only a resolved alert has one.
+            ends_at: alert
+                .ends_at
+                .filter(|_| alert.status == AlertStatus::Resolved)
+                .and_then(rfc3339),
             fingerprint: alert.fingerprint.clone(),
             links: alert.links.clone(),
         }

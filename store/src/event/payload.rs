@@ -504,7 +504,7 @@ pub enum ApiKeyChange {
         prefix: String,
         /// SHA-256 of the full key.
         digest: Hash,
-        /// Sources it may post to and read (empty: all).
+        /// Sources it may post to (empty: all).
         sources: Vec<String>,
         /// What it may do (`ingest`, `alerts.read`, `silences.write`).
         scopes: Vec<String>,

@@ -938,3 +938,46 @@ fn alerts_expire_at_their_end_unless_sent_again_even_across_a_crash() {
     ok(&daemon.ctl(&["verify"]));
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn read_and_silence_keys_span_every_source_and_no_body_is_read_before_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::in_dir(&routed_config(tmp.path()), tmp.path());
+    // A key held to one source cannot read or silence every source's alerts.
+    let out = daemon.ctl(&[
+        "keys",
+        "create",
+        "--name",
+        "narrow",
+        "--source",
+        "prometheus",
+        "--scope",
+        "alerts.read",
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("without --source"), "{said}");
+    let keys = json_lines(&ok(&daemon.ctl(&["--json", "keys", "list"])));
+    assert!(keys.is_empty(), "a refused key was created: {keys:?}");
+
+    // Without a key, a silence's body is never waited for: the answer is
+    // an immediate 401 although the body announced is still to come.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(daemon.http_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /api/v2/silences HTTP/1.1\r\nHost: vigil\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    let mut answer = [0u8; 64];
+    let n = stream
+        .read(&mut answer)
+        .expect("answered before the body came");
+    let head = String::from_utf8_lossy(&answer[..n]);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(daemon.stop().success());
+}

@@ -142,24 +142,7 @@ pub(super) async fn accept(
         ));
     }
 
-    let limit = config.http.max_body.0;
-    let bytes = match tokio::time::timeout(
-        config.http.body_timeout.0,
-        axum::body::to_bytes(body, usize::MAX),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                "the body took too long to arrive",
-            ));
-        }
-        Ok(Err(e)) if too_large(&e) => return Err(ApiError::too_large(limit)),
-        Ok(Err(_)) => return Err(ApiError::malformed("the body could not be read")),
-        Ok(Ok(bytes)) => bytes,
-    };
+    let bytes = read_body(&config.http, body).await?;
     let json = crate::intake::parse_json(&bytes, config.http.max_json_depth)
         .map_err(|e| ApiError::malformed(e.to_string()))?;
 
@@ -253,6 +236,25 @@ pub(super) async fn accept(
         Json(serde_json::json!({ "accepted": accepted, "seqs": [head.seq] })),
     )
         .into_response())
+}
+
+/// The body, within `http.body_timeout` and `http.max_body`: read only
+/// after the caller is known, so no one without a key can hold a
+/// connection open by sending slowly.
+pub(super) async fn read_body(
+    http: &crate::config::HttpConfig,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    match tokio::time::timeout(http.body_timeout.0, axum::body::to_bytes(body, usize::MAX)).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the body took too long to arrive",
+        )),
+        Ok(Err(e)) if too_large(&e) => Err(ApiError::too_large(http.max_body.0)),
+        Ok(Err(_)) => Err(ApiError::malformed("the body could not be read")),
+        Ok(Ok(bytes)) => Ok(bytes),
+    }
 }
 
 /// The source's signature secrets, resolved now (so rotation in the vault

@@ -107,3 +107,25 @@ fn debug_shows_no_values() {
     }
     assert!(format!("{context:?}").contains("alerts: 2"));
 }
+
+#[test]
+fn only_a_resolved_alert_has_an_end() {
+    let mut alert = vigil_store::Alert {
+        fingerprint: "fp".into(),
+        status: vigil_store::AlertStatus::Firing,
+        severity: vigil_store::Severity::Warning,
+        summary: "load".into(),
+        labels: Default::default(),
+        annotations: Default::default(),
+        starts_at: Some(1_700_000_000_000_000),
+        // Prometheus's endsAt on a firing alert: when it would expire.
+        ends_at: Some(1_700_000_240_000_000),
+        links: vec![],
+    };
+    assert_eq!(AlertContext::from(&alert).ends_at, None);
+    alert.status = vigil_store::AlertStatus::Resolved;
+    assert_eq!(
+        AlertContext::from(&alert).ends_at.as_deref(),
+        Some("2023-11-14T22:17:20Z")
+    );
+}

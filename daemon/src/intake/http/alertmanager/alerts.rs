@@ -12,7 +12,7 @@ use super::{authorize, flag, query_pairs};
 use crate::intake::http::Peer;
 use crate::intake::http::error::ApiError;
 use crate::state::Shared;
-use crate::state::messages::{Command, HeldGroup};
+use crate::state::messages::{Command, Held, HeldGroup};
 use axum::Json;
 use axum::extract::State;
 use http::{HeaderMap, Uri};
@@ -22,6 +22,9 @@ use std::time::Duration;
 use vigil_notify::route::Matchers;
 use vigil_store::{Alert, AlertStatus, KeyScope};
 use vigil_views::IncidentState;
+
+/// Query parameters a request may carry (each `filter` is compiled).
+pub(super) const MAX_PARAMETERS: usize = 64;
 
 /// How long the notifier may take to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
@@ -39,6 +42,11 @@ struct Filter {
 impl Filter {
     fn parse(uri: &Uri) -> Result<Filter, ApiError> {
         let pairs = query_pairs(uri);
+        if pairs.len() > MAX_PARAMETERS {
+            return Err(ApiError::malformed(format!(
+                "at most {MAX_PARAMETERS} query parameters"
+            )));
+        }
         let mut matchers = Matchers::default();
         for (_, text) in pairs.iter().filter(|(k, _)| k == "filter") {
             let parsed =
@@ -169,6 +177,16 @@ pub async fn groups(
 
 /// The notifier's groups (`None`: no route tree).
 async fn held(shared: &Shared) -> Result<Option<Vec<HeldGroup>>, ApiError> {
+    match ask(shared).await? {
+        Held::Groups(groups) => Ok(Some(groups)),
+        Held::NoRoute => Ok(None),
+        Held::Unavailable => Err(ApiError::unavailable(
+            "the silences cannot be read now, so what is muted is unknown; retry shortly",
+        )),
+    }
+}
+
+async fn ask(shared: &Shared) -> Result<Held, ApiError> {
     let unavailable = || ApiError::unavailable("the notifier is not answering; retry shortly");
     let (reply, answer) = tokio::sync::oneshot::channel();
     shared

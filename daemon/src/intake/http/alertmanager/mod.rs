@@ -89,7 +89,9 @@ fn authorize(
         rejections.note(CHANNEL, "rate_limited_key", actor, now);
         return Err(ApiError::rate_limited("API key", wait));
     }
-    if !key.has_scope(scope) {
+    // Reads and silences span every source; a key held to some sources
+    // cannot be given them (`keys create` refuses), and is refused here too.
+    if !key.has_scope(scope) || (scope != KeyScope::Ingest && !key.sources.is_empty()) {
         rejections.note(CHANNEL, "missing_scope", actor, now);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -9,11 +9,12 @@ use super::{Caller, authorize, query_pairs};
 use crate::access::audit::Auditor;
 use crate::intake::http::Peer;
 use crate::intake::http::error::ApiError;
+use crate::intake::http::ingest::read_body;
 use crate::intake::silence::{self, MAX_DURATION_MICROS, MAX_MATCHERS, SilenceProblem};
 use crate::intake::{Intake, admit};
 use crate::state::Shared;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
@@ -34,6 +35,12 @@ pub async fn list(
 ) -> Result<Json<Vec<GettableSilence>>, ApiError> {
     authorize(&shared, peer, &headers, KeyScope::AlertsRead)?;
     let pairs = query_pairs(&uri);
+    if pairs.len() > super::alerts::MAX_PARAMETERS {
+        return Err(ApiError::malformed(format!(
+            "at most {} query parameters",
+            super::alerts::MAX_PARAMETERS
+        )));
+    }
     let mut filter = Vec::new();
     for (_, text) in pairs.iter().filter(|(k, _)| k == "filter") {
         let parsed =
@@ -104,7 +111,7 @@ pub async fn delete(
     if record.state(now_micros()) == SilenceState::Expired {
         return Ok(StatusCode::OK);
     }
-    let expired = expiry(&caller, &record.id);
+    let expired = expiry(&shared, &caller, &record.id);
     record_all(&shared, &caller, "silences.expire", vec![expired]).await?;
     Ok(StatusCode::OK)
 }
@@ -147,10 +154,11 @@ pub async fn post(
     State(shared): State<Arc<Shared>>,
     axum::Extension(peer): axum::Extension<Peer>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let caller = authorize(&shared, peer, &headers, KeyScope::SilencesWrite)?;
     let config = shared.config();
+    let body = read_body(&config.http, body).await?;
     let json = crate::intake::parse_json(&body, config.http.max_json_depth)
         .map_err(|e| ApiError::malformed(e.to_string()))?;
     let posted: PostableSilence = serde_json::from_value(json)
@@ -181,7 +189,7 @@ pub async fn post(
     if let Some(id) = posted.id.filter(|id| !id.is_empty()) {
         let old = one(&shared, &id).await?;
         if old.state(now) != SilenceState::Expired {
-            events.push(expiry(&caller, &old.id));
+            events.push(expiry(&shared, &caller, &old.id));
             action = "silences.update";
         }
     }
@@ -254,11 +262,13 @@ fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::malformed(format!("{field} is not an RFC 3339 time")))
 }
 
-fn expiry(caller: &Caller, id: &str) -> Event {
-    Event::SilenceExpired(SilenceExpired {
+/// The expiry of silence `id`, admitted like every event from outside.
+fn expiry(shared: &Shared, caller: &Caller, id: &str) -> Event {
+    let event = Event::SilenceExpired(SilenceExpired {
         silence: id.to_string(),
         actor: caller.actor.clone(),
-    })
+    });
+    admit(&shared.ingest.redactor, Intake::Control(event)).event
 }
 
 /// Appends the allow decision and `events` in one durable batch.
