@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +18,6 @@ use vigil_tests::{Daemon, bin, http, ok, write_config};
 
 /// The port the routing fixture's webhooks name; replaced by the test's.
 const FIXTURE_PORT: &str = "127.0.0.1:9099";
-const SIGNING_SECRET: &str = "whsec_dGVzdC1vbmx5LXdlYmhvb2stc2lnbmluZy1rZXk=";
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -114,6 +112,16 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         yaml.matches("CANARY").count() >= 10,
         "the fixture's canaries"
     );
+    // Among them, webhook credentials Vigil now carries (as references).
+    for canary in [
+        "credentials: CANARY-global-bearer",
+        "credentials: CANARY-webhook-bearer",
+        "password: CANARY-webhook-basic",
+        "password: CANARY-basic-password",
+        "deploy:CANARY-webhook-password",
+    ] {
+        assert!(yaml.contains(canary), "the fixture lost {canary}");
+    }
     let out = import(&[path.to_str().unwrap()], None, tmp.path());
     let stdout = ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -144,8 +152,34 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
             "receivers[5].webhook_configs[0].url: ",
             "vigilctl secrets set",
         ),
-        ("receivers[5].webhook_configs[1].url: ", "user:password"),
-        ("global.http_config.authorization: ", "not carried"),
+        (
+            "receivers[5].webhook_configs[1].url: ",
+            "user:password becomes basic_auth",
+        ),
+        (
+            "receivers[5].webhook_configs[1].url: ",
+            "that basic_auth is not carried",
+        ),
+        (
+            "global.http_config.authorization.credentials: ",
+            "vigilctl secrets set http_config.authorization`",
+        ),
+        (
+            "global.http_config.authorization: ",
+            "Slack and PagerDuty integrations send no HTTP credentials",
+        ),
+        (
+            "receivers[5].webhook_configs[3].http_config.authorization.credentials: ",
+            "vigilctl secrets set hooks.webhook.3.authorization`",
+        ),
+        (
+            "receivers[5].webhook_configs[4].http_config.basic_auth.password: ",
+            "vigilctl secrets set hooks.webhook.4.password`",
+        ),
+        (
+            "receivers[5].webhook_configs[0] (and 6 other webhooks): ",
+            "imported webhooks are unsigned (sign = false), as Alertmanager's are",
+        ),
         ("templates: ", "not carried"),
         ("inhibit_rules[1]: ", "no target matchers"),
         (
@@ -170,17 +204,38 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         "{stdout}"
     );
     assert!(!stderr.contains("resolve_timeout"), "{stderr}");
+    // One note says the webhooks are unsigned, for all of them.
+    assert_eq!(stderr.matches("unsigned").count(), 1, "{stderr}");
+    assert!(!stdout.contains("signing_secret") && !stderr.contains("signing_secret"));
     // The references are in the TOML instead.
     for reference in [
         "\"secret:smtp.auth_password\"",
         "\"secret:slack.api_url\"",
         "\"secret:pager.pagerduty.0.routing_key\"",
         "\"secret:hooks.webhook.0.url\"",
-        "\"secret:webhook.signing_secret\"",
         "\"file:/etc/alertmanager/secrets/db-pagerduty-key\"",
+        "authorization = { type = \"Bearer\", credentials = \"secret:http_config.authorization\" }",
+        "authorization = { type = \"Bearer\", credentials = \"secret:hooks.webhook.3.authorization\" }",
+        "basic_auth = { username = \"archive\", password = \"secret:hooks.webhook.4.password\" }",
+        "url = \"https://deploy.example.com/hook\"\nsign = false\nbasic_auth = { username = \"deploy\", password = \"secret:hooks.webhook.1.password\" }",
+        "/alertmanager/secrets/webhook-token\" }",
     ] {
         assert!(stdout.contains(reference), "no {reference}:\n{stdout}");
     }
+    // Every webhook is unsigned: the global credential goes to the two
+    // webhooks without an http_config of their own.
+    assert_eq!(
+        stdout
+            .matches("[[notify.receivers.webhook_configs]]")
+            .count(),
+        7
+    );
+    assert_eq!(stdout.matches("\nsign = false\n").count(), 7, "{stdout}");
+    assert!(!stdout.contains("\nsecret = "), "{stdout}");
+    assert_eq!(
+        stdout.matches("secret:http_config.authorization").count(),
+        2
+    );
 }
 
 #[test]
@@ -362,23 +417,13 @@ fn vigil_routes(dir: &Path, yaml: &str, hook: &Receiver) -> BTreeSet<(String, St
     std::fs::write(&source, yaml).unwrap();
     let out = import(&[source.to_str().unwrap()], None, dir);
     let imported = ok(&out);
-    let key_file = dir.join("master.key");
-    std::fs::write(&key_file, "4b".repeat(32)).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // What the test harness adds: a free port and a vault for the webhook
-    // signing secret the import asks for.
+    // What the test harness adds: a free port (the imported webhooks are
+    // unsigned and hold no credential, so nothing goes in the vault).
     let config = write_config(
         dir,
-        &format!(
-            "[http]\nlisten = \"127.0.0.1:0\"\n\n[secrets]\nmaster_key_file = \"{}\"\n\n{imported}",
-            key_file.display()
-        ),
+        &format!("[http]\nlisten = \"127.0.0.1:0\"\n\n{imported}"),
     );
     let daemon = Daemon::in_dir(&config, dir);
-    ok(&daemon.ctl_stdin(
-        &["secrets", "set", "webhook.signing_secret"],
-        SIGNING_SECRET.as_bytes(),
-    ));
     let key = daemon.api_key();
     push(daemon.http_addr(), Some(&key), &alerts());
     let pairs = settled(hook, "Vigil");

@@ -56,6 +56,9 @@ pub struct Global {
     pub pagerduty_url: Option<String>,
     /// `http_config.tls_config.ca_file`.
     pub http_ca_file: Option<String>,
+    /// `http_config`'s credentials, for the webhooks without their own
+    /// `http_config`.
+    pub http_auth: Option<http::Auth>,
     /// `resolve_timeout`: the Prometheus source's, in Vigil.
     pub resolve_timeout: Option<String>,
 }
@@ -121,7 +124,14 @@ pub fn read(
     if let Some(tls) = f.fields("smtp_tls_config")? {
         g.smtp_ca_file = http::tls_config(tls, files, report)?;
     }
-    g.http_ca_file = http::http_config(f.fields("http_config")?, files, report)?;
+    let http = http::http_config(
+        f.fields("http_config")?,
+        files,
+        report,
+        http::Credentials::Read,
+    )?;
+    g.http_ca_file = http.ca_file;
+    g.http_auth = http.auth;
     // Alertmanager's resolve timeout is the lifetime of an alert pushed
     // without an end: in Vigil, a setting of the source Prometheus pushes to.
     g.resolve_timeout = f.str("resolve_timeout")?;

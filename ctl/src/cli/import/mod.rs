@@ -181,6 +181,8 @@ pub fn convert(text: &str, shown: &str, files: &http::Files) -> Result<Conversio
         allow: Vec::new(),
         templates: Vec::new(),
         capped: Vec::new(),
+        unsigned: Vec::new(),
+        uncredentialed: Vec::new(),
     };
     let receiver_tables = receivers::receivers(&receiver_list, &mut conv)?;
     let receivers::Conv {

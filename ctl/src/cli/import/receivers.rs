@@ -53,6 +53,11 @@ pub struct Conv<'a> {
     pub templates: Vec<Table>,
     /// Webhooks whose notifications Vigil's body caps at 20 alerts.
     pub capped: Vec<(String, usize)>,
+    /// Webhooks written unsigned (`sign = false`).
+    pub unsigned: Vec<(String, usize)>,
+    /// Integrations that inherit the global `http_config`'s credentials
+    /// but send none in Vigil (Slack, PagerDuty).
+    pub uncredentialed: Vec<&'static str>,
 }
 
 /// The receivers' tables, in order.
@@ -72,6 +77,36 @@ pub fn receivers(list: &[(String, &Node)], conv: &mut Conv<'_>) -> Result<Vec<Ta
             format!("{path}{others}"),
             line,
             "Vigil's Alertmanager-format body carries at most 20 alerts per notification (the rest are counted in truncatedAlerts); Alertmanager sent them all",
+        );
+    }
+    if let Some((path, line)) = conv.unsigned.first() {
+        let (path, line) = (path.clone(), *line);
+        let others = match conv.unsigned.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other webhook)".to_string(),
+            n => format!(" (and {n} other webhooks)"),
+        };
+        conv.report.note(
+            format!("{path}{others}"),
+            line,
+            "imported webhooks are unsigned (sign = false), as Alertmanager's are, and `vigilctl doctor` says so for each; to sign one once its receiver checks Standard Webhooks signatures, add secret = \"secret:NAME\" (stored with `vigilctl secrets set NAME`) and remove sign = false",
+        );
+    }
+    if let Some(auth) = &conv.global.http_auth
+        && !conv.uncredentialed.is_empty()
+    {
+        let (at, line) = auth.at();
+        conv.report.note(
+            at,
+            line,
+            format!(
+                "Vigil's {} integrations send no HTTP credentials (their URL or key is the credential); carried into webhooks only",
+                ["Slack", "PagerDuty"]
+                    .into_iter()
+                    .filter(|i| conv.uncredentialed.contains(i))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
         );
     }
     Ok(out)
@@ -164,15 +199,28 @@ pub(super) fn send_resolved(
     Ok(())
 }
 
-/// The CA file: the integration's own `http_config` if it has one, else
+/// The CA file of an integration that sends no HTTP credentials (Slack,
+/// PagerDuty: `integration`): its own `http_config` if it has one, else
 /// the global one (Alertmanager takes one or the other whole).
 pub(super) fn http_ca(
     f: &mut Fields<'_>,
     conv: &mut Conv<'_>,
+    integration: &'static str,
 ) -> Result<Option<String>, ImportError> {
     match f.fields("http_config")? {
-        Some(h) => http::http_config(Some(h), conv.files, conv.report),
-        None => Ok(conv.global.http_ca_file.clone()),
+        Some(h) => Ok(http::http_config(
+            Some(h),
+            conv.files,
+            conv.report,
+            http::Credentials::NotCarried(integration),
+        )?
+        .ca_file),
+        None => {
+            if conv.global.http_auth.is_some() && !conv.uncredentialed.contains(&integration) {
+                conv.uncredentialed.push(integration);
+            }
+            Ok(conv.global.http_ca_file.clone())
+        }
     }
 }
 pub(super) fn template_name(site: &Site<'_>, field: &str) -> String {

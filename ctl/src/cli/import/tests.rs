@@ -296,6 +296,8 @@ receivers:
         "its own http_config replaces the global one"
     );
     assert_eq!(hooks[0]["template"].as_str(), Some("alertmanager.v4.json"));
+    assert_eq!(hooks[0]["sign"].as_bool(), Some(false));
+    assert!(hooks[0].get("secret").is_none());
     assert_eq!(strs(at(&t, "notify/allow")), ["relay.example.com"]);
     assert!(
         has_note(
@@ -347,8 +349,6 @@ global:
   wechat_api_secret: CANARY-5-wechat
   http_config:
     authorization: {credentials: CANARY-6-bearer}
-    basic_auth: {username: u, password: CANARY-7-basic}
-    oauth2: {client_id: c, client_secret: CANARY-8-oauth, token_url: 'https://t.example.com'}
 route: {receiver: r}
 receivers:
   - name: r
@@ -360,15 +360,31 @@ receivers:
       - channel: '#a'
       - api_url: https://hooks.slack.com/services/CANARY-10-own-slack
         app_token: CANARY-11-app-token
+        http_config:
+          bearer_token: CANARY-22-slack-bearer
     pagerduty_configs:
       - routing_key: CANARY-12-routing
       - service_key: CANARY-13-service
+        http_config:
+          basic_auth: {username: pd, password: CANARY-23-pd-basic}
     webhook_configs:
       - url: https://hooks.example.com/x?token=CANARY-14-query
       - url: https://user:CANARY-15-userinfo@hooks.example.com/x
       - url: https://hooks.example.com/CANARY16abcdefghijklmnopqrstuvwxyz
         http_config:
           bearer_token: CANARY-17-bearer
+      - url: https://hooks.example.com/basic
+        http_config:
+          basic_auth: {username: u, password: CANARY-7-basic}
+      - url: https://hooks.example.com/oauth
+        http_config:
+          oauth2: {client_id: c, client_secret: CANARY-8-oauth, token_url: 'https://t.example.com'}
+      - url: https://hooks.example.com/token
+        http_config:
+          authorization: {type: Token, credentials: CANARY-24-token}
+      - url: https://deploy:CANARY-25-userinfo@hooks.example.com/both
+        http_config:
+          basic_auth: {username: deploy, password: CANARY-26-overridden}
     opsgenie_configs: [{api_key: CANARY-18-opsgenie}]
     telegram_configs: [{bot_token: CANARY-19-telegram}]
     pushover_configs: [{token: CANARY-20-pushover, user_key: CANARY-21-user}]
@@ -382,6 +398,7 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
     assert!(!notes.contains("CANARY"), "{notes}");
     let t: toml::Table = toml::from_str(&c.toml).unwrap();
     let r = at(&t, "notify/receivers/0");
+    let hooks = &r["webhook_configs"];
     let refs = [
         (
             &r["email_configs"][0]["auth_password"],
@@ -404,12 +421,31 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             &r["pagerduty_configs"][1]["routing_key"],
             "secret:r.pagerduty.1.routing_key",
         ),
-        (&r["webhook_configs"][0]["url"], "secret:r.webhook.0.url"),
-        (&r["webhook_configs"][1]["url"], "secret:r.webhook.1.url"),
-        (&r["webhook_configs"][2]["url"], "secret:r.webhook.2.url"),
+        (&hooks[0]["url"], "secret:r.webhook.0.url"),
+        (&hooks[2]["url"], "secret:r.webhook.2.url"),
         (
-            &r["webhook_configs"][0]["secret"],
-            "secret:webhook.signing_secret",
+            &hooks[0]["authorization"]["credentials"],
+            "secret:http_config.authorization",
+        ),
+        (
+            &hooks[1]["basic_auth"]["password"],
+            "secret:r.webhook.1.password",
+        ),
+        (
+            &hooks[2]["authorization"]["credentials"],
+            "secret:r.webhook.2.authorization",
+        ),
+        (
+            &hooks[3]["basic_auth"]["password"],
+            "secret:r.webhook.3.password",
+        ),
+        (
+            &hooks[5]["authorization"]["credentials"],
+            "secret:r.webhook.5.authorization",
+        ),
+        (
+            &hooks[6]["basic_auth"]["password"],
+            "secret:r.webhook.6.password",
         ),
     ];
     for (value, expected) in refs {
@@ -420,6 +456,34 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             "no note for {name}:\n{notes}"
         );
     }
+    // The user:password is taken out of the URL, into basic_auth.
+    assert_eq!(
+        hooks[1]["url"].as_str(),
+        Some("https://hooks.example.com/x")
+    );
+    assert_eq!(hooks[1]["basic_auth"]["username"].as_str(), Some("user"));
+    assert_eq!(
+        hooks[6]["url"].as_str(),
+        Some("https://hooks.example.com/both")
+    );
+    assert_eq!(hooks[6]["basic_auth"]["username"].as_str(), Some("deploy"));
+    assert_eq!(hooks[2]["authorization"]["type"].as_str(), Some("Bearer"));
+    assert_eq!(hooks[5]["authorization"]["type"].as_str(), Some("Token"));
+    assert_eq!(hooks[3]["basic_auth"]["username"].as_str(), Some("u"));
+    for i in [4, 6] {
+        assert!(
+            hooks[i].get("authorization").is_none(),
+            "its own http_config replaces the global one: {}",
+            hooks[i]
+        );
+    }
+    assert!(hooks[4].get("basic_auth").is_none());
+    // Every webhook is unsigned, with no signing secret to store.
+    for hook in hooks.as_array().unwrap() {
+        assert_eq!(hook["sign"].as_bool(), Some(false), "{hook}");
+        assert!(hook.get("secret").is_none(), "{hook}");
+    }
+    assert!(!notes.contains("signing_secret"), "{notes}");
     // The global password is referenced once, however many use it.
     assert_eq!(notes.matches("secrets set smtp.auth_password").count(), 1);
     for (prefix, words) in [
@@ -429,16 +493,34 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
         ),
         ("global.smtp_auth_secret: ", "CRAM-MD5"),
         ("global.opsgenie_api_key: ", "Opsgenie"),
-        ("global.http_config.authorization: ", "not carried"),
+        (
+            "global.http_config.authorization: ",
+            "Vigil's Slack and PagerDuty integrations send no HTTP credentials",
+        ),
         ("receivers[0].slack_configs[1].app_token: ", "not carried"),
+        (
+            "receivers[0].slack_configs[1].http_config.bearer_token: ",
+            "Vigil's Slack integration sends no HTTP credentials",
+        ),
+        (
+            "receivers[0].pagerduty_configs[1].http_config.basic_auth: ",
+            "Vigil's PagerDuty integration sends no HTTP credentials",
+        ),
         (
             "receivers[0].pagerduty_configs[1].service_key: ",
             "Events API v2",
         ),
-        ("receivers[0].webhook_configs[1].url: ", "user:password"),
         (
-            "receivers[0].webhook_configs[2].http_config.bearer_token: ",
-            "not carried",
+            "receivers[0].webhook_configs[1].url: ",
+            "becomes basic_auth",
+        ),
+        (
+            "receivers[0].webhook_configs[4].http_config.oauth2: ",
+            "OAuth 2.0",
+        ),
+        (
+            "receivers[0].webhook_configs[6].url: ",
+            "rather than http_config's basic_auth",
         ),
         (
             "receivers[0].opsgenie_configs: ",
@@ -456,6 +538,211 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
                 words
             ),
             "{prefix} {words}:\n{notes}"
+        );
+    }
+}
+
+#[test]
+fn webhooks_are_unsigned_with_one_note_for_all() {
+    let c = run(&format!(
+        "
+route: {{receiver: a}}
+{RECEIVERS}    webhook_configs:
+      - url: https://hooks.example.com/c0
+      - url: https://hooks.example.com/c1
+  - name: d
+    webhook_configs:
+      - url: https://hooks.example.com/d0
+"
+    ));
+    let t: toml::Table = toml::from_str(&c.toml).unwrap();
+    let notes: Vec<String> = c.notes.iter().map(ToString::to_string).collect();
+    for (receiver, count) in [(2, 2), (3, 1)] {
+        let hooks = at(&t, &format!("notify/receivers/{receiver}/webhook_configs"))
+            .as_array()
+            .unwrap();
+        assert_eq!(hooks.len(), count);
+        for hook in hooks {
+            assert_eq!(hook["sign"].as_bool(), Some(false), "{hook}");
+            assert!(hook.get("secret").is_none(), "{hook}");
+        }
+    }
+    let unsigned: Vec<&String> = notes.iter().filter(|n| n.contains("unsigned")).collect();
+    assert_eq!(unsigned.len(), 1, "{notes:#?}");
+    let note = unsigned[0];
+    assert!(
+        note.starts_with("receivers[2].webhook_configs[0] (and 2 other webhooks): "),
+        "{note}"
+    );
+    for words in [
+        "as Alertmanager's are",
+        "doctor",
+        "Standard Webhooks",
+        "secret = \"secret:NAME\"",
+        "remove sign = false",
+    ] {
+        assert!(note.contains(words), "{words}: {note}");
+    }
+    // No webhook, no note.
+    let (_, notes) = parsed(&format!("route: {{receiver: a}}\n{RECEIVERS}"));
+    assert!(!notes.iter().any(|n| n.contains("unsigned")), "{notes:?}");
+}
+
+#[test]
+fn webhook_credentials_carry_as_references() {
+    let (t, notes) = parsed(
+        "
+global:
+  http_config:
+    basic_auth: {username: am, password_file: /run/secrets/am-password}
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs:
+      - url: https://hooks.example.com/global
+      - url: https://hooks.example.com/own-tls
+        http_config: {tls_config: {ca_file: ca.pem}}
+      - url: https://hooks.example.com/bearer-file
+        http_config: {bearer_token_file: token}
+      - url: https://hooks.example.com/credentials-file
+        http_config:
+          authorization: {type: ' Splunk ', credentials_file: /run/secrets/splunk}
+      - url: https://hooks.example.com/typeless
+        http_config:
+          authorization: {credentials: inline-one}
+      - url: https://hooks.example.com/username-file
+        http_config:
+          basic_auth: {username_file: /run/user, password: pw}
+      - url: https://hooks.example.com/no-password
+        http_config:
+          basic_auth: {username: u}
+      - url: https://hooks.example.com/odd-type
+        http_config:
+          authorization: {type: 'Two Words', credentials: x}
+      - url: https://user@hooks.example.com/no-password-in-url
+  - name: g
+    webhook_configs:
+      - url: https://hooks.example.com/global-again
+",
+    );
+    let hooks = at(&t, "notify/receivers/0/webhook_configs")
+        .as_array()
+        .unwrap();
+    let global = hooks[0]["basic_auth"].as_table().unwrap();
+    assert_eq!(global["username"].as_str(), Some("am"));
+    assert_eq!(
+        global["password"].as_str(),
+        Some("file:/run/secrets/am-password")
+    );
+    assert_eq!(
+        at(&t, "notify/receivers/1/webhook_configs/0/basic_auth"),
+        hooks[0].get("basic_auth").unwrap(),
+        "pushed into every webhook without its own http_config"
+    );
+    assert!(
+        hooks[1].get("basic_auth").is_none() && hooks[1].get("authorization").is_none(),
+        "its own http_config replaces the global one whole: {}",
+        hooks[1]
+    );
+    assert_eq!(
+        hooks[1]["ca_file"].as_str(),
+        Some("/etc/alertmanager/ca.pem")
+    );
+    let bearer = &hooks[2]["authorization"];
+    assert_eq!(bearer["type"].as_str(), Some("Bearer"));
+    assert_eq!(
+        bearer["credentials"].as_str(),
+        Some("file:/etc/alertmanager/token"),
+        "relative to the configuration's directory"
+    );
+    let splunk = &hooks[3]["authorization"];
+    assert_eq!(splunk["type"].as_str(), Some("Splunk"));
+    assert_eq!(
+        splunk["credentials"].as_str(),
+        Some("file:/run/secrets/splunk")
+    );
+    let typeless = &hooks[4]["authorization"];
+    assert_eq!(typeless["type"].as_str(), Some("Bearer"));
+    assert_eq!(
+        typeless["credentials"].as_str(),
+        Some("secret:r.webhook.4.authorization")
+    );
+    for (i, words) in [
+        (5, "username_file"),
+        (6, "needs a password"),
+        (7, "one word"),
+    ] {
+        assert!(
+            hooks[i].get("basic_auth").is_none() && hooks[i].get("authorization").is_none(),
+            "{}",
+            hooks[i]
+        );
+        assert!(
+            has_note(
+                &notes,
+                &format!("receivers[0].webhook_configs[{i}].http_config."),
+                words
+            ),
+            "{i} {words}: {notes:#?}"
+        );
+    }
+    assert_eq!(
+        hooks[8]["url"].as_str(),
+        Some("https://hooks.example.com/no-password-in-url"),
+        "the user information is taken out"
+    );
+    assert!(hooks[8].get("basic_auth").is_none());
+    assert!(has_note(
+        &notes,
+        "receivers[0].webhook_configs[8].url: ",
+        "cannot take"
+    ));
+    assert!(
+        !notes.iter().any(|n| n.contains("global.http_config")),
+        "no Slack or PagerDuty inherits the global credentials: {notes:#?}"
+    );
+}
+
+#[test]
+fn credentials_alertmanager_refuses_are_refused() {
+    for (http_config, words) in [
+        (
+            "{bearer_token: a, bearer_token_file: /b}",
+            "at most one of bearer_token & bearer_token_file",
+        ),
+        (
+            "{authorization: {credentials: a}, basic_auth: {username: u, password: p}}",
+            "at most one of basic_auth, oauth2 & authorization",
+        ),
+        (
+            "{authorization: {credentials: a}, bearer_token: b}",
+            "authorization cannot be set with bearer_token",
+        ),
+        (
+            "{basic_auth: {username: u, password: p}, bearer_token: b}",
+            "at most one of basic_auth, oauth2, bearer_token",
+        ),
+        (
+            "{authorization: {type: basic, credentials: a}}",
+            "use basic_auth",
+        ),
+        (
+            "{authorization: {credentials: a, credentials_file: /b}}",
+            "at most one of credentials & credentials_file",
+        ),
+        (
+            "{basic_auth: {username: u, password: p, password_file: /p}}",
+            "at most one of password & password_file",
+        ),
+    ] {
+        let e = error(&format!(
+            "route: {{receiver: r}}\nreceivers:\n  - name: r\n    webhook_configs:\n      - url: https://h.example.com/\n        http_config: {http_config}\n"
+        ));
+        assert!(
+            e.starts_with("line 6: receivers[0].webhook_configs[0].http_config.")
+                && e.contains(words)
+                && e.ends_with("(Alertmanager refuses this too)"),
+            "{http_config}: {e}"
         );
     }
 }

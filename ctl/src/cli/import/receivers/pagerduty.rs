@@ -116,7 +116,7 @@ pub(super) fn convert(
         }
     }
     send_resolved(&mut f, &mut t, true)?;
-    t.opt_str("ca_file", http_ca(&mut f, conv)?);
+    t.opt_str("ca_file", http_ca(&mut f, conv, "PagerDuty")?);
     for (key, default) in PAGERDUTY_EXTRAS {
         let Some(node) = f.node(key) else { continue };
         let value = scalar_text(node);

@@ -82,7 +82,7 @@ pub(super) fn convert(
         }
     }
     send_resolved(&mut f, &mut t, false)?;
-    t.opt_str("ca_file", http_ca(&mut f, conv)?);
+    t.opt_str("ca_file", http_ca(&mut f, conv, "Slack")?);
     for (key, default) in SLACK_EXTRAS {
         let Some(node) = f.node(key) else { continue };
         let value = scalar_text(node);

@@ -62,6 +62,60 @@ pub(super) fn credential_in(url: &str) -> Option<Found> {
     (named_like_credential || service || token_segment).then_some(Found::Token)
 }
 
+/// A URL's `user:password@` taken out.
+pub(super) struct Taken {
+    /// The URL without it.
+    pub url: String,
+    /// The user name, percent-decoded, when Vigil's `basic_auth` can take
+    /// it: not empty, no `:` or control character, and a password (not
+    /// empty) after it.
+    pub username: Option<String>,
+}
+
+/// `url` without its user information, when it has some that can be taken
+/// out as Go's URL parser reads it (the last `@` of the authority). Only
+/// the password's presence is looked at, never kept.
+pub(super) fn take_userinfo(url: &str) -> Option<Taken> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (info, host) = authority.rsplit_once('@')?;
+    if info.contains('#') {
+        // A fragment, not user information: leave the URL whole.
+        return None;
+    }
+    let username = info.split_once(':').and_then(|(user, password)| {
+        let user = percent_decoded(user)?;
+        let usable = !user.is_empty()
+            && !password.is_empty()
+            && !user.contains(':')
+            && !user.chars().any(char::is_control);
+        usable.then_some(user)
+    });
+    Some(Taken {
+        url: format!("{scheme}://{host}{tail}"),
+        username,
+    })
+}
+
+/// `%XX` escapes decoded; `None` for a bad escape or bytes not UTF-8.
+fn percent_decoded(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Adds the host of `url` to `notify.allow` when Vigil's SSRF guard would
 /// refuse it otherwise: plain `http`, or an address on this machine or a
 /// private network (Alertmanager reached it, so the operator meant it).
@@ -130,5 +184,28 @@ mod tests {
         ] {
             assert!(credential_in(url).is_none(), "{url}");
         }
+    }
+
+    #[test]
+    fn user_information_is_taken_out_of_urls() {
+        let taken = take_userinfo("https://de%40ploy:pa:ss@hooks.example/x?y=1").unwrap();
+        assert_eq!(taken.url, "https://hooks.example/x?y=1");
+        assert_eq!(taken.username.as_deref(), Some("de@ploy"));
+        let taken = take_userinfo("https://a@b:c@hooks.example:8443").unwrap();
+        assert_eq!(taken.url, "https://hooks.example:8443");
+        assert_eq!(taken.username.as_deref(), Some("a@b"), "the last @ ends it");
+        for unusable in [
+            "https://user@hooks.example/",
+            "https://user:@hooks.example/",
+            "https://:pw@hooks.example/",
+            "https://us%3Aer:pw@hooks.example/",
+            "https://us%zzer:pw@hooks.example/",
+        ] {
+            let taken = take_userinfo(unusable).unwrap();
+            assert_eq!(taken.url, "https://hooks.example/", "{unusable}");
+            assert!(taken.username.is_none(), "{unusable}");
+        }
+        assert!(take_userinfo("https://hooks.example#a@b").is_none());
+        assert!(take_userinfo("https://hooks.example/a@b").is_none());
     }
 }
