@@ -99,6 +99,24 @@ pub struct ReceiverConfig {
     /// PagerDuty Events API v2.
     #[serde(default)]
     pub pagerduty_configs: Vec<PagerDutyConfig>,
+    /// Opsgenie's Alert API.
+    #[serde(default)]
+    pub opsgenie_configs: Vec<OpsgenieConfig>,
+    /// Microsoft Teams workflow webhooks.
+    #[serde(default)]
+    pub teams_configs: Vec<TeamsConfig>,
+    /// Discord channel webhooks.
+    #[serde(default)]
+    pub discord_configs: Vec<DiscordConfig>,
+    /// Telegram bots.
+    #[serde(default)]
+    pub telegram_configs: Vec<TelegramConfig>,
+    /// ntfy topics (self-hosted push).
+    #[serde(default)]
+    pub ntfy_configs: Vec<NtfyConfig>,
+    /// Gotify applications (self-hosted push).
+    #[serde(default)]
+    pub gotify_configs: Vec<GotifyConfig>,
 }
 
 fn default_concurrency() -> usize {
@@ -256,6 +274,155 @@ pub struct PagerDutyConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// `opsgenie_configs`: an alert per group, closed when it resolves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieConfig {
+    /// The API integration's key.
+    pub api_key: SecretRef,
+    /// The API (default `https://api.opsgenie.com`; the EU's is
+    /// `https://api.eu.opsgenie.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Message template (text, cut to 130); default `vigil.message.title`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Description template (text); default `vigil.message.text`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `P1`..`P5` (default: from the worst severity).
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Tags on the alert.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Close the Opsgenie alert when the group resolves.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `teams_configs`: a Teams workflow webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsConfig {
+    /// The workflow's URL: it is the credential, so a secret.
+    pub webhook_url: SecretRef,
+    /// Title template (text); default `vigil.message.title`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Text template (text); default `vigil.message.text`.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Also notify when alerts resolve.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `discord_configs`: a Discord channel webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The webhook URL: it is the credential, so a secret.
+    pub webhook_url: SecretRef,
+    /// Message template (text, cut to 2000); default `vigil.message.text`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// User name override.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Also notify when alerts resolve.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `telegram_configs`: a bot posting to a chat.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The bot's token.
+    pub bot_token: SecretRef,
+    /// The chat to post to.
+    pub chat_id: i64,
+    /// The Bot API (default `https://api.telegram.org`; a local Bot API
+    /// server elsewhere).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Message template (text, cut to 4096); default `vigil.message.text`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Deliver without a sound.
+    #[serde(default)]
+    pub disable_notifications: bool,
+    /// Also notify when alerts resolve.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `ntfy_configs`: a topic on an ntfy server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NtfyConfig {
+    /// The server's root URL (`https://ntfy.example.internal`).
+    pub url: String,
+    /// The topic.
+    pub topic: String,
+    /// An access token, if the topic needs one.
+    #[serde(default)]
+    pub token: Option<SecretRef>,
+    /// 1 (min) to 5 (max); default: from the worst severity.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    /// Title template (text); default `vigil.message.title`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Message template (text); default `vigil.message.text`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Also notify when alerts resolve.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `gotify_configs`: an application on a Gotify server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GotifyConfig {
+    /// The server's root URL.
+    pub url: String,
+    /// The application's token.
+    pub token: SecretRef,
+    /// 0 to 10; default: from the worst severity.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    /// Title template (text); default `vigil.message.title`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Message template (text); default `vigil.message.text`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Also notify when alerts resolve.
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Extra PEM roots to trust.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
 /// `[notify.templates.NAME]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +464,18 @@ pub enum Integration<'a> {
     Email(&'a EmailConfig),
     /// PagerDuty.
     PagerDuty(&'a PagerDutyConfig),
+    /// Opsgenie.
+    Opsgenie(&'a OpsgenieConfig),
+    /// Microsoft Teams.
+    Teams(&'a TeamsConfig),
+    /// Discord.
+    Discord(&'a DiscordConfig),
+    /// Telegram.
+    Telegram(&'a TelegramConfig),
+    /// ntfy.
+    Ntfy(&'a NtfyConfig),
+    /// Gotify.
+    Gotify(&'a GotifyConfig),
 }
 
 impl<'a> Integration<'a> {
@@ -307,6 +486,12 @@ impl<'a> Integration<'a> {
             Integration::Slack(c) => c.send_resolved,
             Integration::Email(c) => c.send_resolved,
             Integration::PagerDuty(c) => c.send_resolved,
+            Integration::Opsgenie(c) => c.send_resolved,
+            Integration::Teams(c) => c.send_resolved,
+            Integration::Discord(c) => c.send_resolved,
+            Integration::Telegram(c) => c.send_resolved,
+            Integration::Ntfy(c) => c.send_resolved,
+            Integration::Gotify(c) => c.send_resolved,
         }
     }
 
@@ -317,6 +502,12 @@ impl<'a> Integration<'a> {
             Integration::Slack(c) => c.ca_file.as_ref(),
             Integration::Email(c) => c.ca_file.as_ref(),
             Integration::PagerDuty(c) => c.ca_file.as_ref(),
+            Integration::Opsgenie(c) => c.ca_file.as_ref(),
+            Integration::Teams(c) => c.ca_file.as_ref(),
+            Integration::Discord(c) => c.ca_file.as_ref(),
+            Integration::Telegram(c) => c.ca_file.as_ref(),
+            Integration::Ntfy(c) => c.ca_file.as_ref(),
+            Integration::Gotify(c) => c.ca_file.as_ref(),
         }
     }
 }
@@ -342,6 +533,24 @@ impl ReceiverConfig {
                 &self.pagerduty_configs,
                 Integration::PagerDuty,
             ))
+            .chain(named(
+                "opsgenie",
+                &self.opsgenie_configs,
+                Integration::Opsgenie,
+            ))
+            .chain(named("teams", &self.teams_configs, Integration::Teams))
+            .chain(named(
+                "discord",
+                &self.discord_configs,
+                Integration::Discord,
+            ))
+            .chain(named(
+                "telegram",
+                &self.telegram_configs,
+                Integration::Telegram,
+            ))
+            .chain(named("ntfy", &self.ntfy_configs, Integration::Ntfy))
+            .chain(named("gotify", &self.gotify_configs, Integration::Gotify))
             .collect()
     }
 
@@ -496,6 +705,16 @@ pub enum ReceiverError {
     /// Email without recipients.
     #[error("receiver `{0}`: email `to` is empty")]
     NoRecipient(String),
+    /// A setting of one integration is out of its range.
+    #[error("receiver `{receiver}` {label}: {problem}")]
+    Setting {
+        /// The receiver.
+        receiver: String,
+        /// The integration (`ntfy/0`).
+        label: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// A webhook's signing settings disagree.
     #[error("receiver `{receiver}` {label}: {problem}")]
     Signing {
@@ -722,6 +941,11 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Rec
             label: label.clone(),
             field,
         };
+        let setting = |problem: &'static str| ReceiverError::Setting {
+            receiver: name.clone(),
+            label: label.clone(),
+            problem,
+        };
         match integration {
             Integration::Webhook(c) => {
                 want("webhook", &c.template, template::WEBHOOK_JSON, Escape::Json)?;
@@ -751,6 +975,60 @@ fn check_receiver(r: &ReceiverConfig, templates: &TemplateSet) -> Result<(), Rec
                 )?;
                 if let Some(url) = &c.url {
                     check_url(field("url"), url.as_bytes())?;
+                }
+            }
+            Integration::Opsgenie(c) => {
+                want("message", &c.message, template::MESSAGE_TITLE, Escape::Text)?;
+                want(
+                    "description",
+                    &c.description,
+                    template::MESSAGE_TEXT,
+                    Escape::Text,
+                )?;
+                if let Some(url) = &c.api_url {
+                    check_url(field("api_url"), url.as_bytes())?;
+                }
+                if let Some(p) = &c.priority
+                    && !matches!(p.as_str(), "P1" | "P2" | "P3" | "P4" | "P5")
+                {
+                    return Err(setting("opsgenie priority must be P1 to P5"));
+                }
+            }
+            Integration::Teams(c) => {
+                want("title", &c.title, template::MESSAGE_TITLE, Escape::Text)?;
+                want("text", &c.text, template::MESSAGE_TEXT, Escape::Text)?;
+                check_url_ref(field("webhook_url"), &c.webhook_url)?;
+            }
+            Integration::Discord(c) => {
+                want("message", &c.message, template::MESSAGE_TEXT, Escape::Text)?;
+                check_url_ref(field("webhook_url"), &c.webhook_url)?;
+            }
+            Integration::Telegram(c) => {
+                want("message", &c.message, template::MESSAGE_TEXT, Escape::Text)?;
+                if let Some(url) = &c.api_url {
+                    check_url(field("api_url"), url.as_bytes())?;
+                }
+            }
+            Integration::Ntfy(c) => {
+                want("title", &c.title, template::MESSAGE_TITLE, Escape::Text)?;
+                want("message", &c.message, template::MESSAGE_TEXT, Escape::Text)?;
+                check_url(field("url"), c.url.as_bytes())?;
+                let topic_char = |ch: char| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_';
+                if c.topic.is_empty() || c.topic.len() > 64 || !c.topic.chars().all(topic_char) {
+                    return Err(setting(
+                        "ntfy topic must be 1 to 64 letters, digits, - or _",
+                    ));
+                }
+                if c.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+                    return Err(setting("ntfy priority must be 1 to 5"));
+                }
+            }
+            Integration::Gotify(c) => {
+                want("title", &c.title, template::MESSAGE_TITLE, Escape::Text)?;
+                want("message", &c.message, template::MESSAGE_TEXT, Escape::Text)?;
+                check_url(field("url"), c.url.as_bytes())?;
+                if c.priority.is_some_and(|p| p > 10) {
+                    return Err(setting("gotify priority must be 0 to 10"));
                 }
             }
         }
@@ -784,6 +1062,8 @@ fn builtin_names() -> String {
         template::EMAIL_HTML,
         template::EMAIL_TEXT,
         template::PAGERDUTY_SUMMARY,
+        template::MESSAGE_TITLE,
+        template::MESSAGE_TEXT,
     ]
     .join(", ")
 }
@@ -917,6 +1197,12 @@ impl NotifyConfig {
                         c.auth_password.as_ref().is_some_and(SecretRef::is_inline)
                     }
                     Integration::PagerDuty(c) => c.routing_key.is_inline(),
+                    Integration::Opsgenie(c) => c.api_key.is_inline(),
+                    Integration::Teams(c) => c.webhook_url.is_inline(),
+                    Integration::Discord(c) => c.webhook_url.is_inline(),
+                    Integration::Telegram(c) => c.bot_token.is_inline(),
+                    Integration::Ntfy(c) => c.token.as_ref().is_some_and(SecretRef::is_inline),
+                    Integration::Gotify(c) => c.token.is_inline(),
                 };
                 if inline {
                     out.push(format!("notify.receivers.{}.{label}", r.name));

@@ -27,6 +27,7 @@ mod deliver;
 mod error;
 mod follow;
 mod intent;
+mod messages;
 mod outbox;
 mod query;
 mod send;

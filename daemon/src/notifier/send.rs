@@ -66,7 +66,8 @@ pub struct Channels {
     clients: BTreeMap<Option<PathBuf>, HttpClient>,
     /// Each `ca_file`'s PEM, read once (email builds its TLS per session).
     roots: BTreeMap<PathBuf, Vec<u8>>,
-    source: String,
+    /// This host's name, where a service wants a source.
+    pub(super) source: String,
 }
 
 impl Channels {
@@ -104,7 +105,7 @@ impl Channels {
         })
     }
 
-    fn client(&self, ca: Option<&PathBuf>) -> &HttpClient {
+    pub(super) fn client(&self, ca: Option<&PathBuf>) -> &HttpClient {
         self.clients
             .get(&ca.cloned())
             .expect("a client is built for every configured ca_file")
@@ -279,12 +280,22 @@ impl Channels {
                 email::send(&self.notify.ssrf, &settings, &message, timeout).await?;
                 Ok("accepted by the smarthost".into())
             }
+            other => {
+                let message = super::messages::Message {
+                    shared,
+                    intent,
+                    context: &context,
+                    templates,
+                    timeout,
+                };
+                self.send_message(other, &message).await
+            }
         }
     }
 }
 
 /// The most severe severity among the firing alerts (PagerDuty's field).
-fn worst(intent: &NotificationIntent) -> Severity {
+pub(super) fn worst(intent: &NotificationIntent) -> Severity {
     intent
         .alerts
         .iter()
@@ -328,7 +339,10 @@ async fn incident(shared: &Arc<Shared>, intent: &NotificationIntent) -> Option<I
     }
 }
 
-async fn resolve(shared: &Arc<Shared>, reference: &SecretRef) -> Result<SecretValue, AttemptError> {
+pub(super) async fn resolve(
+    shared: &Arc<Shared>,
+    reference: &SecretRef,
+) -> Result<SecretValue, AttemptError> {
     let shared = shared.clone();
     let reference = reference.clone();
     // The vault is a store read: off the async threads.
@@ -338,7 +352,7 @@ async fn resolve(shared: &Arc<Shared>, reference: &SecretRef) -> Result<SecretVa
         .map_err(|e| AttemptError::Secret(e.to_string()))
 }
 
-fn text(value: &SecretValue) -> Result<&str, AttemptError> {
+pub(super) fn text(value: &SecretValue) -> Result<&str, AttemptError> {
     value
         .expose_str()
         .ok_or_else(|| AttemptError::Send(SendError::Config("the URL is not UTF-8".into())))

@@ -8,6 +8,7 @@
 //!
 //! [PagerDuty Events API v2]: https://developer.pagerduty.com/docs/events-api-v2/overview/
 
+use super::text::truncate;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use vigil_store::{SecretValue, Severity};
@@ -112,19 +113,4 @@ fn severity_word(severity: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Info => "info",
     }
-}
-
-/// `text` cut to at most `max` bytes at a character boundary, ending in
-/// `…` when cut. Counting bytes keeps the result within the limit however
-/// PagerDuty counts (bytes, characters or UTF-16 units).
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let ellipsis = '…';
-    let mut end = max - ellipsis.len_utf8();
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{ellipsis}", &text[..end])
 }

@@ -22,6 +22,12 @@ pub const EMAIL_HTML: &str = "vigil.email.html";
 pub const EMAIL_TEXT: &str = "vigil.email.text";
 /// PagerDuty event summary (one line, at most 1024 characters).
 pub const PAGERDUTY_SUMMARY: &str = "vigil.pagerduty.summary";
+/// A chat or push message's title (one line, plain text): Teams, ntfy,
+/// Gotify, Opsgenie's message. The email subject's wording.
+pub const MESSAGE_TITLE: &str = "vigil.message.title";
+/// A chat or push message's text (plain): Teams, Discord, Telegram, ntfy,
+/// Gotify, Opsgenie's description. The plain email body's wording.
+pub const MESSAGE_TEXT: &str = "vigil.message.text";
 
 /// The built-in template sources.
 pub fn builtin_sources() -> Vec<TemplateSource> {
@@ -60,6 +66,16 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
             PAGERDUTY_SUMMARY,
             Escape::Text,
             include_str!("builtin/pagerduty_summary.j2"),
+        ),
+        (
+            MESSAGE_TITLE,
+            Escape::Text,
+            include_str!("builtin/email_subject.j2"),
+        ),
+        (
+            MESSAGE_TEXT,
+            Escape::Text,
+            include_str!("builtin/email.txt.j2"),
         ),
     ]
     .into_iter()

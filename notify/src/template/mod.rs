@@ -57,8 +57,8 @@ mod sandbox;
 mod set;
 
 pub use builtin::{
-    ALERTMANAGER_V4_JSON, EMAIL_HTML, EMAIL_SUBJECT, EMAIL_TEXT, PAGERDUTY_SUMMARY, SLACK_TEXT,
-    WEBHOOK_JSON, builtin_sources,
+    ALERTMANAGER_V4_JSON, EMAIL_HTML, EMAIL_SUBJECT, EMAIL_TEXT, MESSAGE_TEXT, MESSAGE_TITLE,
+    PAGERDUTY_SUMMARY, SLACK_TEXT, WEBHOOK_JSON, builtin_sources,
 };
 pub use context::{AlertContext, Context, Counts, IncidentContext};
 pub use error::{RenderError, RenderErrorKind, TemplateError, TemplateErrorKind};

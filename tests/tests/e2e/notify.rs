@@ -1164,3 +1164,186 @@ fn webhooks_authenticate_as_alertmanager_http_config_and_signing_can_be_turned_o
         );
     }
 }
+
+#[test]
+fn opsgenie_teams_discord_telegram_ntfy_and_gotify_each_get_their_own_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let secret = |name: &str, value: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, value).unwrap();
+        format!("file:{}", path.display())
+    };
+    let receiver = format!(
+        r#"[[notify.receivers]]
+name = "chat"
+[[notify.receivers.opsgenie_configs]]
+api_key = "{og}"
+api_url = "{opsgenie}"
+tags = ["vigil", "prod"]
+[[notify.receivers.teams_configs]]
+webhook_url = "{teams}"
+[[notify.receivers.discord_configs]]
+webhook_url = "{discord}"
+username = "vigil"
+[[notify.receivers.telegram_configs]]
+bot_token = "{tg}"
+chat_id = -1001234
+api_url = "{telegram}"
+[[notify.receivers.ntfy_configs]]
+url = "{ntfy}"
+topic = "alerts"
+token = "{nt}"
+[[notify.receivers.gotify_configs]]
+url = "{gotify}"
+token = "{gt}"
+"#,
+        og = secret("og", "og-key-1\n"),
+        tg = secret("tg", "123456:ABC-def_9"),
+        nt = secret("nt", "tk_ntfy"),
+        gt = secret("gt", "gotify-app-token"),
+        opsgenie = hook.url("/opsgenie"),
+        teams = hook.url("/teams"),
+        discord = hook.url("/discord"),
+        telegram = hook.url("/telegram"),
+        ntfy = hook.url("/ntfy"),
+        gotify = hook.url("/gotify"),
+    );
+    let notify = format!(
+        "[notify]\nallow = [\"127.0.0.1\"]\n{}{FAST_RETRY}\n{receiver}",
+        route("chat", BY_NAME)
+    );
+    let daemon = Daemon::in_dir(&config(tmp.path(), &notify), tmp.path());
+    let key = daemon.api_key();
+    let labels: &[(&str, &str)] = &[("alertname", "DiskFull"), ("severity", "critical")];
+    send(&daemon, &key, &[(labels, "firing")]);
+    let got = hook.wait_for(6, WAIT);
+    let on = |prefix: &str| {
+        got.iter()
+            .find(|r| r.path.starts_with(prefix))
+            .unwrap_or_else(|| {
+                panic!(
+                    "nothing on {prefix}: {:?}",
+                    got.iter().map(|r| &r.path).collect::<Vec<_>>()
+                )
+            })
+    };
+
+    let og = on("/opsgenie");
+    assert_eq!(og.path, "/opsgenie/v2/alerts");
+    assert_eq!(og.header("authorization"), Some("GenieKey og-key-1"));
+    let body = og.json();
+    assert!(
+        body["message"].as_str().unwrap().contains("DiskFull"),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().len() <= 130);
+    assert_eq!(body["priority"], "P1");
+    assert_eq!(body["tags"], serde_json::json!(["vigil", "prod"]));
+    let alias = body["alias"].as_str().unwrap().to_string();
+    assert!(alias.starts_with("vigil-"), "{alias}");
+
+    let teams = on("/teams").json();
+    assert_eq!(teams["type"], "message");
+    let card = &teams["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert!(
+        card["content"]["body"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("FIRING"),
+        "{teams}"
+    );
+
+    let discord = on("/discord").json();
+    assert!(discord["content"].as_str().unwrap().contains("DiskFull"));
+    assert_eq!(discord["username"], "vigil");
+    assert_eq!(discord["allowed_mentions"]["parse"], serde_json::json!([]));
+
+    let telegram = on("/telegram");
+    assert_eq!(telegram.path, "/telegram/bot123456:ABC-def_9/sendMessage");
+    let body = telegram.json();
+    assert_eq!(body["chat_id"], -1001234);
+    assert!(body["text"].as_str().unwrap().contains("DiskFull"));
+    assert!(
+        body.get("parse_mode").is_none(),
+        "plain text: nothing read as markup"
+    );
+
+    let ntfy = on("/ntfy");
+    assert_eq!(ntfy.path, "/ntfy/");
+    assert_eq!(ntfy.header("authorization"), Some("Bearer tk_ntfy"));
+    let body = ntfy.json();
+    assert_eq!(
+        (body["topic"].as_str(), body["priority"].as_u64()),
+        (Some("alerts"), Some(5))
+    );
+
+    let gotify = on("/gotify");
+    assert_eq!(gotify.path, "/gotify/message");
+    assert_eq!(gotify.header("x-gotify-key"), Some("gotify-app-token"));
+    assert_eq!(gotify.json()["priority"], 9);
+
+    // Resolved: Opsgenie closes the alert its trigger opened.
+    send(&daemon, &key, &[(labels, "resolved")]);
+    let got = hook.wait_for(12, WAIT);
+    let closed = got
+        .iter()
+        .find(|r| r.path.contains("/close"))
+        .expect("an Opsgenie close");
+    assert_eq!(
+        closed.path,
+        format!("/opsgenie/v2/alerts/{alias}/close?identifierType=alias")
+    );
+    // No token or key in the log or the daemon's output.
+    let events = ok(&daemon.ctl(&["--json", "events", "list", "--all"]));
+    for s in ["og-key-1", "ABC-def_9", "tk_ntfy", "gotify-app-token"] {
+        assert!(
+            !events.contains(s) && !daemon.stderr().contains(s),
+            "{s} leaked"
+        );
+    }
+    assert!(daemon.stop().success());
+
+    // Settings out of range are refused at load, naming the integration.
+    for (table, needle) in [
+        (
+            "[[notify.receivers.ntfy_configs]]\nurl = \"https://ntfy.example\"\ntopic = \"a/b\"\n",
+            "ntfy/0",
+        ),
+        (
+            "[[notify.receivers.ntfy_configs]]\nurl = \"https://ntfy.example\"\ntopic = \"a\"\npriority = 9\n",
+            "priority",
+        ),
+        (
+            "[[notify.receivers.opsgenie_configs]]\napi_key = \"env:K\"\npriority = \"P9\"\n",
+            "P1 to P5",
+        ),
+        (
+            "[[notify.receivers.gotify_configs]]\nurl = \"ftp://g.example\"\ntoken = \"env:T\"\n",
+            "scheme",
+        ),
+        (
+            "[[notify.receivers.telegram_configs]]\nbot_token = \"env:T\"\n",
+            "chat_id",
+        ),
+    ] {
+        let notify = format!(
+            "{}[[notify.receivers]]\nname = \"ops\"\n{table}",
+            route("ops", BY_NAME)
+        );
+        let out = Command::new(vigil_tests::bin("vigild"))
+            .arg("--config")
+            .arg(config(tmp.path(), &notify))
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{needle}: accepted");
+        assert!(said.contains(needle), "{needle}: {said}");
+    }
+}

@@ -20,11 +20,15 @@ fn every_builtin_compiles_with_its_escape() {
             EMAIL_HTML,
             EMAIL_SUBJECT,
             EMAIL_TEXT,
+            MESSAGE_TEXT,
+            MESSAGE_TITLE,
             PAGERDUTY_SUMMARY,
             SLACK_TEXT,
             WEBHOOK_JSON
         ]
     );
+    assert_eq!(set.escape(MESSAGE_TEXT), Some(Escape::Text));
+    assert_eq!(set.escape(MESSAGE_TITLE), Some(Escape::Text));
     assert_eq!(set.escape(WEBHOOK_JSON), Some(Escape::Json));
     assert_eq!(set.escape(SLACK_TEXT), Some(Escape::SlackMrkdwn));
     assert_eq!(set.escape(EMAIL_HTML), Some(Escape::Html));
