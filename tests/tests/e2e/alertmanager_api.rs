@@ -981,3 +981,88 @@ fn read_and_silence_keys_span_every_source_and_no_body_is_read_before_the_key() 
     assert!(head.starts_with("HTTP/1.1 401"), "{head}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn a_firing_alert_resolves_at_its_end_when_prometheus_goes_away() {
+    let prometheus = which("prometheus");
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    let key_file = tmp.path().join("vigil.key");
+    std::fs::copy(daemon.state_dir.join("dev-api-key"), &key_file).unwrap();
+    // A rule that never stops firing: only Prometheus's absence ends it.
+    std::fs::write(
+        tmp.path().join("rules.yml"),
+        "groups:\n- name: vigil-e2e\n  interval: 1s\n  rules:\n  - alert: Forever\n    \
+         expr: vector(1)\n    annotations: {summary: fires until prometheus stops}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("prometheus.yml"),
+        format!(
+            "global: {{evaluation_interval: 1s, scrape_interval: 1h}}\n\
+             rule_files: [rules.yml]\n\
+             alerting:\n  alertmanagers:\n  - static_configs: [{{targets: [\"{}\"]}}]\n    \
+             authorization: {{credentials_file: {}}}\n",
+            daemon.http_addr(),
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
+    let prometheus = Killed(
+        Command::new(prometheus)
+            .arg(format!(
+                "--config.file={}",
+                tmp.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
+            .arg("--web.listen-address=127.0.0.1:0")
+            // endsAt is 4 x max(evaluation interval, resend delay) ahead: 4 s.
+            .arg("--rules.alert.resend-delay=1s")
+            .current_dir(tmp.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let prometheus_log = || std::fs::read_to_string(tmp.path().join("prometheus.log")).unwrap();
+    let state = |daemon: &Daemon| {
+        incidents(daemon)
+            .into_iter()
+            .find(|i| i["summary"] == "fires until prometheus stops")
+            .map(|i| i["state"].as_str().unwrap().to_string())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while state(&daemon).as_deref() != Some("open") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no incident from Prometheus:\n{}",
+            prometheus_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A few resends, then Prometheus is gone without a word.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        state(&daemon).as_deref(),
+        Some("open"),
+        "resends keep it open"
+    );
+    drop(prometheus);
+    let gone = std::time::Instant::now();
+    while state(&daemon).as_deref() != Some("resolved") {
+        assert!(
+            gone.elapsed() < std::time::Duration::from_secs(20),
+            "still {:?} 20 s after Prometheus went away",
+            state(&daemon)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Resolved by its lifetime, as the log says.
+    let ingests = ok(&daemon.ctl(&["--json", "events", "list", "--kind", "ingest", "--all"]));
+    assert!(ingests.contains("\"lifetime\""), "{ingests}");
+    assert!(daemon.stop().success());
+}
