@@ -273,29 +273,16 @@ impl Drop for Killed {
     }
 }
 
-#[test]
-fn a_real_prometheus_opens_and_resolves_an_incident() {
-    let prometheus = which("prometheus");
-    let tmp = tempfile::tempdir().unwrap();
-    let daemon = Daemon::dev(tmp.path(), None);
-    let key_file = tmp.path().join("vigil.key");
+/// A real Prometheus in `dir` evaluating `rules` (a rule file's text) every
+/// second and pushing to `daemon` with its development key, resending
+/// firing alerts every second (default a minute), so an alert's `endsAt`
+/// is 4 s ahead. Its output goes to `dir/prometheus.log`.
+fn start_prometheus(dir: &std::path::Path, daemon: &Daemon, rules: &str) -> Killed {
+    let key_file = dir.join("vigil.key");
     std::fs::copy(daemon.state_dir.join("dev-api-key"), &key_file).unwrap();
-    // A rule that fires at once and stops by itself some seconds later, so
-    // Prometheus sends both the alert and its resolution. (Prometheus finds
-    // its alertmanagers some seconds after it starts; sends before that are
-    // dropped, so the window leaves time for resends after it.)
-    let until = http::now_secs() + 20;
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
     std::fs::write(
-        tmp.path().join("rules.yml"),
-        format!(
-            "groups:\n- name: vigil-e2e\n  interval: 1s\n  rules:\n  - alert: VigilE2E\n    \
-             expr: vector(time()) < {until}\n    labels: {{severity: critical}}\n    \
-             annotations: {{summary: raised by a real Prometheus}}\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        tmp.path().join("prometheus.yml"),
+        dir.join("prometheus.yml"),
         format!(
             "global: {{evaluation_interval: 1s, scrape_interval: 1h}}\n\
              rule_files: [rules.yml]\n\
@@ -306,26 +293,44 @@ fn a_real_prometheus_opens_and_resolves_an_incident() {
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    let _prometheus = Killed(
-        Command::new(prometheus)
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    Killed(
+        Command::new(which("prometheus"))
             .arg(format!(
                 "--config.file={}",
-                tmp.path().join("prometheus.yml").display()
+                dir.join("prometheus.yml").display()
             ))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
+                dir.join("tsdb").display()
             ))
             .arg("--web.listen-address=127.0.0.1:0")
-            // Resend firing alerts every second (default a minute), as many
-            // refreshes of the one incident as the window holds.
             .arg("--rules.alert.resend-delay=1s")
-            .current_dir(tmp.path())
+            .current_dir(dir)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap(),
+    )
+}
+
+#[test]
+fn a_real_prometheus_opens_and_resolves_an_incident() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::dev(tmp.path(), None);
+    // A rule that fires at once and stops by itself some seconds later, so
+    // Prometheus sends both the alert and its resolution. (Prometheus finds
+    // its alertmanagers some seconds after it starts; sends before that are
+    // dropped, so the window leaves time for resends after it.)
+    let until = http::now_secs() + 20;
+    let _prometheus = start_prometheus(
+        tmp.path(),
+        &daemon,
+        &format!(
+            "groups:\n- name: vigil-e2e\n  interval: 1s\n  rules:\n  - alert: VigilE2E\n    \
+             expr: vector(time()) < {until}\n    labels: {{severity: critical}}\n    \
+             annotations: {{summary: raised by a real Prometheus}}\n"
+        ),
     );
     let prometheus_log = || std::fs::read_to_string(tmp.path().join("prometheus.log")).unwrap();
     let by_rule = |daemon: &Daemon| -> Vec<serde_json::Value> {
@@ -984,49 +989,14 @@ fn read_and_silence_keys_span_every_source_and_no_body_is_read_before_the_key() 
 
 #[test]
 fn a_firing_alert_resolves_at_its_end_when_prometheus_goes_away() {
-    let prometheus = which("prometheus");
     let tmp = tempfile::tempdir().unwrap();
     let daemon = Daemon::dev(tmp.path(), None);
-    let key_file = tmp.path().join("vigil.key");
-    std::fs::copy(daemon.state_dir.join("dev-api-key"), &key_file).unwrap();
     // A rule that never stops firing: only Prometheus's absence ends it.
-    std::fs::write(
-        tmp.path().join("rules.yml"),
+    let prometheus = start_prometheus(
+        tmp.path(),
+        &daemon,
         "groups:\n- name: vigil-e2e\n  interval: 1s\n  rules:\n  - alert: Forever\n    \
          expr: vector(1)\n    annotations: {summary: fires until prometheus stops}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        tmp.path().join("prometheus.yml"),
-        format!(
-            "global: {{evaluation_interval: 1s, scrape_interval: 1h}}\n\
-             rule_files: [rules.yml]\n\
-             alerting:\n  alertmanagers:\n  - static_configs: [{{targets: [\"{}\"]}}]\n    \
-             authorization: {{credentials_file: {}}}\n",
-            daemon.http_addr(),
-            key_file.display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    let prometheus = Killed(
-        Command::new(prometheus)
-            .arg(format!(
-                "--config.file={}",
-                tmp.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("tsdb").display()
-            ))
-            .arg("--web.listen-address=127.0.0.1:0")
-            // endsAt is 4 x max(evaluation interval, resend delay) ahead: 4 s.
-            .arg("--rules.alert.resend-delay=1s")
-            .current_dir(tmp.path())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
     );
     let prometheus_log = || std::fs::read_to_string(tmp.path().join("prometheus.log")).unwrap();
     let state = |daemon: &Daemon| {

@@ -23,6 +23,22 @@ fn config(dir: &Path, notify: &str) -> PathBuf {
     )
 }
 
+/// `vigild --check-config` on a config with these `[notify]` tables: must
+/// refuse it, locating the error in the file; returns what it said.
+fn refused_at_load(dir: &Path, notify: &str) -> String {
+    let out = Command::new(vigil_tests::bin("vigild"))
+        .arg("--config")
+        .arg(config(dir, notify))
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "accepted:\n{notify}");
+    assert!(said.contains("vigil.toml:"), "located: {said}");
+    said
+}
+
 /// A webhook receiver table for `url`.
 fn webhook(name: &str, urls: &[String], extra: &str) -> String {
     let mut out = format!("[[notify.receivers]]\nname = \"{name}\"\n{extra}\n");
@@ -640,18 +656,8 @@ fn notify_mistakes_are_config_errors_with_their_location() {
         ),
     ];
     for (notify, needle) in cases {
-        let path = config(tmp.path(), &notify);
-        let out = Command::new(vigil_tests::bin("vigild"))
-            .arg("--config")
-            .arg(&path)
-            .arg("--check-config")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string()
-            + &String::from_utf8_lossy(&out.stdout);
-        assert!(!out.status.success(), "{needle}: accepted");
-        assert!(stderr.contains(needle), "{needle}: {stderr}");
-        assert!(stderr.contains("vigil.toml:"), "located: {stderr}");
+        let said = refused_at_load(tmp.path(), &notify);
+        assert!(said.contains(needle), "{needle}: {said}");
     }
 }
 
@@ -1149,15 +1155,7 @@ fn webhooks_authenticate_as_alertmanager_http_config_and_signing_can_be_turned_o
             "{}[[notify.receivers]]\nname = \"ops\"\n[[notify.receivers.webhook_configs]]\n{webhook}",
             route("ops", BY_NAME)
         );
-        let out = Command::new(vigil_tests::bin("vigild"))
-            .arg("--config")
-            .arg(config(tmp.path(), &notify))
-            .arg("--check-config")
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stderr).to_string()
-            + &String::from_utf8_lossy(&out.stdout);
-        assert!(!out.status.success(), "{needle}: accepted");
+        let said = refused_at_load(tmp.path(), &notify);
         assert!(
             said.contains(needle) && said.contains("webhook/0"),
             "{needle}: {said}"
@@ -1335,15 +1333,7 @@ token = "{gt}"
             "{}[[notify.receivers]]\nname = \"ops\"\n{table}",
             route("ops", BY_NAME)
         );
-        let out = Command::new(vigil_tests::bin("vigild"))
-            .arg("--config")
-            .arg(config(tmp.path(), &notify))
-            .arg("--check-config")
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stderr).to_string()
-            + &String::from_utf8_lossy(&out.stdout);
-        assert!(!out.status.success(), "{needle}: accepted");
+        let said = refused_at_load(tmp.path(), &notify);
         assert!(said.contains(needle), "{needle}: {said}");
     }
 }
