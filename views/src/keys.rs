@@ -30,7 +30,8 @@ pub struct ApiKey {
     pub expires_at: Option<i64>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<i64>,
-    /// Last accepted delivery made with it.
+    /// Last accepted delivery, or silence change, made with it (reads
+    /// leave no event, so they do not count).
     pub last_used: Option<i64>,
     /// Seq of the event that created it.
     pub seq: u64,
@@ -228,6 +229,9 @@ impl View for KeysView {
             }
             Some(Event::AlertsIngested(a)) => &a.actor,
             Some(Event::WebhookReceived(w)) => &w.actor,
+            // A silence made or ended through Alertmanager's API.
+            Some(Event::Silence(s)) => &s.actor,
+            Some(Event::SilenceExpired(s)) => &s.actor,
             _ => return,
         };
         if let Actor::ApiKey { id, .. } = used_by
@@ -347,6 +351,21 @@ mod tests {
         assert!(!k.has_scope(KeyScope::Ingest));
         assert_eq!(k.seq, 1);
         assert_eq!(v.generation(), 1);
+        // A silence made with it counts as a use.
+        v.apply(
+            &seal(2, 250),
+            Some(&Event::Silence(vigil_store::Silence {
+                matchers: vec!["team=\"db\"".into()],
+                starts_at: 0,
+                ends_at: 1,
+                comment: "drill".into(),
+                actor: Actor::ApiKey {
+                    id: "cd34ef56".into(),
+                    prefix: "vgl_cd34ef56".into(),
+                },
+            })),
+        );
+        assert_eq!(v.keys["cd34ef56"].last_used, Some(250));
     }
 
     #[test]

@@ -150,14 +150,23 @@ impl Policy {
             .filter(|s| s.mutes_at(&alert.labels, now))
             .map(|s| s.id().to_string())
             .collect();
-        let inhibited_by = if self.inhibitor.is_empty() {
+        // Only rules whose target side takes this alert can apply: found
+        // once, then each firing alert is tried against them alone.
+        let rules: Vec<_> = self
+            .inhibitor
+            .rules()
+            .iter()
+            .filter(|r| r.target().matches(&alert.labels))
+            .collect();
+        let inhibited_by = if rules.is_empty() {
             Vec::new()
         } else {
             firing
                 .into_iter()
                 .filter(|source| {
-                    self.inhibitor
-                        .is_inhibited(&alert.labels, std::iter::once(&source.labels))
+                    rules
+                        .iter()
+                        .any(|r| r.inhibits(&alert.labels, &source.labels))
                 })
                 .map(|source| source.fingerprint.clone())
                 .collect()
