@@ -119,6 +119,11 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         "password: CANARY-webhook-basic",
         "password: CANARY-basic-password",
         "deploy:CANARY-webhook-password",
+        // And those of Opsgenie, Discord and Telegram.
+        "opsgenie_api_key: CANARY-opsgenie-key",
+        "api_key: CANARY-opsgenie-receiver-key",
+        "/api/webhooks/1234/CANARY-discord-webhook",
+        "bot_token: CANARY-telegram-token",
     ] {
         assert!(yaml.contains(canary), "the fixture lost {canary}");
     }
@@ -136,8 +141,44 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
     let lines: Vec<&str> = stderr.lines().collect();
     for (prefix, words) in [
         (
-            "receivers[6].opsgenie_configs: ",
-            "Vigil has no Opsgenie integration yet; not carried",
+            "global.opsgenie_api_key: ",
+            "vigilctl secrets set opsgenie.api_key`",
+        ),
+        (
+            "receivers[6].opsgenie_configs[0].api_key: ",
+            "vigilctl secrets set opsgenie.opsgenie.0.api_key`",
+        ),
+        (
+            "receivers[6].opsgenie_configs[0].tags: ",
+            "a template here is not supported",
+        ),
+        (
+            "receivers[6].opsgenie_configs[0].responders: ",
+            "not carried",
+        ),
+        (
+            "receivers[6].opsgenie_configs[1].priority: ",
+            "add priority = \"P3\"",
+        ),
+        (
+            "receivers[7].discord_configs[0].webhook_url: ",
+            "vigilctl secrets set discord.discord.0.webhook_url`",
+        ),
+        (
+            "receivers[7].discord_configs[0].title: ",
+            "fold it into message",
+        ),
+        (
+            "receivers[8].telegram_configs[0].bot_token: ",
+            "vigilctl secrets set telegram.telegram.0.bot_token`",
+        ),
+        (
+            "receivers[8].telegram_configs[0].parse_mode: ",
+            "plain text",
+        ),
+        (
+            "global.telegram_api_url: ",
+            "added \"10.0.0.7\" to notify.allow",
         ),
         (
             "global.smtp_auth_password: ",
@@ -166,7 +207,7 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         ),
         (
             "global.http_config.authorization: ",
-            "Slack and PagerDuty integrations send no HTTP credentials",
+            "Slack, PagerDuty, Opsgenie, Discord and Telegram integrations send no HTTP credentials",
         ),
         (
             "receivers[5].webhook_configs[3].http_config.authorization.credentials: ",
@@ -204,6 +245,8 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         "{stdout}"
     );
     assert!(!stderr.contains("resolve_timeout"), "{stderr}");
+    // Every integration of the fixture is one Vigil has.
+    assert!(!stderr.contains("integration yet"), "{stderr}");
     // One note says the webhooks are unsigned, for all of them.
     assert_eq!(stderr.matches("unsigned").count(), 1, "{stderr}");
     assert!(!stdout.contains("signing_secret") && !stderr.contains("signing_secret"));
@@ -219,6 +262,10 @@ fn no_credential_reaches_the_output_and_what_is_not_carried_is_reported() {
         "basic_auth = { username = \"archive\", password = \"secret:hooks.webhook.4.password\" }",
         "url = \"https://deploy.example.com/hook\"\nsign = false\nbasic_auth = { username = \"deploy\", password = \"secret:hooks.webhook.1.password\" }",
         "/alertmanager/secrets/webhook-token\" }",
+        "api_key = \"secret:opsgenie.opsgenie.0.api_key\"\napi_url = \"https://api.eu.opsgenie.com/\"\nmessage = \"am.opsgenie.opsgenie.0.message\"\npriority = \"P2\"\n",
+        "api_key = \"secret:opsgenie.api_key\"\napi_url = \"https://api.eu.opsgenie.com/\"\ndescription = \"am.opsgenie.opsgenie.1.description\"\ntags = [\"mobile\", \"backend\"]\nsend_resolved = false\n",
+        "webhook_url = \"secret:discord.discord.0.webhook_url\"\nmessage = \"am.discord.discord.0.message\"\n",
+        "bot_token = \"secret:telegram.telegram.0.bot_token\"\nchat_id = -1001234567890\napi_url = \"http://10.0.0.7:8081\"\nmessage = \"am.telegram.telegram.0.message\"\ndisable_notifications = true\n",
     ] {
         assert!(stdout.contains(reference), "no {reference}:\n{stdout}");
     }

@@ -1,6 +1,9 @@
 //! `global`: the defaults Alertmanager pushes into every receiver that
 //! does not set its own (`smtp_*` into email, `slack_api_url` into Slack,
-//! `pagerduty_url` into PagerDuty, `http_config` into every HTTP one).
+//! `pagerduty_url` into PagerDuty, `opsgenie_api_key` and
+//! `opsgenie_api_url` into Opsgenie, `telegram_api_url` (and, since
+//! Alertmanager 0.31, `telegram_bot_token`) into Telegram, `http_config`
+//! into every HTTP one).
 //! The converter does the same, so each Vigil integration is complete.
 
 use super::error::ImportError;
@@ -54,6 +57,14 @@ pub struct Global {
     pub slack_api_url: Option<Credential>,
     /// `pagerduty_url`.
     pub pagerduty_url: Option<String>,
+    /// `opsgenie_api_key` or `opsgenie_api_key_file`.
+    pub opsgenie_api_key: Option<Credential>,
+    /// `opsgenie_api_url`, with its line.
+    pub opsgenie_api_url: Option<(String, usize)>,
+    /// `telegram_api_url`, with its line.
+    pub telegram_api_url: Option<(String, usize)>,
+    /// `telegram_bot_token` or `telegram_bot_token_file`.
+    pub telegram_bot_token: Option<Credential>,
     /// `http_config.tls_config.ca_file`.
     pub http_ca_file: Option<String>,
     /// `http_config`'s credentials, for the webhooks without their own
@@ -64,17 +75,13 @@ pub struct Global {
 }
 
 /// Global settings only integrations Vigil lacks use.
-const FOREIGN: [(&str, &str); 20] = [
-    ("opsgenie_api_key", "Opsgenie"),
-    ("opsgenie_api_key_file", "Opsgenie"),
-    ("opsgenie_api_url", "Opsgenie"),
+const FOREIGN: [(&str, &str); 15] = [
     ("victorops_api_key", "VictorOps"),
     ("victorops_api_key_file", "VictorOps"),
     ("victorops_api_url", "VictorOps"),
     ("wechat_api_url", "WeChat"),
     ("wechat_api_secret", "WeChat"),
     ("wechat_api_corp_id", "WeChat"),
-    ("telegram_api_url", "Telegram"),
     ("webex_api_url", "Webex"),
     ("rocketchat_api_url", "Rocket.Chat"),
     ("rocketchat_api_token", "Rocket.Chat"),
@@ -82,7 +89,6 @@ const FOREIGN: [(&str, &str); 20] = [
     ("rocketchat_api_token_id", "Rocket.Chat"),
     ("rocketchat_api_token_id_file", "Rocket.Chat"),
     ("jira_api_url", "Jira"),
-    ("discord_webhook_url", "Discord"),
     ("msteams_webhook_url", "Microsoft Teams"),
     ("incidentio_url", "incident.io"),
 ];
@@ -103,10 +109,18 @@ pub fn read(
         smtp_auth_username: f.str("smtp_auth_username")?,
         smtp_require_tls: f.bool("smtp_require_tls")?,
         pagerduty_url: f.str("pagerduty_url")?,
+        opsgenie_api_url: f
+            .str("opsgenie_api_url")?
+            .map(|url| (url, f.line_of("opsgenie_api_url"))),
+        telegram_api_url: f
+            .str("telegram_api_url")?
+            .map(|url| (url, f.line_of("telegram_api_url"))),
         ..Global::default()
     };
     g.smtp_auth_password = credential(&mut f, "smtp_auth_password", files, report)?;
     g.slack_api_url = credential(&mut f, "slack_api_url", files, report)?;
+    g.opsgenie_api_key = credential(&mut f, "opsgenie_api_key", files, report)?;
+    g.telegram_bot_token = credential(&mut f, "telegram_bot_token", files, report)?;
     if f.node("smtp_auth_secret").is_some() || f.node("smtp_auth_secret_file").is_some() {
         report.note(
             f.at("smtp_auth_secret"),

@@ -1,12 +1,16 @@
 //! `receivers`: each becomes a `[[notify.receivers]]` with its webhook,
-//! Slack, email and PagerDuty integrations, the `global` defaults pushed
-//! in as Alertmanager does, each integration's own `send_resolved`
-//! default written out (Vigil's is always true), credentials replaced by
-//! references, and the integrations Vigil lacks reported.
+//! Slack, email, PagerDuty, Opsgenie, Discord and Telegram integrations,
+//! the `global` defaults pushed in as Alertmanager does, each
+//! integration's own `send_resolved` default written out (Vigil's is
+//! always true), credentials replaced by references, and the integrations
+//! Vigil lacks reported.
 
+mod discord;
 mod email;
+mod opsgenie;
 mod pagerduty;
 mod slack;
+mod telegram;
 mod urls;
 mod webhook;
 
@@ -16,21 +20,18 @@ use super::global::Global;
 use super::http::{self, Files};
 use super::report::Report;
 use super::template::{self, Translated};
-use super::yaml::{Fields, Node};
+use super::yaml::{Fields, Node, Value, scalar_text};
 
 /// Most integrations one Vigil receiver may have.
 const MAX_INTEGRATIONS: usize = 16;
 
 /// Receiver kinds Vigil has no integration for, with their names.
-const FOREIGN: [(&str, &str); 14] = [
-    ("opsgenie_configs", "Opsgenie"),
+const FOREIGN: [(&str, &str); 11] = [
     ("wechat_configs", "WeChat"),
     ("pushover_configs", "Pushover"),
     ("victorops_configs", "VictorOps"),
     ("sns_configs", "Amazon SNS"),
-    ("telegram_configs", "Telegram"),
     ("webex_configs", "Webex"),
-    ("discord_configs", "Discord"),
     ("msteams_configs", "Microsoft Teams"),
     ("msteamsv2_configs", "Microsoft Teams (Workflows)"),
     ("jira_configs", "Jira"),
@@ -56,7 +57,7 @@ pub struct Conv<'a> {
     /// Webhooks written unsigned (`sign = false`).
     pub unsigned: Vec<(String, usize)>,
     /// Integrations that inherit the global `http_config`'s credentials
-    /// but send none in Vigil (Slack, PagerDuty).
+    /// but send none in Vigil (all but webhooks).
     pub uncredentialed: Vec<&'static str>,
 }
 
@@ -100,16 +101,30 @@ pub fn receivers(list: &[(String, &Node)], conv: &mut Conv<'_>) -> Result<Vec<Ta
             at,
             line,
             format!(
-                "Vigil's {} integrations send no HTTP credentials (their URL or key is the credential); carried into webhooks only",
-                ["Slack", "PagerDuty"]
-                    .into_iter()
-                    .filter(|i| conv.uncredentialed.contains(i))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                "Vigil's {} integrations send no HTTP credentials (their URL, key or token is the credential); carried into webhooks only",
+                listed(
+                    &UNCREDENTIALED
+                        .into_iter()
+                        .filter(|i| conv.uncredentialed.contains(i))
+                        .collect::<Vec<_>>()
+                )
             ),
         );
     }
     Ok(out)
+}
+
+/// The integrations that send no HTTP credentials, in the order notes
+/// name them.
+const UNCREDENTIALED: [&str; 5] = ["Slack", "PagerDuty", "Opsgenie", "Discord", "Telegram"];
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The name of the receiver at `node` (for the first pass).
@@ -147,11 +162,14 @@ fn receiver(path: &str, node: &Node, conv: &mut Conv<'_>) -> Result<Vec<Table>, 
     let mut head = Table::array("notify.receivers");
     head.str("name", name.clone());
     let mut tables = vec![head];
-    let kinds: [(&str, &'static str, Convert); 4] = [
+    let kinds: [(&str, &'static str, Convert); 7] = [
         ("webhook_configs", "webhook", webhook::convert),
         ("slack_configs", "slack", slack::convert),
         ("email_configs", "email", email::convert),
         ("pagerduty_configs", "pagerduty", pagerduty::convert),
+        ("opsgenie_configs", "opsgenie", opsgenie::convert),
+        ("discord_configs", "discord", discord::convert),
+        ("telegram_configs", "telegram", telegram::convert),
     ];
     for (key, kind, convert) in kinds {
         for (index, (item_path, item)) in f.list(key)?.into_iter().enumerate() {
@@ -223,6 +241,60 @@ pub(super) fn http_ca(
         }
     }
 }
+
+/// Whether `node` holds Alertmanager's default for its setting: `default`
+/// (whitespace aside), nothing (an empty string, list or mapping, `false`,
+/// `0`), or the `{{ template "NS.default.FIELD" . }}` Vigil's default
+/// stands in for.
+pub(super) fn is_default(node: &Node, default: &str) -> bool {
+    match &node.value {
+        Value::Seq(items) => items.is_empty(),
+        Value::Map(entries) => entries.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Int(i) => *i == 0,
+        _ => scalar_text(node).is_some_and(|v| {
+            v.trim().is_empty()
+                || v.split_whitespace().eq(default.split_whitespace())
+                || matches!(template::translate(&v), Ok(Translated::Default))
+        }),
+    }
+}
+
+/// Notes each of `keys` written with other than its default (`(key,
+/// default)`) as not carried, `why`.
+pub(super) fn extras(f: &mut Fields<'_>, report: &mut Report, keys: &[(&str, &str)], why: &str) {
+    for (key, default) in keys {
+        let Some(node) = f.node(key) else { continue };
+        if !is_default(node, default) {
+            report.note(f.at(key), f.line_of(key), why);
+        }
+    }
+}
+
+/// A setting Vigil takes as plain text (a user name): carried when it is
+/// no template, else noted (Alertmanager's own default aside).
+pub(super) fn plain_text(
+    f: &mut Fields<'_>,
+    report: &mut Report,
+    key: &str,
+) -> Result<Option<String>, ImportError> {
+    let Some(value) = f.str(key)? else {
+        return Ok(None);
+    };
+    if !value.contains("{{") {
+        return Ok(Some(value));
+    }
+    if !matches!(template::translate(&value), Ok(Translated::Default)) {
+        report.note(
+            f.at(key),
+            f.line_of(key),
+            "a template here is not supported (Vigil's value is plain text); not carried",
+        );
+    }
+    Ok(None)
+}
+
+/// The template named for `field` of the integration at `site`.
 pub(super) fn template_name(site: &Site<'_>, field: &str) -> String {
     format!("am.{}.{}.{}.{field}", site.receiver, site.kind, site.index)
 }
@@ -256,4 +328,31 @@ pub(super) fn add_template(
             None
         }
     }
+}
+
+/// `key`, a Go template, as the text template `vigil_key` of `t` when it
+/// translates (else noted, and Vigil's default stands).
+pub(super) fn text_template(
+    conv: &mut Conv<'_>,
+    site: &Site<'_>,
+    f: &mut Fields<'_>,
+    t: &mut Table,
+    key: &str,
+    vigil_key: &str,
+) -> Result<(), ImportError> {
+    if let Some(go) = f.str(key)? {
+        let at = f.at(key);
+        let line = f.line_of(key);
+        if let Some(name) = add_template(
+            conv,
+            &template_name(site, vigil_key),
+            "text",
+            &go,
+            &at,
+            line,
+        ) {
+            t.str(vigil_key, name);
+        }
+    }
+    Ok(())
 }

@@ -320,6 +320,9 @@ receivers:
     slack_configs: [{api_url: 'https://hooks.slack.com/services/x'}]
     email_configs: [{to: a@example.com, from: b@example.com, smarthost: 'm.example.com:465'}]
     pagerduty_configs: [{routing_key: k, send_resolved: false}]
+    opsgenie_configs: [{api_key: k}]
+    discord_configs: [{webhook_url: 'https://discord.com/api/webhooks/1/x'}]
+    telegram_configs: [{bot_token: k, chat_id: 1, send_resolved: false}]
 ",
     );
     let r = at(&t, "notify/receivers/0");
@@ -328,6 +331,9 @@ receivers:
         ("slack_configs", false),
         ("email_configs", false),
         ("pagerduty_configs", false),
+        ("opsgenie_configs", true),
+        ("discord_configs", true),
+        ("telegram_configs", false),
     ] {
         assert_eq!(
             r[kind][0]["send_resolved"].as_bool(),
@@ -346,6 +352,7 @@ global:
   smtp_auth_secret: CANARY-2-cram
   slack_api_url: https://hooks.slack.com/services/CANARY-3-slack
   opsgenie_api_key: CANARY-4-opsgenie
+  telegram_bot_token: CANARY-28-telegram
   wechat_api_secret: CANARY-5-wechat
   http_config:
     authorization: {credentials: CANARY-6-bearer}
@@ -385,8 +392,19 @@ receivers:
       - url: https://deploy:CANARY-25-userinfo@hooks.example.com/both
         http_config:
           basic_auth: {username: deploy, password: CANARY-26-overridden}
-    opsgenie_configs: [{api_key: CANARY-18-opsgenie}]
-    telegram_configs: [{bot_token: CANARY-19-telegram}]
+  # A receiver has at most 16 integrations: the rest in another.
+  - name: s
+    opsgenie_configs:
+      - api_key: CANARY-18-opsgenie
+      - api_key_file: secrets/opsgenie
+      - {}
+    telegram_configs:
+      - {bot_token: CANARY-19-telegram, chat_id: 42}
+      - {chat_id: 43}
+      - {bot_token_file: /run/secrets/telegram, chat_id: 44}
+    discord_configs:
+      - webhook_url: https://discord.com/api/webhooks/1/CANARY-27-discord
+      - webhook_url_file: /run/secrets/discord
     pushover_configs: [{token: CANARY-20-pushover, user_key: CANARY-21-user}]
 "#;
 
@@ -398,6 +416,7 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
     assert!(!notes.contains("CANARY"), "{notes}");
     let t: toml::Table = toml::from_str(&c.toml).unwrap();
     let r = at(&t, "notify/receivers/0");
+    let o = at(&t, "notify/receivers/1");
     let hooks = &r["webhook_configs"];
     let refs = [
         (
@@ -447,6 +466,26 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             &hooks[6]["basic_auth"]["password"],
             "secret:r.webhook.6.password",
         ),
+        (
+            &o["opsgenie_configs"][0]["api_key"],
+            "secret:s.opsgenie.0.api_key",
+        ),
+        (
+            &o["opsgenie_configs"][2]["api_key"],
+            "secret:opsgenie.api_key",
+        ),
+        (
+            &o["telegram_configs"][0]["bot_token"],
+            "secret:s.telegram.0.bot_token",
+        ),
+        (
+            &o["telegram_configs"][1]["bot_token"],
+            "secret:telegram.bot_token",
+        ),
+        (
+            &o["discord_configs"][0]["webhook_url"],
+            "secret:s.discord.0.webhook_url",
+        ),
     ];
     for (value, expected) in refs {
         assert_eq!(value.as_str(), Some(expected));
@@ -455,6 +494,23 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             notes.contains(&format!("vigilctl secrets set {name}`")),
             "no note for {name}:\n{notes}"
         );
+    }
+    // The files are referenced as files.
+    for (value, expected) in [
+        (
+            &o["opsgenie_configs"][1]["api_key"],
+            "file:/etc/alertmanager/secrets/opsgenie",
+        ),
+        (
+            &o["telegram_configs"][2]["bot_token"],
+            "file:/run/secrets/telegram",
+        ),
+        (
+            &o["discord_configs"][1]["webhook_url"],
+            "file:/run/secrets/discord",
+        ),
+    ] {
+        assert_eq!(value.as_str(), Some(expected));
     }
     // The user:password is taken out of the URL, into basic_auth.
     assert_eq!(
@@ -492,10 +548,17 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             "inline secrets are not carried",
         ),
         ("global.smtp_auth_secret: ", "CRAM-MD5"),
-        ("global.opsgenie_api_key: ", "Opsgenie"),
+        (
+            "global.opsgenie_api_key: ",
+            "inline secrets are not carried",
+        ),
+        (
+            "global.telegram_bot_token: ",
+            "inline secrets are not carried",
+        ),
         (
             "global.http_config.authorization: ",
-            "Vigil's Slack and PagerDuty integrations send no HTTP credentials",
+            "Vigil's Slack, PagerDuty, Opsgenie, Discord and Telegram integrations send no HTTP credentials",
         ),
         ("receivers[0].slack_configs[1].app_token: ", "not carried"),
         (
@@ -523,12 +586,8 @@ fn secrets_never_appear_in_the_output_nor_in_the_notes() {
             "rather than http_config's basic_auth",
         ),
         (
-            "receivers[0].opsgenie_configs: ",
-            "Vigil has no Opsgenie integration yet",
-        ),
-        (
-            "receivers[0].telegram_configs: ",
-            "Vigil has no Telegram integration yet",
+            "receivers[1].pushover_configs: ",
+            "Vigil has no Pushover integration yet",
         ),
     ] {
         assert!(
@@ -753,8 +812,8 @@ fn unsupported_integrations_and_settings_are_reported_one_line_each() {
         "
 route: {{receiver: a}}
 {RECEIVERS}  - name: d
-    opsgenie_configs:
-      - api_key: k
+    pushover_configs:
+      - {{user_key: u, token: t}}
     webhook_configs:
       - url: https://hooks.example.com/d
         timeout: 10s
@@ -766,7 +825,7 @@ bogus_top_level: 1
     let lines: Vec<String> = c.notes.iter().map(ToString::to_string).collect();
     assert!(
         lines.contains(
-            &"receivers[3].opsgenie_configs: Vigil has no Opsgenie integration yet; not carried (line 9)"
+            &"receivers[3].pushover_configs: Vigil has no Pushover integration yet; not carried (line 9)"
                 .to_string()
         ),
         "{lines:#?}"
@@ -791,6 +850,345 @@ bogus_top_level: 1
     let mut sorted = order.clone();
     sorted.sort_unstable();
     assert_eq!(order, sorted);
+}
+
+/// The TOML and notes of `yaml`, checked to hold no canary.
+fn without_canaries(yaml: &str) -> (toml::Table, Vec<String>) {
+    let c = run(yaml);
+    let notes: Vec<String> = c.notes.iter().map(ToString::to_string).collect();
+    assert!(!c.toml.contains("CANARY"), "{}", c.toml);
+    assert!(!notes.concat().contains("CANARY"), "{notes:#?}");
+    let table: toml::Table = toml::from_str(&c.toml).unwrap_or_else(|e| panic!("{e}\n{}", c.toml));
+    (table, notes)
+}
+
+#[test]
+fn opsgenie_converts_key_for_key_with_the_globals_pushed_in() {
+    let (t, notes) = without_canaries(
+        r#"
+global:
+  opsgenie_api_key_file: secrets/opsgenie
+  opsgenie_api_url: https://api.eu.opsgenie.com/
+route: {receiver: r}
+receivers:
+  - name: r
+    opsgenie_configs:
+      - api_key: CANARY-opsgenie-own
+        api_url: https://api.opsgenie.com/
+        message: '{{ .CommonLabels.alertname }} ({{ len .Alerts.Firing }})'
+        description: '{{ range .Alerts }}{{ .Annotations.summary }}{{ end }}'
+        source: '{{ template "opsgenie.default.source" . }}'
+        priority: P1
+        tags: 'db, prod ,,team a'
+        responders: [{name: dba, type: team}]
+        details: {runbook: 'https://runbooks.example.com'}
+        entity: '{{ .GroupLabels.cluster }}'
+        actions: restart
+        note: see runbook
+        update_alerts: true
+        http_config: {tls_config: {ca_file: ca.pem}}
+      - priority: '{{ .CommonLabels.priority }}'
+        tags: '{{ .CommonLabels.team }}'
+        send_resolved: false
+      - api_url: http://127.0.0.1:8080/
+        priority: urgent
+        update_alerts: false
+        details: {}
+      - api_key: CANARY-opsgenie-other
+        visible_to: [ops]
+"#,
+    );
+    let og = at(&t, "notify/receivers/0/opsgenie_configs")
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        og[0]["api_key"].as_str(),
+        Some("secret:r.opsgenie.0.api_key")
+    );
+    assert!(og[0].get("api_url").is_none(), "the default: {}", og[0]);
+    let message = og[0]["message"].as_str().unwrap();
+    let template = at(&t, "notify/templates").get(message).unwrap();
+    assert_eq!(template["escape"].as_str(), Some("text"));
+    assert_eq!(
+        template["source"].as_str(),
+        Some("{{ common_labels[\"alertname\"] | default(\"\") }} ({{ counts.firing }})")
+    );
+    assert!(og[0].get("description").is_none());
+    assert_eq!(og[0]["priority"].as_str(), Some("P1"));
+    assert_eq!(strs(&og[0]["tags"]), ["db", "prod", "team a"]);
+    assert_eq!(og[0]["send_resolved"].as_bool(), Some(true));
+    assert_eq!(og[0]["ca_file"].as_str(), Some("/etc/alertmanager/ca.pem"));
+    // The global key (a file) and EU API.
+    assert_eq!(
+        og[1]["api_key"].as_str(),
+        Some("file:/etc/alertmanager/secrets/opsgenie")
+    );
+    assert_eq!(
+        og[1]["api_url"].as_str(),
+        Some("https://api.eu.opsgenie.com/")
+    );
+    assert!(og[1].get("priority").is_none() && og[1].get("tags").is_none());
+    assert_eq!(og[1]["send_resolved"].as_bool(), Some(false));
+    assert_eq!(og[2]["api_url"].as_str(), Some("http://127.0.0.1:8080/"));
+    assert!(og[2].get("priority").is_none());
+    assert_eq!(strs(at(&t, "notify/allow")), ["127.0.0.1"]);
+    assert_eq!(
+        og[3]["api_key"].as_str(),
+        Some("secret:r.opsgenie.3.api_key")
+    );
+    let at0 = "receivers[0].opsgenie_configs[0].";
+    for (prefix, words) in [
+        (
+            format!("{at0}api_key: "),
+            "vigilctl secrets set r.opsgenie.0.api_key`",
+        ),
+        (format!("{at0}description: "), "`range`"),
+        (format!("{at0}responders: "), "not carried"),
+        (format!("{at0}details: "), "not carried"),
+        (format!("{at0}entity: "), "not carried"),
+        (format!("{at0}actions: "), "not carried"),
+        (format!("{at0}note: "), "not carried"),
+        (format!("{at0}update_alerts: "), "not carried"),
+        (
+            "receivers[0].opsgenie_configs[1].priority: ".into(),
+            "a template here is not supported",
+        ),
+        (
+            "receivers[0].opsgenie_configs[1].tags: ".into(),
+            "a template here is not supported",
+        ),
+        (
+            "receivers[0].opsgenie_configs[2].api_url: ".into(),
+            "added \"127.0.0.1\" to notify.allow",
+        ),
+        (
+            "receivers[0].opsgenie_configs[2].priority: ".into(),
+            "P1 to P5; not carried",
+        ),
+        (
+            "receivers[0].opsgenie_configs[3].priority: ".into(),
+            "add priority = \"P3\"",
+        ),
+        (
+            "receivers[0].opsgenie_configs[3].visible_to: ".into(),
+            "not an Alertmanager Opsgenie setting",
+        ),
+    ] {
+        assert!(
+            has_note(&notes, &prefix, words),
+            "{prefix}{words}: {notes:#?}"
+        );
+    }
+    // Alertmanager's defaults are not worth a line.
+    for quiet in [
+        "opsgenie_configs[0].source",
+        "opsgenie_configs[0].api_url",
+        "opsgenie_configs[0].priority",
+        "opsgenie_configs[2].update_alerts",
+        "opsgenie_configs[2].details",
+        "global.opsgenie",
+    ] {
+        assert!(
+            !notes.iter().any(|n| n.contains(quiet)),
+            "{quiet}: {notes:#?}"
+        );
+    }
+    let e = error("route: {receiver: r}\nreceivers:\n  - name: r\n    opsgenie_configs: [{}]\n");
+    assert!(e.contains("Opsgenie needs api_key"), "{e}");
+}
+
+#[test]
+fn discord_converts_with_its_webhook_as_a_reference() {
+    let (t, notes) = without_canaries(
+        r#"
+route: {receiver: r}
+receivers:
+  - name: r
+    discord_configs:
+      - webhook_url: https://discord.com/api/webhooks/123/CANARY-discord-token
+        title: '{{ template "discord.default.title" . }}'
+        message: '[{{ .Status | toUpper }}] {{ .CommonAnnotations.summary }}'
+        username: Alertmanager
+      - webhook_url: http://10.1.2.3:8080/api/webhooks/1/CANARY-relay
+        title: '{{ .CommonLabels.alertname }}'
+        message: '{{ template "discord.default.message" . }}'
+        username: '{{ .CommonLabels.team }}'
+        content: '@here'
+        avatar_url: https://example.com/a.png
+        send_resolved: false
+      - webhook_url_file: discord-url
+"#,
+    );
+    let d = at(&t, "notify/receivers/0/discord_configs")
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        d[0]["webhook_url"].as_str(),
+        Some("secret:r.discord.0.webhook_url")
+    );
+    let message = d[0]["message"].as_str().unwrap();
+    let template = at(&t, "notify/templates").get(message).unwrap();
+    assert_eq!(template["escape"].as_str(), Some("text"));
+    assert_eq!(
+        template["source"].as_str(),
+        Some("[{{ status | upper }}] {{ common_annotations[\"summary\"] | default(\"\") }}")
+    );
+    assert_eq!(d[0]["username"].as_str(), Some("Alertmanager"));
+    assert_eq!(d[0]["send_resolved"].as_bool(), Some(true));
+    assert_eq!(
+        d[1]["webhook_url"].as_str(),
+        Some("secret:r.discord.1.webhook_url")
+    );
+    assert!(d[1].get("message").is_none() && d[1].get("username").is_none());
+    assert_eq!(d[1]["send_resolved"].as_bool(), Some(false));
+    assert_eq!(
+        d[2]["webhook_url"].as_str(),
+        Some("file:/etc/alertmanager/discord-url")
+    );
+    assert_eq!(strs(at(&t, "notify/allow")), ["10.1.2.3"]);
+    for (prefix, words) in [
+        (
+            "receivers[0].discord_configs[0].webhook_url: ",
+            "vigilctl secrets set r.discord.0.webhook_url`",
+        ),
+        (
+            "receivers[0].discord_configs[1].webhook_url: ",
+            "added \"10.1.2.3\" to notify.allow",
+        ),
+        (
+            "receivers[0].discord_configs[1].title: ",
+            "fold it into message",
+        ),
+        ("receivers[0].discord_configs[1].content: ", "not carried"),
+        (
+            "receivers[0].discord_configs[1].avatar_url: ",
+            "not carried",
+        ),
+        (
+            "receivers[0].discord_configs[1].username: ",
+            "a template here is not supported",
+        ),
+    ] {
+        assert!(
+            has_note(&notes, prefix, words),
+            "{prefix}{words}: {notes:#?}"
+        );
+    }
+    for quiet in ["discord_configs[0].title", "discord_configs[1].message"] {
+        assert!(
+            !notes.iter().any(|n| n.contains(quiet)),
+            "{quiet}: {notes:#?}"
+        );
+    }
+    let e =
+        error("route: {receiver: r}\nreceivers:\n  - name: r\n    discord_configs: [{title: t}]\n");
+    assert!(e.contains("Discord needs webhook_url"), "{e}");
+}
+
+#[test]
+fn telegram_converts_and_its_parse_mode_is_reported() {
+    let (t, notes) = without_canaries(
+        r#"
+global:
+  telegram_api_url: http://10.0.0.9:8081
+route: {receiver: r}
+receivers:
+  - name: r
+    telegram_configs:
+      - bot_token: CANARY-telegram-token
+        chat_id: -1001234567890
+        api_url: https://api.telegram.org/
+        message: '{{ .CommonAnnotations.summary }}'
+        disable_notifications: true
+        parse_mode: ''
+      - bot_token_file: /run/secrets/telegram
+        chat_id: 42
+        message: '<b>{{ .Status }}</b>'
+        send_resolved: false
+      - bot_token: CANARY-telegram-other
+        chat_id: 43
+        parse_mode: MarkdownV2
+        message_thread_id: 7
+        disable_notifications: false
+      - bot_token: CANARY-telegram-third
+        chat_id_file: /run/secrets/chat
+"#,
+    );
+    let tg = at(&t, "notify/receivers/0/telegram_configs")
+        .as_array()
+        .unwrap();
+    assert_eq!(tg.len(), 3, "the chat_id_file one is not carried");
+    assert_eq!(
+        tg[0]["bot_token"].as_str(),
+        Some("secret:r.telegram.0.bot_token")
+    );
+    assert_eq!(tg[0]["chat_id"].as_integer(), Some(-1_001_234_567_890));
+    assert!(tg[0].get("api_url").is_none(), "the default: {}", tg[0]);
+    assert_eq!(tg[0]["disable_notifications"].as_bool(), Some(true));
+    assert_eq!(tg[0]["send_resolved"].as_bool(), Some(true));
+    let message = tg[0]["message"].as_str().unwrap();
+    let template = at(&t, "notify/templates").get(message).unwrap();
+    assert_eq!(template["escape"].as_str(), Some("text"));
+    assert_eq!(
+        tg[1]["bot_token"].as_str(),
+        Some("file:/run/secrets/telegram")
+    );
+    assert_eq!(tg[1]["api_url"].as_str(), Some("http://10.0.0.9:8081"));
+    assert_eq!(tg[1]["send_resolved"].as_bool(), Some(false));
+    assert!(tg[2].get("disable_notifications").is_none());
+    assert_eq!(strs(at(&t, "notify/allow")), ["10.0.0.9"]);
+    for (prefix, words) in [
+        (
+            "receivers[0].telegram_configs[0].bot_token: ",
+            "vigilctl secrets set r.telegram.0.bot_token`",
+        ),
+        (
+            "global.telegram_api_url: ",
+            "added \"10.0.0.9\" to notify.allow",
+        ),
+        (
+            "receivers[0].telegram_configs[1].message: ",
+            "read this message as HTML",
+        ),
+        (
+            "receivers[0].telegram_configs[2].parse_mode: ",
+            "plain text",
+        ),
+        (
+            "receivers[0].telegram_configs[2].message_thread_id: ",
+            "not carried",
+        ),
+        (
+            "receivers[0].telegram_configs[3].chat_id_file: ",
+            "this Telegram integration is not carried",
+        ),
+    ] {
+        assert!(
+            has_note(&notes, prefix, words),
+            "{prefix}{words}: {notes:#?}"
+        );
+    }
+    for quiet in [
+        "telegram_configs[0].parse_mode",
+        "telegram_configs[0].message",
+        "telegram_configs[0].api_url",
+    ] {
+        assert!(
+            !notes.iter().any(|n| n.contains(quiet)),
+            "{quiet}: {notes:#?}"
+        );
+    }
+    for (config, words) in [
+        ("{bot_token: t}", "Telegram needs chat_id"),
+        ("{bot_token: t, chat_id: 0}", "chat_id other than 0"),
+        ("{bot_token: t, chat_id: abc}", "expected an integer"),
+        ("{chat_id: 1}", "Telegram needs bot_token"),
+    ] {
+        let e = error(&format!(
+            "route: {{receiver: r}}\nreceivers:\n  - name: r\n    telegram_configs: [{config}]\n"
+        ));
+        assert!(e.contains(words), "{config}: {e}");
+    }
 }
 
 #[test]

@@ -161,6 +161,32 @@ pub(super) fn allow_for(url: &str, at: &str, line: usize, conv: &mut Conv<'_>) {
     conv.allow.push(host);
 }
 
+/// An API root (Opsgenie's, Telegram's) as Vigil's `api_url`: `None` for
+/// `default` (a trailing `/` aside: Vigil's default is the same) and for
+/// a URL holding a credential (noted: Vigil's `api_url` is plain text);
+/// allowlisted when it is plain http or internal.
+pub(super) fn api_url(
+    url: &str,
+    default: &str,
+    at: &str,
+    line: usize,
+    conv: &mut Conv<'_>,
+) -> Option<String> {
+    if url.trim_end_matches('/') == default.trim_end_matches('/') {
+        return None;
+    }
+    if credential_in(url).is_some() {
+        conv.report.note(
+            at,
+            line,
+            "a URL holding a credential cannot be carried (Vigil's api_url is plain text); left to Vigil's default",
+        );
+        return None;
+    }
+    allow_for(url, at, line, conv);
+    Some(url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
