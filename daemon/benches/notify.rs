@@ -230,13 +230,7 @@ async fn ingest(
     for _ in 0..connections {
         let (next, key, payload) = (next.clone(), key.to_string(), payload.clone());
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
+            let mut send = common::load::connection(addr).await;
             let mut sent = Vec::new();
             loop {
                 let j = next.fetch_add(1, Ordering::Relaxed);
@@ -248,12 +242,7 @@ async fn ingest(
                     tokio::time::sleep_until(begin + Duration::from_secs_f64(j as f64 / rate))
                         .await;
                 }
-                let req = Request::post(format!("http://{addr}/v1/ingest/am"))
-                    .header("host", addr.to_string())
-                    .header("content-type", "application/json")
-                    .header("authorization", format!("Bearer {key}"))
-                    .body(Full::new(Bytes::from(payload(j))))
-                    .unwrap();
+                let req = common::load::post(addr, "/v1/ingest/am", &key, payload(j));
                 let t = Instant::now();
                 let res = send.send_request(req).await.unwrap();
                 let status = res.status();

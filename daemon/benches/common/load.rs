@@ -14,6 +14,28 @@ use std::time::Instant;
 /// Connections the load runs over.
 pub const CONNECTIONS: u64 = 64;
 
+/// One keep-alive HTTP/1.1 connection to `addr`, with Nagle off.
+pub async fn connection(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (send, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+/// A JSON POST of `body` to `path` with `key` as its bearer token.
+pub fn post(addr: SocketAddr, path: &str, key: &str, body: String) -> Request<Full<Bytes>> {
+    Request::post(format!("http://{addr}{path}"))
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
 /// Drives `total` POSTs over CONNECTIONS connections; returns (rps, p50, p99).
 pub async fn drive(
     addr: SocketAddr,
@@ -28,25 +50,14 @@ pub async fn drive(
     for _ in 0..CONNECTIONS {
         let (next, path, key) = (next.clone(), path.to_string(), key.to_string());
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
+            let mut send = connection(addr).await;
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
                     break;
                 }
-                let req = Request::post(format!("http://{addr}{path}"))
-                    .header("host", addr.to_string())
-                    .header("content-type", "application/json")
-                    .header("authorization", format!("Bearer {key}"))
-                    .body(Full::new(Bytes::from(payload(i))))
-                    .unwrap();
+                let req = post(addr, &path, &key, payload(i));
                 let t = Instant::now();
                 let res = send.send_request(req).await.unwrap();
                 let status = res.status();
