@@ -11,7 +11,7 @@ use vigil_store::{Event, Silence, SilenceExpired, now_micros};
 use vigil_views::{SilenceRecord, SilenceState};
 
 /// The longest silence: a year. Longer means "disable the route".
-const MAX_DURATION_SECS: u64 = 366 * 24 * 3600;
+const MAX_DURATION_SECS: u64 = silence::MAX_DURATION_MICROS as u64 / 1_000_000;
 
 fn listing(s: &SilenceRecord, now: i64) -> SilenceListing {
     SilenceListing {

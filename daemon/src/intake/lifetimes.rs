@@ -60,6 +60,7 @@ async fn step(shared: &Arc<Shared>) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let more = due.len() == BATCH;
+    let resolved = due.len();
     let mut by_source: BTreeMap<String, Vec<Alert>> = BTreeMap::new();
     for (source, alert) in due {
         by_source.entry(source).or_default().push(alert);
@@ -77,13 +78,6 @@ async fn step(shared: &Arc<Shared>) -> anyhow::Result<bool> {
             })
         })
         .collect();
-    let resolved: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::AlertsIngested(a) => a.alerts.len(),
-            _ => 0,
-        })
-        .sum();
     shared.log.append_all_async(&events).await?;
     tracing::info!(resolved, "alerts resolved at the end of their lifetime");
     Ok(more)

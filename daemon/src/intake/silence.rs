@@ -7,6 +7,8 @@ use vigil_store::Silence;
 
 /// At most this many matchers per silence.
 pub const MAX_MATCHERS: usize = 32;
+/// The longest comment kept, in bytes (as every operator text).
+pub const MAX_COMMENT: usize = 1024;
 /// The longest silence, and the furthest start: a year. Longer means
 /// "disable the route".
 pub const MAX_DURATION_MICROS: i64 = 366 * 24 * 3600 * 1_000_000;

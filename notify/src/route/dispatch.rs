@@ -95,8 +95,6 @@ pub struct Flush {
 
 /// One group as [`Dispatcher::groups`] shows it.
 pub struct GroupState<'a> {
-    /// Its key.
-    pub key: &'a GroupKey,
     /// The receiver its route notifies.
     pub receiver: &'a str,
     /// The labels its alerts share.
@@ -353,8 +351,7 @@ impl Dispatcher {
     /// ones stay until the group's next tick). What Alertmanager's
     /// `GET /api/v2/alerts/groups` lists.
     pub fn groups(&self) -> impl Iterator<Item = GroupState<'_>> {
-        self.groups.iter().map(|(key, g)| GroupState {
-            key,
+        self.groups.values().map(|g| GroupState {
             receiver: &g.route.receiver,
             labels: &g.labels,
             alerts: g.alerts.values(),

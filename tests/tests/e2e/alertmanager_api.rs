@@ -574,6 +574,8 @@ fn amtool_queries_alerts_and_manages_silences_with_scoped_keys() {
         "/api/v2/alerts?filter=%7B%7D%7D",
         "/api/v2/alerts?active=maybe",
         "/api/v2/alerts?receiver=%28",
+        &format!("/api/v2/alerts?{}", ["active=true"; 65].join("&")),
+        &format!("/api/v2/silences?{}", ["filter=a%3Db"; 65].join("&")),
     ] {
         let r = get(addr, &reader, bad);
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
@@ -715,6 +717,23 @@ fn amtool_queries_alerts_and_manages_silences_with_scoped_keys() {
         ),
         (silence_body(one.clone(), -60, "x"), "endsAt"),
         (silence_body(one.clone(), 600, " "), "comment"),
+        (
+            {
+                let mut b = silence_body(one.clone(), 300, "x");
+                b["startsAt"] = at(600).into();
+                b
+            },
+            "endsAt must come after startsAt",
+        ),
+        (silence_body(one.clone(), 400 * 86_400, "x"), "366 days"),
+        (
+            {
+                let mut b = silence_body(one.clone(), 600, "x");
+                b["startsAt"] = "yesterday".into();
+                b
+            },
+            "startsAt is not an RFC 3339 time",
+        ),
         (
             serde_json::json!({"matchers": one, "surprise": 1}),
             "postableSilence",

@@ -8,7 +8,7 @@
 //! listed as `unprocessed` alerts with no receiver.
 
 use super::wire::{AlertGroup, AlertState, GettableAlert, Receiver};
-use super::{authorize, flag, query_pairs};
+use super::{authorize, filters, flag, query_pairs};
 use crate::intake::http::Peer;
 use crate::intake::http::error::ApiError;
 use crate::state::Shared;
@@ -22,9 +22,6 @@ use std::time::Duration;
 use vigil_notify::route::Matchers;
 use vigil_store::{Alert, AlertStatus, KeyScope};
 use vigil_views::IncidentState;
-
-/// Query parameters a request may carry (each `filter` is compiled).
-pub(super) const MAX_PARAMETERS: usize = 64;
 
 /// How long the notifier may take to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
@@ -41,20 +38,8 @@ struct Filter {
 
 impl Filter {
     fn parse(uri: &Uri) -> Result<Filter, ApiError> {
-        let pairs = query_pairs(uri);
-        if pairs.len() > MAX_PARAMETERS {
-            return Err(ApiError::malformed(format!(
-                "at most {MAX_PARAMETERS} query parameters"
-            )));
-        }
-        let mut matchers = Matchers::default();
-        for (_, text) in pairs.iter().filter(|(k, _)| k == "filter") {
-            let parsed =
-                Matchers::parse(text).map_err(|e| ApiError::malformed(format!("filter: {e}")))?;
-            for m in &parsed {
-                matchers.push(m.clone());
-            }
-        }
+        let pairs = query_pairs(uri)?;
+        let matchers = filters(&pairs)?;
         let receiver = match pairs.iter().rev().find(|(k, _)| k == "receiver") {
             None => None,
             Some((_, re)) => Some(

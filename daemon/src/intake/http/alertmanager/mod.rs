@@ -105,11 +105,35 @@ fn authorize(
     Ok(Caller { actor })
 }
 
-/// The query string's parameters, in order (`filter` repeats).
-fn query_pairs(uri: &http::Uri) -> Vec<(String, String)> {
-    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
+/// Query parameters a request may carry (each `filter` is compiled).
+const MAX_PARAMETERS: usize = 64;
+
+/// The query string's parameters, in order (`filter` repeats), at most
+/// [`MAX_PARAMETERS`].
+fn query_pairs(uri: &http::Uri) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    if pairs.len() > MAX_PARAMETERS {
+        return Err(ApiError::malformed(format!(
+            "at most {MAX_PARAMETERS} query parameters"
+        )));
+    }
+    Ok(pairs)
+}
+
+/// Every matcher of every `filter` parameter.
+fn filters(pairs: &[(String, String)]) -> Result<vigil_notify::route::Matchers, ApiError> {
+    let mut matchers = vigil_notify::route::Matchers::default();
+    for (_, text) in pairs.iter().filter(|(k, _)| k == "filter") {
+        let parsed = vigil_notify::route::Matchers::parse(text)
+            .map_err(|e| ApiError::malformed(format!("filter: {e}")))?;
+        for m in &parsed {
+            matchers.push(m.clone());
+        }
+    }
+    Ok(matchers)
 }
 
 /// A boolean query parameter (`true`/`false`), or its default.

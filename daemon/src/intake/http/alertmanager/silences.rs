@@ -5,12 +5,14 @@
 //! them. Ids are the same as `vigilctl silences list` shows.
 
 use super::wire::{GettableSilence, time};
-use super::{Caller, authorize, query_pairs};
+use super::{Caller, authorize, filters, query_pairs};
 use crate::access::audit::Auditor;
 use crate::intake::http::Peer;
 use crate::intake::http::error::ApiError;
 use crate::intake::http::ingest::read_body;
-use crate::intake::silence::{self, MAX_DURATION_MICROS, MAX_MATCHERS, SilenceProblem};
+use crate::intake::silence::{
+    self, MAX_COMMENT, MAX_DURATION_MICROS, MAX_MATCHERS, SilenceProblem,
+};
 use crate::intake::{Intake, admit};
 use crate::state::Shared;
 use axum::Json;
@@ -23,9 +25,6 @@ use vigil_notify::route::{MatchOp, Matcher, Matchers};
 use vigil_store::{Event, KeyScope, Silence, SilenceExpired, now_micros};
 use vigil_views::{SilenceRecord, SilenceState};
 
-/// The longest comment or creator kept, as on the control socket.
-const MAX_TEXT: usize = 1024;
-
 /// `GET /api/v2/silences`.
 pub async fn list(
     State(shared): State<Arc<Shared>>,
@@ -34,19 +33,8 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Json<Vec<GettableSilence>>, ApiError> {
     authorize(&shared, peer, &headers, KeyScope::AlertsRead)?;
-    let pairs = query_pairs(&uri);
-    if pairs.len() > super::alerts::MAX_PARAMETERS {
-        return Err(ApiError::malformed(format!(
-            "at most {} query parameters",
-            super::alerts::MAX_PARAMETERS
-        )));
-    }
-    let mut filter = Vec::new();
-    for (_, text) in pairs.iter().filter(|(k, _)| k == "filter") {
-        let parsed =
-            Matchers::parse(text).map_err(|e| ApiError::malformed(format!("filter: {e}")))?;
-        filter.extend(parsed.iter().cloned());
-    }
+    let pairs = query_pairs(&uri)?;
+    let filter: Vec<Matcher> = filters(&pairs)?.iter().cloned().collect();
     let creators: Vec<String> = pairs
         .into_iter()
         .filter(|(k, _)| k == "creator")
@@ -172,9 +160,9 @@ pub async fn post(
     let Event::Silence(stored) = &admitted.event else {
         return Err(ApiError::unavailable("internal failure"));
     };
-    if stored.comment.len() > MAX_TEXT {
+    if stored.comment.len() > MAX_COMMENT {
         return Err(ApiError::malformed(format!(
-            "comment is over {MAX_TEXT} bytes as stored"
+            "comment is over {MAX_COMMENT} bytes as stored"
         )));
     }
     silence::check(&matchers, stored).map_err(|problem| {
@@ -225,9 +213,9 @@ fn new_silence(
         matchers.push(matcher.to_string());
     }
     let comment = posted.comment.trim();
-    if comment.is_empty() || comment.len() > MAX_TEXT {
+    if comment.is_empty() || comment.len() > MAX_COMMENT {
         return Err(ApiError::malformed(format!(
-            "comment is required (at most {MAX_TEXT} bytes): say why, for the record"
+            "comment is required (at most {MAX_COMMENT} bytes): say why, for the record"
         )));
     }
     let starts_at = parse_time("startsAt", &posted.starts_at)?.max(now);

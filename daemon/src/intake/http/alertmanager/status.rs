@@ -25,7 +25,7 @@ pub async fn status(
     authorize(&shared, peer, &headers, KeyScope::AlertsRead)?;
     let config = shared.config();
     let notify = &config.notify;
-    let receivers: Vec<Receiver> = receiver_names(&shared);
+    let receivers: Vec<Receiver> = receiver_names(notify);
     let mut original = serde_json::Map::new();
     if let Some(route) = &notify.route {
         original.insert("route".into(), serde_json::json!(route.get_ref()));
@@ -68,13 +68,11 @@ pub async fn receivers(
     headers: HeaderMap,
 ) -> Result<Json<Vec<Receiver>>, ApiError> {
     authorize(&shared, peer, &headers, KeyScope::AlertsRead)?;
-    Ok(Json(receiver_names(&shared)))
+    Ok(Json(receiver_names(&shared.config().notify)))
 }
 
-fn receiver_names(shared: &Shared) -> Vec<Receiver> {
-    shared
-        .config()
-        .notify
+fn receiver_names(notify: &crate::config::NotifyConfig) -> Vec<Receiver> {
+    notify
         .receivers
         .iter()
         .map(|r| Receiver {
