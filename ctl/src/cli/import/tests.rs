@@ -1371,3 +1371,59 @@ fn files_that_are_not_alertmanager_configurations_are_refused() {
         Err(ImportError::Syntax { .. })
     ));
 }
+
+#[test]
+fn empty_slack_and_pagerduty_extras_are_defaults_not_losses() {
+    let (_, notes) = parsed(
+        "
+route: {receiver: chat}
+receivers:
+  - name: chat
+    slack_configs:
+      - api_url: secret:x
+        fields: []
+        actions: []
+        mrkdwn_in: []
+        title:
+    pagerduty_configs:
+      - routing_key: secret:y
+        details: {}
+        links: []
+        images: []
+",
+    );
+    for key in [
+        "fields",
+        "actions",
+        "mrkdwn_in",
+        "title",
+        "details",
+        "links",
+        "images",
+    ] {
+        assert!(
+            !notes.iter().any(|n| n.contains(&format!("[0].{key}: "))),
+            "{key}: {notes:#?}"
+        );
+    }
+    assert_eq!(notes.len(), 2, "only the two credentials: {notes:#?}");
+    // What is not a default is still reported.
+    let (_, notes) = parsed(
+        "
+route: {receiver: chat}
+receivers:
+  - name: chat
+    slack_configs:
+      - api_url: secret:x
+        fields: [{title: a, value: b}]
+",
+    );
+    assert!(
+        has_note(
+            &notes,
+            "receivers[0].slack_configs[0].fields: ",
+            "not carried"
+        ),
+        "{notes:#?}"
+    );
+}

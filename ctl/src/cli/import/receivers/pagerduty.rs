@@ -6,9 +6,9 @@ use super::super::emit::Table;
 use super::super::error::ImportError;
 use super::super::global;
 use super::super::template::{self, Translated};
-use super::super::yaml::{Fields, Node, scalar_text};
+use super::super::yaml::{Fields, Node};
 use super::urls::{allow_for, credential_in};
-use super::{Conv, Site, add_template, http_ca, send_resolved, template_name};
+use super::{Conv, Site, add_template, extras, http_ca, send_resolved, template_name};
 
 /// PagerDuty's Events API v2 endpoint, Alertmanager's default.
 const PAGERDUTY_V2: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -117,20 +117,12 @@ pub(super) fn convert(
     }
     send_resolved(&mut f, &mut t, true)?;
     t.opt_str("ca_file", http_ca(&mut f, conv, "PagerDuty")?);
-    for (key, default) in PAGERDUTY_EXTRAS {
-        let Some(node) = f.node(key) else { continue };
-        let value = scalar_text(node);
-        let is_default = value.as_deref().is_some_and(|v| {
-            v == default || matches!(template::translate(v), Ok(Translated::Default))
-        });
-        if !is_default {
-            conv.report.note(
-                f.at(key),
-                f.line_of(key),
-                "Vigil sends the summary, source, severity and the alerts' links only; not carried",
-            );
-        }
-    }
+    extras(
+        &mut f,
+        conv.report,
+        &PAGERDUTY_EXTRAS,
+        "Vigil sends the summary, source, severity and the alerts' links only; not carried",
+    );
     conv.report
         .unread(&f, "not an Alertmanager PagerDuty setting; ignored");
     Ok(Some(t))

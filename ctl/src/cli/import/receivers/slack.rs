@@ -6,9 +6,8 @@
 use super::super::emit::Table;
 use super::super::error::ImportError;
 use super::super::global;
-use super::super::template::{self, Translated};
-use super::super::yaml::{Fields, Node, scalar_text};
-use super::{Conv, Site, add_template, http_ca, send_resolved, template_name};
+use super::super::yaml::{Fields, Node};
+use super::{Conv, Site, add_template, extras, http_ca, plain_text, send_resolved, template_name};
 
 /// Slack settings Vigil's one `text` template does not cover, with
 /// Alertmanager's default for each (a default is not worth a line).
@@ -61,17 +60,7 @@ pub(super) fn convert(
     };
     t.str("api_url", api_url);
     for key in ["channel", "username"] {
-        if let Some(value) = f.str(key)? {
-            if !value.contains("{{") {
-                t.str(key, value);
-            } else if !matches!(template::translate(&value), Ok(Translated::Default)) {
-                conv.report.note(
-                    f.at(key),
-                    f.line_of(key),
-                    "a template here is not supported (Vigil's value is plain text); not carried",
-                );
-            }
-        }
+        t.opt_str(key, plain_text(&mut f, conv.report, key)?);
     }
     if let Some(text) = f.str("text")? {
         let name = template_name(site, "text");
@@ -83,21 +72,12 @@ pub(super) fn convert(
     }
     send_resolved(&mut f, &mut t, false)?;
     t.opt_str("ca_file", http_ca(&mut f, conv, "Slack")?);
-    for (key, default) in SLACK_EXTRAS {
-        let Some(node) = f.node(key) else { continue };
-        let value = scalar_text(node);
-        let is_default = value.as_deref().is_some_and(|v| {
-            v.split_whitespace().eq(default.split_whitespace())
-                || matches!(template::translate(v), Ok(Translated::Default))
-        });
-        if !is_default {
-            conv.report.note(
-                f.at(key),
-                f.line_of(key),
-                "Vigil's Slack message is its `text` template alone; not carried (fold it into text)",
-            );
-        }
-    }
+    extras(
+        &mut f,
+        conv.report,
+        &SLACK_EXTRAS,
+        "Vigil's Slack message is its `text` template alone; not carried (fold it into text)",
+    );
     conv.report
         .unread(&f, "not an Alertmanager Slack setting; ignored");
     Ok(Some(t))
