@@ -36,10 +36,6 @@ pub struct LogOptions {
     pub durability: Durability,
     /// Most events sealed into one batch.
     pub max_batch: usize,
-    /// Longest a group commit waits for the callers it answered last time
-    /// to come back: only when it expects them (a lone appender never
-    /// waits), and never longer than half the previous commit took.
-    pub group_linger: std::time::Duration,
     /// Requests that may wait for the writer before callers block.
     pub queue_capacity: usize,
     /// fjall block cache size in bytes.
@@ -57,7 +53,6 @@ impl Default for LogOptions {
         LogOptions {
             durability: Durability::Synced,
             max_batch: 4096,
-            group_linger: std::time::Duration::from_micros(500),
             queue_capacity: 8192,
             cache_bytes: 64 * 1024 * 1024,
             on_commit: None,
@@ -71,7 +66,6 @@ impl std::fmt::Debug for LogOptions {
         f.debug_struct("LogOptions")
             .field("durability", &self.durability)
             .field("max_batch", &self.max_batch)
-            .field("group_linger", &self.group_linger)
             .field("queue_capacity", &self.queue_capacity)
             .field("cache_bytes", &self.cache_bytes)
             .field("accept_truncation", &self.accept_truncation)
@@ -365,9 +359,7 @@ impl Log {
             rx,
             durability: Durability::Synced,
             max_batch: 1,
-            linger: std::time::Duration::ZERO,
-            last_group: 0,
-            last_commit: std::time::Duration::ZERO,
+            pipeline: None,
         };
         writer.append_now(&Event::Genesis(Genesis {
             store_id,
@@ -435,9 +427,7 @@ impl Log {
                 rx,
                 durability: options.durability,
                 max_batch: options.max_batch.max(1),
-                linger: options.group_linger,
-                last_group: 0,
-                last_commit: std::time::Duration::ZERO,
+                pipeline: None,
             };
             // Before anything is appended: a removed tail must be seen
             // before new entries take over its seqs.
@@ -773,7 +763,8 @@ impl Log {
 
     /// Reads one entry (`None` if truncated or beyond the head).
     pub fn get(&self, seq: u64) -> Result<Option<Entry>> {
-        if seq < self.first_seq() {
+        // Beyond the head: written by the writer, not yet durable.
+        if seq < self.first_seq() || seq > self.head().seq {
             return Ok(None);
         }
         match self
@@ -788,8 +779,9 @@ impl Log {
     }
 
     /// Entries from `from` (or the oldest retained) to the head, in order.
+    /// Entries written but not yet durable are beyond the head, and left out.
     pub fn entries(&self, from: u64) -> Entries {
-        self.entries_between(from, u64::MAX)
+        self.entries_between(from, self.head().seq)
     }
 
     /// Entries with `from <= seq <= to`, in order.
@@ -808,7 +800,7 @@ impl Log {
     where
         F: FnMut(&Entry, Option<Event>) -> Result<()>,
     {
-        self.replay_between(from, u64::MAX, apply)
+        self.replay_between(from, self.head().seq, apply)
     }
 
     /// [`Log::replay`] of the entries with `from <= seq <= to`.
