@@ -142,17 +142,19 @@ pub struct WriterStats {
     pub entries: u64,
     /// fdatasync/fsync calls.
     pub syncs: u64,
+    // Where the time went, for benchmarks; not part of the control
+    // protocol's status (they change with every request).
     /// Time spent sealing entries (chain link and tag), in nanoseconds.
-    #[serde(default)]
+    #[serde(skip)]
     pub seal_ns: u64,
     /// Time spent writing batches to the engine.
-    #[serde(default)]
+    #[serde(skip)]
     pub write_ns: u64,
     /// Time spent making batches durable (flush and fdatasync).
-    #[serde(default)]
+    #[serde(skip)]
     pub sync_ns: u64,
     /// Time spent publishing heads and answering callers.
-    #[serde(default)]
+    #[serde(skip)]
     pub wake_ns: u64,
 }
 
