@@ -117,7 +117,31 @@ fn run(
     mut journal: JournalSync,
     published: Arc<Published>,
 ) {
-    let mut failed: Option<String> = None;
+    // Waking the callers of a round overlaps with the next round's
+    // fdatasync: the device is never idle while callers are being woken.
+    let (answers, to_answer) = flume::unbounded::<Vec<Answer>>();
+    let stats = published.clone();
+    let answerer = std::thread::Builder::new()
+        .name("vigil-log-answer".into())
+        .spawn(move || {
+            for round in to_answer {
+                let started = Instant::now();
+                round.into_iter().for_each(Answer::give);
+                stats
+                    .stats
+                    .wake_ns
+                    .fetch_add(nanos(started), Ordering::Relaxed);
+            }
+        });
+    let answerer = match answerer {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            let reason = StoreError::io("starting the log answer thread", e).to_string();
+            let _ = published.failed.set(reason);
+            None
+        }
+    };
+    let mut failed: Option<String> = published.failed.get().cloned();
     while let Ok(first) = rx.recv() {
         // Everything taken here was written before the flush below.
         let mut round = vec![first];
@@ -134,33 +158,61 @@ fn run(
                 failed = Some(reason);
             }
         }
-        let started = Instant::now();
-        for handoff in round {
-            match (handoff, &failed) {
-                (Handoff::Written(w), None) => {
-                    // A panicking commit listener fails the log, as on the
-                    // writer's thread; its callers' replies drop with it.
-                    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        published.set_head(w.head);
-                        w.answer();
-                    }));
-                    if let Err(panic) = answered {
-                        let reason = super::panicked(panic.as_ref());
-                        let _ = published.failed.set(reason.clone());
-                        failed = Some(reason);
-                    }
-                }
-                (Handoff::Written(w), Some(reason)) => w.refuse(reason),
-                (Handoff::Barrier(reply), None) => drop(reply.send(Ok(()))),
-                (Handoff::Barrier(reply), Some(reason)) => {
-                    drop(reply.send(Err(StoreError::WriterFailed(reason.clone()))))
-                }
+        let newest = round.iter().rev().find_map(|h| match h {
+            Handoff::Written(w) => Some(w.head),
+            Handoff::Barrier(_) => None,
+        });
+        if let (Some(head), None) = (newest, &failed) {
+            // A panicking commit listener fails the log, as on the writer's
+            // thread; the callers of this round are refused.
+            let published_head =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| published.set_head(head)));
+            if let Err(panic) = published_head {
+                let reason = super::panicked(panic.as_ref());
+                let _ = published.failed.set(reason.clone());
+                failed = Some(reason);
             }
         }
-        published
-            .stats
-            .wake_ns
-            .fetch_add(nanos(started), Ordering::Relaxed);
+        let round: Vec<Answer> = round
+            .into_iter()
+            .map(|handoff| Answer::of(handoff, failed.as_deref()))
+            .collect();
+        if let Err(flume::SendError(round)) = answers.send(round) {
+            // No answer thread: answer here.
+            round.into_iter().for_each(Answer::give);
+        }
+    }
+    drop(answers);
+    if let Some(thread) = answerer {
+        let _ = thread.join();
+    }
+}
+
+/// What a caller is told once a round is settled.
+enum Answer {
+    Heads(Written),
+    Refused(Written, String),
+    Barrier(Reply<()>, Option<String>),
+}
+
+impl Answer {
+    fn of(handoff: Handoff, failed: Option<&str>) -> Answer {
+        match (handoff, failed) {
+            (Handoff::Written(w), None) => Answer::Heads(w),
+            (Handoff::Written(w), Some(reason)) => Answer::Refused(w, reason.to_string()),
+            (Handoff::Barrier(reply), failed) => Answer::Barrier(reply, failed.map(str::to_string)),
+        }
+    }
+
+    fn give(self) {
+        match self {
+            Answer::Heads(w) => w.answer(),
+            Answer::Refused(w, reason) => w.refuse(&reason),
+            Answer::Barrier(reply, None) => drop(reply.send(Ok(()))),
+            Answer::Barrier(reply, Some(reason)) => {
+                drop(reply.send(Err(StoreError::WriterFailed(reason))))
+            }
+        }
     }
 }
 
@@ -202,6 +254,13 @@ impl JournalSync {
 
     /// The newest journal, opened once per journal.
     fn newest(&mut self) -> Result<Option<&File>> {
+        // Journals are numbered in order, so one stat tells whether the
+        // open one is still the newest; the directory is listed only when not.
+        if let Some((id, _)) = &self.active
+            && !self.dir.join(format!("{}.jnl", id + 1)).exists()
+        {
+            return Ok(self.active.as_ref().map(|(_, file)| file));
+        }
         let Some((id, path)) = newest_journal(&self.dir)? else {
             return Ok(None);
         };
