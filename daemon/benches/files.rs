@@ -16,7 +16,8 @@
 //!   the first live `records` entry naming the file (p99 target ≤ 100 ms,
 //!   `lost` must be 0);
 //! * `rss_above_idle_mb`: VmRSS after the small baseline minus an idle
-//!   daemon's with the same config minus `[[collect.files]]` (target ≤ 64).
+//!   daemon's with the same config minus `[[collect.files]]` (target ≤ 64);
+//!   `bytes_per_file`: that per baselined path (target ≤ 300).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -581,13 +582,16 @@ fn main() {
         lat.lost, lat.batches
     );
     let above = round(small_vigil.rss_mb - idle_rss, 1);
+    let paths = small_vigil.totals.files.max(1) as f64;
+    let bytes_per_file = (above * 1024.0 * 1024.0 / paths).round();
     let targets_met = small_cmp.vs_sha256sum >= 0.8
         && large_cmp.vs_sha256sum >= 0.8
         && small_cmp.vs_aide >= 1.5
         && large_cmp.vs_aide >= 1.5
         && p99 <= 100.0
         && lat.lost == 0
-        && above <= 64.0;
+        && above <= 64.0
+        && bytes_per_file <= 300.0;
     println!(
         "{}",
         serde_json::json!({
@@ -609,6 +613,7 @@ fn main() {
             "rss_small_mb": small_vigil.rss_mb,
             "rss_small_peak_mb": small_vigil.hwm_mb,
             "rss_above_idle_mb": above,
+            "bytes_per_file": bytes_per_file,
             "targets_met": targets_met,
         })
     );

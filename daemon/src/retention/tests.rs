@@ -357,7 +357,7 @@ impl LiveState {
                 .files
                 .files
                 .iter()
-                .map(|(p, e)| (p.clone(), e.seq))
+                .map(|(p, e)| (p.to_string(), e.seq()))
                 .collect(),
             positions: v
                 .logs

@@ -26,7 +26,7 @@ const MAX_PATH: usize = 4096;
 const ENVELOPE: usize = 1024;
 
 fn listing(path: &str, entry: &BaselineEntry) -> FileListing {
-    let a = &entry.attrs;
+    let a = entry.attrs();
     FileListing {
         path: path.to_string(),
         file_type: a.file_type,
@@ -36,9 +36,9 @@ fn listing(path: &str, entry: &BaselineEntry) -> FileListing {
         uid: a.uid,
         gid: a.gid,
         mtime: a.mtime,
-        link_target: a.link_target.clone(),
-        changes: entry.changes,
-        seq: entry.seq,
+        link_target: a.link_target,
+        changes: entry.changes(),
+        seq: entry.seq(),
     }
 }
 
@@ -118,7 +118,7 @@ fn checked(path: String) -> Result<String, Fail> {
 /// under `root` when given (`root` itself first, as `FilesView::under`
 /// lists it, then what is below it).
 fn page_of(
-    files: &BTreeMap<String, BaselineEntry>,
+    files: &BTreeMap<Box<str>, BaselineEntry>,
     root: Option<&str>,
     after: Option<&str>,
     max: usize,
@@ -147,7 +147,7 @@ fn page_of(
     };
     let below = files
         .range::<str, _>((from, Bound::Unbounded))
-        .take_while(|(p, _)| p.starts_with(&dir));
+        .take_while(|(p, _)| p.starts_with(dir.as_str()));
     itself
         .into_iter()
         .chain(below)
@@ -223,7 +223,8 @@ impl Conn<'_> {
             let recorded = escaped.clone();
             let only_escaped = self
                 .view(move |v| {
-                    !v.files.files.contains_key(&typed) && v.files.files.contains_key(&recorded)
+                    !v.files.files.contains_key(typed.as_str())
+                        && v.files.files.contains_key(recorded.as_str())
                 })
                 .await?;
             if only_escaped {
@@ -232,7 +233,12 @@ impl Conn<'_> {
         }
         let wanted = path.clone();
         let current = self
-            .view(move |v| v.files.files.get(&wanted).map(|e| listing(&wanted, e)))
+            .view(move |v| {
+                v.files
+                    .files
+                    .get(wanted.as_str())
+                    .map(|e| listing(&wanted, e))
+            })
             .await?;
         let log = self.shared.log.clone();
         let head = log.head().seq;
@@ -271,28 +277,24 @@ mod tests {
     use vigil_store::{FileType, Hash};
 
     fn entry(fill: u8) -> BaselineEntry {
-        BaselineEntry {
-            attrs: FileAttrs {
-                file_type: FileType::File,
-                sha256: Some(Hash([fill; 32])),
-                size: 1,
-                mode: 0o100644,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-                inode: 1,
-                dev: 1,
-                link_target: None,
-                xattrs: vec![],
-            },
-            content: None,
-            seq: u64::from(fill),
-            changes: 0,
-        }
+        let attrs = FileAttrs {
+            file_type: FileType::File,
+            sha256: Some(Hash([fill; 32])),
+            size: 1,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            inode: 1,
+            dev: 1,
+            link_target: None,
+            xattrs: vec![],
+        };
+        BaselineEntry::new(&attrs, None, u64::from(fill), 0)
     }
 
     fn paged(
-        files: &BTreeMap<String, BaselineEntry>,
+        files: &BTreeMap<Box<str>, BaselineEntry>,
         root: Option<&str>,
         max: usize,
     ) -> Vec<String> {
@@ -309,7 +311,7 @@ mod tests {
 
     #[test]
     fn pages_list_a_path_and_what_is_below_it_as_the_view_does() {
-        let files: BTreeMap<String, BaselineEntry> = [
+        let files: BTreeMap<Box<str>, BaselineEntry> = [
             "/etc",
             "/etc/a",
             "/etc/a/x",
@@ -319,7 +321,7 @@ mod tests {
             "/etcx",
         ]
         .into_iter()
-        .map(|p| (p.to_string(), entry(1)))
+        .map(|p| (p.into(), entry(1)))
         .collect();
         let view = FilesView {
             files: files.clone(),
@@ -334,8 +336,8 @@ mod tests {
             Some("/nope"),
         ] {
             let expected: Vec<String> = match root {
-                Some(r) => view.under(r).map(|(p, _)| p.clone()).collect(),
-                None => files.keys().cloned().collect(),
+                Some(r) => view.under(r).map(|(p, _)| p.to_string()).collect(),
+                None => files.keys().map(|p| p.to_string()).collect(),
             };
             for max in [1, 2, 3, 100] {
                 assert_eq!(paged(&files, root, max), expected, "{root:?} by {max}");

@@ -121,15 +121,16 @@ impl Examiner {
             };
             let mut new = attrs_of(&meta, sha256, link);
             new.xattrs = xattrs;
+            let old_attrs = old.as_ref().map(BaselineEntry::attrs);
             let kind = match &old {
                 None if !baselined => Some(FileChangeKind::Baseline),
-                old => change(old.as_ref().map(|o| &o.attrs), Some(&new), &root.checked),
+                Some(_) | None => change(old_attrs.as_ref(), Some(&new), &root.checked),
             };
             let Some(kind) = kind else { continue };
             let content = text.map(|t| redactor.redact(&t).into_owned());
             let diff = match (&old, &content) {
                 (Some(old), Some(new_text)) if kind == FileChangeKind::Modified => {
-                    old.content.as_ref().map(|old_text| {
+                    old.content().map(|old_text| {
                         vigil_ingest::files::diff::unified(&found.key, old_text, new_text, DIFF_MAX)
                     })
                 }
@@ -139,7 +140,7 @@ impl Examiner {
                 path: found.key,
                 change: kind,
                 from: None,
-                old: old.map(|o| o.attrs),
+                old: old_attrs,
                 new: Some(new),
                 while_stopped: while_stopped && kind != FileChangeKind::Baseline,
                 diff,

@@ -117,10 +117,16 @@ impl Collector {
         let complete = !walker.over_limit;
         let owner = |path: &str| self.owner(path);
         let gone: Vec<FileRecord> = self.shared.with_views(|v| {
-            let recorded: Box<dyn Iterator<Item = (&String, &BaselineEntry)>> = if tree {
+            let recorded: Box<dyn Iterator<Item = (&str, &BaselineEntry)>> = if tree {
                 Box::new(v.files.under(key))
             } else {
-                Box::new(v.files.files.get_key_value(key).into_iter())
+                Box::new(
+                    v.files
+                        .files
+                        .get_key_value(key)
+                        .into_iter()
+                        .map(|(p, e)| (&**p, e)),
+                )
             };
             recorded
                 .filter(|(p, _)| {

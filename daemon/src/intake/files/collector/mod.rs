@@ -462,7 +462,7 @@ impl Collector {
         let keys: Vec<String> = found.iter().map(|f| f.key.clone()).collect();
         let recorded = self.shared.with_views(|v| {
             keys.iter()
-                .map(|k| v.files.files.get(k).cloned())
+                .map(|k| v.files.files.get(k.as_str()).cloned())
                 .collect::<Vec<_>>()
         })?;
         let redactor = &self.shared.ingest.redactor;
@@ -540,7 +540,7 @@ fn deleted(path: &str, entry: &vigil_views::BaselineEntry, while_stopped: bool) 
         path: path.to_string(),
         change: FileChangeKind::Deleted,
         from: None,
-        old: Some(entry.attrs.clone()),
+        old: Some(entry.attrs()),
         new: None,
         while_stopped,
         diff: None,

@@ -201,7 +201,7 @@ impl Collector {
         let recorded = self.shared.with_views(|v| {
             created
                 .iter()
-                .map(|r| v.files.files.contains_key(&r.path))
+                .map(|r| v.files.files.contains_key(r.path.as_str()))
                 .collect::<Vec<bool>>()
         })?;
         let mut recorded = recorded.into_iter();

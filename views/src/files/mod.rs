@@ -3,23 +3,15 @@
 //! daemon compares the disk with this view, at start (changes made while
 //! it was stopped) and on every change it is told of.
 
+mod entry;
+mod v2;
+
+pub use entry::BaselineEntry;
+
 use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use vigil_store::{Event, FileAttrs, FileChangeKind, FileIntegrity, FileRecord, ScanTotals, Seal};
-
-/// What is recorded for one path.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BaselineEntry {
-    /// Its attributes as last recorded.
-    pub attrs: FileAttrs,
-    /// Its text, redacted, for `report_changes` files.
-    pub content: Option<String>,
-    /// The seq of the entry that last recorded it.
-    pub seq: u64,
-    /// Changes recorded for it (a baseline not counted).
-    pub changes: u32,
-}
+use vigil_store::{Event, FileChangeKind, FileIntegrity, FileRecord, ScanTotals, Seal};
 
 /// A scan that started and has not finished (or never will: vigild was
 /// stopped during it, and the next start's scan takes over).
@@ -50,7 +42,7 @@ pub struct ScanDone {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilesView {
     /// Path → what was last recorded.
-    pub files: BTreeMap<String, BaselineEntry>,
+    pub files: BTreeMap<Box<str>, BaselineEntry>,
     /// Configured paths a scan has finished: a path found under one of
     /// them that is not in `files` was created, not merely not yet seen.
     pub baselined: BTreeSet<String>,
@@ -67,13 +59,18 @@ pub struct FilesView {
 
 impl View for FilesView {
     const NAME: &'static str = "files";
-    // 2: the seq that baselined each configured path.
-    const VERSION: u32 = 2;
+    // 2: the seq that baselined each configured path. 3: compact entries.
+    const VERSION: u32 = 3;
+
+    /// Version 2 held each path's full `FileAttrs`.
+    fn migrate(version: u32, state: &[u8]) -> Option<Self> {
+        (version == 2).then(|| v2::migrate(state))?
+    }
 
     /// The baseline: each path's last record, the scan ends that made
     /// paths baselined, and the start of a scan under way.
     fn pins(&self, out: &mut Vec<u64>) {
-        out.extend(self.files.values().map(|e| e.seq));
+        out.extend(self.files.values().map(BaselineEntry::seq));
         out.extend(self.baselined_at.values().copied());
         out.extend(self.scanning.as_ref().map(|s| s.scan));
     }
@@ -132,23 +129,22 @@ impl FilesView {
             self.changes += 1;
         }
         if let Some(from) = &record.from {
-            self.files.remove(from);
+            self.files.remove(from.as_str());
         }
         let Some(attrs) = &record.new else {
-            self.files.remove(&record.path);
+            self.files.remove(record.path.as_str());
             return;
         };
-        let changes = self.files.get(&record.path).map_or(0, |e| e.changes)
+        let entry = self.files.get_mut(record.path.as_str());
+        let changes = entry.as_ref().map_or(0, |e| e.changes())
             + u32::from(record.change != FileChangeKind::Baseline);
-        self.files.insert(
-            record.path.clone(),
-            BaselineEntry {
-                attrs: attrs.clone(),
-                content: record.content.clone(),
-                seq,
-                changes,
-            },
-        );
+        let new = BaselineEntry::new(attrs, record.content.clone(), seq, changes);
+        match entry {
+            Some(entry) => *entry = new,
+            None => {
+                self.files.insert(record.path.as_str().into(), new);
+            }
+        }
     }
 
     /// Whether a scan has finished over `path`: it or a directory above
@@ -170,7 +166,7 @@ impl FilesView {
     pub fn under<'a>(
         &'a self,
         path: &'a str,
-    ) -> impl Iterator<Item = (&'a String, &'a BaselineEntry)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, &'a BaselineEntry)> + 'a {
         let dir = if path.ends_with('/') {
             path.to_string()
         } else {
@@ -179,9 +175,12 @@ impl FilesView {
         let itself = self.files.get_key_value(path).filter(|_| path != dir);
         let below = self
             .files
-            .range(dir.clone()..)
-            .take_while(move |(p, _)| p.starts_with(&dir));
-        itself.into_iter().chain(below)
+            .range::<str, _>((
+                std::ops::Bound::Included(dir.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(p, _)| p.starts_with(dir.as_str()));
+        itself.into_iter().chain(below).map(|(p, e)| (&**p, e))
     }
 }
 
@@ -189,7 +188,7 @@ impl FilesView {
 mod tests {
     use super::*;
     use crate::test_seal;
-    use vigil_store::{FileType, Hash, ScanReason};
+    use vigil_store::{FileAttrs, FileType, Hash, ScanReason};
 
     fn attrs(fill: u8) -> FileAttrs {
         FileAttrs {
@@ -279,11 +278,11 @@ mod tests {
                 vec![record("/etc/d", FileChangeKind::Deleted, None)],
             )),
         );
-        let paths: Vec<&str> = view.files.keys().map(String::as_str).collect();
+        let paths: Vec<&str> = view.files.keys().map(|p| &**p).collect();
         assert_eq!(paths, ["/etc/a", "/etc/c"]);
-        assert_eq!(view.files["/etc/a"].attrs, attrs(3));
-        assert_eq!(view.files["/etc/a"].changes, 1);
-        assert_eq!(view.files["/etc/a"].seq, 4);
+        assert_eq!(view.files["/etc/a"].attrs(), attrs(3));
+        assert_eq!(view.files["/etc/a"].changes(), 1);
+        assert_eq!(view.files["/etc/a"].seq(), 4);
         assert_eq!(view.changes, 4);
     }
 
@@ -349,7 +348,7 @@ mod tests {
                 .collect(),
             )),
         );
-        let under = |p| view.under(p).map(|(p, _)| p.as_str()).collect::<Vec<_>>();
+        let under = |p| view.under(p).map(|(p, _)| p).collect::<Vec<_>>();
         assert_eq!(under("/etc/a"), ["/etc/a", "/etc/a/x"]);
         assert_eq!(
             under("/etc"),
