@@ -56,7 +56,12 @@ fn settle() {
 
 fn raw_db(path: &Path) -> (Database, fjall::Keyspace) {
     let db = Database::builder(path).cache_size(CACHE).open().unwrap();
-    let ks = db.keyspace("log", KeyspaceCreateOptions::default).unwrap();
+    // The same engine settings as the store's log keyspace.
+    let ks = db
+        .keyspace("log", || {
+            KeyspaceCreateOptions::default().max_memtable_size(16 * 1024 * 1024)
+        })
+        .unwrap();
     (db, ks)
 }
 

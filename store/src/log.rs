@@ -153,6 +153,9 @@ impl CompactionFilter for DropUpTo {
     }
 }
 
+/// Most bytes of a keyspace's newest writes held in memory before a flush.
+const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
+
 struct Opened {
     db: Database,
     log: Keyspace,
@@ -182,8 +185,14 @@ fn open_db(root: &Path, cache_bytes: u64) -> Result<Opened> {
             other => StoreError::engine(other),
         })?;
     let keyspace = |name: &str| {
-        db.keyspace(name, KeyspaceCreateOptions::default)
-            .map_err(StoreError::engine)
+        // The engine keeps up to this much of each keyspace's newest
+        // writes in memory until it flushes them; its default (64 MiB a
+        // keyspace) would be most of what a busy daemon holds. Set when a
+        // keyspace is created: stores made before keep theirs.
+        db.keyspace(name, || {
+            KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+        })
+        .map_err(StoreError::engine)
     };
     Ok(Opened {
         log: keyspace(LOG_KEYSPACE)?,
