@@ -108,11 +108,7 @@ A configuration error: systemd does not restart, only a fix helps.
 "#;
 
 fn main() -> ExitCode {
-    // mimalloc commits its arena up front, and with transparent huge pages
-    // the kernel backs each 2 MiB of it that a thread's heap touches with a
-    // huge page: ~35 MB resident at idle for ~2 MB of heap. vigild's heap
-    // is many small objects; it gains nothing from huge pages. Best effort.
-    let _ = nix::sys::prctl::set_thp_disable(true);
+    sys::memory::tune();
     let args = Args::parse();
     if let Some(dir) = args.generate {
         return match generate(&dir) {

@@ -20,7 +20,7 @@ pub mod status;
 pub use auth::{AuthView, Login, describe};
 pub use deliveries::{Cause, DeliveriesView, Delivery, is_pending};
 pub use delivery_ids::DeliveryIdView;
-pub use files::{BaselineEntry, FilesView, ScanDone, ScanUnderway};
+pub use files::{Baseline, BaselineEntry, FilesView, ScanDone, ScanUnderway};
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
 pub use logs::{FollowedLog, LogsView};

@@ -3,14 +3,17 @@
 //! daemon compares the disk with this view, at start (changes made while
 //! it was stopped) and on every change it is told of.
 
+mod baseline;
 mod entry;
 mod v2;
 
+pub use baseline::Baseline;
 pub use entry::BaselineEntry;
 
 use crate::View;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use vigil_store::{Event, FileChangeKind, FileIntegrity, FileRecord, ScanTotals, Seal};
 
 /// A scan that started and has not finished (or never will: vigild was
@@ -42,7 +45,7 @@ pub struct ScanDone {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilesView {
     /// Path → what was last recorded.
-    pub files: BTreeMap<Box<str>, BaselineEntry>,
+    pub files: Baseline,
     /// Configured paths a scan has finished: a path found under one of
     /// them that is not in `files` was created, not merely not yet seen.
     pub baselined: BTreeSet<String>,
@@ -129,22 +132,16 @@ impl FilesView {
             self.changes += 1;
         }
         if let Some(from) = &record.from {
-            self.files.remove(from.as_str());
+            self.files.remove(from);
         }
         let Some(attrs) = &record.new else {
-            self.files.remove(record.path.as_str());
+            self.files.remove(&record.path);
             return;
         };
-        let entry = self.files.get_mut(record.path.as_str());
-        let changes = entry.as_ref().map_or(0, |e| e.changes())
+        let changes = self.files.get(&record.path).map_or(0, |e| e.changes())
             + u32::from(record.change != FileChangeKind::Baseline);
-        let new = BaselineEntry::new(attrs, record.content.clone(), seq, changes);
-        match entry {
-            Some(entry) => *entry = new,
-            None => {
-                self.files.insert(record.path.as_str().into(), new);
-            }
-        }
+        let entry = BaselineEntry::new(attrs, record.content.clone(), seq, changes);
+        self.files.insert(&record.path, entry);
     }
 
     /// Whether a scan has finished over `path`: it or a directory above
@@ -175,12 +172,9 @@ impl FilesView {
         let itself = self.files.get_key_value(path).filter(|_| path != dir);
         let below = self
             .files
-            .range::<str, _>((
-                std::ops::Bound::Included(dir.as_str()),
-                std::ops::Bound::Unbounded,
-            ))
+            .range_from(Bound::Included(dir.as_str()))
             .take_while(move |(p, _)| p.starts_with(dir.as_str()));
-        itself.into_iter().chain(below).map(|(p, e)| (&**p, e))
+        itself.into_iter().chain(below)
     }
 }
 
@@ -278,7 +272,7 @@ mod tests {
                 vec![record("/etc/d", FileChangeKind::Deleted, None)],
             )),
         );
-        let paths: Vec<&str> = view.files.keys().map(|p| &**p).collect();
+        let paths: Vec<&str> = view.files.iter().map(|(p, _)| p).collect();
         assert_eq!(paths, ["/etc/a", "/etc/c"]);
         assert_eq!(view.files["/etc/a"].attrs(), attrs(3));
         assert_eq!(view.files["/etc/a"].changes(), 1);

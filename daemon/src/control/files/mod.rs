@@ -10,7 +10,6 @@ mod scan;
 use super::conn::{Conn, Fail, Served, blocking, blocking_with, refuse, view_of};
 use super::listing::Page;
 use crate::state::messages::ScanProgress as Progress;
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use vigil_proto::frame::MAX_FRAME;
 use vigil_proto::{
@@ -18,7 +17,7 @@ use vigil_proto::{
     FinishedScan, RunningScan,
 };
 use vigil_store::FileAttrs;
-use vigil_views::{BaselineEntry, FilesView, ScanDone};
+use vigil_views::{Baseline, BaselineEntry, FilesView, ScanDone};
 
 /// Longest path accepted (Linux's `PATH_MAX`).
 const MAX_PATH: usize = 4096;
@@ -118,7 +117,7 @@ fn checked(path: String) -> Result<String, Fail> {
 /// under `root` when given (`root` itself first, as `FilesView::under`
 /// lists it, then what is below it).
 fn page_of(
-    files: &BTreeMap<Box<str>, BaselineEntry>,
+    files: &Baseline,
     root: Option<&str>,
     after: Option<&str>,
     max: usize,
@@ -126,7 +125,7 @@ fn page_of(
     let Some(root) = root else {
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         return files
-            .range::<str, _>((from, Bound::Unbounded))
+            .range_from(from)
             .take(max)
             .map(|(p, e)| listing(p, e))
             .collect();
@@ -146,7 +145,7 @@ fn page_of(
         _ => Bound::Included(dir.as_str()),
     };
     let below = files
-        .range::<str, _>((from, Bound::Unbounded))
+        .range_from(from)
         .take_while(|(p, _)| p.starts_with(dir.as_str()));
     itself
         .into_iter()
@@ -293,11 +292,7 @@ mod tests {
         BaselineEntry::new(&attrs, None, u64::from(fill), 0)
     }
 
-    fn paged(
-        files: &BTreeMap<Box<str>, BaselineEntry>,
-        root: Option<&str>,
-        max: usize,
-    ) -> Vec<String> {
+    fn paged(files: &Baseline, root: Option<&str>, max: usize) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         loop {
             let page = page_of(files, root, out.last().map(String::as_str), max);
@@ -311,7 +306,7 @@ mod tests {
 
     #[test]
     fn pages_list_a_path_and_what_is_below_it_as_the_view_does() {
-        let files: BTreeMap<Box<str>, BaselineEntry> = [
+        let files: std::collections::BTreeMap<Box<str>, BaselineEntry> = [
             "/etc",
             "/etc/a",
             "/etc/a/x",
@@ -324,7 +319,7 @@ mod tests {
         .map(|p| (p.into(), entry(1)))
         .collect();
         let view = FilesView {
-            files: files.clone(),
+            files: files.clone().into(),
             ..FilesView::default()
         };
         for root in [
@@ -340,7 +335,7 @@ mod tests {
                 None => files.keys().map(|p| p.to_string()).collect(),
             };
             for max in [1, 2, 3, 100] {
-                assert_eq!(paged(&files, root, max), expected, "{root:?} by {max}");
+                assert_eq!(paged(&view.files, root, max), expected, "{root:?} by {max}");
             }
         }
     }

@@ -120,13 +120,7 @@ impl Collector {
             let recorded: Box<dyn Iterator<Item = (&str, &BaselineEntry)>> = if tree {
                 Box::new(v.files.under(key))
             } else {
-                Box::new(
-                    v.files
-                        .files
-                        .get_key_value(key)
-                        .into_iter()
-                        .map(|(p, e)| (&**p, e)),
-                )
+                Box::new(v.files.files.get_key_value(key).into_iter())
             };
             recorded
                 .filter(|(p, _)| {
