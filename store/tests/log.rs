@@ -135,17 +135,23 @@ fn concurrent_appenders_share_batches_and_get_unique_seqs() {
     assert!(s.verify().ok);
 }
 
-#[test]
-fn an_append_is_answered_only_once_the_head_covers_it() {
-    // The writer seals and writes the next batches while one is being
-    // synced; the head (what readers and listeners see) moves only as
-    // batches become durable, in order, and never past an unanswered one.
+/// A store whose commit listener notes every head it is told of.
+fn listened() -> (TestStore, Arc<Mutex<Vec<u64>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     let s = TestStore::with_options(LogOptions {
         on_commit: Some(Arc::new(move |h: &Head| sink.lock().unwrap().push(h.seq))),
         ..Default::default()
     });
+    (s, seen)
+}
+
+#[test]
+fn an_append_is_answered_only_once_the_head_covers_it() {
+    // The writer seals and writes the next batches while one is being
+    // synced; the head (what readers and listeners see) moves only as
+    // batches become durable, in order, and never past an unanswered one.
+    let (s, seen) = listened();
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let log = s.log.clone();
@@ -175,12 +181,7 @@ fn an_append_is_answered_only_once_the_head_covers_it() {
 fn the_head_stays_put_while_a_sync_settles_other_work() {
     // Non-append work (epoch, sync, prune) waits for the batches in
     // flight, so the head it publishes comes after theirs.
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let s = TestStore::with_options(LogOptions {
-        on_commit: Some(Arc::new(move |h: &Head| sink.lock().unwrap().push(h.seq))),
-        ..Default::default()
-    });
+    let (s, seen) = listened();
     let appenders: Vec<_> = (0..4)
         .map(|t| {
             let log = s.log.clone();
@@ -233,12 +234,7 @@ fn async_appends_work_without_blocking_the_runtime() {
 
 #[test]
 fn commit_listener_sees_every_new_head() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let s = TestStore::with_options(LogOptions {
-        on_commit: Some(Arc::new(move |h: &Head| sink.lock().unwrap().push(h.seq))),
-        ..Default::default()
-    });
+    let (s, seen) = listened();
     s.log.append(&custom("x")).unwrap();
     s.log.advance_epoch("test").unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![2, 3]);

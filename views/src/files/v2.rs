@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vigil_store::FileAttrs;
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct View {
     files: BTreeMap<String, Entry>,
     baselined: BTreeSet<String>,
@@ -17,6 +18,7 @@ struct View {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct Entry {
     attrs: FileAttrs,
     content: Option<String>,
@@ -47,27 +49,7 @@ pub(super) fn migrate(state: &[u8]) -> Option<FilesView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Serialize;
     use vigil_store::FileType;
-
-    // Version 2's shapes, as it wrote them.
-    #[derive(Serialize)]
-    struct OldView {
-        files: BTreeMap<String, OldEntry>,
-        baselined: BTreeSet<String>,
-        baselined_at: BTreeMap<String, u64>,
-        scanning: Option<ScanUnderway>,
-        last_scan: Option<ScanDone>,
-        changes: u64,
-    }
-
-    #[derive(Serialize)]
-    struct OldEntry {
-        attrs: FileAttrs,
-        content: Option<String>,
-        seq: u64,
-        changes: u32,
-    }
 
     #[test]
     fn a_version_2_state_reads_as_the_same_baseline() {
@@ -84,10 +66,10 @@ mod tests {
             link_target: Some("/etc/target".into()),
             xattrs: vec![],
         };
-        let old = OldView {
+        let old = View {
             files: [(
                 "/etc/link".to_string(),
-                OldEntry {
+                Entry {
                     attrs: attrs.clone(),
                     content: Some("kept".into()),
                     seq: 42,
