@@ -173,10 +173,10 @@ fn a_partial_resolution_is_notified_firing_first_and_the_resolved_alert_leaves()
     );
     assert_eq!((flushes[0].firing, flushes[0].resolved), (1, 1));
     let key = flushes[0].group_key.clone();
-    let left: Vec<&str> = d
+    let left: Vec<String> = d
         .group_alerts(&key)
         .expect("group")
-        .map(|a| a.labels["instance"].as_str())
+        .map(|a| a.labels["instance"].clone())
         .collect();
     assert_eq!(left, ["h2"]);
     assert!(d.due(at(630)).is_empty(), "nothing new at the next tick");
@@ -358,4 +358,66 @@ fn a_forgotten_notification_is_decided_again_at_the_next_tick() {
     // Unknown groups are ignored.
     d.forget_notified(&crate::route::GroupKey::new("9", &Default::default()));
     assert_eq!(d.len(), 1);
+}
+
+/// The groups' shape before they were packed: what notifier snapshots
+/// saved by earlier builds hold.
+mod before_packing {
+    use crate::route::MatchedRoute;
+    use serde::{Deserialize, Serialize};
+    use std::collections::{BTreeMap, BTreeSet};
+    use vigil_store::{Alert, Labels};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Groups {
+        pub groups: BTreeMap<String, Group>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Group {
+        pub route: MatchedRoute,
+        pub labels: Labels,
+        pub alerts: BTreeMap<String, Alert>,
+        pub next_tick: i64,
+        pub ticked: bool,
+        pub last: Option<Notified>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Notified {
+        pub at: i64,
+        pub firing: BTreeSet<String>,
+        pub resolved: BTreeSet<String>,
+    }
+}
+
+#[test]
+fn packed_groups_encode_as_they_did_before() {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let mut noted = disk("h1");
+    noted.annotations = [("runbook".to_string(), "r".to_string())].into();
+    noted.links = vec!["http://prometheus/graph".into()];
+    observe(&mut d, &t, &noted, at(0));
+    d.due(at(30));
+    observe(&mut d, &t, &disk("h2"), at(40));
+    observe(&mut d, &t, &resolved(&noted), at(50));
+    // Past the bound of a small group, too.
+    for i in 0..20 {
+        observe(
+            &mut d,
+            &t,
+            &firing(&[("alertname", "Cpu"), ("i", &i.to_string())]),
+            at(60),
+        );
+    }
+    let bytes = postcard::to_allocvec(&d).unwrap();
+    let old: before_packing::Groups = postcard::from_bytes(&bytes).expect("the old shape reads");
+    assert_eq!(old.groups.len(), 2);
+    let disk_group = old.groups.values().find(|g| g.alerts.len() == 2).unwrap();
+    assert_eq!(disk_group.last.as_ref().unwrap().firing.len(), 1);
+    assert_eq!(postcard::to_allocvec(&old).unwrap(), bytes, "byte for byte");
+    let back: Dispatcher = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(back.next_due(), d.next_due());
 }
