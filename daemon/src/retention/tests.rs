@@ -351,7 +351,7 @@ impl LiveState {
             pending: v
                 .deliveries
                 .pending()
-                .map(|d| (d.id.clone(), d.attempts))
+                .map(|d| (d.id.to_string(), d.attempts))
                 .collect(),
             baseline: v
                 .files

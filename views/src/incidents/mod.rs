@@ -31,11 +31,13 @@ pub use compact::{Flips, Trail};
 pub use id::IncidentId;
 
 use crate::View;
+use crate::shared::{Hashed, intern};
+use crate::slab::Keyed;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::ops::Bound;
 use std::sync::Arc;
 use vigil_store::{
@@ -96,7 +98,7 @@ pub struct Incident {
     /// Stable id.
     pub id: IncidentId,
     /// Source that sent its alerts (one copy per source, shared).
-    #[serde(with = "stored::shared_str")]
+    #[serde(with = "crate::shared::shared_str")]
     pub source: Arc<str>,
     /// Alert fingerprint.
     pub fingerprint: Box<str>,
@@ -148,7 +150,7 @@ pub const LIFETIME_DRIVER: &str = "lifetime";
 #[derive(Clone, Debug, Default)]
 pub struct IncidentView {
     /// By id.
-    incidents: BTreeMap<IncidentId, Incident>,
+    incidents: Keyed<IncidentId, Incident>,
     /// Hash of (source, fingerprint) → id of its incident.
     by_key: HashMap<u64, IncidentId, BuildHasherDefault<Hashed>>,
     /// Incidents whose (source, fingerprint) hash is another's in `by_key`.
@@ -172,24 +174,6 @@ pub struct IncidentView {
 impl PartialEq for IncidentView {
     fn eq(&self, other: &IncidentView) -> bool {
         self.incidents == other.incidents && self.resolved_order == other.resolved_order
-    }
-}
-
-/// Keys of `by_key` are hashes already.
-#[derive(Default)]
-struct Hashed(u64);
-
-impl Hasher for Hashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 
@@ -413,12 +397,7 @@ impl IncidentView {
 
     /// The shared copy of `source`.
     fn source(&mut self, source: &str) -> Arc<str> {
-        if let Some(s) = self.sources.get(source) {
-            return s.clone();
-        }
-        let s: Arc<str> = source.into();
-        self.sources.insert(s.clone());
-        s
+        intern(&mut self.sources, source)
     }
 
     fn key(&self, source: &str, fingerprint: &str) -> u64 {

@@ -38,19 +38,3 @@ impl<'de> Deserialize<'de> for IncidentView {
         ))
     }
 }
-
-/// An `Arc<str>` as a string (serde's own impl needs its `rc` feature).
-pub mod shared_str {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::sync::Arc;
-
-    /// Writes the string.
-    pub fn serialize<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(s)
-    }
-
-    /// Reads a string (the view then shares one copy per source).
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
-        Ok(Arc::from(String::deserialize(deserializer)?))
-    }
-}
