@@ -36,7 +36,7 @@ use crate::slab::Keyed;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::hash_map::{Entry, RandomState};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -512,34 +512,24 @@ impl IncidentView {
     /// hold them) is about: the incident of the first alert that has one.
     ///
     /// Intents do not record an alert's source, so incidents are found by
-    /// fingerprint; when sources share a fingerprint, the incident whose
-    /// state agrees with the alert's status (a firing alert's is not
-    /// resolved) wins, then the one updated last. One pass over the
-    /// incidents, whatever the number of alerts.
+    /// fingerprint, under every source the view knows (a few: looking each
+    /// up beats a pass over every incident per notification); when sources
+    /// share a fingerprint, the incident whose state agrees with the
+    /// alert's status (a firing alert's is not resolved) wins, then the one
+    /// updated last, then the first by id.
     pub fn of_notification(&self, alerts: &[Alert]) -> Option<&Incident> {
-        let wanted: HashMap<&str, usize> = alerts
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, a)| (a.fingerprint.as_str(), i))
-            .collect();
-        // Per alert index: the best incident so far.
-        let mut best: BTreeMap<usize, &Incident> = BTreeMap::new();
-        for inc in self.incidents.values() {
-            let Some(&i) = wanted.get(&*inc.fingerprint) else {
-                continue;
-            };
-            let firing = alerts[i].status == AlertStatus::Firing;
+        alerts.iter().find_map(|alert| {
+            let firing = alert.status == AlertStatus::Firing;
             let rank = |inc: &Incident| {
                 let agrees = (inc.state != IncidentState::Resolved) == firing;
-                (agrees, inc.updated_at)
+                (agrees, inc.updated_at, std::cmp::Reverse(inc.id))
             };
-            let better = best.get(&i).is_none_or(|b| rank(inc) > rank(b));
-            if better {
-                best.insert(i, inc);
-            }
-        }
-        best.into_values().next()
+            self.sources
+                .iter()
+                .filter_map(|source| self.find(source, &alert.fingerprint))
+                .filter_map(|id| self.incidents.get(&id))
+                .max_by_key(|inc| rank(inc))
+        })
     }
 
     /// The view holding `incidents` and forgetting resolved ones in
