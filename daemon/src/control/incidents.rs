@@ -21,9 +21,9 @@ fn summary(i: &Incident) -> IncidentSummary {
         labels: i.labels.to_labels(),
         opened_at: i.opened_at,
         updated_at: i.updated_at,
-        resolved_at: i.resolved_at,
-        fired: i.fired,
-        reopened: i.reopened,
+        resolved_at: i.resolved_at.get(),
+        fired: u64::from(i.fired),
+        reopened: u64::from(i.reopened),
         flapping: i.flapping,
     }
 }

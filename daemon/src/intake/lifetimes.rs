@@ -93,7 +93,7 @@ fn resolution(incident: &vigil_views::Incident) -> Alert {
         labels: incident.labels.to_labels(),
         annotations: Default::default(),
         starts_at: Some(incident.opened_at),
-        ends_at: incident.expires_at,
+        ends_at: incident.expires_at.get(),
         links: Vec::new(),
     }
 }

@@ -81,7 +81,7 @@ impl Needed {
             let since = now.saturating_sub(after);
             let resolved_lately = views.incidents.iter().filter(|i| {
                 i.state == vigil_views::IncidentState::Resolved
-                    && i.resolved_at.is_some_and(|t| t >= since)
+                    && i.resolved_at.get().is_some_and(|t| t >= since)
             });
             for incident in resolved_lately {
                 pins.push(incident.id.seq);

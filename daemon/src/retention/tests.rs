@@ -373,7 +373,7 @@ impl LiveState {
                 .incidents
                 .iter()
                 .filter(|i| i.state != vigil_views::IncidentState::Resolved)
-                .map(|i| (i.id.to_string(), i.fired))
+                .map(|i| (i.id.to_string(), u64::from(i.fired)))
                 .collect(),
         }
     }

@@ -1,6 +1,7 @@
 //! Small encodings of an incident's bounded lists: the seqs that carried
 //! its alerts ([`Trail`]) and its recent status flips ([`Flips`]). Most
-//! incidents fire once and never flip: for those neither allocates.
+//! incidents fire once and never flip: for those neither allocates. And
+//! [`MaybeTime`], an optional time in half the room.
 
 use serde::de::Deserializer;
 use serde::ser::{SerializeSeq, Serializer};
@@ -179,6 +180,56 @@ impl<const N: usize> Flips<N> {
     }
 }
 
+/// An optional time (micros) in eight bytes where `Option<i64>` takes
+/// sixteen: `i64::MIN`, half a million years before the epoch, is none.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaybeTime(i64);
+
+impl MaybeTime {
+    /// No time.
+    pub const NONE: MaybeTime = MaybeTime(i64::MIN);
+
+    /// The time, if any.
+    pub fn get(self) -> Option<i64> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
+
+    /// The time, leaving none.
+    pub fn take(&mut self) -> Option<i64> {
+        std::mem::replace(self, MaybeTime::NONE).get()
+    }
+
+    /// Sets `time`; returns the one before.
+    pub fn replace(&mut self, time: Option<i64>) -> Option<i64> {
+        std::mem::replace(self, time.into()).get()
+    }
+}
+
+impl From<Option<i64>> for MaybeTime {
+    fn from(time: Option<i64>) -> MaybeTime {
+        MaybeTime(time.unwrap_or(i64::MIN))
+    }
+}
+
+impl std::fmt::Debug for MaybeTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// Encoded as the `Option<i64>` it stands for.
+impl Serialize for MaybeTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MaybeTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MaybeTime, D::Error> {
+        Option::<i64>::deserialize(deserializer).map(MaybeTime::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +260,23 @@ mod tests {
         let back: Trail = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, long);
         assert_eq!(Trail::from_seqs([], 3), None);
+    }
+
+    #[test]
+    fn a_maybe_time_is_an_option_in_eight_bytes() {
+        assert_eq!(std::mem::size_of::<MaybeTime>(), 8);
+        let mut t = MaybeTime::from(Some(5));
+        assert_eq!(t.replace(Some(-7)), Some(5));
+        assert_eq!(t.take(), Some(-7));
+        assert_eq!((t, t.get()), (MaybeTime::NONE, None));
+        for time in [None, Some(0), Some(i64::MAX)] {
+            let bytes = postcard::to_allocvec(&MaybeTime::from(time)).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&time).unwrap());
+            assert_eq!(
+                postcard::from_bytes::<MaybeTime>(&bytes).unwrap().get(),
+                time
+            );
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod stored;
 #[cfg(test)]
 mod tests;
 
-pub use compact::{Flips, Trail};
+pub use compact::{Flips, MaybeTime, Trail};
 pub use id::IncidentId;
 
 use crate::View;
@@ -117,21 +117,21 @@ pub struct Incident {
     /// Last alert or action.
     pub updated_at: i64,
     /// When it was last resolved.
-    pub resolved_at: Option<i64>,
+    pub resolved_at: MaybeTime,
     /// When it resolves unless its alert is sent again (micros), while it
     /// is not resolved.
-    pub expires_at: Option<i64>,
-    /// Firing alerts received.
-    pub fired: u64,
-    /// Times it reopened after resolving.
-    pub reopened: u64,
+    pub expires_at: MaybeTime,
+    /// Firing alerts received (saturating).
+    pub fired: u32,
+    /// Times it reopened after resolving (saturating).
+    pub reopened: u32,
     /// The last status flips (entry times).
     pub flips: Flips<FLAP_TRANSITIONS>,
     /// Seqs of the events that carried its alerts, oldest first, the
     /// newest [`HISTORY`].
     pub history: Trail,
-    /// Operator actions.
-    pub annotations: Vec<Annotation>,
+    /// Operator actions (few: boxed, not a growable vector).
+    pub annotations: Box<[Annotation]>,
 }
 
 /// The source of incidents raised by file integrity monitoring.
@@ -254,7 +254,7 @@ impl View for IncidentView {
                     IncidentOp::Resolve => {
                         if inc.state != IncidentState::Resolved {
                             inc.state = IncidentState::Resolved;
-                            inc.resolved_at = Some(seal.time);
+                            inc.resolved_at = Some(seal.time).into();
                             let expired = inc.expires_at.take();
                             self.resolved_order.push_back(id);
                             if let Some(t) = expired {
@@ -264,13 +264,15 @@ impl View for IncidentView {
                     }
                     IncidentOp::Note => {}
                 }
-                inc.annotations.push(Annotation {
+                let mut annotations = std::mem::take(&mut inc.annotations).into_vec();
+                annotations.push(Annotation {
                     seq: seal.seq,
                     time: seal.time,
                     who: super::describe(&action.actor),
                     op: action.op,
                     note: action.note.clone(),
                 });
+                inc.annotations = annotations.into_boxed_slice();
                 self.moved(id, was);
                 self.forget_old();
             }
@@ -340,7 +342,7 @@ impl IncidentView {
         let was_resolved = inc.state == IncidentState::Resolved;
         // A firing copy sets the end (none: no end); a resolution clears it.
         let end = if firing { alert.ends_at } else { None };
-        let old_end = std::mem::replace(&mut inc.expires_at, end);
+        let old_end = inc.expires_at.replace(end);
         if old_end != end {
             if let Some(t) = old_end {
                 self.expiries.remove(&(t, id));
@@ -350,19 +352,19 @@ impl IncidentView {
             }
         }
         if firing {
-            inc.fired += 1;
+            inc.fired = inc.fired.saturating_add(1);
             inc.severity = alert.severity;
             if !inc.labels.matches(&alert.labels) {
                 inc.labels = LabelSet::new(&alert.labels);
             }
             if was_resolved {
                 inc.state = IncidentState::Open;
-                inc.reopened += 1;
+                inc.reopened = inc.reopened.saturating_add(1);
                 inc.flapping = inc.flips.flip(seal.time, FLAP_WINDOW);
             }
         } else if !was_resolved {
             inc.state = IncidentState::Resolved;
-            inc.resolved_at = Some(seal.time);
+            inc.resolved_at = Some(seal.time).into();
             inc.flapping = inc.flips.flip(seal.time, FLAP_WINDOW);
             self.resolved_order.push_back(id);
         }
@@ -383,13 +385,13 @@ impl IncidentView {
             labels: LabelSet::new(&alert.labels),
             opened_at: seal.time,
             updated_at: seal.time,
-            resolved_at: None,
-            expires_at: alert.ends_at,
+            resolved_at: MaybeTime::NONE,
+            expires_at: alert.ends_at.into(),
             fired: 1,
             reopened: 0,
             flips: Flips::default(),
             history: Trail::new(seal.seq),
-            annotations: Vec::new(),
+            annotations: Box::default(),
         };
         self.index(&incident);
         self.incidents.insert(id, incident);
@@ -426,7 +428,7 @@ impl IncidentView {
                 place.insert(incident.id);
             }
         }
-        if let Some(t) = incident.expires_at {
+        if let Some(t) = incident.expires_at.get() {
             self.expiries.insert((t, incident.id));
         }
         self.recent
@@ -454,7 +456,7 @@ impl IncidentView {
             self.by_key.remove(&key);
         }
         self.collided.retain(|id| *id != incident.id);
-        if let Some(t) = incident.expires_at {
+        if let Some(t) = incident.expires_at.get() {
             self.expiries.remove(&(t, incident.id));
         }
         self.recent
@@ -472,7 +474,7 @@ impl IncidentView {
         else {
             return false;
         };
-        match (inc.expires_at, alert.ends_at) {
+        match (inc.expires_at.get(), alert.ends_at) {
             (Some(current), Some(seen)) => inc.state != IncidentState::Resolved && current <= seen,
             _ => false,
         }

@@ -111,13 +111,13 @@ fn current(i: V3Incident) -> Option<Incident> {
         labels: LabelSet::new(&i.labels),
         opened_at: i.opened_at,
         updated_at: i.updated_at,
-        resolved_at: i.resolved_at,
-        expires_at: i.expires_at,
-        fired: i.fired,
-        reopened: i.reopened,
+        resolved_at: i.resolved_at.into(),
+        expires_at: i.expires_at.into(),
+        fired: u32::try_from(i.fired).unwrap_or(u32::MAX),
+        reopened: u32::try_from(i.reopened).unwrap_or(u32::MAX),
         flips: Flips::from_times(i.flips),
         history: Trail::from_seqs(i.history, HISTORY).unwrap_or_else(|| Trail::new(id.seq)),
-        annotations: i.annotations,
+        annotations: i.annotations.into_boxed_slice(),
     })
 }
 

@@ -246,7 +246,7 @@ fn alerts_with_an_end_expire_unless_sent_again() {
     // One that saw the current end resolves it, and it leaves the index.
     v.apply(&seal(5, 401), Some(&expiry("a", 400)));
     assert_eq!(at(&v, "1").state, IncidentState::Resolved);
-    assert_eq!(at(&v, "1").expires_at, None);
+    assert_eq!(at(&v, "1").expires_at.get(), None);
     assert_eq!(v.expired(i64::MAX).count(), 1, "only b");
     // An expiry never opens an incident nor reopens a resolved one.
     v.apply(&seal(6, 402), Some(&expiry("a", 400)));
@@ -289,9 +289,9 @@ fn as_v3(v: &IncidentView, history: &[u64]) -> V3 {
                 labels: i.labels.to_labels(),
                 opened_at: i.opened_at,
                 updated_at: i.updated_at,
-                resolved_at: i.resolved_at,
-                fired: i.fired,
-                reopened: i.reopened,
+                resolved_at: i.resolved_at.get(),
+                fired: u64::from(i.fired),
+                reopened: u64::from(i.reopened),
                 flips: i.flips.iter().collect(),
                 flapping: i.flapping,
                 history: if history.is_empty() {
@@ -299,8 +299,8 @@ fn as_v3(v: &IncidentView, history: &[u64]) -> V3 {
                 } else {
                     history.iter().copied().collect()
                 },
-                annotations: i.annotations.clone(),
-                expires_at: i.expires_at,
+                annotations: i.annotations.to_vec(),
+                expires_at: i.expires_at.get(),
             };
             (old.id.clone(), old)
         })
@@ -361,7 +361,7 @@ fn a_version_3_checkpoint_state_reads_into_the_compact_shape() {
     let state = postcard::to_allocvec(&as_v3(&current, &[])).unwrap();
     let mut migrated = IncidentView::migrate(3, &state).expect("version 3 reads");
     assert_eq!(migrated, current);
-    assert_eq!(at(&migrated, "1.1").expires_at, Some(300));
+    assert_eq!(at(&migrated, "1.1").expires_at.get(), Some(300));
     assert_eq!(
         migrated.next_expiry(),
         Some(300),
@@ -439,12 +439,12 @@ fn a_version_2_checkpoint_state_reads_with_no_ends() {
     let state = postcard::to_allocvec(&old).unwrap();
     let migrated = IncidentView::migrate(2, &state).expect("version 2 reads");
     assert_eq!(migrated.next_expiry(), None);
-    assert_eq!(at(&migrated, "1.1").expires_at, None);
+    assert_eq!(at(&migrated, "1.1").expires_at.get(), None);
     let mut expected = current;
     expected
         .incidents
         .values_mut()
-        .for_each(|i| i.expires_at = None);
+        .for_each(|i| i.expires_at = MaybeTime::NONE);
     assert_eq!(migrated, expected, "the same view, with no ends");
 }
 
@@ -483,7 +483,7 @@ fn the_history_keeps_the_newest_occurrences() {
         );
     }
     let a = at(&v, "1");
-    assert_eq!(a.fired, HISTORY as u64 + 10);
+    assert_eq!(u64::from(a.fired), HISTORY as u64 + 10);
     let seqs: Vec<u64> = a.history.iter().collect();
     assert_eq!(seqs, (11..=HISTORY as u64 + 10).collect::<Vec<_>>());
     let mut pins = Vec::new();
@@ -578,4 +578,11 @@ fn listings_read_newest_change_first_from_a_cursor() {
     assert_indexed(&back);
     let state = postcard::to_allocvec(&as_v3(&v, &[])).unwrap();
     assert_indexed(&IncidentView::migrate(3, &state).unwrap());
+}
+
+#[test]
+fn an_incident_stays_small() {
+    // Every byte here is half a megabyte with 500,000 incidents open.
+    let size = std::mem::size_of::<Incident>();
+    assert!(size <= 176, "{size} bytes");
 }
