@@ -44,6 +44,9 @@ use super::group::{GroupKey, group_labels};
 use super::held::{Alerts, Held, shared_strs};
 use super::tree::MatchedRoute;
 
+mod saved;
+pub use saved::GroupsV1;
+
 /// Decides at flush time what must not be notified: Alertmanager's
 /// inhibition, silence and time-interval pipeline stages.
 pub trait Gate {
@@ -107,10 +110,9 @@ pub struct GroupState<'a> {
 
 /// The aggregation groups.
 ///
-/// Serialized as its groups alone; the schedule is rebuilt on load, and
-/// groups of the same route share one copy of it again.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(from = "Groups")]
+/// Serialized as its groups alone (see [`saved`]); the schedule is rebuilt
+/// on load, and groups of the same route share one copy of it again.
+#[derive(Clone, Debug, Default)]
 pub struct Dispatcher {
     groups: BTreeMap<GroupKey, Group>,
     /// Every group by its next tick, so a tick visits only the due ones
@@ -127,26 +129,6 @@ impl PartialEq for Dispatcher {
     }
 }
 
-/// The serialized form of a [`Dispatcher`].
-#[derive(Deserialize)]
-struct Groups {
-    groups: BTreeMap<GroupKey, Group>,
-}
-
-impl From<Groups> for Dispatcher {
-    fn from(saved: Groups) -> Self {
-        let mut d = Dispatcher {
-            groups: saved.groups,
-            ..Dispatcher::default()
-        };
-        for (key, group) in &mut d.groups {
-            d.schedule.insert((group.next_tick, key.clone()));
-            group.route = shared_route(&mut d.routes, &group.route);
-        }
-        d
-    }
-}
-
 /// The copy of `matched` in `routes`, made the one if it differs.
 fn shared_route(
     routes: &mut HashMap<String, Arc<MatchedRoute>>,
@@ -159,15 +141,6 @@ fn shared_route(
             routes.insert(matched.route_id.clone(), r.clone());
             r
         }
-    }
-}
-
-impl Serialize for Dispatcher {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("Groups", 1)?;
-        state.serialize_field("groups", &self.groups)?;
-        state.end()
     }
 }
 

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 
 use super::{at, firing, resolved, tree};
+use crate::route::dispatch::GroupsV1;
 use crate::route::{Dispatcher, Flush, MatchedRoute, RouteTree};
 use vigil_store::{Alert, AlertStatus};
 
@@ -392,7 +393,53 @@ mod before_packing {
 }
 
 #[test]
-fn packed_groups_encode_as_they_did_before() {
+fn groups_saved_by_earlier_builds_still_load() {
+    let d = sample_groups();
+    // The first saved form, byte for byte the old shape.
+    let v1 = d.encode_v1();
+    let old: before_packing::Groups = postcard::from_bytes(&v1).expect("the old shape reads");
+    assert_eq!(old.groups.len(), 2);
+    let disk_group = old.groups.values().find(|g| g.alerts.len() == 2).unwrap();
+    assert_eq!(disk_group.last.as_ref().unwrap().firing.len(), 1);
+    assert_eq!(postcard::to_allocvec(&old).unwrap(), v1, "byte for byte");
+    let back: Dispatcher = postcard::from_bytes::<GroupsV1>(&v1).unwrap().into();
+    assert_eq!(back, d);
+    assert_eq!(back.next_due(), d.next_due());
+}
+
+#[test]
+fn groups_save_compactly_and_load_with_their_keys() {
+    let d = sample_groups();
+    let bytes = postcard::to_allocvec(&d).unwrap();
+    let back: Dispatcher = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, d, "keys, labels and routes as they were");
+    assert_eq!(back.next_due(), d.next_due());
+    assert!(back.group_keys().eq(d.group_keys()));
+    // One alert per group, grouped by every label: the compact form
+    // leaves out the key, the route and the labels of each group.
+    let t = tree(r#"{"receiver": "a", "group_by": ["..."]}"#);
+    let mut many = Dispatcher::new();
+    for i in 0..100 {
+        observe(
+            &mut many,
+            &t,
+            &firing(&[("alertname", "Cpu"), ("i", &i.to_string())]),
+            at(0),
+        );
+    }
+    let (compact, v1) = (postcard::to_allocvec(&many).unwrap(), many.encode_v1());
+    assert!(
+        compact.len() * 2 < v1.len(),
+        "{} against {}",
+        compact.len(),
+        v1.len()
+    );
+    assert_eq!(postcard::from_bytes::<Dispatcher>(&compact).unwrap(), many);
+}
+
+/// Groups of every kind: notified, with a resolved alert, past a small
+/// group's bound, with labels that are not their first alert's.
+fn sample_groups() -> Dispatcher {
     let t = defaults();
     let mut d = Dispatcher::new();
     let mut noted = disk("h1");
@@ -402,7 +449,6 @@ fn packed_groups_encode_as_they_did_before() {
     d.due(at(30));
     observe(&mut d, &t, &disk("h2"), at(40));
     observe(&mut d, &t, &resolved(&noted), at(50));
-    // Past the bound of a small group, too.
     for i in 0..20 {
         observe(
             &mut d,
@@ -411,13 +457,5 @@ fn packed_groups_encode_as_they_did_before() {
             at(60),
         );
     }
-    let bytes = postcard::to_allocvec(&d).unwrap();
-    let old: before_packing::Groups = postcard::from_bytes(&bytes).expect("the old shape reads");
-    assert_eq!(old.groups.len(), 2);
-    let disk_group = old.groups.values().find(|g| g.alerts.len() == 2).unwrap();
-    assert_eq!(disk_group.last.as_ref().unwrap().firing.len(), 1);
-    assert_eq!(postcard::to_allocvec(&old).unwrap(), bytes, "byte for byte");
-    let back: Dispatcher = postcard::from_bytes(&bytes).unwrap();
-    assert_eq!(back, d);
-    assert_eq!(back.next_due(), d.next_due());
+    d
 }
