@@ -2,8 +2,10 @@
 //! routed, recorded and delivered as signed webhooks to a receiver in this
 //! process; then a dead receiver with a large backlog.
 //!
-//! `cargo bench -p vigild --bench notify [-- ALERTS [PENDING]]` (defaults
-//! 20,000 and 100,000). Progress on stderr; the last stdout line is JSON:
+//! `cargo bench -p vigild --bench notify [-- ALERTS [PENDING [INCIDENTS]]]
+//! [--only=PHASE,...]` (defaults 20,000, 100,000 and 500,000; every phase
+//! unless `--only` names some of `fanout`, `paced`, `pending`,
+//! `incidents`). Progress on stderr; the last stdout line is JSON:
 //!
 //! * fan-out: ALERTS alerts, one per ingest request over 32 keep-alive
 //!   connections, each its own group (`group_by = ["..."]`, `group_wait =
@@ -29,14 +31,25 @@
 //!   `failed_attempts_30s` the attempts that failed in those 30 s and
 //!   `probes_per_s` their rate after the first 5 s; `cpu_s_30s` and
 //!   `write_mb_30s` what the daemon spent meanwhile (`/proc/PID/stat`,
-//!   `/proc/PID/io`).
+//!   `/proc/PID/io`); `pending_bytes` = (`rss_mb_pending` − `idle_rss_mb`)
+//!   / PENDING;
+//! * incidents: a third daemon, without routes, gets INCIDENTS distinct
+//!   alerts, one per request over 32 connections: `incident_bytes` = (RSS
+//!   once all are open − RSS idle) / open incidents; `incidents_list_s`
+//!   and `events_list_s` the best of two whole listings, streamed through
+//!   the control socket, of every incident and of as many log entries
+//!   (`incidents_list_ratio` the first over the second).
 //!
 //! Targets: `ratio ≥ 0.2`, `paced_e2e_p99_ms ≤ 250`, no duplicate or missing
-//! delivery, `rss_growth_30s ≤ 1.10`, `failed_attempts_30s ≤ 100`.
+//! delivery, `rss_growth_30s ≤ 1.10`, `failed_attempts_30s ≤ 100`,
+//! `pending_bytes ≤ 1024`, `incident_bytes ≤ 1024`, `incidents_list_ratio ≤
+//! 2`, every alert an open incident and listed.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
+#[path = "notify/incidents.rs"]
+mod incidents;
 
 use bytes::Bytes;
 use common::Daemon;
@@ -616,56 +629,55 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// `--only=PHASE,...` (`fanout`, `paced`, `pending`, `incidents`; the
+/// baseline runs with the fan-out): the phases to run, every one without it.
+fn phases() -> impl Fn(&str) -> bool {
+    let only: Option<Vec<String>> = std::env::args().find_map(|a| {
+        let list = a.strip_prefix("--only=")?;
+        Some(list.split(',').map(str::to_string).collect())
+    });
+    move |phase| only.as_ref().is_none_or(|o| o.iter().any(|p| p == phase))
+}
+
 fn main() {
     let mut numbers = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse::<u64>().ok());
     let alerts = numbers.next().unwrap_or(20_000);
     let pending_alerts = numbers.next().unwrap_or(100_000);
+    let incident_count = numbers.next().unwrap_or(500_000);
+    let runs = phases();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let mut out = serde_json::Map::new();
+    let mut targets_met = true;
+    // Of the fan-out and paced phases together.
+    let (mut duplicates, mut missing) = (0, 0);
+    let mut put = |fields: serde_json::Value| {
+        if let serde_json::Value::Object(fields) = fields {
+            out.extend(fields);
+        }
+    };
 
-    let f = fan_out(&runtime, alerts, None);
-    eprintln!(
-        "fan-out: {} deliveries/s, e2e p50 {} ms p99 {} ms, {} duplicates, {} missing",
-        f.deliveries_per_s, f.e2e_p50_ms, f.e2e_p99_ms, f.duplicates, f.missing
-    );
-    // Latency at a steady rate the outbox keeps up with (a burst measures
-    // the backlog, not the pipeline).
-    let paced = fan_out(&runtime, PACED_ALERTS, Some(PACED_RATE));
-    eprintln!(
-        "paced: {PACED_RATE}/s, e2e p50 {} ms p99 {} ms, {} duplicates, {} missing",
-        paced.e2e_p50_ms, paced.e2e_p99_ms, paced.duplicates, paced.missing
-    );
-    let b = baseline(&runtime, alerts);
-    let p = pending(&runtime, pending_alerts);
-
-    let ratio = round3(f.deliveries_per_s / b.raw_posts_per_s);
-    let rss_growth_30s = round3(p.rss_mb_after_30s / p.rss_mb_pending);
-    let rss_growth_max_30s = round3(p.rss_mb_max_30s / p.rss_mb_pending);
-    let targets_met = ratio >= 0.2
-        && paced.e2e_p99_ms <= 250.0
-        && f.duplicates + paced.duplicates == 0
-        && f.missing + paced.missing == 0
-        && rss_growth_30s <= 1.10
-        && p.failed_attempts_30s <= 100;
-    println!(
-        "{}",
-        serde_json::json!({
+    if runs("fanout") {
+        let f = fan_out(&runtime, alerts, None);
+        eprintln!(
+            "fan-out: {} deliveries/s, e2e p50 {} ms p99 {} ms, {} duplicates, {} missing",
+            f.deliveries_per_s, f.e2e_p50_ms, f.e2e_p99_ms, f.duplicates, f.missing
+        );
+        let b = baseline(&runtime, alerts);
+        let ratio = round3(f.deliveries_per_s / b.raw_posts_per_s);
+        targets_met &= ratio >= 0.2;
+        (duplicates, missing) = (duplicates + f.duplicates, missing + f.missing);
+        put(serde_json::json!({
             "alerts": alerts,
             "ingest_connections": INGEST_CONNECTIONS,
             "ingest_s": round2(f.ingest_s),
             "deliveries_per_s": f.deliveries_per_s,
             "e2e_p50_ms": f.e2e_p50_ms,
             "e2e_p99_ms": f.e2e_p99_ms,
-            "paced_rate": PACED_RATE,
-            "paced_alerts": PACED_ALERTS,
-            "paced_e2e_p50_ms": paced.e2e_p50_ms,
-            "paced_e2e_p99_ms": paced.e2e_p99_ms,
-            "duplicates": f.duplicates + paced.duplicates,
-            "missing": f.missing + paced.missing,
             "unrecognized_bodies": f.unknown,
             "sent_recorded": f.sent_recorded,
             "fanout_cpu_s": f.cpu_s,
@@ -673,11 +685,44 @@ fn main() {
             "raw_posts_per_s": b.raw_posts_per_s,
             "raw_body_bytes": b.raw_body_bytes,
             "ratio": ratio,
+        }));
+    }
+    if runs("paced") {
+        // Latency at a steady rate the outbox keeps up with (a burst
+        // measures the backlog, not the pipeline).
+        let paced = fan_out(&runtime, PACED_ALERTS, Some(PACED_RATE));
+        eprintln!(
+            "paced: {PACED_RATE}/s, e2e p50 {} ms p99 {} ms, {} duplicates, {} missing",
+            paced.e2e_p50_ms, paced.e2e_p99_ms, paced.duplicates, paced.missing
+        );
+        targets_met &= paced.e2e_p99_ms <= 250.0;
+        (duplicates, missing) = (duplicates + paced.duplicates, missing + paced.missing);
+        put(serde_json::json!({
+            "paced_rate": PACED_RATE,
+            "paced_alerts": PACED_ALERTS,
+            "paced_e2e_p50_ms": paced.e2e_p50_ms,
+            "paced_e2e_p99_ms": paced.e2e_p99_ms,
+        }));
+    }
+    if runs("fanout") || runs("paced") {
+        targets_met &= duplicates == 0 && missing == 0;
+        put(serde_json::json!({"duplicates": duplicates, "missing": missing}));
+    }
+    if runs("pending") {
+        let p = pending(&runtime, pending_alerts);
+        let rss_growth_30s = round3(p.rss_mb_after_30s / p.rss_mb_pending);
+        let rss_growth_max_30s = round3(p.rss_mb_max_30s / p.rss_mb_pending);
+        let pending_bytes =
+            ((p.rss_mb_pending - p.idle_rss_mb) * 1024.0 * 1024.0 / pending_alerts as f64).round();
+        targets_met &=
+            rss_growth_30s <= 1.10 && p.failed_attempts_30s <= 100 && pending_bytes <= 1024.0;
+        put(serde_json::json!({
             "pending": pending_alerts,
             "pending_ingest_s": round2(p.ingest_s),
             "pending_intents_s": p.pending_intents_s,
             "idle_rss_mb": p.idle_rss_mb,
             "rss_mb_pending": p.rss_mb_pending,
+            "pending_bytes": pending_bytes,
             "rss_mb_after_30s": p.rss_mb_after_30s,
             "rss_mb_max_30s": p.rss_mb_max_30s,
             "rss_growth_30s": rss_growth_30s,
@@ -687,7 +732,28 @@ fn main() {
             "cpu_s_30s": p.cpu_s_30s,
             "write_mb_30s": p.write_mb_30s,
             "pending_stop_ms": p.stop_ms,
-            "targets_met": targets_met,
-        })
-    );
+        }));
+    }
+    if runs("incidents") {
+        let i = incidents::run(&runtime, incident_count);
+        let list_ratio = round3(i.incidents_list_s / i.events_list_s);
+        targets_met &= i.incident_bytes <= 1024
+            && list_ratio <= 2.0
+            && i.listed_incidents == i.open
+            && i.open == incident_count;
+        put(serde_json::json!({
+            "incidents": incident_count,
+            "incidents_ingest_s": i.ingest_s,
+            "incidents_idle_rss_mb": i.idle_rss_mb,
+            "incidents_rss_mb": i.rss_mb,
+            "incident_bytes": i.incident_bytes,
+            "incidents_list_s": i.incidents_list_s,
+            "events_list_s": i.events_list_s,
+            "listed_incidents": i.listed_incidents,
+            "listed_events": i.listed_events,
+            "incidents_list_ratio": list_ratio,
+        }));
+    }
+    out.insert("targets_met".into(), targets_met.into());
+    println!("{}", serde_json::Value::Object(out));
 }

@@ -14,7 +14,9 @@ pub mod files;
 pub mod incidents;
 pub mod keys;
 pub mod logs;
+mod shared;
 pub mod silences;
+mod slab;
 pub mod status;
 
 pub use auth::{AuthView, Login, describe};

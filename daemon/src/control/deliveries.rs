@@ -42,7 +42,7 @@ fn cause(cause: Cause) -> DeliveryCause {
 /// The deliveries' listing order: newest intent first and, within one, in
 /// plan order (`…-2` before `…-10`).
 fn order(d: &Delivery) -> (Reverse<u64>, usize, &str) {
-    (Reverse(d.intent_seq), d.id.len(), d.id.as_str())
+    (Reverse(d.intent_seq), d.id.len(), &d.id)
 }
 
 /// Where a page of deliveries ends: the last one's intent seq and id.
@@ -65,20 +65,20 @@ fn newest<'a>(
 
 fn listing(d: &Delivery) -> DeliveryListing {
     DeliveryListing {
-        id: d.id.clone(),
-        notification: d.notification.clone(),
+        id: d.id.to_string(),
+        notification: d.notification().to_string(),
         intent_seq: d.intent_seq,
-        receiver: d.receiver.clone(),
-        integration: d.integration.clone(),
+        receiver: d.receiver.to_string(),
+        integration: d.integration.to_string(),
         state: d.state,
         attempts: d.attempts,
         alerts: d.alerts,
         firing: d.firing,
         cause: cause(d.cause),
-        fallback_for: d.fallback_for.clone(),
+        fallback_for: d.fallback_for.as_deref().map(str::to_string),
         created_at: d.created_at,
         updated_at: d.updated_at,
-        detail: d.detail.clone(),
+        detail: d.detail.to_string(),
     }
 }
 
@@ -142,7 +142,7 @@ impl Conn<'_> {
                         view.pending()
                             .chain(finished.into_iter().flatten())
                             .filter(|d| filter.is_none_or(|f| admits(f, d.state)))
-                            .filter(|d| receiver.as_ref().is_none_or(|r| &d.receiver == r))
+                            .filter(|d| receiver.as_ref().is_none_or(|r| *d.receiver == **r))
                     };
                     let page: Vec<DeliveryListing> = newest(matching(), after.as_ref(), max)
                         .into_iter()
@@ -272,11 +272,12 @@ mod tests {
 
     fn delivery(intent_seq: u64, index: usize) -> Delivery {
         Delivery {
-            id: format!("ntf_{intent_seq}-{index}"),
-            notification: format!("ntf_{intent_seq}"),
+            id: format!("ntf_{intent_seq}-{index}").into(),
+            notification: None,
             intent_seq,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
             receiver: "ops".into(),
-            integration: format!("webhook/{index}"),
+            integration: format!("webhook/{index}").into(),
             state: DeliveryState::Intended,
             attempts: 0,
             alerts: 1,
@@ -285,7 +286,7 @@ mod tests {
             fallback_for: None,
             created_at: 0,
             updated_at: 0,
-            detail: String::new(),
+            detail: Box::default(),
         }
     }
 
@@ -297,7 +298,7 @@ mod tests {
         let ids = |limit| {
             newest(all.iter(), None, limit)
                 .into_iter()
-                .map(|d| d.id.clone())
+                .map(|d| d.id.to_string())
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -316,7 +317,7 @@ mod tests {
         let after = (7, "ntf_7-9".to_string());
         let next: Vec<String> = newest(all.iter(), Some(&after), 5)
             .into_iter()
-            .map(|d| d.id.clone())
+            .map(|d| d.id.to_string())
             .collect();
         assert_eq!(next, ["ntf_7-10", "ntf_7-11"]);
     }

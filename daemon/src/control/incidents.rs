@@ -1,29 +1,29 @@
 //! The incidents family: list, show, ack, resolve, note.
 
 use super::conn::{Conn, MAX_TEXT, Served, blocking_with, refuse, stored_within, view_of};
-use super::listing::{Page, next_page};
-use std::cmp::Reverse;
+use super::listing::Page;
 use vigil_proto::{
     Answer, ErrorCode, IncidentDetail, IncidentNote, IncidentSummary, IncidentsRequest,
     event_record,
 };
 use vigil_store::{Event, IncidentAction, IncidentOp};
+use vigil_views::incidents::IncidentId;
 use vigil_views::{Incident, IncidentState};
 
 fn summary(i: &Incident) -> IncidentSummary {
     IncidentSummary {
-        id: i.id.clone(),
+        id: i.id.to_string(),
         state: wire_state(i.state),
-        source: i.source.clone(),
-        fingerprint: i.fingerprint.clone(),
+        source: i.source.to_string(),
+        fingerprint: i.fingerprint.to_string(),
         severity: i.severity,
-        summary: i.summary.clone(),
-        labels: i.labels.clone(),
+        summary: i.summary.to_string(),
+        labels: i.labels.to_labels(),
         opened_at: i.opened_at,
         updated_at: i.updated_at,
-        resolved_at: i.resolved_at,
-        fired: i.fired,
-        reopened: i.reopened,
+        resolved_at: i.resolved_at.get(),
+        fired: u64::from(i.fired),
+        reopened: u64::from(i.reopened),
         flapping: i.flapping,
     }
 }
@@ -37,9 +37,13 @@ fn wire_state(state: IncidentState) -> vigil_proto::IncidentState {
     }
 }
 
-/// The incidents' listing order: newest change first, then by id.
-fn newest_first(i: &Incident) -> (Reverse<i64>, &str) {
-    (Reverse(i.updated_at), i.id.as_str())
+/// A state as the view has it.
+fn view_state(state: vigil_proto::IncidentState) -> IncidentState {
+    match state {
+        vigil_proto::IncidentState::Open => IncidentState::Open,
+        vigil_proto::IncidentState::Acked => IncidentState::Acked,
+        vigil_proto::IncidentState::Resolved => IncidentState::Resolved,
+    }
 }
 
 impl Conn<'_> {
@@ -58,32 +62,26 @@ impl Conn<'_> {
         limit: Option<u64>,
     ) -> Served {
         let shared = self.shared.clone();
-        let fetch = move |after: Option<(i64, String)>, max: usize| {
+        let fetch = move |after: Option<(i64, IncidentId)>, max: usize| {
             let shared = shared.clone();
             async move {
-                let (items, matching) = view_of(&shared, move |v| {
-                    let admitted = |i: &&Incident| state.is_none_or(|s| wire_state(i.state) == s);
-                    let page = next_page(
-                        v.incidents.incidents.values().filter(admitted),
-                        |a, b| newest_first(a).cmp(&newest_first(b)),
-                        |i| {
-                            after
-                                .as_ref()
-                                .is_none_or(|(t, id)| newest_first(i) > (Reverse(*t), id.as_str()))
-                        },
-                        max,
-                    );
-                    let matching = v.incidents.incidents.values().filter(admitted).count();
-                    (
-                        page.into_iter().map(summary).collect::<Vec<_>>(),
-                        matching as u64,
-                    )
+                // Newest change first, then by id: the view's own index,
+                // read from the cursor on.
+                let (items, matching, last) = view_of(&shared, move |v| {
+                    let state = state.map(view_state);
+                    let page: Vec<&Incident> = v
+                        .incidents
+                        .newest_first(after)
+                        .filter(|i| state.is_none_or(|s| i.state == s))
+                        .take(max)
+                        .collect();
+                    let last = page.last().map(|i| (i.updated_at, i.id));
+                    let items = page.into_iter().map(summary).collect::<Vec<_>>();
+                    (items, v.incidents.count(state) as u64, last)
                 })
                 .await?;
                 Ok(Page {
-                    last: items
-                        .last()
-                        .map(|i: &IncidentSummary| (i.updated_at, i.id.clone())),
+                    last,
                     items,
                     matching: Some(matching),
                 })
@@ -98,17 +96,14 @@ impl Conn<'_> {
     }
 
     pub(super) async fn incident_show(&mut self, id: String) -> Served {
-        let Some(incident) = self
-            .view(move |v| v.incidents.incidents.get(&id).cloned())
-            .await?
-        else {
+        let Some(incident) = self.view(move |v| v.incidents.get(&id).cloned()).await? else {
             return Err(refuse(
                 ErrorCode::NotFound,
                 "no such incident; `vigilctl incidents list` shows them",
             ));
         };
         let log = self.shared.log.clone();
-        let seqs: Vec<u64> = incident.history.iter().copied().collect();
+        let seqs: Vec<u64> = incident.history.iter().collect();
         let history = blocking_with(move || {
             seqs.into_iter()
                 .filter_map(|seq| log.get(seq).ok().flatten())
@@ -146,7 +141,7 @@ impl Conn<'_> {
         }
         let lookup = id.clone();
         let state = self
-            .view(move |v| v.incidents.incidents.get(&lookup).map(|i| i.state))
+            .view(move |v| v.incidents.get(&lookup).map(|i| i.state))
             .await?;
         let message = match (state, op) {
             (None, _) => {

@@ -51,7 +51,7 @@ async fn step(shared: &Arc<Shared>) -> anyhow::Result<bool> {
             v.incidents
                 .expired(now)
                 .take(BATCH)
-                .map(|i| (i.source.clone(), resolution(i)))
+                .map(|i| (i.source.to_string(), resolution(i)))
                 .collect::<Vec<_>>()
         })
     })
@@ -86,14 +86,14 @@ async fn step(shared: &Arc<Shared>) -> anyhow::Result<bool> {
 /// The resolved copy of an incident's alert, ending where it was due.
 fn resolution(incident: &vigil_views::Incident) -> Alert {
     Alert {
-        fingerprint: incident.fingerprint.clone(),
+        fingerprint: incident.fingerprint.to_string(),
         status: AlertStatus::Resolved,
         severity: incident.severity,
-        summary: incident.summary.clone(),
-        labels: incident.labels.clone(),
+        summary: incident.summary.to_string(),
+        labels: incident.labels.to_labels(),
         annotations: Default::default(),
         starts_at: Some(incident.opened_at),
-        ends_at: incident.expires_at,
+        ends_at: incident.expires_at.get(),
         links: Vec::new(),
     }
 }

@@ -84,10 +84,10 @@ impl Notifier {
         for (intent, head) in intents.iter().zip(heads.into_iter().skip(skip)) {
             for planned in &intent.deliveries {
                 self.outbox.push(Job {
-                    delivery: planned.delivery.clone(),
+                    delivery: planned.delivery.as_str().into(),
                     intent_seq: head.seq,
-                    receiver: intent.receiver.clone(),
-                    integration: planned.integration.clone(),
+                    receiver: intent.receiver.as_str().into(),
+                    integration: planned.integration.as_str().into(),
                     attempts: 0,
                     created_at: head.time,
                     not_before: 0,

@@ -120,7 +120,7 @@ impl Notifier {
         let Some(fallback) = channels
             .notify
             .receivers
-            .get(&job.receiver)
+            .get(&*job.receiver)
             .and_then(|r| r.fallback.clone())
         else {
             return (None, notification);
@@ -143,7 +143,7 @@ impl Notifier {
             alerts: &original.alerts,
             omitted: original.omitted,
             cause: IntentCause::Fallback {
-                delivery: job.delivery.clone(),
+                delivery: job.delivery.to_string(),
             },
         };
         let intent = draft.intent(receiver, intent::new_id());
@@ -197,9 +197,9 @@ pub(super) async fn attempt(
 
 pub(super) fn step(job: &Job, state: DeliveryState, attempt: u32, detail: String) -> Event {
     Event::Notification(Notification {
-        delivery: job.delivery.clone(),
-        receiver: job.receiver.clone(),
-        integration: job.integration.clone(),
+        delivery: job.delivery.to_string(),
+        receiver: job.receiver.to_string(),
+        integration: job.integration.to_string(),
         state,
         attempt,
         incidents: Vec::new(),

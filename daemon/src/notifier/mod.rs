@@ -51,8 +51,8 @@ use vigil_store::{
 
 /// Snapshot name of the aggregation groups.
 const SNAPSHOT: &str = "notifier";
-/// Its format version.
-const SNAPSHOT_VERSION: u32 = 1;
+/// Its format version. 2: groups saved compactly (version 1 still read).
+const SNAPSHOT_VERSION: u32 = 2;
 /// How often changed groups are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
 /// Entries the notifier reads from the log at a time.

@@ -11,19 +11,22 @@
 //! the lane again up to the receiver's concurrency limit.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One delivery waiting in a lane.
+/// One delivery waiting in a lane. A dead receiver may have a hundred
+/// thousand queued: once queued, a job shares its receiver and integration
+/// names with its lane.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     /// Delivery id.
-    pub delivery: String,
+    pub delivery: Box<str>,
     /// Seq of its intent.
     pub intent_seq: u64,
     /// Receiver.
-    pub receiver: String,
+    pub receiver: Arc<str>,
     /// Integration.
-    pub integration: String,
+    pub integration: Arc<str>,
     /// Attempts started so far.
     pub attempts: u32,
     /// When it was intended.
@@ -123,8 +126,8 @@ impl Lane {
 /// The lanes.
 #[derive(Debug)]
 pub struct Outbox {
-    lanes: BTreeMap<(String, String), Lane>,
-    receivers: HashMap<String, usize>,
+    lanes: BTreeMap<(Arc<str>, Arc<str>), Lane>,
+    receivers: HashMap<Arc<str>, usize>,
     retry: Retry,
 }
 
@@ -144,7 +147,13 @@ impl Outbox {
     }
 
     /// Queues a delivery at the back of its lane.
-    pub fn push(&mut self, job: Job) {
+    pub fn push(&mut self, mut job: Job) {
+        let key = (job.receiver.clone(), job.integration.clone());
+        if let Some(((receiver, integration), _)) = self.lanes.get_key_value(&key) {
+            // The lane's copies: this job's are freed.
+            job.receiver = receiver.clone();
+            job.integration = integration.clone();
+        }
         self.lane(&job).queue.push_back(job);
     }
 
@@ -314,7 +323,7 @@ mod tests {
     }
 
     fn ids(jobs: &[Job]) -> Vec<&str> {
-        jobs.iter().map(|j| j.delivery.as_str()).collect()
+        jobs.iter().map(|j| &*j.delivery).collect()
     }
 
     #[test]
@@ -353,7 +362,7 @@ mod tests {
         let started = o.ready(0, |_| 10);
         assert_eq!(started.len(), 6);
         for j in started {
-            let outcome = if j.integration == "email/0" {
+            let outcome = if &*j.integration == "email/0" {
                 Outcome::Retryable
             } else {
                 Outcome::Sent
@@ -428,6 +437,20 @@ mod tests {
     }
 
     #[test]
+    fn queued_jobs_share_their_lanes_names() {
+        let mut o = Outbox::new(retry());
+        o.push(job("a", "webhook/0"));
+        o.push(job("b", "webhook/0"));
+        let started = o.ready(0, |_| 8);
+        assert_eq!(ids(&started), ["a", "b"]);
+        assert!(Arc::ptr_eq(&started[0].receiver, &started[1].receiver));
+        assert!(Arc::ptr_eq(
+            &started[0].integration,
+            &started[1].integration
+        ));
+    }
+
+    #[test]
     fn a_receivers_slots_go_round_its_lanes() {
         let mut o = Outbox::new(retry());
         for i in 0..4 {
@@ -435,7 +458,7 @@ mod tests {
             o.push(job(&format!("w{i}"), "webhook/0"));
         }
         let started = o.ready(0, |_| 2);
-        let lanes: Vec<&str> = started.iter().map(|j| j.integration.as_str()).collect();
+        let lanes: Vec<&str> = started.iter().map(|j| &*j.integration).collect();
         assert_eq!(lanes, ["email/0", "webhook/0"]);
     }
 }

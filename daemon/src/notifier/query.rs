@@ -24,24 +24,20 @@ impl Notifier {
             a.status == AlertStatus::Firing
                 && a.ends_at.is_none_or(|end| end > now.as_microsecond())
         };
-        let firing: Vec<&Alert> = self.dispatcher.firing().filter(|a| live(a)).collect();
+        let firing: Vec<Alert> = self.dispatcher.firing().filter(|a| live(a)).collect();
         let groups = self
             .dispatcher
             .groups()
             .map(|group| HeldGroup {
                 receiver: group.receiver.to_string(),
-                labels: group.labels.clone(),
+                labels: group.labels.to_labels(),
                 alerts: group
                     .alerts
+                    .into_iter()
                     .filter(|a| live(a))
                     .map(|alert| HeldAlert {
-                        suppression: policy.suppression(
-                            &silences,
-                            alert,
-                            firing.iter().copied(),
-                            now,
-                        ),
-                        alert: alert.clone(),
+                        suppression: policy.suppression(&silences, &alert, firing.iter(), now),
+                        alert,
                     })
                     .collect(),
             })

@@ -318,10 +318,10 @@ async fn incident(shared: &Arc<Shared>, intent: &NotificationIntent) -> Option<I
                 .incidents
                 .of_notification(&alerts)
                 .map(|i| IncidentContext {
-                    id: i.id.clone(),
+                    id: i.id.to_string(),
                     state: i.state.name().to_string(),
-                    source: i.source.clone(),
-                    summary: i.summary.clone(),
+                    source: i.source.to_string(),
+                    summary: i.summary.to_string(),
                 })
         })
     })

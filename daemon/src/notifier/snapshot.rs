@@ -6,12 +6,30 @@ use super::{Notifier, SNAPSHOT, SNAPSHOT_VERSION};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use vigil_notify::route::Dispatcher;
+use vigil_notify::route::dispatch::GroupsV1;
 use vigil_store::{Log, ViewSnapshot};
 
 /// The saved state.
 #[derive(Default, Deserialize)]
 pub(super) struct Saved {
     pub(super) dispatcher: Dispatcher,
+}
+
+/// The saved state at version 1, before the groups were saved compactly.
+#[derive(Deserialize)]
+struct SavedV1 {
+    dispatcher: GroupsV1,
+}
+
+/// The state saved as `version`, if this build reads it.
+fn decode(version: u32, state: &[u8]) -> Option<Result<Saved, postcard::Error>> {
+    match version {
+        SNAPSHOT_VERSION => Some(postcard::from_bytes::<Saved>(state)),
+        1 => Some(postcard::from_bytes::<SavedV1>(state).map(|old| Saved {
+            dispatcher: old.dispatcher.into(),
+        })),
+        _ => None,
+    }
 }
 
 /// [`Saved`], borrowed: encoding it copies nothing (postcard writes a
@@ -61,16 +79,34 @@ impl Notifier {
 pub(super) fn load(log: &Log) -> (Saved, u64) {
     let floor = log.first_seq().saturating_sub(1);
     match log.load_snapshot(SNAPSHOT) {
-        Ok(Some(snap)) if snap.version == SNAPSHOT_VERSION && snap.as_of <= log.head().seq => {
-            match postcard::from_bytes::<Saved>(&snap.state) {
-                Ok(saved) => return (saved, snap.as_of.max(floor)),
-                Err(e) => {
-                    tracing::warn!("notifier state unreadable ({e}); rebuilding from the log")
-                }
+        Ok(Some(snap)) if snap.as_of <= log.head().seq => match decode(snap.version, &snap.state) {
+            None => {}
+            Some(Ok(saved)) => return (saved, snap.as_of.max(floor)),
+            Some(Err(e)) => {
+                tracing::warn!("notifier state unreadable ({e}); rebuilding from the log")
             }
-        }
+        },
         Ok(_) => {}
         Err(e) => tracing::warn!("notifier state unreadable ({e}); rebuilding from the log"),
     }
     (Saved::default(), floor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_saved_forms_read_and_others_do_not() {
+        let groups = vigil_notify::route::Dispatcher::new();
+        let now = postcard::to_allocvec(&SavedRef {
+            dispatcher: &groups,
+        })
+        .unwrap();
+        assert!(matches!(decode(SNAPSHOT_VERSION, &now), Some(Ok(_))));
+        // Version 1: the groups as a map by key (here none).
+        assert!(matches!(decode(1, &[0]), Some(Ok(s)) if s.dispatcher.is_empty()));
+        assert!(decode(SNAPSHOT_VERSION + 1, &now).is_none());
+        assert!(matches!(decode(SNAPSHOT_VERSION, &[7]), Some(Err(_))));
+    }
 }

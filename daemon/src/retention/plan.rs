@@ -79,19 +79,13 @@ impl Needed {
         let mut pins = views.pins();
         if let Some(after) = policy.after_resolve() {
             let since = now.saturating_sub(after);
-            let resolved_lately = views.incidents.incidents.values().filter(|i| {
+            let resolved_lately = views.incidents.iter().filter(|i| {
                 i.state == vigil_views::IncidentState::Resolved
-                    && i.resolved_at.is_some_and(|t| t >= since)
+                    && i.resolved_at.get().is_some_and(|t| t >= since)
             });
             for incident in resolved_lately {
-                pins.extend(
-                    incident
-                        .id
-                        .split('.')
-                        .next()
-                        .and_then(|s| s.parse::<u64>().ok()),
-                );
-                pins.extend(incident.history.iter().copied());
+                pins.push(incident.id.seq);
+                pins.extend(incident.history.iter());
             }
             pins.sort_unstable();
             pins.dedup();

@@ -198,7 +198,7 @@ fn bodies_live_state_comes_from_are_held_and_the_rest_dropped() {
     let (has_key, ids) = s
         .shared
         .with_views(|v| {
-            let ids: Vec<String> = v.incidents.incidents.keys().cloned().collect();
+            let ids: Vec<String> = v.incidents.iter().map(|i| i.id.to_string()).collect();
             (v.keys.keys.contains_key("ab12cd34"), ids)
         })
         .unwrap();
@@ -351,7 +351,7 @@ impl LiveState {
             pending: v
                 .deliveries
                 .pending()
-                .map(|d| (d.id.clone(), d.attempts))
+                .map(|d| (d.id.to_string(), d.attempts))
                 .collect(),
             baseline: v
                 .files
@@ -371,10 +371,9 @@ impl LiveState {
                 .collect(),
             open: v
                 .incidents
-                .incidents
-                .values()
+                .iter()
                 .filter(|i| i.state != vigil_views::IncidentState::Resolved)
-                .map(|i| (i.id.clone(), i.fired))
+                .map(|i| (i.id.to_string(), u64::from(i.fired)))
                 .collect(),
         }
     }

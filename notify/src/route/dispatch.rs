@@ -33,14 +33,19 @@
 //! restored: it is not re-derivable by replaying alerts, since when `due`
 //! was called is not in the event log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use vigil_store::{Alert, AlertStatus, Labels};
+use vigil_store::{Alert, AlertStatus, LabelSet, Labels};
 
 use super::group::{GroupKey, group_labels};
+use super::held::{Alerts, Held, shared_strs};
 use super::tree::MatchedRoute;
+
+mod saved;
+pub use saved::GroupsV1;
 
 /// Decides at flush time what must not be notified: Alertmanager's
 /// inhibition, silence and time-interval pipeline stages.
@@ -98,49 +103,44 @@ pub struct GroupState<'a> {
     /// The receiver its route notifies.
     pub receiver: &'a str,
     /// The labels its alerts share.
-    pub labels: &'a Labels,
+    pub labels: &'a LabelSet,
     /// Its alerts, by fingerprint.
-    pub alerts: std::collections::btree_map::Values<'a, String, Alert>,
+    pub alerts: Vec<Alert>,
 }
 
 /// The aggregation groups.
 ///
-/// Serialized as its groups alone; the schedule is rebuilt on load.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(from = "Groups")]
+/// Serialized as its groups alone (see [`saved`]); the schedule is rebuilt
+/// on load, and groups of the same route share one copy of it again.
+#[derive(Clone, Debug, Default)]
 pub struct Dispatcher {
     groups: BTreeMap<GroupKey, Group>,
     /// Every group by its next tick, so a tick visits only the due ones
     /// and the next wake-up is the first entry, however many groups wait.
     schedule: BTreeSet<(i64, GroupKey)>,
+    /// The route each group of a route id holds, as last matched.
+    routes: HashMap<String, Arc<MatchedRoute>>,
 }
 
-/// The serialized form of a [`Dispatcher`].
-#[derive(Deserialize)]
-struct Groups {
-    groups: BTreeMap<GroupKey, Group>,
-}
-
-impl From<Groups> for Dispatcher {
-    fn from(saved: Groups) -> Self {
-        let schedule = saved
-            .groups
-            .iter()
-            .map(|(key, group)| (group.next_tick, key.clone()))
-            .collect();
-        Dispatcher {
-            groups: saved.groups,
-            schedule,
-        }
+/// The schedule and routes follow from the groups.
+impl PartialEq for Dispatcher {
+    fn eq(&self, other: &Dispatcher) -> bool {
+        self.groups == other.groups
     }
 }
 
-impl Serialize for Dispatcher {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("Groups", 1)?;
-        state.serialize_field("groups", &self.groups)?;
-        state.end()
+/// The copy of `matched` in `routes`, made the one if it differs.
+fn shared_route(
+    routes: &mut HashMap<String, Arc<MatchedRoute>>,
+    matched: &MatchedRoute,
+) -> Arc<MatchedRoute> {
+    match routes.get(&matched.route_id) {
+        Some(r) if **r == *matched => r.clone(),
+        _ => {
+            let r = Arc::new(matched.clone());
+            routes.insert(matched.route_id.clone(), r.clone());
+            r
+        }
     }
 }
 
@@ -148,11 +148,13 @@ impl Serialize for Dispatcher {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Group {
     /// The route, as of the latest alert observed (so a reloaded config's
-    /// timings apply to existing groups).
-    route: MatchedRoute,
-    labels: Labels,
+    /// timings apply to existing groups); shared by the route's groups.
+    #[serde(with = "shared")]
+    route: Arc<MatchedRoute>,
+    /// Often the very set of its alert's labels (`group_by = ["..."]`).
+    labels: LabelSet,
     /// By fingerprint.
-    alerts: BTreeMap<String, Alert>,
+    alerts: Alerts,
     next_tick: i64,
     /// Whether the first tick (after `group_wait`) has happened.
     ticked: bool,
@@ -160,12 +162,31 @@ struct Group {
     last: Option<Notified>,
 }
 
-/// What the last notification of a group held.
+/// An `Arc<T>` as the `T` it holds.
+mod shared {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        T::serialize(v, s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
+    }
+}
+
+/// What the last notification of a group held: fingerprints, sorted,
+/// shared with the alerts held.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Notified {
     at: i64,
-    firing: BTreeSet<String>,
-    resolved: BTreeSet<String>,
+    #[serde(with = "shared_strs")]
+    firing: Box<[Arc<str>]>,
+    #[serde(with = "shared_strs")]
+    resolved: Box<[Arc<str>]>,
 }
 
 /// A tick's outcome, computed before the groups are changed.
@@ -188,16 +209,22 @@ impl Dispatcher {
         let labels = group_labels(matched, &alert.labels);
         let key = GroupKey::new(&matched.route_id, &labels);
         let wait = micros(matched.timings.group_wait);
+        let held = Held::new(alert);
+        let route = shared_route(&mut self.routes, matched);
         let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
-            route: matched.clone(),
-            labels,
-            alerts: BTreeMap::new(),
+            route: route.clone(),
+            labels: if held.labels.matches(&labels) {
+                held.labels.clone()
+            } else {
+                LabelSet::new(&labels)
+            },
+            alerts: Alerts::default(),
             next_tick: now.saturating_add(wait),
             ticked: false,
             last: None,
         });
         let scheduled = group.next_tick;
-        group.route = matched.clone();
+        group.route = route;
         // Alertmanager: an alert that started more than group_wait ago has
         // waited long enough; the group's first tick comes at once.
         if !group.ticked
@@ -207,9 +234,7 @@ impl Dispatcher {
         {
             group.next_tick = group.next_tick.min(now);
         }
-        group
-            .alerts
-            .insert(alert.fingerprint.clone(), alert.clone());
+        group.alerts.insert(held);
         let next = group.next_tick;
         self.reschedule(&key, Some(scheduled), Some(next));
     }
@@ -247,10 +272,23 @@ impl Dispatcher {
         if group.last.as_ref().is_some_and(|last| last.at >= at) {
             return;
         }
+        // The fingerprints held share their copy with the record.
+        let shared = |fps: BTreeSet<String>| -> Box<[Arc<str>]> {
+            let mut held = group.alerts.values().map(|h| &h.fingerprint).peekable();
+            fps.into_iter()
+                .map(|fp| {
+                    while held.next_if(|h| ***h < *fp).is_some() {}
+                    match held.peek() {
+                        Some(h) if ***h == *fp => Arc::clone(h),
+                        _ => Arc::from(fp),
+                    }
+                })
+                .collect()
+        };
         group.last = Some(Notified {
             at,
-            firing: firing.into_iter().collect(),
-            resolved: resolved.into_iter().collect(),
+            firing: shared(firing.into_iter().collect()),
+            resolved: shared(resolved.into_iter().collect()),
         });
         group.ticked = true;
         let interval = micros(group.route.timings.group_interval);
@@ -291,7 +329,7 @@ impl Dispatcher {
             }
             // Alertmanager deletes the resolved alerts a tick saw, whether
             // or not it sent anything (muted ones included).
-            group.alerts.retain(|_, a| a.status == AlertStatus::Firing);
+            group.alerts.retain(|a| a.status == AlertStatus::Firing);
             group.ticked = true;
             let scheduled = group.next_tick;
             group.next_tick = now_us.saturating_add(micros(group.route.timings.group_interval));
@@ -317,11 +355,12 @@ impl Dispatcher {
         if due.is_empty() {
             return Vec::new();
         }
-        let firing: Vec<&Labels> = if gate.uses_firing() {
-            self.firing().map(|a| &a.labels).collect()
+        let firing: Vec<Labels> = if gate.uses_firing() {
+            self.firing_held().map(|a| a.labels.to_labels()).collect()
         } else {
             Vec::new()
         };
+        let firing: Vec<&Labels> = firing.iter().collect();
         due.into_iter()
             .map(|(key, group)| Tick {
                 key: key.clone(),
@@ -339,12 +378,16 @@ impl Dispatcher {
 
     /// Every firing alert held, once per fingerprint (an alert in several
     /// groups, through `continue`, is listed once): the inhibition sources.
-    pub fn firing(&self) -> impl Iterator<Item = &Alert> {
+    pub fn firing(&self) -> impl Iterator<Item = Alert> + '_ {
+        self.firing_held().map(Held::to_alert)
+    }
+
+    fn firing_held(&self) -> impl Iterator<Item = &Held> {
         let mut seen = BTreeSet::new();
         self.groups
             .values()
             .flat_map(|g| g.alerts.values())
-            .filter(move |a| a.status == AlertStatus::Firing && seen.insert(a.fingerprint.as_str()))
+            .filter(move |a| a.status == AlertStatus::Firing && seen.insert(&*a.fingerprint))
     }
 
     /// Every group as it stands: its receiver, labels and alerts (resolved
@@ -354,7 +397,7 @@ impl Dispatcher {
         self.groups.values().map(|g| GroupState {
             receiver: &g.route.receiver,
             labels: &g.labels,
-            alerts: g.alerts.values(),
+            alerts: g.alerts.values().map(Held::to_alert).collect(),
         })
     }
 
@@ -391,8 +434,10 @@ impl Dispatcher {
     }
 
     /// The alerts of one group, by fingerprint.
-    pub fn group_alerts(&self, key: &GroupKey) -> Option<impl Iterator<Item = &Alert>> {
-        self.groups.get(key).map(|g| g.alerts.values())
+    pub fn group_alerts(&self, key: &GroupKey) -> Option<impl Iterator<Item = Alert> + '_> {
+        self.groups
+            .get(key)
+            .map(|g| g.alerts.values().map(Held::to_alert))
     }
 
     /// How many groups there are.
@@ -406,6 +451,9 @@ impl Dispatcher {
     }
 }
 
+/// An alert held and its unpacked copy.
+type Unpacked<'a> = (&'a Held, Alert);
+
 /// What a tick of `group` at `now` sends, if anything.
 fn flush(
     key: &GroupKey,
@@ -418,17 +466,22 @@ fn flush(
     if gate.route_muted(&group.route, now) {
         return None;
     }
-    let (firing, resolved): (Vec<&Alert>, Vec<&Alert>) = group
+    let (firing, resolved): (Vec<Unpacked>, Vec<Unpacked>) = group
         .alerts
         .values()
-        .filter(|a| !gate.alert_muted(a, firing_everywhere, now))
-        .partition(|a| a.status == AlertStatus::Firing);
+        .map(|h| (h, h.to_alert()))
+        .filter(|(_, a)| !gate.alert_muted(a, firing_everywhere, now))
+        .partition(|(h, _)| h.status == AlertStatus::Firing);
     // Alertmanager stops the pipeline when every alert is muted.
     if firing.is_empty() && resolved.is_empty() {
         return None;
     }
-    let firing_set: BTreeSet<String> = firing.iter().map(|a| a.fingerprint.clone()).collect();
-    let resolved_set: BTreeSet<String> = resolved.iter().map(|a| a.fingerprint.clone()).collect();
+    // In fingerprint order, as the group holds them.
+    let fingerprints = |alerts: &[Unpacked]| -> Box<[Arc<str>]> {
+        alerts.iter().map(|(h, _)| h.fingerprint.clone()).collect()
+    };
+    let firing_set = fingerprints(&firing);
+    let resolved_set = fingerprints(&resolved);
     let repeat = micros(group.route.timings.repeat_interval);
     if !needs_update(
         group.last.as_ref(),
@@ -444,10 +497,10 @@ fn flush(
         group_key: key.clone(),
         receiver: group.route.receiver.clone(),
         route_id: group.route.route_id.clone(),
-        group_labels: group.labels.clone(),
+        group_labels: group.labels.to_labels(),
         firing: firing.len(),
         resolved: resolved.len(),
-        alerts: firing.into_iter().chain(resolved).cloned().collect(),
+        alerts: firing.into_iter().chain(resolved).map(|(_, a)| a).collect(),
     };
     let notified = Notified {
         at: now_us,
@@ -461,8 +514,8 @@ fn flush(
 /// the repeat compared inclusively (see the module doc of `route`).
 fn needs_update(
     last: Option<&Notified>,
-    firing: &BTreeSet<String>,
-    resolved: &BTreeSet<String>,
+    firing: &[Arc<str>],
+    resolved: &[Arc<str>],
     now: i64,
     repeat: i64,
 ) -> bool {
@@ -470,17 +523,26 @@ fn needs_update(
         // Never notified: only firing alerts are news.
         return !firing.is_empty();
     };
-    if !firing.is_subset(&last.firing) {
+    if !is_subset(firing, &last.firing) {
         return true;
     }
     if firing.is_empty() {
         // All resolved: say so, unless the receiver never heard of them.
         return !last.firing.is_empty();
     }
-    if !resolved.is_subset(&last.resolved) {
+    if !is_subset(resolved, &last.resolved) {
         return true;
     }
     last.at.saturating_add(repeat) <= now
+}
+
+/// Whether every item of sorted `a` is in sorted `b`.
+fn is_subset(a: &[Arc<str>], b: &[Arc<str>]) -> bool {
+    let mut b = b.iter().peekable();
+    a.iter().all(|x| {
+        while b.next_if(|y| ***y < **x).is_some() {}
+        b.next_if(|y| ***y == **x).is_some()
+    })
 }
 
 /// A duration in microseconds, saturating (durations are at most a

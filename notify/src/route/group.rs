@@ -7,6 +7,7 @@
 //! matchers read labels.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vigil_store::Labels;
@@ -37,9 +38,11 @@ pub fn group_labels(route: &MatchedRoute, labels: &Labels) -> Labels {
 /// position (`{}/{team="db"}:{...}`), so two sibling routes with the same
 /// matchers share groups there; the position keeps them apart here, at
 /// the price that reordering routes starts new groups.
+///
+/// Shared: the groups and their schedule hold one copy.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct GroupKey(String);
+pub struct GroupKey(#[serde(with = "super::held::shared_str")] Arc<str>);
 
 impl GroupKey {
     /// The key of `route_id`'s group with these group labels.
@@ -56,7 +59,7 @@ impl GroupKey {
             escape_into(&mut key, value, true);
         }
         key.push('}');
-        Self(key)
+        Self(key.into())
     }
 
     /// The key as text.

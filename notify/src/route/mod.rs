@@ -57,6 +57,7 @@
 pub mod dispatch;
 pub mod duration;
 pub mod group;
+mod held;
 pub mod inhibit;
 pub mod matcher;
 pub mod policy;

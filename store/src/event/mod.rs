@@ -14,11 +14,13 @@
 
 pub mod examples;
 mod files;
+mod labels;
 mod logs;
 mod payload;
 mod retention;
 
 pub use files::*;
+pub use labels::{LabelSet, Pairs as LabelPairs};
 pub use logs::*;
 pub use payload::*;
 pub use retention::*;

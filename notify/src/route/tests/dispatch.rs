@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 
 use super::{at, firing, resolved, tree};
+use crate::route::dispatch::GroupsV1;
 use crate::route::{Dispatcher, Flush, MatchedRoute, RouteTree};
 use vigil_store::{Alert, AlertStatus};
 
@@ -173,10 +174,10 @@ fn a_partial_resolution_is_notified_firing_first_and_the_resolved_alert_leaves()
     );
     assert_eq!((flushes[0].firing, flushes[0].resolved), (1, 1));
     let key = flushes[0].group_key.clone();
-    let left: Vec<&str> = d
+    let left: Vec<String> = d
         .group_alerts(&key)
         .expect("group")
-        .map(|a| a.labels["instance"].as_str())
+        .map(|a| a.labels["instance"].clone())
         .collect();
     assert_eq!(left, ["h2"]);
     assert!(d.due(at(630)).is_empty(), "nothing new at the next tick");
@@ -358,4 +359,103 @@ fn a_forgotten_notification_is_decided_again_at_the_next_tick() {
     // Unknown groups are ignored.
     d.forget_notified(&crate::route::GroupKey::new("9", &Default::default()));
     assert_eq!(d.len(), 1);
+}
+
+/// The groups' shape before they were packed: what notifier snapshots
+/// saved by earlier builds hold.
+mod before_packing {
+    use crate::route::MatchedRoute;
+    use serde::{Deserialize, Serialize};
+    use std::collections::{BTreeMap, BTreeSet};
+    use vigil_store::{Alert, Labels};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Groups {
+        pub groups: BTreeMap<String, Group>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Group {
+        pub route: MatchedRoute,
+        pub labels: Labels,
+        pub alerts: BTreeMap<String, Alert>,
+        pub next_tick: i64,
+        pub ticked: bool,
+        pub last: Option<Notified>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Notified {
+        pub at: i64,
+        pub firing: BTreeSet<String>,
+        pub resolved: BTreeSet<String>,
+    }
+}
+
+#[test]
+fn groups_saved_by_earlier_builds_still_load() {
+    let d = sample_groups();
+    // The first saved form, byte for byte the old shape.
+    let v1 = d.encode_v1();
+    let old: before_packing::Groups = postcard::from_bytes(&v1).expect("the old shape reads");
+    assert_eq!(old.groups.len(), 2);
+    let disk_group = old.groups.values().find(|g| g.alerts.len() == 2).unwrap();
+    assert_eq!(disk_group.last.as_ref().unwrap().firing.len(), 1);
+    assert_eq!(postcard::to_allocvec(&old).unwrap(), v1, "byte for byte");
+    let back: Dispatcher = postcard::from_bytes::<GroupsV1>(&v1).unwrap().into();
+    assert_eq!(back, d);
+    assert_eq!(back.next_due(), d.next_due());
+}
+
+#[test]
+fn groups_save_compactly_and_load_with_their_keys() {
+    let d = sample_groups();
+    let bytes = postcard::to_allocvec(&d).unwrap();
+    let back: Dispatcher = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, d, "keys, labels and routes as they were");
+    assert_eq!(back.next_due(), d.next_due());
+    assert!(back.group_keys().eq(d.group_keys()));
+    // One alert per group, grouped by every label: the compact form
+    // leaves out the key, the route and the labels of each group.
+    let t = tree(r#"{"receiver": "a", "group_by": ["..."]}"#);
+    let mut many = Dispatcher::new();
+    for i in 0..100 {
+        observe(
+            &mut many,
+            &t,
+            &firing(&[("alertname", "Cpu"), ("i", &i.to_string())]),
+            at(0),
+        );
+    }
+    let (compact, v1) = (postcard::to_allocvec(&many).unwrap(), many.encode_v1());
+    assert!(
+        compact.len() * 2 < v1.len(),
+        "{} against {}",
+        compact.len(),
+        v1.len()
+    );
+    assert_eq!(postcard::from_bytes::<Dispatcher>(&compact).unwrap(), many);
+}
+
+/// Groups of every kind: notified, with a resolved alert, past a small
+/// group's bound, with labels that are not their first alert's.
+fn sample_groups() -> Dispatcher {
+    let t = defaults();
+    let mut d = Dispatcher::new();
+    let mut noted = disk("h1");
+    noted.annotations = [("runbook".to_string(), "r".to_string())].into();
+    noted.links = vec!["http://prometheus/graph".into()];
+    observe(&mut d, &t, &noted, at(0));
+    d.due(at(30));
+    observe(&mut d, &t, &disk("h2"), at(40));
+    observe(&mut d, &t, &resolved(&noted), at(50));
+    for i in 0..20 {
+        observe(
+            &mut d,
+            &t,
+            &firing(&[("alertname", "Cpu"), ("i", &i.to_string())]),
+            at(60),
+        );
+    }
+    d
 }

@@ -289,7 +289,7 @@ fn an_expiry_resolves_only_the_copy_whose_end_it_saw() {
     expiry.ends_at = Some(at(480).as_microsecond());
     assert!(d.expire(&expiry));
     assert_eq!(d.firing().count(), 0);
-    let held: Vec<&Alert> = d.groups().flat_map(|g| g.alerts).collect();
+    let held: Vec<Alert> = d.groups().flat_map(|g| g.alerts).collect();
     // (Found by fingerprint, whatever group the route tree put it in.)
     assert_eq!(held.len(), 1);
     assert_eq!(

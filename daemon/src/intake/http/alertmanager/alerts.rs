@@ -191,16 +191,15 @@ async fn unrouted(shared: &Arc<Shared>) -> Result<Vec<GettableAlert>, ApiError> 
     let alerts = tokio::task::spawn_blocking(move || {
         s.with_views(|v| {
             v.incidents
-                .incidents
-                .values()
+                .iter()
                 .filter(|i| i.state != IncidentState::Resolved)
                 .map(|i| {
                     let alert = Alert {
-                        fingerprint: i.fingerprint.clone(),
+                        fingerprint: i.fingerprint.to_string(),
                         status: AlertStatus::Firing,
                         severity: i.severity,
-                        summary: i.summary.clone(),
-                        labels: i.labels.clone(),
+                        summary: i.summary.to_string(),
+                        labels: i.labels.to_labels(),
                         annotations: Default::default(),
                         starts_at: Some(i.opened_at),
                         ends_at: None,

@@ -1,0 +1,161 @@
+//! The groups as the daemon saves them (its notifier snapshot), which a
+//! store may hold several versions of in memory before it flushes them:
+//! so they are saved compactly.
+//!
+//! Each route is written once and each group names its route by number;
+//! a group's labels are left out when they are its first alert's (as with
+//! `group_by = ["..."]`); its key is not written, being made of the two.
+//! Alerts are a list (a map repeated each fingerprint as its key). That
+//! is about half the bytes of the first form, [`GroupsV1`] (every
+//! group whole, with its key), which is still read.
+
+use super::{Dispatcher, Group, Notified, shared_route};
+use crate::route::group::GroupKey;
+use crate::route::held::{Alerts, Held};
+use crate::route::tree::MatchedRoute;
+use serde::de::{Deserializer, Error as _};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use vigil_store::LabelSet;
+
+/// One group, written: its route by number, its alerts as a list (each
+/// fingerprint once, not also as a map key).
+#[derive(Serialize)]
+struct GroupRef<'a> {
+    route: u32,
+    /// `None`: its first alert's labels.
+    labels: Option<&'a LabelSet>,
+    alerts: Vec<&'a Held>,
+    next_tick: i64,
+    ticked: bool,
+    last: &'a Option<Notified>,
+}
+
+/// One group, read.
+#[derive(Deserialize)]
+struct Saved {
+    route: u32,
+    labels: Option<LabelSet>,
+    alerts: Vec<Held>,
+    next_tick: i64,
+    ticked: bool,
+    last: Option<Notified>,
+}
+
+impl Serialize for Dispatcher {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Routes are shared: number each copy once.
+        let mut numbers: HashMap<*const MatchedRoute, u32> = HashMap::new();
+        let mut routes: Vec<&MatchedRoute> = Vec::new();
+        for group in self.groups.values() {
+            numbers.entry(Arc::as_ptr(&group.route)).or_insert_with(|| {
+                routes.push(&group.route);
+                u32::try_from(routes.len() - 1).unwrap_or(u32::MAX)
+            });
+        }
+        let groups: Vec<GroupRef> = self
+            .groups
+            .values()
+            .map(|g| {
+                let first = g.alerts.values().next().map(|a| &a.labels);
+                GroupRef {
+                    route: numbers[&Arc::as_ptr(&g.route)],
+                    labels: (first != Some(&g.labels)).then_some(&g.labels),
+                    alerts: g.alerts.values().collect(),
+                    next_tick: g.next_tick,
+                    ticked: g.ticked,
+                    last: &g.last,
+                }
+            })
+            .collect();
+        let mut state = serializer.serialize_struct("Groups", 2)?;
+        state.serialize_field("routes", &routes)?;
+        state.serialize_field("groups", &groups)?;
+        state.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Dispatcher {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Dispatcher, D::Error> {
+        #[derive(Deserialize)]
+        struct All {
+            routes: Vec<MatchedRoute>,
+            groups: Vec<Saved>,
+        }
+        let all = All::deserialize(deserializer)?;
+        let routes: Vec<Arc<MatchedRoute>> = all.routes.into_iter().map(Arc::new).collect();
+        let mut groups = BTreeMap::new();
+        for saved in all.groups {
+            let route = usize::try_from(saved.route)
+                .ok()
+                .and_then(|i| routes.get(i))
+                .ok_or_else(|| D::Error::custom("a group names a route not saved"))?;
+            let labels = match saved.labels {
+                Some(labels) => labels,
+                None => saved
+                    .alerts
+                    .first()
+                    .map(|a| a.labels.clone())
+                    .unwrap_or_default(),
+            };
+            let mut alerts = Alerts::default();
+            for held in saved.alerts {
+                alerts.insert(held);
+            }
+            let key = GroupKey::new(&route.route_id, &labels.to_labels());
+            let group = Group {
+                route: route.clone(),
+                labels,
+                alerts,
+                next_tick: saved.next_tick,
+                ticked: saved.ticked,
+                last: saved.last,
+            };
+            groups.insert(key, group);
+        }
+        Ok(Dispatcher::with_groups(groups))
+    }
+}
+
+/// The groups as the first saved form holds them, every group whole.
+#[derive(Deserialize)]
+pub struct GroupsV1 {
+    groups: BTreeMap<GroupKey, Group>,
+}
+
+impl From<GroupsV1> for Dispatcher {
+    fn from(saved: GroupsV1) -> Self {
+        Dispatcher::with_groups(saved.groups)
+    }
+}
+
+impl Dispatcher {
+    /// The groups in the first saved form ([`GroupsV1`]), for tests of
+    /// reading it.
+    #[cfg(test)]
+    pub(crate) fn encode_v1(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Groups<'a> {
+            groups: &'a BTreeMap<GroupKey, Group>,
+        }
+        postcard::to_allocvec(&Groups {
+            groups: &self.groups,
+        })
+        .expect("groups encode")
+    }
+
+    /// The dispatcher of `groups`: the schedule built, routes shared.
+    fn with_groups(groups: BTreeMap<GroupKey, Group>) -> Dispatcher {
+        let mut d = Dispatcher {
+            groups,
+            ..Dispatcher::default()
+        };
+        for (key, group) in &mut d.groups {
+            d.schedule.insert((group.next_tick, key.clone()));
+            group.route = shared_route(&mut d.routes, &group.route);
+        }
+        d
+    }
+}

@@ -1,0 +1,171 @@
+//! What the views cost in memory per item, counted by a global allocator
+//! that adds up live bytes as the daemon's mimalloc would hold them (each
+//! block rounded up to its size class), so the figures are close to the
+//! daemon's RSS growth.
+//!
+//! The alerts are the notify bench's (`daemon/benches/notify.rs`): four
+//! labels, one distinct, a 20-character fingerprint.
+
+// A counting allocator cannot be written without `unsafe`: it forwards to
+// the system allocator unchanged.
+#![allow(missing_docs, clippy::unwrap_used, unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use vigil_store::{
+    Actor, Alert, AlertStatus, AlertsIngested, Event, Hash, IntentCause, NotificationIntent,
+    PlannedDelivery, Seal, Severity,
+};
+use vigil_views::{DeliveriesView, IncidentView, View};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+/// Mimalloc's size class of a block: whole words up to 8 words, then four
+/// classes per power of two.
+fn held(size: usize) -> isize {
+    let words = size.div_ceil(8).max(1);
+    let class = if words <= 8 {
+        words
+    } else {
+        let step = 1 << (words.ilog2() - 2);
+        words.div_ceil(step) * step
+    };
+    (class * 8) as isize
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(held(layout.size()), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(held(layout.size()), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(held(new) - held(layout.size()), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The tests measure one at a time: the counter is global.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn seal(seq: u64) -> Seal {
+    Seal {
+        seq,
+        time: 1_795_417_200_000_000 + seq as i64,
+        kind: 0,
+        epoch: 1,
+        digest: Hash::ZERO,
+        link: Hash::ZERO,
+        tag: Hash::ZERO,
+    }
+}
+
+/// The alert the daemon stores for the notify bench's `am_alert("pend", i)`.
+fn bench_alert(i: u64) -> Alert {
+    let instance = format!("pend-{i}");
+    let labels: BTreeMap<String, String> = [
+        ("alertname", "HighLoad"),
+        ("instance", instance.as_str()),
+        ("job", "node"),
+        ("severity", "warning"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Alert {
+        fingerprint: format!("pend{i:016x}"),
+        status: AlertStatus::Firing,
+        severity: Severity::Warning,
+        summary: format!("Load above 4 on {instance}"),
+        labels,
+        annotations: BTreeMap::from([(
+            "description".to_string(),
+            "load1 is 5.2 for 10m".to_string(),
+        )]),
+        starts_at: Some(1_795_417_200_000_000),
+        ends_at: None,
+        links: vec!["http://prometheus:9090/graph?g0.expr=node_load1".into()],
+    }
+}
+
+fn ingest(alerts: Vec<Alert>) -> Event {
+    Event::AlertsIngested(AlertsIngested {
+        source: "am".into(),
+        driver: "alertmanager".into(),
+        delivery_id: None,
+        actor: Actor::Daemon,
+        alerts,
+        raw: None,
+    })
+}
+
+/// Live bytes per item after `build` made `items` of them (the events it
+/// folds in are dropped before counting).
+fn per_item<V>(items: u64, build: impl FnOnce() -> V) -> (V, i64) {
+    let before = LIVE.load(Ordering::Relaxed);
+    let view = build();
+    let after = LIVE.load(Ordering::Relaxed);
+    (view, ((after - before) as i64) / items as i64)
+}
+
+const ITEMS: u64 = 20_000;
+
+/// Target: an open incident costs at most 1 KB.
+#[test]
+fn an_open_incident_costs_under_a_kilobyte() {
+    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let (view, bytes) = per_item(ITEMS, || {
+        let mut v = IncidentView::default();
+        // 100 alerts per entry, as the bench sends them.
+        for batch in 0..ITEMS / 100 {
+            let alerts = (batch * 100..(batch + 1) * 100).map(bench_alert).collect();
+            v.apply(&seal(batch + 1), Some(&ingest(alerts)));
+        }
+        v
+    });
+    eprintln!("incident view: {bytes} bytes per open incident");
+    assert_eq!(view.len() as u64, ITEMS);
+    assert!(bytes <= 1024, "{bytes} bytes per open incident");
+}
+
+/// Measured only (see the notify bench for the target).
+#[test]
+fn a_pending_delivery_in_the_deliveries_view() {
+    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let (view, bytes) = per_item(ITEMS, || {
+        let mut v = DeliveriesView::default();
+        for i in 0..ITEMS {
+            let id = format!("ntf_{i:016x}");
+            let intent = Event::NotificationIntended(NotificationIntent {
+                id: id.clone(),
+                receiver: "bench".into(),
+                route: "0".into(),
+                group_key: format!("0:{{instance=\"pend-{i}\"}}"),
+                group_labels: Default::default(),
+                deliveries: vec![PlannedDelivery {
+                    delivery: format!("{id}-0"),
+                    integration: "webhook/0".into(),
+                }],
+                alerts: vec![bench_alert(i)],
+                firing: 1,
+                omitted: 0,
+                cause: IntentCause::Group,
+            });
+            v.apply(&seal(i + 1), Some(&intent));
+        }
+        v
+    });
+    eprintln!("deliveries view: {bytes} bytes per pending delivery");
+    assert_eq!(view.pending_len() as u64, ITEMS);
+}
