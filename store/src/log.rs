@@ -54,7 +54,7 @@ impl Default for LogOptions {
             durability: Durability::Synced,
             max_batch: 4096,
             queue_capacity: 8192,
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: 16 * 1024 * 1024,
             on_commit: None,
             accept_truncation: false,
         }
@@ -872,14 +872,18 @@ impl Log {
     pub fn save_snapshot(&self, view: &str, snapshot: &ViewSnapshot) -> Result<()> {
         let mut value = vec![SNAPSHOT_FORMAT];
         postcard::to_io(snapshot, &mut value).expect("postcard encoding into a Vec");
-        self.shared
-            .views
-            .insert(view, value)
-            .map_err(StoreError::engine)?;
+        let views = &self.shared.views;
+        views.insert(view, value).map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncData)
-            .map_err(StoreError::engine)
+            .map_err(StoreError::engine)?;
+        // A snapshot can be tens of MB; left in the keyspace's memtable,
+        // each one saved stays in memory (with the ones it replaced) until
+        // enough is written after it. Flushed now, it leaves memory as soon
+        // as it is on disk.
+        views.rotate_memtable().map_err(StoreError::engine)?;
+        Ok(())
     }
 
     /// Forgets every view snapshot (durably), so the next start replays
