@@ -1,7 +1,6 @@
-//! What the aggregation groups cost in memory per group, counted by a global allocator
-//! that adds up live bytes as the daemon's mimalloc would hold them (each
-//! block rounded up to its size class), so the figures are close to the
-//! daemon's RSS growth.
+//! What the aggregation groups cost in memory per group, counted by a
+//! global allocator as the daemon's mimalloc would hold them, so the
+//! figures are close to the daemon's RSS growth.
 //!
 //! The groups are the notify bench's pending phase
 //! (`daemon/benches/notify.rs`): `group_by = ["..."]`, one alert each (four
@@ -12,49 +11,14 @@
 #![allow(missing_docs, clippy::unwrap_used, unsafe_code)]
 
 use jiff::Timestamp;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 use vigil_notify::route::Dispatcher;
 use vigil_notify::route::tree::{GroupBy, MatchedRoute, Timings};
 use vigil_store::{Alert, AlertStatus, Severity};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-/// Mimalloc's size class of a block: whole words up to 8 words, then four
-/// classes per power of two.
-fn held(size: usize) -> isize {
-    let words = size.div_ceil(8).max(1);
-    let class = if words <= 8 {
-        words
-    } else {
-        let step = 1 << (words.ilog2() - 2);
-        words.div_ceil(step) * step
-    };
-    (class * 8) as isize
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(held(layout.size()), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(held(layout.size()), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(held(new) - held(layout.size()), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "../../views/tests/support/counting.rs"]
+mod counting;
 
 /// The alert the daemon stores for the notify bench's `am_alert("pend", i)`.
 fn bench_alert(i: u64) -> Alert {
@@ -103,16 +67,16 @@ fn a_one_alert_group_notified_once() {
         active_time_intervals: Vec::new(),
     };
     let now = Timestamp::from_second(1_795_417_300).unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let mut d = Dispatcher::new();
     for i in 0..GROUPS {
         d.observe(&route, &bench_alert(i), now);
     }
-    let observed = LIVE.load(Ordering::Relaxed);
+    let observed = counting::live();
     let flushes = d.due(now);
     assert_eq!(flushes.len() as u64, GROUPS);
     drop(flushes);
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = counting::live();
     assert_eq!(d.len() as u64, GROUPS);
     let per = |bytes: isize| bytes as i64 / GROUPS as i64;
     eprintln!(

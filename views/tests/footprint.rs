@@ -1,7 +1,6 @@
 //! What the views cost in memory per item, counted by a global allocator
-//! that adds up live bytes as the daemon's mimalloc would hold them (each
-//! block rounded up to its size class), so the figures are close to the
-//! daemon's RSS growth.
+//! as the daemon's mimalloc would hold them, so the figures are close to
+//! the daemon's RSS growth.
 //!
 //! The alerts are the notify bench's (`daemon/benches/notify.rs`): four
 //! labels, one distinct, a 20-character fingerprint.
@@ -10,51 +9,16 @@
 // the system allocator unchanged.
 #![allow(missing_docs, clippy::unwrap_used, unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use vigil_store::{
     Actor, Alert, AlertStatus, AlertsIngested, Event, Hash, IntentCause, NotificationIntent,
     PlannedDelivery, Seal, Severity,
 };
 use vigil_views::{DeliveriesView, IncidentView, View};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-/// Mimalloc's size class of a block: whole words up to 8 words, then four
-/// classes per power of two.
-fn held(size: usize) -> isize {
-    let words = size.div_ceil(8).max(1);
-    let class = if words <= 8 {
-        words
-    } else {
-        let step = 1 << (words.ilog2() - 2);
-        words.div_ceil(step) * step
-    };
-    (class * 8) as isize
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(held(layout.size()), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(held(layout.size()), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(held(new) - held(layout.size()), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
 /// The tests measure one at a time: the counter is global.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -113,9 +77,9 @@ fn ingest(alerts: Vec<Alert>) -> Event {
 /// Live bytes per item after `build` made `items` of them (the events it
 /// folds in are dropped before counting).
 fn per_item<V>(items: u64, build: impl FnOnce() -> V) -> (V, i64) {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let view = build();
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = counting::live();
     (view, ((after - before) as i64) / items as i64)
 }
 
