@@ -9,11 +9,10 @@
 // the system allocator unchanged.
 #![allow(missing_docs, clippy::unwrap_used, unsafe_code)]
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use vigil_store::{
-    Actor, Alert, AlertStatus, AlertsIngested, Event, Hash, IntentCause, NotificationIntent,
-    PlannedDelivery, Seal, Severity,
+    Actor, Alert, AlertsIngested, Event, Hash, IntentCause, NotificationIntent, PlannedDelivery,
+    Seal,
 };
 use vigil_views::{DeliveriesView, IncidentView, View};
 
@@ -35,33 +34,9 @@ fn seal(seq: u64) -> Seal {
     }
 }
 
-/// The alert the daemon stores for the notify bench's `am_alert("pend", i)`.
-fn bench_alert(i: u64) -> Alert {
-    let instance = format!("pend-{i}");
-    let labels: BTreeMap<String, String> = [
-        ("alertname", "HighLoad"),
-        ("instance", instance.as_str()),
-        ("job", "node"),
-        ("severity", "warning"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Alert {
-        fingerprint: format!("pend{i:016x}"),
-        status: AlertStatus::Firing,
-        severity: Severity::Warning,
-        summary: format!("Load above 4 on {instance}"),
-        labels,
-        annotations: BTreeMap::from([(
-            "description".to_string(),
-            "load1 is 5.2 for 10m".to_string(),
-        )]),
-        starts_at: Some(1_795_417_200_000_000),
-        ends_at: None,
-        links: vec!["http://prometheus:9090/graph?g0.expr=node_load1".into()],
-    }
-}
+#[path = "support/bench_alert.rs"]
+mod alerts;
+use alerts::bench_alert;
 
 fn ingest(alerts: Vec<Alert>) -> Event {
     Event::AlertsIngested(AlertsIngested {
