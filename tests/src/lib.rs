@@ -3,6 +3,7 @@
 //! user), stop or kill the daemon, read its output.
 
 pub mod canary;
+pub mod faults;
 pub mod http;
 pub mod receiver;
 pub mod smtp;
@@ -61,6 +62,15 @@ pub fn write_config(dir: &Path, rest: &str) -> PathBuf {
 /// Whether a dev banner line is its last (the `vigilctl ... status` hint).
 pub fn banner_end(line: &str) -> bool {
     line.contains("--socket") && line.trim_end().ends_with(" status")
+}
+
+/// How a `vigild` that never became ready ended.
+#[derive(Debug)]
+pub struct NotReady {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
 }
 
 /// A running `vigild`.
@@ -146,7 +156,37 @@ impl Daemon {
         Daemon::with_config(config, &dir.join("control.sock"), &dir.join("state"))
     }
 
-    fn spawn(mut cmd: Command, socket: PathBuf, state_dir: PathBuf) -> Daemon {
+    /// `vigild --dev --state-dir DIR` in `cwd` with `env` added; how it
+    /// ended if it exits before it is ready.
+    pub fn try_dev_env(
+        cwd: &Path,
+        state_dir: &Path,
+        env: &[(String, std::ffi::OsString)],
+    ) -> Result<Daemon, NotReady> {
+        let mut cmd = Command::new(bin("vigild"));
+        cmd.args(["--dev", "--listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(state_dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(cwd);
+        let state = cwd.join(state_dir);
+        Daemon::try_spawn(cmd, state.join("control.sock"), state)
+    }
+
+    fn spawn(cmd: Command, socket: PathBuf, state_dir: PathBuf) -> Daemon {
+        Daemon::try_spawn(cmd, socket, state_dir).unwrap_or_else(|e| {
+            panic!(
+                "vigild exited with {} before it was ready:\n{}",
+                e.status, e.stderr
+            )
+        })
+    }
+
+    fn try_spawn(
+        mut cmd: Command,
+        socket: PathBuf,
+        state_dir: PathBuf,
+    ) -> Result<Daemon, NotReady> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("VIGIL_LOG", "info");
@@ -160,21 +200,28 @@ impl Daemon {
             stdout,
             stderr,
         };
-        daemon.wait_ready();
-        daemon
+        match daemon.ready() {
+            Ok(()) => Ok(daemon),
+            Err(status) => {
+                // Let the reader thread drain what is left of stderr.
+                std::thread::sleep(Duration::from_millis(50));
+                Err(NotReady {
+                    status,
+                    stderr: daemon.stderr(),
+                })
+            }
+        }
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for "vigild ready"; the exit status if it exits first.
+    fn ready(&mut self) -> Result<(), ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if self.stderr().contains("vigild ready") {
-                return;
+                return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "vigild exited with {status} before it was ready:\n{}",
-                    self.stderr()
-                );
+                return Err(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -295,6 +342,13 @@ impl Daemon {
         self.wait()
     }
 
+    /// Waits for it to exit on its own (up to 60 s); its status and stderr.
+    pub fn exited(mut self) -> (ExitStatus, String) {
+        let status = self.wait();
+        std::thread::sleep(Duration::from_millis(50));
+        (status, self.stderr())
+    }
+
     /// SIGKILL, and waits.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill vigild");
@@ -397,6 +451,30 @@ pub fn vigild_fails(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Option<
     }
     let _ = child.kill();
     panic!("vigild kept running; expected it to refuse to start");
+}
+
+/// `NAME SHA256` lines of every secret in the state directory's store,
+/// read offline (the daemon stopped) with the master key in `key`.
+pub fn secret_digests(state: &Path, key: &Path) -> Vec<String> {
+    let out = Command::new(bin("store-tool"))
+        .arg("secrets")
+        .arg(state.join("store"))
+        .arg(key)
+        .output()
+        .expect("run store-tool");
+    let mut lines: Vec<String> = ok(&out).lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// What [`secret_digests`] gives for these `(name, value)` secrets.
+pub fn expected_digests(secrets: &[(String, String)]) -> Vec<String> {
+    let mut lines: Vec<String> = secrets
+        .iter()
+        .map(|(n, v)| format!("{n} {}", vigil_store::Hash::sha256(v.as_bytes()).to_hex()))
+        .collect();
+    lines.sort();
+    lines
 }
 
 /// Files under `dir` whose bytes contain `needle`.

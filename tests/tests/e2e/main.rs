@@ -21,6 +21,7 @@ mod daemon_crash;
 mod deliveries_cli;
 mod dev_mode;
 mod export;
+mod faults;
 mod files;
 mod files_ctl;
 mod follow_and_doctor;

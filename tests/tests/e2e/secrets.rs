@@ -13,32 +13,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use vigil_tests::*;
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    vigil_store::Hash::sha256(bytes).to_hex()
-}
-
-/// `NAME SHA256` lines of every secret, read offline with `key`.
-fn digests(state: &Path, key: &Path) -> Vec<String> {
-    let out = std::process::Command::new(bin("store-tool"))
-        .arg("secrets")
-        .arg(state.join("store"))
-        .arg(key)
-        .output()
-        .unwrap();
-    let mut lines: Vec<String> = ok(&out).lines().map(str::to_string).collect();
-    lines.sort();
-    lines
-}
-
-fn expected(secrets: &[(String, String)]) -> Vec<String> {
-    let mut lines: Vec<String> = secrets
-        .iter()
-        .map(|(n, v)| format!("{n} {}", sha256_hex(v.as_bytes())))
-        .collect();
-    lines.sort();
-    lines
-}
-
 fn key_file(path: &Path, byte: u8) -> PathBuf {
     std::fs::write(path, hex_key(byte)).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -176,7 +150,7 @@ fn canaries_never_leave_the_vault() {
         std::fs::read_to_string(&master).unwrap().trim(),
         hex_key(0x5c)
     );
-    assert_eq!(digests(&state, &master), expected(&canaries));
+    assert_eq!(secret_digests(&state, &master), expected_digests(&canaries));
     for (_, value) in &canaries {
         let hits = files_containing(&state, value.as_bytes());
         assert!(hits.is_empty(), "{value} found in {hits:?}");
@@ -358,8 +332,8 @@ fn sigkill_during_rotation_or_rewrap_loses_no_secret() {
         );
         assert!(daemon.stop().success());
         assert_eq!(
-            digests(&state, &state.join("master.key")),
-            expected(&secrets),
+            secret_digests(&state, &state.join("master.key")),
+            expected_digests(&secrets),
             "round {round}"
         );
         assert!(!state.join("master.key.next").exists());

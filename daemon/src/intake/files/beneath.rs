@@ -87,7 +87,8 @@ impl Meta {
             rustix::fs::FileType::Symlink => FileType::Symlink,
             _ => FileType::Other,
         };
-        let nanos = i64::try_from(stat.st_mtime_nsec).unwrap_or(0);
+        // i64 with rustix's libc backend (see daemon/Cargo.toml).
+        let nanos: i64 = stat.st_mtime_nsec;
         Meta {
             file_type,
             mode: stat.st_mode,
