@@ -6,9 +6,10 @@
 //!   (systemd restarts it), and a restart on a healthy disk holds every
 //!   acknowledged event, once, in a chain that verifies.
 //! * A crash at every fsync, directory fsync, rename and write of a start
-//!   (recovery, the sealing key's replacement for the new epoch, the head
-//!   anchor, the engine's own table and version files): the next start
-//!   recovers, verifies, and holds every acknowledged event.
+//!   after a SIGKILL (recovery of the journal, the sealing key's
+//!   replacement for the new epoch, the head record, the engine's own table
+//!   and version files): the next start recovers, verifies, and holds every
+//!   acknowledged event.
 //! * A crash at every step of `secrets rewrap`: every secret still opens,
 //!   with whichever master key the key file then holds.
 //! * A disk that fails from the first call: vigild refuses to start with
@@ -108,12 +109,25 @@ fn recovers_with(cwd: &Path, acked: &Acked, context: &str) {
     assert!(report.ok, "{context}: {report:?}");
 }
 
-/// A state directory with `n` acknowledged events, the daemon stopped.
-fn baseline(cwd: &Path, n: usize) -> Acked {
+/// A daemon with `n` acknowledged events.
+fn with_events(cwd: &Path, n: usize) -> (Daemon, Acked) {
     let daemon = Daemon::dev(cwd, None);
     let acked = emit(&daemon, "base", 2, n / 2);
     assert_eq!(acked.len(), n / 2 * 2);
+    (daemon, acked)
+}
+
+/// A state directory with `n` acknowledged events, the daemon stopped.
+fn baseline(cwd: &Path, n: usize) -> Acked {
+    let (daemon, acked) = with_events(cwd, n);
     assert!(daemon.stop().success());
+    acked
+}
+
+/// The same, the daemon killed: the next start recovers from the journal.
+fn killed_baseline(cwd: &Path, n: usize) -> Acked {
+    let (daemon, acked) = with_events(cwd, n);
+    daemon.kill9();
     acked
 }
 
@@ -202,7 +216,8 @@ fn a_crash_at_any_step_of_a_start_leaves_a_store_the_next_start_recovers() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
     std::fs::create_dir(&base).unwrap();
-    let acked = baseline(&base, 40);
+    // Killed, so that every start below first recovers from a crash.
+    let acked = killed_baseline(&base, 40);
     let store = |cwd: &Path| cwd.join(STATE).join("store");
     let counted = tmp.path().join("counted");
     copy_dir(&base, &counted);

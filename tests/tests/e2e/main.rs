@@ -36,6 +36,7 @@ mod redaction;
 mod reload;
 mod retention;
 mod secrets;
+mod security_doc;
 mod silences;
 mod snapshots;
 mod spool;
