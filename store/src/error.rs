@@ -107,13 +107,14 @@ pub enum StoreError {
         seq: u64,
     },
     /// An I/O error on a file the store owns.
-    #[error("{context}: {source}")]
+    // The OS error is in the message and deliberately not a `source`:
+    // printing the chain (`{:#}`) would say it twice.
+    #[error("{context}: {cause}")]
     Io {
         /// What the store was doing.
         context: String,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -121,7 +122,7 @@ impl StoreError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         StoreError::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -10,6 +10,9 @@
 //!   replacement for the new epoch, the head record, the engine's own table
 //!   and version files): the next start recovers, verifies, and holds every
 //!   acknowledged event.
+//! * A failed (EIO) fsync, directory fsync, rename or write at every step of
+//!   a start: the start stops with a message and exit 1, never a panic, or
+//!   goes on if it can; either way the next start recovers everything.
 //! * A crash at every step of `secrets rewrap`: every secret still opens,
 //!   with whichever master key the key file then holds.
 //! * A disk that fails from the first call: vigild refuses to start with
@@ -211,8 +214,20 @@ fn calls_of_a_start(cwd: &Path, dir: &Path, ops: &[&str]) -> BTreeMap<String, us
     counts
 }
 
-#[test]
-fn a_crash_at_any_step_of_a_start_leaves_a_store_the_next_start_recovers() {
+/// The report names ops as the library's `Op` does.
+const OPS: [(&str, &str); 4] = [
+    ("fsync", "Sync"),
+    ("dirsync", "DirSync"),
+    ("rename", "Rename"),
+    ("write", "Write"),
+];
+
+/// Starts the daemon on a copy of a store that was killed under load, once
+/// for each call of a start (spread, for writes) with `action` on that
+/// call; `judge` says whether the start stopped at the fault, then the next
+/// start on a healthy disk must recover everything. Most starts must stop
+/// at their fault.
+fn sweep_a_start(action: &str, judge: impl Fn(Result<Daemon, NotReady>, &str) -> bool) {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
     std::fs::create_dir(&base).unwrap();
@@ -221,47 +236,81 @@ fn a_crash_at_any_step_of_a_start_leaves_a_store_the_next_start_recovers() {
     let store = |cwd: &Path| cwd.join(STATE).join("store");
     let counted = tmp.path().join("counted");
     copy_dir(&base, &counted);
-    let ops = ["fsync", "dirsync", "rename", "write"];
+    let ops: Vec<&str> = OPS.iter().map(|(op, _)| *op).collect();
     let counts = calls_of_a_start(&counted, &store(&counted), &ops);
-    // The report names ops as the library's `Op` does.
-    let names = [
-        ("fsync", "Sync"),
-        ("dirsync", "DirSync"),
-        ("rename", "Rename"),
-        ("write", "Write"),
-    ];
-    let (mut crashed, mut tried) = (0, 0);
-    for (op, name) in names {
+    let (mut stopped, mut tried) = (0, 0);
+    for (op, name) in OPS {
         let calls = counts.get(name).copied().unwrap_or(0);
         assert!(calls > 0, "a start makes no {op}: {counts:?}");
         for nth in crash_points(calls) {
-            let context = format!("crash at {op} #{nth} of {calls}");
+            let context = format!("{action} at {op} #{nth} of {calls}");
             let cwd = tmp.path().join(format!("{op}-{nth}"));
             copy_dir(&base, &cwd);
             tried += 1;
             let faults = Faults::now(
                 &cwd,
-                format!("op={op},path={},nth={nth},do=crash", store(&cwd).display()),
+                format!(
+                    "op={op},path={},nth={nth},do={action}",
+                    store(&cwd).display()
+                ),
             );
-            match Daemon::try_dev_env(&cwd, Path::new(STATE), &faults.env()) {
-                Err(e) => {
-                    assert_eq!(e.status.signal(), Some(9), "{context}: {e:?}");
-                    assert_eq!(faults.injected().len(), 1, "{context}");
-                    crashed += 1;
-                }
-                // Background work runs in its own order: this call came
-                // after the daemon was ready, or not at all this time.
-                Ok(daemon) => daemon.kill9(),
+            let started = Daemon::try_dev_env(&cwd, Path::new(STATE), &faults.env());
+            if judge(started, &context) {
+                assert_eq!(faults.injected().len(), 1, "{context}");
+                stopped += 1;
             }
             recovers_with(&cwd, &acked, &context);
             std::fs::remove_dir_all(&cwd).unwrap();
         }
     }
-    eprintln!("a start: {counts:?}; {crashed} of {tried} crash points crashed it");
+    eprintln!("a start ({action}): {counts:?}; {stopped} of {tried} starts stopped at the fault");
     assert!(
-        crashed * 2 > tried,
-        "only {crashed} of {tried} starts crashed before they were ready"
+        stopped * 2 > tried,
+        "only {stopped} of {tried} starts stopped at their fault"
     );
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_start_leaves_a_store_the_next_start_recovers() {
+    sweep_a_start("crash", |started, context| match started {
+        Err(e) => {
+            assert_eq!(e.status.signal(), Some(9), "{context}: {e:?}");
+            true
+        }
+        // Background work runs in its own order: this call came after the
+        // daemon was ready, or not at all this time.
+        Ok(daemon) => {
+            daemon.kill9();
+            false
+        }
+    });
+}
+
+#[test]
+fn a_failure_at_any_step_of_a_start_is_refused_with_a_message_or_survived() {
+    sweep_a_start("eio", |started, context| match started {
+        Err(e) => {
+            assert_eq!(e.status.code(), Some(1), "{context}: {e:?}");
+            assert!(!e.stderr.contains("panicked"), "{context}: {}", e.stderr);
+            let last = e.stderr.lines().last().unwrap_or_default();
+            assert!(last.contains("rror"), "{context}: no message: {}", e.stderr);
+            assert!(
+                last.matches("os error").count() <= 1,
+                "{context}: the cause is said twice: {last}"
+            );
+            true
+        }
+        // A failure the daemon can take (it retries, or the call was not
+        // the log's): it runs on, and must stop cleanly.
+        Ok(daemon) => {
+            let stopped = daemon.stop();
+            assert!(
+                matches!(stopped.code(), Some(0 | 1)),
+                "{context}: stopped with {stopped}"
+            );
+            false
+        }
+    });
 }
 
 #[test]
@@ -328,10 +377,9 @@ fn a_crash_at_any_step_of_a_rewrap_loses_no_secret() {
     // How many calls a rewrap makes, once.
     let counted = tmp.path().join("counted");
     copy_dir(&base, &counted);
-    let ops = ["fsync", "dirsync", "rename", "write"];
-    let plan: Vec<String> = ops
+    let plan: Vec<String> = OPS
         .iter()
-        .map(|op| {
+        .map(|(op, _)| {
             let dir = state(&counted);
             format!("op={op},path={},times=0,do=note", dir.display())
         })
@@ -343,14 +391,8 @@ fn a_crash_at_any_step_of_a_rewrap_loses_no_secret() {
     let injected = faults.injected();
     assert!(daemon.stop().success());
 
-    let names = [
-        ("fsync", "Sync"),
-        ("dirsync", "DirSync"),
-        ("rename", "Rename"),
-        ("write", "Write"),
-    ];
     let (mut crashed, mut tried) = (0, 0);
-    for (op, name) in names {
+    for (op, name) in OPS {
         let calls = injected.iter().filter(|l| l.starts_with(name)).count();
         assert!(calls > 0, "a rewrap makes no {op}: {injected:?}");
         for nth in crash_points(calls) {
