@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use vigil_tests::{Daemon, json_lines, ok, vigild_fails};
@@ -255,4 +256,66 @@ fn a_world_writable_spool_is_refused_at_start() {
     );
     assert_eq!(code, Some(78), "{stderr}");
     assert!(stderr.contains("writable by every user"), "{stderr}");
+}
+
+#[test]
+fn a_failed_or_crashed_move_to_done_loses_no_file_and_stores_none_twice() {
+    use vigil_tests::faults::Faults;
+    const FILES: usize = 12;
+    for (action, nth) in [("crash", 1), ("crash", 7), ("eio", 1), ("eio", 5)] {
+        let context = format!("{action} at the move to done #{nth}");
+        let tmp = tempfile::tempdir().unwrap();
+        let state = std::path::Path::new("vigil-data");
+        let daemon = Daemon::dev(tmp.path(), Some(state));
+        let spool = spool(&daemon);
+        assert!(daemon.stop().success());
+        for n in 0..FILES {
+            drop_file(&spool, &format!("alert-{n:04}.json"), &alert(n));
+        }
+        let faults = Faults::now(
+            tmp.path(),
+            format!(
+                "op=rename,path={},nth={nth},do={action}",
+                spool.join("done").display()
+            ),
+        );
+        // The spool drains at start, so the fault may land before "ready".
+        match Daemon::try_dev_env(tmp.path(), state, &faults.env()) {
+            Ok(daemon) => {
+                wait_for("the fault", || !faults.injected().is_empty());
+                if action == "crash" {
+                    let (status, _) = daemon.exited();
+                    assert_eq!(status.signal(), Some(9), "{context}");
+                } else {
+                    assert!(daemon.stop().code().is_some(), "{context}");
+                }
+            }
+            Err(e) => assert!(!faults.injected().is_empty(), "{context}: {e:?}"),
+        }
+
+        let daemon = Daemon::dev(tmp.path(), Some(state));
+        wait_for("the spool to drain", || count(&spool.join("incoming")) == 0);
+        let (done, failed) = (count(&spool.join("done")), count(&spool.join("failed")));
+        assert_eq!(
+            done + failed,
+            FILES,
+            "{context}: {done} done, {failed} failed"
+        );
+        let events = ingested(&daemon);
+        let ids: HashSet<&str> = events
+            .iter()
+            .map(|e| {
+                e["event"]["alerts_ingested"]["delivery_id"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            events.len(),
+            FILES,
+            "{context}: a file was stored twice or lost"
+        );
+        assert_eq!(ids.len(), FILES, "{context}");
+        assert!(daemon.stop().success());
+    }
 }
