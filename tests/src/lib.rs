@@ -453,6 +453,20 @@ pub fn vigild_fails(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Option<
     panic!("vigild kept running; expected it to refuse to start");
 }
 
+/// `vigilctl emit MESSAGE` through `client`: the seq the daemon
+/// acknowledged, or `None` once it refuses or is gone.
+pub fn emit_acknowledged(client: &mut vigilctl::Client, message: &str) -> Option<u64> {
+    let request = vigil_proto::Request::Events(vigil_proto::EventsRequest::Emit {
+        message: message.to_string(),
+        severity: vigil_store::Severity::Info,
+        labels: Default::default(),
+    });
+    match client.call(&request) {
+        Ok(vigil_proto::Response::Appended { head }) => Some(head.seq),
+        _ => None,
+    }
+}
+
 /// `NAME SHA256` lines of every secret in the state directory's store,
 /// read offline (the daemon stopped) with the master key in `key`.
 pub fn secret_digests(state: &Path, key: &Path) -> Vec<String> {

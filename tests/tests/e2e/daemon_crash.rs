@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use vigil_proto::{EventsRequest, Request, Response};
-use vigil_store::{Event, Log, Severity, VerifyOptions, read_verification_key};
+use vigil_store::{Event, Log, VerifyOptions, read_verification_key};
 use vigil_tests::*;
 use vigilctl::Client;
 
@@ -45,17 +44,10 @@ fn every_acknowledged_emit_survives_sigkill() {
                     };
                     for i in 0.. {
                         let message = format!("r{round}-t{t}-{i}");
-                        let request = Request::Events(EventsRequest::Emit {
-                            message: message.clone(),
-                            severity: Severity::Info,
-                            labels: Default::default(),
-                        });
-                        match client.call(&request) {
-                            Ok(Response::Appended { head }) => {
-                                acked.lock().unwrap().insert(head.seq, message);
-                            }
-                            _ => return,
-                        }
+                        let Some(seq) = emit_acknowledged(&mut client, &message) else {
+                            return;
+                        };
+                        acked.lock().unwrap().insert(seq, message);
                     }
                 })
             })

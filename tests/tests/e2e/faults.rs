@@ -25,8 +25,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use vigil_proto::{EventsRequest, Request, Response};
-use vigil_store::{Event, Log, Severity, VerifyOptions, read_verification_key};
+use vigil_store::{Event, Log, VerifyOptions, read_verification_key};
 use vigil_tests::faults::Faults;
 use vigil_tests::*;
 use vigilctl::Client;
@@ -49,17 +48,10 @@ fn emit(daemon: &Daemon, tag: &str, clients: usize, limit: usize) -> Acked {
                 };
                 for i in 0..limit {
                     let message = format!("{tag}-{t}-{i}");
-                    let request = Request::Events(EventsRequest::Emit {
-                        message: message.clone(),
-                        severity: Severity::Info,
-                        labels: Default::default(),
-                    });
-                    match client.call(&request) {
-                        Ok(Response::Appended { head }) => {
-                            acked.lock().unwrap().insert(head.seq, message);
-                        }
-                        _ => return,
-                    }
+                    let Some(seq) = emit_acknowledged(&mut client, &message) else {
+                        return;
+                    };
+                    acked.lock().unwrap().insert(seq, message);
                 }
             })
         })

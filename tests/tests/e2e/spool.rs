@@ -44,6 +44,18 @@ fn ingested(daemon: &Daemon) -> Vec<serde_json::Value> {
     ])))
 }
 
+/// The distinct delivery ids of ingest events.
+fn delivery_ids(events: &[serde_json::Value]) -> HashSet<&str> {
+    events
+        .iter()
+        .map(|e| {
+            e["event"]["alerts_ingested"]["delivery_id"]
+                .as_str()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn alert(n: usize) -> Vec<u8> {
     format!(
         r#"{{"summary":"disk almost full on host-{n}","status":"firing","severity":"warning","labels":{{"host":"host-{n}","check":"disk"}}}}"#
@@ -221,14 +233,7 @@ fn sigkill_while_draining_loses_no_file_and_stores_none_twice() {
     assert_eq!(count(&done), FILES);
     assert_eq!(count(&spool.join("failed")), 0);
     let events = ingested(&daemon);
-    let ids: HashSet<&str> = events
-        .iter()
-        .map(|e| {
-            e["event"]["alerts_ingested"]["delivery_id"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let ids = delivery_ids(&events);
     assert_eq!(events.len(), FILES, "a file was stored twice or lost");
     assert_eq!(ids.len(), FILES);
     let verified = json_lines(&ok(&daemon.ctl(&["--json", "verify"])));
@@ -302,14 +307,7 @@ fn a_failed_or_crashed_move_to_done_loses_no_file_and_stores_none_twice() {
             "{context}: {done} done, {failed} failed"
         );
         let events = ingested(&daemon);
-        let ids: HashSet<&str> = events
-            .iter()
-            .map(|e| {
-                e["event"]["alerts_ingested"]["delivery_id"]
-                    .as_str()
-                    .unwrap()
-            })
-            .collect();
+        let ids = delivery_ids(&events);
         assert_eq!(
             events.len(),
             FILES,
