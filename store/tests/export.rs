@@ -140,6 +140,27 @@ fn a_whole_export_verifies_with_and_without_the_key() {
     assert!(pruned.get("body").is_none() && pruned.get("event").is_none());
 }
 
+/// Found by fuzzing (fuzz/fuzz_targets/export_verify.rs): a header line
+/// that is not UTF-8 was an `Err` (a failed read) rather than a report
+/// that the export is bad.
+#[test]
+fn a_header_line_that_is_not_utf8_is_a_bad_export_not_a_read_error() {
+    let s = store();
+    let lines = whole(&s.log);
+    let mut bytes = (lines.join("\n") + "\n").into_bytes();
+    bytes.insert(20, 0xff);
+    for key in [None, Some(s.key())] {
+        let report = verify_export(bytes.as_slice(), key.as_ref(), None).unwrap();
+        assert!(!report.report.ok);
+        assert!(report.header.is_none());
+        let (_, problem) = failure(&report);
+        assert!(
+            matches!(&problem, Problem::BadExport { detail } if detail.contains("not UTF-8")),
+            "{problem:?}"
+        );
+    }
+}
+
 #[test]
 fn ranges_by_seq_and_time_verify_from_the_entry_before_them() {
     let s = store();

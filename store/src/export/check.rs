@@ -39,16 +39,23 @@ pub fn verify_export<R: BufRead>(
     key: Option<&VerificationKey>,
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<ExportReport> {
-    let mut line = String::new();
-    let read = |input: &mut R, line: &mut String| {
-        line.clear();
-        input
-            .read_line(line)
-            .map_err(|e| StoreError::io("reading the export", e))
-    };
-    if read(&mut input, &mut line)? == 0 {
+    // Read as bytes: a first line that is not UTF-8 is a bad export, not a
+    // failed read.
+    let mut first = Vec::new();
+    if input
+        .read_until(b'\n', &mut first)
+        .map_err(|e| StoreError::io("reading the export", e))?
+        == 0
+    {
         return Ok(rejected(None, 0, "line 1: the file is empty".into()));
     }
+    let Ok(line) = String::from_utf8(first) else {
+        return Ok(rejected(
+            None,
+            0,
+            "line 1 is not an export header: it is not UTF-8".into(),
+        ));
+    };
     let header: ExportHeader = match serde_json::from_str(line.trim_end()) {
         Ok(h) => h,
         Err(e) => {
