@@ -99,8 +99,10 @@ impl Redactor {
     /// `authorization`, `cookie`, `set-cookie`, `x-api-key`, … in any case,
     /// with `-`, `_`, `.` or camelCase, and as suffixes like `db_password`),
     /// every string and number, at any depth, is replaced whole with the
-    /// marker; booleans and nulls are kept. Two keys that redact alike are
-    /// told apart with a `~2`, `~3`, … suffix.
+    /// marker (a string that already is a marker stays); booleans and nulls
+    /// are kept. A key is judged by its name, and by its redacted name when
+    /// the original says nothing (as a second pass would). Two keys that
+    /// redact alike are told apart with a `~2`, `~3`, … suffix.
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         structured::redact_json(&self.engine, value);
     }

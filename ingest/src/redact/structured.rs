@@ -6,8 +6,25 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use vigil_store::Alert;
 
-use super::engine::{Engine, marker};
+use super::engine::{Engine, existing_markers, marker};
 use super::keys::sensitive_kind;
+
+/// The kind of secret under a key that redacts to `new` (`None`: it did
+/// not change): what the original name says, else what the redacted one
+/// says. The redacted key is what a second pass judges, so judging by it
+/// too keeps redaction idempotent (`password=x_key` names no secret, but
+/// `password=[REDACTED:password]` does).
+fn key_kind(key: &str, new: Option<&str>) -> Option<&'static str> {
+    sensitive_kind(key).or_else(|| new.and_then(sensitive_kind))
+}
+
+/// A value under a secret-named key: its marker, unless it already is one
+/// (of whichever kind), so that a second pass changes nothing.
+fn sensitive_value(text: &mut String, kind: &str) {
+    if existing_markers(text) != [(0, text.len())] {
+        *text = marker(kind);
+    }
+}
 
 /// Replaces `text` with its redaction, if anything matched.
 pub(super) fn redact_string(engine: &Engine, text: &mut String) {
@@ -53,7 +70,7 @@ pub(super) fn redact_json(engine: &Engine, root: &mut Value) {
                 }
             }
             Value::String(text) => match sensitive {
-                Some(kind) => *text = marker(kind),
+                Some(kind) => sensitive_value(text, kind),
                 None => redact_string(engine, text),
             },
             Value::Array(items) => stack.extend(items.iter_mut().map(|item| (item, sensitive))),
@@ -72,7 +89,8 @@ pub(super) fn redact_json(engine: &Engine, root: &mut Value) {
 }
 
 /// Redacts the keys of `map`; returns the renamed keys with the kind their
-/// original name had (sensitivity is judged on the original name).
+/// original name had (sensitivity is judged on the original name, and on
+/// the redacted one when the original says nothing: see [`key_kind`]).
 fn redact_object_keys(
     engine: &Engine,
     map: &mut Map<String, Value>,
@@ -88,7 +106,10 @@ fn redact_object_keys(
     for (key, child) in old {
         let (new, kind) = match engine.redact(&key) {
             Cow::Borrowed(_) => (None, None),
-            Cow::Owned(new) => (Some(new), sensitive_kind(&key)),
+            Cow::Owned(new) => {
+                let kind = key_kind(&key, Some(&new));
+                (Some(new), kind)
+            }
         };
         let changed = new.is_some();
         let final_key = unique_key(new.unwrap_or(key), |k| map.contains_key(k));
@@ -105,14 +126,15 @@ fn redact_object_keys(
 pub(super) fn redact_labels(engine: &Engine, labels: &mut BTreeMap<String, String>) {
     let old = std::mem::take(labels);
     for (key, mut value) in old {
-        match sensitive_kind(&key) {
-            Some(kind) => value = marker(kind),
+        let new = match engine.redact(&key) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(new) => Some(new),
+        };
+        match key_kind(&key, new.as_deref()) {
+            Some(kind) => sensitive_value(&mut value, kind),
             None => redact_string(engine, &mut value),
         }
-        let key = match engine.redact(&key) {
-            Cow::Borrowed(_) => key,
-            Cow::Owned(new) => new,
-        };
+        let key = new.unwrap_or(key);
         let key = unique_key(key, |k| labels.contains_key(k));
         labels.insert(key, value);
     }

@@ -118,6 +118,53 @@ fn redact_json_sensitive_key_is_judged_before_renaming() {
     assert_eq!(value, once);
 }
 
+/// Found by fuzzing (fuzz/fuzz_targets/redact.rs): a key whose name says
+/// nothing until its secret is redacted (`password=…_key` ends in `key`,
+/// `password=[REDACTED:password]` in `password`) left its value for a
+/// second pass to redact, so redaction was not idempotent.
+#[test]
+fn redact_json_a_key_that_names_a_secret_once_redacted_is_idempotent() {
+    let mut value = json!({"password=CANARYjavai_key": "x", "n": {"password=CANARYb_key": 7}});
+    redactor().redact_json(&mut value);
+    let once = value.clone();
+    assert_eq!(
+        once,
+        json!({
+            "password=[REDACTED:password]": "[REDACTED:password]",
+            "n": {"password=[REDACTED:password]": "[REDACTED:password]"}
+        })
+    );
+    redactor().redact_json(&mut value);
+    assert_eq!(value, once);
+
+    let mut alert = alert();
+    alert.labels = [("password=CANARYjavai_key".to_string(), "x".to_string())].into();
+    redactor().redact_alert(&mut alert);
+    let once = alert.clone();
+    assert_eq!(
+        once.labels,
+        [(
+            "password=[REDACTED:password]".to_string(),
+            "[REDACTED:password]".to_string()
+        )]
+        .into()
+    );
+    redactor().redact_alert(&mut alert);
+    assert_eq!(alert, once);
+}
+
+/// A value that already is a marker stays as it is under a secret-named
+/// key, whatever its kind: a second pass must change nothing.
+#[test]
+fn redact_json_markers_under_secret_keys_stay() {
+    let mut value = json!({"api_token": "[REDACTED:password]", "password": ["[REDACTED:x]", "y"]});
+    redactor().redact_json(&mut value);
+    assert_eq!(
+        value,
+        json!({"api_token": "[REDACTED:password]", "password": ["[REDACTED:x]", "[REDACTED:password]"]})
+    );
+}
+
 #[test]
 fn redact_json_deep_nesting_does_not_recurse() {
     // Arrays and objects alternate, 100 000 deep; a secret-named key at the
