@@ -1,0 +1,36 @@
+//! Checks of an event body: decoding fails with a typed decode error or
+//! gives an event that encodes and decodes back to itself, renders as JSON
+//! (the export writer and checker both `expect` that it does) and has a
+//! known kind.
+
+use vigil_store::{Event, EventKind, StoreError};
+
+/// Decodes `body` and checks the event, if it is one.
+pub fn check_body(body: &[u8]) -> Option<Event> {
+    match Event::decode(body) {
+        Ok(event) => {
+            check_event(&event);
+            Some(event)
+        }
+        Err(StoreError::Decode(reason)) => {
+            assert!(!reason.is_empty());
+            None
+        }
+        Err(other) => panic!("a body that does not decode is a decode error, not {other:?}"),
+    }
+}
+
+/// Checks one decoded event.
+pub fn check_event(event: &Event) {
+    let encoded = event.encode();
+    let again = Event::decode(&encoded).expect("an encoded event decodes");
+    assert_eq!(&again, event, "encode then decode changed the event");
+    assert_eq!(again.encode(), encoded, "the encoding is not stable");
+
+    let kind = event.kind();
+    assert_eq!(EventKind::from_code(kind.code()), Some(kind));
+    assert_eq!(kind.name().parse::<EventKind>(), Ok(kind));
+    let _ = event.source();
+
+    serde_json::to_vec(event).expect("an event renders as JSON");
+}
