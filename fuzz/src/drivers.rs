@@ -425,3 +425,40 @@ fn check_map(kind: DriverKind, what: &str, map: &Labels) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every committed seed of a signing driver verifies as it is, so the
+    /// fuzzer starts from accepted deliveries.
+    #[test]
+    fn signed_seeds_verify() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        for kind in DriverKind::ALL {
+            let dir = corpus.join(format!("driver_{}", kind.name()));
+            let mut seen = 0;
+            for file in std::fs::read_dir(&dir).expect("a seed directory") {
+                let data = std::fs::read(file.expect("an entry").path()).expect("a seed");
+                let (headers, body) = crate::delivery::parse(&data);
+                let json: Value = serde_json::from_slice(body).expect("a JSON body");
+                let delivery = Delivery {
+                    headers: &headers,
+                    body,
+                    json: &json,
+                    now: NOW,
+                };
+                assert_eq!(
+                    kind.verify(&delivery, &verifier(&secrets())),
+                    Ok(()),
+                    "{kind}"
+                );
+                assert!(authentic(kind, &headers, body, &secrets()), "{kind}");
+                assert!(kind.normalize("fuzz", &delivery).is_ok(), "{kind}");
+                run(kind, &data);
+                seen += 1;
+            }
+            assert!(seen > 0, "no seed for {kind}");
+        }
+    }
+}

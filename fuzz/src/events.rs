@@ -34,3 +34,26 @@ pub fn check_event(event: &Event) {
 
     serde_json::to_vec(event).expect("an event renders as JSON");
 }
+
+#[cfg(test)]
+mod tests {
+    use vigil_store::VerificationKey;
+    use vigil_store::export::verify_export;
+
+    /// The committed export seeds pass with their key and a sealed header,
+    /// so the export target's tamperings run from the start.
+    #[test]
+    fn export_seeds_pass_sealed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/export_verify");
+        for file in std::fs::read_dir(dir).expect("a seed directory") {
+            let data = std::fs::read_to_string(file.expect("an entry").path()).expect("a seed");
+            let (key, export) = data.split_once('\n').expect("a key line");
+            let key = VerificationKey::parse(key).expect("a key");
+            let report = verify_export(export.as_bytes(), Some(&key), None).expect("a report");
+            assert!(
+                report.report.ok && report.header_sealed == Some(true),
+                "{report:?}"
+            );
+        }
+    }
+}
