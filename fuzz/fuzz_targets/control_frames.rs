@@ -10,7 +10,9 @@
 //! * every message decoded encodes to a frame that decodes to the same
 //!   message (and the frame's length prefix is its payload's length);
 //! * what a request needs (permission, name, whether it changes anything)
-//!   is answered for every request that decodes.
+//!   is answered for every request that decodes;
+//! * a secret a message carries (a secret's value, a new API key) never
+//!   shows in its `Debug`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use vigil_proto::frame::{self, FrameError, MAX_FRAME};
-use vigil_proto::{Hello, HelloReply, Request, Response};
+use vigil_proto::{Hello, HelloReply, Request, Response, SecretsRequest, WireSecret};
 
 /// Most frames read from one input.
 const MAX_FRAMES: usize = 64;
@@ -90,14 +92,41 @@ where
 
 fn also<T>(payload: &[u8])
 where
-    T: DeserializeOwned + Serialize + PartialEq + Debug,
+    T: DeserializeOwned + Serialize + PartialEq + Debug + 'static,
 {
     if let Ok(message) = frame::decode::<T>(payload) {
         round_trip(&message);
+        let any: &dyn std::any::Any = &message;
+        if let Some(Response::KeyCreated { key, secret }) = any.downcast_ref::<Response>() {
+            check_hidden(&message, secret.clone(), key);
+        }
     }
 }
 
+/// A secret value (of at least 8 letters and digits, so that `Debug` would
+/// print it as it is) that the rest of a message does not hold anyway must
+/// not show in the message's `Debug`.
+fn check_hidden(message: &impl Debug, secret: WireSecret, rest: &impl Debug) {
+    let secret = secret.into_secret();
+    let Some(text) = secret.expose_str() else {
+        return;
+    };
+    if text.len() < 8 || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return;
+    }
+    if format!("{rest:?}").contains(text) {
+        return;
+    }
+    assert!(
+        !format!("{message:?}").contains(text),
+        "Debug shows a secret"
+    );
+}
+
 fn check_request(request: &Request) {
+    if let Request::Secrets(SecretsRequest::Set { name, value }) = request {
+        check_hidden(request, value.clone(), name);
+    }
     let _ = request.permission();
     let _ = request.is_mutating();
     assert!(!request.name().is_empty());
