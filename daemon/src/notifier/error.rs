@@ -37,3 +37,12 @@ pub enum IntentError {
         source: JoinError,
     },
 }
+
+impl IntentError {
+    /// Whether reading it again may work: a failing store or read may
+    /// recover (as a failing append is retried), an intent retention
+    /// removed does not come back.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, IntentError::Gone(_))
+    }
+}

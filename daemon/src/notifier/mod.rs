@@ -22,6 +22,8 @@
 //! machine of pending deliveries), [`intent`] (what a notification plans)
 //! and [`send`] (the channels an attempt goes through).
 
+#[cfg(test)]
+mod crash_tests;
 mod decide;
 mod deliver;
 mod error;

@@ -48,11 +48,11 @@ impl AttemptError {
     pub fn retryable(&self) -> bool {
         match self {
             AttemptError::Send(e) => e.retryable(),
+            AttemptError::Intent(e) => e.retryable(),
             AttemptError::Secret(_) | AttemptError::Record(_) => true,
-            AttemptError::Unconfigured(_)
-            | AttemptError::Render(_)
-            | AttemptError::Intent(_)
-            | AttemptError::Panicked(_) => false,
+            AttemptError::Unconfigured(_) | AttemptError::Render(_) | AttemptError::Panicked(_) => {
+                false
+            }
         }
     }
 }
@@ -356,4 +356,29 @@ pub(super) fn text(value: &SecretValue) -> Result<&str, AttemptError> {
     value
         .expose_str()
         .ok_or_else(|| AttemptError::Send(SendError::Config("the URL is not UTF-8".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::IntentError;
+    use super::*;
+
+    #[tokio::test]
+    async fn an_intent_that_could_not_be_read_is_retried_and_one_removed_is_given_up() {
+        // Retention removed it: no later attempt will find it.
+        assert!(!AttemptError::Intent(IntentError::Gone(7)).retryable());
+        // The store failed to read it: it may recover, as a failed append
+        // does, so the delivery is not given up after one attempt.
+        let read = IntentError::Read {
+            seq: 7,
+            source: vigil_store::StoreError::Engine("I/O error".into()),
+        };
+        assert!(AttemptError::Intent(read).retryable());
+        // The blocking read did not finish.
+        let task = tokio::spawn(std::future::pending::<()>());
+        task.abort();
+        let source = task.await.unwrap_err();
+        let task = IntentError::Task { seq: 7, source };
+        assert!(AttemptError::Intent(task).retryable());
+    }
 }

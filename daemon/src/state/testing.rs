@@ -11,8 +11,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use vigil_store::{Head, Log, LogOptions};
 
-/// Every part, on a new store where `config` says, with channels nobody
-/// listens to (a dropped shutdown sender means "stop" to whoever waits).
+/// Every part, on a new store where `config` says (or the one a previous
+/// call left there, as a restart finds it), with channels nobody listens
+/// to (a dropped shutdown sender means "stop" to whoever waits).
 pub fn parts(config: Config, socket: PathBuf) -> Parts {
     let (head_tx, head_rx) = watch::channel(Head::EMPTY);
     let options = LogOptions {
@@ -21,13 +22,17 @@ pub fn parts(config: Config, socket: PathBuf) -> Parts {
         })),
         ..LogOptions::default()
     };
-    let log = Log::create(
-        &config.store_dir(),
-        &config.verification_key_path(),
-        options,
-    )
-    .expect("a new store");
-    let (views, restore) = super::replay::restore(&log).expect("views of a new store");
+    let log = if config.store_dir().exists() {
+        Log::open(&config.store_dir(), options).expect("the store reopened")
+    } else {
+        Log::create(
+            &config.store_dir(),
+            &config.verification_key_path(),
+            options,
+        )
+        .expect("a new store")
+    };
+    let (views, restore) = super::replay::restore(&log).expect("the views restored");
     let secrets = crate::secrets::Secrets::start(&config, true, &log).expect("the secrets vault");
     let redactor = vigil_ingest::redact::Redactor::new(&config.redaction_patterns())
         .expect("the redaction patterns");

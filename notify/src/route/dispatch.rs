@@ -313,7 +313,8 @@ impl Dispatcher {
     }
 
     /// Processes every group whose tick is at or before `now`: returns the
-    /// notifications to send, in group key order, then drops resolved
+    /// notifications to send, in the order their groups fell due (by group
+    /// key among groups due at the same instant), then drops resolved
     /// alerts and empty groups and schedules the next ticks.
     pub fn due_gated(&mut self, now: Timestamp, gate: &impl Gate) -> Vec<Flush> {
         let now_us = now.as_microsecond();

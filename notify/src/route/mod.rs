@@ -34,7 +34,9 @@
 //!   new groups. Routes nest at most [`tree::MAX_DEPTH`] deep. The
 //!   deprecated `match` and `match_re` are still read.
 //! * **Grouping.** A label with an empty value counts as missing, as in
-//!   matching.
+//!   matching. A child route's `group_by: []` inherits its parent's, as
+//!   Alertmanager read it until its 2025 fix (prometheus/alertmanager#4825)
+//!   made an explicit empty list mean one group for the route.
 //! * **Notifying.** Every receiver is treated as `send_resolved: true`
 //!   (a group is notified when one of its alerts resolves; an integration
 //!   that does not want resolved alerts drops them). `repeat_interval` is
@@ -49,6 +51,8 @@
 //!   ([`Dispatcher::expire`]), so the log says when and why it resolved.
 //! * **Inhibition.** A rule needs at least one source and one target
 //!   matcher (an empty side matches every alert).
+//! * **Silences.** A silence mutes up to its `ends_at`, exclusive;
+//!   Alertmanager's is still active at that very instant.
 //! * **Time intervals.** `location: Local` is refused (name the zone).
 //!
 //! Alertmanager's `receivers`, `templates` and `global` are not part of

@@ -33,7 +33,8 @@ pub struct RouteConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver: Option<String>,
     /// Labels to group by, or `["..."]` for all of them; inherited when
-    /// unset or empty (as in Alertmanager).
+    /// unset or empty (as in Alertmanager before its #4825: see the
+    /// differences in [`super`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<String>>,
     /// Matchers, all of which must match; each entry may hold several,
@@ -320,7 +321,7 @@ fn compile_node(
     };
     let group_by = match &config.group_by {
         Some(list) if !list.is_empty() => group_by(list).map_err(fail)?,
-        // Alertmanager treats an empty list like an absent one.
+        // As Alertmanager did until #4825: an empty list like an absent one.
         _ => parent.group_by.clone(),
     };
     let timings = Timings {
