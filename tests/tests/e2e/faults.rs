@@ -278,18 +278,28 @@ fn a_crash_at_any_step_of_a_start_leaves_a_store_the_next_start_recovers() {
     });
 }
 
+/// A start refused as an operator needs it: exit 1, no panic, and a last
+/// line that says what failed, naming the OS error once.
+fn refused_with_a_message(e: &NotReady, context: &str) {
+    assert_eq!(e.status.code(), Some(1), "{context}: {e:?}");
+    assert!(!e.stderr.contains("panicked"), "{context}: {}", e.stderr);
+    let last = e.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("rror") && last.len() > 20,
+        "{context}: no message: {}",
+        e.stderr
+    );
+    assert!(
+        last.matches("os error").count() <= 1,
+        "{context}: the cause is said twice: {last}"
+    );
+}
+
 #[test]
 fn a_failure_at_any_step_of_a_start_is_refused_with_a_message_or_survived() {
     sweep_a_start("eio", |started, context| match started {
         Err(e) => {
-            assert_eq!(e.status.code(), Some(1), "{context}: {e:?}");
-            assert!(!e.stderr.contains("panicked"), "{context}: {}", e.stderr);
-            let last = e.stderr.lines().last().unwrap_or_default();
-            assert!(last.contains("rror"), "{context}: no message: {}", e.stderr);
-            assert!(
-                last.matches("os error").count() <= 1,
-                "{context}: the cause is said twice: {last}"
-            );
+            refused_with_a_message(&e, context);
             true
         }
         // A failure the daemon can take (it retries, or the call was not
@@ -323,14 +333,7 @@ fn a_disk_failing_from_the_first_call_stops_the_start_with_a_message() {
             Ok(daemon) => panic!("{context}: started anyway:\n{}", daemon.stderr()),
         };
         assert!(!faults.injected().is_empty(), "{context}");
-        assert_eq!(e.status.code(), Some(1), "{context}: {e:?}");
-        assert!(!e.stderr.contains("panicked"), "{context}: {}", e.stderr);
-        let message = e.stderr.lines().last().unwrap_or_default();
-        assert!(
-            message.contains("rror") && message.len() > 20,
-            "{context}: no message: {}",
-            e.stderr
-        );
+        refused_with_a_message(&e, &context);
         recovers_with(tmp.path(), &acked, &context);
     }
 }
