@@ -132,14 +132,20 @@ impl Daemon {
 
     /// `vigild --dev --state-dir DIR EXTRA...`, run in `cwd`; waits for "ready".
     pub fn dev_with(cwd: &Path, state_dir: &Path, extra: &[&str]) -> Daemon {
+        let (cmd, state) = Daemon::dev_command(cwd, state_dir, extra);
+        Daemon::spawn(cmd, state.join("control.sock"), state)
+    }
+
+    /// `vigild --dev --state-dir DIR EXTRA...` in `cwd`, and the state
+    /// directory it will use.
+    fn dev_command(cwd: &Path, state_dir: &Path, extra: &[&str]) -> (Command, PathBuf) {
         let mut cmd = Command::new(bin("vigild"));
         cmd.args(["--dev", "--listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(state_dir)
             .args(extra)
             .current_dir(cwd);
-        let state = cwd.join(state_dir);
-        Daemon::spawn(cmd, state.join("control.sock"), state)
+        (cmd, cwd.join(state_dir))
     }
 
     /// `vigild --config FILE`; waits until the socket answers.
@@ -163,13 +169,8 @@ impl Daemon {
         state_dir: &Path,
         env: &[(String, std::ffi::OsString)],
     ) -> Result<Daemon, NotReady> {
-        let mut cmd = Command::new(bin("vigild"));
-        cmd.args(["--dev", "--listen", "127.0.0.1:0"])
-            .arg("--state-dir")
-            .arg(state_dir)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .current_dir(cwd);
-        let state = cwd.join(state_dir);
+        let (mut cmd, state) = Daemon::dev_command(cwd, state_dir, &[]);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         Daemon::try_spawn(cmd, state.join("control.sock"), state)
     }
 
