@@ -157,7 +157,10 @@ impl Plan {
         if !self.armed() {
             return None;
         }
-        let rule = self.rules.iter().find(|r| r.hits(op, paths))?;
+        // Every rule counts the call, so each rule's `nth` is its own; the
+        // first one hit decides.
+        let hit: Vec<&Rule> = self.rules.iter().filter(|r| r.hits(op, paths)).collect();
+        let rule = hit.first()?;
         self.report(rule, paths.first().copied().unwrap_or_default());
         Some(rule.action)
     }

@@ -121,3 +121,15 @@ fn a_plan_with_a_typo_stops_the_program() {
 fn libc_sigkill() -> i32 {
     9
 }
+
+#[test]
+fn each_rule_counts_every_call_of_its_op_even_when_another_rule_hits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f");
+    let d = dir.path().display();
+    let plan = format!("op=fsync,path={d},nth=1;op=fsync,path={d},nth=2,do=enospc");
+    let steps: Vec<String> = (0..3).map(|_| format!("fsync:{}", f.display())).collect();
+    // The second rule's 2nd call is the second call, though the first
+    // rule hit the first one.
+    assert_eq!(lines(&probe(&plan, &[], &steps)), ["5", "28", "ok"]);
+}
