@@ -266,6 +266,10 @@ pub fn summary(event: Option<&Event>) -> String {
                 e.reason
             )
         }
+        Event::Forwarded(f) => format!(
+            "forwarded: stream {} ({}) acknowledged up to seq {}",
+            f.stream, f.subject, f.acked_seq
+        ),
         Event::Custom(c) => {
             let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let labels = if labels.is_empty() {

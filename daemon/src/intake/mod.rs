@@ -298,6 +298,7 @@ fn control(redactor: &Redactor, mut event: Event) -> Event {
         | Event::NotificationIntended(_)
         | Event::BodiesPruned(_)
         | Event::TailLost(_)
+        | Event::Forwarded(_)
         | Event::FileIntegrity(_)
         | Event::Logs(_)
         | Event::RetentionApplied(_) => {}

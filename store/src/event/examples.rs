@@ -429,6 +429,16 @@ pub fn every_variant() -> Vec<(&'static str, Event)> {
                 ranges: vec![SeqRange { first: 5, last: 5 }],
             }),
         ),
+        (
+            "forwarded",
+            Event::Forwarded(Forwarded {
+                stream: "VIGIL".into(),
+                subject: "vigil.db1.entries".into(),
+                acked_seq: 4242,
+                acked_link: Hash([0x42; 32]),
+                acked_time: 1_700_000_000_000_000,
+            }),
+        ),
     ]
 }
 

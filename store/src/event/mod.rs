@@ -14,12 +14,14 @@
 
 pub mod examples;
 mod files;
+mod forward;
 mod labels;
 mod logs;
 mod payload;
 mod retention;
 
 pub use files::*;
+pub use forward::Forwarded;
 pub use labels::{LabelSet, Pairs as LabelPairs};
 pub use logs::*;
 pub use payload::*;
@@ -216,6 +218,8 @@ pub enum Event {
     RetentionApplied(RetentionApplied),
     /// An operator erased the bodies of matching events.
     Erasure(Erasure),
+    /// The fleet's broker acknowledged this host's chain up to a seq.
+    Forwarded(Forwarded),
 }
 
 impl Event {
@@ -241,7 +245,7 @@ impl Event {
             | Event::RetentionApplied(_)
             | Event::Erasure(_) => EventKind::Retention,
             Event::Custom(_) => EventKind::Custom,
-            Event::Lifecycle(_) | Event::TailLost(_) => EventKind::System,
+            Event::Lifecycle(_) | Event::TailLost(_) | Event::Forwarded(_) => EventKind::System,
             Event::Silence(_) | Event::SilenceExpired(_) => EventKind::Silence,
         }
     }
