@@ -998,6 +998,11 @@ impl StreamVerifier {
         self.prev
     }
 
+    /// The first failure found so far, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.seen.failure.as_ref()
+    }
+
     /// Whether a failure was found already.
     pub fn failed(&self) -> bool {
         self.seen.failure.is_some()

@@ -5,6 +5,7 @@
 pub mod canary;
 pub mod faults;
 pub mod http;
+pub mod nats;
 pub mod receiver;
 pub mod smtp;
 

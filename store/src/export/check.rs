@@ -225,7 +225,7 @@ struct Lines<'a> {
 }
 
 /// One line, parsed and checked on its own (in parallel with others).
-enum Parsed {
+pub(super) enum Parsed {
     /// An entry line whose own fields agree.
     Entry(Box<Checked>),
     /// The trailer.
@@ -242,24 +242,24 @@ enum Parsed {
 }
 
 /// An entry line and what it says of itself.
-struct Checked {
+pub(super) struct Checked {
     number: u64,
-    seal: Seal,
+    pub(super) seal: Seal,
     kind: String,
-    shape: Shape,
+    pub(super) shape: Shape,
     /// What is wrong with its `event` rendering, if anything.
-    rendering: Option<String>,
+    pub(super) rendering: Option<String>,
 }
 
 /// What an entry line carries.
-enum Shape {
+pub(super) enum Shape {
     /// The body, and its digest and the seal checked already.
     Full(Vec<u8>, Precheck),
     Pruned,
     Omitted,
 }
 
-fn parse(number: u64, text: &[u8], rules: &EntryRules) -> Parsed {
+pub(super) fn parse(number: u64, text: &[u8], rules: &EntryRules) -> Parsed {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Parsed::Blank;
     }

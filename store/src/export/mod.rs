@@ -10,6 +10,7 @@
 
 mod check;
 mod lines;
+mod record;
 mod write;
 
 pub use check::{ExportReport, verify_export};
@@ -17,4 +18,5 @@ pub use lines::{
     Before, EXPORT_VERSION, ExportFilter, ExportHeader, HEADER_SEAL_LABEL, HeaderSeal, Record,
     Trailer,
 };
-pub use write::{ExportRange, Exporter, export_to, plan};
+pub use record::{EntryRecord, entry_record};
+pub use write::{ExportRange, Exporter, before, export_to, plan};

@@ -104,8 +104,9 @@ fn first_at_or_after(log: &Log, time: i64) -> Result<u64> {
     Ok(lo)
 }
 
-/// The chain fields entry `first` links to.
-fn before(log: &Log, first: u64) -> Result<Option<Before>> {
+/// The chain fields entry `first` links to (`None` when `first` is 1):
+/// the entry before it, or the cut a checkpoint records.
+pub fn before(log: &Log, first: u64) -> Result<Option<Before>> {
     if first <= 1 {
         return Ok(None);
     }
@@ -238,7 +239,7 @@ impl<W: Write> Exporter<W> {
 /// by hand (none needs escaping, and the body is base64); only the event
 /// goes through the JSON serializer. The shape is [`EntryOut`]'s, which
 /// the tests compare this with.
-fn line(filter: &ExportFilter, entry: &Entry) -> Vec<u8> {
+pub(super) fn line(filter: &ExportFilter, entry: &Entry) -> Vec<u8> {
     let seal = entry.seal();
     let event = entry.body().map(|_| entry.event().ok().flatten());
     let full = entry.body().is_some()
