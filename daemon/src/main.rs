@@ -21,6 +21,7 @@ mod app;
 mod config;
 mod control;
 mod doctor;
+mod forward;
 mod intake;
 mod notifier;
 mod retention;

@@ -25,8 +25,6 @@ pub enum Login {
     },
     /// A token.
     Token(SecretValue),
-    /// A `.creds` file's contents (a user JWT and its NKey seed).
-    Credentials(SecretValue),
 }
 
 /// TLS toward the servers.
@@ -88,17 +86,6 @@ impl Endpoint {
                     .expose_str()
                     .ok_or_else(|| FleetError::Config("the NATS token is not UTF-8".into()))?;
                 options.token(token.to_string())
-            }
-            Login::Credentials(creds) => {
-                let creds = creds.expose_str().ok_or_else(|| {
-                    FleetError::Config("the NATS credentials are not UTF-8".into())
-                })?;
-                options.credentials(creds).map_err(|_| {
-                    FleetError::Config(
-                        "the NATS credentials are not a .creds file (a user JWT and an NKey seed)"
-                            .into(),
-                    )
-                })?
             }
         };
         if let Some(tls) = &self.tls {

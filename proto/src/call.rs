@@ -103,6 +103,10 @@ calls! {
     fn status() -> Box<StatusReport> {
         DaemonRequest::Status.into(), [Response::Status(report)] => [report]
     }
+    /// Where forwarding to the fleet stands (none: not configured).
+    fn forward_status() -> Option<Box<crate::ForwardStatus>> {
+        DaemonRequest::Forward.into(), [Response::Forward { status }] => [status]
+    }
     /// Posture checks, worst first.
     fn doctor() -> Vec<Finding> {
         DaemonRequest::Doctor.into(), [Response::Doctor { findings }] => [findings]

@@ -76,5 +76,5 @@ pub use response::Response;
 pub use retention::{Erased, KindRetention, RetentionCounts, RetentionRan, RetentionStatus};
 pub use secrets::SecretListing;
 pub use silences::{SilenceListing, SilenceState};
-pub use status::StatusReport;
+pub use status::{ForwardStatus, StatusReport};
 pub use wire_secret::WireSecret;

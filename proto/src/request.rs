@@ -100,6 +100,8 @@ pub enum DaemonRequest {
     Doctor,
     /// Re-read the configuration file.
     Reload,
+    /// Where forwarding to the fleet stands.
+    Forward,
 }
 
 impl Family for DaemonRequest {
@@ -108,6 +110,7 @@ impl Family for DaemonRequest {
             DaemonRequest::Status => Permission::read(Area::Status),
             DaemonRequest::Doctor => Permission::read(Area::Audit),
             DaemonRequest::Reload => Permission::write(Area::Config),
+            DaemonRequest::Forward => Permission::read(Area::Status),
         }
     }
 
@@ -120,6 +123,7 @@ impl Family for DaemonRequest {
             DaemonRequest::Status => "status",
             DaemonRequest::Doctor => "doctor",
             DaemonRequest::Reload => "reload",
+            DaemonRequest::Forward => "forward.status",
         }
     }
 }

@@ -10,6 +10,11 @@ use vigil_store::{Head, VerifyReport};
 pub enum Response {
     /// To [`Request::Status`].
     Status(Box<StatusReport>),
+    /// To [`DaemonRequest::Forward`](crate::DaemonRequest::Forward) (none: not configured).
+    Forward {
+        /// The status.
+        status: Option<Box<crate::ForwardStatus>>,
+    },
     /// To [`Request::Emit`]: the event is durable.
     Appended {
         /// Its chain position.

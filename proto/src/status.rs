@@ -51,4 +51,37 @@ pub struct StatusReport {
     /// Log collection (none when no `[[collect.logs]]` or
     /// `[[collect.journal]]` is configured and nothing was followed).
     pub logs: Option<LogsStatus>,
+    /// Forwarding to the fleet (none when `[forward]` is not configured).
+    #[serde(default)]
+    pub forward: Option<ForwardStatus>,
+}
+
+/// To `forward status`: where this host's chain stands on the fleet's broker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForwardStatus {
+    /// The servers.
+    pub servers: String,
+    /// The stream.
+    pub stream: String,
+    /// This host's subject.
+    pub subject: String,
+    /// Connected now.
+    pub connected: bool,
+    /// Every entry up to this seq is held by the broker (0: none known).
+    pub acked_seq: u64,
+    /// The local head.
+    pub head_seq: u64,
+    /// Entries not acknowledged yet.
+    pub lag_entries: u64,
+    /// Age of the oldest entry not acknowledged yet (0 when none).
+    pub lag_secs: f64,
+    /// The acknowledged position last recorded in the log.
+    pub recorded_seq: u64,
+    /// The last error, if any, and when (UTC micros).
+    pub last_error: Option<(i64, String)>,
+    /// Since when forwarding has failed (UTC micros).
+    pub failing_since: Option<i64>,
+    /// Why forwarding stopped (the local log is behind or differs from
+    /// the fleet's copy).
+    pub halted: Option<String>,
 }

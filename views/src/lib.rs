@@ -11,6 +11,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod delivery_ids;
 pub mod files;
+pub mod forward;
 pub mod incidents;
 pub mod keys;
 pub mod logs;
@@ -23,6 +24,7 @@ pub use auth::{AuthView, Login, describe};
 pub use deliveries::{Cause, DeliveriesView, Delivery, is_pending};
 pub use delivery_ids::DeliveryIdView;
 pub use files::{Baseline, BaselineEntry, FilesView, ScanDone, ScanUnderway};
+pub use forward::ForwardView;
 pub use incidents::{Incident, IncidentState, IncidentView};
 pub use keys::{ApiKey, KeysView};
 pub use logs::{FollowedLog, LogsView};
@@ -228,6 +230,8 @@ every_view! {
     files: FilesView,
     /// Followed logs' positions and threshold counts.
     logs: LogsView,
+    /// How far the fleet's broker holds the chain.
+    forward: ForwardView,
 }
 
 impl Resume {
@@ -331,6 +335,6 @@ mod tests {
         views.snapshot_saved();
         assert_eq!(views.since_snapshot(), 0);
         let names: Vec<String> = views.states().into_iter().map(|s| s.view).collect();
-        assert_eq!(names.len(), 9, "every view is saved: {names:?}");
+        assert_eq!(names.len(), 10, "every view is saved: {names:?}");
     }
 }

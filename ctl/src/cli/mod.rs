@@ -7,6 +7,7 @@ mod deliveries;
 mod events;
 mod export;
 mod files;
+mod fleet;
 mod generate;
 mod import;
 mod incidents;
@@ -102,6 +103,13 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Drop the bodies of matching events (recorded with who, why and what).
     Erase(retention::EraseArgs),
+    /// Forwarding this host's chain to the fleet's NATS JetStream stream.
+    #[command(subcommand)]
+    Forward(fleet::ForwardCommand),
+    /// The fleet's stream, read from the broker: verify every host's chain,
+    /// list hosts (no daemon needed).
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Convert another tool's configuration into Vigil's (no daemon needed).
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -197,6 +205,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Export(args) if args.offline() => return export::offline(args, out),
         Command::Generate(args) => return generate::run(args),
         Command::Import(command) => return import::run(command),
+        Command::Fleet(command) => return fleet::fleet(command, out),
         _ => {}
     }
     let path = socket_path(cli.socket)?;
@@ -224,7 +233,9 @@ fn run(cli: Cli, out: &Out) -> Result<(), Failure> {
         Command::Logs(command) => logs::logs(&mut client, command, out),
         Command::Retention(command) => retention::retention(&mut client, command, out),
         Command::Erase(args) => retention::erase(&mut client, args, out),
+        Command::Forward(command) => fleet::forward(&mut client, command, out),
         // Handled above, before connecting.
+        Command::Fleet(command) => fleet::fleet(&command, out),
         Command::Generate(args) => generate::run(&args),
         Command::Import(command) => import::run(&command),
     }

@@ -516,6 +516,7 @@ impl Out {
         rows.push(vec!["events".into(), counts.join(", ")]);
         rows.extend(super::files::status_rows(s.files.as_ref()));
         rows.extend(super::logs::status_rows(s.logs.as_ref()));
+        rows.extend(super::fleet::status_rows(s.forward.as_ref()));
         self.print(&table(&rows))
     }
 

@@ -283,6 +283,11 @@ async fn run(loaded: Loaded, launch: &Launch, activation: Activation) -> anyhow:
         crate::notifier::run(shared.clone(), notifier_rx),
     );
     running.spawn(
+        Stage::Notifier,
+        "forwarder",
+        crate::forward::run(shared.clone()),
+    );
+    running.spawn(
         Stage::Upkeep,
         "ingestion housekeeping",
         tasks::ingest_housekeeping(shared.clone()),

@@ -6,6 +6,7 @@
 
 mod collect;
 mod dev;
+mod forward;
 mod logs;
 mod notify;
 mod retention;
@@ -15,6 +16,7 @@ mod spool;
 mod values;
 
 pub use collect::{ATTRIBUTES, CollectConfig, resolved};
+pub use forward::ForwardConfig;
 pub use logs::{EVERY_RULE, JournalSet, LogFormat, LogSet, Reading, StartAt, StoreLines};
 pub use notify::{CompiledNotify, Integration, NotifyConfig, NotifyPlace, ReceiverConfig};
 pub use retention::{Period, RetentionConfig, RetentionMode, Rule, Scope};
@@ -105,6 +107,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// How long events are kept.
     pub retention: RetentionConfig,
+    /// Where this host's chain is forwarded (none: nowhere).
+    pub forward: Option<ForwardConfig>,
     /// `[notify]` compiled when the file was loaded: what the notifier runs on.
     pub compiled_notify: Arc<CompiledNotify>,
     /// Extra redaction patterns, `kind = "regex"`, beside the built-in ones.
@@ -128,6 +132,7 @@ struct ConfigFile {
     collect: CollectConfig,
     notify: NotifyConfig,
     retention: RetentionConfig,
+    forward: Option<ForwardConfig>,
     redaction: BTreeMap<String, Spanned<String>>,
 }
 
@@ -267,6 +272,7 @@ impl Config {
             collect,
             notify,
             retention,
+            forward,
             redaction,
         } = file;
         Ok(Config {
@@ -281,6 +287,7 @@ impl Config {
             collect,
             notify,
             retention,
+            forward,
             compiled_notify: Arc::new(compiled_notify),
             redaction,
             references,
@@ -491,6 +498,20 @@ impl ConfigFile {
             };
             at.error(offset, p.message)
         })?;
+        if let Some(forward) = &self.forward {
+            forward.check().map_err(|p| {
+                let mut path = vec!["forward"];
+                path.extend_from_slice(p.key);
+                let offset = at
+                    .key(&path)
+                    .or_else(|| at.value(&["forward"]))
+                    .unwrap_or(0);
+                at.error(
+                    offset,
+                    format!("forward.{}: {}", p.key.join("."), p.message),
+                )
+            })?;
+        }
         if self.daemon.snapshot_every == 0 {
             return Err(at.error(
                 at.key(&["daemon", "snapshot_every"]).unwrap_or(0),

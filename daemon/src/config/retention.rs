@@ -134,6 +134,9 @@ pub struct RetentionConfig {
     pub silence: Option<Spanned<Period>>,
     /// One source's events (an ingestion source, a log set), before its kind's period.
     pub source: Vec<Spanned<SourceRule>>,
+    /// With `[forward]`: nothing the broker has not acknowledged is
+    /// truncated (its bodies may still be dropped: they go as pruned).
+    pub wait_for_forward: bool,
 }
 
 impl Default for RetentionConfig {
@@ -157,6 +160,7 @@ impl Default for RetentionConfig {
             system: None,
             silence: None,
             source: Vec::new(),
+            wait_for_forward: true,
         }
     }
 }

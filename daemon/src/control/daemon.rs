@@ -13,21 +13,30 @@ impl Conn<'_> {
             DaemonRequest::Status => self.status().await,
             DaemonRequest::Doctor => self.doctor().await,
             DaemonRequest::Reload => self.reload().await,
+            DaemonRequest::Forward => self.forward_status().await,
         }
+    }
+
+    async fn forward_status(&mut self) -> Served {
+        let shared = self.shared.clone();
+        let status = blocking(move || Ok(crate::forward::status(&shared))).await?;
+        self.send(&Answer::forward_status(status.map(Box::new)))
+            .await
     }
 
     pub(super) async fn status(&mut self) -> Served {
         let shared = self.shared.clone();
         let progress = self.collector_progress();
         let log_sets = configured(&shared.config().collect);
-        let (counts, files, logs) = blocking(move || {
-            shared.with_views(|v| {
+        let (counts, files, logs, forward) = blocking(move || {
+            let (counts, files, logs) = shared.with_views(|v| {
                 (
                     v.status.counts_by_name(),
                     super::files::status(&v.files, progress.as_ref()),
                     super::logs::status(&v.logs, &log_sets),
                 )
-            })
+            })?;
+            Ok((counts, files, logs, crate::forward::status(&shared)))
         })
         .await?;
         let s = self.shared;
@@ -52,6 +61,7 @@ impl Conn<'_> {
             you: self.caller.identity(),
             files,
             logs,
+            forward,
         };
         self.send(&Answer::status(Box::new(report))).await
     }

@@ -31,13 +31,15 @@ pub fn next_run() -> Option<i64> {
 /// The policy of the configuration in force.
 pub fn policy(shared: &Shared) -> Policy {
     let config = shared.config();
-    Policy::new(config.retention.rules(), config.retention.truncate_at_least).with_after_resolve(
-        config
-            .retention
-            .after_resolve
-            .as_ref()
-            .map(|p| *p.get_ref()),
-    )
+    Policy::new(config.retention.rules(), config.retention.truncate_at_least)
+        .with_after_resolve(
+            config
+                .retention
+                .after_resolve
+                .as_ref()
+                .map(|p| *p.get_ref()),
+        )
+        .with_wait_for_forward(config.forward.is_some() && config.retention.wait_for_forward)
 }
 
 /// Runs retention on the configured schedule (re-read after each run).

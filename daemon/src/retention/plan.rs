@@ -68,7 +68,8 @@ pub struct Needed {
     pub pins: Vec<u64>,
     /// Per kind, the seq from which every body must stay.
     pub holds: BTreeMap<u16, u64>,
-    /// The oldest seq the daemon reads from the log while it runs.
+    /// The oldest seq the daemon reads from the log while it runs, or
+    /// that the fleet's broker has not acknowledged (`wait_for_forward`).
     pub log_floor: Option<u64>,
 }
 
@@ -97,7 +98,14 @@ impl Needed {
                 .into_iter()
                 .map(|(k, seq)| (k.code(), seq))
                 .collect(),
-            log_floor: views.log_floor(),
+            log_floor: match (views.log_floor(), policy.waits_for_forward()) {
+                (floor, false) => floor,
+                // Entries after the recorded position are not on the broker yet.
+                (floor, true) => {
+                    let forwarded = views.forward.acked_seq + 1;
+                    Some(floor.map_or(forwarded, |f| f.min(forwarded)))
+                }
+            },
         }
     }
 

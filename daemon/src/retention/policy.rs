@@ -11,6 +11,8 @@ pub struct Policy {
     after_resolve: Option<i64>,
     /// Whether a rule names a source (then bodies must be read to match).
     by_source: bool,
+    /// Nothing past the broker's recorded acknowledgement is truncated.
+    wait_for_forward: bool,
 }
 
 /// Kinds no rule covers: the chain's own entries and retention's records
@@ -42,7 +44,20 @@ impl Policy {
             truncate_at_least,
             after_resolve: None,
             by_source,
+            wait_for_forward: false,
         }
+    }
+
+    /// Truncates nothing the fleet's broker has not acknowledged (as the
+    /// forward view last recorded it).
+    pub fn with_wait_for_forward(mut self, wait: bool) -> Policy {
+        self.wait_for_forward = wait;
+        self
+    }
+
+    /// Whether truncation waits for forwarding.
+    pub fn waits_for_forward(&self) -> bool {
+        self.wait_for_forward
     }
 
     /// Keeps a resolved incident's alerts this long after it resolved.

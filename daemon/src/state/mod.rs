@@ -59,6 +59,8 @@ pub struct Shared {
     pub files: FilesChannel,
     /// Why the log refused log collection's last append, while it does.
     pub logs_store_error: watch::Receiver<Option<String>>,
+    /// What the forwarder is doing.
+    pub forward: crate::forward::Live,
     /// Held by a retention run or an erasure: one at a time.
     pub retention: Mutex<()>,
     /// While set, view snapshots are not saved (retention is dropping
@@ -145,6 +147,7 @@ impl Shared {
             notifier: p.notifier,
             files: p.files,
             logs_store_error: p.logs_store_error,
+            forward: crate::forward::Live::default(),
             keys: RwLock::new(keys),
             retention: Mutex::new(()),
             snapshots_paused: std::sync::atomic::AtomicBool::new(false),

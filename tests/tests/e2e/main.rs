@@ -24,6 +24,7 @@ mod export;
 mod faults;
 mod files;
 mod files_ctl;
+mod fleet;
 mod fleet_stream;
 mod follow_and_doctor;
 mod import_alertmanager;
