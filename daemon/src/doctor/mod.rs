@@ -1,6 +1,7 @@
 //! Posture checks for `vigilctl doctor`: each finding has a severity and a fix.
 
 mod files;
+mod forward;
 mod logs;
 mod notify;
 mod retention;
@@ -48,6 +49,7 @@ pub async fn run(shared: &Arc<Shared>) -> Vec<Finding> {
         files::files(&shared, &mut out);
         logs::logs(&shared, &mut out);
         retention::retention(&shared, &mut out);
+        forward::forward(&shared, &mut out);
         out
     })
     .await

@@ -213,6 +213,527 @@ fn three_hosts_forward_every_acknowledged_entry_once_through_broker_and_daemon_k
     }
 }
 
+/// Emits `count` events; their (seq, message).
+fn emit_many(dir: &Path, prefix: &str, count: usize) -> Vec<(u64, String)> {
+    let mut client = vigilctl::Client::connect(&dir.join("control.sock")).unwrap();
+    (0..count)
+        .map(|n| {
+            let message = format!("{prefix} {n}");
+            let seq = emit_acknowledged(&mut client, &message).expect("acknowledged");
+            (seq, message)
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_host_whose_log_falls_behind_the_fleets_copy_is_reported_and_stops_forwarding() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = host_config(&host, &url, "alpha", "");
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "before the backup", 5);
+    wait_forwarded(&daemon);
+    daemon.stop();
+    let backup = dir.path().join("backup");
+    copy_dir(&host.join("state"), &backup);
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "after the backup", 10);
+    let forwarded = wait_forwarded(&daemon);
+    daemon.stop();
+    // The host is restored from the older copy: its log now ends before
+    // what the fleet holds.
+    std::fs::remove_dir_all(host.join("state")).unwrap();
+    copy_dir(&backup, &host.join("state"));
+    let daemon = Daemon::in_dir(&config, &host);
+    let status = wait_for("forwarding to stop", || {
+        let s = forward_status(&daemon);
+        s["halted"].as_str().map(str::to_string)
+    });
+    assert!(
+        status.contains("lost entries") && status.contains(&format!("seq {forwarded}")),
+        "{status}"
+    );
+    let findings = vigil_tests::json_lines(&String::from_utf8_lossy(
+        &daemon.ctl(&["--json", "doctor"]).stdout,
+    ));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["check"] == "forward" && f["severity"] == "error"),
+        "{findings:#?}"
+    );
+    // The fleet's copy is intact, and nothing of the restored log went on it.
+    emit_many(&host, "after the restore", 5);
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, report, stderr) = fleet_verify(&url, &[]);
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_eq!(report["hosts"][0]["head_seq"], forwarded, "{report:#}");
+    assert!(
+        !stream_messages(&url)
+            .values()
+            .any(|m| m.starts_with("after the restore")),
+        "the restored log must not go on the stream"
+    );
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_error_and_nothing_acknowledged_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = NatsServer::start(
+        &dir.path().join("nats").tap_mkdir(),
+        NatsOptions {
+            user: Some(("vigil".into(), "right-password-71".into())),
+            ..NatsOptions::default()
+        },
+    );
+    let url = broker.url();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let password = host.join("nats-password");
+    std::fs::write(&password, "wrong-password-42\n").unwrap();
+    let config = host_config(
+        &host,
+        &url,
+        "alpha",
+        &format!(
+            "\n[forward.auth]\nuser = \"vigil\"\npassword = \"file:{}\"\n",
+            password.display()
+        ),
+    );
+    let daemon = Daemon::in_dir(&config, &host);
+    let emitted = emit_many(&host, "while refused", 30);
+    let error = wait_for("the login to be refused", || {
+        let s = forward_status(&daemon);
+        s["last_error"][1].as_str().map(str::to_string)
+    });
+    assert!(error.to_lowercase().contains("authorization"), "{error}");
+    assert!(!error.contains("wrong-password-42"), "{error}");
+    let status = forward_status(&daemon);
+    assert_eq!(status["connected"], false);
+    assert_eq!(status["acked_seq"], 0);
+    let findings = vigil_tests::json_lines(&String::from_utf8_lossy(
+        &daemon.ctl(&["--json", "doctor"]).stdout,
+    ));
+    assert!(
+        findings.iter().any(|f| f["check"] == "forward"),
+        "{findings:#?}"
+    );
+    assert!(!daemon.stderr().contains("wrong-password-42"));
+    // The operator fixes the password: everything acknowledged meanwhile goes.
+    std::fs::write(&password, "right-password-71\n").unwrap();
+    wait_forwarded(&daemon);
+    let out = Command::new(bin("vigilctl"))
+        .env("VIGIL_NATS_PASSWORD", "right-password-71")
+        .args([
+            "--json",
+            "fleet",
+            "verify",
+            "--servers",
+            &url,
+            "--user",
+            "vigil",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let on_stream: Vec<String> = rt.block_on(async {
+        let client = async_nats::ConnectOptions::with_user_and_password(
+            "vigil".into(),
+            "right-password-71".into(),
+        )
+        .connect(url.as_str())
+        .await
+        .unwrap();
+        let reader = vigil_fleet::StreamReader::new(client, Duration::from_secs(5), "VIGIL");
+        let mut out = Vec::new();
+        reader
+            .each(false, |m| {
+                let record: Value = serde_json::from_slice(&m.payload).unwrap();
+                if let Some(text) = record["event"]["custom"]["message"].as_str() {
+                    out.push(text.to_string());
+                }
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap();
+        out
+    });
+    let expected: Vec<String> = emitted.into_iter().map(|(_, m)| m).collect();
+    assert_eq!(on_stream, expected);
+    // A wrong password for `fleet verify` is a clear error too.
+    let out = Command::new(bin("vigilctl"))
+        .env("VIGIL_NATS_PASSWORD", "nope")
+        .args(["fleet", "verify", "--servers", &url, "--user", "vigil"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.to_lowercase().contains("authorization"), "{stderr}");
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`.
+fn test_pki(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=vigil test CA",
+    ]);
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth",
+        ),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ]);
+    }
+}
+
+#[test]
+fn forwarding_over_tls_with_a_test_ca_and_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki").tap_mkdir();
+    test_pki(&pki);
+    let broker = NatsServer::start(
+        &dir.path().join("nats").tap_mkdir(),
+        NatsOptions {
+            tls: Some((
+                pki.join("server.pem"),
+                pki.join("server.key"),
+                Some(pki.join("ca.pem")),
+            )),
+            ..NatsOptions::default()
+        },
+    );
+    let url = broker.url();
+    assert!(url.starts_with("tls://"));
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = host_config(
+        &host,
+        &url,
+        "alpha",
+        &format!(
+            "\n[forward.tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"file:{}\"\n",
+            pki.join("ca.pem").display(),
+            pki.join("client.pem").display(),
+            pki.join("client.key").display()
+        ),
+    );
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "over tls", 10);
+    let head = wait_forwarded(&daemon);
+    let ca = pki.join("ca.pem").display().to_string();
+    let cert = pki.join("client.pem").display().to_string();
+    let key = pki.join("client.key").display().to_string();
+    let (code, report, stderr) = fleet_verify(&url, &["--ca", &ca, "--cert", &cert, "--key", &key]);
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert!(report["hosts"][0]["head_seq"].as_u64().unwrap() >= head);
+    // Without a client certificate the broker refuses, and says so.
+    let (code, _, stderr) = fleet_verify(&url, &["--ca", &ca]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot connect to NATS"), "{stderr}");
+    // Without the test CA the server is not trusted.
+    let (code, _, stderr) = fleet_verify(&url, &["--cert", &cert, "--key", &key]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+#[test]
+fn a_rewritten_stream_is_caught_at_the_host_and_seq_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = host_config(&host, &url, "alpha", "");
+    let daemon = Daemon::in_dir(&config, &host);
+    let emitted = emit_many(&host, "original", 20);
+    wait_forwarded(&daemon);
+    let keys = dir.path().join("keys");
+    keep_key(&daemon, &host, &keys);
+    daemon.stop();
+    let keys_arg = keys.display().to_string();
+    let (code, report, _) = fleet_verify(&url, &["--keys", &keys_arg]);
+    assert_eq!(code, Some(0), "{report:#}");
+    // Purge the host's subject and publish it again with one event changed
+    // (its body, its rendering and its digest made consistent: only the
+    // chain can tell).
+    let target = emitted[7].0;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let reader =
+            vigil_fleet::StreamReader::new(client.clone(), Duration::from_secs(5), "VIGIL");
+        let mut messages = Vec::new();
+        reader
+            .each(false, |m| {
+                messages.push(m);
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream("VIGIL").await.unwrap();
+        stream.purge().filter("vigil.alpha.entries").await.unwrap();
+        for m in messages {
+            let mut payload = m.payload.to_vec();
+            let mut record: Value = serde_json::from_slice(&payload).unwrap();
+            if record["seq"] == target {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let body = b64.decode(record["body"].as_str().unwrap()).unwrap();
+                let mut event = vigil_store::Event::decode(&body).unwrap();
+                let vigil_store::Event::Custom(custom) = &mut event else {
+                    panic!()
+                };
+                custom.message = "forged".into();
+                let body = event.encode();
+                record["body"] = b64.encode(&body).into();
+                record["digest"] = vigil_store::Hash::sha256(&body).to_string().into();
+                record["event"] = serde_json::to_value(&event).unwrap();
+                payload = serde_json::to_vec(&record).unwrap();
+            }
+            let mut headers = async_nats::HeaderMap::new();
+            for name in ["Vigil-Store", "Vigil-Host", "Vigil-Record", "Vigil-Seq"] {
+                headers.insert(name, m_header(&m, name).as_str());
+            }
+            js.publish_with_headers(m.subject.clone(), headers, payload.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+    let (code, report, _) = fleet_verify(&url, &["--keys", &keys_arg]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let alpha = &report["hosts"][0];
+    assert_eq!(alpha["host"], "alpha");
+    assert_eq!(alpha["failure"][0], target, "{alpha:#}");
+    // The text output names the host and the seq.
+    let out = Command::new(bin("vigilctl"))
+        .args(["fleet", "verify", "--servers", &url, "--keys", &keys_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("alpha") && text.contains(&format!("FAILED at seq {target}")),
+        "{text}"
+    );
+}
+
+fn m_header(m: &vigil_fleet::check::Delivered, name: &str) -> String {
+    match name {
+        "Vigil-Store" => m.store.clone(),
+        "Vigil-Host" => m.host.clone(),
+        "Vigil-Record" => m.record.clone(),
+        _ => serde_json::from_slice::<Value>(&m.payload)
+            .ok()
+            .and_then(|r| r["seq"].as_u64().or(r["first"].as_u64()))
+            .map(|s| s.to_string()),
+    }
+    .unwrap_or_default()
+}
+
+#[test]
+fn an_outage_past_alert_after_raises_an_alert_and_resolves_it_when_forwarding_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker =
+        NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    broker.kill();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = host_config(&host, &url, "alpha", "alert_after = \"2s\"\n");
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "during the outage", 5);
+    let incident = wait_for("the outage alert", || {
+        let out = daemon.ctl(&["--json", "incidents", "list"]);
+        vigil_tests::json_lines(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .find(|i| i.to_string().contains("VigilForwardFailing"))
+    });
+    assert!(
+        incident.to_string().contains("firing") || incident.to_string().contains("open"),
+        "{incident:#}"
+    );
+    broker.restart();
+    wait_forwarded(&daemon);
+    wait_for("the outage alert to resolve", || {
+        let out = daemon.ctl(&["--json", "incidents", "list", "--state", "resolved"]);
+        vigil_tests::json_lines(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .find(|i| i.to_string().contains("VigilForwardFailing"))
+    });
+}
+
+#[test]
+fn retention_does_not_truncate_what_the_broker_has_not_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker =
+        NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    broker.kill();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = write_config(
+        &host,
+        &format!(
+            "[http]\nenabled = false\n\n[retention]\nschedule = \"1h\"\ndefault = \"1s\"\ntruncate_at_least = 1\n\n[forward]\nservers = [\"{url}\"]\nhost = \"alpha\"\n"
+        ),
+    );
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "not forwarded yet", 20);
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&daemon.ctl(&["retention", "run"]));
+    let status = json(&daemon.ctl(&["--json", "status"]));
+    assert_eq!(
+        status["first_seq"], 1,
+        "nothing unforwarded may go: {status:#}"
+    );
+    broker.restart();
+    wait_for("the position recorded", || {
+        let s = forward_status(&daemon);
+        (s["recorded_seq"].as_u64().unwrap() > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&daemon.ctl(&["retention", "run"]));
+    let status = json(&daemon.ctl(&["--json", "status"]));
+    assert!(
+        status["first_seq"].as_u64().unwrap() > 20,
+        "forwarded entries may go: {status:#}"
+    );
+    wait_forwarded(&daemon);
+    let (code, report, stderr) = fleet_verify(&url, &[]);
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_eq!(
+        report["hosts"][0]["first"], 1,
+        "the fleet keeps what the host truncated"
+    );
+}
+
+#[test]
+fn forward_settings_are_checked_and_credentials_are_never_inline() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, expected) in [
+        (
+            "[forward]\nservers = [\"nats://127.0.0.1:4222\"]\n\n[forward.auth]\nuser = \"vigil\"\npassword = \"hunter2-inline\"\n",
+            "never written inline",
+        ),
+        (
+            "[forward]\nservers = [\"nats://127.0.0.1:4222\"]\nbatchsize = 5\n",
+            "unknown field `batchsize`",
+        ),
+        ("[forward]\nservers = []\n", "forward.servers"),
+        (
+            "[forward]\nservers = [\"http://127.0.0.1:4222\"]\n",
+            "is not nats://HOST:PORT",
+        ),
+        (
+            "[forward]\nservers = [\"tls://127.0.0.1:4222\"]\n",
+            "[forward.tls]",
+        ),
+        (
+            "[forward]\nservers = [\"nats://127.0.0.1:4222\"]\nsubject = \"vigil.*.x\"\n",
+            "forward.subject",
+        ),
+        (
+            "[forward]\nservers = [\"nats://127.0.0.1:4222\"]\nstream = \"a.b\"\n",
+            "forward.stream",
+        ),
+    ] {
+        let config = write_config(dir.path(), extra);
+        let (code, stderr) = vigil_tests::vigild_fails(
+            &[
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--check-config".as_ref(),
+            ],
+            &[],
+        );
+        assert_eq!(code, Some(1), "{extra}: {stderr}");
+        assert!(stderr.contains(expected), "{extra}: {stderr}");
+        assert!(
+            stderr.contains("vigil.toml:"),
+            "a line and column: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2-inline"), "{stderr}");
+    }
+}
+
 trait TapMkdir {
     fn tap_mkdir(self) -> Self;
 }
