@@ -446,3 +446,162 @@ fn link_hex(link: Hash) -> String {
     let mut buf = [0u8; 64];
     link.hex_str(&mut buf).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::wire::{StreamStart, entry_payload};
+    use vigil_store::{Actor, Custom, Event, Log, LogOptions, Severity};
+
+    const SUBJECT: &str = "vigil.db1.entries";
+
+    /// A store of 12 entries over two epochs, its key, and its messages
+    /// (start first) as a forwarder publishes them.
+    fn host() -> (tempfile::TempDir, Log, VerificationKey, Vec<Delivered>) {
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("vk");
+        let log = Log::create(&dir.path().join("store"), &key_path, LogOptions::default()).unwrap();
+        for i in 0..10 {
+            let event = Event::Custom(Custom {
+                actor: Actor::Daemon,
+                severity: Severity::Info,
+                message: format!("entry {i}"),
+                labels: Default::default(),
+            });
+            log.append(&event).unwrap();
+            if i == 5 {
+                log.advance_epoch("test").unwrap();
+            }
+        }
+        let key = vigil_store::read_verification_key(&key_path).unwrap();
+        let start = StreamStart::of(&log, 1, "db1", "test").unwrap();
+        let mut messages = vec![message(
+            1,
+            "start",
+            serde_json::to_vec(&start).unwrap(),
+            &log,
+        )];
+        for entry in log.entries_between(1, log.head().seq) {
+            let entry = entry.unwrap();
+            let n = messages.len() as u64 + 1;
+            messages.push(message(n, "entry", entry_payload(&entry), &log));
+        }
+        (dir, log, key, messages)
+    }
+
+    fn message(sequence: u64, record: &str, payload: Vec<u8>, log: &Log) -> Delivered {
+        Delivered {
+            sequence,
+            subject: SUBJECT.into(),
+            time: sequence as i64,
+            store: Some(log.store_id().to_hex()),
+            host: Some("db1".into()),
+            record: Some(record.into()),
+            payload: payload.into(),
+        }
+    }
+
+    fn run(keys: Option<Vec<VerificationKey>>, messages: &[Delivered]) -> HostReport {
+        let mut check = FleetCheck::new(keys);
+        for m in messages {
+            check.take(m.clone());
+        }
+        let mut report = check.report(true);
+        assert_eq!(report.hosts.len(), 1);
+        report.hosts.remove(0)
+    }
+
+    #[test]
+    fn a_forwarded_chain_verifies_with_its_key() {
+        let (_dir, log, key, messages) = host();
+        let report = run(Some(vec![key]), &messages);
+        assert!(report.ok(), "{report:?}");
+        assert!(report.keyed);
+        assert_eq!(report.head_seq, log.head().seq);
+        assert_eq!(report.entries, log.head().seq);
+        assert_eq!(report.first, Some(1));
+        assert_eq!(report.host, "db1");
+    }
+
+    #[test]
+    fn an_entry_arriving_twice_fails_at_its_seq() {
+        let (_dir, _log, _key, mut messages) = host();
+        let again = messages[5].clone();
+        messages.push(again);
+        let report = run(None, &messages);
+        let (seq, reason) = report.failure.unwrap();
+        assert_eq!(seq, 5);
+        assert!(reason.contains("appears again"), "{reason}");
+    }
+
+    #[test]
+    fn entries_out_of_order_are_put_back_in_order_and_a_missing_one_is_a_gap() {
+        let (_dir, _log, key, mut messages) = host();
+        // A resend after a lost connection: entry 4 lands after 5..=8.
+        let four = messages.remove(4);
+        let mut reordered = messages.clone();
+        reordered.insert(8, four);
+        let report = run(Some(vec![key]), &reordered);
+        assert!(report.ok(), "{report:?}");
+        // Never resent: a gap at 4.
+        let report = run(None, &messages);
+        let (seq, reason) = report.failure.unwrap();
+        assert_eq!(seq, 4);
+        assert!(reason.contains("missing"), "{reason}");
+    }
+
+    #[test]
+    fn a_record_on_another_subject_or_before_the_start_fails() {
+        let (_dir, _log, _key, mut messages) = host();
+        messages[6].subject = "vigil.mallory.entries".into();
+        let (seq, reason) = run(None, &messages).failure.unwrap();
+        assert_eq!(seq, 6);
+        assert!(reason.contains("vigil.mallory.entries"), "{reason}");
+
+        let (_dir, _log, _key, messages) = host();
+        let (seq, reason) = run(None, &messages[1..]).failure.unwrap();
+        assert_eq!(seq, 1);
+        assert!(
+            reason.contains("before the host's start record"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_changed_body_fails_at_its_seq_and_a_missing_key_fails_the_host() {
+        let (_dir, _log, key, mut messages) = host();
+        let text = String::from_utf8(messages[7].payload.to_vec()).unwrap();
+        messages[7].payload = text
+            .replace("\"entry 5\"", "\"entry X\"")
+            .into_bytes()
+            .into();
+        let (seq, reason) = run(None, &messages).failure.unwrap();
+        assert_eq!(seq, 7, "{reason}");
+
+        let (_dir, _log, _key, messages) = host();
+        let (_, reason) = run(Some(vec![key]), &messages).failure.unwrap();
+        assert!(reason.contains("no verification key"), "{reason}");
+    }
+
+    #[test]
+    fn a_later_start_declares_what_was_never_forwarded() {
+        let (_dir, log, key, messages) = host();
+        // Entries 6..=8 truncated before they were forwarded: a start at 9
+        // names entry 8, which the host still has in this test.
+        let start = StreamStart::of(&log, 9, "db1", "test").unwrap();
+        let mut stream: Vec<Delivered> = messages[..6].to_vec();
+        stream.push(message(
+            20,
+            "start",
+            serde_json::to_vec(&start).unwrap(),
+            &log,
+        ));
+        stream.extend(messages[9..].iter().cloned());
+        let report = run(Some(vec![key]), &stream);
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.gaps, vec![(6, 8)]);
+        assert_eq!(report.head_seq, log.head().seq);
+    }
+}

@@ -734,6 +734,75 @@ fn forward_settings_are_checked_and_credentials_are_never_inline() {
     }
 }
 
+#[test]
+fn fleet_verify_follow_keeps_verifying_and_exits_1_at_the_first_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    let host = dir.path().join("alpha").tap_mkdir();
+    let config = host_config(&host, &url, "alpha", "");
+    let daemon = Daemon::in_dir(&config, &host);
+    emit_many(&host, "first", 5);
+    wait_forwarded(&daemon);
+    let mut follow = Reaped(
+        Command::new(bin("vigilctl"))
+            .args(["--json", "fleet", "verify", "--follow", "--servers", &url])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let follow = &mut follow.0;
+    // New entries keep arriving and verifying.
+    emit_many(&host, "second", 5);
+    wait_forwarded(&daemon);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(follow.try_wait().unwrap().is_none(), "still following");
+    // A replayed entry breaks it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let replayed = rt.block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream("VIGIL").await.unwrap();
+        let third = stream.get_raw_message(4).await.unwrap();
+        let record: Value = serde_json::from_slice(&third.payload).unwrap();
+        // Its headers without the message id (the broker would drop it as
+        // a resend).
+        let mut headers = async_nats::HeaderMap::new();
+        for name in ["Vigil-Store", "Vigil-Host", "Vigil-Record", "Vigil-Seq"] {
+            headers.insert(name, third.headers.get(name).unwrap().as_str());
+        }
+        js.publish_with_headers(third.subject.clone(), headers, third.payload.clone())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        record["seq"].as_u64().unwrap()
+    });
+    let status = wait_for("fleet verify --follow to exit", || {
+        follow.try_wait().unwrap()
+    });
+    assert_eq!(status.code(), Some(1));
+    let mut text = String::new();
+    std::io::Read::read_to_string(follow.stdout.as_mut().unwrap(), &mut text).unwrap();
+    let report: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(report["hosts"][0]["failure"][0], replayed, "{report:#}");
+}
+
+/// A child process killed if the test ends before it does.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 trait TapMkdir {
     fn tap_mkdir(self) -> Self;
 }

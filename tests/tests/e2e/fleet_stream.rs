@@ -165,3 +165,41 @@ impl TapMkdir for std::path::PathBuf {
         self
     }
 }
+
+#[test]
+fn a_following_reader_sees_messages_published_after_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), NatsOptions::default());
+    let (log, _key) = store(&dir.path().join("a").tap_mkdir(), 10);
+    let rt = runtime();
+    rt.block_on(async {
+        let publisher = forward_all(&server, &log, "alpha").await;
+        let client = endpoint(&server).connect().await.unwrap();
+        let reader = StreamReader::new(client, TIMEOUT, STREAM);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let follower = tokio::spawn(async move {
+            reader
+                .each(true, |m| {
+                    let _ = tx.send(m.sequence);
+                    ControlFlow::Continue(())
+                })
+                .await
+        });
+        let before = log.head().seq + 1;
+        for _ in 0..before {
+            tokio::time::timeout(TIMEOUT, rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        log.append(&custom("later")).unwrap();
+        let entry = log.get(log.head().seq).unwrap().unwrap();
+        publisher.publish(&[Outgoing::of(&entry)], 1).await.unwrap();
+        let next = tokio::time::timeout(TIMEOUT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(next, before + 1);
+        follower.abort();
+    });
+}
