@@ -17,6 +17,7 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("intake", &["state", "config", "sys", "access"]),
     ("notifier", &["state", "config", "secrets"]),
     ("retention", &["state", "config"]),
+    ("forward", &["state", "config"]),
     (
         "doctor",
         &["state", "config", "secrets", "sys", "retention"],
@@ -47,6 +48,7 @@ const ARROWS: &[(&str, &[&str])] = &[
             "control",
             "sys",
             "retention",
+            "forward",
         ],
     ),
 ];

@@ -19,7 +19,7 @@ impl Conn<'_> {
 
     async fn forward_status(&mut self) -> Served {
         let shared = self.shared.clone();
-        let status = blocking(move || Ok(crate::forward::status(&shared))).await?;
+        let status = blocking(move || Ok(crate::state::forward::status(&shared))).await?;
         self.send(&Answer::forward_status(status.map(Box::new)))
             .await
     }
@@ -36,7 +36,7 @@ impl Conn<'_> {
                     super::logs::status(&v.logs, &log_sets),
                 )
             })?;
-            Ok((counts, files, logs, crate::forward::status(&shared)))
+            Ok((counts, files, logs, crate::state::forward::status(&shared)))
         })
         .await?;
         let s = self.shared;

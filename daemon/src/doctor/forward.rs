@@ -11,7 +11,7 @@ pub fn forward(shared: &Shared, out: &mut Vec<Finding>) {
     let Some(forward) = &config.forward else {
         return;
     };
-    let Some(status) = crate::forward::status(shared) else {
+    let Some(status) = crate::state::forward::status(shared) else {
         return;
     };
     if let Some(reason) = &status.halted {

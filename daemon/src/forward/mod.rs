@@ -14,15 +14,12 @@
 //! replaced, and forwarding stops with that finding ([`Halt`]).
 
 mod session;
-mod status;
-
-pub use status::status;
 
 use crate::config::ForwardConfig;
 use crate::state::Shared;
-use std::sync::{Arc, Mutex};
+use crate::state::forward::ForwardState;
+use std::sync::Arc;
 use std::time::Duration;
-use vigil_fleet::Acked;
 
 /// Shortest wait before reconnecting after a failure; it doubles up to
 /// [`MAX_BACKOFF`].
@@ -33,47 +30,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub const RECORD_EVERY: Duration = Duration::from_secs(10);
 /// Alert fingerprint of a forwarding outage.
 const OUTAGE_FINGERPRINT: &str = "vigil-forward-outage";
-
-/// What the forwarder is doing, for status, doctor and retention.
-#[derive(Clone, Debug, Default)]
-pub struct ForwardState {
-    /// `[forward]` is configured.
-    pub configured: bool,
-    /// Its servers, stream and subject.
-    pub servers: String,
-    /// The stream.
-    pub stream: String,
-    /// This host's subject.
-    pub subject: String,
-    /// Connected to a broker now.
-    pub connected: bool,
-    /// The last entry acknowledged in this run of the daemon.
-    pub acked: Option<Acked>,
-    /// The last error, and when (UTC micros).
-    pub last_error: Option<(i64, String)>,
-    /// Since when nothing could be forwarded (UTC micros).
-    pub failing_since: Option<i64>,
-    /// Why forwarding stopped for good (the local log is behind or
-    /// differs from the fleet's copy).
-    pub halted: Option<String>,
-    /// An outage alert is firing.
-    pub alerting: bool,
-}
-
-/// The forwarder's state, shared.
-#[derive(Clone, Default)]
-pub struct Live(Arc<Mutex<ForwardState>>);
-
-impl Live {
-    /// A copy of the state now.
-    pub fn get(&self) -> ForwardState {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut ForwardState)) {
-        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
-    }
-}
 
 /// Why a session ended.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! kept current with the log ([`replay`]), and the messages tasks send each
 //! other ([`messages`]).
 
+pub mod forward;
 pub mod intake;
 pub mod log_sources;
 pub mod messages;
@@ -60,7 +61,7 @@ pub struct Shared {
     /// Why the log refused log collection's last append, while it does.
     pub logs_store_error: watch::Receiver<Option<String>>,
     /// What the forwarder is doing.
-    pub forward: crate::forward::Live,
+    pub forward: forward::Live,
     /// Held by a retention run or an erasure: one at a time.
     pub retention: Mutex<()>,
     /// While set, view snapshots are not saved (retention is dropping
@@ -147,7 +148,7 @@ impl Shared {
             notifier: p.notifier,
             files: p.files,
             logs_store_error: p.logs_store_error,
-            forward: crate::forward::Live::default(),
+            forward: forward::Live::default(),
             keys: RwLock::new(keys),
             retention: Mutex::new(()),
             snapshots_paused: std::sync::atomic::AtomicBool::new(false),
