@@ -116,8 +116,11 @@ impl<'de> Deserialize<'de> for Referenced {
 fn default_stream() -> String {
     "VIGIL".into()
 }
+/// `[forward] subject` unless set.
+pub const DEFAULT_SUBJECT: &str = "vigil.{host}.entries";
+
 fn default_subject() -> String {
-    vigil_fleet::wire::DEFAULT_SUBJECT.into()
+    DEFAULT_SUBJECT.into()
 }
 fn default_replicas() -> usize {
     1
@@ -187,7 +190,7 @@ impl ForwardConfig {
                 ),
             );
         }
-        if let Err(e) = vigil_fleet::wire::check_subject_template(&self.subject) {
+        if let Err(e) = check_subject(&self.subject) {
             return problem(&["subject"], e);
         }
         if !(1..=5).contains(&self.replicas) {
@@ -219,19 +222,48 @@ impl ForwardConfig {
         }
         Ok(())
     }
+}
 
-    /// The host's name: configured, or the machine's.
-    pub fn host_name(&self) -> String {
-        self.host.clone().unwrap_or_else(|| {
-            nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .unwrap_or_else(|| "localhost".into())
-        })
+/// Whether a subject template is usable: non-empty tokens, no wildcards,
+/// and `{host}` a whole token (or absent).
+fn check_subject(template: &str) -> Result<(), String> {
+    if template.is_empty() {
+        return Err("the subject is empty".into());
     }
+    for token in template.split('.') {
+        if token.is_empty() {
+            return Err(format!(
+                "`{template}` has an empty token (`..`, or a dot at an end)"
+            ));
+        }
+        if token == "{host}" {
+            continue;
+        }
+        if token.contains("{host}") {
+            return Err("`{host}` must be a whole token, like `vigil.{host}.entries`".into());
+        }
+        if token
+            .chars()
+            .any(|c| c == '*' || c == '>' || c.is_whitespace())
+        {
+            return Err(format!(
+                "`{template}`: a subject to publish on cannot hold `*`, `>` or spaces"
+            ));
+        }
+    }
+    Ok(())
+}
 
-    /// The subject this host publishes on.
-    pub fn subject_for_host(&self) -> String {
-        vigil_fleet::wire::subject_for(&self.subject, &self.host_name())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_templates_are_checked() {
+        assert!(check_subject(DEFAULT_SUBJECT).is_ok());
+        assert!(check_subject("audit.chains").is_ok());
+        for bad in ["", "vigil..x", "vigil.*", "vigil.>", "vigil.x{host}", "a b"] {
+            assert!(check_subject(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,7 +17,7 @@ mod session;
 
 use crate::config::ForwardConfig;
 use crate::state::Shared;
-use crate::state::forward::ForwardState;
+use crate::state::forward::{ForwardState, subject};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ pub async fn run(shared: Arc<Shared>) {
             s.configured = true;
             s.servers = config.servers.join(",");
             s.stream = config.stream.clone();
-            s.subject = config.subject_for_host();
+            s.subject = subject(&config);
         });
         let ended = session::run(&shared, &config).await;
         shared.forward.update(|s| s.connected = false);
@@ -160,7 +160,7 @@ async fn outage_alert(
     let labels = [
         ("alertname", "VigilForwardFailing".to_string()),
         ("stream", config.stream.clone()),
-        ("subject", config.subject_for_host()),
+        ("subject", subject(config)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -4,6 +4,7 @@
 use super::{Ended, RECORD_EVERY, recovered};
 use crate::config::{ForwardConfig, SecretRef};
 use crate::state::Shared;
+use crate::state::forward::{host_name, subject};
 use std::sync::Arc;
 use std::time::Instant;
 use vigil_fleet::wire::{StreamStart, stream_subject};
@@ -29,8 +30,8 @@ pub(super) async fn run(shared: &Arc<Shared>, config: &ForwardConfig) -> Ended {
         },
         _ = shutdown.changed() => return Ended::Shutdown,
     };
-    let host = config.host_name();
-    let subject = config.subject_for_host();
+    let host = host_name(config);
+    let subject = subject(config);
     let publisher = Publisher::new(
         client,
         config.timeout.0,
@@ -139,7 +140,7 @@ impl Recorder {
         }
         let event = Event::Forwarded(Forwarded {
             stream: config.stream.clone(),
-            subject: config.subject_for_host(),
+            subject: subject(config),
             acked_seq: acked.seq,
             acked_link: acked.link,
             acked_time: acked.time,
@@ -322,7 +323,7 @@ fn endpoint(shared: &Shared, config: &ForwardConfig) -> Result<Endpoint, String>
         servers: config.servers.clone(),
         tls,
         login,
-        name: format!("vigild {}", config.host_name()),
+        name: format!("vigild {}", host_name(config)),
         timeout: config.timeout.0,
     })
 }

@@ -2,6 +2,7 @@
 //! doctor and status read it), and `forward status`: the live state beside
 //! what the log recorded.
 
+use crate::config::ForwardConfig;
 use crate::state::Shared;
 use std::sync::{Arc, Mutex};
 use vigil_fleet::Acked;
@@ -76,7 +77,7 @@ pub fn status(shared: &Shared) -> Option<ForwardStatus> {
     Some(ForwardStatus {
         servers: forward.servers.join(","),
         stream: forward.stream.clone(),
-        subject: forward.subject_for_host(),
+        subject: subject(forward),
         connected: live.connected,
         acked_seq,
         head_seq,
@@ -87,4 +88,19 @@ pub fn status(shared: &Shared) -> Option<ForwardStatus> {
         failing_since: live.failing_since,
         halted: live.halted,
     })
+}
+
+/// This host's name for the fleet: configured, or the machine's.
+pub fn host_name(config: &ForwardConfig) -> String {
+    config.host.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into())
+    })
+}
+
+/// The subject this host publishes on.
+pub fn subject(config: &ForwardConfig) -> String {
+    vigil_fleet::wire::subject_for(&config.subject, &host_name(config))
 }
