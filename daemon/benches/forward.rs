@@ -2,16 +2,17 @@
 //! JetStream, and the fleet's verification of it, against raw async-nats
 //! clients on the same server in the same run.
 //!
-//! `cargo bench -p vigild --bench forward [-- EVENTS] [--lag-secs=S]
+//! `cargo bench -p vigild --bench forward [-- ENTRIES] [--lag-secs=S]
 //! [--rate=R] [--clients=C]` (default 1,000,000 events; 20 s at 5,000
 //! emits/s from 16 clients). It starts its own `nats-server` (Debian's, with
 //! JetStream in a temporary store directory) on a free 127.0.0.1 port and
 //! kills it, by its pid, at the end. Progress on stderr; the last stdout
 //! line is JSON:
 //!
-//! * `forward_eps`: a store of EVENTS custom events (~340 bytes encoded,
-//!   alert-shaped, with labels; `entries` counts the store's own first
-//!   entry too), written with `Durability::Buffered`, its backlog drained
+//! * `forward_eps`: a store of ENTRIES custom events (~340 bytes encoded,
+//!   alert-shaped, with labels; `events` in the output, and `entries`
+//!   with the store's own first entry), written with
+//!   `Durability::Buffered`, its backlog drained
 //!   to stream `VIGIL` on `vigil.bench.entries` the daemon's way: after
 //!   `ensure_stream` and `publish_start`, batches of 1024 read with
 //!   `Log::entries_between` on the blocking pool, made `Outgoing::of`, sent
