@@ -3,10 +3,10 @@
 
 use crate::error::FleetError;
 use crate::wire::{self, RecordKind, StreamStart};
-use async_nats::HeaderMap;
 use async_nats::jetstream::context::{Context, GetStreamErrorKind};
 use async_nats::jetstream::message::PublishMessage as Publish;
 use async_nats::jetstream::stream;
+use async_nats::{HeaderMap, HeaderName, HeaderValue, Subject};
 use bytes::Bytes;
 use std::time::Duration;
 use vigil_store::{Hash, StoreId};
@@ -53,10 +53,20 @@ pub enum Position {
 pub struct Publisher {
     js: Context,
     stream: String,
-    subject: String,
+    /// Cloned per message: a reference count, not a copy.
+    subject: Subject,
     store: StoreId,
-    host: String,
+    /// The headers every record carries, rendered once.
+    store_hex: HeaderValue,
+    host: HeaderValue,
 }
+
+// The header names, built without parsing or allocating.
+const MSG_ID_HEADER: HeaderName = HeaderName::from_static(wire::MSG_ID);
+const STORE_HEADER: HeaderName = HeaderName::from_static(wire::STORE);
+const HOST_HEADER: HeaderName = HeaderName::from_static(wire::HOST);
+const RECORD_HEADER: HeaderName = HeaderName::from_static(wire::RECORD);
+const SEQ_HEADER: HeaderName = HeaderName::from_static(wire::SEQ);
 
 /// An entry ready to go: its seq and its record.
 #[derive(Clone, Debug)]
@@ -113,15 +123,16 @@ impl Publisher {
         Publisher {
             js,
             stream: stream.to_string(),
-            subject: subject.to_string(),
+            subject: Subject::from(subject),
             store,
-            host: host.to_string(),
+            store_hex: HeaderValue::from_lossy(&store.to_hex()),
+            host: HeaderValue::from_lossy(host),
         }
     }
 
     /// The subject.
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.subject.as_str()
     }
 
     fn stream_error(&self, reason: impl std::fmt::Display) -> FleetError {
@@ -170,7 +181,10 @@ impl Publisher {
             .get_stream_no_info(&self.stream)
             .await
             .map_err(|e| self.stream_error(e))?;
-        let message = match stream.get_last_raw_message_by_subject(&self.subject).await {
+        let message = match stream
+            .get_last_raw_message_by_subject(self.subject.as_str())
+            .await
+        {
             Ok(m) => m,
             Err(e)
                 if e.kind()
@@ -195,7 +209,7 @@ impl Publisher {
             .ok_or_else(|| bad("no Vigil-Store header".into()))?;
         if store != self.store {
             return Err(FleetError::SubjectTaken {
-                subject: self.subject.clone(),
+                subject: self.subject.to_string(),
                 other: store.to_hex(),
             });
         }
@@ -218,13 +232,12 @@ impl Publisher {
         }
     }
 
-    fn headers(&self, kind: RecordKind, seq: u64) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(wire::STORE, self.store.to_hex().as_str());
-        headers.insert(wire::HOST, self.host.as_str());
-        headers.insert(wire::RECORD, kind.name());
-        headers.insert(wire::SEQ, seq.to_string().as_str());
-        headers
+    fn headers(&self, kind: RecordKind, seq: u64, msg_id: String) -> HeaderMap {
+        record_headers(&self.store_hex, &self.host, kind, seq, msg_id)
+    }
+
+    fn entry_msg_id(&self, seq: u64) -> String {
+        entry_msg_id(self.store_hex.as_str(), seq)
     }
 
     /// Publishes a start record and waits for its acknowledgement.
@@ -232,7 +245,7 @@ impl Publisher {
         let payload = serde_json::to_vec(start).expect("a start record encodes");
         let failed = |reason: String| FleetError::Publish {
             seq: start.first,
-            subject: self.subject.clone(),
+            subject: self.subject.to_string(),
             reason,
         };
         let ack = self
@@ -241,8 +254,11 @@ impl Publisher {
                 self.subject.clone(),
                 Publish::build()
                     .payload(payload.into())
-                    .headers(self.headers(RecordKind::Start, start.first))
-                    .message_id(wire::start_msg_id(self.store, start.first)),
+                    .headers(self.headers(
+                        RecordKind::Start,
+                        start.first,
+                        wire::start_msg_id(self.store, start.first),
+                    )),
             )
             .await
             .map_err(|e| failed(e.to_string()))?;
@@ -265,10 +281,14 @@ impl Publisher {
         loop {
             while pending.len() < in_flight.max(1) {
                 let Some(entry) = next.next() else { break };
-                let publish = Publish::build()
-                    .payload(entry.payload.clone())
-                    .headers(self.headers(RecordKind::Entry, entry.seq))
-                    .message_id(wire::entry_msg_id(self.store, entry.seq));
+                let publish =
+                    Publish::build()
+                        .payload(entry.payload.clone())
+                        .headers(self.headers(
+                            RecordKind::Entry,
+                            entry.seq,
+                            self.entry_msg_id(entry.seq),
+                        ));
                 match self.js.send_publish(self.subject.clone(), publish).await {
                     Ok(future) => pending.push_back((entry, future)),
                     Err(e) => return Err((acked, self.publish_error(entry.seq, e))),
@@ -294,7 +314,7 @@ impl Publisher {
     fn publish_error(&self, seq: u64, e: impl std::fmt::Display) -> FleetError {
         FleetError::Publish {
             seq,
-            subject: self.subject.clone(),
+            subject: self.subject.to_string(),
             reason: e.to_string(),
         }
     }
@@ -313,7 +333,7 @@ impl Publisher {
         let mut at = from;
         loop {
             let message = match stream
-                .direct_get_next_for_subject(self.subject.clone(), Some(at))
+                .direct_get_next_for_subject(self.subject.as_str(), Some(at))
                 .await
             {
                 Ok(m) => m,
@@ -330,7 +350,7 @@ impl Publisher {
             let Some(store) = message.headers.get(wire::STORE) else {
                 continue;
             };
-            if store.as_str() != self.store.to_hex() {
+            if store.as_str() != self.store_hex.as_str() {
                 continue;
             }
             if message.headers.get(wire::RECORD).map(|v| v.as_str()) != Some("entry") {
@@ -351,9 +371,62 @@ impl Publisher {
     }
 }
 
+/// A record's headers, its message id included: names that are
+/// constants, values rendered once (`store_hex`, `host`) or written
+/// straight into their own strings, as this runs once per entry.
+fn record_headers(
+    store_hex: &HeaderValue,
+    host: &HeaderValue,
+    kind: RecordKind,
+    seq: u64,
+    msg_id: String,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(MSG_ID_HEADER, msg_id);
+    headers.insert(STORE_HEADER, store_hex.clone());
+    headers.insert(HOST_HEADER, host.clone());
+    headers.insert(RECORD_HEADER, kind.name());
+    headers.insert(SEQ_HEADER, HeaderValue::from(seq));
+    headers
+}
+
+/// [`wire::entry_msg_id`], from the store id rendered once.
+fn entry_msg_id(store_hex: &str, seq: u64) -> String {
+    use std::fmt::Write;
+    let mut id = String::with_capacity(store_hex.len() + 21);
+    id.push_str(store_hex);
+    id.push(':');
+    let _ = write!(id, "{seq}");
+    id
+}
+
 /// The fields of an entry record a position needs.
 #[derive(serde::Deserialize)]
 struct RecordHead {
     seq: u64,
     link: Hash,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_rendered_once_are_the_wire_headers() {
+        let store = StoreId([0x5c; 16]);
+        let store_hex = HeaderValue::from_lossy(&store.to_hex());
+        let host = HeaderValue::from_lossy("db1");
+        for seq in [1, 9, 10, 12_345, u64::MAX] {
+            let id = entry_msg_id(store_hex.as_str(), seq);
+            assert_eq!(id, wire::entry_msg_id(store, seq));
+            let headers = record_headers(&store_hex, &host, RecordKind::Entry, seq, id.clone());
+            let get = |name: &str| headers.get(name).map(|v| v.as_str().to_string());
+            assert_eq!(get(wire::MSG_ID), Some(id));
+            assert_eq!(get(wire::STORE), Some(store.to_hex()));
+            assert_eq!(get(wire::HOST), Some("db1".into()));
+            assert_eq!(get(wire::RECORD), Some("entry".into()));
+            assert_eq!(get(wire::SEQ), Some(seq.to_string()));
+            assert_eq!(headers.iter().count(), 5);
+        }
+    }
 }
