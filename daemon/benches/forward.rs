@@ -14,9 +14,10 @@
 //!   with the store's own first entry), written with
 //!   `Durability::Buffered`, its backlog drained
 //!   to stream `VIGIL` on `vigil.bench.entries` the daemon's way: after
-//!   `ensure_stream` and `publish_start`, batches of 1024 read with
-//!   `Log::entries_between` on the blocking pool, made `Outgoing::of`, sent
-//!   with `Publisher::publish(.., 256)`; from the first read to the last
+//!   `ensure_stream` and `publish_start`, `vigil_fleet::forward_range`
+//!   (what vigild's forwarder runs: batches of 1024 read and rendered on the
+//!   blocking pool while the previous batch is published with at most 256
+//!   acknowledgements awaited); from the first read to the last
 //!   acknowledgement (`forward_s`);
 //! * `raw_publish_eps`: a plain async-nats JetStream publisher sending the
 //!   same payload bytes and the same headers (`Nats-Msg-Id` included),
@@ -490,29 +491,11 @@ async fn forward(nats: &Nats, log: &Log) -> Duration {
     publisher.publish_start(&start).await.unwrap();
     let last = log.head().seq;
     let started = Instant::now();
-    let mut next = 1;
-    while next <= last {
-        let to = last.min(next + BATCH - 1);
-        let entries = {
-            let log = log.clone();
-            tokio::task::spawn_blocking(move || {
-                log.entries_between(next, to)
-                    .map(|e| e.map(|e| Outgoing::of(&e)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+    let next =
+        vigil_fleet::forward_range(&publisher, log, 1, last, BATCH as usize, IN_FLIGHT, |_| {})
             .await
-            .unwrap()
-            .unwrap()
-        };
-        assert_eq!(entries.first().map(|e| e.seq), Some(next));
-        let acked = publisher
-            .publish(&entries, IN_FLIGHT)
-            .await
-            .map_err(|(_, e)| e)
-            .unwrap()
             .unwrap();
-        next = acked.seq + 1;
-    }
+    assert_eq!(next, last + 1);
     let took = started.elapsed();
     let js = async_nats::jetstream::new(client);
     assert_eq!(stream_messages(&js, STREAM).await, last + 1);

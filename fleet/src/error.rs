@@ -53,6 +53,12 @@ pub enum FleetError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Entries the forwarder was to send are gone from the local log.
+    #[error("entries from {from} were truncated before they were forwarded")]
+    Truncated {
+        /// The first one missing.
+        from: u64,
+    },
     /// The local store could not be read.
     #[error(transparent)]
     Store(#[from] vigil_store::StoreError),

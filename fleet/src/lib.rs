@@ -13,6 +13,7 @@
 pub mod check;
 pub mod connect;
 mod error;
+pub mod forward;
 pub mod publish;
 pub mod read;
 pub mod wire;
@@ -20,5 +21,6 @@ pub mod wire;
 pub use check::{FleetCheck, FleetReport, HostReport};
 pub use connect::{Endpoint, Login, Tls};
 pub use error::FleetError;
+pub use forward::forward_range;
 pub use publish::{Acked, Outgoing, Position, Publisher, StreamSettings};
 pub use read::{Seen, StreamReader};

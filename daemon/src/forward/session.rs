@@ -8,8 +8,14 @@ use crate::state::forward::{host_name, subject};
 use std::sync::Arc;
 use std::time::Instant;
 use vigil_fleet::wire::{StreamStart, stream_subject};
-use vigil_fleet::{Endpoint, Login, Outgoing, Position, Publisher, StreamSettings, Tls};
+use vigil_fleet::{
+    Endpoint, Login, Outgoing, Position, Publisher, StreamSettings, Tls, forward_range,
+};
 use vigil_store::{Event, Forwarded, SecretValue};
+
+/// Batches forwarded between two looks at the configuration and the
+/// recorder.
+const STRETCH: u64 = 64;
 
 /// The software named in start records.
 fn software() -> String {
@@ -78,32 +84,19 @@ pub(super) async fn run(shared: &Arc<Shared>, config: &ForwardConfig) -> Ended {
             }
             continue;
         }
-        let to = last.min(next.saturating_add(config.batch as u64 - 1));
-        let entries = match read(shared, next, to).await {
-            Ok(entries) => entries,
-            Err(reason) => return Ended::Failed(reason),
-        };
-        if entries.first().map(|e| e.seq) != Some(next) {
-            // Truncated locally before it was forwarded: the next session
-            // declares the gap with a start record.
-            return Ended::Failed(format!(
-                "entries from {next} were truncated before they were forwarded"
-            ));
-        }
-        let published = tokio::select! {
-            p = publisher.publish(&entries, config.max_in_flight) => p,
+        // A bounded stretch at a time, so the position is recorded during
+        // a long backlog too.
+        let to = last.min(next.saturating_add(STRETCH * config.batch as u64 - 1));
+        let forwarded = tokio::select! {
+            f = forward_range(&publisher, &shared.log, next, to, config.batch, config.max_in_flight, |a| {
+                shared.forward.update(|s| s.acked = Some(a));
+            }) => f,
             _ = shutdown.changed() => return Ended::Shutdown,
         };
-        let (acked, error) = match published {
-            Ok(acked) => (acked, None),
-            Err((acked, e)) => (acked, Some(e)),
-        };
-        if let Some(acked) = acked {
-            next = acked.seq + 1;
-            shared.forward.update(|s| s.acked = Some(acked));
-        }
-        if let Some(e) = error {
-            return Ended::Failed(e.to_string());
+        match forwarded {
+            Ok(after) => next = after,
+            // The next session declares a truncated range with a start record.
+            Err(e) => return Ended::Failed(e.to_string()),
         }
         recorder.record(shared, config, false).await;
     }
@@ -255,19 +248,6 @@ async fn resend_lost(
         }
     }
     publisher.republish(&entries).await
-}
-
-/// Entries `from..=to`, ready to go.
-async fn read(shared: &Arc<Shared>, from: u64, to: u64) -> Result<Vec<Outgoing>, String> {
-    let log = shared.log.clone();
-    tokio::task::spawn_blocking(move || {
-        log.entries_between(from, to)
-            .map(|e| e.map(|e| Outgoing::of(&e)))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("reading the log: {e}"))
 }
 
 async fn read_one(shared: &Arc<Shared>, seq: u64) -> Result<Option<Outgoing>, String> {
