@@ -3,7 +3,7 @@
 //! waiting on the log. The daemon's forwarder and the benchmark run this.
 
 use crate::error::FleetError;
-use crate::publish::{Acked, Outgoing, Publisher};
+use crate::publish::{Acked, Outgoing, Publisher, Window};
 use vigil_store::Log;
 
 /// A batch being read in the background.
@@ -38,28 +38,46 @@ pub async fn forward_range(
     mut acked: impl FnMut(Acked),
 ) -> Result<u64, FleetError> {
     let span = batch.max(1) as u64;
+    let mut window = Window::new(publisher, in_flight);
+    let mut reported = None;
+    let mut report = |window: &Window<'_>, acked: &mut dyn FnMut(Acked)| {
+        if window.acked() != reported {
+            reported = window.acked();
+            if let Some(a) = reported {
+                acked(a);
+            }
+        }
+    };
     let mut ahead = (next <= last).then(|| read(log, next, last.min(next + span - 1)));
     while let Some(reading) = ahead.take() {
-        let entries = reading
-            .await
-            .map_err(|e| FleetError::Config(format!("reading the log: {e}")))??;
+        let entries = match reading.await {
+            Ok(Ok(entries)) => entries,
+            Ok(Err(e)) => {
+                report(&window, &mut acked);
+                return Err(e);
+            }
+            Err(e) => {
+                report(&window, &mut acked);
+                return Err(FleetError::Config(format!("reading the log: {e}")));
+            }
+        };
         let after = entries.last().map_or(next, |e| e.seq + 1);
         if after <= last {
             ahead = Some(read(log, after, last.min(after + span - 1)));
         }
-        match publisher.publish(&entries, in_flight).await {
-            Ok(Some(a)) => {
-                next = a.seq + 1;
-                acked(a);
-            }
-            Ok(None) => {}
-            Err((a, e)) => {
-                if let Some(a) = a {
-                    acked(a);
-                }
+        for entry in &entries {
+            if let Err(e) = window.push(entry).await {
+                report(&window, &mut acked);
                 return Err(e);
             }
         }
+        report(&window, &mut acked);
+    }
+    let drained = window.drain().await;
+    report(&window, &mut acked);
+    drained?;
+    if let Some(a) = window.acked() {
+        next = a.seq + 1;
     }
     Ok(next)
 }

@@ -22,5 +22,5 @@ pub use check::{FleetCheck, FleetReport, HostReport};
 pub use connect::{Endpoint, Login, Tls};
 pub use error::FleetError;
 pub use forward::forward_range;
-pub use publish::{Acked, Outgoing, Position, Publisher, StreamSettings};
+pub use publish::{Acked, Outgoing, Position, Publisher, StreamSettings, Window};
 pub use read::{Seen, StreamReader};

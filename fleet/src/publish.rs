@@ -275,40 +275,30 @@ impl Publisher {
         entries: &[Outgoing],
         in_flight: usize,
     ) -> Result<Option<Acked>, (Option<Acked>, FleetError)> {
-        let mut acked = None;
-        let mut pending = std::collections::VecDeque::with_capacity(in_flight);
-        let mut next = entries.iter();
-        loop {
-            while pending.len() < in_flight.max(1) {
-                let Some(entry) = next.next() else { break };
-                let publish =
-                    Publish::build()
-                        .payload(entry.payload.clone())
-                        .headers(self.headers(
-                            RecordKind::Entry,
-                            entry.seq,
-                            self.entry_msg_id(entry.seq),
-                        ));
-                match self.js.send_publish(self.subject.clone(), publish).await {
-                    Ok(future) => pending.push_back((entry, future)),
-                    Err(e) => return Err((acked, self.publish_error(entry.seq, e))),
-                }
-            }
-            let Some((entry, future)) = pending.pop_front() else {
-                return Ok(acked);
-            };
-            match future.await {
-                Ok(ack) => {
-                    acked = Some(Acked {
-                        seq: entry.seq,
-                        link: entry.link,
-                        time: entry.time,
-                        sequence: ack.sequence,
-                    });
-                }
-                Err(e) => return Err((acked, self.publish_error(entry.seq, e))),
+        let mut window = Window::new(self, in_flight);
+        for entry in entries {
+            if let Err(e) = window.push(entry).await {
+                return Err((window.acked(), e));
             }
         }
+        match window.drain().await {
+            Ok(()) => Ok(window.acked()),
+            Err(e) => Err((window.acked(), e)),
+        }
+    }
+
+    /// Sends one entry; its acknowledgement is awaited by the caller.
+    async fn send(
+        &self,
+        entry: &Outgoing,
+    ) -> Result<async_nats::jetstream::context::PublishAckFuture, FleetError> {
+        let publish = Publish::build()
+            .payload(entry.payload.clone())
+            .headers(self.headers(RecordKind::Entry, entry.seq, self.entry_msg_id(entry.seq)));
+        self.js
+            .send_publish(self.subject.clone(), publish)
+            .await
+            .map_err(|e| self.publish_error(entry.seq, e))
     }
 
     fn publish_error(&self, seq: u64, e: impl std::fmt::Display) -> FleetError {
@@ -405,6 +395,75 @@ fn entry_msg_id(store_hex: &str, seq: u64) -> String {
 struct RecordHead {
     seq: u64,
     link: Hash,
+}
+
+/// Publications awaiting their acknowledgement, oldest first: at most
+/// `limit` at once, and an entry counts as forwarded only once it and
+/// every one before it are acknowledged. One window may span many
+/// batches, so it never drains between them.
+pub struct Window<'a> {
+    publisher: &'a Publisher,
+    limit: usize,
+    pending: std::collections::VecDeque<(
+        u64,
+        Hash,
+        i64,
+        async_nats::jetstream::context::PublishAckFuture,
+    )>,
+    acked: Option<Acked>,
+}
+
+impl<'a> Window<'a> {
+    /// An empty window of at most `limit` (at least 1).
+    pub fn new(publisher: &'a Publisher, limit: usize) -> Window<'a> {
+        Window {
+            publisher,
+            limit: limit.max(1),
+            pending: std::collections::VecDeque::with_capacity(limit.max(1)),
+            acked: None,
+        }
+    }
+
+    /// Sends `entry`, first waiting for the oldest acknowledgement when
+    /// the window is full.
+    pub async fn push(&mut self, entry: &Outgoing) -> Result<(), FleetError> {
+        while self.pending.len() >= self.limit {
+            self.settle_one().await?;
+        }
+        let future = self.publisher.send(entry).await?;
+        self.pending
+            .push_back((entry.seq, entry.link, entry.time, future));
+        Ok(())
+    }
+
+    /// Waits for every acknowledgement.
+    pub async fn drain(&mut self) -> Result<(), FleetError> {
+        while !self.pending.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn settle_one(&mut self) -> Result<(), FleetError> {
+        let Some((seq, link, time, future)) = self.pending.pop_front() else {
+            return Ok(());
+        };
+        let ack = future
+            .await
+            .map_err(|e| self.publisher.publish_error(seq, e))?;
+        self.acked = Some(Acked {
+            seq,
+            link,
+            time,
+            sequence: ack.sequence,
+        });
+        Ok(())
+    }
+
+    /// The last entry acknowledged with every one before it.
+    pub fn acked(&self) -> Option<Acked> {
+        self.acked
+    }
 }
 
 #[cfg(test)]
