@@ -64,7 +64,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -72,10 +72,8 @@ use vigil_fleet::check::FleetCheck;
 use vigil_fleet::wire::{self, StreamStart};
 use vigil_fleet::{Endpoint, Login, Outgoing, Publisher, StreamReader, StreamSettings};
 use vigil_proto::{EventsRequest, Request, Response};
-use vigil_store::{
-    Actor, Custom, Durability, Event, Labels, Log, LogOptions, Severity, VerificationKey,
-    now_micros,
-};
+use vigil_store::{Durability, Event, Log, LogOptions, Severity, VerificationKey, now_micros};
+use vigil_tests::nats::{NatsOptions, NatsServer};
 use vigilctl::Client;
 
 const VIGILD: &str = env!("CARGO_BIN_EXE_vigild");
@@ -178,67 +176,20 @@ fn runtime_single() -> tokio::runtime::Runtime {
 
 // ---------------------------------------------------------- the server
 
-/// A `nats-server` with JetStream, started here.
-struct Nats {
-    child: Option<Child>,
-    port: u16,
-}
+/// A `nats-server` with JetStream, started here (the tests' helper).
+struct Nats(NatsServer);
 
 impl Nats {
     fn start(dir: &Path) -> Nats {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let config = dir.join("nats.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "listen: 127.0.0.1:{port}\nserver_name: vigil_bench\njetstream {{\n  store_dir: \"{}\"\n}}\n",
-                dir.join("jetstream").display()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new("nats-server")
-            .arg("-c")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nats-server runs (apt-get install nats-server)");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Reads to the end, so the server never blocks on its log.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Server is ready") {
-                    let _ = tx.send(());
-                }
-                if line.contains("[ERR]") || line.contains("[WRN]") {
-                    eprintln!("nats-server: {line}");
-                }
-            }
-        });
-        let server = Nats {
-            child: Some(child),
-            port,
-        };
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("nats-server ready within 30 s");
-        server
+        Nats(NatsServer::start(dir, NatsOptions::default()))
     }
 
     fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
+        self.0.url()
     }
 
     fn cpu_s(&self) -> f64 {
-        cpu_s(&self.pid().to_string())
+        cpu_s(&self.0.pid().to_string())
     }
 
     fn endpoint(&self, name: &str) -> Endpoint {
@@ -251,30 +202,9 @@ impl Nats {
         }
     }
 
-    /// SIGTERM to its pid, SIGKILL (by its handle) if it lingers.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(20) {
-            if child.try_wait().unwrap().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        // Only when stop() did not run (a panic): this child, by its handle.
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    /// Stops it (by its pid, through the helper).
+    fn stop(self) {
+        drop(self.0);
     }
 }
 
@@ -303,65 +233,7 @@ fn settings(name: &str, subject: &str) -> StreamSettings {
 /// An alert-shaped custom event of ~340 encoded bytes: repeated label
 /// names, varied values, words and ids.
 fn event(i: u64) -> Event {
-    const WORDS: [&str; 16] = [
-        "latency",
-        "p99",
-        "above",
-        "threshold",
-        "request",
-        "upstream",
-        "timeout",
-        "disk",
-        "pressure",
-        "node",
-        "replica",
-        "lag",
-        "error",
-        "rate",
-        "queue",
-        "backlog",
-    ];
-    let mut rng = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let mut labels = Labels::new();
-    labels.insert(
-        "alertname".into(),
-        format!(
-            "{}{}",
-            WORDS[(next() % 16) as usize],
-            WORDS[(next() % 16) as usize]
-        ),
-    );
-    labels.insert(
-        "instance".into(),
-        format!("web-{}.prod.example:9100", next() % 500),
-    );
-    labels.insert("job".into(), "node".into());
-    labels.insert("severity".into(), "warning".into());
-    let mut message = String::new();
-    while message.len() + 150 < 340 {
-        match next() % 4 {
-            0 => message.push_str(&format!("{:x} ", next())),
-            1 => message.push_str(&format!("{} ", next() % 10_000)),
-            _ => {
-                message.push_str(WORDS[(next() % 16) as usize]);
-                message.push(' ');
-            }
-        }
-    }
-    Event::Custom(Custom {
-        actor: Actor::Source {
-            name: "alertmanager".into(),
-        },
-        severity: Severity::Warning,
-        message,
-        labels,
-    })
+    vigil_store::examples::alert_shaped(i, 340)
 }
 
 /// A store of `n` events and its verification key file.
@@ -801,7 +673,7 @@ fn main() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let nats = Nats::start(&tmp.path().join("nats").tap_mkdir());
-    eprintln!("nats-server {} (pid {})", nats.url(), nats.pid());
+    eprintln!("nats-server {} (pid {})", nats.url(), nats.0.pid());
 
     eprintln!("filling a store of {events} events");
     let host = tmp.path().join("host").tap_mkdir();

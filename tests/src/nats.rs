@@ -63,6 +63,11 @@ impl NatsServer {
         self.port
     }
 
+    /// Its pid (while it runs).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     fn config(&self) -> PathBuf {
         let mut text = format!(
             "listen: 127.0.0.1:{}\nserver_name: vigil_test\njetstream {{\n  store_dir: \"{}\"\n}}\n",

@@ -457,3 +457,67 @@ fn file_attrs(fill: u8) -> FileAttrs {
         xattrs: vec![("security.selinux".into(), Hash([3; 32]))],
     }
 }
+
+/// An event of roughly `size` encoded bytes, shaped like a real alert:
+/// repeated label names, varied values, words and ids (not trivially
+/// compressible). Tests and benchmarks fill stores with these.
+pub fn alert_shaped(i: u64, size: usize) -> Event {
+    const WORDS: [&str; 16] = [
+        "latency",
+        "p99",
+        "above",
+        "threshold",
+        "request",
+        "upstream",
+        "timeout",
+        "disk",
+        "pressure",
+        "node",
+        "replica",
+        "lag",
+        "error",
+        "rate",
+        "queue",
+        "backlog",
+    ];
+    let mut rng = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut labels = Labels::new();
+    labels.insert(
+        "alertname".into(),
+        format!(
+            "{}{}",
+            WORDS[(next() % 16) as usize],
+            WORDS[(next() % 16) as usize]
+        ),
+    );
+    labels.insert(
+        "instance".into(),
+        format!("web-{}.prod.example:9100", next() % 500),
+    );
+    labels.insert("job".into(), "node".into());
+    let mut message = String::new();
+    while message.len() + 110 < size {
+        match next() % 4 {
+            0 => message.push_str(&format!("{:x} ", next())),
+            1 => message.push_str(&format!("{} ", next() % 10_000)),
+            _ => {
+                message.push_str(WORDS[(next() % 16) as usize]);
+                message.push(' ');
+            }
+        }
+    }
+    Event::Custom(Custom {
+        actor: Actor::Source {
+            name: "alertmanager".into(),
+        },
+        severity: Severity::Warning,
+        message,
+        labels,
+    })
+}
