@@ -203,3 +203,35 @@ fn a_following_reader_sees_messages_published_after_it_started() {
         follower.abort();
     });
 }
+
+#[test]
+fn entries_pruned_before_they_were_forwarded_go_as_pruned_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(dir.path(), NatsOptions::default());
+    let (log, key) = store(&dir.path().join("a").tap_mkdir(), 20);
+    // Retention drops three bodies (sealing the record that names them)
+    // before anything is forwarded.
+    log.prune(vec![5, 6, 7], "test retention").unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        forward_all(&server, &log, "alpha").await;
+        let client = endpoint(&server).connect().await.unwrap();
+        let reader = StreamReader::new(client, TIMEOUT, STREAM);
+        let mut pruned = Vec::new();
+        reader
+            .each(false, |m| {
+                let record: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                if record["pruned"] == true {
+                    assert!(record.get("body").is_none(), "{record}");
+                    pruned.push(record["seq"].as_u64().unwrap());
+                }
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(pruned, vec![5, 6, 7]);
+        let report = check(&server, Some(vec![key])).await;
+        assert!(report.ok(), "{report:#?}");
+        assert_eq!(report.hosts[0].head_seq, log.head().seq);
+    });
+}
