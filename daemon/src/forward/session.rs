@@ -65,7 +65,7 @@ pub(super) async fn run(shared: &Arc<Shared>, config: &ForwardConfig) -> Ended {
     tracing::info!(stream = %config.stream, %subject, from = next, "forwarding");
 
     let mut head = shared.head.clone();
-    let mut recorder = Recorder::new(shared);
+    let mut recorder = Recorder::new(shared).await;
     loop {
         if shared.config().forward.as_ref() != Some(config) {
             recorder.record(shared, config, true).await;
@@ -111,10 +111,15 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(shared: &Arc<Shared>) -> Recorder {
-        let record_seq = shared
-            .with_views(|v| v.forward.record_seq)
-            .unwrap_or_default();
+    async fn new(shared: &Arc<Shared>) -> Recorder {
+        // The views catch up with the log first: blocking work.
+        let views = shared.clone();
+        let record_seq =
+            tokio::task::spawn_blocking(move || views.with_views(|v| v.forward.record_seq))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
         // The first position of a session is recorded at once.
         Recorder {
             record_seq,
