@@ -60,12 +60,6 @@ pub async fn run(shared: Arc<Shared>) {
                 _ = shutdown.changed() => return,
             }
         };
-        shared.forward.update(|s| {
-            s.configured = true;
-            s.servers = config.servers.join(",");
-            s.stream = config.stream.clone();
-            s.subject = subject(&config);
-        });
         let ended = session::run(&shared, &config).await;
         shared.forward.update(|s| s.connected = false);
         let wait = match ended {

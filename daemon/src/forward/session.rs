@@ -230,11 +230,22 @@ async fn resend_lost(
     acked: vigil_fleet::Acked,
     last: u64,
 ) -> Result<(), vigil_fleet::FleetError> {
-    let stored: std::collections::BTreeSet<u64> = publisher
+    // A stream an operator created without direct gets cannot be read
+    // back this way: going on beats retrying for ever, and a lost entry
+    // still shows as missing in `fleet verify`.
+    let stored: std::collections::BTreeSet<u64> = match publisher
         .entries_from(acked.sequence + 1)
-        .await?
-        .into_iter()
-        .collect();
+        .await
+    {
+        Ok(seqs) => seqs.into_iter().collect(),
+        Err(e) => {
+            tracing::warn!(
+                "cannot read back what the broker stored after seq {} ({e}); entries a dropped connection lost are not sent again",
+                acked.seq
+            );
+            return Ok(());
+        }
+    };
     let missing: Vec<u64> = (acked.seq + 1..=last)
         .filter(|s| !stored.contains(s))
         .collect();

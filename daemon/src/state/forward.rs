@@ -11,14 +11,6 @@ use vigil_proto::ForwardStatus;
 /// What the forwarder is doing, for status, doctor and retention.
 #[derive(Clone, Debug, Default)]
 pub struct ForwardState {
-    /// `[forward]` is configured.
-    pub configured: bool,
-    /// Its servers, stream and subject.
-    pub servers: String,
-    /// The stream.
-    pub stream: String,
-    /// This host's subject.
-    pub subject: String,
     /// Connected to a broker now.
     pub connected: bool,
     /// The last entry acknowledged in this run of the daemon.
