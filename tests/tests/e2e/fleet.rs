@@ -25,6 +25,25 @@ fn host_config(dir: &Path, url: &str, host: &str, extra: &str) -> PathBuf {
     )
 }
 
+/// A current-thread runtime for the tests' own NATS clients.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A broker in `dir/nats` and one host, `alpha`, in `dir/alpha`
+/// forwarding to it: the broker, the host's directory, its configuration
+/// and the running daemon.
+fn one_host(dir: &Path) -> (NatsServer, PathBuf, PathBuf, Daemon) {
+    let broker = NatsServer::start(&dir.join("nats").tap_mkdir(), NatsOptions::default());
+    let host = dir.join("alpha").tap_mkdir();
+    let config = host_config(&host, &broker.url(), "alpha", "");
+    let daemon = Daemon::in_dir(&config, &host);
+    (broker, host, config, daemon)
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_str(ok(out).trim()).unwrap()
 }
@@ -72,10 +91,7 @@ fn fleet_verify(url: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
 
 /// Every custom event's message on the stream, by (host, seq).
 fn stream_messages(url: &str) -> BTreeMap<(String, u64), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let reader = vigil_fleet::StreamReader::new(client, Duration::from_secs(5), "VIGIL");
@@ -238,11 +254,8 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn a_host_whose_log_falls_behind_the_fleets_copy_is_reported_and_stops_forwarding() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let (broker, host, config, daemon) = one_host(dir.path());
     let url = broker.url();
-    let host = dir.path().join("alpha").tap_mkdir();
-    let config = host_config(&host, &url, "alpha", "");
-    let daemon = Daemon::in_dir(&config, &host);
     emit_many(&host, "before the backup", 5);
     wait_forwarded(&daemon);
     daemon.stop();
@@ -352,10 +365,7 @@ fn wrong_credentials_are_a_clear_error_and_nothing_acknowledged_is_lost() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let on_stream: Vec<String> = rt.block_on(async {
         let client = async_nats::ConnectOptions::with_user_and_password(
             "vigil".into(),
@@ -515,11 +525,8 @@ fn forwarding_over_tls_with_a_test_ca_and_a_client_certificate() {
 #[test]
 fn a_rewritten_stream_is_caught_at_the_host_and_seq_it_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let (broker, host, _, daemon) = one_host(dir.path());
     let url = broker.url();
-    let host = dir.path().join("alpha").tap_mkdir();
-    let config = host_config(&host, &url, "alpha", "");
-    let daemon = Daemon::in_dir(&config, &host);
     let emitted = emit_many(&host, "original", 20);
     wait_forwarded(&daemon);
     let keys = dir.path().join("keys");
@@ -532,10 +539,7 @@ fn a_rewritten_stream_is_caught_at_the_host_and_seq_it_changes() {
     // (its body, its rendering and its digest made consistent: only the
     // chain can tell).
     let target = emitted[7].0;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let reader =
@@ -737,11 +741,8 @@ fn forward_settings_are_checked_and_credentials_are_never_inline() {
 #[test]
 fn fleet_verify_follow_keeps_verifying_and_exits_1_at_the_first_break() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
+    let (broker, host, _, daemon) = one_host(dir.path());
     let url = broker.url();
-    let host = dir.path().join("alpha").tap_mkdir();
-    let config = host_config(&host, &url, "alpha", "");
-    let daemon = Daemon::in_dir(&config, &host);
     emit_many(&host, "first", 5);
     wait_forwarded(&daemon);
     let mut follow = Reaped(
@@ -758,10 +759,7 @@ fn fleet_verify_follow_keeps_verifying_and_exits_1_at_the_first_break() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(follow.try_wait().unwrap().is_none(), "still following");
     // A replayed entry breaks it.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let replayed = rt.block_on(async {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let js = async_nats::jetstream::new(client);
