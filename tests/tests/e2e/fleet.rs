@@ -811,3 +811,37 @@ impl TapMkdir for PathBuf {
         self
     }
 }
+
+#[test]
+fn a_second_store_on_a_taken_subject_stops_instead_of_mixing_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, host, _, first) = one_host(dir.path());
+    let url = broker.url();
+    emit_many(&host, "first store", 5);
+    let forwarded = wait_forwarded(&first);
+    // Another store (a reinstalled host) claims the same host name.
+    let other = dir.path().join("other").tap_mkdir();
+    let config = host_config(&other, &url, "alpha", "");
+    let second = Daemon::in_dir(&config, &other);
+    emit_many(&other, "second store", 5);
+    let halted = wait_for("the second store to stop", || {
+        forward_status(&second)["halted"]
+            .as_str()
+            .map(str::to_string)
+    });
+    assert!(
+        halted.contains("already carries the chain of store"),
+        "{halted}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    // Nothing of the second store reached the stream; the first verifies.
+    let (code, report, stderr) = fleet_verify(&url, &[]);
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_eq!(report["hosts"].as_array().unwrap().len(), 1, "{report:#}");
+    assert!(report["hosts"][0]["head_seq"].as_u64().unwrap() >= forwarded);
+    assert!(
+        !stream_messages(&url)
+            .values()
+            .any(|m| m.starts_with("second store"))
+    );
+}
