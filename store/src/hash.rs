@@ -37,23 +37,36 @@ impl Hash {
 
     /// Parses 64 hex digits (either case).
     pub fn from_hex(text: &str) -> Option<Hash> {
-        fn digit(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                b'A'..=b'F' => Some(c - b'A' + 10),
-                _ => None,
+        Hash::from_hex_bytes(text.trim().as_bytes())
+    }
+
+    /// Parses exactly 64 hex digits (either case), nothing around them.
+    pub fn from_hex_bytes(text: &[u8]) -> Option<Hash> {
+        /// Each byte's value as a hex digit; 0xff for any other byte.
+        const DIGIT: [u8; 256] = {
+            let mut table = [0xff; 256];
+            let mut i = 0;
+            while i < 10 {
+                table[b'0' as usize + i] = i as u8;
+                i += 1;
             }
-        }
-        let text = text.trim().as_bytes();
-        if text.len() != 64 {
-            return None;
-        }
+            let mut i = 0;
+            while i < 6 {
+                table[b'a' as usize + i] = 10 + i as u8;
+                table[b'A' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            table
+        };
+        let text: &[u8; 64] = text.try_into().ok()?;
         let mut out = [0u8; 32];
+        let mut bad = 0u8;
         for (i, pair) in text.chunks_exact(2).enumerate() {
-            out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+            let (high, low) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
+            bad |= high | low;
+            out[i] = (high << 4) | (low & 0xf);
         }
-        Some(Hash(out))
+        (bad & 0xf0 == 0).then_some(Hash(out))
     }
 
     /// Compares in constant time (for tags and secret-derived values).

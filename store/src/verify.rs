@@ -767,7 +767,7 @@ fn key_rules(store_id: StoreId, key: Option<&VerificationKey>, deep: bool) -> Re
 /// Verifies entries that arrive one by one in seq order: a chain streamed
 /// from the daemon, an export. Same rules and report as [`Log::verify`].
 pub struct StreamVerifier {
-    rules: EntryRules,
+    rules: std::sync::Arc<EntryRules>,
     keyed: bool,
     cut: Option<Cut>,
     first_seq: u64,
@@ -818,7 +818,7 @@ impl StreamVerifier {
             ),
         };
         Ok(StreamVerifier {
-            rules,
+            rules: std::sync::Arc::new(rules),
             keyed: key.is_some(),
             cut,
             first_seq: prev.seq + 1,
@@ -886,6 +886,12 @@ impl StreamVerifier {
     /// other threads).
     pub fn rules(&self) -> &EntryRules {
         &self.rules
+    }
+
+    /// The same rules, to check entries on other threads while this
+    /// verifier takes earlier ones.
+    pub fn shared_rules(&self) -> std::sync::Arc<EntryRules> {
+        std::sync::Arc::clone(&self.rules)
     }
 
     /// [`StreamVerifier::push`] of an entry whose digest and seal were

@@ -463,6 +463,76 @@ fn every_kind_of_tampering_fails_at_its_seq() {
     }
 }
 
+/// The verifier reads the writer's own layout without a JSON parser, and
+/// anything else with one: an edit made in place, in that layout, is caught
+/// as the same edit is after a re-spelling, and a re-spelled but equal line
+/// verifies.
+#[test]
+fn edits_in_the_writers_own_layout_are_caught_like_any_other() {
+    let s = store();
+    let key = s.key();
+    let lines = whole(&s.log);
+    let i = at(&lines, 9);
+    let in_place = |f: &dyn Fn(&str) -> String| {
+        let mut l = lines.clone();
+        l[i] = f(&lines[i]);
+        assert_ne!(l[i], lines[i], "the edit changed nothing");
+        l
+    };
+    // Flips the first character after `marker`.
+    let flip = |marker: &'static str| {
+        move |line: &str| {
+            let at = line.find(marker).unwrap() + marker.len();
+            let c = line.as_bytes()[at];
+            let other = if c == b'a' { "b" } else { "a" };
+            format!("{}{other}{}", &line[..at], &line[at + 1..])
+        }
+    };
+    let cases: Vec<(&str, Vec<String>, Expect)> = vec![
+        (
+            "a link digit",
+            in_place(&flip("\"link\":\"")),
+            Box::new(|p| *p == Problem::BrokenLink),
+        ),
+        (
+            "a tag digit",
+            in_place(&flip("\"tag\":\"")),
+            Box::new(|p| *p == Problem::BadTag),
+        ),
+        (
+            "a body character",
+            in_place(&flip("\"body\":\"AQ")),
+            Box::new(|p| *p == Problem::BadDigest),
+        ),
+        (
+            "the rendering's message",
+            in_place(&flip("\"message\":\"")),
+            Box::new(|p| matches!(p, Problem::BadExport { .. })),
+        ),
+        (
+            "the time",
+            in_place(&|l: &str| {
+                let t = s.log.get(9).unwrap().unwrap().seal().time;
+                l.replace(&format!("\"time\":{t},"), &format!("\"time\":{},", t + 1))
+            }),
+            Box::new(|p| *p == Problem::BrokenLink),
+        ),
+    ];
+    for (what, tampered, expect) in cases {
+        let (seq, problem) = failure(&check(&tampered, Some(&key)));
+        assert_eq!(seq, 9, "{what}: {problem:?}");
+        assert!(expect(&problem), "{what}: {problem:?}");
+    }
+    for respelled in [
+        in_place(&|l: &str| l.replacen("\"seq\":9,", "\"seq\": 9,", 1)),
+        in_place(&|l: &str| l.replacen("\"kind\":\"custom\"", "\"kind\":\"cust\\u006fm\"", 1)),
+        in_place(&|l: &str| format!("{l} ")),
+    ] {
+        let report = check(&respelled, Some(&key));
+        assert!(report.report.ok, "{}: {report:?}", respelled[i]);
+    }
+}
+
 #[test]
 fn the_header_is_sealed_so_its_range_and_filter_cannot_be_changed() {
     let s = store();

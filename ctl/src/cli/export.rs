@@ -280,7 +280,7 @@ pub fn verify(
         }
         bar
     });
-    let reader: Box<dyn std::io::Read> = match &progress {
+    let reader: Box<dyn std::io::Read + Send> = match &progress {
         Some(bar) => Box::new(bar.wrap_read(file)),
         None => Box::new(file),
     };

@@ -2,6 +2,7 @@
 //! over its entry lines, plus what only an export can get wrong (its header,
 //! its trailer, an `event` that is not what its `body` decodes to).
 
+use super::canonical::{self, LineFields};
 use super::lines::{
     EXPORT_VERSION, EntryIn, ExportHeader, HEADER_SEAL_LABEL, Record, Trailer, kind_label,
 };
@@ -13,7 +14,6 @@ use crate::verify::{EntryRules, Precheck, Problem, StreamVerifier, VerifyReport}
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rayon::prelude::*;
-use serde_json::value::RawValue;
 use std::io::BufRead;
 
 /// What verifying an export found.
@@ -34,10 +34,10 @@ pub struct ExportReport {
 /// Verifies an export read line by line from `input`: with `key`, every
 /// seal too. `Err` only when `input` cannot be read; anything wrong with
 /// the export is a report with a failure. Memory stays bounded.
-pub fn verify_export<R: BufRead>(
+pub fn verify_export<R: BufRead + Send>(
     mut input: R,
     key: Option<&VerificationKey>,
-    progress: Option<&dyn Fn(u64)>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<ExportReport> {
     // Read as bytes: a first line that is not UTF-8 is a bad export, not a
     // failed read.
@@ -88,50 +88,35 @@ pub fn verify_export<R: BufRead>(
         trailer: None,
         header_sealed: None,
     };
-    // Lines are parsed, decoded and hashed in parallel a chunk at a time;
-    // the chain is then checked in order.
-    // Lines are read into one block (no allocation or UTF-8 pass per
-    // line), then parsed, decoded and hashed in parallel.
-    let mut number = 1u64;
-    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
-    let mut ends: Vec<usize> = Vec::with_capacity(CHUNK);
-    let mut done = false;
-    while !done && !checker.verifier.failed() {
-        block.clear();
-        ends.clear();
-        while block.len() < BLOCK && ends.len() < CHUNK {
-            let n = input
-                .read_until(b'\n', &mut block)
-                .map_err(|e| StoreError::io("reading the export", e))?;
-            if n == 0 {
-                done = true;
-                break;
-            }
-            ends.push(block.len());
-        }
-        let first = number + 1;
-        number += ends.len() as u64;
-        let rules = checker.verifier.rules();
-        let parsed: Vec<Parsed> = (0..ends.len())
-            .into_par_iter()
-            .map(|i| {
-                let start = if i == 0 { 0 } else { ends[i - 1] };
-                let mut line = &block[start..ends[i]];
-                while let [rest @ .., b'\n' | b'\r'] = line {
-                    line = rest;
+    // Three stages overlap, a block of lines each: the next block is read
+    // and the one before is taken in order by the verifier while this one
+    // is parsed, decoded and hashed in parallel.
+    let rules = checker.verifier.shared_rules();
+    let (mut current, mut spare) = (Block::new(), Block::new());
+    let mut next_number = 2 + current.fill(&mut input, 2)?;
+    let mut parsed: Vec<Parsed> = Vec::new();
+    while !current.is_empty() && !checker.verifier.failed() {
+        let (now_parsed, read) = rayon::join(
+            || current.parse(&rules),
+            || -> Result<u64> {
+                checker.take_all(&mut parsed);
+                if let Some(progress) = progress {
+                    progress(checker.count);
                 }
-                parse(first + i as u64, line, rules)
-            })
-            .collect();
-        for p in parsed {
-            checker.take(p);
-            if checker.verifier.failed() {
-                break;
-            }
-        }
-        if let Some(progress) = progress {
-            progress(checker.count);
-        }
+                if checker.verifier.failed() {
+                    spare.clear();
+                    return Ok(0);
+                }
+                spare.fill(&mut input, next_number)
+            },
+        );
+        next_number += read?;
+        parsed = now_parsed;
+        std::mem::swap(&mut current, &mut spare);
+    }
+    checker.take_all(&mut parsed);
+    if let Some(progress) = progress {
+        progress(checker.count);
     }
     checker.end(key, &header_line);
     let header_sealed = checker.header_sealed;
@@ -156,6 +141,66 @@ const MAX_SEAL_EPOCHS_AFTER_HEAD: u64 = 1000;
 const CHUNK: usize = 8192;
 /// Bytes of lines read at a time.
 const BLOCK: usize = 8 << 20;
+
+/// Lines read into one buffer: no allocation or UTF-8 pass per line.
+struct Block {
+    bytes: Vec<u8>,
+    /// Where each line ends (after its newline).
+    ends: Vec<usize>,
+    /// The first line's number in the file.
+    first: u64,
+}
+
+impl Block {
+    fn new() -> Block {
+        Block {
+            bytes: Vec::with_capacity(BLOCK + (1 << 20)),
+            ends: Vec::with_capacity(CHUNK),
+            first: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Reads the next lines, the first of them line `first`; returns how
+    /// many (0 at the end of the input).
+    fn fill<R: BufRead>(&mut self, input: &mut R, first: u64) -> Result<u64> {
+        self.clear();
+        self.first = first;
+        while self.bytes.len() < BLOCK && self.ends.len() < CHUNK {
+            let n = input
+                .read_until(b'\n', &mut self.bytes)
+                .map_err(|e| StoreError::io("reading the export", e))?;
+            if n == 0 {
+                break;
+            }
+            self.ends.push(self.bytes.len());
+        }
+        Ok(self.ends.len() as u64)
+    }
+
+    /// Parses and checks every line on its own, in parallel.
+    fn parse(&self, rules: &EntryRules) -> Vec<Parsed> {
+        (0..self.ends.len())
+            .into_par_iter()
+            .map(|i| {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                let mut line = &self.bytes[start..self.ends[i]];
+                while let [rest @ .., b'\n' | b'\r'] = line {
+                    line = rest;
+                }
+                parse(self.first + i as u64, line, rules)
+            })
+            .collect()
+    }
+}
 
 /// What is wrong with a header before any entry is read, if anything.
 fn header_problem(header: &ExportHeader, key: Option<&VerificationKey>) -> Option<String> {
@@ -245,7 +290,6 @@ pub(super) enum Parsed {
 pub(super) struct Checked {
     number: u64,
     pub(super) seal: Seal,
-    kind: String,
     pub(super) shape: Shape,
     /// What is wrong with its `event` rendering, if anything.
     pub(super) rendering: Option<String>,
@@ -263,40 +307,52 @@ pub(super) fn parse(number: u64, text: &[u8], rules: &EntryRules) -> Parsed {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Parsed::Blank;
     }
-    let e = match serde_json::from_slice::<EntryIn>(text) {
-        Ok(e) => e,
-        Err(entry_error) => {
-            return match serde_json::from_slice::<Trailer>(text) {
-                Ok(t) if t.record == Record::Trailer => Parsed::Trailer(t),
-                _ => Parsed::Bad {
-                    seq: None,
-                    detail: format!("line {number} is not an entry: {entry_error}"),
-                },
-            };
+    // The writer's own layout first. Only a line that passes every check is
+    // taken this way; any other is read again by serde, which names what
+    // is wrong in its own words.
+    if let Some(fields) = canonical::entry(text) {
+        let parsed = checked(number, &fields, rules);
+        if matches!(&parsed, Parsed::Entry(e) if e.rendering.is_none()) {
+            return parsed;
         }
-    };
+    }
+    match serde_json::from_slice::<EntryIn>(text) {
+        Ok(e) if e.record != Record::Entry => Parsed::Bad {
+            seq: Some(e.seq),
+            detail: format!("line {number} is not an entry line"),
+        },
+        Ok(e) => checked(number, &LineFields::of(&e), rules),
+        Err(entry_error) => match serde_json::from_slice::<Trailer>(text) {
+            Ok(t) if t.record == Record::Trailer => Parsed::Trailer(t),
+            _ => Parsed::Bad {
+                seq: None,
+                detail: format!("line {number} is not an entry: {entry_error}"),
+            },
+        },
+    }
+}
+
+/// Checks what an entry line says of itself.
+fn checked(number: u64, e: &LineFields, rules: &EntryRules) -> Parsed {
     let bad = |detail: String| Parsed::Bad {
-        seq: Some(e.seq),
+        seq: Some(e.seal.seq),
         detail,
     };
-    if e.record != Record::Entry {
-        return bad(format!("line {number} is not an entry line"));
-    }
-    if e.kind != kind_label(e.kind_code) {
+    if e.kind != kind_label(e.seal.kind) {
         return bad(format!(
             "kind `{}` is not the name of kind code {}",
-            e.kind, e.kind_code
+            e.kind, e.seal.kind
         ));
     }
-    let (shape, rendering) = match (e.pruned, e.omitted, &e.body, e.event) {
+    let (shape, rendering) = match (e.pruned, e.omitted, e.body, e.event) {
         (true, false, None, None) => (Shape::Pruned, None),
         (false, true, None, None) => (Shape::Omitted, None),
         (false, false, Some(body), Some(event)) => {
-            let Ok(bytes) = BASE64.decode(body.as_bytes()) else {
+            let Ok(bytes) = BASE64.decode(body) else {
                 return bad("the body is not base64".into());
             };
-            let rendering = rendering_matches(&bytes, e.kind_code, event).err();
-            let pre = rules.precheck(&e.seal(), Some(&bytes));
+            let rendering = rendering_matches(&bytes, e.seal.kind, event).err();
+            let pre = rules.precheck(&e.seal, Some(&bytes));
             (Shape::Full(bytes, pre), rendering)
         }
         _ => {
@@ -307,8 +363,7 @@ pub(super) fn parse(number: u64, text: &[u8], rules: &EntryRules) -> Parsed {
     };
     Parsed::Entry(Box::new(Checked {
         number,
-        seal: e.seal(),
-        kind: e.kind.into_owned(),
+        seal: e.seal,
         shape,
         rendering,
     }))
@@ -321,6 +376,16 @@ impl Lines<'_> {
 
     fn bad(&mut self, seq: u64, detail: String) {
         self.verifier.fail(seq, Problem::BadExport { detail });
+    }
+
+    /// Takes lines in order until one fails, leaving `lines` empty.
+    fn take_all(&mut self, lines: &mut Vec<Parsed>) {
+        for line in lines.drain(..) {
+            if self.verifier.failed() {
+                continue;
+            }
+            self.take(line);
+        }
     }
 
     /// Takes the next line, in order.
@@ -364,7 +429,7 @@ impl Lines<'_> {
                         seq,
                         format!(
                             "a compact line, but the header says {} entries are exported in full",
-                            e.kind
+                            kind_label(e.seal.kind)
                         ),
                     );
                 }
@@ -455,7 +520,7 @@ impl Lines<'_> {
 /// this build cannot decode), byte for byte in Vigil's compact rendering:
 /// a re-spelled rendering could hide a duplicated key (JSON readers differ
 /// on which one wins), so none is accepted.
-fn rendering_matches(body: &[u8], kind: u16, event: &RawValue) -> Result<(), String> {
+fn rendering_matches(body: &[u8], kind: u16, event: &[u8]) -> Result<(), String> {
     match Event::decode(body) {
         Ok(decoded) => {
             if decoded.kind().code() != kind {
@@ -466,13 +531,13 @@ fn rendering_matches(body: &[u8], kind: u16, event: &RawValue) -> Result<(), Str
                 ));
             }
             let rendered = serde_json::to_vec(&decoded).expect("an event renders as JSON");
-            if rendered == event.get().as_bytes() {
+            if rendered == event {
                 Ok(())
             } else {
                 Err("`event` is not what `body` decodes to (the rendering was altered)".into())
             }
         }
-        Err(_) if event.get() == "null" => Ok(()),
+        Err(_) if event == b"null" => Ok(()),
         Err(e) => Err(format!(
             "the body does not decode ({e}), and `event` renders one"
         )),

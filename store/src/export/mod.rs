@@ -8,6 +8,7 @@
 //!
 //! [`Log::verify`]: crate::Log::verify
 
+mod canonical;
 mod check;
 mod lines;
 mod record;

@@ -160,6 +160,9 @@ pub struct Exporter<W: Write> {
     next: u64,
     last: u64,
     last_link: Hash,
+    /// Lines rendered and not yet written: they are written while the
+    /// next entries are rendered.
+    pending: Vec<Vec<u8>>,
 }
 
 impl<W: Write> Exporter<W> {
@@ -177,6 +180,7 @@ impl<W: Write> Exporter<W> {
             next: header.first,
             last: header.last,
             last_link: header.before.map_or(Hash::ZERO, |b| b.link),
+            pending: Vec::new(),
         })
     }
 
@@ -189,15 +193,18 @@ impl<W: Write> Exporter<W> {
                 return Err(StoreError::ExportGap { seq: expected });
             }
         }
-        let filter = &self.filter;
-        let lines: Vec<Vec<u8>> = if entries.len() > 1 {
-            entries.par_iter().map(|e| line(filter, e)).collect()
-        } else {
-            entries.iter().map(|e| line(filter, e)).collect()
-        };
-        for l in &lines {
-            self.out.write_all(l).map_err(write_failed)?;
-        }
+        let (filter, out) = (&self.filter, &mut self.out);
+        let pending = std::mem::take(&mut self.pending);
+        let mut rendered = Vec::new();
+        let mut written = Ok(());
+        // On this thread (the writer needs not be `Send`), while the pool
+        // renders the next lines.
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| rendered = render(filter, entries));
+            written = write_lines(out, &pending);
+        });
+        written?;
+        self.pending = rendered;
         if let Some(last) = entries.last() {
             self.next = last.seq() + 1;
             self.last_link = last.seal().link;
@@ -221,6 +228,7 @@ impl<W: Write> Exporter<W> {
         if self.next != self.last + 1 {
             return Err(StoreError::ExportGap { seq: self.next });
         }
+        write_lines(&mut self.out, &std::mem::take(&mut self.pending))?;
         let trailer = Trailer {
             record: Record::Trailer,
             count: self.written(),
@@ -235,59 +243,114 @@ impl<W: Write> Exporter<W> {
     }
 }
 
-/// The line of one entry, newline included. The fixed fields are written
-/// by hand (none needs escaping, and the body is base64); only the event
-/// goes through the JSON serializer. The shape is [`EntryOut`]'s, which
-/// the tests compare this with.
+/// Entries per buffer of rendered lines.
+const RENDERED_PER_BUFFER: usize = 64;
+
+/// The lines of `entries`, rendered in parallel into a few buffers.
+fn render(filter: &ExportFilter, entries: &[Entry]) -> Vec<Vec<u8>> {
+    entries
+        .par_chunks(RENDERED_PER_BUFFER)
+        .map(|chunk| {
+            let bytes: usize = chunk.iter().map(|e| e.body().map_or(0, <[u8]>::len)).sum();
+            let mut text = Vec::with_capacity(chunk.len() * 400 + bytes * 3);
+            for entry in chunk {
+                line_into(&mut text, filter, entry);
+            }
+            text
+        })
+        .collect()
+}
+
+fn write_lines<W: Write>(out: &mut W, lines: &[Vec<u8>]) -> Result<()> {
+    for l in lines {
+        out.write_all(l).map_err(write_failed)?;
+    }
+    Ok(())
+}
+
+/// The line of one entry, newline included.
 pub(super) fn line(filter: &ExportFilter, entry: &Entry) -> Vec<u8> {
+    let mut text = Vec::with_capacity(400 + entry.body().map_or(0, <[u8]>::len) * 3);
+    line_into(&mut text, filter, entry);
+    text
+}
+
+/// Appends the line of one entry, newline included, to `text`. The fixed
+/// fields are written by hand (none needs escaping, and the body is
+/// base64); only the event goes through the JSON serializer. The shape is
+/// [`EntryOut`]'s, which the tests compare this with.
+fn line_into(text: &mut Vec<u8>, filter: &ExportFilter, entry: &Entry) {
     let seal = entry.seal();
     let event = entry.body().map(|_| entry.event().ok().flatten());
     let full = entry.body().is_some()
         && filter.selects(seal.kind, event.as_ref().and_then(Option::as_ref));
-    let body_len = entry.body().map_or(0, <[u8]>::len);
-    let mut text = Vec::with_capacity(400 + body_len * 3);
     let mut hex = [0u8; 64];
-    let field = |text: &mut Vec<u8>, name: &str, value: &str| {
+    let name = |text: &mut Vec<u8>, name: &str| {
         text.extend_from_slice(b",\"");
         text.extend_from_slice(name.as_bytes());
         text.extend_from_slice(b"\":");
-        text.extend_from_slice(value.as_bytes());
     };
     text.extend_from_slice(b"{\"record\":\"entry\"");
-    field(&mut text, "seq", &seal.seq.to_string());
-    field(&mut text, "time", &seal.time.to_string());
-    field(&mut text, "kind", &format!("\"{}\"", kind_label(seal.kind)));
-    field(&mut text, "kind_code", &seal.kind.to_string());
-    field(&mut text, "epoch", &seal.epoch.to_string());
-    for (name, hash) in [
+    name(text, "seq");
+    push_number(text, seal.seq);
+    name(text, "time");
+    if seal.time < 0 {
+        text.push(b'-');
+    }
+    push_number(text, seal.time.unsigned_abs());
+    name(text, "kind");
+    text.push(b'"');
+    text.extend_from_slice(kind_label(seal.kind).as_bytes());
+    text.push(b'"');
+    name(text, "kind_code");
+    push_number(text, u64::from(seal.kind));
+    name(text, "epoch");
+    push_number(text, seal.epoch);
+    for (field, hash) in [
         ("digest", seal.digest),
         ("link", seal.link),
         ("tag", seal.tag),
     ] {
-        field(&mut text, name, &format!("\"{}\"", hash.hex_str(&mut hex)));
+        name(text, field);
+        text.push(b'"');
+        text.extend_from_slice(hash.hex_str(&mut hex).as_bytes());
+        text.push(b'"');
     }
-    field(
-        &mut text,
-        "pruned",
-        if entry.is_pruned() { "true" } else { "false" },
-    );
+    name(text, "pruned");
+    text.extend_from_slice(if entry.is_pruned() { b"true" } else { b"false" });
     if !entry.is_pruned() && !full {
-        field(&mut text, "omitted", "true");
+        name(text, "omitted");
+        text.extend_from_slice(b"true");
     }
     if full {
+        let body = entry.body().expect("checked");
         text.extend_from_slice(b",\"body\":\"");
         let at = text.len();
-        text.resize(at + body_len.div_ceil(3) * 4, 0);
+        text.resize(at + body.len().div_ceil(3) * 4, 0);
         let written = BASE64
-            .encode_slice(entry.body().expect("checked"), &mut text[at..])
+            .encode_slice(body, &mut text[at..])
             .expect("room for the base64");
         text.truncate(at + written);
         text.extend_from_slice(b"\",\"event\":");
-        serde_json::to_writer(&mut text, &event.as_ref().and_then(Option::as_ref))
+        serde_json::to_writer(&mut *text, &event.as_ref().and_then(Option::as_ref))
             .expect("an event encodes");
     }
     text.extend_from_slice(b"}\n");
-    text
+}
+
+/// Appends `value` in decimal.
+fn push_number(text: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    text.extend_from_slice(&digits[at..]);
 }
 
 fn write_failed(e: std::io::Error) -> StoreError {
