@@ -10,6 +10,7 @@
 //! events, and redacts; nothing here reads a file, a clock or the log.
 
 mod pack;
+mod prefilter;
 mod rules;
 mod syslog;
 mod template;
