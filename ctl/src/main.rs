@@ -7,6 +7,11 @@ mod cli;
 
 use std::process::ExitCode;
 
+// The allocator vigild uses: verifying an export or a fleet's stream
+// allocates and frees a few small values per entry.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     cli::main()
 }

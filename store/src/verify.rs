@@ -404,6 +404,22 @@ impl EntryRules {
         }
     }
 
+    /// Whether the body of an entry of kind code `kind` is decoded and
+    /// checked beyond its digest: every body when deep, else the chain's own
+    /// entries and retention records (they account for pruned bodies).
+    /// Other bodies need not be kept once their digest is checked.
+    pub fn reads_body(&self, kind: u16) -> bool {
+        self.deep
+            || [
+                EventKind::Genesis,
+                EventKind::Epoch,
+                EventKind::Checkpoint,
+                EventKind::Retention,
+            ]
+            .iter()
+            .any(|k| k.code() == kind)
+    }
+
     fn check_body(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
         let chain_entry = [EventKind::Genesis, EventKind::Epoch, EventKind::Checkpoint]
             .iter()
@@ -418,9 +434,7 @@ impl EntryRules {
                 Ok(BodyCheck::Pruned)
             };
         };
-        // Retention entries are always read: they account for pruned bodies.
-        let structural = chain_entry || seal.kind == EventKind::Retention.code();
-        if !self.deep && !structural {
+        if !self.reads_body(seal.kind) {
             // The digest already proved the body is the one that was sealed.
             return Ok(BodyCheck::Checked);
         }

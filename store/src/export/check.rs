@@ -295,9 +295,17 @@ pub(super) struct Checked {
     pub(super) rendering: Option<String>,
 }
 
+thread_local! {
+    /// A body decoded and an event rendered, reused line after line.
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
 /// What an entry line carries.
 pub(super) enum Shape {
-    /// The body, and its digest and the seal checked already.
+    /// The body (empty when the chain check does not read it: its digest
+    /// and the seal are checked already).
     Full(Vec<u8>, Precheck),
     Pruned,
     Omitted,
@@ -348,12 +356,24 @@ fn checked(number: u64, e: &LineFields, rules: &EntryRules) -> Parsed {
         (true, false, None, None) => (Shape::Pruned, None),
         (false, true, None, None) => (Shape::Omitted, None),
         (false, false, Some(body), Some(event)) => {
-            let Ok(bytes) = BASE64.decode(body) else {
-                return bad("the body is not base64".into());
-            };
-            let rendering = rendering_matches(&bytes, e.seal.kind, event).err();
-            let pre = rules.precheck(&e.seal, Some(&bytes));
-            (Shape::Full(bytes, pre), rendering)
+            // Decoded and rendered into buffers each thread reuses: the body
+            // is copied out only when the chain check reads it.
+            let checked = SCRATCH.with_borrow_mut(|(bytes, rendered)| {
+                bytes.clear();
+                BASE64.decode_vec(body, bytes).ok()?;
+                let rendering = rendering_matches(bytes, e.seal.kind, event, rendered).err();
+                let pre = rules.precheck(&e.seal, Some(bytes));
+                let kept = if rules.reads_body(e.seal.kind) {
+                    bytes.clone()
+                } else {
+                    Vec::new()
+                };
+                Some((Shape::Full(kept, pre), rendering))
+            });
+            match checked {
+                Some(checked) => checked,
+                None => return bad("the body is not base64".into()),
+            }
         }
         _ => {
             return bad(
@@ -520,7 +540,12 @@ impl Lines<'_> {
 /// this build cannot decode), byte for byte in Vigil's compact rendering:
 /// a re-spelled rendering could hide a duplicated key (JSON readers differ
 /// on which one wins), so none is accepted.
-fn rendering_matches(body: &[u8], kind: u16, event: &[u8]) -> Result<(), String> {
+fn rendering_matches(
+    body: &[u8],
+    kind: u16,
+    event: &[u8],
+    rendered: &mut Vec<u8>,
+) -> Result<(), String> {
     match Event::decode(body) {
         Ok(decoded) => {
             if decoded.kind().code() != kind {
@@ -530,8 +555,9 @@ fn rendering_matches(body: &[u8], kind: u16, event: &[u8]) -> Result<(), String>
                     kind_label(kind)
                 ));
             }
-            let rendered = serde_json::to_vec(&decoded).expect("an event renders as JSON");
-            if rendered == event {
+            rendered.clear();
+            serde_json::to_writer(&mut *rendered, &decoded).expect("an event renders as JSON");
+            if rendered.as_slice() == event {
                 Ok(())
             } else {
                 Err("`event` is not what `body` decodes to (the rendering was altered)".into())

@@ -163,6 +163,9 @@ pub struct Exporter<W: Write> {
     /// Lines rendered and not yet written: they are written while the
     /// next entries are rendered.
     pending: Vec<Vec<u8>>,
+    /// Buffers written out, to render into again (fresh ones of this size
+    /// would be pages to fault in and zero, chunk after chunk).
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl<W: Write> Exporter<W> {
@@ -181,6 +184,7 @@ impl<W: Write> Exporter<W> {
             last: header.last,
             last_link: header.before.map_or(Hash::ZERO, |b| b.link),
             pending: Vec::new(),
+            spare: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -194,16 +198,22 @@ impl<W: Write> Exporter<W> {
             }
         }
         let (filter, out) = (&self.filter, &mut self.out);
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
+        let spare = &self.spare;
         let mut rendered = Vec::new();
         let mut written = Ok(());
         // On this thread (the writer needs not be `Send`), while the pool
         // renders the next lines.
         rayon::in_place_scope(|scope| {
-            scope.spawn(|_| rendered = render(filter, entries));
+            scope.spawn(|_| rendered = render(filter, entries, spare));
             written = write_lines(out, &pending);
         });
         written?;
+        pending.iter_mut().for_each(Vec::clear);
+        self.spare
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .append(&mut pending);
         self.pending = rendered;
         if let Some(last) = entries.last() {
             self.next = last.seq() + 1;
@@ -247,12 +257,21 @@ impl<W: Write> Exporter<W> {
 const RENDERED_PER_BUFFER: usize = 64;
 
 /// The lines of `entries`, rendered in parallel into a few buffers.
-fn render(filter: &ExportFilter, entries: &[Entry]) -> Vec<Vec<u8>> {
+fn render(
+    filter: &ExportFilter,
+    entries: &[Entry],
+    spare: &std::sync::Mutex<Vec<Vec<u8>>>,
+) -> Vec<Vec<u8>> {
     entries
         .par_chunks(RENDERED_PER_BUFFER)
         .map(|chunk| {
             let bytes: usize = chunk.iter().map(|e| e.body().map_or(0, <[u8]>::len)).sum();
-            let mut text = Vec::with_capacity(chunk.len() * 400 + bytes * 3);
+            let reused = spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop();
+            let mut text = reused.unwrap_or_default();
+            text.reserve(chunk.len() * 400 + bytes * 3);
             for entry in chunk {
                 line_into(&mut text, filter, entry);
             }
