@@ -10,7 +10,6 @@
 //! events, and redacts; nothing here reads a file, a clock or the log.
 
 mod pack;
-mod prefilter;
 mod rules;
 mod syslog;
 mod template;

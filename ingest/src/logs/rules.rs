@@ -1,11 +1,9 @@
 //! Line rules: a regex with named captures, a severity, a summary and
 //! labels made from the captures, and an optional threshold. Every rule
 //! of a set is compiled into one [`RegexSet`], so a line costs one pass
-//! whatever the number of rules (and none when it holds none of the
-//! literals the rules require); only the rules it matches run their own
+//! whatever the number of rules; only the rules it matches run their own
 //! regex for the captures.
 
-use super::prefilter::Prefilter;
 use super::template::Template;
 use super::threshold::Threshold;
 use regex::{Regex, RegexSet};
@@ -114,7 +112,6 @@ pub struct LineMatch {
 /// A set of rules, tried together.
 #[derive(Clone, Debug)]
 pub struct LineRules {
-    prefilter: Prefilter,
     set: RegexSet,
     rules: Vec<LineRule>,
 }
@@ -140,16 +137,9 @@ impl LineRules {
                 reason: format!("the rules do not compile together: {e}"),
             })?;
         Ok(LineRules {
-            prefilter: Prefilter::new(rules.iter().map(|r| r.pattern.as_str())),
             set,
             rules: compiled,
         })
-    }
-
-    /// Whether lines are tried against the rules' literals first.
-    #[cfg(test)]
-    pub(super) fn prefiltered(&self) -> bool {
-        self.prefilter.is_on()
     }
 
     /// The rules.
@@ -168,7 +158,7 @@ impl LineRules {
     pub fn matches_and_left_out(&self, line: &str) -> (Vec<LineMatch>, Vec<usize>) {
         // Most lines match nothing: a yes-or-no pass costs less than
         // asking which rules matched.
-        if !self.prefilter.may_match(line) || !self.set.is_match(line) {
+        if !self.set.is_match(line) {
             return (Vec::new(), Vec::new());
         }
         let program = super::syslog::program(line);
