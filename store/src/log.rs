@@ -682,18 +682,6 @@ impl Log {
         self.call(|reply| Request::Tag { bytes, reply })
     }
 
-    /// Moves the log's newest entries out of memory: the engine writes
-    /// them to a table in the background and frees them once it has. For
-    /// after a burst (the first baseline of many files), whose entries
-    /// would otherwise stay in memory until later writes fill the buffer.
-    pub fn flush_newest(&self) -> Result<()> {
-        self.shared
-            .log
-            .rotate_memtable()
-            .map_err(StoreError::engine)?;
-        Ok(())
-    }
-
     /// Makes everything appended so far durable (for [`Durability::Buffered`]).
     pub fn sync(&self) -> Result<()> {
         self.call(|reply| Request::Sync { reply })

@@ -95,21 +95,6 @@ fn appends_are_contiguous_and_survive_reopen() {
 }
 
 #[test]
-fn entries_flushed_out_of_memory_stay_readable_and_appends_go_on() {
-    let s = TestStore::new();
-    let events: Vec<Event> = (0..2_000).map(|i| custom(&format!("burst {i}"))).collect();
-    s.log.append_all(&events).unwrap();
-    s.log.flush_newest().unwrap();
-    assert_eq!(s.log.append(&custom("after")).unwrap().seq, 2_002);
-    assert_eq!(s.log.entries(2).count(), 2_001);
-    let head = s.log.head();
-    let (_tmp, dir, _vk) = s.close();
-    let log = Log::open(&dir, LogOptions::default()).unwrap();
-    assert_eq!(log.head(), head);
-    assert!(log.verify(&VerifyOptions::default()).unwrap().ok);
-}
-
-#[test]
 fn append_all_is_atomic_and_ordered() {
     let s = TestStore::new();
     let heads = s

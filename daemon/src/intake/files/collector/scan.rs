@@ -12,10 +12,6 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 use vigil_store::{FileChangeKind, FileIntegrity, FileRecord, ScanReason, ScanTotals};
 
-/// Records of one scan past which the store's newest entries are flushed
-/// out of memory when it finishes (about 100 bytes each).
-const FLUSH_AFTER_RECORDS: u64 = 10_000;
-
 impl Collector {
     /// Scans `only` these roots (all when `None`).
     pub(super) fn scan(
@@ -83,13 +79,6 @@ impl Collector {
             p.finished = Some(id);
             p.store_error = None;
         });
-        // A scan of many paths leaves their records in the store's memory
-        // (megabytes) until later writes push them out: written out now.
-        if totals.baselined + totals.changes >= FLUSH_AFTER_RECORDS
-            && let Err(e) = self.shared.log.flush_newest()
-        {
-            tracing::warn!(error = %e, "could not flush the scan's records out of memory");
-        }
         // The log accepts again: the next refusal waits a second.
         self.store_failures.succeeded();
         self.publish_watches();
