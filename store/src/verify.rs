@@ -409,15 +409,7 @@ impl EntryRules {
     /// entries and retention records (they account for pruned bodies).
     /// Other bodies need not be kept once their digest is checked.
     pub fn reads_body(&self, kind: u16) -> bool {
-        self.deep
-            || [
-                EventKind::Genesis,
-                EventKind::Epoch,
-                EventKind::Checkpoint,
-                EventKind::Retention,
-            ]
-            .iter()
-            .any(|k| k.code() == kind)
+        self.deep || EventKind::accounts(kind)
     }
 
     fn check_body(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
@@ -967,15 +959,7 @@ impl StreamVerifier {
         if self.seen.failure.is_some() {
             return;
         }
-        let structural = [
-            EventKind::Genesis,
-            EventKind::Epoch,
-            EventKind::Checkpoint,
-            EventKind::Retention,
-        ]
-        .iter()
-        .any(|k| k.code() == seal.kind);
-        if structural {
+        if EventKind::accounts(seal.kind) {
             self.fail(
                 seal.seq,
                 Problem::BadExport {

@@ -18,14 +18,7 @@ pub struct Policy {
 /// Kinds no rule covers: the chain's own entries and retention's records
 /// go when everything around them goes, and are never pruned.
 pub fn follows(kind: u16) -> bool {
-    [
-        EventKind::Genesis,
-        EventKind::Epoch,
-        EventKind::Checkpoint,
-        EventKind::Retention,
-    ]
-    .iter()
-    .any(|k| k.code() == kind)
+    EventKind::accounts(kind)
 }
 
 /// Kinds whose events can name a source.

@@ -111,6 +111,22 @@ impl EventKind {
         }
     }
 
+    /// The chain's own entries and retention's records: a verifier reads
+    /// their bodies (they carry the chain's epochs, cuts and the accounting
+    /// of pruned bodies), so no export leaves them out and no retention
+    /// rule prunes them.
+    pub const ACCOUNTING: [EventKind; 4] = [
+        EventKind::Genesis,
+        EventKind::Epoch,
+        EventKind::Checkpoint,
+        EventKind::Retention,
+    ];
+
+    /// Whether kind code `code` is one of [`EventKind::ACCOUNTING`].
+    pub fn accounts(code: u16) -> bool {
+        EventKind::ACCOUNTING.iter().any(|k| k.code() == code)
+    }
+
     /// The kind with this code, if this build knows it.
     pub fn from_code(code: u16) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.code() == code)

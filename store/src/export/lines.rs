@@ -96,12 +96,7 @@ pub struct ExportFilter {
 
 impl ExportFilter {
     /// Kinds a verifier needs in full whatever the filter says.
-    pub const ALWAYS: [EventKind; 4] = [
-        EventKind::Genesis,
-        EventKind::Epoch,
-        EventKind::Checkpoint,
-        EventKind::Retention,
-    ];
+    pub const ALWAYS: [EventKind; 4] = EventKind::ACCOUNTING;
 
     /// Whether an entry of kind code `kind` is always exported in full.
     pub fn always(kind: u16) -> bool {
