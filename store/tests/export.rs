@@ -771,3 +771,100 @@ fn the_python_verifier_agrees_on_good_and_tampered_exports() {
     let (ok, text) = python_with(&unsealed, Some(&vk), &["--allow-unsealed"]);
     assert!(ok && text.contains("header not sealed"), "{text}");
 }
+
+/// A writer that takes `left` bytes, then fails.
+struct FailingAfter {
+    left: usize,
+}
+
+impl std::io::Write for FailingAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A reader of `bytes` that fails once it has given `left` of them.
+struct BreaksAfter<'a> {
+    bytes: &'a [u8],
+    left: usize,
+}
+
+impl std::io::Read for BreaksAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("device gone"));
+        }
+        let n = buf.len().min(self.left).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+/// Past the store's read-ahead chunk (4,096 entries) and the verifier's
+/// block (8,192 lines): lines are written while the next chunk renders and
+/// parsed while the previous block is taken, and none is lost, repeated or
+/// reordered; a writer or a reader failing part-way is an error, never a
+/// verdict.
+#[test]
+fn a_long_export_crosses_chunks_in_order_and_a_failing_writer_or_reader_is_an_error() {
+    let s = TestStore::new();
+    for chunk in 0..5u64 {
+        let events: Vec<Event> = (0..2_500)
+            .map(|i| custom(&format!("entry {}", chunk * 2_500 + i)))
+            .collect();
+        s.log.append_all(&events).unwrap();
+    }
+    let lines = whole(&s.log);
+    let head = s.log.head().seq;
+    assert_eq!(lines.len() as u64, head + 2);
+    for (i, line) in lines[1..lines.len() - 1].iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("{{\"record\":\"entry\",\"seq\":{},", i + 1)),
+            "line {} is not entry {}: {line}",
+            i + 2,
+            i + 1
+        );
+    }
+    let key = s.key();
+    let report = check(&lines, Some(&key));
+    assert!(report.report.ok, "{report:?}");
+    assert_eq!(report.report.entries, head);
+
+    let header = plan(
+        &s.log,
+        &ExportRange::default(),
+        ExportFilter::default(),
+        "t",
+    )
+    .unwrap();
+    let failed = export_to(&s.log, &header, FailingAfter { left: 3 << 20 }, |_| {});
+    assert!(
+        failed
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("disk full")),
+        "{:?}",
+        failed.map(|_| ())
+    );
+
+    let text = lines.join("\n") + "\n";
+    let reader = BreaksAfter {
+        bytes: text.as_bytes(),
+        left: text.len() / 2,
+    };
+    let read = verify_export(std::io::BufReader::new(reader), Some(&key), None);
+    assert!(
+        read.as_ref()
+            .is_err_and(|e| e.to_string().contains("device gone")),
+        "{read:?}"
+    );
+}
