@@ -614,13 +614,19 @@ fn m_header(m: &vigil_fleet::check::Delivered, name: &str) -> String {
     .unwrap_or_default()
 }
 
+/// A broker that ran once in `dir` (so its address is known) and is down:
+/// a host starts forwarding into an outage.
+fn broker_down(dir: &Path) -> (NatsServer, String) {
+    let mut broker = NatsServer::start(&dir.join("nats").tap_mkdir(), NatsOptions::default());
+    let url = broker.url();
+    broker.kill();
+    (broker, url)
+}
+
 #[test]
 fn an_outage_past_alert_after_raises_an_alert_and_resolves_it_when_forwarding_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut broker =
-        NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
-    let url = broker.url();
-    broker.kill();
+    let (mut broker, url) = broker_down(dir.path());
     let host = dir.path().join("alpha").tap_mkdir();
     let config = host_config(&host, &url, "alpha", "alert_after = \"2s\"\n");
     let daemon = Daemon::in_dir(&config, &host);
@@ -648,10 +654,7 @@ fn an_outage_past_alert_after_raises_an_alert_and_resolves_it_when_forwarding_re
 #[test]
 fn retention_does_not_truncate_what_the_broker_has_not_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let mut broker =
-        NatsServer::start(&dir.path().join("nats").tap_mkdir(), NatsOptions::default());
-    let url = broker.url();
-    broker.kill();
+    let (mut broker, url) = broker_down(dir.path());
     let host = dir.path().join("alpha").tap_mkdir();
     let config = write_config(
         &host,
