@@ -408,7 +408,7 @@ impl EntryRules {
     /// checked beyond its digest: every body when deep, else the chain's own
     /// entries and retention records (they account for pruned bodies).
     /// Other bodies need not be kept once their digest is checked.
-    pub fn reads_body(&self, kind: u16) -> bool {
+    pub(crate) fn reads_body(&self, kind: u16) -> bool {
         self.deep || EventKind::accounts(kind)
     }
 
@@ -896,7 +896,7 @@ impl StreamVerifier {
 
     /// The same rules, to check entries on other threads while this
     /// verifier takes earlier ones.
-    pub fn shared_rules(&self) -> std::sync::Arc<EntryRules> {
+    pub(crate) fn shared_rules(&self) -> std::sync::Arc<EntryRules> {
         std::sync::Arc::clone(&self.rules)
     }
 
