@@ -108,3 +108,86 @@ fn a_pending_delivery_in_the_deliveries_view() {
     eprintln!("deliveries view: {bytes} bytes per pending delivery");
     assert_eq!(view.pending_len() as u64, ITEMS);
 }
+
+/// The files bench's small tree: 100 files in each of 1,000 directories
+/// two levels down a temporary directory, as one scan records them.
+fn bench_path(i: u64) -> String {
+    let leaf = i / 100;
+    format!(
+        "/tmp/.tmpQx3vZa/small/d{:02}/s{:02}/f{:03}.dat",
+        leaf / 100,
+        leaf % 100,
+        i % 100
+    )
+}
+
+/// Target (for the files bench's `bytes_per_file`, everything a path costs
+/// the daemon, ≤ 300): the view's share stays well under it.
+#[test]
+fn a_baselined_file_in_the_files_view() {
+    use vigil_store::{FileAttrs, FileChangeKind, FileIntegrity, FileRecord, FileType, Hash};
+    use vigil_views::FilesView;
+    let _one = ONE_AT_A_TIME.lock().unwrap();
+    const FILES: u64 = 100_000;
+    let record = |i: u64| FileRecord {
+        path: bench_path(i),
+        change: FileChangeKind::Baseline,
+        from: None,
+        old: None,
+        new: Some(FileAttrs {
+            file_type: FileType::File,
+            sha256: Some(Hash([i as u8; 32])),
+            size: 1024 + i % 3072,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            mtime: 1_795_417_200_000_000 + i as i64,
+            inode: 1_000_000 + i,
+            dev: 2049,
+            link_target: None,
+            xattrs: vec![],
+        }),
+        while_stopped: false,
+        diff: None,
+        content: None,
+        alert: None,
+    };
+    let (view, bytes) = per_item(FILES, || {
+        let mut v = FilesView::default();
+        v.apply(
+            &seal(1),
+            Some(&Event::FileIntegrity(FileIntegrity::ScanStarted {
+                reason: vigil_store::ScanReason::Start,
+                roots: vec!["/tmp/.tmpQx3vZa/small".into()],
+            })),
+        );
+        // The collector's batches: 256 records an entry.
+        for batch in 0..FILES.div_ceil(256) {
+            let files = (batch * 256..((batch + 1) * 256).min(FILES))
+                .map(record)
+                .collect();
+            v.apply(
+                &seal(batch + 2),
+                Some(&Event::FileIntegrity(FileIntegrity::Records {
+                    scan: Some(1),
+                    files,
+                })),
+            );
+        }
+        v.apply(
+            &seal(FILES + 10),
+            Some(&Event::FileIntegrity(FileIntegrity::ScanFinished {
+                scan: 1,
+                roots: vec!["/tmp/.tmpQx3vZa/small".into()],
+                totals: Default::default(),
+            })),
+        );
+        v
+    });
+    eprintln!(
+        "files view: {bytes} bytes per baselined path ({}-byte paths)",
+        bench_path(0).len()
+    );
+    assert_eq!(view.files.len() as u64, FILES);
+    assert!(bytes <= 200, "{bytes} bytes per baselined path");
+}

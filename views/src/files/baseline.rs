@@ -8,10 +8,17 @@
 //! since the last merge sit in a small tree in front of it and are merged
 //! in once they grow past a fraction of the table, so a change costs a
 //! tree insert and, amortized, a few copies of its slot.
+//!
+//! Neighbouring paths share most of their bytes (`/etc/ssh/ssh_config`,
+//! `/etc/ssh/sshd_config`), so the table keeps each path as the length of
+//! the prefix it shares with the one before and the rest, as an sorted
+//! string table does; every [`RESTART`]th path is whole, so a lookup is a
+//! binary search over those and a short walk.
 
 use super::BaselineEntry;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -20,23 +27,31 @@ use std::ops::Bound;
 /// or an eighth of the table.
 const MIN_RECENT: usize = 1024;
 
+/// Every this many slots, a path is kept whole.
+const RESTART: usize = 16;
+
 /// Every recorded path's entry, in path order.
 #[derive(Clone, Default)]
 pub struct Baseline {
     /// Sorted by path; paths in `paths`.
     table: Vec<Slot>,
-    /// The paths of `table`, concatenated.
+    /// What each slot's path adds to the prefix it shares with the one
+    /// before, concatenated.
     paths: String,
     /// Changes not merged yet: an entry, or `None` for a path removed.
+    /// Also the rare path too long for a slot, which stays here.
     recent: BTreeMap<Box<str>, Option<BaselineEntry>>,
     /// Paths recorded.
     len: usize,
 }
 
+/// One path of the table: `shared` bytes of the path before it, then
+/// `len` bytes of `paths` from `at`.
 #[derive(Clone)]
 struct Slot {
     at: u32,
-    len: u32,
+    shared: u16,
+    len: u16,
     entry: BaselineEntry,
 }
 
@@ -53,7 +68,10 @@ impl Baseline {
 
     /// What is recorded for `path`.
     pub fn get(&self, path: &str) -> Option<&BaselineEntry> {
-        self.get_key_value(path).map(|(_, e)| e)
+        match self.recent.get(path) {
+            Some(entry) => entry.as_ref(),
+            None => self.find(path).ok().map(|i| &self.table[i].entry),
+        }
     }
 
     /// Whether `path` is recorded.
@@ -61,16 +79,9 @@ impl Baseline {
         self.get(path).is_some()
     }
 
-    /// `path` as stored, and its entry.
-    pub fn get_key_value(&self, path: &str) -> Option<(&str, &BaselineEntry)> {
-        match self.recent.get_key_value(path) {
-            Some((p, Some(e))) => Some((p, e)),
-            Some((_, None)) => None,
-            None => self
-                .find(path)
-                .ok()
-                .map(|i| (self.path(&self.table[i]), &self.table[i].entry)),
-        }
+    /// `path`, if recorded, and its entry.
+    pub fn get_key_value<'a>(&'a self, path: &'a str) -> Option<(&'a str, &'a BaselineEntry)> {
+        self.get(path).map(|e| (path, e))
     }
 
     /// Records `entry` for `path`, replacing what was recorded.
@@ -108,7 +119,7 @@ impl Baseline {
     }
 
     /// Every path and its entry, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &BaselineEntry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, &BaselineEntry)> {
         self.range_from(Bound::Unbounded)
     }
 
@@ -116,19 +127,32 @@ impl Baseline {
     pub fn range_from<'a>(
         &'a self,
         from: Bound<&str>,
-    ) -> impl Iterator<Item = (&'a str, &'a BaselineEntry)> + use<'a> {
+    ) -> impl Iterator<Item = (Cow<'a, str>, &'a BaselineEntry)> + use<'a> {
         let start = match from {
             Bound::Unbounded => 0,
-            Bound::Included(p) => self.table.partition_point(|s| self.path(s) < p),
-            Bound::Excluded(p) => self.table.partition_point(|s| self.path(s) <= p),
+            Bound::Included(p) => self.find(p).unwrap_or_else(|i| i),
+            Bound::Excluded(p) => self.find(p).map_or_else(|i| i, |i| i + 1),
         };
+        let mut path = String::new();
+        if start < self.table.len() {
+            self.path_into(start, &mut path);
+        }
         Merged {
             baseline: self,
             table: start,
+            path,
             recent: self
                 .recent
                 .range::<str, _>((from, Bound::Unbounded))
                 .peekable(),
+        }
+    }
+
+    /// Folds the changes held in front into the table, as after a scan,
+    /// which leaves the baseline as small as it gets.
+    pub fn compact(&mut self) {
+        if self.recent.keys().any(|p| fits(p)) {
+            self.merge();
         }
     }
 
@@ -137,12 +161,55 @@ impl Baseline {
         self.iter().map(|(_, e)| e)
     }
 
-    fn path(&self, slot: &Slot) -> &str {
+    /// The bytes slot `i` adds to its shared prefix; a whole path at a
+    /// restart.
+    fn suffix(&self, i: usize) -> &str {
+        let slot = &self.table[i];
         &self.paths[slot.at as usize..slot.at as usize + slot.len as usize]
     }
 
+    /// Puts slot `i`'s path in `out`.
+    fn path_into(&self, i: usize, out: &mut String) {
+        out.clear();
+        for j in i - i % RESTART..=i {
+            self.next_path(j, out);
+        }
+    }
+
+    /// Turns slot `j - 1`'s path in `out` into slot `j`'s.
+    fn next_path(&self, j: usize, out: &mut String) {
+        out.truncate(usize::from(self.table[j].shared));
+        out.push_str(self.suffix(j));
+    }
+
+    /// Where `path` is in the table, or where it would go.
     fn find(&self, path: &str) -> Result<usize, usize> {
-        self.table.binary_search_by(|s| self.path(s).cmp(path))
+        // The restart blocks, by their whole first path: the last block
+        // starting at or before `path` holds it, if anything does.
+        let (mut lo, mut hi) = (0, self.table.len().div_ceil(RESTART));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.suffix(mid * RESTART).cmp(path) {
+                Ordering::Equal => return Ok(mid * RESTART),
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+            }
+        }
+        let Some(block) = lo.checked_sub(1) else {
+            return Err(0);
+        };
+        let start = block * RESTART;
+        let end = (start + RESTART).min(self.table.len());
+        let mut here = String::with_capacity(path.len() + 16);
+        for j in start..end {
+            self.next_path(j, &mut here);
+            match here.as_str().cmp(path) {
+                Ordering::Less => {}
+                Ordering::Equal => return Ok(j),
+                Ordering::Greater => return Err(j),
+            }
+        }
+        Err(end)
     }
 
     fn merge_if_due(&mut self) {
@@ -153,27 +220,84 @@ impl Baseline {
 
     /// Folds the recent changes into a new table.
     fn merge(&mut self) {
-        let mut table = Vec::with_capacity(self.len);
-        let mut paths = String::with_capacity(self.paths.len());
+        let mut packer = Packer::with_capacity(self.len, self.paths.len());
+        let mut long = BTreeMap::new();
         for (path, entry) in self.iter() {
-            table.push(Slot {
-                at: u32::try_from(paths.len()).expect("paths under 4 GiB"),
-                len: u32::try_from(path.len()).expect("a path under 4 GiB"),
-                entry: entry.clone(),
-            });
-            paths.push_str(path);
+            if fits(&path) {
+                packer.push(&path, entry.clone());
+            } else {
+                long.insert(path.into(), Some(entry.clone()));
+            }
         }
-        paths.shrink_to_fit();
-        self.table = table;
-        self.paths = paths;
-        self.recent.clear();
+        (self.table, self.paths) = packer.finish();
+        self.recent = long;
+    }
+}
+
+/// Whether a path can sit in the table (a slot's lengths are 16 bits;
+/// Linux paths are at most 4 KiB, anything longer stays in front).
+fn fits(path: &str) -> bool {
+    path.len() <= usize::from(u16::MAX)
+}
+
+/// Builds a table from paths in order.
+struct Packer {
+    table: Vec<Slot>,
+    paths: String,
+    last: String,
+}
+
+impl Packer {
+    fn with_capacity(slots: usize, bytes: usize) -> Packer {
+        Packer {
+            table: Vec::with_capacity(slots),
+            paths: String::with_capacity(bytes),
+            last: String::new(),
+        }
+    }
+
+    /// Appends `path` (after every path pushed before, and [`fits`]).
+    fn push(&mut self, path: &str, entry: BaselineEntry) {
+        let shared = if self.table.len().is_multiple_of(RESTART) {
+            0
+        } else {
+            let common = self
+                .last
+                .bytes()
+                .zip(path.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            // Never inside a character: the rest must be a `str`.
+            (0..=common)
+                .rev()
+                .find(|n| path.is_char_boundary(*n))
+                .unwrap_or(0)
+        };
+        let rest = &path[shared..];
+        self.table.push(Slot {
+            at: u32::try_from(self.paths.len()).expect("paths under 4 GiB"),
+            shared: u16::try_from(shared).expect("a path that fits"),
+            len: u16::try_from(rest.len()).expect("a path that fits"),
+            entry,
+        });
+        self.paths.push_str(rest);
+        self.last.clear();
+        self.last.push_str(path);
+    }
+
+    fn finish(mut self) -> (Vec<Slot>, String) {
+        self.paths.shrink_to_fit();
+        self.table.shrink_to_fit();
+        (self.table, self.paths)
     }
 }
 
 /// The table and the recent changes, merged in path order.
 struct Merged<'a, R: Iterator<Item = (&'a Box<str>, &'a Option<BaselineEntry>)>> {
     baseline: &'a Baseline,
+    /// The next slot of the table, and its path.
     table: usize,
+    path: String,
     recent: std::iter::Peekable<R>,
 }
 
@@ -181,29 +305,35 @@ impl<'a, R> Iterator for Merged<'a, R>
 where
     R: Iterator<Item = (&'a Box<str>, &'a Option<BaselineEntry>)>,
 {
-    type Item = (&'a str, &'a BaselineEntry);
+    type Item = (Cow<'a, str>, &'a BaselineEntry);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let b = self.baseline;
-            let in_table = b.table.get(self.table).map(|s| (b.path(s), s));
+            let in_table = self.table < b.table.len();
             let order = match (in_table, self.recent.peek()) {
-                (None, None) => return None,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some((p, _)), Some((r, _))) => p.cmp(r),
+                (false, None) => return None,
+                (true, None) => Ordering::Less,
+                (false, Some(_)) => Ordering::Greater,
+                (true, Some((r, _))) => self.path.as_str().cmp(r),
             };
+            let mut taken = None;
             if order != Ordering::Greater {
+                if order == Ordering::Less {
+                    taken = Some((self.path.clone(), &b.table[self.table].entry));
+                }
                 self.table += 1;
+                if self.table < b.table.len() {
+                    b.next_path(self.table, &mut self.path);
+                }
             }
-            if order == Ordering::Less {
-                let (path, slot) = in_table.expect("compared");
-                return Some((path, &slot.entry));
+            if let Some((path, entry)) = taken {
+                return Some((Cow::Owned(path), entry));
             }
             // The recent change wins over the table's entry for its path.
             let (path, entry) = self.recent.next().expect("compared");
             if let Some(entry) = entry {
-                return Some((path, entry));
+                return Some((Cow::Borrowed(path), entry));
             }
         }
     }
@@ -214,22 +344,23 @@ impl FromIterator<(Box<str>, BaselineEntry)> for Baseline {
         let mut sorted: Vec<_> = iter.into_iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         sorted.dedup_by(|later, earlier| later.0 == earlier.0);
-        let mut baseline = Baseline {
-            len: sorted.len(),
-            ..Baseline::default()
-        };
-        baseline
-            .paths
-            .reserve(sorted.iter().map(|(p, _)| p.len()).sum());
+        let len = sorted.len();
+        let mut packer = Packer::with_capacity(len, 0);
+        let mut recent = BTreeMap::new();
         for (path, entry) in sorted {
-            baseline.table.push(Slot {
-                at: u32::try_from(baseline.paths.len()).expect("paths under 4 GiB"),
-                len: u32::try_from(path.len()).expect("a path under 4 GiB"),
-                entry,
-            });
-            baseline.paths.push_str(&path);
+            if fits(&path) {
+                packer.push(&path, entry);
+            } else {
+                recent.insert(path, Some(entry));
+            }
         }
-        baseline
+        let (table, paths) = packer.finish();
+        Baseline {
+            table,
+            paths,
+            recent,
+            len,
+        }
     }
 }
 
@@ -261,7 +392,7 @@ impl Serialize for Baseline {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(Some(self.len))?;
         for (path, entry) in self.iter() {
-            map.serialize_entry(path, entry)?;
+            map.serialize_entry(&*path, entry)?;
         }
         map.end()
     }
@@ -329,7 +460,13 @@ mod tests {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let path = format!("/etc/d{}/f{}", (x >> 33) % 40, (x >> 40) % 200);
+            // Names that part inside a character (é and è share a byte),
+            // and now and then one too long for a slot.
+            let accent = ["e", "é", "è"][((x >> 50) % 3) as usize];
+            let mut path = format!("/etc/d{}{accent}/f{}", (x >> 33) % 40, (x >> 40) % 200);
+            if (x >> 45).is_multiple_of(997) {
+                path.push_str(&"x".repeat(70_000));
+            }
             if (x >> 20).is_multiple_of(5) {
                 packed.remove(&path);
                 tree.remove(&path);
@@ -347,13 +484,29 @@ mod tests {
                 assert_eq!(all, want, "step {step}");
             }
         }
-        for (path, e) in &tree {
-            assert_eq!(packed.get(path), Some(e));
-        }
+        let check = |packed: &Baseline| {
+            for (path, e) in &tree {
+                assert_eq!(packed.get(path), Some(e));
+                assert_eq!(packed.get_key_value(path), Some((path.as_str(), e)));
+            }
+            let all: Vec<_> = packed.iter().map(|(p, e)| (p.into_owned(), e)).collect();
+            assert_eq!(
+                all,
+                tree.iter().map(|(p, e)| (p.clone(), e)).collect::<Vec<_>>()
+            );
+        };
+        check(&packed);
+        assert!(tree.keys().any(|p| p.len() > 70_000), "a long path");
+        packed.compact();
+        assert!(
+            packed.recent.keys().all(|p| !fits(p)),
+            "only paths too long for a slot stay in front"
+        );
+        check(&packed);
         assert!(!packed.contains_key("/etc/none"));
         for from in ["/etc/d1", "/etc/d1/f3", "/etc/d39/f199", "/", "/zzz"] {
             for bound in [Bound::Included(from), Bound::Excluded(from)] {
-                let got: Vec<&str> = packed.range_from(bound).map(|(p, _)| p).collect();
+                let got: Vec<Cow<str>> = packed.range_from(bound).map(|(p, _)| p).collect();
                 let want: Vec<&str> = tree
                     .range::<str, _>((bound, Bound::Unbounded))
                     .map(|(p, _)| p.as_str())

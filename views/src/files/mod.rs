@@ -12,6 +12,7 @@ pub use entry::BaselineEntry;
 
 use crate::View;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use vigil_store::{Event, FileChangeKind, FileIntegrity, FileRecord, ScanTotals, Seal};
@@ -110,6 +111,9 @@ impl View for FilesView {
                 for root in roots {
                     self.baselined_at.insert(root.clone(), seal.seq);
                 }
+                // A scan recorded most paths at once: pack them now rather
+                // than hold the last of them in the tree in front.
+                self.files.compact();
                 let underway = self.scanning.take_if(|s| s.scan == *scan);
                 // The rescan of a directory that could not be watched is
                 // not the last scan of the watched paths: it says nothing
@@ -163,13 +167,16 @@ impl FilesView {
     pub fn under<'a>(
         &'a self,
         path: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a BaselineEntry)> + 'a {
+    ) -> impl Iterator<Item = (Cow<'a, str>, &'a BaselineEntry)> + 'a {
         let dir = if path.ends_with('/') {
             path.to_string()
         } else {
             format!("{path}/")
         };
-        let itself = self.files.get_key_value(path).filter(|_| path != dir);
+        let itself = (path != dir)
+            .then(|| self.files.get(path))
+            .flatten()
+            .map(|e| (Cow::Borrowed(path), e));
         let below = self
             .files
             .range_from(Bound::Included(dir.as_str()))
@@ -272,7 +279,7 @@ mod tests {
                 vec![record("/etc/d", FileChangeKind::Deleted, None)],
             )),
         );
-        let paths: Vec<&str> = view.files.iter().map(|(p, _)| p).collect();
+        let paths: Vec<Cow<str>> = view.files.iter().map(|(p, _)| p).collect();
         assert_eq!(paths, ["/etc/a", "/etc/c"]);
         assert_eq!(view.files["/etc/a"].attrs(), attrs(3));
         assert_eq!(view.files["/etc/a"].changes(), 1);

@@ -10,6 +10,7 @@ mod scan;
 use super::conn::{Conn, Fail, Served, blocking, blocking_with, refuse, view_of};
 use super::listing::Page;
 use crate::state::messages::ScanProgress as Progress;
+use std::borrow::Cow;
 use std::ops::Bound;
 use vigil_proto::frame::MAX_FRAME;
 use vigil_proto::{
@@ -127,7 +128,7 @@ fn page_of(
         return files
             .range_from(from)
             .take(max)
-            .map(|(p, e)| listing(p, e))
+            .map(|(p, e)| listing(&p, e))
             .collect();
     };
     let dir = if root.ends_with('/') {
@@ -136,8 +137,9 @@ fn page_of(
         format!("{root}/")
     };
     let itself = files
-        .get_key_value(root)
-        .filter(|_| root != dir && after.is_none_or(|a| a < root));
+        .get(root)
+        .filter(|_| root != dir && after.is_none_or(|a| a < root))
+        .map(|e| (Cow::Borrowed(root), e));
     // Below `dir`, from the cursor if it is there already: a cursor at
     // `root` itself would start the range at `root.d`, before `root/`.
     let from = match after {
@@ -151,7 +153,7 @@ fn page_of(
         .into_iter()
         .chain(below)
         .take(max)
-        .map(|(p, e)| listing(p, e))
+        .map(|(p, e)| listing(&p, e))
         .collect()
 }
 

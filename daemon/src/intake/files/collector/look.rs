@@ -10,6 +10,7 @@ use crate::intake::files::beneath::open_dir_path;
 use crate::intake::files::compare::pair_renames;
 use crate::intake::files::walk::{Walker, path_key};
 use crate::intake::files::watch::{EventMask, whole_tree};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -117,19 +118,25 @@ impl Collector {
         let complete = !walker.over_limit;
         let owner = |path: &str| self.owner(path);
         let gone: Vec<FileRecord> = self.shared.with_views(|v| {
-            let recorded: Box<dyn Iterator<Item = (&str, &BaselineEntry)>> = if tree {
+            let recorded: Box<dyn Iterator<Item = (Cow<'_, str>, &BaselineEntry)>> = if tree {
                 Box::new(v.files.under(key))
             } else {
-                Box::new(v.files.files.get_key_value(key).into_iter())
+                Box::new(
+                    v.files
+                        .files
+                        .get(key)
+                        .map(|e| (Cow::Borrowed(key), e))
+                        .into_iter(),
+                )
             };
             recorded
                 .filter(|(p, _)| {
                     complete
-                        && !seen.contains(*p)
+                        && !seen.contains(p.as_ref())
                         && owner(p) == Some(index)
                         && !unreadable.holds(p)
                 })
-                .map(|(p, entry)| deleted(p, entry, false))
+                .map(|(p, entry)| deleted(&p, entry, false))
                 .collect()
         })?;
         // Watches of directories gone are forgotten, not left to name a

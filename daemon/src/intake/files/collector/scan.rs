@@ -191,7 +191,7 @@ impl Collector {
                             && owner(path) == Some(index)
                             && !unreadable.holds(path)
                     })
-                    .map(|(path, entry)| deleted(path, entry, while_stopped))
+                    .map(|(path, entry)| deleted(&path, entry, while_stopped))
                     .collect::<Vec<_>>()
             })?;
         }
