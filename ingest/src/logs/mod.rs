@@ -4,19 +4,22 @@
 //! thresholds over a window grouped by captured fields ([`Threshold`]; the
 //! counts are a view's, so a restart does not reset them), and the
 //! built-in pack for sshd, sudo, su, systemd and the kernel
-//! ([`builtin_rules`]).
+//! ([`builtin_rules`]), and [`LineScan`], the same rules tried on many
+//! lines at once so that lines matching nothing are passed over.
 //!
 //! The daemon follows the files and the journal, commits offsets with the
 //! events, and redacts; nothing here reads a file, a clock or the log.
 
 mod pack;
 mod rules;
+mod scan;
 mod syslog;
 mod template;
 mod threshold;
 
 pub use pack::builtin_rules;
 pub use rules::{LineMatch, LineRule, LineRuleConfig, LineRuleError, LineRules, ThresholdConfig};
+pub use scan::LineScan;
 pub use syslog::program;
 
 /// The text of `field` in a JSON line (`format = "json"`), if the line is

@@ -287,4 +287,30 @@ mod tests {
             assert!(rules.matches(line).is_empty(), "{line}");
         }
     }
+
+    /// The pack is tried on many lines at once, and that passes over no
+    /// line it matches: each sample, amid ordinary lines, is tried alone.
+    #[test]
+    fn the_pack_scans_whole_runs_of_lines_and_passes_over_no_match() {
+        let rules = LineRules::compile(&builtin_rules()).unwrap();
+        let scan = rules.scan().expect("the pack has no absolute anchors");
+        let ordinary = "Dec  6 10:00:00 bastion CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)";
+        let mut text = String::new();
+        for (line, _, _) in SAMPLES {
+            text.push_str(ordinary);
+            text.push('\n');
+            text.push_str(line);
+            text.push('\n');
+        }
+        let mut tried = Vec::new();
+        let mut at = 0;
+        while let Some(start) = scan.first_candidate(&text[at..]) {
+            let line_start = at + start;
+            let end = line_start + text[line_start..].find('\n').unwrap();
+            tried.push(&text[line_start..end]);
+            at = end + 1;
+        }
+        let samples: Vec<&str> = SAMPLES.iter().map(|s| s.0).collect();
+        assert_eq!(tried, samples);
+    }
 }

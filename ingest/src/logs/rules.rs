@@ -4,6 +4,7 @@
 //! whatever the number of rules; only the rules it matches run their own
 //! regex for the captures.
 
+use super::scan::LineScan;
 use super::template::Template;
 use super::threshold::Threshold;
 use regex::{Regex, RegexSet};
@@ -114,6 +115,8 @@ pub struct LineMatch {
 pub struct LineRules {
     set: RegexSet,
     rules: Vec<LineRule>,
+    /// The rules over many lines at once, when their anchors allow it.
+    scan: Option<LineScan>,
 }
 
 /// Longest compiled regex, in bytes of its program: a pattern that would
@@ -136,10 +139,18 @@ impl LineRules {
                 field: "pattern".into(),
                 reason: format!("the rules do not compile together: {e}"),
             })?;
+        let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
         Ok(LineRules {
             set,
             rules: compiled,
+            scan: LineScan::new(&patterns, REGEX_SIZE.saturating_mul(rules.len().max(1))),
         })
+    }
+
+    /// The rules as one scan over many lines, unless a pattern anchors to
+    /// the start or end of the text (then lines go one by one).
+    pub fn scan(&self) -> Option<&LineScan> {
+        self.scan.as_ref()
     }
 
     /// The rules.

@@ -399,7 +399,9 @@ impl Collector {
                 kept.cursor = line.cursor.map(str::to_string);
                 Some(kept)
             };
-            more |= followed.source.poll(&self.roots, &mut keep, &mut steps);
+            more |= followed
+                .source
+                .poll(&self.roots, &mut keep, rules.scan(), &mut steps);
             if steps.is_empty() {
                 continue;
             }

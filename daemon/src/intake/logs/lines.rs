@@ -6,6 +6,10 @@
 //! has been read: the offset after it is where a restart resumes, so a
 //! line is never half-read, and a cut line never yields its tail as
 //! another line.
+//!
+//! Given its set's [`LineScan`], a splitter tries the rules on all the
+//! whole lines of a read at once and passes over the lines before the
+//! first that may match: those are counted, not handed out.
 
 /// One complete line, borrowed from what was read (or from the
 /// splitter, for a line that spanned reads).
@@ -28,6 +32,8 @@ pub struct Line<'a> {
 /// counting and alerting happen there, on the borrowed line).
 pub type Keep<'k> = dyn FnMut(Line<'_>) -> Option<vigil_store::LogLine> + 'k;
 
+use vigil_ingest::logs::LineScan;
+
 /// Bytes read but not yet a whole line.
 #[derive(Debug)]
 pub struct Splitter {
@@ -40,6 +46,8 @@ pub struct Splitter {
     cut: bool,
     /// Where the next byte fed belongs.
     at: u64,
+    /// Lines passed over, not handed out, since [`Splitter::take_passed`].
+    passed: u64,
 }
 
 impl Splitter {
@@ -51,6 +59,7 @@ impl Splitter {
             start: offset,
             cut: false,
             at: offset,
+            passed: 0,
         }
     }
 
@@ -64,10 +73,40 @@ impl Splitter {
         self.at
     }
 
+    /// Lines read and passed over (as no rule can match them) since the
+    /// last call.
+    pub fn take_passed(&mut self) -> u64 {
+        std::mem::take(&mut self.passed)
+    }
+
     /// Feeds the bytes read next; every line they complete goes to
-    /// `line`, borrowed (copied only when it spans reads).
-    pub fn feed(&mut self, mut bytes: &[u8], line: &mut dyn FnMut(Line<'_>)) {
+    /// `line`, borrowed (copied only when it spans reads), except those
+    /// `scan` shows no rule matches (if given: only for sets that keep
+    /// matching lines alone).
+    pub fn feed(
+        &mut self,
+        mut bytes: &[u8],
+        scan: Option<&LineScan>,
+        line: &mut dyn FnMut(Line<'_>),
+    ) {
+        // The whole lines of this read, if the rules may see them at once.
+        let text = scan.and_then(|scan| Some((scan, scannable(bytes)?)));
+        let fed = bytes.len();
+        // Whether the next line is the candidate the last scan found.
+        let mut found = false;
         while !bytes.is_empty() {
+            if let Some((scan, text)) = text
+                && !found
+                && self.pending.is_empty()
+                && !self.cut
+                && fed - bytes.len() < text.len()
+            {
+                let passed = self.pass_over(&text[fed - bytes.len()..], scan);
+                bytes = &bytes[passed..];
+                found = true;
+                continue;
+            }
+            found = false;
             let newline = memchr::memchr(b'\n', bytes);
             let (body, rest) = match newline {
                 Some(i) => (&bytes[..i], &bytes[i + 1..]),
@@ -101,6 +140,25 @@ impl Splitter {
         }
     }
 
+    /// Passes over the lines at the start of `text` (whole lines) that
+    /// come before the first that may match; how many bytes they took. A
+    /// line longer than `max` stops it: it is handed out cut, as it would
+    /// be read alone.
+    fn pass_over(&mut self, text: &str, scan: &LineScan) -> usize {
+        let until = scan.first_candidate(text).unwrap_or(text.len());
+        let mut at = 0;
+        for newline in memchr::memchr_iter(b'\n', &text.as_bytes()[..until]) {
+            if newline - at > self.max {
+                break;
+            }
+            self.passed += 1;
+            at = newline + 1;
+        }
+        self.start += at as u64;
+        self.at += at as u64;
+        at
+    }
+
     /// The unfinished line as a line: the file will not grow any more (it
     /// was rotated away and read to its end).
     pub fn finish(&mut self, line: &mut dyn FnMut(Line<'_>)) {
@@ -126,6 +184,17 @@ impl Splitter {
         self.start = self.at;
         self.cut = false;
     }
+}
+
+/// The whole lines at the start of `bytes`, newlines included, if the
+/// rules would see each of them unchanged line by line: UTF-8 without
+/// carriage returns (a line loses a `\r` before its newline).
+fn scannable(bytes: &[u8]) -> Option<&str> {
+    let whole = &bytes[..=memchr::memrchr(b'\n', bytes)?];
+    if memchr::memchr(b'\r', whole).is_some() {
+        return None;
+    }
+    std::str::from_utf8(whole).ok()
 }
 
 /// A line's bytes as text: borrowed when they are UTF-8, else with
@@ -169,7 +238,7 @@ mod tests {
         let mut s = Splitter::new(max, 100);
         let mut out = Vec::new();
         for chunk in chunks {
-            s.feed(chunk, &mut owned(&mut out));
+            s.feed(chunk, None, &mut owned(&mut out));
         }
         (out, s)
     }
@@ -199,21 +268,21 @@ mod tests {
         let mut s = Splitter::new(1024, 0);
         let mut out = Vec::new();
         for chunk in long.chunks(64 << 10) {
-            s.feed(chunk, &mut owned(&mut out));
+            s.feed(chunk, None, &mut owned(&mut out));
             assert!(s.pending.len() <= 1024);
         }
         assert!(out.is_empty(), "not a line before its newline");
-        s.feed(b"\nnext\n", &mut owned(&mut out));
+        s.feed(b"\nnext\n", None, &mut owned(&mut out));
         assert_eq!(out.len(), 2);
         assert!(out[0].truncated && out[0].bytes.len() == 1024);
         assert_eq!(out[0].end, (10 << 20) + 1);
         assert_eq!((&out[1].bytes[..], out[1].truncated), (&b"next"[..], false));
         // Cut within one read too.
-        s.feed(&[b'y'; 2000], &mut owned(&mut out));
-        s.feed(b"\n", &mut owned(&mut out));
+        s.feed(&[b'y'; 2000], None, &mut owned(&mut out));
+        s.feed(b"\n", None, &mut owned(&mut out));
         let mut whole = vec![b'z'; 2000];
         whole.push(b'\n');
-        s.feed(&whole, &mut owned(&mut out));
+        s.feed(&whole, None, &mut owned(&mut out));
         assert_eq!((out[2].bytes.len(), out[2].truncated), (1024, true));
         assert_eq!(
             (out[3].bytes.len(), out[3].truncated, out[3].bytes[0]),
@@ -239,5 +308,61 @@ mod tests {
             text(b"plain", false),
             std::borrow::Cow::Borrowed("plain")
         ));
+    }
+
+    /// With a scan, the lines that may match are handed out as without
+    /// one (same offsets, same cuts), every line is counted, and lines
+    /// the rules cannot see unchanged (a `\r`, bad UTF-8, a cut) are
+    /// looked at one by one.
+    #[test]
+    fn a_scan_passes_over_only_lines_that_match_nothing() {
+        let patterns = ["FAIL", "^end$", r"x\s+y"];
+        let scan = LineScan::new(&patterns, 1 << 20).unwrap();
+        let set = regex::RegexSet::new(patterns).unwrap();
+        let mut text = Vec::new();
+        for i in 0..3000u32 {
+            let line: Vec<u8> = match i % 13 {
+                0 => format!("{i} FAIL here").into(),
+                1 => b"end".to_vec(),
+                2 => format!("{i} ends with x").into(),
+                3 => format!("{i} FAIL with a carriage return\r").into(),
+                4 if i % 3 == 0 => vec![b'F'; 300],
+                5 => vec![0xff, b' ', b'F', b'A', b'I', b'L'],
+                6 => format!("{i} {} FAIL after the cut", "z".repeat(100)).into(),
+                7 => format!("y {i} starts a line").into(),
+                _ => format!("{i} ordinary").into(),
+            };
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+        }
+        let run = |scan: Option<&LineScan>, chunk: usize| {
+            let mut s = Splitter::new(64, 7);
+            let mut out = Vec::new();
+            let mut read = 0u64;
+            for piece in text.chunks(chunk) {
+                s.feed(piece, scan, &mut |l| {
+                    read += 1;
+                    if set.is_match(&text_of(l.bytes, l.truncated)) {
+                        out.push((l.offset, l.end, l.bytes.to_vec(), l.truncated));
+                    }
+                });
+                read += s.take_passed();
+            }
+            (out, read, s.line_start())
+        };
+        let (want, lines, end) = run(None, 4096);
+        assert_eq!(lines, 3000);
+        assert!(want.len() > 600, "{} lines match", want.len());
+        for chunk in [1, 7, 100, 4096, 1 << 20] {
+            assert_eq!(
+                run(Some(&scan), chunk),
+                (want.clone(), lines, end),
+                "{chunk}"
+            );
+        }
+    }
+
+    fn text_of(bytes: &[u8], truncated: bool) -> String {
+        text(bytes, truncated).into_owned()
     }
 }

@@ -4,7 +4,7 @@
 use crate::config::{JournalSet, LogFormat, LogSet, Reading, StoreLines};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use vigil_ingest::logs::{LineRuleConfig, LineRules};
+use vigil_ingest::logs::{LineRuleConfig, LineRules, LineScan};
 use vigil_store::{Alert, AlertStatus, Hash, LogLine, LogRuleMatch, Severity};
 use vigil_views::logs::{Counted, Thresholds};
 
@@ -60,6 +60,16 @@ impl SetRules {
             labels: reading.labels.clone(),
             host: host.to_string(),
         })
+    }
+
+    /// The rules over many lines at once, for a set where a line no rule
+    /// matches makes nothing: lines kept only when they match, and read
+    /// as they are written (not a field of JSON lines).
+    pub fn scan(&self) -> Option<&LineScan> {
+        if self.store != StoreLines::Matches || self.json_field.is_some() {
+            return None;
+        }
+        self.rules.scan()
     }
 
     /// What `text` (a line of `path`, read at `at`) makes: the line to

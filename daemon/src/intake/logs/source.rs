@@ -5,6 +5,7 @@ use super::journal::JournalTail;
 use super::lines::Keep;
 use super::tail::{Step, Tail};
 use std::path::PathBuf;
+use vigil_ingest::logs::LineScan;
 use vigil_store::LogPosition;
 
 /// The path a journal source is recorded under.
@@ -21,9 +22,15 @@ pub enum Source {
 impl Source {
     /// What it read since the last poll, each line through `keep`;
     /// whether more is there to read now.
-    pub fn poll(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
+    pub fn poll(
+        &mut self,
+        roots: &[PathBuf],
+        keep: &mut Keep<'_>,
+        scan: Option<&LineScan>,
+        out: &mut Vec<Step>,
+    ) -> bool {
         match self {
-            Source::File(tail) => tail.poll(roots, keep, out),
+            Source::File(tail) => tail.poll(roots, keep, scan, out),
             Source::Journal(journal) => journal.poll(keep, out),
         }
     }

@@ -19,6 +19,7 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use vigil_ingest::logs::LineScan;
 use vigil_store::{FilePosition, LogChangeKind, LogLine, LogPosition};
 
 /// How long a file renamed away must have stopped growing before the
@@ -117,15 +118,21 @@ impl Tail {
 
     /// Reads what is new, each line through `keep`; `roots` are the
     /// allowed roots, resolved. Whether more is there to read now.
-    pub fn poll(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
+    pub fn poll(
+        &mut self,
+        roots: &[PathBuf],
+        keep: &mut Keep<'_>,
+        scan: Option<&LineScan>,
+        out: &mut Vec<Step>,
+    ) -> bool {
         if !self.started {
             self.started = true;
             self.first(roots, out);
         }
         let Some(mut current) = self.current.take() else {
-            return self.appear(roots, keep, out);
+            return self.appear(roots, keep, scan, out);
         };
-        let more = match self.read(&mut current, keep, out) {
+        let more = match self.read(&mut current, keep, scan, out) {
             Ok(more) => more,
             Err(e) => {
                 self.current = Some(current);
@@ -270,7 +277,13 @@ impl Tail {
     }
 
     /// Nothing open: is a file there now? Whether more is there to read.
-    fn appear(&mut self, roots: &[PathBuf], keep: &mut Keep<'_>, out: &mut Vec<Step>) -> bool {
+    fn appear(
+        &mut self,
+        roots: &[PathBuf],
+        keep: &mut Keep<'_>,
+        scan: Option<&LineScan>,
+        out: &mut Vec<Step>,
+    ) -> bool {
         match open(&self.path, roots) {
             Ok(file) => {
                 let change = if self.noted.is_some() {
@@ -288,7 +301,7 @@ impl Tail {
                 );
                 // Read what it already holds now, not a poll later.
                 if let Some(mut current) = self.current.take() {
-                    let more = match self.read(&mut current, keep, out) {
+                    let more = match self.read(&mut current, keep, scan, out) {
                         Ok(more) => more,
                         Err(e) => {
                             tracing::warn!(path = %self.path.display(), "log collection: {e}");
@@ -382,6 +395,7 @@ impl Tail {
         &mut self,
         current: &mut Current,
         keep: &mut Keep<'_>,
+        scan: Option<&LineScan>,
         out: &mut Vec<Step>,
     ) -> std::io::Result<bool> {
         let size = current.file.metadata()?.len();
@@ -417,8 +431,9 @@ impl Tail {
             if n == 0 {
                 break;
             }
-            current.splitter.feed(&buf[..n], &mut on_line);
+            current.splitter.feed(&buf[..n], scan, &mut on_line);
         }
+        read += current.splitter.take_passed();
         if size != current.size {
             current.grew_at = Instant::now();
         }
