@@ -3,22 +3,27 @@
 //! Most lines of a log match no rule. Asking the rules about each line on
 //! its own costs a search set-up per line; `grep` instead runs one
 //! automaton over the whole buffer. [`LineScan`] does the same: it finds
-//! where the first match *starts* in a run of whole lines, so every line
-//! before that one is known to match nothing and is passed over, and only
-//! the line it names is tried on its own (where it may still turn out to
-//! match nothing, as when a match ran across a newline).
+//! the first line of a run of whole lines where a rule matches, so every
+//! line before it is known to match nothing and is passed over, and only
+//! that line is tried on its own.
 //!
 //! That is exact only if a rule's match on a line alone is also a match at
 //! the same place in the buffer, which holds when the pattern's anchors are
 //! line anchors: `^` and `$` are read in multi-line mode, and a pattern with
 //! `\A` or `\z` (or `(?-m)`) makes the whole set go line by line. Word
-//! boundaries agree, as a newline is no word character. The caller hands
-//! over only text the rules would see unchanged line by line: UTF-8,
-//! without carriage returns, no line longer than it would be cut at.
+//! boundaries agree, as a newline is no word character. And no match may
+//! run across a newline, which a line alone never holds: the scan's
+//! patterns are the rules' with the newline taken out of every class
+//! (`\s`, `[^x]`) and literal. The caller hands over only text the rules
+//! would see unchanged line by line: UTF-8, without carriage returns, no
+//! line longer than it would be cut at.
 
 use regex_automata::meta::{self, Regex};
-use regex_automata::util::syntax;
-use regex_syntax::hir::Look;
+use regex_automata::{Input, nfa::thompson::WhichCaptures};
+use regex_syntax::hir::{
+    Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look,
+    Repetition,
+};
 
 /// The rules of a set as one automaton over many lines.
 #[derive(Clone, Debug)]
@@ -33,6 +38,7 @@ impl LineScan {
         if patterns.is_empty() {
             return None;
         }
+        let mut hirs = Vec::with_capacity(patterns.len());
         for pattern in patterns {
             let hir = regex_syntax::ParserBuilder::new()
                 .multi_line(true)
@@ -43,26 +49,59 @@ impl LineScan {
             if looks.contains(Look::Start) || looks.contains(Look::End) {
                 return None;
             }
+            hirs.push(within_a_line(hir));
         }
         let any = Regex::builder()
-            .syntax(syntax::Config::new().multi_line(true))
             .configure(
                 meta::Config::new()
                     .nfa_size_limit(Some(size_limit))
-                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+                    .which_captures(WhichCaptures::Implicit),
             )
-            .build_many(patterns)
+            .build_many_from_hir(&hirs)
             .ok()?;
         Some(LineScan { any })
     }
 
     /// Where, in `text` (whole lines, each ending with its newline), the
-    /// line that holds the first match starts; `None` if nothing matches,
-    /// so no line of `text` matches any rule.
+    /// first line a rule matches starts; `None` if no line matches any.
     pub fn first_candidate(&self, text: &str) -> Option<usize> {
-        let found = self.any.find(text)?;
-        let start = found.start();
-        Some(memchr::memrchr(b'\n', &text.as_bytes()[..start]).map_or(0, |nl| nl + 1))
+        // Any match lies within one line: where it ends is enough, and the
+        // earliest end is in the first line that has one.
+        let end = self
+            .any
+            .search_half(&Input::new(text).earliest(true))?
+            .offset();
+        let within = end.saturating_sub(1);
+        Some(memchr::memrchr(b'\n', &text.as_bytes()[..within]).map_or(0, |nl| nl + 1))
+    }
+}
+
+/// `hir` with the newline taken out of what it matches: every class
+/// without it, every literal holding one never matching.
+fn within_a_line(hir: Hir) -> Hir {
+    match hir.into_kind() {
+        HirKind::Literal(literal) if literal.0.contains(&b'\n') => Hir::fail(),
+        HirKind::Class(Class::Unicode(mut class)) => {
+            class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
+            Hir::class(Class::Unicode(class))
+        }
+        HirKind::Class(Class::Bytes(mut class)) => {
+            class.difference(&ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]));
+            Hir::class(Class::Bytes(class))
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(within_a_line(*rep.sub)),
+            ..rep
+        }),
+        // Groups do not matter to the scan: it asks only where a match ends.
+        HirKind::Capture(capture) => within_a_line(*capture.sub),
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(within_a_line).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(within_a_line).collect())
+        }
+        HirKind::Literal(literal) => Hir::literal(literal.0),
+        HirKind::Look(look) => Hir::look(look),
+        HirKind::Empty => Hir::empty(),
     }
 }
 
@@ -127,8 +166,7 @@ mod tests {
                 "x sudo: pam_unix(sudo:auth): authentication failure; rhost=10.0.0.1 user=x",
                 "bob : user NOT in sudoers",
                 "kernel: OOM kill",
-                // `a\s+b` runs across the newline: tried, matches nothing.
-                "ends with a",
+                // Not "ends with a": `a\s+b` does not run across a newline.
             ]
         );
         assert_eq!(matching.len(), 4);
@@ -149,5 +187,13 @@ mod tests {
         assert_eq!(s.first_candidate("a\nb\n"), None);
         assert_eq!(s.first_candidate("a\nzzz\n"), Some(2));
         assert_eq!(scan(&["x*"]).first_candidate("a\nb\n"), Some(0));
+        assert_eq!(scan(&["b$"]).first_candidate("ab\nb\n"), Some(0));
+        assert_eq!(scan(&["^b"]).first_candidate("ab\nb\n"), Some(3));
+        // A newline in a class or a literal matches nothing in a line.
+        assert_eq!(
+            scan(&[r"a\sb", "a\nb"]).first_candidate("a\nb\na b\n"),
+            Some(4)
+        );
+        assert_eq!(scan(&[r"a[^x]b"]).first_candidate("a\nb\n"), None);
     }
 }
