@@ -13,7 +13,7 @@ const ARROWS: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("access", &["config"]),
     ("secrets", &["config", "sys"]),
-    ("state", &["access", "config", "secrets"]),
+    ("state", &["access", "config", "secrets", "sys"]),
     ("intake", &["state", "config", "sys", "access"]),
     ("notifier", &["state", "config", "secrets"]),
     ("retention", &["state", "config"]),

@@ -5,7 +5,7 @@
 //! The reducers and the choice of where to resume are `vigil-views`'; this
 //! module does their I/O.
 
-use vigil_store::{Event, Log, Result, ViewSnapshot, ViewState};
+use vigil_store::{Event, FileIntegrity, Log, Result, ViewSnapshot, ViewState};
 use vigil_views::{Start, Starts, View, Views};
 
 /// How the views were brought up to date at start.
@@ -175,11 +175,21 @@ fn checkpoint_states(log: &Log) -> Result<Vec<ViewState>> {
 /// Applies whatever the log holds beyond what the views have seen.
 pub fn catch_up(views: &mut Views, log: &Log) -> Result<u64> {
     let mut applied = 0;
+    let mut scanned = false;
     for entry in log.entries(views.applied() + 1) {
         let entry = entry?;
         let event = entry.event()?;
+        scanned |= matches!(
+            event,
+            Some(Event::FileIntegrity(FileIntegrity::ScanFinished { .. }))
+        );
         views.apply(entry.seal(), event.as_ref());
         applied += 1;
+    }
+    if scanned {
+        // The files view packed its baseline anew: the old one's memory
+        // goes back now, not whenever this thread next allocates.
+        crate::sys::memory::give_back();
     }
     Ok(applied)
 }

@@ -20,6 +20,17 @@ pub fn tune() {
     set_option(MI_OPTION_PURGE_DELAY, 10);
 }
 
+/// Gives back to the OS, now, what this thread's heap has freed: for
+/// after a large structure was replaced (a baseline packed at the end of a
+/// scan), which mimalloc would otherwise keep until this thread allocates
+/// again, however long after that is.
+#[allow(unsafe_code)]
+pub fn give_back() {
+    // SAFETY: asks mimalloc to collect and purge this thread's free pages;
+    // no pointers are passed.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 #[allow(unsafe_code)]
 fn set_option(option: libmimalloc_sys::mi_option_t, value: std::ffi::c_long) {
     // SAFETY: sets one of mimalloc's integer options (no pointers);
