@@ -312,5 +312,8 @@ mod tests {
         }
         let samples: Vec<&str> = SAMPLES.iter().map(|s| s.0).collect();
         assert_eq!(tried, samples);
+        for line in tried {
+            assert_eq!(rules.matches_found(line), rules.matches(line), "{line}");
+        }
     }
 }

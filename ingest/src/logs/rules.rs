@@ -172,6 +172,16 @@ impl LineRules {
         if !self.set.is_match(line) {
             return (Vec::new(), Vec::new());
         }
+        self.all_matches(line)
+    }
+
+    /// Every rule `line` matches, for a line the rules' [`LineScan`] found
+    /// a match in: without asking first whether any rule does.
+    pub fn matches_found(&self, line: &str) -> Vec<LineMatch> {
+        self.all_matches(line).0
+    }
+
+    fn all_matches(&self, line: &str) -> (Vec<LineMatch>, Vec<usize>) {
         let program = super::syslog::program(line);
         let mut found = Vec::new();
         let mut left_out = Vec::new();

@@ -394,7 +394,8 @@ impl Collector {
             let thresholds = &mut self.thresholds;
             let mut keep = |line: lines::Line<'_>| {
                 let text = lines::text(line.bytes, line.truncated);
-                let mut kept = rules.line(&path, text, line.truncated, at, thresholds)?;
+                let mut kept =
+                    rules.line(&path, text, line.truncated, line.matches, at, thresholds)?;
                 kept.offset = line.offset;
                 kept.cursor = line.cursor.map(str::to_string);
                 Some(kept)

@@ -110,6 +110,7 @@ impl JournalTail {
                         bytes: cut,
                         truncated,
                         cursor: Some(&cursor),
+                        matches: false,
                     }));
                     last = Some(cursor);
                 }

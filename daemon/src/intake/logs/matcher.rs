@@ -74,11 +74,15 @@ impl SetRules {
 
     /// What `text` (a line of `path`, read at `at`) makes: the line to
     /// keep, if any. Threshold counts go into `thresholds`.
+    ///
+    /// `scanned`: the set's [`SetRules::scan`] found a match in the line.
+    #[allow(clippy::too_many_arguments, reason = "a line and what is known of it")]
     pub fn line(
         &self,
         path: &str,
         text: Cow<'_, str>,
         truncated: bool,
+        scanned: bool,
         at: i64,
         thresholds: &mut Thresholds,
     ) -> Option<LogLine> {
@@ -86,7 +90,11 @@ impl SetRules {
             Some(field) => vigil_ingest::logs::json_message(&text, field),
             None => None,
         };
-        let found = self.rules.matches(subject.as_deref().unwrap_or(&text));
+        let found = if scanned && subject.is_none() {
+            self.rules.matches_found(&text)
+        } else {
+            self.rules.matches(subject.as_deref().unwrap_or(&text))
+        };
         if found.is_empty() && self.store == StoreLines::Matches {
             return None;
         }
@@ -230,6 +238,8 @@ mod tests {
                     "/var/log/auth.log",
                     FAILED.into(),
                     false,
+                    // Every other line as a scan hands it over.
+                    i % 2 == 0,
                     i * 1_000_000,
                     &mut thresholds,
                 )
@@ -256,7 +266,7 @@ mod tests {
             let line = format!(
                 "Dec  6 10:04:00 web systemd[1]: {name}.service: Failed with result 'exit-code'."
             );
-            let kept = rules.line("p", line.into(), false, 0, t).unwrap();
+            let kept = rules.line("p", line.into(), false, false, 0, t).unwrap();
             kept.matches[0].alert.clone().unwrap().fingerprint
         };
         let nginx = unit("nginx", &mut t);
@@ -270,11 +280,11 @@ mod tests {
         let mut t = Thresholds::default();
         assert!(
             set("")
-                .line("p", "hello".into(), false, 0, &mut t)
+                .line("p", "hello".into(), false, false, 0, &mut t)
                 .is_none()
         );
         let all = set("store = \"all\"\n")
-            .line("p", "hello".into(), true, 0, &mut t)
+            .line("p", "hello".into(), true, false, 0, &mut t)
             .unwrap();
         assert!(all.matches.is_empty() && all.truncated);
     }
@@ -290,6 +300,7 @@ mod tests {
                 "p",
                 r#"{"level":"error","message":"panic: disk"}"#.into(),
                 false,
+                false,
                 0,
                 &mut t,
             )
@@ -299,7 +310,7 @@ mod tests {
         assert_eq!(alert.severity, Severity::Warning);
         assert!(
             rules
-                .line("p", r#"{"message":"fine"}"#.into(), false, 0, &mut t)
+                .line("p", r#"{"message":"fine"}"#.into(), false, false, 0, &mut t)
                 .is_none()
         );
     }
