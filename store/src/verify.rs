@@ -413,14 +413,10 @@ impl EntryRules {
     }
 
     fn check_body(&self, seal: &Seal, body: Option<&[u8]>) -> Result<BodyCheck, Problem> {
-        let chain_entry = [EventKind::Genesis, EventKind::Epoch, EventKind::Checkpoint]
-            .iter()
-            .any(|k| k.code() == seal.kind);
-        // Retention's own records account for every other missing body;
-        // nothing may drop theirs.
-        let kept = chain_entry || seal.kind == EventKind::Retention.code();
         let Some(body) = body else {
-            return if kept {
+            // The chain's own entries, and retention's records, which
+            // account for every other missing body: nothing may drop theirs.
+            return if EventKind::accounts(seal.kind) {
                 Err(Problem::PrunedChainEntry { kind: seal.kind })
             } else {
                 Ok(BodyCheck::Pruned)
