@@ -95,17 +95,10 @@ pub struct ExportFilter {
 }
 
 impl ExportFilter {
-    /// Kinds a verifier needs in full whatever the filter says.
-    pub const ALWAYS: [EventKind; 4] = EventKind::ACCOUNTING;
-
-    /// Whether an entry of kind code `kind` is always exported in full.
-    pub fn always(kind: u16) -> bool {
-        Self::ALWAYS.iter().any(|k| k.code() == kind)
-    }
-
     /// Whether the kind alone excludes an entry.
     pub fn excludes_kind(&self, kind: u16) -> bool {
-        !Self::always(kind)
+        // A verifier needs the accounting kinds in full whatever the filter says.
+        !EventKind::accounts(kind)
             && self
                 .kinds
                 .as_ref()
@@ -114,7 +107,7 @@ impl ExportFilter {
 
     /// Whether an entry whose body decodes to `event` is exported in full.
     pub fn selects(&self, kind: u16, event: Option<&Event>) -> bool {
-        if Self::always(kind) {
+        if EventKind::accounts(kind) {
             return true;
         }
         if self.excludes_kind(kind) {
