@@ -26,6 +26,8 @@ struct Kept {
 struct Recorded {
     lines: Vec<Kept>,
     changes: Vec<(String, String)>,
+    /// Lines the entries say were read, kept or not.
+    read: u64,
 }
 
 fn recorded(daemon: &Daemon) -> Recorded {
@@ -35,10 +37,12 @@ fn recorded(daemon: &Daemon) -> Recorded {
     let mut rec = Recorded {
         lines: Vec::new(),
         changes: Vec::new(),
+        read: 0,
     };
     for entry in json_lines(&out) {
         let event = &entry["event"]["logs"];
         if let Some(lines) = event.get("lines") {
+            rec.read += lines["read"].as_u64().unwrap();
             for line in lines["lines"].as_array().unwrap() {
                 rec.lines.push(Kept {
                     path: lines["path"].as_str().unwrap().into(),
@@ -315,15 +319,21 @@ fn sigkill_under_a_steady_writer_loses_and_repeats_no_line() {
         daemon = Daemon::in_dir(&config, dir.path());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let written = writer.join().unwrap();
+    let pairs = writer.join().unwrap();
     assert!(
-        written > 1000,
-        "the writer wrote through the crashes: {written}"
+        pairs > 1000,
+        "the writer wrote through the crashes: {pairs}"
     );
-    let rec = wait_for(&format!("{written} lines"), || {
+    // A last kept line commits the noise before it at once.
+    append(&log, [format!("line {pairs}")]);
+    let written = pairs + 1;
+    // Every line read once, the noise the rules' scan passes over too.
+    let read = 2 * pairs as u64 + 1;
+    let rec = wait_for(&format!("{written} lines kept of {read} read"), || {
         let rec = recorded(&daemon);
-        (rec.lines.len() >= written).then_some(rec)
+        (rec.lines.len() >= written && rec.read >= read).then_some(rec)
     });
+    assert_eq!(rec.read, read, "lines read more than once");
     let mut seen = vec![0u32; written];
     for line in &rec.lines {
         let n: usize = line.text.strip_prefix("line ").unwrap().parse().unwrap();
