@@ -392,17 +392,12 @@ impl Collector {
             let path = followed.source.path();
             let rules = &self.sets[followed.set];
             let thresholds = &mut self.thresholds;
-            let mut keep = |line: lines::Line<'_>| {
-                let text = lines::text(line.bytes, line.truncated);
-                let mut kept =
-                    rules.line(&path, text, line.truncated, line.matches, at, thresholds)?;
-                kept.offset = line.offset;
-                kept.cursor = line.cursor.map(str::to_string);
-                Some(kept)
+            let mut keep = |line: lines::Line<'_>| rules.line(&path, line, at, thresholds);
+            let mut sink = lines::Sink {
+                keep: &mut keep,
+                scan: rules.scan(),
             };
-            more |= followed
-                .source
-                .poll(&self.roots, &mut keep, rules.scan(), &mut steps);
+            more |= followed.source.poll(&self.roots, &mut sink, &mut steps);
             if steps.is_empty() {
                 continue;
             }

@@ -11,6 +11,8 @@
 //! whole lines of a read at once and passes over the lines before the
 //! first that may match: those are counted, not handed out.
 
+use vigil_ingest::logs::LineScan;
+
 /// One complete line, borrowed from what was read (or from the
 /// splitter, for a line that spanned reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,14 @@ pub struct Line<'a> {
 /// counting and alerting happen there, on the borrowed line).
 pub type Keep<'k> = dyn FnMut(Line<'_>) -> Option<vigil_store::LogLine> + 'k;
 
-use vigil_ingest::logs::LineScan;
+/// Where a source's lines go: `keep` makes the line to keep of each, and
+/// the set's `scan`, if it has one, passes over lines no rule matches.
+pub struct Sink<'a, 'k> {
+    /// What is made of each line handed out.
+    pub keep: &'a mut Keep<'k>,
+    /// The set's rules over whole reads.
+    pub scan: Option<&'a LineScan>,
+}
 
 /// Bytes read but not yet a whole line.
 #[derive(Debug)]
@@ -51,8 +60,6 @@ pub struct Splitter {
     at: u64,
     /// Lines passed over, not handed out, since [`Splitter::take_passed`].
     passed: u64,
-    /// Whether the scan stopped at the next line for a match in it.
-    matches: bool,
 }
 
 impl Splitter {
@@ -65,7 +72,6 @@ impl Splitter {
             cut: false,
             at: offset,
             passed: 0,
-            matches: false,
         }
     }
 
@@ -98,23 +104,22 @@ impl Splitter {
         // The whole lines of this read, if the rules may see them at once.
         let text = scan.and_then(|scan| Some((scan, scannable(bytes)?)));
         let fed = bytes.len();
-        // Whether the next line is the candidate the last scan found.
-        let mut found = false;
+        // Set once the scan has run up to the next line: whether it
+        // stopped there for a match in it.
+        let mut scanned: Option<bool> = None;
         while !bytes.is_empty() {
             if let Some((scan, text)) = text
-                && !found
+                && scanned.is_none()
                 && self.pending.is_empty()
                 && !self.cut
                 && fed - bytes.len() < text.len()
             {
-                let passed = self.pass_over(&text[fed - bytes.len()..], scan);
+                let (passed, stopped_at_match) = self.pass_over(&text[fed - bytes.len()..], scan);
                 bytes = &bytes[passed..];
-                found = true;
+                scanned = Some(stopped_at_match);
                 continue;
             }
-            found = false;
-            // Only the line the scan stopped at is known to match.
-            let matches = std::mem::take(&mut self.matches);
+            let matches = scanned.take().unwrap_or(false);
             let newline = memchr::memchr(b'\n', bytes);
             let (body, rest) = match newline {
                 Some(i) => (&bytes[..i], &bytes[i + 1..]),
@@ -149,10 +154,10 @@ impl Splitter {
     }
 
     /// Passes over the lines at the start of `text` (whole lines) that
-    /// come before the first that may match; how many bytes they took. A
-    /// line longer than `max` stops it: it is handed out cut, as it would
-    /// be read alone.
-    fn pass_over(&mut self, text: &str, scan: &LineScan) -> usize {
+    /// come before the first a rule matches: how many bytes they took,
+    /// and whether the next line is that one. A line longer than `max`
+    /// stops it: it is handed out cut, as it would be read alone.
+    fn pass_over(&mut self, text: &str, scan: &LineScan) -> (usize, bool) {
         let found = scan.first_candidate(text);
         let until = found.unwrap_or(text.len());
         let mut at = 0;
@@ -163,10 +168,9 @@ impl Splitter {
             self.passed += 1;
             at = newline + 1;
         }
-        self.matches = found.is_some() && at == until;
         self.start += at as u64;
         self.at += at as u64;
-        at
+        (at, found.is_some() && at == until)
     }
 
     /// The unfinished line as a line: the file will not grow any more (it

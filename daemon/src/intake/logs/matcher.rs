@@ -1,8 +1,8 @@
 //! What a followed set does with a line: tries its rules, counts the
 //! matches of thresholds, makes alerts, decides whether the line is kept.
 
+use super::lines::{self, Line};
 use crate::config::{JournalSet, LogFormat, LogSet, Reading, StoreLines};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use vigil_ingest::logs::{LineRuleConfig, LineRules, LineScan};
 use vigil_store::{Alert, AlertStatus, Hash, LogLine, LogRuleMatch, Severity};
@@ -72,25 +72,22 @@ impl SetRules {
         self.rules.scan()
     }
 
-    /// What `text` (a line of `path`, read at `at`) makes: the line to
-    /// keep, if any. Threshold counts go into `thresholds`.
-    ///
-    /// `scanned`: the set's [`SetRules::scan`] found a match in the line.
-    #[allow(clippy::too_many_arguments, reason = "a line and what is known of it")]
+    /// What `line` (of `path`, read at `at`) makes: the line to keep, if
+    /// any. Threshold counts go into `thresholds`.
     pub fn line(
         &self,
         path: &str,
-        text: Cow<'_, str>,
-        truncated: bool,
-        scanned: bool,
+        line: Line<'_>,
         at: i64,
         thresholds: &mut Thresholds,
     ) -> Option<LogLine> {
+        let text = lines::text(line.bytes, line.truncated);
         let subject = match &self.json_field {
             Some(field) => vigil_ingest::logs::json_message(&text, field),
             None => None,
         };
-        let found = if scanned && subject.is_none() {
+        // A line the set's scan found a match in needs no yes-or-no pass.
+        let found = if line.matches && subject.is_none() {
             self.rules.matches_found(&text)
         } else {
             self.rules.matches(subject.as_deref().unwrap_or(&text))
@@ -142,10 +139,10 @@ impl SetRules {
             });
         }
         Some(LogLine {
-            offset: 0,
-            cursor: None,
+            offset: line.offset,
+            cursor: line.cursor.map(str::to_string),
             text: text.into_owned(),
-            truncated,
+            truncated: line.truncated,
             matches,
         })
     }
@@ -210,6 +207,18 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    /// `text` as a whole line of a file, not known to match.
+    fn plain(text: &str) -> Line<'_> {
+        Line {
+            offset: 0,
+            end: text.len() as u64 + 1,
+            bytes: text.as_bytes(),
+            truncated: false,
+            cursor: None,
+            matches: false,
+        }
+    }
+
     fn set(extra: &str) -> SetRules {
         let config = Config::parse(
             "t.toml",
@@ -236,10 +245,11 @@ mod tests {
             let line = rules
                 .line(
                     "/var/log/auth.log",
-                    FAILED.into(),
-                    false,
                     // Every other line as a scan hands it over.
-                    i % 2 == 0,
+                    Line {
+                        matches: i % 2 == 0,
+                        ..plain(FAILED)
+                    },
                     i * 1_000_000,
                     &mut thresholds,
                 )
@@ -266,7 +276,7 @@ mod tests {
             let line = format!(
                 "Dec  6 10:04:00 web systemd[1]: {name}.service: Failed with result 'exit-code'."
             );
-            let kept = rules.line("p", line.into(), false, false, 0, t).unwrap();
+            let kept = rules.line("p", plain(&line), 0, t).unwrap();
             kept.matches[0].alert.clone().unwrap().fingerprint
         };
         let nginx = unit("nginx", &mut t);
@@ -278,13 +288,17 @@ mod tests {
     #[test]
     fn unmatched_lines_are_kept_only_when_the_set_stores_all() {
         let mut t = Thresholds::default();
-        assert!(
-            set("")
-                .line("p", "hello".into(), false, false, 0, &mut t)
-                .is_none()
-        );
+        assert!(set("").line("p", plain("hello"), 0, &mut t).is_none());
         let all = set("store = \"all\"\n")
-            .line("p", "hello".into(), true, false, 0, &mut t)
+            .line(
+                "p",
+                Line {
+                    truncated: true,
+                    ..plain("hello")
+                },
+                0,
+                &mut t,
+            )
             .unwrap();
         assert!(all.matches.is_empty() && all.truncated);
     }
@@ -298,9 +312,7 @@ mod tests {
         let line = rules
             .line(
                 "p",
-                r#"{"level":"error","message":"panic: disk"}"#.into(),
-                false,
-                false,
+                plain(r#"{"level":"error","message":"panic: disk"}"#),
                 0,
                 &mut t,
             )
@@ -310,7 +322,7 @@ mod tests {
         assert_eq!(alert.severity, Severity::Warning);
         assert!(
             rules
-                .line("p", r#"{"message":"fine"}"#.into(), false, false, 0, &mut t)
+                .line("p", plain(r#"{"message":"fine"}"#), 0, &mut t)
                 .is_none()
         );
     }

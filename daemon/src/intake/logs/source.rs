@@ -2,10 +2,9 @@
 //! for steps, rewound to a recorded position.
 
 use super::journal::JournalTail;
-use super::lines::Keep;
+use super::lines::Sink;
 use super::tail::{Step, Tail};
 use std::path::PathBuf;
-use vigil_ingest::logs::LineScan;
 use vigil_store::LogPosition;
 
 /// The path a journal source is recorded under.
@@ -20,18 +19,17 @@ pub enum Source {
 }
 
 impl Source {
-    /// What it read since the last poll, each line through `keep`;
+    /// What it read since the last poll, each line into `sink`;
     /// whether more is there to read now.
     pub fn poll(
         &mut self,
         roots: &[PathBuf],
-        keep: &mut Keep<'_>,
-        scan: Option<&LineScan>,
+        sink: &mut Sink<'_, '_>,
         out: &mut Vec<Step>,
     ) -> bool {
         match self {
-            Source::File(tail) => tail.poll(roots, keep, scan, out),
-            Source::Journal(journal) => journal.poll(keep, out),
+            Source::File(tail) => tail.poll(roots, sink, out),
+            Source::Journal(journal) => journal.poll(sink.keep, out),
         }
     }
 

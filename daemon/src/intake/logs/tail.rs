@@ -12,14 +12,13 @@
 //! * Deleted, replaced by a link, unreadable: recorded once, followed
 //!   again when a regular file is back.
 
-use super::lines::{Keep, Splitter};
+use super::lines::{Sink, Splitter};
 use super::open::{Refusal, open};
 use super::position::{self, Verdict};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vigil_ingest::logs::LineScan;
 use vigil_store::{FilePosition, LogChangeKind, LogLine, LogPosition};
 
 /// How long a file renamed away must have stopped growing before the
@@ -116,13 +115,12 @@ impl Tail {
         }
     }
 
-    /// Reads what is new, each line through `keep`; `roots` are the
+    /// Reads what is new, each line into `sink`; `roots` are the
     /// allowed roots, resolved. Whether more is there to read now.
     pub fn poll(
         &mut self,
         roots: &[PathBuf],
-        keep: &mut Keep<'_>,
-        scan: Option<&LineScan>,
+        sink: &mut Sink<'_, '_>,
         out: &mut Vec<Step>,
     ) -> bool {
         if !self.started {
@@ -130,9 +128,9 @@ impl Tail {
             self.first(roots, out);
         }
         let Some(mut current) = self.current.take() else {
-            return self.appear(roots, keep, scan, out);
+            return self.appear(roots, sink, out);
         };
-        let more = match self.read(&mut current, keep, scan, out) {
+        let more = match self.read(&mut current, sink, out) {
             Ok(more) => more,
             Err(e) => {
                 self.current = Some(current);
@@ -167,7 +165,7 @@ impl Tail {
         let mut read = 0;
         current.splitter.finish(&mut |line| {
             read += 1;
-            kept.extend(keep(line));
+            kept.extend((sink.keep)(line));
         });
         if read > 0 {
             let end = current.splitter.line_start();
@@ -277,13 +275,7 @@ impl Tail {
     }
 
     /// Nothing open: is a file there now? Whether more is there to read.
-    fn appear(
-        &mut self,
-        roots: &[PathBuf],
-        keep: &mut Keep<'_>,
-        scan: Option<&LineScan>,
-        out: &mut Vec<Step>,
-    ) -> bool {
+    fn appear(&mut self, roots: &[PathBuf], sink: &mut Sink<'_, '_>, out: &mut Vec<Step>) -> bool {
         match open(&self.path, roots) {
             Ok(file) => {
                 let change = if self.noted.is_some() {
@@ -301,7 +293,7 @@ impl Tail {
                 );
                 // Read what it already holds now, not a poll later.
                 if let Some(mut current) = self.current.take() {
-                    let more = match self.read(&mut current, keep, scan, out) {
+                    let more = match self.read(&mut current, sink, out) {
                         Ok(more) => more,
                         Err(e) => {
                             tracing::warn!(path = %self.path.display(), "log collection: {e}");
@@ -394,8 +386,7 @@ impl Tail {
     fn read(
         &mut self,
         current: &mut Current,
-        keep: &mut Keep<'_>,
-        scan: Option<&LineScan>,
+        sink: &mut Sink<'_, '_>,
         out: &mut Vec<Step>,
     ) -> std::io::Result<bool> {
         let size = current.file.metadata()?.len();
@@ -417,7 +408,7 @@ impl Tail {
         let mut read = 0;
         let mut on_line = |line: super::lines::Line<'_>| {
             read += 1;
-            kept.extend(keep(line));
+            kept.extend((sink.keep)(line));
         };
         if until > current.splitter.read_to() && self.buf.is_empty() {
             self.buf = vec![0u8; READ];
@@ -431,7 +422,7 @@ impl Tail {
             if n == 0 {
                 break;
             }
-            current.splitter.feed(&buf[..n], scan, &mut on_line);
+            current.splitter.feed(&buf[..n], sink.scan, &mut on_line);
         }
         read += current.splitter.take_passed();
         if size != current.size {
