@@ -79,9 +79,9 @@ impl Baseline {
         self.get(path).is_some()
     }
 
-    /// `path`, if recorded, and its entry.
-    pub fn get_key_value<'a>(&'a self, path: &'a str) -> Option<(&'a str, &'a BaselineEntry)> {
-        self.get(path).map(|e| (path, e))
+    /// `path`, if recorded, and its entry, as iterating yields them.
+    pub fn get_key_value<'a>(&'a self, path: &'a str) -> Option<(Cow<'a, str>, &'a BaselineEntry)> {
+        self.get(path).map(|e| (Cow::Borrowed(path), e))
     }
 
     /// Records `entry` for `path`, replacing what was recorded.
@@ -200,10 +200,21 @@ impl Baseline {
         };
         let start = block * RESTART;
         let end = (start + RESTART).min(self.table.len());
-        let mut here = String::with_capacity(path.len() + 16);
+        // Walked without rebuilding paths: `common` is how many bytes the
+        // last path compared shares with `path` (it was below it).
+        let query = path.as_bytes();
+        let mut common = 0;
         for j in start..end {
-            self.next_path(j, &mut here);
-            match here.as_str().cmp(path) {
+            let shared = usize::from(self.table[j].shared);
+            if shared > common {
+                // It agrees with the path before past where that one fell
+                // below `path`: below it too.
+                continue;
+            }
+            let suffix = self.suffix(j).as_bytes();
+            let rest = &query[shared..];
+            common = shared + suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            match suffix.cmp(rest) {
                 Ordering::Less => {}
                 Ordering::Equal => return Ok(j),
                 Ordering::Greater => return Err(j),
@@ -485,9 +496,19 @@ mod tests {
             }
         }
         let check = |packed: &Baseline| {
+            for path in tree.keys() {
+                // Near misses: between and beside recorded paths.
+                let shorter: String = path.chars().take(path.chars().count() - 1).collect();
+                for probe in [format!("{path}0"), format!("{path}/"), shorter] {
+                    assert_eq!(packed.get(&probe), tree.get(&probe), "{probe}");
+                }
+            }
             for (path, e) in &tree {
                 assert_eq!(packed.get(path), Some(e));
-                assert_eq!(packed.get_key_value(path), Some((path.as_str(), e)));
+                assert_eq!(
+                    packed.get_key_value(path),
+                    Some((Cow::Borrowed(path.as_str()), e))
+                );
             }
             let all: Vec<_> = packed.iter().map(|(p, e)| (p.into_owned(), e)).collect();
             assert_eq!(

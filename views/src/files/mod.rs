@@ -173,10 +173,7 @@ impl FilesView {
         } else {
             format!("{path}/")
         };
-        let itself = (path != dir)
-            .then(|| self.files.get(path))
-            .flatten()
-            .map(|e| (Cow::Borrowed(path), e));
+        let itself = self.files.get_key_value(path).filter(|_| path != dir);
         let below = self
             .files
             .range_from(Bound::Included(dir.as_str()))

@@ -10,7 +10,6 @@ mod scan;
 use super::conn::{Conn, Fail, Served, blocking, blocking_with, refuse, view_of};
 use super::listing::Page;
 use crate::state::messages::ScanProgress as Progress;
-use std::borrow::Cow;
 use std::ops::Bound;
 use vigil_proto::frame::MAX_FRAME;
 use vigil_proto::{
@@ -137,9 +136,8 @@ fn page_of(
         format!("{root}/")
     };
     let itself = files
-        .get(root)
-        .filter(|_| root != dir && after.is_none_or(|a| a < root))
-        .map(|e| (Cow::Borrowed(root), e));
+        .get_key_value(root)
+        .filter(|_| root != dir && after.is_none_or(|a| a < root));
     // Below `dir`, from the cursor if it is there already: a cursor at
     // `root` itself would start the range at `root.d`, before `root/`.
     let from = match after {

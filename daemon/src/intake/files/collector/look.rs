@@ -121,13 +121,7 @@ impl Collector {
             let recorded: Box<dyn Iterator<Item = (Cow<'_, str>, &BaselineEntry)>> = if tree {
                 Box::new(v.files.under(key))
             } else {
-                Box::new(
-                    v.files
-                        .files
-                        .get(key)
-                        .map(|e| (Cow::Borrowed(key), e))
-                        .into_iter(),
-                )
+                Box::new(v.files.files.get_key_value(key).into_iter())
             };
             recorded
                 .filter(|(p, _)| {
