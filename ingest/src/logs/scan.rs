@@ -66,13 +66,14 @@ impl LineScan {
     /// first line a rule matches starts; `None` if no line matches any.
     pub fn first_candidate(&self, text: &str) -> Option<usize> {
         // Any match lies within one line: where it ends is enough, and the
-        // earliest end is in the first line that has one.
+        // earliest end is in the first line that has one. No match ends
+        // with a newline, so one before the end starts that line (an
+        // empty match at a line's start included).
         let end = self
             .any
             .search_half(&Input::new(text).earliest(true))?
             .offset();
-        let within = end.saturating_sub(1);
-        Some(memchr::memrchr(b'\n', &text.as_bytes()[..within]).map_or(0, |nl| nl + 1))
+        Some(memchr::memrchr(b'\n', &text.as_bytes()[..end]).map_or(0, |nl| nl + 1))
     }
 }
 
@@ -189,6 +190,8 @@ mod tests {
         assert_eq!(scan(&["x*"]).first_candidate("a\nb\n"), Some(0));
         assert_eq!(scan(&["b$"]).first_candidate("ab\nb\n"), Some(0));
         assert_eq!(scan(&["^b"]).first_candidate("ab\nb\n"), Some(3));
+        // An empty match names its own line, not the one before.
+        assert_eq!(scan(&["^$"]).first_candidate("a\n\nb\n"), Some(2));
         // A newline in a class or a literal matches nothing in a line.
         assert_eq!(
             scan(&[r"a\sb", "a\nb"]).first_candidate("a\nb\na b\n"),
