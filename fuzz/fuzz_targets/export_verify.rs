@@ -27,7 +27,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use vigil_store::export::{ExportFilter, ExportHeader, ExportReport, verify_export};
+use vigil_store::export::{ExportHeader, ExportReport, verify_export};
 use vigil_store::{Event, EventKind, VerificationKey};
 
 type Fields = BTreeMap<String, Box<RawValue>>;
@@ -175,7 +175,7 @@ fn tamperings(
         // A kind the verifier needs in full whatever the filter says, or
         // one the header says is exported in full.
         let kind = line.kind_code().unwrap_or(0);
-        if ExportFilter::always(kind)
+        if EventKind::accounts(kind)
             || (header.filter.source.is_none() && !header.filter.excludes_kind(kind))
         {
             out.push((
