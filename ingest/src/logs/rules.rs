@@ -196,24 +196,23 @@ impl LineRules {
             let Some(hit) = rule.regex.captures(line) else {
                 continue;
             };
-            let captures: BTreeMap<String, String> = rule
-                .regex
-                .capture_names()
-                .flatten()
-                .filter_map(|name| {
-                    hit.name(name)
-                        .map(|m| (name.to_string(), m.as_str().to_string()))
-                })
-                .collect();
+            // Inserted one by one: collecting into a map sorts through a
+            // vector first, an allocation per line.
+            let mut captures = BTreeMap::new();
+            for name in rule.regex.capture_names().flatten() {
+                if let Some(m) = hit.name(name) {
+                    captures.insert(name.to_string(), m.as_str().to_string());
+                }
+            }
+            let mut labels = BTreeMap::new();
+            for (k, v) in &rule.labels {
+                labels.insert(k.clone(), v.render(&captures));
+            }
             found.push(LineMatch {
                 rule: index,
                 name: rule.name.clone(),
                 summary: rule.summary.render(&captures),
-                labels: rule
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.render(&captures)))
-                    .collect(),
+                labels,
                 captures,
             });
         }

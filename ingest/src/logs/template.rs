@@ -55,13 +55,21 @@ impl Template {
     /// The text with each placeholder replaced by its capture (empty when
     /// the group did not take part in the match).
     pub fn render(&self, captures: &BTreeMap<String, String>) -> String {
-        let mut out = String::new();
+        let value = |name: &str| captures.get(name).map_or("", String::as_str);
+        // Sized first: one allocation, not one per doubling.
+        let len = self
+            .0
+            .iter()
+            .map(|part| match part {
+                Part::Text(t) => t.len(),
+                Part::Capture(name) => value(name).len(),
+            })
+            .sum();
+        let mut out = String::with_capacity(len);
         for part in &self.0 {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Capture(name) => {
-                    out.push_str(captures.get(name).map_or("", String::as_str));
-                }
+                Part::Capture(name) => out.push_str(value(name)),
             }
         }
         out

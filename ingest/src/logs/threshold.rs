@@ -24,12 +24,13 @@ impl Threshold {
     /// The group of a match (the `same` captures' values, in order) and
     /// this threshold, as the match records them.
     pub fn count_for(&self, captures: &BTreeMap<String, String>) -> ThresholdCount {
-        let key = self
-            .same
-            .iter()
-            .map(|name| captures.get(name).map_or("", String::as_str))
-            .collect::<Vec<_>>()
-            .join("\u{1f}");
+        let mut key = String::new();
+        for (i, name) in self.same.iter().enumerate() {
+            if i > 0 {
+                key.push('\u{1f}');
+            }
+            key.push_str(captures.get(name).map_or("", String::as_str));
+        }
         ThresholdCount {
             key,
             count: self.count,

@@ -172,10 +172,11 @@ impl SetRules {
         ] {
             labels.insert(key.to_string(), value.to_string());
         }
-        let mut annotations = BTreeMap::from([(
-            "line".to_string(),
-            line.chars().take(QUOTED).collect::<String>(),
-        )]);
+        let quoted = line
+            .char_indices()
+            .nth(QUOTED)
+            .map_or(line, |(at, _)| &line[..at]);
+        let mut annotations = BTreeMap::from([("line".to_string(), quoted.to_string())]);
         if let Some(count) = count {
             annotations.insert("threshold".into(), count);
         }
@@ -196,10 +197,16 @@ impl SetRules {
 /// `map` spelled out as `name␟value␞...` (not Debug-formatted: a
 /// fingerprint must not change with the standard library's formatting).
 fn spelled(map: &BTreeMap<String, String>) -> String {
-    map.iter()
-        .map(|(k, v)| format!("{k}\u{1f}{v}"))
-        .collect::<Vec<_>>()
-        .join("\u{1e}")
+    let mut out = String::new();
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1e}');
+        }
+        out.push_str(k);
+        out.push('\u{1f}');
+        out.push_str(v);
+    }
+    out
 }
 
 #[cfg(test)]
