@@ -7,8 +7,8 @@
 //! it was read, so replaying the log counts exactly as the collector did
 //! and a restart does not reset a count.
 
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use vigil_store::ThresholdCount;
 
 /// Most groups kept across every rule: a flood of distinct addresses
@@ -48,8 +48,11 @@ struct Group {
 /// Every rule's groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Rule → group key → its matches.
-    groups: BTreeMap<String, BTreeMap<String, Group>>,
+    /// Rule → group key → its matches. A rule's groups are hashed: with
+    /// thousands of addresses, a B-tree's walk missed the cache at every
+    /// level of every match. Saved sorted, so equal states encode alike.
+    #[serde(serialize_with = "sorted")]
+    groups: BTreeMap<String, HashMap<String, Group>>,
     /// When quiet groups were last forgotten.
     tidied: i64,
 }
@@ -103,7 +106,7 @@ impl Thresholds {
 
     /// Groups kept.
     pub fn len(&self) -> usize {
-        self.groups.values().map(BTreeMap::len).sum()
+        self.groups.values().map(HashMap::len).sum()
     }
 
     /// Whether no group is kept.
@@ -145,6 +148,18 @@ impl Thresholds {
         let cut = lasts[lasts.len() / 10];
         self.retain(|g| g.last > cut);
     }
+}
+
+/// The groups, each rule's in key order.
+fn sorted<S: Serializer>(
+    groups: &BTreeMap<String, HashMap<String, Group>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        groups
+            .iter()
+            .map(|(rule, groups)| (rule, groups.iter().collect::<BTreeMap<_, _>>())),
+    )
 }
 
 #[cfg(test)]
@@ -222,6 +237,34 @@ mod tests {
         let mut back: Thresholds = postcard::from_bytes(&bytes).expect("decodes");
         assert_eq!(back, state);
         assert_eq!(back.observe("ssh", &t, 3 * S), Counted::Below { count: 4 });
+    }
+
+    #[test]
+    fn groups_encode_sorted_as_the_b_tree_they_replace() {
+        // The encoding snapshots saved before: a B-tree of B-trees.
+        #[derive(Serialize)]
+        struct Before {
+            groups: BTreeMap<String, BTreeMap<String, Group>>,
+            tidied: i64,
+        }
+        let mut state = Thresholds::default();
+        for (i, key) in ["c", "a", "e", "b", "d"].iter().enumerate() {
+            state.observe("ssh", &five_in_a_minute(key), i as i64 * S);
+            state.observe("su", &five_in_a_minute(key), i as i64 * S);
+        }
+        let before = Before {
+            groups: state
+                .groups
+                .iter()
+                .map(|(rule, g)| (rule.clone(), g.clone().into_iter().collect()))
+                .collect(),
+            tidied: state.tidied,
+        };
+        let bytes = postcard::to_allocvec(&state).expect("encodes");
+        assert_eq!(bytes, postcard::to_allocvec(&before).expect("encodes"));
+        let back: Thresholds = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back, state);
+        assert_eq!(postcard::to_allocvec(&back).expect("encodes"), bytes);
     }
 
     #[test]
