@@ -17,9 +17,17 @@
 //! (`\s`, `[^x]`) and literal. The caller hands over only text the rules
 //! would see unchanged line by line: UTF-8, without carriage returns, no
 //! line longer than it would be cut at.
+//!
+//! When every pattern holds literal text that each of its matches must
+//! contain (`Failed password for `, `Out of memory: Killed process `),
+//! the scan first looks for those literals with a vectorized substring
+//! search, and runs the automaton only on the lines holding one: most
+//! lines are passed over without it.
 
 use regex_automata::meta::{self, Regex};
-use regex_automata::{Input, nfa::thompson::WhichCaptures};
+use regex_automata::util::prefilter::Prefilter;
+use regex_automata::{Input, MatchKind, Span, nfa::thompson::WhichCaptures};
+use regex_syntax::hir::literal::Extractor;
 use regex_syntax::hir::{
     Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look,
     Repetition,
@@ -29,7 +37,15 @@ use regex_syntax::hir::{
 #[derive(Clone, Debug)]
 pub struct LineScan {
     any: Regex,
+    /// Literals one of which every match of every pattern holds, if the
+    /// patterns have such literals worth looking for.
+    literals: Option<Prefilter>,
 }
+
+/// Shortest literal worth looking for: a shorter one is in most lines.
+const MIN_LITERAL: usize = 4;
+/// Most literals looked for at once.
+const MAX_LITERALS: usize = 64;
 
 impl LineScan {
     /// The scan of `patterns`, or `None` if one of them anchors to the
@@ -59,12 +75,49 @@ impl LineScan {
             )
             .build_many_from_hir(&hirs)
             .ok()?;
-        Some(LineScan { any })
+        Some(LineScan {
+            any,
+            literals: literals(&hirs),
+        })
+    }
+
+    /// The same scan without its literals: every line goes through the
+    /// automaton (to check that the literals change no answer).
+    #[cfg(test)]
+    fn without_literals(&self) -> LineScan {
+        LineScan {
+            any: self.any.clone(),
+            literals: None,
+        }
     }
 
     /// Where, in `text` (whole lines, each ending with its newline), the
     /// first line a rule matches starts; `None` if no line matches any.
     pub fn first_candidate(&self, text: &str) -> Option<usize> {
+        let Some(literals) = &self.literals else {
+            return self.first_match(text);
+        };
+        // The first line holding a literal that the automaton matches:
+        // a line matching without holding one would break a pattern's
+        // own requirement.
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let hit = literals.find(bytes, Span::from(at..bytes.len()))?;
+            let start = memchr::memrchr(b'\n', &bytes[at..hit.start]).map_or(at, |nl| at + nl + 1);
+            let end =
+                memchr::memchr(b'\n', &bytes[hit.start..]).map_or(bytes.len(), |nl| hit.start + nl);
+            // The line alone; its anchors still see the newlines around it.
+            if self.any.is_match(Input::new(text).range(start..end)) {
+                return Some(start);
+            }
+            at = end + 1;
+        }
+        None
+    }
+
+    /// [`first_candidate`](Self::first_candidate) by the automaton alone.
+    fn first_match(&self, text: &str) -> Option<usize> {
         // Any match lies within one line: where it ends is enough, and the
         // earliest end is in the first line that has one. No match ends
         // with a newline, so one before the end starts that line (an
@@ -75,6 +128,54 @@ impl LineScan {
             .offset();
         Some(memchr::memrchr(b'\n', &text.as_bytes()[..end]).map_or(0, |nl| nl + 1))
     }
+}
+
+/// Literals one of which every match of every one of `hirs` holds, each
+/// at least [`MIN_LITERAL`] bytes; `None` if a pattern has none (or the
+/// set needs too many).
+fn literals(hirs: &[Hir]) -> Option<Prefilter> {
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for hir in hirs {
+        all.extend(required(hir)?);
+    }
+    all.sort();
+    all.dedup();
+    if all.len() > MAX_LITERALS {
+        return None;
+    }
+    Prefilter::new(MatchKind::LeftmostFirst, &all).filter(Prefilter::is_fast)
+}
+
+/// Literals one of which every match of `hir` holds: the literal prefixes
+/// of the rest of its concatenation from some part on (whatever the parts
+/// before matched, the rest starts with one of them), from the part whose
+/// shortest prefix is longest. `None` if no part gives prefixes of at
+/// least [`MIN_LITERAL`] bytes.
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let parts = match hir.kind() {
+        HirKind::Concat(parts) => parts.as_slice(),
+        _ => std::slice::from_ref(hir),
+    };
+    let extractor = Extractor::new();
+    let mut best: Option<(usize, Vec<Vec<u8>>)> = None;
+    for from in 0..parts.len() {
+        let seq = extractor.extract(&Hir::concat(parts[from..].to_vec()));
+        // Infinite: some match of the rest starts with no known literal.
+        let Some(found) = seq.literals() else {
+            continue;
+        };
+        // None at all: the rest never matches, and neither does `hir`.
+        let Some(shortest) = found.iter().map(|l| l.as_bytes().len()).min() else {
+            return Some(Vec::new());
+        };
+        if shortest >= MIN_LITERAL && best.as_ref().is_none_or(|(len, _)| shortest > *len) {
+            best = Some((
+                shortest,
+                found.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            ));
+        }
+    }
+    best.map(|(_, literals)| literals)
 }
 
 /// `hir` with the newline taken out of what it matches: every class
@@ -171,6 +272,89 @@ mod tests {
             ]
         );
         assert_eq!(matching.len(), 4);
+    }
+
+    /// The literals each pattern is known by, as the scan derives them.
+    fn required_of(pattern: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .multi_line(true)
+            .build()
+            .parse(pattern)
+            .unwrap();
+        required(&within_a_line(hir)).map(|found| {
+            found
+                .into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_pattern_is_known_by_the_literals_every_match_holds() {
+        assert_eq!(
+            required_of(r"^\S+ (?:foo|bar)d: x").unwrap(),
+            [" food: x", " bard: x"]
+        );
+        assert_eq!(
+            required_of(r"(?P<user>\S+) : user NOT in sudoers ;.*COMMAND=(?P<c>.*)$").unwrap(),
+            [" : user NOT in sudoers ;"]
+        );
+        // The longest shortest: past the short alternatives.
+        assert_eq!(
+            required_of(r"\d+ (?:a|b) \d+ Out of memory").unwrap(),
+            [" Out of memory"]
+        );
+        // Nothing every match must hold, or too short to help.
+        assert_eq!(required_of(r"\w+ \d+"), None);
+        assert_eq!(required_of(r"ab\s+cd"), None);
+        assert_eq!(required_of(r"(?:abcd)?\w"), None);
+        // A newline no line holds: the pattern never matches.
+        assert_eq!(required_of("abcd\nefgh").unwrap(), Vec::<String>::new());
+    }
+
+    /// The lines of the built-in pack's samples, near misses holding their
+    /// literals, and ordinary lines, in every order a seeded walk picks.
+    #[test]
+    fn the_literals_change_no_answer_of_the_scan() {
+        let rules = crate::logs::builtin_rules();
+        let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+        let with = scan(&patterns);
+        assert!(
+            with.literals.is_some(),
+            "every built-in pattern holds a literal"
+        );
+        let without = with.without_literals();
+        let lines = [
+            "Dec  6 10:00:02 h sshd[2]: Failed password for root from 203.0.113.5 port 22 ssh2",
+            "Dec  6 10:00:02 h sshd[2]: Failed password for root from nowhere",
+            "Failed password for ",
+            "Dec  6 10:00:03 h sshd[2]: Invalid user admin from 198.51.100.7 port 4",
+            "Invalid user ",
+            "Dec  6 10:00:04 h sudo:  bob : user NOT in sudoers ; TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh",
+            " : user NOT in sudoers ; no command",
+            "Dec  6 10:04:00 web systemd[1]: nginx.service: Failed with result 'exit-code'.",
+            "Failed with result",
+            "kernel: Out of memory: Killed process 42 (java) total-vm:1kB",
+            "Out of memory: Killed process x",
+            "Dec  6 10:00:00 bastion CRON[1]: pam_unix(cron:session): session opened for user root",
+            "",
+            "x",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(12) {
+                text.push_str(lines[next(lines.len())]);
+                text.push('\n');
+            }
+            assert_eq!(tried(&with, &text), tried(&without, &text), "{text:?}");
+        }
     }
 
     #[test]
