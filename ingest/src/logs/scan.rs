@@ -46,6 +46,11 @@ pub struct LineScan {
 const MIN_LITERAL: usize = 4;
 /// Most literals looked for at once.
 const MAX_LITERALS: usize = 64;
+/// Lines holding a literal but matching no pattern, in one search, after
+/// which the rest goes through the automaton alone: a literal in most
+/// lines (a user's rule may ask for a common word) costs a line-by-line
+/// check of each, more than the automaton over all of them.
+const MAX_MISSES: usize = 16;
 
 impl LineScan {
     /// The scan of `patterns`, or `None` if one of them anchors to the
@@ -94,6 +99,12 @@ impl LineScan {
     /// Where, in `text` (whole lines, each ending with its newline), the
     /// first line a rule matches starts; `None` if no line matches any.
     pub fn first_candidate(&self, text: &str) -> Option<usize> {
+        self.first_candidate_within(text, MAX_MISSES)
+    }
+
+    /// [`first_candidate`](Self::first_candidate), checking at most
+    /// `misses` lines that hold a literal and match nothing.
+    fn first_candidate_within(&self, text: &str, misses: usize) -> Option<usize> {
         let Some(literals) = &self.literals else {
             return self.first_match(text);
         };
@@ -102,7 +113,12 @@ impl LineScan {
         // own requirement.
         let bytes = text.as_bytes();
         let mut at = 0;
+        let mut missed = 0;
         while at < bytes.len() {
+            if missed == misses {
+                // `at` starts a line: its anchors read the same alone.
+                return self.first_match(&text[at..]).map(|start| at + start);
+            }
             let hit = literals.find(bytes, Span::from(at..bytes.len()))?;
             let start = memchr::memrchr(b'\n', &bytes[at..hit.start]).map_or(at, |nl| at + nl + 1);
             let end =
@@ -111,6 +127,7 @@ impl LineScan {
             if self.any.is_match(Input::new(text).range(start..end)) {
                 return Some(start);
             }
+            missed += 1;
             at = end + 1;
         }
         None
@@ -219,10 +236,15 @@ mod tests {
     /// The lines a walk with the scan tries on their own: the first line
     /// of each candidate, again from the line after it.
     fn tried<'t>(scan: &LineScan, text: &'t str) -> Vec<&'t str> {
+        tried_by(|t| scan.first_candidate(t), text)
+    }
+
+    /// The same, by `first`.
+    fn tried_by<'t>(first: impl Fn(&str) -> Option<usize>, text: &'t str) -> Vec<&'t str> {
         let mut out = Vec::new();
         let mut at = 0;
         while at < text.len() {
-            let Some(start) = scan.first_candidate(&text[at..]) else {
+            let Some(start) = first(&text[at..]) else {
                 break;
             };
             let line_start = at + start;
@@ -353,7 +375,12 @@ mod tests {
                 text.push_str(lines[next(lines.len())]);
                 text.push('\n');
             }
-            assert_eq!(tried(&with, &text), tried(&without, &text), "{text:?}");
+            let expected = tried(&without, &text);
+            assert_eq!(tried(&with, &text), expected, "{text:?}");
+            for misses in [0, 1, 2] {
+                let tried = tried_by(|t| with.first_candidate_within(t, misses), &text);
+                assert_eq!(tried, expected, "{text:?} with {misses} misses");
+            }
         }
     }
 
