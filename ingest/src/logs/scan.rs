@@ -240,7 +240,7 @@ mod tests {
     }
 
     /// The same, by `first`.
-    fn tried_by<'t>(first: impl Fn(&str) -> Option<usize>, text: &'t str) -> Vec<&'t str> {
+    fn tried_by(first: impl Fn(&str) -> Option<usize>, text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         let mut at = 0;
         while at < text.len() {
