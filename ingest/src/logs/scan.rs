@@ -334,6 +334,27 @@ mod tests {
         assert_eq!(required_of("abcd\nefgh").unwrap(), Vec::<String>::new());
     }
 
+    #[test]
+    fn a_set_with_a_pattern_lacking_literals_or_needing_too_many_scans_without() {
+        let lacking = scan(&["Failed password for ", r"ab\s+cd"]);
+        assert!(lacking.literals.is_none());
+        let words: Vec<String> = (0..=MAX_LITERALS).map(|i| format!("word{i:03}")).collect();
+        let many = scan(&words.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(many.literals.is_none(), "{} literals", words.len());
+        let few = scan(
+            &words[..MAX_LITERALS]
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert!(few.literals.is_some());
+        // Either way the answers are the automaton's.
+        let text = "x\nab  cd\nword064 y\nword063\n";
+        assert_eq!(tried(&lacking, text), ["ab  cd"]);
+        assert_eq!(tried(&many, text), ["word064 y", "word063"]);
+        assert_eq!(tried(&few, text), ["word063"]);
+    }
+
     /// The lines of the built-in pack's samples, near misses holding their
     /// literals, and ordinary lines, in every order a seeded walk picks.
     #[test]
