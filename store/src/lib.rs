@@ -34,6 +34,7 @@
 //! ```
 
 pub mod chain;
+pub mod compact;
 mod entry;
 mod error;
 pub mod event;

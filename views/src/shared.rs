@@ -1,8 +1,6 @@
 //! What the compact views share: strings held once and encoded as plain
 //! ones, and maps keyed by a hash already computed.
 
-use std::hash::Hasher;
-
 /// An `Arc<str>` as a string (serde's own impl needs its `rc` feature).
 pub mod shared_str {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -19,23 +17,7 @@ pub mod shared_str {
     }
 }
 
-/// The hasher of maps whose keys are hashes already: it passes them on.
-#[derive(Default)]
-pub struct Hashed(u64);
-
-impl Hasher for Hashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+pub use vigil_store::compact::Hashed;
 
 /// The shared copy of `name` in `names`, added if new.
 pub fn intern(

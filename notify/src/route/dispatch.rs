@@ -33,11 +33,12 @@
 //! restored: it is not re-derivable by replaying alerts, since when `due`
 //! was called is not in the event log.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use vigil_store::compact::{Slab, SlotIndex};
 use vigil_store::{Alert, AlertStatus, LabelSet, Labels};
 
 use super::group::{GroupKey, group_labels};
@@ -110,22 +111,36 @@ pub struct GroupState<'a> {
 
 /// The aggregation groups.
 ///
-/// Serialized as its groups alone (see [`saved`]); the schedule is rebuilt
-/// on load, and groups of the same route share one copy of it again.
+/// A dead receiver may leave a hundred thousand groups waiting, so a group
+/// lives in a slab slot, the index holds the hash of its key and the slot,
+/// and the key itself ([`GroupKey`]) is made from the route and labels
+/// only when a flush or a listing names it.
+///
+/// Serialized as its groups alone (see [`saved`]); the index and the
+/// schedule are rebuilt on load, and groups of the same route share one
+/// copy of it again.
 #[derive(Clone, Debug, Default)]
 pub struct Dispatcher {
-    groups: BTreeMap<GroupKey, Group>,
-    /// Every group by its next tick, so a tick visits only the due ones
-    /// and the next wake-up is the first entry, however many groups wait.
-    schedule: BTreeSet<(i64, GroupKey)>,
+    groups: Slab<Group>,
+    /// The hash of each group's key → its slot.
+    index: SlotIndex,
+    /// Every group's slot by its next tick, so a tick visits only the due
+    /// ones and the next wake-up is the first entry, however many wait.
+    schedule: BTreeSet<(i64, u32)>,
     /// The route each group of a route id holds, as last matched.
     routes: HashMap<String, Arc<MatchedRoute>>,
 }
 
-/// The schedule and routes follow from the groups.
+/// The same groups under the same keys, wherever their slots: the index,
+/// schedule and routes follow from the groups.
 impl PartialEq for Dispatcher {
     fn eq(&self, other: &Dispatcher) -> bool {
-        self.groups == other.groups
+        self.len() == other.len()
+            && self.keyed().iter().all(|(key, _, group)| {
+                other
+                    .slot_of(key)
+                    .is_some_and(|slot| other.groups[slot] == **group)
+            })
     }
 }
 
@@ -189,9 +204,15 @@ struct Notified {
     resolved: Box<[Arc<str>]>,
 }
 
+impl Group {
+    fn key(&self) -> GroupKey {
+        GroupKey::of(&self.route.route_id, &self.labels)
+    }
+}
+
 /// A tick's outcome, computed before the groups are changed.
 struct Tick {
-    key: GroupKey,
+    slot: u32,
     flush: Option<(Flush, Notified)>,
 }
 
@@ -207,23 +228,35 @@ impl Dispatcher {
     pub fn observe(&mut self, matched: &MatchedRoute, alert: &Alert, now: Timestamp) {
         let now = now.as_microsecond();
         let labels = group_labels(matched, &alert.labels);
-        let key = GroupKey::new(&matched.route_id, &labels);
+        let hash = self
+            .index
+            .hash(GroupKey::new(&matched.route_id, &labels).as_str());
         let wait = micros(matched.timings.group_wait);
         let held = Held::new(alert);
         let route = shared_route(&mut self.routes, matched);
-        let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
-            route: route.clone(),
-            labels: if held.labels.matches(&labels) {
-                held.labels.clone()
-            } else {
-                LabelSet::new(&labels)
-            },
-            alerts: Alerts::default(),
-            next_tick: now.saturating_add(wait),
-            ticked: false,
-            last: None,
+        let groups = &self.groups;
+        let found = self.index.find(hash, |slot| {
+            let g = &groups[slot];
+            g.route.route_id == matched.route_id && g.labels.matches(&labels)
         });
-        let scheduled = group.next_tick;
+        let slot = found.unwrap_or_else(|| {
+            let slot = self.groups.insert(Group {
+                route: route.clone(),
+                labels: if held.labels.matches(&labels) {
+                    held.labels.clone()
+                } else {
+                    LabelSet::new(&labels)
+                },
+                alerts: Alerts::default(),
+                next_tick: now.saturating_add(wait),
+                ticked: false,
+                last: None,
+            });
+            self.index.insert(hash, slot);
+            slot
+        });
+        let group = &mut self.groups[slot];
+        let scheduled = found.map(|_| group.next_tick);
         group.route = route;
         // Alertmanager: an alert that started more than group_wait ago has
         // waited long enough; the group's first tick comes at once.
@@ -236,20 +269,46 @@ impl Dispatcher {
         }
         group.alerts.insert(held);
         let next = group.next_tick;
-        self.reschedule(&key, Some(scheduled), Some(next));
+        self.reschedule(slot, scheduled, Some(next));
     }
 
-    /// Moves `key` in the schedule from tick `from` to tick `to` (`None`:
+    /// Moves `slot` in the schedule from tick `from` to tick `to` (`None`:
     /// not scheduled / removed).
-    fn reschedule(&mut self, key: &GroupKey, from: Option<i64>, to: Option<i64>) {
-        if from == to && from.is_some_and(|t| self.schedule.contains(&(t, key.clone()))) {
+    fn reschedule(&mut self, slot: u32, from: Option<i64>, to: Option<i64>) {
+        if from == to {
             return;
         }
         if let Some(t) = from {
-            self.schedule.remove(&(t, key.clone()));
+            self.schedule.remove(&(t, slot));
         }
         if let Some(t) = to {
-            self.schedule.insert((t, key.clone()));
+            self.schedule.insert((t, slot));
+        }
+    }
+
+    /// The slot of the group named `key`.
+    fn slot_of(&self, key: &GroupKey) -> Option<u32> {
+        let hash = self.index.hash(key.as_str());
+        self.index
+            .find(hash, |slot| self.groups[slot].key() == *key)
+    }
+
+    /// Every group with its key and slot, by key.
+    fn keyed(&self) -> Vec<(GroupKey, u32, &Group)> {
+        let mut all: Vec<(GroupKey, u32, &Group)> = self
+            .groups
+            .iter()
+            .map(|(slot, g)| (g.key(), slot, g))
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Takes the group of `slot` out of the slab and the index.
+    fn remove(&mut self, slot: u32) {
+        if let Some(group) = self.groups.remove(slot) {
+            self.index
+                .remove(self.index.hash(group.key().as_str()), slot);
         }
     }
 
@@ -266,9 +325,10 @@ impl Dispatcher {
         at: Timestamp,
     ) {
         let at = at.as_microsecond();
-        let Some(group) = self.groups.get_mut(key) else {
+        let Some(slot) = self.slot_of(key) else {
             return;
         };
+        let group = &mut self.groups[slot];
         if group.last.as_ref().is_some_and(|last| last.at >= at) {
             return;
         }
@@ -295,14 +355,14 @@ impl Dispatcher {
         let scheduled = group.next_tick;
         group.next_tick = group.next_tick.max(at.saturating_add(interval));
         let next = group.next_tick;
-        self.reschedule(key, Some(scheduled), Some(next));
+        self.reschedule(slot, Some(scheduled), Some(next));
     }
 
     /// Forgets what group `key` was last notified about, so its next tick
     /// decides afresh: for a notification that could not be recorded.
     pub fn forget_notified(&mut self, key: &GroupKey) {
-        if let Some(group) = self.groups.get_mut(key) {
-            group.last = None;
+        if let Some(slot) = self.slot_of(key) {
+            self.groups[slot].last = None;
         }
     }
 
@@ -321,7 +381,7 @@ impl Dispatcher {
         let ticks = self.decide(now, now_us, gate);
         let mut out = Vec::new();
         for tick in ticks {
-            let Some(group) = self.groups.get_mut(&tick.key) else {
+            let Some(group) = self.groups.get_mut(tick.slot) else {
                 continue;
             };
             if let Some((flush, notified)) = tick.flush {
@@ -335,27 +395,32 @@ impl Dispatcher {
             let scheduled = group.next_tick;
             group.next_tick = now_us.saturating_add(micros(group.route.timings.group_interval));
             let next = if group.alerts.is_empty() {
-                self.groups.remove(&tick.key);
+                self.remove(tick.slot);
                 None
             } else {
                 Some(group.next_tick)
             };
-            self.reschedule(&tick.key, Some(scheduled), next);
+            self.reschedule(tick.slot, Some(scheduled), next);
         }
         out
     }
 
     /// The outcome of every due tick, without changing anything.
     fn decide(&self, now: Timestamp, now_us: i64, gate: &impl Gate) -> Vec<Tick> {
-        let due: Vec<(&GroupKey, &Group)> = self
+        // By tick, then by key.
+        let mut due: Vec<(i64, GroupKey, u32, &Group)> = self
             .schedule
             .iter()
             .take_while(|(tick, _)| *tick <= now_us)
-            .filter_map(|(_, key)| self.groups.get_key_value(key))
+            .filter_map(|&(tick, slot)| {
+                let group = self.groups.get(slot)?;
+                Some((tick, group.key(), slot, group))
+            })
             .collect();
         if due.is_empty() {
             return Vec::new();
         }
+        due.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let firing: Vec<Labels> = if gate.uses_firing() {
             self.firing_held().map(|a| a.labels.to_labels()).collect()
         } else {
@@ -363,8 +428,8 @@ impl Dispatcher {
         };
         let firing: Vec<&Labels> = firing.iter().collect();
         due.into_iter()
-            .map(|(key, group)| Tick {
-                key: key.clone(),
+            .map(|(_, key, slot, group)| Tick {
+                slot,
                 flush: flush(key, group, now, now_us, gate, &firing),
             })
             .collect()
@@ -386,16 +451,16 @@ impl Dispatcher {
     fn firing_held(&self) -> impl Iterator<Item = &Held> {
         let mut seen = BTreeSet::new();
         self.groups
-            .values()
-            .flat_map(|g| g.alerts.values())
+            .iter()
+            .flat_map(|(_, g)| g.alerts.values())
             .filter(move |a| a.status == AlertStatus::Firing && seen.insert(&*a.fingerprint))
     }
 
     /// Every group as it stands: its receiver, labels and alerts (resolved
     /// ones stay until the group's next tick). What Alertmanager's
-    /// `GET /api/v2/alerts/groups` lists.
+    /// `GET /api/v2/alerts/groups` lists. By key.
     pub fn groups(&self) -> impl Iterator<Item = GroupState<'_>> {
-        self.groups.values().map(|g| GroupState {
+        self.keyed().into_iter().map(|(_, _, g)| GroupState {
             receiver: &g.route.receiver,
             labels: &g.labels,
             alerts: g.alerts.values().map(Held::to_alert).collect(),
@@ -416,7 +481,7 @@ impl Dispatcher {
             return false;
         };
         let mut resolved = false;
-        for group in self.groups.values_mut() {
+        for (_, group) in self.groups.iter_mut() {
             let Some(held) = group.alerts.get_mut(&expired.fingerprint) else {
                 continue;
             };
@@ -429,26 +494,26 @@ impl Dispatcher {
         resolved
     }
 
-    /// The keys of the current groups.
-    pub fn group_keys(&self) -> impl Iterator<Item = &GroupKey> {
-        self.groups.keys()
+    /// The keys of the current groups, in order ([`Dispatcher::groups`]'
+    /// order).
+    pub fn group_keys(&self) -> impl Iterator<Item = GroupKey> {
+        self.keyed().into_iter().map(|(key, _, _)| key)
     }
 
     /// The alerts of one group, by fingerprint.
     pub fn group_alerts(&self, key: &GroupKey) -> Option<impl Iterator<Item = Alert> + '_> {
-        self.groups
-            .get(key)
-            .map(|g| g.alerts.values().map(Held::to_alert))
+        let slot = self.slot_of(key)?;
+        Some(self.groups[slot].alerts.values().map(Held::to_alert))
     }
 
     /// How many groups there are.
     pub fn len(&self) -> usize {
-        self.groups.len()
+        self.index.len()
     }
 
     /// Whether there are no groups.
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.index.is_empty()
     }
 }
 
@@ -457,7 +522,7 @@ type Unpacked<'a> = (&'a Held, Alert);
 
 /// What a tick of `group` at `now` sends, if anything.
 fn flush(
-    key: &GroupKey,
+    key: GroupKey,
     group: &Group,
     now: Timestamp,
     now_us: i64,
@@ -495,7 +560,7 @@ fn flush(
     }
     // Already in fingerprint order: the group keeps its alerts by it.
     let flush = Flush {
-        group_key: key.clone(),
+        group_key: key,
         receiver: group.route.receiver.clone(),
         route_id: group.route.route_id.clone(),
         group_labels: group.labels.to_labels(),

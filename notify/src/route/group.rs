@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use vigil_store::Labels;
+use vigil_store::{LabelSet, Labels};
 
 use super::tree::{GroupBy, MatchedRoute};
 
@@ -39,7 +39,8 @@ pub fn group_labels(route: &MatchedRoute, labels: &Labels) -> Labels {
 /// matchers share groups there; the position keeps them apart here, at
 /// the price that reordering routes starts new groups.
 ///
-/// Shared: the groups and their schedule hold one copy.
+/// The groups do not hold it: it is made from their route and labels when
+/// a flush or a listing names them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GroupKey(#[serde(with = "super::held::shared_str")] Arc<str>);
@@ -47,10 +48,24 @@ pub struct GroupKey(#[serde(with = "super::held::shared_str")] Arc<str>);
 impl GroupKey {
     /// The key of `route_id`'s group with these group labels.
     pub fn new(route_id: &str, group_labels: &Labels) -> Self {
-        let mut key = String::with_capacity(route_id.len() + 2 + 32 * group_labels.len());
+        let pairs = group_labels.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        Self::of_pairs(route_id, pairs, group_labels.len())
+    }
+
+    /// The key of `route_id`'s group with these group labels, packed.
+    pub fn of(route_id: &str, group_labels: &LabelSet) -> Self {
+        Self::of_pairs(route_id, group_labels.iter(), 4)
+    }
+
+    fn of_pairs<'a>(
+        route_id: &str,
+        pairs: impl Iterator<Item = (&'a str, &'a str)>,
+        guess: usize,
+    ) -> Self {
+        let mut key = String::with_capacity(route_id.len() + 2 + 32 * guess);
         key.push_str(route_id);
         key.push_str(":{");
-        for (i, (name, value)) in group_labels.iter().enumerate() {
+        for (i, (name, value)) in pairs.enumerate() {
             if i > 0 {
                 key.push_str(", ");
             }

@@ -47,18 +47,19 @@ struct Saved {
 impl Serialize for Dispatcher {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // Routes are shared: number each copy once.
+        // By key, so the same groups write the same bytes.
+        let keyed = self.keyed();
         let mut numbers: HashMap<*const MatchedRoute, u32> = HashMap::new();
         let mut routes: Vec<&MatchedRoute> = Vec::new();
-        for group in self.groups.values() {
+        for (_, _, group) in &keyed {
             numbers.entry(Arc::as_ptr(&group.route)).or_insert_with(|| {
                 routes.push(&group.route);
                 u32::try_from(routes.len() - 1).unwrap_or(u32::MAX)
             });
         }
-        let groups: Vec<GroupRef> = self
-            .groups
-            .values()
-            .map(|g| {
+        let groups: Vec<GroupRef> = keyed
+            .iter()
+            .map(|(_, _, g)| {
                 let first = g.alerts.values().next().map(|a| &a.labels);
                 GroupRef {
                     route: numbers[&Arc::as_ptr(&g.route)],
@@ -86,7 +87,7 @@ impl<'de> Deserialize<'de> for Dispatcher {
         }
         let all = All::deserialize(deserializer)?;
         let routes: Vec<Arc<MatchedRoute>> = all.routes.into_iter().map(Arc::new).collect();
-        let mut groups = BTreeMap::new();
+        let mut groups = Vec::with_capacity(all.groups.len());
         for saved in all.groups {
             let route = usize::try_from(saved.route)
                 .ok()
@@ -104,16 +105,14 @@ impl<'de> Deserialize<'de> for Dispatcher {
             for held in saved.alerts {
                 alerts.insert(held);
             }
-            let key = GroupKey::new(&route.route_id, &labels.to_labels());
-            let group = Group {
+            groups.push(Group {
                 route: route.clone(),
                 labels,
                 alerts,
                 next_tick: saved.next_tick,
                 ticked: saved.ticked,
                 last: saved.last,
-            };
-            groups.insert(key, group);
+            });
         }
         Ok(Dispatcher::with_groups(groups))
     }
@@ -127,7 +126,7 @@ pub struct GroupsV1 {
 
 impl From<GroupsV1> for Dispatcher {
     fn from(saved: GroupsV1) -> Self {
-        Dispatcher::with_groups(saved.groups)
+        Dispatcher::with_groups(saved.groups.into_values().collect())
     }
 }
 
@@ -138,23 +137,33 @@ impl Dispatcher {
     pub(crate) fn encode_v1(&self) -> Vec<u8> {
         #[derive(Serialize)]
         struct Groups<'a> {
-            groups: &'a BTreeMap<GroupKey, Group>,
+            groups: BTreeMap<GroupKey, &'a Group>,
         }
         postcard::to_allocvec(&Groups {
-            groups: &self.groups,
+            groups: self.keyed().into_iter().map(|(k, _, g)| (k, g)).collect(),
         })
         .expect("groups encode")
     }
 
-    /// The dispatcher of `groups`: the schedule built, routes shared.
-    fn with_groups(groups: BTreeMap<GroupKey, Group>) -> Dispatcher {
-        let mut d = Dispatcher {
-            groups,
-            ..Dispatcher::default()
-        };
-        for (key, group) in &mut d.groups {
-            d.schedule.insert((group.next_tick, key.clone()));
+    /// The dispatcher of `groups`: indexed, the schedule built, routes
+    /// shared.
+    fn with_groups(groups: Vec<Group>) -> Dispatcher {
+        let mut d = Dispatcher::default();
+        for mut group in groups {
             group.route = shared_route(&mut d.routes, &group.route);
+            let key = group.key();
+            let tick = group.next_tick;
+            // Two groups of one key (a damaged snapshot): the later stands,
+            // as when they were a map.
+            if let Some(slot) = d.slot_of(&key) {
+                d.schedule.remove(&(d.groups[slot].next_tick, slot));
+                d.groups[slot] = group;
+                d.schedule.insert((tick, slot));
+                continue;
+            }
+            let slot = d.groups.insert(group);
+            d.index.insert(d.index.hash(key.as_str()), slot);
+            d.schedule.insert((tick, slot));
         }
         d
     }
