@@ -5,7 +5,9 @@
 //! * [`Slab`]: values in numbered slots, a freed slot taken by the next;
 //! * [`SlotIndex`]: a key's hash → its slot, so an index holds eight bytes
 //!   and a slot number rather than a copy of the key;
-//! * [`Hashed`]: the hasher of maps whose keys are hashes already.
+//! * [`Hashed`]: the hasher of maps whose keys are hashes already;
+//! * [`put_str`] and [`Strs`]: strings packed in one block, each its length
+//!   (LEB128) then its bytes, as a [`LabelSet`](crate::LabelSet) holds them.
 
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
@@ -189,6 +191,57 @@ impl SlotIndex {
     }
 }
 
+/// Appends `s` to a packed block: its length (LEB128), then its bytes.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    let mut n = s.len();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// The most a string of `s.len()` takes packed.
+pub fn packed_len(s: &str) -> usize {
+    s.len() + (usize::BITS as usize).div_ceil(7)
+}
+
+/// The strings of a packed block, in order.
+#[derive(Clone, Debug)]
+pub struct Strs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Strs<'a> {
+    /// The strings `block` packs ([`put_str`]).
+    pub fn new(block: &'a [u8]) -> Strs<'a> {
+        Strs { rest: block }
+    }
+}
+
+impl<'a> Iterator for Strs<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let mut n = 0usize;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.rest.split_first()?;
+            self.rest = rest;
+            n |= usize::from(b & 0x7f).checked_shl(shift)?;
+            shift += 7;
+            if b < 0x80 {
+                break;
+            }
+        }
+        let (s, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        // Only whole strings are ever packed, so this always holds.
+        std::str::from_utf8(s).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +260,18 @@ mod tests {
         *slab.get_mut(5).unwrap() += 1;
         assert_eq!(slab.get(5), Some(&100));
         assert_eq!(slab.get(u32::MAX), None);
+    }
+
+    #[test]
+    fn packed_strings_read_back_in_order() {
+        let long = "é".repeat(200);
+        let mut block = Vec::new();
+        for s in ["", "a", &long, "b"] {
+            put_str(&mut block, s);
+        }
+        assert!(block.len() <= ["", "a", &long, "b"].map(packed_len).iter().sum());
+        assert_eq!(Strs::new(&block).collect::<Vec<_>>(), ["", "a", &long, "b"]);
+        assert_eq!(Strs::new(&block[..3]).count(), 2, "a cut block ends early");
     }
 
     #[test]

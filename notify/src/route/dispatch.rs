@@ -485,9 +485,8 @@ impl Dispatcher {
             let Some(held) = group.alerts.get_mut(&expired.fingerprint) else {
                 continue;
             };
-            if held.status == AlertStatus::Firing && held.ends_at.is_some_and(|e| e <= end) {
-                held.status = AlertStatus::Resolved;
-                held.ends_at = Some(end);
+            if held.status == AlertStatus::Firing && held.ends_at().is_some_and(|e| e <= end) {
+                held.resolve(end);
                 resolved = true;
             }
         }

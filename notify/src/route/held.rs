@@ -1,62 +1,168 @@
 //! How an aggregation group holds its alerts. A daemon with a dead
 //! receiver may hold a hundred thousand groups of one alert each, so an
-//! alert is kept packed ([`Held`]: boxed strings, [`LabelSet`]s) and a small
+//! alert is kept packed ([`Held`]: a [`LabelSet`] and one block for what
+//! is only sent) and a small
 //! group's alerts in a vector of exactly their number ([`Alerts`]) rather
 //! than a B-tree node of eleven. Both encode exactly as the [`Alert`] and
 //! the `BTreeMap<String, Alert>` they replace, so saved groups still load.
 
 use serde::de::Deserializer;
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use vigil_store::compact::{Strs, packed_len, put_str};
 use vigil_store::{Alert, AlertStatus, LabelSet, Severity};
 
-/// An [`Alert`], packed. Its fingerprint is shared with the record of what
-/// was notified. Fields in [`Alert`]'s order: it encodes as one.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An [`Alert`], packed: what a group decides by (fingerprint, labels,
+/// status, times) in fields, and what it only sends (summary, links,
+/// annotations) in one block. The fingerprint is shared with the record
+/// of what was notified. Encodes as the [`Alert`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct Held {
-    #[serde(with = "shared_str")]
     pub fingerprint: Arc<str>,
+    pub labels: LabelSet,
+    /// The summary, the links, then the annotations' names and values.
+    body: Box<[u8]>,
+    starts_at: i64,
+    ends_at: i64,
+    links: u16,
     pub status: AlertStatus,
     pub severity: Severity,
-    pub summary: Box<str>,
-    pub labels: LabelSet,
-    pub annotations: LabelSet,
-    pub starts_at: Option<i64>,
-    pub ends_at: Option<i64>,
-    pub links: Box<[Box<str>]>,
+}
+
+/// A time of `None`.
+const NO_TIME: i64 = i64::MIN;
+
+fn time(t: Option<i64>) -> i64 {
+    t.unwrap_or(NO_TIME)
+}
+
+fn maybe(t: i64) -> Option<i64> {
+    (t != NO_TIME).then_some(t)
 }
 
 impl Held {
-    /// `alert`, packed.
+    /// `alert`, packed. An alert's time of `i64::MIN` is read back as none
+    /// (it is before any time an alert is given).
     pub fn new(alert: &Alert) -> Held {
+        // Links past 65,535 are not kept (ingest allows far fewer).
+        let links = &alert.links[..alert.links.len().min(usize::from(u16::MAX))];
+        let strs = std::iter::once(alert.summary.as_str())
+            .chain(links.iter().map(String::as_str))
+            .chain(
+                alert
+                    .annotations
+                    .iter()
+                    .flat_map(|(k, v)| [k.as_str(), v.as_str()]),
+            );
+        let mut body = Vec::with_capacity(strs.clone().map(packed_len).sum());
+        for s in strs {
+            put_str(&mut body, s);
+        }
         Held {
             fingerprint: alert.fingerprint.as_str().into(),
+            labels: LabelSet::new(&alert.labels),
+            body: body.into_boxed_slice(),
+            starts_at: time(alert.starts_at),
+            ends_at: time(alert.ends_at),
+            links: links.len() as u16,
             status: alert.status,
             severity: alert.severity,
-            summary: alert.summary.as_str().into(),
-            labels: LabelSet::new(&alert.labels),
-            annotations: LabelSet::new(&alert.annotations),
-            starts_at: alert.starts_at,
-            ends_at: alert.ends_at,
-            links: alert.links.iter().map(|l| l.as_str().into()).collect(),
         }
+    }
+
+    /// When it ends, if it says.
+    pub fn ends_at(&self) -> Option<i64> {
+        maybe(self.ends_at)
+    }
+
+    /// Resolves it at `end`.
+    pub fn resolve(&mut self, end: i64) {
+        self.status = AlertStatus::Resolved;
+        self.ends_at = end;
+    }
+
+    /// The summary, the links and the annotations' pairs.
+    fn body(
+        &self,
+    ) -> (
+        &str,
+        impl Iterator<Item = &str>,
+        impl Iterator<Item = (&str, &str)>,
+    ) {
+        let mut strs = Strs::new(&self.body);
+        let summary = strs.next().unwrap_or_default();
+        let links = strs.clone().take(usize::from(self.links));
+        let mut pairs = strs.skip(usize::from(self.links));
+        let annotations = std::iter::from_fn(move || Some((pairs.next()?, pairs.next()?)));
+        (summary, links, annotations)
     }
 
     /// The alert, unpacked (to notify, or to show).
     pub fn to_alert(&self) -> Alert {
+        let (summary, links, annotations) = self.body();
         Alert {
             fingerprint: self.fingerprint.to_string(),
             status: self.status,
             severity: self.severity,
-            summary: self.summary.to_string(),
+            summary: summary.to_string(),
             labels: self.labels.to_labels(),
-            annotations: self.annotations.to_labels(),
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            links: self.links.iter().map(|l| l.to_string()).collect(),
+            annotations: annotations
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            starts_at: maybe(self.starts_at),
+            ends_at: self.ends_at(),
+            links: links.map(str::to_string).collect(),
         }
+    }
+}
+
+/// Written as the [`Alert`] it packs, field by field, without unpacking.
+impl Serialize for Held {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// A list or map written from an iterator of known length.
+        struct Each<I>(std::cell::Cell<Option<I>>, usize);
+        impl<'a, I: Iterator<Item = &'a str>> Serialize for Each<I> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.1))?;
+                for item in self.0.take().into_iter().flatten() {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+        }
+        struct Pairs<I>(std::cell::Cell<Option<I>>, usize);
+        impl<'a, I: Iterator<Item = (&'a str, &'a str)>> Serialize for Pairs<I> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.1))?;
+                for (k, v) in self.0.take().into_iter().flatten() {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+        let (summary, links, annotations) = self.body();
+        let count = self.body().2.count();
+        let mut alert = serializer.serialize_struct("Alert", 9)?;
+        alert.serialize_field("fingerprint", &*self.fingerprint)?;
+        alert.serialize_field("status", &self.status)?;
+        alert.serialize_field("severity", &self.severity)?;
+        alert.serialize_field("summary", summary)?;
+        alert.serialize_field("labels", &self.labels)?;
+        alert.serialize_field("annotations", &Pairs(Some(annotations).into(), count))?;
+        alert.serialize_field("starts_at", &maybe(self.starts_at))?;
+        alert.serialize_field("ends_at", &self.ends_at())?;
+        let links = Each(Some(links).into(), usize::from(self.links));
+        alert.serialize_field("links", &links)?;
+        alert.end()
+    }
+}
+
+/// Read as an [`Alert`], then packed.
+impl<'de> Deserialize<'de> for Held {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Held, D::Error> {
+        Alert::deserialize(deserializer).map(|alert| Held::new(&alert))
     }
 }
 
@@ -236,12 +342,24 @@ mod tests {
 
     #[test]
     fn a_held_alert_unpacks_and_encodes_as_the_alert() {
-        let a = alert("a");
-        let held = Held::new(&a);
-        assert_eq!(held.to_alert(), a);
-        let bytes = postcard::to_allocvec(&held).unwrap();
-        assert_eq!(bytes, postcard::to_allocvec(&a).unwrap());
-        assert_eq!(postcard::from_bytes::<Held>(&bytes).unwrap(), held);
+        let mut other = alert("b");
+        other.summary = String::new();
+        other.links = vec!["http://a/".into(), String::new(), "é".repeat(100)];
+        other.annotations = [("a", "1"), ("desc", ""), ("z", "last")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        (other.starts_at, other.ends_at) = (None, Some(-5));
+        let mut bare = alert("c");
+        (bare.links, bare.annotations) = (Vec::new(), Default::default());
+        for a in [alert("a"), other, bare] {
+            let held = Held::new(&a);
+            assert_eq!(held.to_alert(), a);
+            let bytes = postcard::to_allocvec(&held).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&a).unwrap());
+            assert_eq!(postcard::from_bytes::<Held>(&bytes).unwrap(), held);
+            let json = serde_json::to_string(&held).unwrap();
+            assert_eq!(json, serde_json::to_string(&a).unwrap());
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! count), so the same set can be held in several places as one copy.
 
 use super::Labels;
+use crate::compact::{Strs, packed_len, put_str};
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
@@ -25,14 +26,17 @@ impl LabelSet {
 
     /// The set of `pairs`, which come sorted by name, each name once.
     fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> LabelSet {
-        let size: usize = pairs.clone().map(|(k, v)| k.len() + v.len() + 2 * 10).sum();
+        let size: usize = pairs
+            .clone()
+            .map(|(k, v)| packed_len(k) + packed_len(v))
+            .sum();
         if size == 0 {
             return LabelSet(None);
         }
         let mut packed = Vec::with_capacity(size);
         for (k, v) in pairs {
-            put(&mut packed, k);
-            put(&mut packed, v);
+            put_str(&mut packed, k);
+            put_str(&mut packed, v);
         }
         LabelSet(Some(Arc::from(packed)))
     }
@@ -40,7 +44,7 @@ impl LabelSet {
     /// The pairs, sorted by name.
     pub fn iter(&self) -> Pairs<'_> {
         Pairs {
-            rest: self.0.as_deref().unwrap_or_default(),
+            strs: Strs::new(self.0.as_deref().unwrap_or_default()),
         }
     }
 
@@ -79,47 +83,17 @@ impl From<&Labels> for LabelSet {
     }
 }
 
-fn put(out: &mut Vec<u8>, s: &str) {
-    let mut n = s.len();
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-    out.extend_from_slice(s.as_bytes());
-}
-
 /// The pairs of a [`LabelSet`].
 #[derive(Clone)]
 pub struct Pairs<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Pairs<'a> {
-    fn take(&mut self) -> Option<&'a str> {
-        let mut n = 0usize;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = self.rest.split_first()?;
-            self.rest = rest;
-            n |= usize::from(b & 0x7f) << shift;
-            shift += 7;
-            if b < 0x80 {
-                break;
-            }
-        }
-        let (s, rest) = self.rest.split_at_checked(n)?;
-        self.rest = rest;
-        // Only whole strings are ever packed, so this always holds.
-        std::str::from_utf8(s).ok()
-    }
+    strs: Strs<'a>,
 }
 
 impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<(&'a str, &'a str)> {
-        Some((self.take()?, self.take()?))
+        Some((self.strs.next()?, self.strs.next()?))
     }
 }
 
