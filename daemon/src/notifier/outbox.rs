@@ -14,9 +14,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One delivery waiting in a lane. A dead receiver may have a hundred
-/// thousand queued: once queued, a job shares its receiver and integration
-/// names with its lane.
+/// One delivery to attempt. Jobs taken from one lane share its receiver
+/// and integration names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     /// Delivery id.
@@ -35,6 +34,45 @@ pub struct Job {
     pub not_before: i64,
     /// Whether it is itself a fallback (given up, it has no fallback).
     pub is_fallback: bool,
+}
+
+/// A job as its lane queues it. A dead receiver may have a hundred
+/// thousand queued: the lane holds their receiver and integration.
+#[derive(Debug)]
+struct Queued {
+    delivery: Box<str>,
+    intent_seq: u64,
+    created_at: i64,
+    not_before: i64,
+    attempts: u32,
+    is_fallback: bool,
+}
+
+impl Queued {
+    fn of(job: Job) -> Queued {
+        Queued {
+            delivery: job.delivery,
+            intent_seq: job.intent_seq,
+            created_at: job.created_at,
+            not_before: job.not_before,
+            attempts: job.attempts,
+            is_fallback: job.is_fallback,
+        }
+    }
+
+    /// The job, in the lane of `receiver` and `integration`.
+    fn job(self, (receiver, integration): &(Arc<str>, Arc<str>)) -> Job {
+        Job {
+            delivery: self.delivery,
+            intent_seq: self.intent_seq,
+            receiver: receiver.clone(),
+            integration: integration.clone(),
+            attempts: self.attempts,
+            created_at: self.created_at,
+            not_before: self.not_before,
+            is_fallback: self.is_fallback,
+        }
+    }
 }
 
 /// How an attempt ended.
@@ -106,7 +144,7 @@ impl Retry {
 /// One integration's queue and health.
 #[derive(Debug, Default)]
 struct Lane {
-    queue: VecDeque<Job>,
+    queue: VecDeque<Queued>,
     in_flight: usize,
     /// Consecutive failures; above zero the lane sends one at a time.
     failures: u32,
@@ -147,14 +185,8 @@ impl Outbox {
     }
 
     /// Queues a delivery at the back of its lane.
-    pub fn push(&mut self, mut job: Job) {
-        let key = (job.receiver.clone(), job.integration.clone());
-        if let Some(((receiver, integration), _)) = self.lanes.get_key_value(&key) {
-            // The lane's copies: this job's are freed.
-            job.receiver = receiver.clone();
-            job.integration = integration.clone();
-        }
-        self.lane(&job).queue.push_back(job);
+    pub fn push(&mut self, job: Job) {
+        self.lane(&job).queue.push_back(Queued::of(job));
     }
 
     fn lane(&mut self, job: &Job) -> &mut Lane {
@@ -181,14 +213,15 @@ impl Outbox {
         let mut out = Vec::new();
         loop {
             let mut progressed = false;
-            for ((receiver, _), lane) in &mut self.lanes {
-                let busy = self.receivers.entry(receiver.clone()).or_insert(0);
-                if *busy >= limit(receiver).max(1) || !lane.can_start(now) {
+            for (names, lane) in &mut self.lanes {
+                let busy = self.receivers.entry(names.0.clone()).or_insert(0);
+                if *busy >= limit(&names.0).max(1) || !lane.can_start(now) {
                     continue;
                 }
-                let Some(mut job) = lane.queue.pop_front() else {
+                let Some(queued) = lane.queue.pop_front() else {
                     continue;
                 };
+                let mut job = queued.job(names);
                 job.attempts += 1;
                 lane.in_flight += 1;
                 *busy += 1;
@@ -206,7 +239,7 @@ impl Outbox {
     pub fn expired(&mut self, now: i64) -> Vec<Job> {
         let limit = self.retry.give_up_after;
         let mut out = Vec::new();
-        for lane in self.lanes.values_mut() {
+        for (names, lane) in &mut self.lanes {
             // Queues are in intent order, so the old ones are in front
             // (a retried job goes back to the front, and it is the oldest).
             while lane
@@ -214,8 +247,8 @@ impl Outbox {
                 .front()
                 .is_some_and(|j| now.saturating_sub(j.created_at) >= limit)
             {
-                if let Some(job) = lane.queue.pop_front() {
-                    out.push(job);
+                if let Some(queued) = lane.queue.pop_front() {
+                    out.push(queued.job(names));
                 }
             }
         }
@@ -257,7 +290,7 @@ impl Outbox {
                 let at_index = lane
                     .queue
                     .partition_point(|j| (j.intent_seq, &j.delivery) < (key.0, &key.1));
-                lane.queue.insert(at_index, job);
+                lane.queue.insert(at_index, Queued::of(job));
                 Verdict::RetryAt(at)
             }
         }
