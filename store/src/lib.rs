@@ -56,7 +56,9 @@ pub use entry::{ENTRY_FORMAT, Entry, encode as encode_entry_value, key as entry_
 pub use error::{Result, StoreError};
 pub use event::*;
 pub use hash::Hash;
-pub use log::{Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verification_key};
+pub use log::{
+    EncodedSnapshot, Entries, Log, LogOptions, ViewSnapshot, now_micros, read_verification_key,
+};
 pub use seal::{EVOLVE_LABEL, EpochKey, StoreId, VERIFICATION_KEY_PREFIX, VerificationKey};
 pub use secret::SecretValue;
 pub use verify::{

@@ -87,6 +87,41 @@ pub struct ViewSnapshot {
 
 const SNAPSHOT_FORMAT: u8 = 1;
 
+/// A snapshot encoded as the store keeps it, in one buffer of exactly its
+/// size: a state of tens of MB is encoded once, not into a buffer of its
+/// own and then again into the stored value.
+#[derive(Debug)]
+pub struct EncodedSnapshot(Vec<u8>);
+
+impl EncodedSnapshot {
+    /// `state` at `version`, as of seq `as_of`: the bytes a [`ViewSnapshot`]
+    /// of its encoding is stored as.
+    pub fn new<T: Serialize + ?Sized>(
+        version: u32,
+        as_of: u64,
+        state: &T,
+    ) -> std::result::Result<EncodedSnapshot, postcard::Error> {
+        let size = postcard::serialize_with_flavor(state, postcard::ser_flavors::Size::default())?;
+        // The `ViewSnapshot` fields before the state's bytes, then them.
+        let head = postcard::to_allocvec(&(version, as_of, size))?;
+        let mut value = Vec::with_capacity(1 + head.len() + size);
+        value.push(SNAPSHOT_FORMAT);
+        value.extend_from_slice(&head);
+        postcard::to_io(state, &mut value)?;
+        Ok(EncodedSnapshot(value))
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none (never: a snapshot has a header).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The chained, sealed event log of one store.
 ///
 /// Cheap to clone; all clones share one writer thread. Dropping the last
@@ -872,8 +907,14 @@ impl Log {
     pub fn save_snapshot(&self, view: &str, snapshot: &ViewSnapshot) -> Result<()> {
         let mut value = vec![SNAPSHOT_FORMAT];
         postcard::to_io(snapshot, &mut value).expect("postcard encoding into a Vec");
+        self.save_encoded_snapshot(view, EncodedSnapshot(value))
+    }
+
+    /// Saves a snapshot already encoded ([`EncodedSnapshot::new`]), as
+    /// [`Log::save_snapshot`] does.
+    pub fn save_encoded_snapshot(&self, view: &str, snapshot: EncodedSnapshot) -> Result<()> {
         let views = &self.shared.views;
-        views.insert(view, value).map_err(StoreError::engine)?;
+        views.insert(view, snapshot.0).map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncData)

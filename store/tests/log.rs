@@ -453,6 +453,21 @@ fn view_snapshots_round_trip_and_bad_ones_are_errors() {
     };
     s.log.save_snapshot("status", &snap).unwrap();
     assert_eq!(s.log.load_snapshot("status").unwrap(), Some(snap));
+    // Encoded straight from the state: read back as the snapshot of its
+    // encoding, in a buffer of exactly its size.
+    let state = (vec!["a".to_string(); 300], 7u64);
+    let encoded = EncodedSnapshot::new(4, u64::MAX, &state).unwrap();
+    let want = ViewSnapshot {
+        version: 4,
+        as_of: u64::MAX,
+        state: postcard::to_allocvec(&state).unwrap(),
+    };
+    assert_eq!(
+        encoded.len(),
+        1 + postcard::to_allocvec(&want).unwrap().len()
+    );
+    s.log.save_encoded_snapshot("status", encoded).unwrap();
+    assert_eq!(s.log.load_snapshot("status").unwrap(), Some(want));
     let (_tmp, dir, _) = s.close();
     {
         let (_db, _, _) = raw_db(&dir);

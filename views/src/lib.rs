@@ -33,7 +33,7 @@ pub use status::StatusView;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use vigil_store::{Event, EventKind, Seal, ViewState};
+use vigil_store::{EncodedSnapshot, Event, EventKind, Seal, ViewState};
 
 /// A reducer over the log.
 pub trait View: Default + Serialize + DeserializeOwned {
@@ -168,6 +168,18 @@ macro_rules! every_view {
                 vec![$(state(&self.$field),)+]
             }
 
+            /// Every view's state as a snapshot as of
+            /// [`applied`](Self::applied), encoded one view at a time
+            /// straight into what the store keeps, each handed to `save`
+            /// before the next is encoded.
+            pub fn save_each<E>(
+                &self,
+                mut save: impl FnMut(&'static str, EncodedSnapshot) -> Result<(), E>,
+            ) -> Result<(), E> {
+                $(save(<$view as View>::NAME, snapshot(&self.$field, self.applied))?;)+
+                Ok(())
+            }
+
             /// The names of the views whose state differs from `other`'s.
             pub fn differing(&self, other: &Views) -> Vec<&'static str> {
                 let mut out = Vec::new();
@@ -269,6 +281,10 @@ fn state<V: View>(view: &V) -> ViewState {
         version: V::VERSION,
         state: postcard::to_allocvec(view).expect("view state encodes"),
     }
+}
+
+fn snapshot<V: View>(view: &V, as_of: u64) -> EncodedSnapshot {
+    EncodedSnapshot::new(V::VERSION, as_of, view).expect("view state encodes")
 }
 
 /// Decodes a view's state saved from [`Views::states`].

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use vigil_notify::route::Dispatcher;
 use vigil_notify::route::dispatch::GroupsV1;
-use vigil_store::{Log, ViewSnapshot};
+use vigil_store::{EncodedSnapshot, Log};
 
 /// The saved state.
 #[derive(Default, Deserialize)]
@@ -49,22 +49,22 @@ impl Notifier {
             in_flight = self.outbox.in_flight(),
             "notifier state saved"
         );
-        let state = match postcard::to_allocvec(&SavedRef {
+        // Encoded once, straight into the value the store keeps: with a
+        // hundred thousand groups waiting this is tens of MB.
+        let saved = SavedRef {
             dispatcher: &self.dispatcher,
-        }) {
-            Ok(state) => state,
+        };
+        let snapshot = match EncodedSnapshot::new(SNAPSHOT_VERSION, self.cursor, &saved) {
+            Ok(snapshot) => snapshot,
             Err(e) => {
                 tracing::error!("cannot encode the notifier state: {e}");
                 return;
             }
         };
-        let snapshot = ViewSnapshot {
-            version: SNAPSHOT_VERSION,
-            as_of: self.cursor,
-            state,
-        };
         let log = self.shared.log.clone();
-        match tokio::task::spawn_blocking(move || log.save_snapshot(SNAPSHOT, &snapshot)).await {
+        match tokio::task::spawn_blocking(move || log.save_encoded_snapshot(SNAPSHOT, snapshot))
+            .await
+        {
             Ok(Ok(())) => {
                 self.dirty = false;
                 self.saved_at = Instant::now();

@@ -5,7 +5,7 @@
 //! The reducers and the choice of where to resume are `vigil-views`'; this
 //! module does their I/O.
 
-use vigil_store::{Event, FileIntegrity, Log, Result, ViewSnapshot, ViewState};
+use vigil_store::{Event, FileIntegrity, Log, Result, ViewState};
 use vigil_views::{Start, Starts, View, Views};
 
 /// How the views were brought up to date at start.
@@ -196,17 +196,7 @@ pub fn catch_up(views: &mut Views, log: &Log) -> Result<u64> {
 
 /// Saves every view as of the last applied seq.
 pub fn snapshot(views: &mut Views, log: &Log) -> Result<()> {
-    let as_of = views.applied();
-    for state in views.states() {
-        log.save_snapshot(
-            &state.view,
-            &ViewSnapshot {
-                version: state.version,
-                as_of,
-                state: state.state,
-            },
-        )?;
-    }
+    views.save_each(|view, snapshot| log.save_encoded_snapshot(view, snapshot))?;
     views.snapshot_saved();
     Ok(())
 }
