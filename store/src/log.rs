@@ -87,6 +87,24 @@ pub struct ViewSnapshot {
 
 const SNAPSHOT_FORMAT: u8 = 1;
 
+/// A snapshot kept in parts: the view's key holds this byte and the number
+/// of parts; part `i` is under the view's name, a zero byte, then `i`
+/// (big-endian u32). Joined, the parts are a [`SNAPSHOT_FORMAT`] value.
+const SNAPSHOT_PARTS: u8 = 2;
+
+/// The most bytes of one part. The engine's journal encodes each value
+/// into one buffer that it keeps at its largest size: a 30 MB snapshot in
+/// one value would hold 30 MB for the life of the process.
+const SNAPSHOT_PART_BYTES: usize = 256 * 1024;
+
+fn snapshot_part_key(view: &str, part: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(view.len() + 5);
+    key.extend_from_slice(view.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&part.to_be_bytes());
+    key
+}
+
 /// A snapshot encoded as the store keeps it, in one buffer of exactly its
 /// size: a state of tens of MB is encoded once, not into a buffer of its
 /// own and then again into the stored value.
@@ -914,7 +932,28 @@ impl Log {
     /// [`Log::save_snapshot`] does.
     pub fn save_encoded_snapshot(&self, view: &str, snapshot: EncodedSnapshot) -> Result<()> {
         let views = &self.shared.views;
-        views.insert(view, snapshot.0).map_err(StoreError::engine)?;
+        let before = match views.get(view).map_err(StoreError::engine)? {
+            Some(old) => snapshot_parts(&old).unwrap_or(0),
+            None => 0,
+        };
+        let parts = snapshot.0.chunks(SNAPSHOT_PART_BYTES);
+        let count = u32::try_from(parts.len()).map_err(|_| {
+            StoreError::Decode(format!("snapshot of view {view} is too large to keep"))
+        })?;
+        // All parts and the count at once, and the parts of a larger
+        // snapshot before it removed: a crash leaves one whole snapshot.
+        let mut batch = self.shared.db.batch();
+        for (i, part) in (0..count).zip(parts) {
+            batch.insert(views, snapshot_part_key(view, i), part);
+        }
+        for i in count..before {
+            batch.remove(views, snapshot_part_key(view, i));
+        }
+        let mut head = vec![SNAPSHOT_PARTS];
+        head.extend_from_slice(&count.to_be_bytes());
+        batch.insert(views, view, head);
+        drop(snapshot);
+        batch.commit().map_err(StoreError::engine)?;
         self.shared
             .db
             .persist(PersistMode::SyncData)
@@ -950,6 +989,26 @@ impl Log {
         let Some(value) = self.shared.views.get(view).map_err(StoreError::engine)? else {
             return Ok(None);
         };
+        let joined;
+        let value: &[u8] = match snapshot_parts(&value) {
+            None => &value,
+            Some(count) => {
+                let mut all = Vec::new();
+                for i in 0..count {
+                    let part = self
+                        .shared
+                        .views
+                        .get(snapshot_part_key(view, i))
+                        .map_err(StoreError::engine)?
+                        .ok_or_else(|| {
+                            StoreError::Decode(format!("snapshot of view {view} lacks part {i}"))
+                        })?;
+                    all.extend_from_slice(&part);
+                }
+                joined = all;
+                &joined
+            }
+        };
         match value.split_first() {
             Some((&SNAPSHOT_FORMAT, rest)) => postcard::from_bytes(rest)
                 .map(Some)
@@ -958,6 +1017,14 @@ impl Log {
                 "snapshot of view {view} has an unknown format"
             ))),
         }
+    }
+}
+
+/// How many parts a snapshot kept in parts has (`None`: kept whole).
+fn snapshot_parts(value: &[u8]) -> Option<u32> {
+    match value {
+        [SNAPSHOT_PARTS, count @ ..] => Some(u32::from_be_bytes(count.try_into().ok()?)),
+        _ => None,
     }
 }
 

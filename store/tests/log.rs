@@ -452,7 +452,7 @@ fn view_snapshots_round_trip_and_bad_ones_are_errors() {
         state: vec![1, 2, 3],
     };
     s.log.save_snapshot("status", &snap).unwrap();
-    assert_eq!(s.log.load_snapshot("status").unwrap(), Some(snap));
+    assert_eq!(s.log.load_snapshot("status").unwrap(), Some(snap.clone()));
     // Encoded straight from the state: read back as the snapshot of its
     // encoding, in a buffer of exactly its size.
     let state = (vec!["a".to_string(); 300], 7u64);
@@ -468,16 +468,49 @@ fn view_snapshots_round_trip_and_bad_ones_are_errors() {
     );
     s.log.save_encoded_snapshot("status", encoded).unwrap();
     assert_eq!(s.log.load_snapshot("status").unwrap(), Some(want));
+    // Large ones are kept in parts; a smaller one after a larger leaves no
+    // part of it behind.
+    let large = ViewSnapshot {
+        version: 5,
+        as_of: 9,
+        state: (0..1_000_000u32).map(|i| (i % 251) as u8).collect(),
+    };
+    s.log.save_snapshot("large", &large).unwrap();
+    assert_eq!(s.log.load_snapshot("large").unwrap(), Some(large.clone()));
+    let smaller = ViewSnapshot {
+        state: large.state[..300_000].to_vec(),
+        ..large.clone()
+    };
+    s.log.save_snapshot("large", &smaller).unwrap();
+    assert_eq!(s.log.load_snapshot("large").unwrap(), Some(smaller));
+    s.log.save_snapshot("status", &snap).unwrap();
     let (_tmp, dir, _) = s.close();
     {
         let (_db, _, _) = raw_db(&dir);
         let views = _db
             .keyspace("views", fjall::KeyspaceCreateOptions::default)
             .unwrap();
+        let keys: Vec<Vec<u8>> = views
+            .iter()
+            .map(|g| g.key().unwrap().to_vec())
+            .filter(|k| k.starts_with(b"large"))
+            .collect();
+        // The count, then two parts of 256 KiB for 300,000 bytes.
+        assert_eq!(keys.len(), 3, "{keys:?}");
         views.insert("status", vec![99u8, 1, 2]).unwrap();
+        // Kept whole, as stores before parts did.
+        let mut whole = vec![1u8];
+        whole.extend(postcard::to_allocvec(&snap).unwrap());
+        views.insert("whole", whole).unwrap();
+        // A part lost: unreadable, not half read.
+        let mut part = b"large".to_vec();
+        part.extend_from_slice(&[0, 0, 0, 0, 1]);
+        views.remove(part).unwrap();
     }
     let log = Log::open(&dir, LogOptions::default()).unwrap();
     assert!(log.load_snapshot("status").is_err());
+    assert!(log.load_snapshot("large").is_err());
+    assert_eq!(log.load_snapshot("whole").unwrap(), Some(snap));
 }
 
 #[test]
