@@ -31,8 +31,11 @@
 //!   `failed_attempts_30s` the attempts that failed in those 30 s and
 //!   `probes_per_s` their rate after the first 5 s; `cpu_s_30s` and
 //!   `write_mb_30s` what the daemon spent meanwhile (`/proc/PID/stat`,
-//!   `/proc/PID/io`); `pending_bytes` = (`rss_mb_pending` − `idle_rss_mb`)
-//!   / PENDING;
+//!   `/proc/PID/io`); `pending_bytes` = (`rss_mb_median_30s` −
+//!   `idle_rss_mb`) / PENDING, the median of the seven RSS readings (at
+//!   once and every 5 s): one reading may fall on a snapshot being saved,
+//!   tens of MB for a few seconds; `pending_bytes_at_once` the same of
+//!   the first reading alone;
 //! * incidents: a third daemon, without routes, gets INCIDENTS distinct
 //!   alerts, one per request over 32 connections: `incident_bytes` = (RSS
 //!   once all are open − RSS idle) / open incidents; `incidents_list_s`
@@ -494,6 +497,7 @@ struct Pending {
     rss_mb_pending: f64,
     rss_mb_after_30s: f64,
     rss_mb_max_30s: f64,
+    rss_mb_median_30s: f64,
     failed_attempts_30s: u64,
     probes_per_s: f64,
     cpu_s_30s: f64,
@@ -569,6 +573,7 @@ give_up_after = "24h"
     let watch = Instant::now();
     let mut rss_mb_max_30s = rss_mb_pending;
     let mut rss = rss_mb_pending;
+    let mut samples = vec![rss_mb_pending];
     let mut step = 1;
     let mut failed_at_first_sample = totals.failed_attempts;
     while watch.elapsed() < WATCH {
@@ -576,6 +581,7 @@ give_up_after = "24h"
         std::thread::sleep(due.saturating_sub(watch.elapsed()));
         rss = daemon.rss_mb();
         rss_mb_max_30s = rss_mb_max_30s.max(rss);
+        samples.push(rss);
         let asked = Instant::now();
         let now = daemon.totals();
         eprintln!(
@@ -599,7 +605,9 @@ give_up_after = "24h"
     );
     let stop = daemon.stop();
     eprintln!("pending: vigild stopped in {} ms", stop.as_millis());
+    samples.sort_by(f64::total_cmp);
     Pending {
+        rss_mb_median_30s: samples[samples.len() / 2],
         pending_intents_s: round2(pending_intents_s),
         ingest_s,
         idle_rss_mb,
@@ -712,8 +720,9 @@ fn main() {
         let p = pending(&runtime, pending_alerts);
         let rss_growth_30s = round3(p.rss_mb_after_30s / p.rss_mb_pending);
         let rss_growth_max_30s = round3(p.rss_mb_max_30s / p.rss_mb_pending);
-        let pending_bytes =
-            ((p.rss_mb_pending - p.idle_rss_mb) * 1024.0 * 1024.0 / pending_alerts as f64).round();
+        let per_pending =
+            |rss: f64| ((rss - p.idle_rss_mb) * 1024.0 * 1024.0 / pending_alerts as f64).round();
+        let pending_bytes = per_pending(p.rss_mb_median_30s);
         targets_met &=
             rss_growth_30s <= 1.10 && p.failed_attempts_30s <= 100 && pending_bytes <= 1024.0;
         put(serde_json::json!({
@@ -723,6 +732,8 @@ fn main() {
             "idle_rss_mb": p.idle_rss_mb,
             "rss_mb_pending": p.rss_mb_pending,
             "pending_bytes": pending_bytes,
+            "pending_bytes_at_once": per_pending(p.rss_mb_pending),
+            "rss_mb_median_30s": p.rss_mb_median_30s,
             "rss_mb_after_30s": p.rss_mb_after_30s,
             "rss_mb_max_30s": p.rss_mb_max_30s,
             "rss_growth_30s": rss_growth_30s,
