@@ -140,7 +140,7 @@ impl Notifier {
             route: &original.route,
             group_key: &original.group_key,
             group_labels: &original.group_labels,
-            alerts: &original.alerts,
+            alerts: std::borrow::Cow::Borrowed(&original.alerts),
             omitted: original.omitted,
             cause: IntentCause::Fallback {
                 delivery: job.delivery.to_string(),

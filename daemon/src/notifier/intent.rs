@@ -3,6 +3,7 @@
 //! and the deliveries' idempotency keys.
 
 use crate::config::ReceiverConfig;
+use std::borrow::Cow;
 use vigil_notify::route::Flush;
 use vigil_store::{Alert, AlertStatus, IntentCause, Labels, NotificationIntent, PlannedDelivery};
 
@@ -37,8 +38,8 @@ pub struct Draft<'a> {
     pub group_key: &'a str,
     /// Group labels.
     pub group_labels: &'a Labels,
-    /// Alerts, firing first.
-    pub alerts: &'a [Alert],
+    /// Alerts, firing first (a flush's, unpacked for this draft alone).
+    pub alerts: Cow<'a, [Alert]>,
     /// Alerts already left out upstream.
     pub omitted: u32,
     /// Why.
@@ -53,7 +54,7 @@ impl<'a> Draft<'a> {
             route: &flush.route_id,
             group_key: flush.group_key.as_str(),
             group_labels: &flush.group_labels,
-            alerts: &flush.alerts,
+            alerts: Cow::Owned(flush.unpacked()),
             omitted: 0,
             cause: IntentCause::Group,
         }
@@ -80,13 +81,20 @@ impl<'a> Draft<'a> {
         if deliveries.is_empty() {
             return None;
         }
-        let kept = self.alerts.len().min(MAX_ALERTS);
-        let alerts = self.alerts[..kept].to_vec();
+        let total = self.alerts.len();
+        let kept = total.min(MAX_ALERTS);
+        let alerts = match self.alerts {
+            Cow::Borrowed(all) => all[..kept].to_vec(),
+            Cow::Owned(mut all) => {
+                all.truncate(kept);
+                all
+            }
+        };
         let firing = alerts
             .iter()
             .filter(|a| a.status == AlertStatus::Firing)
             .count();
-        let dropped = u32::try_from(self.alerts.len() - kept).unwrap_or(u32::MAX);
+        let dropped = u32::try_from(total - kept).unwrap_or(u32::MAX);
         Some(NotificationIntent {
             id,
             receiver: self.receiver.to_string(),
@@ -144,7 +152,7 @@ mod tests {
             route: "0",
             group_key: "0:{}",
             group_labels: LABELS.get_or_init(Labels::new),
-            alerts,
+            alerts: Cow::Borrowed(alerts),
             omitted: 0,
             cause: IntentCause::Group,
         }

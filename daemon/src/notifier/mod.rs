@@ -322,13 +322,12 @@ impl Notifier {
             ends_at: None,
             links: Vec::new(),
         };
-        let alerts = [alert];
         let draft = Draft {
             receiver,
             route: "",
             group_key: "test",
             group_labels: &labels,
-            alerts: &alerts,
+            alerts: std::borrow::Cow::Owned(vec![alert]),
             omitted: 0,
             cause: IntentCause::Test { actor },
         };

@@ -91,12 +91,22 @@ pub struct Flush {
     pub route_id: String,
     /// The labels the group shares.
     pub group_labels: Labels,
-    /// The group's unmuted alerts, firing first, each part by fingerprint.
-    pub alerts: Vec<Alert>,
+    /// The group's unmuted alerts, firing first, each part by fingerprint;
+    /// packed as the group holds them (a tick of a hundred thousand groups
+    /// would otherwise hold every alert unpacked at once): see
+    /// [`Flush::unpacked`].
+    pub alerts: Vec<Held>,
     /// How many of `alerts` are firing.
     pub firing: usize,
     /// How many of `alerts` are resolved.
     pub resolved: usize,
+}
+
+impl Flush {
+    /// The alerts, unpacked.
+    pub fn unpacked(&self) -> Vec<Alert> {
+        self.alerts.iter().map(Held::to_alert).collect()
+    }
 }
 
 /// One group as [`Dispatcher::groups`] shows it.
@@ -516,9 +526,6 @@ impl Dispatcher {
     }
 }
 
-/// An alert held and its unpacked copy.
-type Unpacked<'a> = (&'a Held, Alert);
-
 /// What a tick of `group` at `now` sends, if anything.
 fn flush(
     key: GroupKey,
@@ -531,19 +538,18 @@ fn flush(
     if gate.route_muted(&group.route, now) {
         return None;
     }
-    let (firing, resolved): (Vec<Unpacked>, Vec<Unpacked>) = group
+    let (firing, resolved): (Vec<&Held>, Vec<&Held>) = group
         .alerts
         .values()
-        .map(|h| (h, h.to_alert()))
-        .filter(|(_, a)| !gate.alert_muted(a, firing_everywhere, now))
-        .partition(|(h, _)| h.status == AlertStatus::Firing);
+        .filter(|h| !gate.alert_muted(&h.to_alert(), firing_everywhere, now))
+        .partition(|h| h.status == AlertStatus::Firing);
     // Alertmanager stops the pipeline when every alert is muted.
     if firing.is_empty() && resolved.is_empty() {
         return None;
     }
     // In fingerprint order, as the group holds them.
-    let fingerprints = |alerts: &[Unpacked]| -> Box<[Arc<str>]> {
-        alerts.iter().map(|(h, _)| h.fingerprint.clone()).collect()
+    let fingerprints = |alerts: &[&Held]| -> Box<[Arc<str>]> {
+        alerts.iter().map(|h| h.fingerprint.clone()).collect()
     };
     let firing_set = fingerprints(&firing);
     let resolved_set = fingerprints(&resolved);
@@ -565,7 +571,7 @@ fn flush(
         group_labels: group.labels.to_labels(),
         firing: firing.len(),
         resolved: resolved.len(),
-        alerts: firing.into_iter().chain(resolved).map(|(_, a)| a).collect(),
+        alerts: firing.into_iter().chain(resolved).cloned().collect(),
     };
     let notified = Notified {
         at: now_us,

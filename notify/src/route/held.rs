@@ -20,14 +20,18 @@ use vigil_store::{Alert, AlertStatus, LabelSet, Severity};
 /// of what was notified. Encodes as the [`Alert`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Held {
+    /// The alert's fingerprint.
     pub fingerprint: Arc<str>,
+    /// Its labels.
     pub labels: LabelSet,
     /// The summary, the links, then the annotations' names and values.
     body: Box<[u8]>,
     starts_at: i64,
     ends_at: i64,
     links: u16,
+    /// Firing or resolved.
     pub status: AlertStatus,
+    /// Its severity.
     pub severity: Severity,
 }
 

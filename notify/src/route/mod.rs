@@ -76,6 +76,7 @@ mod tests;
 pub use dispatch::{Dispatcher, Flush, Gate, GroupState, Ungated};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use group::{GroupKey, group_labels};
+pub use held::Held;
 pub use inhibit::{InhibitError, InhibitRule, InhibitRuleConfig, Inhibitor};
 pub use matcher::{MatchOp, Matcher, MatcherError, MatcherErrorKind, Matchers, RegexError};
 pub use policy::{Policy, PolicyConfig, PolicyError, PolicyGate, Suppression};

@@ -116,11 +116,12 @@ fn alert(pool: &[Labels], i: usize, status: AlertStatus) -> Alert {
 }
 
 fn out(flush: Flush) -> Out {
+    let alerts = flush.unpacked();
     Out {
         route_id: flush.route_id,
         receiver: flush.receiver,
         group_labels: flush.group_labels,
-        alerts: flush.alerts,
+        alerts,
         firing: flush.firing,
         resolved: flush.resolved,
     }

@@ -24,7 +24,7 @@ fn observe(d: &mut Dispatcher, t: &RouteTree, alert: &Alert, now: Timestamp) {
 fn fingerprints(f: &Flush) -> Vec<(&str, AlertStatus)> {
     f.alerts
         .iter()
-        .map(|a| (a.labels["instance"].as_str(), a.status))
+        .map(|a| (a.labels.get("instance").unwrap_or_default(), a.status))
         .collect()
 }
 
@@ -319,7 +319,7 @@ fn a_recorded_notification_is_not_decided_again_after_a_restart() {
     let fingerprints: Vec<String> = sent[0]
         .alerts
         .iter()
-        .map(|a| a.fingerprint.clone())
+        .map(|a| a.fingerprint.to_string())
         .collect();
     after.record(&key, fingerprints.clone(), Vec::new(), at(30));
     assert!(after.due(at(31)).is_empty(), "nothing new to say");

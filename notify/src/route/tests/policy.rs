@@ -89,7 +89,7 @@ fn a_silenced_alert_is_left_out_and_its_group_mates_are_sent() {
     let gate = p.gate(&silences);
     let flushes = d.due_gated(at(30), &gate);
     assert_eq!(flushes[0].alerts.len(), 1);
-    assert_eq!(flushes[0].alerts[0].labels["host"], "h2");
+    assert_eq!(flushes[0].unpacked()[0].labels["host"], "h2");
     // Once unsilenced, h1 is news at the next tick.
     let flushes = d.due_gated(at(630), &gate);
     assert_eq!(flushes[0].alerts.len(), 2);
@@ -113,7 +113,7 @@ fn an_inhibited_alert_is_held_back_while_its_source_fires() {
     let alerts: Vec<&str> = flushes[0]
         .alerts
         .iter()
-        .map(|a| a.labels["severity"].as_str())
+        .map(|a| a.labels.get("severity").unwrap_or_default())
         .collect();
     assert_eq!(alerts, ["critical"]);
     // The source resolves: the warning is no longer inhibited.
@@ -124,7 +124,7 @@ fn an_inhibited_alert_is_held_back_while_its_source_fires() {
         .iter()
         .map(|a| {
             (
-                a.labels["severity"].as_str(),
+                a.labels.get("severity").unwrap_or_default(),
                 a.status == vigil_store::AlertStatus::Firing,
             )
         })
