@@ -7,7 +7,7 @@
 //! the `BTreeMap<String, Alert>` they replace, so saved groups still load.
 
 use serde::de::Deserializer;
-use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -122,42 +122,23 @@ impl Held {
     }
 }
 
-/// Written as the [`Alert`] it packs, field by field, without unpacking.
+/// Written as the [`Alert`] it packs, field by field, its strings
+/// borrowed from the block.
 impl Serialize for Held {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        /// A list or map written from an iterator of known length.
-        struct Each<I>(std::cell::Cell<Option<I>>, usize);
-        impl<'a, I: Iterator<Item = &'a str>> Serialize for Each<I> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(Some(self.1))?;
-                for item in self.0.take().into_iter().flatten() {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-        }
-        struct Pairs<I>(std::cell::Cell<Option<I>>, usize);
-        impl<'a, I: Iterator<Item = (&'a str, &'a str)>> Serialize for Pairs<I> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut map = s.serialize_map(Some(self.1))?;
-                for (k, v) in self.0.take().into_iter().flatten() {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
         let (summary, links, annotations) = self.body();
-        let count = self.body().2.count();
+        // A map of borrowed pairs writes as the alert's map of strings.
+        let annotations: BTreeMap<&str, &str> = annotations.collect();
+        let links: Vec<&str> = links.collect();
         let mut alert = serializer.serialize_struct("Alert", 9)?;
         alert.serialize_field("fingerprint", &*self.fingerprint)?;
         alert.serialize_field("status", &self.status)?;
         alert.serialize_field("severity", &self.severity)?;
         alert.serialize_field("summary", summary)?;
         alert.serialize_field("labels", &self.labels)?;
-        alert.serialize_field("annotations", &Pairs(Some(annotations).into(), count))?;
+        alert.serialize_field("annotations", &annotations)?;
         alert.serialize_field("starts_at", &maybe(self.starts_at))?;
         alert.serialize_field("ends_at", &self.ends_at())?;
-        let links = Each(Some(links).into(), usize::from(self.links));
         alert.serialize_field("links", &links)?;
         alert.end()
     }
