@@ -46,6 +46,19 @@ struct Saved {
 
 impl Serialize for Dispatcher {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.write(serializer, 1, 0)
+    }
+}
+
+impl Dispatcher {
+    /// Writes the groups, each `copies` times, a copy `later` micros after
+    /// the one before (tests write damaged snapshots with more than one).
+    fn write<S: Serializer>(
+        &self,
+        serializer: S,
+        copies: u32,
+        later: i64,
+    ) -> Result<S::Ok, S::Error> {
         // Routes are shared: number each copy once.
         // By key, so the same groups write the same bytes.
         let keyed = self.keyed();
@@ -57,15 +70,15 @@ impl Serialize for Dispatcher {
                 u32::try_from(routes.len() - 1).unwrap_or(u32::MAX)
             });
         }
-        let groups: Vec<GroupRef> = keyed
-            .iter()
-            .map(|(_, _, g)| {
+        let groups: Vec<GroupRef> = (0..i64::from(copies))
+            .flat_map(|copy| keyed.iter().map(move |(_, _, g)| (copy, g)))
+            .map(|(copy, g)| {
                 let first = g.alerts.values().next().map(|a| &a.labels);
                 GroupRef {
                     route: numbers[&Arc::as_ptr(&g.route)],
                     labels: (first != Some(&g.labels)).then_some(&g.labels),
                     alerts: g.alerts.values().collect(),
-                    next_tick: g.next_tick,
+                    next_tick: g.next_tick.saturating_add(copy * later),
                     ticked: g.ticked,
                     last: &g.last,
                 }
@@ -75,6 +88,17 @@ impl Serialize for Dispatcher {
         state.serialize_field("routes", &routes)?;
         state.serialize_field("groups", &groups)?;
         state.end()
+    }
+
+    /// The groups saved with every group twice, the second copy `later`
+    /// micros later: a damaged snapshot, for tests.
+    #[cfg(test)]
+    pub(crate) fn encode_twice(&self, later: i64) -> Vec<u8> {
+        let mut out = postcard::Serializer {
+            output: postcard::ser_flavors::AllocVec::new(),
+        };
+        self.write(&mut out, 2, later).expect("groups encode");
+        postcard::ser_flavors::Flavor::finalize(out.output).expect("groups encode")
     }
 }
 

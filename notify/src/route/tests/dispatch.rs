@@ -437,6 +437,28 @@ fn groups_save_compactly_and_load_with_their_keys() {
     assert_eq!(postcard::from_bytes::<Dispatcher>(&compact).unwrap(), many);
 }
 
+#[test]
+fn a_group_saved_twice_loads_once_as_its_later_copy() {
+    let d = sample_groups();
+    let later = 3_600_000_000;
+    let back: Dispatcher = postcard::from_bytes(&d.encode_twice(later)).unwrap();
+    assert_eq!(back.len(), d.len(), "one group a key");
+    assert!(back.group_keys().eq(d.group_keys()));
+    // The later copies' ticks, each group scheduled once.
+    let due = |at: i64| Timestamp::from_microsecond(at).unwrap();
+    let first = d.next_due().unwrap().as_microsecond();
+    assert_eq!(back.next_due(), Some(due(first + later)));
+    let mut again = back.clone();
+    assert!(again.due(due(first + later - 1)).is_empty());
+    let ticked = again.due(due(first + 100 * later));
+    let mut expected = d.clone();
+    assert_eq!(
+        ticked,
+        expected.due(due(first + 100 * later)),
+        "each group once"
+    );
+}
+
 /// Groups of every kind: notified, with a resolved alert, past a small
 /// group's bound, with labels that are not their first alert's.
 fn sample_groups() -> Dispatcher {

@@ -190,6 +190,17 @@ fn group_keys_are_stable_and_unambiguous() {
     // Names that are not plain identifiers are quoted.
     let odd = GroupKey::new("0", &labels(&[("a=b", "1")]));
     assert_eq!(odd.as_str(), "0:{\"a=b\"=\"1\"}");
+    // Made from the packed labels a group holds, the same key.
+    for pairs in [
+        &[("env", "prod"), ("alertname", "Disk")][..],
+        &[],
+        &[("a", "1\", b=\"2")],
+        &[("a=b", "1"), ("é", "\n")],
+    ] {
+        let map = labels(pairs);
+        let packed = vigil_store::LabelSet::new(&map);
+        assert_eq!(GroupKey::of("0.1", &packed), GroupKey::new("0.1", &map));
+    }
 }
 
 fn compile_error(json: &str) -> String {
