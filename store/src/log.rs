@@ -106,8 +106,9 @@ fn snapshot_part_key(view: &str, part: u32) -> Vec<u8> {
 }
 
 /// A snapshot encoded as the store keeps it, in one buffer of exactly its
-/// size: a state of tens of MB is encoded once, not into a buffer of its
-/// own and then again into the stored value.
+/// size: a state of tens of MB is written once, not into a buffer of its
+/// own and then copied into the stored value. (Its size is measured first
+/// by a pass that writes nothing: the stored value starts with it.)
 #[derive(Debug)]
 pub struct EncodedSnapshot(Vec<u8>);
 

@@ -49,7 +49,7 @@ impl Notifier {
             in_flight = self.outbox.in_flight(),
             "notifier state saved"
         );
-        // Encoded once, straight into the value the store keeps: with a
+        // Written once, straight into the value the store keeps: with a
         // hundred thousand groups waiting this is tens of MB.
         let saved = SavedRef {
             dispatcher: &self.dispatcher,
